@@ -1,0 +1,60 @@
+#ifndef CELLVM_CORE_PLATFORM_H
+#define CELLVM_CORE_PLATFORM_H
+
+/*
+ * The x86_64 guest platform: one place for every address, port and interrupt line that the
+ * boot loaders, ACPI tables and device emulation must agree on (DESIGN.md, "Memory map").
+ */
+
+/* Guest-physical memory map. */
+#define GPA_LOW_RAM_END    0x000A0000ull /* RAM below 640 KiB */
+#define GPA_BIOS_START     0x000E0000ull /* reserved: ACPI tables live here */
+#define GPA_HIGH_RAM_START 0x00100000ull /* RAM from 1 MiB ... */
+#define GPA_MEM32_END      0xC0000000ull /* ... up to 3 GiB, then the hole */
+#define GPA_MMIO32_START   0xC0000000ull /* 32-bit PCI BARs */
+#define GPA_MMIO32_END     0xE0000000ull
+#define GPA_ECAM_START     0xE0000000ull /* PCI ECAM, segment 0, 256 buses */
+#define GPA_ECAM_SIZE      0x10000000ull
+#define GPA_GED_START      0xFEB00000ull /* ACPI generic event device, one 32-bit register */
+#define GPA_GED_SIZE       0x1000ull
+#define GPA_IOAPIC         0xFEC00000ull
+#define GPA_LAPIC          0xFEE00000ull
+#define GPA_RAM_ABOVE_4G   0x100000000ull /* RAM beyond 3 GiB continues here */
+
+/* Low-memory boot structures (all inside RAM below 640 KiB, reserved from the guest's view
+ * only by virtue of being used before it runs). */
+#define GPA_BOOT_GDT       0x00000500ull
+#define GPA_PVH_START_INFO 0x00006000ull /* struct hvm_start_info, module list, memmap */
+#define GPA_ZERO_PAGE      0x00007000ull /* Linux boot_params */
+#define GPA_BOOT_STACK     0x00008ff0ull
+#define GPA_PML4           0x00009000ull /* identity map of the first 4 GiB, 2 MiB pages */
+#define GPA_PDPT           0x0000a000ull
+#define GPA_PD             0x0000b000ull /* four pages: 0xb000..0xefff */
+#define GPA_CMDLINE        0x00020000ull
+#define CMDLINE_MAX        0x00010000ull /* room reserved; the protocol limit is smaller */
+#define GPA_ACPI_TABLES    GPA_BIOS_START
+#define ACPI_TABLES_MAX    0x00020000ull
+
+/* I/O ports. */
+#define PORT_PIC_MASTER   0x20
+#define PORT_I8042_DATA   0x60
+#define PORT_I8042_CMD    0x64
+#define PORT_CMOS_INDEX   0x70
+#define PORT_CMOS_DATA    0x71
+#define PORT_SERIAL_COM1  0x3f8
+#define PORT_ACPI_PM_BASE 0x600 /* hardware-reduced sleep control, sleep status, reset */
+#define PORT_ACPI_SLEEP_CONTROL (PORT_ACPI_PM_BASE + 0)
+#define PORT_ACPI_SLEEP_STATUS  (PORT_ACPI_PM_BASE + 1)
+#define PORT_ACPI_RESET         (PORT_ACPI_PM_BASE + 2)
+#define ACPI_RESET_VALUE  0x01
+#define ACPI_S5_SLP_TYP   5    /* _S5_ package value; SLP_EN is bit 5, SLP_TYP bits 2-4 */
+
+/* GED event bits (the register at GPA_GED_START reads and clears them). */
+#define GED_EVENT_POWER_BUTTON 0x1u
+
+/* Interrupt lines (IOAPIC pins, GSI = pin). */
+#define IRQ_SERIAL_COM1 4
+#define IRQ_GED         5
+#define IRQ_RTC         8
+
+#endif

@@ -1,0 +1,54 @@
+#ifndef CELLVM_CORE_VM_H
+#define CELLVM_CORE_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/boot/boot.h"
+#include "core/mem/guest_mem.h"
+
+/*
+ * The VM as the core process runs it: KVM VM with in-kernel irqchip (no PIT), vCPU threads,
+ * the platform devices in the exit path (8250 COM1, i8042 reset, CMOS RTC, ACPI PM sleep/reset
+ * registers, GED), ACPI tables and the kernel loaded through core/boot.
+ */
+
+struct vm;
+
+struct vm_params {
+    int kvm_fd;            /* /dev/kvm, borrowed */
+    struct guest_mem mem;  /* guest RAM already mapped shared by the caller, borrowed */
+    int mem_fd;            /* the memfd behind mem (for KVM_SET_USER_MEMORY_REGION2 later), borrowed */
+    uint32_t boot_vcpus;
+    uint32_t max_vcpus;
+    uint32_t threads_per_core, cores_per_die, dies_per_package, packages;
+    uint32_t max_phys_bits;
+    bool serial_enabled;   /* false: no COM1 at all (--serial off) */
+    int serial_in_fd;      /* -1: no input; borrowed */
+    int serial_out_fd;     /* -1: output dropped (--serial null); borrowed */
+    struct boot_params_in boot;
+};
+
+enum vm_result {
+    VM_RESULT_POWEROFF = 0, /* the guest powered off (ACPI S5) */
+    VM_RESULT_STOPPED = 1,  /* vm_request_stop() was called */
+};
+
+/* Builds the VM: KVM objects, ACPI tables, kernel load, vCPU state. -errno and a one-line
+ * reason in err on failure, with everything already created torn down. */
+int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen);
+
+/*
+ * Runs the vCPUs until the guest powers off or a stop is requested. A guest reboot (ACPI reset
+ * register, i8042 0xFE, triple fault) resets every vCPU and reloads the kernel inside this call.
+ * Returns enum vm_result, or -errno with a reason in err when the VM failed.
+ */
+int vm_run(struct vm *vm, char *err, size_t errlen);
+
+/* Async-signal-safe and thread-safe: asks vm_run to stop and return VM_RESULT_STOPPED. */
+void vm_request_stop(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+#endif

@@ -1,0 +1,169 @@
+#include "validate.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static int fail(const char **why, const char *field)
+{
+    *why = field;
+    return -EINVAL;
+}
+
+/* Printable ASCII only, bounded: strings end up in logs and on terminals. */
+static bool text_ok(const char *s, size_t max, bool allow_empty)
+{
+    size_t n;
+
+    if (!s)
+        return allow_empty;
+    n = strnlen(s, max + 1);
+    if (n > max || (n == 0 && !allow_empty))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+int pb_validate_hello(const Cellvm__Hello *m, const char **why)
+{
+    if (m->protocol_version != 1)
+        return fail(why, "hello.protocol_version");
+    if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_VFIOD)
+        return fail(why, "hello.role");
+    if (!text_ok(m->id, PB_MAX_ID_LEN, true))
+        return fail(why, "hello.id");
+    if (m->pid == 0)
+        return fail(why, "hello.pid");
+    return 0;
+}
+
+int pb_validate_error(const Cellvm__Error *m, const char **why)
+{
+    if (m->errnum <= 0 || m->errnum > 4095)
+        return fail(why, "error.errnum");
+    if (!text_ok(m->message, PB_MAX_MESSAGE_LEN, true))
+        return fail(why, "error.message");
+    return 0;
+}
+
+int pb_validate_exit_status(const Cellvm__ExitStatus *m, const char **why)
+{
+    if (m->reason <= CELLVM__EXIT_STATUS__REASON__REASON_UNSPECIFIED ||
+        m->reason > CELLVM__EXIT_STATUS__REASON__REASON_SHUTDOWN)
+        return fail(why, "exit_status.reason");
+    if (m->code < 0 || m->code > 255)
+        return fail(why, "exit_status.code");
+    if (!text_ok(m->message, PB_MAX_MESSAGE_LEN, true))
+        return fail(why, "exit_status.message");
+    return 0;
+}
+
+static int validate_cpus(const Cellvm__CpuConfig *c, const char **why)
+{
+    uint64_t product;
+
+    if (!c)
+        return fail(why, "core_config.cpus");
+    if (c->boot_vcpus == 0 || c->boot_vcpus > PB_MAX_VCPUS)
+        return fail(why, "cpus.boot_vcpus");
+    if (c->max_vcpus < c->boot_vcpus || c->max_vcpus > PB_MAX_VCPUS)
+        return fail(why, "cpus.max_vcpus");
+    if (!c->threads_per_core || !c->cores_per_die || !c->dies_per_package || !c->packages)
+        return fail(why, "cpus.topology");
+    product = (uint64_t)c->threads_per_core * c->cores_per_die * c->dies_per_package *
+              c->packages;
+    if (product != c->max_vcpus)
+        return fail(why, "cpus.topology");
+    if (c->max_phys_bits < 32 || c->max_phys_bits > 52)
+        return fail(why, "cpus.max_phys_bits");
+    for (size_t i = 0; i < c->n_affinity; i++) {
+        const Cellvm__CpuAffinity *a = c->affinity[i];
+
+        if (!a || a->vcpu >= c->max_vcpus || a->n_host_cpus == 0 || a->n_host_cpus > 1024)
+            return fail(why, "cpus.affinity");
+        for (size_t j = 0; j < a->n_host_cpus; j++)
+            if (a->host_cpus[j] >= 4096)
+                return fail(why, "cpus.affinity.host_cpus");
+    }
+    return 0;
+}
+
+static int validate_memory(const Cellvm__MemoryConfig *m, const char **why)
+{
+    if (!m)
+        return fail(why, "core_config.memory");
+    /* 1 MiB is the least a guest with real-mode structures below 1 MiB can use; 1 TiB cap. */
+    if (m->size < (1ull << 20) || m->size > (1ull << 40) || (m->size & 0xfff))
+        return fail(why, "memory.size");
+    if (m->hugepages && (m->hugepage_size == 0 || (m->hugepage_size & (m->hugepage_size - 1))))
+        return fail(why, "memory.hugepage_size");
+    return 0;
+}
+
+int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char **why)
+{
+    unsigned seen = 0;
+    int r;
+
+    r = validate_cpus(m->cpus, why);
+    if (r)
+        return r;
+    r = validate_memory(m->memory, why);
+    if (r)
+        return r;
+    if (!text_ok(m->cmdline, PB_MAX_CMDLINE_LEN, true))
+        return fail(why, "core_config.cmdline");
+    if (m->serial <= CELLVM__SERIAL_MODE__SERIAL_UNSPECIFIED ||
+        m->serial > CELLVM__SERIAL_MODE__SERIAL_STREAM)
+        return fail(why, "core_config.serial");
+    if (m->seccomp <= CELLVM__SECCOMP_MODE__SECCOMP_UNSPECIFIED ||
+        m->seccomp > CELLVM__SECCOMP_MODE__SECCOMP_LOG)
+        return fail(why, "core_config.seccomp");
+    if (m->verbosity > 4)
+        return fail(why, "core_config.verbosity");
+    if (m->n_fds != nfds || nfds > PB_MAX_CORE_FDS)
+        return fail(why, "core_config.fds");
+    for (size_t i = 0; i < m->n_fds; i++) {
+        unsigned bit;
+
+        if (m->fds[i] <= CELLVM__CORE_FD__CORE_FD_UNSPECIFIED ||
+            m->fds[i] > CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)
+            return fail(why, "core_config.fds");
+        bit = 1u << m->fds[i];
+        if (seen & bit)
+            return fail(why, "core_config.fds");
+        seen |= bit;
+    }
+    if (!(seen & (1u << CELLVM__CORE_FD__CORE_FD_KVM)) ||
+        !(seen & (1u << CELLVM__CORE_FD__CORE_FD_MEMORY)) ||
+        !(seen & (1u << CELLVM__CORE_FD__CORE_FD_KERNEL)))
+        return fail(why, "core_config.fds");
+    if (m->serial == CELLVM__SERIAL_MODE__SERIAL_STREAM &&
+        !(seen & (1u << CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)))
+        return fail(why, "core_config.fds");
+    return 0;
+}
+
+int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
+{
+    /* Only the config message carries fds; fds on any other message are an error. */
+    if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG && nfds)
+        return fail(why, "envelope.fds");
+    switch (m->body_case) {
+    case CELLVM__ENVELOPE__BODY_HELLO:
+        return pb_validate_hello(m->hello, why);
+    case CELLVM__ENVELOPE__BODY_READY:
+    case CELLVM__ENVELOPE__BODY_SHUTDOWN:
+        return 0;
+    case CELLVM__ENVELOPE__BODY_ERROR:
+        return pb_validate_error(m->error, why);
+    case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
+        return pb_validate_exit_status(m->exit_status, why);
+    case CELLVM__ENVELOPE__BODY_CORE_CONFIG:
+        return pb_validate_core_config(m->core_config, nfds, why);
+    default:
+        return fail(why, "envelope.body");
+    }
+}

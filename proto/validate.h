@@ -1,0 +1,26 @@
+#ifndef CELLVM_PROTO_VALIDATE_H
+#define CELLVM_PROTO_VALIDATE_H
+
+#include <stddef.h>
+
+#include "control.pb-c.h"
+
+/* Bounds shared by the validators and by the code that fills messages. */
+#define PB_MAX_ID_LEN      64
+#define PB_MAX_MESSAGE_LEN 512
+#define PB_MAX_CMDLINE_LEN 4096
+#define PB_MAX_VCPUS       255
+#define PB_MAX_CORE_FDS    8
+
+/*
+ * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
+ * and points *why at a static string naming the offending field. nfds is the number of fds
+ * that arrived in SCM_RIGHTS with the packet; messages that describe fds must match it.
+ */
+int pb_validate_hello(const Cellvm__Hello *m, const char **why);
+int pb_validate_error(const Cellvm__Error *m, const char **why);
+int pb_validate_exit_status(const Cellvm__ExitStatus *m, const char **why);
+int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char **why);
+int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
+
+#endif
