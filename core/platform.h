@@ -21,6 +21,11 @@
 #define GPA_LAPIC          0xFEE00000ull
 #define GPA_RAM_ABOVE_4G   0x100000000ull /* RAM beyond 3 GiB continues here */
 
+/* Pages KVM needs inside the hole on Intel (VMX real-mode emulation): the identity-map page
+ * table (one page) and the TSS (three pages), both unused by the guest. */
+#define GPA_KVM_IDENTITY_MAP 0xFFFBC000ull
+#define GPA_KVM_TSS          0xFFFBD000ull
+
 /* Low-memory boot structures (all inside RAM below 640 KiB, reserved from the guest's view
  * only by virtue of being used before it runs). */
 #define GPA_BOOT_GDT       0x00000500ull
@@ -36,18 +41,19 @@
 #define ACPI_TABLES_MAX    0x00020000ull
 
 /* I/O ports. */
-#define PORT_PIC_MASTER   0x20
-#define PORT_I8042_DATA   0x60
-#define PORT_I8042_CMD    0x64
-#define PORT_CMOS_INDEX   0x70
-#define PORT_CMOS_DATA    0x71
-#define PORT_SERIAL_COM1  0x3f8
-#define PORT_ACPI_PM_BASE 0x600 /* hardware-reduced sleep control, sleep status, reset */
+#define PORT_PIC_MASTER         0x20
+#define PORT_I8042_DATA         0x60
+#define PORT_I8042_CMD          0x64
+#define PORT_CMOS_INDEX         0x70
+#define PORT_CMOS_DATA          0x71
+#define PORT_POST_CODE          0x80 /* firmware/kernel debug and I/O delay writes: ignored */
+#define PORT_SERIAL_COM1        0x3f8
+#define PORT_ACPI_PM_BASE       0x600 /* hardware-reduced sleep control, sleep status, reset */
 #define PORT_ACPI_SLEEP_CONTROL (PORT_ACPI_PM_BASE + 0)
 #define PORT_ACPI_SLEEP_STATUS  (PORT_ACPI_PM_BASE + 1)
 #define PORT_ACPI_RESET         (PORT_ACPI_PM_BASE + 2)
-#define ACPI_RESET_VALUE  0x01
-#define ACPI_S5_SLP_TYP   5    /* _S5_ package value; SLP_EN is bit 5, SLP_TYP bits 2-4 */
+#define ACPI_RESET_VALUE        0x01
+#define ACPI_S5_SLP_TYP         5 /* _S5_ package value; SLP_EN is bit 5, SLP_TYP bits 2-4 */
 
 /* GED event bits (the register at GPA_GED_START reads and clears them). */
 #define GED_EVENT_POWER_BUTTON 0x1u

@@ -72,8 +72,7 @@ static int validate_cpus(const Cellvm__CpuConfig *c, const char **why)
         return fail(why, "cpus.max_vcpus");
     if (!c->threads_per_core || !c->cores_per_die || !c->dies_per_package || !c->packages)
         return fail(why, "cpus.topology");
-    product = (uint64_t)c->threads_per_core * c->cores_per_die * c->dies_per_package *
-              c->packages;
+    product = (uint64_t)c->threads_per_core * c->cores_per_die * c->dies_per_package * c->packages;
     if (product != c->max_vcpus)
         return fail(why, "cpus.topology");
     if (c->max_phys_bits < 32 || c->max_phys_bits > 52)

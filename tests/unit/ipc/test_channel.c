@@ -93,8 +93,8 @@ Test(channel, peer_close_is_end_of_stream)
     close(sv[1]);
 }
 
-static void send_hello(int sock, uint32_t version, Cellvm__Role role, uint32_t pid,
-                       const int *fds, size_t nfds)
+static void send_hello(int sock, uint32_t version, Cellvm__Role role, uint32_t pid, const int *fds,
+                       size_t nfds)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
     Cellvm__Hello hello = CELLVM__HELLO__INIT;

@@ -1,0 +1,31 @@
+#ifndef CELLVM_CORE_LAUNCH_H
+#define CELLVM_CORE_LAUNCH_H
+
+#include <sys/types.h>
+
+/* The fd number at which every child finds its control channel. */
+#define LAUNCH_CHANNEL_FD 3
+
+struct child {
+    const char *role; /* "core", "blockd", ...: for log prefixes */
+    pid_t pid;        /* 0 when not running */
+    int chan;         /* controller's end of the SEQPACKET control channel; owned */
+    int log_rd;       /* read end of the child's stderr pipe; owned */
+};
+
+void child_init(struct child *c, const char *role);
+
+/*
+ * Starts `exe` with argv, its control channel at LAUNCH_CHANNEL_FD, stdin/stdout on /dev/null,
+ * stderr on a pipe the controller reads, and no other fd: data fds travel later over the
+ * channel. On success c->pid, c->chan and c->log_rd are set and owned by c.
+ */
+int child_spawn(struct child *c, const char *exe, char *const argv[]);
+
+/* Closes what c owns (does not kill or reap the process). */
+void child_close(struct child *c);
+
+/* Path of a sibling executable (next to /proc/self/exe, or $CELLVM_LIBEXEC_DIR). */
+int child_exe_path(const char *name, char *buf, size_t len);
+
+#endif

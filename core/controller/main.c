@@ -1,0 +1,271 @@
+/*
+ * cellvm: the controller. It parses the command line, does the privileged opens (/dev/kvm, guest
+ * RAM, kernel, initramfs, serial, log file), starts cellvm-core with nothing but its control
+ * channel, hands it those fds in the CoreConfig message, and supervises it to the end.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cli/cli.h"
+#include "core/controller/launch.h"
+#include "core/controller/resources.h"
+#include "core/controller/serial.h"
+#include "core/controller/supervise.h"
+#include "validate.h"
+
+struct controller {
+    struct cli_config cfg;
+    struct vm_resources res;
+    struct serial_backend serial;
+    struct child core;
+    struct event_base *base;
+    int log_fd; /* --log-file, or -1 for stderr; owned */
+    char err[CLI_ERR_LEN];
+};
+
+/* What the core is told, and the fds it gets, in the same order. */
+struct core_msg {
+    Cellvm__Envelope env;
+    Cellvm__CoreConfig cfg;
+    Cellvm__CpuConfig cpus;
+    Cellvm__MemoryConfig mem;
+    Cellvm__CpuAffinity aff[PB_MAX_VCPUS];
+    Cellvm__CpuAffinity *affp[PB_MAX_VCPUS];
+    Cellvm__CoreFd roles[PB_MAX_CORE_FDS];
+    int fds[PB_MAX_CORE_FDS];
+};
+
+static enum serial_mode serial_mode_of(enum cli_console_mode m)
+{
+    switch (m) {
+    case CLI_CONSOLE_OFF:
+        return SERIAL_MODE_OFF;
+    case CLI_CONSOLE_NULL:
+        return SERIAL_MODE_NULL;
+    case CLI_CONSOLE_PTY:
+        return SERIAL_MODE_PTY;
+    case CLI_CONSOLE_TTY:
+        return SERIAL_MODE_TTY;
+    case CLI_CONSOLE_FILE:
+        return SERIAL_MODE_FILE;
+    case CLI_CONSOLE_SOCKET:
+        return SERIAL_MODE_SOCKET;
+    }
+    return SERIAL_MODE_NULL;
+}
+
+static void add_fd(struct core_msg *m, Cellvm__CoreFd role, int fd)
+{
+    if (fd < 0)
+        return;
+    m->roles[m->cfg.n_fds] = role;
+    m->fds[m->cfg.n_fds++] = fd;
+}
+
+static void fill_cpus(struct core_msg *m, const struct cli_cpus *c)
+{
+    uint32_t max = c->max ? c->max : c->boot;
+
+    cellvm__cpu_config__init(&m->cpus);
+    m->cpus.boot_vcpus = c->boot;
+    m->cpus.max_vcpus = max;
+    if (c->has_topology) {
+        m->cpus.threads_per_core = c->topology.threads_per_core;
+        m->cpus.cores_per_die = c->topology.cores_per_die;
+        m->cpus.dies_per_package = c->topology.dies_per_package;
+        m->cpus.packages = c->topology.packages;
+    } else {
+        /* Cloud Hypervisor's default: one package, one die, every vCPU a core. */
+        m->cpus.threads_per_core = 1;
+        m->cpus.cores_per_die = max;
+        m->cpus.dies_per_package = 1;
+        m->cpus.packages = 1;
+    }
+    m->cpus.max_phys_bits = c->max_phys_bits;
+    for (size_t i = 0; i < c->affinity.n && i < PB_MAX_VCPUS; i++) {
+        cellvm__cpu_affinity__init(&m->aff[i]);
+        m->aff[i].vcpu = c->affinity.v[i].key;
+        m->aff[i].host_cpus = c->affinity.v[i].vals.v;
+        m->aff[i].n_host_cpus = c->affinity.v[i].vals.n;
+        m->affp[i] = &m->aff[i];
+    }
+    m->cpus.affinity = m->affp;
+    m->cpus.n_affinity = c->affinity.n < PB_MAX_VCPUS ? c->affinity.n : PB_MAX_VCPUS;
+}
+
+static void build_core_msg(struct controller *ctl, struct core_msg *m)
+{
+    const struct cli_config *c = &ctl->cfg;
+
+    cellvm__envelope__init(&m->env);
+    cellvm__core_config__init(&m->cfg);
+    cellvm__memory_config__init(&m->mem);
+    fill_cpus(m, &c->cpus);
+    m->mem.size = c->memory.size;
+    m->mem.thp = c->memory.thp;
+    m->mem.hugepages = c->memory.hugepages;
+    m->mem.hugepage_size = c->memory.hugepages ? ctl->cfg.memory.hugepage_size : 0;
+    m->mem.prefault = c->memory.prefault;
+    m->cfg.cpus = &m->cpus;
+    m->cfg.memory = &m->mem;
+    m->cfg.cmdline = c->payload.cmdline ? c->payload.cmdline : (char *)"";
+    switch (ctl->serial.mode) {
+    case SERIAL_MODE_OFF:
+        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_OFF;
+        break;
+    case SERIAL_MODE_NULL:
+        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_NULL;
+        break;
+    default:
+        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_STREAM;
+        break;
+    }
+    m->cfg.seccomp = c->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
+                     : c->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
+                                                     : CELLVM__SECCOMP_MODE__SECCOMP_ON;
+    m->cfg.verbosity = c->verbosity > 4 ? 4 : c->verbosity;
+    m->cfg.fds = m->roles;
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_KVM, ctl->res.kvm);
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY, ctl->res.memfd);
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_KERNEL, ctl->res.kernel);
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_INITRAMFS, ctl->res.initramfs);
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_IN, ctl->serial.core_in);
+    add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_OUT, ctl->serial.core_out);
+    m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
+    m->env.core_config = &m->cfg;
+}
+
+static int open_everything(struct controller *ctl)
+{
+    const struct cli_config *c = &ctl->cfg;
+    size_t n = sizeof(ctl->err);
+    uint64_t huge = c->memory.hugepages
+                        ? (c->memory.has_hugepage_size ? c->memory.hugepage_size : 2ull << 20)
+                        : 0;
+    int r;
+
+    if (c->log_file) {
+        ctl->log_fd = open(c->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (ctl->log_fd < 0) {
+            snprintf(ctl->err, n, "--log-file: cannot open '%s': %s", c->log_file, strerror(errno));
+            return -errno;
+        }
+    }
+    r = resources_open_kvm(&ctl->res.kvm, ctl->err, n);
+    if (!r)
+        r = resources_open_ro("--kernel", c->payload.kernel, &ctl->res.kernel, ctl->err, n);
+    if (!r && c->payload.initramfs)
+        r = resources_open_ro("--initramfs", c->payload.initramfs, &ctl->res.initramfs, ctl->err,
+                              n);
+    if (!r)
+        r = resources_create_ram(c->memory.size, huge, &ctl->res.memfd, ctl->err, n);
+    if (!r)
+        r = serial_open(&ctl->serial, serial_mode_of(c->serial.mode), c->serial.path, ctl->err, n);
+    return r;
+}
+
+static void drop_core_fds(void *arg)
+{
+    struct controller *ctl = arg;
+
+    /* The core holds them now; keeping the kernel or serial open here would only leak. */
+    serial_release_core_fds(&ctl->serial);
+}
+
+static int run_vm(struct controller *ctl)
+{
+    static struct core_msg msg; /* large; lives for the process, filled once */
+    char exe[PATH_MAX], chan_arg[16];
+    char *argv[] = { (char *)"cellvm-core", (char *)"--channel-fd", chan_arg, NULL };
+    struct supervisor sv = { 0 };
+    int r;
+
+    r = open_everything(ctl);
+    if (r)
+        return r;
+    ctl->base = event_base_new();
+    if (!ctl->base || serial_attach(&ctl->serial, ctl->base)) {
+        snprintf(ctl->err, sizeof(ctl->err), "cannot set up the event loop");
+        return -ENOMEM;
+    }
+    r = child_exe_path("cellvm-core", exe, sizeof(exe));
+    if (r) {
+        snprintf(ctl->err, sizeof(ctl->err), "cannot locate cellvm-core: %s", strerror(-r));
+        return r;
+    }
+    snprintf(chan_arg, sizeof(chan_arg), "%d", LAUNCH_CHANNEL_FD);
+    build_core_msg(ctl, &msg);
+    r = child_spawn(&ctl->core, exe, argv);
+    if (r) {
+        snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
+        return r;
+    }
+    sv.base = ctl->base;
+    sv.core = &ctl->core;
+    sv.log_out = ctl->log_fd >= 0 ? ctl->log_fd : STDERR_FILENO;
+    sv.config = &msg.env;
+    sv.config_fds = msg.fds;
+    sv.config_nfds = msg.cfg.n_fds;
+    sv.on_config_sent = drop_core_fds;
+    sv.arg = ctl;
+    return supervise_run(&sv);
+}
+
+int main(int argc, char **argv)
+{
+    struct controller ctl = { .log_fd = -1 };
+    int status = 1;
+
+    resources_init(&ctl.res);
+    serial_init(&ctl.serial);
+    child_init(&ctl.core, "core");
+    if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
+        fprintf(stderr, "cellvm: error: %s\n", ctl.err);
+        goto out;
+    }
+    switch (ctl.cfg.action) {
+    case CLI_ACTION_HELP:
+        cli_print_help(stdout);
+        status = 0;
+        goto out;
+    case CLI_ACTION_VERSION:
+        cli_print_version(stdout);
+        status = 0;
+        goto out;
+    case CLI_ACTION_USAGE:
+        cli_print_help(stderr);
+        status = 2;
+        goto out;
+    case CLI_ACTION_RUN:
+        break;
+    }
+    for (unsigned i = 0; i < ctl.cfg.nwarnings; i++)
+        fprintf(stderr, "cellvm: warning: %s\n", ctl.cfg.warnings[i]);
+    if (!ctl.cfg.payload.kernel) {
+        fprintf(stderr, "cellvm: error: --kernel is required (serving only the API without "
+                        "a VM is not supported yet)\n");
+        goto out;
+    }
+    umask(077); /* as Cloud Hypervisor: sockets and files we create are ours alone */
+    status = run_vm(&ctl);
+    if (status < 0) {
+        fprintf(stderr, "cellvm: error: %s\n", ctl.err);
+        status = 1;
+    }
+out:
+    serial_close(&ctl.serial);
+    child_close(&ctl.core);
+    resources_close(&ctl.res);
+    if (ctl.base)
+        event_base_free(ctl.base);
+    if (ctl.log_fd >= 0)
+        close(ctl.log_fd);
+    cli_config_free(&ctl.cfg);
+    return status;
+}

@@ -1,0 +1,242 @@
+/*
+ * cellvm-core: the process that owns the vCPUs. It is started by the controller with its control
+ * channel on the fd named by --channel-fd (and nothing else but stdio); every other resource
+ * (/dev/kvm, guest RAM, kernel, initramfs, serial) arrives as fds with the CoreConfig message.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/coreproc/core_sys.h"
+#include "core/vm/vm.h"
+#include "ipc/channel.h"
+#include "ipc/msg.h"
+#include "validate.h"
+
+struct core {
+    int chan;                 /* control channel; owned */
+    int fds[PB_MAX_CORE_FDS]; /* received fds by arrival order; owned */
+    size_t nfds;
+    Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
+    uint8_t *ram;
+    uint64_t ram_size;
+    struct vm *vm;
+};
+
+static int send_simple(int chan, Cellvm__Envelope *env)
+{
+    return ipc_send_envelope(chan, env, NULL, 0);
+}
+
+static void send_error(int chan, int errnum, const char *msg)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__Error e = CELLVM__ERROR__INIT;
+    char line[PB_MAX_MESSAGE_LEN + 1];
+
+    /* The validator on the other side accepts printable ASCII only. */
+    snprintf(line, sizeof(line), "%s", msg);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    e.errnum = errnum > 0 && errnum < 4096 ? errnum : EIO;
+    e.message = line;
+    env.body_case = CELLVM__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    (void)send_simple(chan, &env);
+}
+
+static int send_hello(int chan)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__Hello h = CELLVM__HELLO__INIT;
+
+    h.protocol_version = 1;
+    h.role = CELLVM__ROLE__ROLE_CORE;
+    h.id = (char *)"core";
+    h.pid = (uint32_t)getpid();
+    env.body_case = CELLVM__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    return send_simple(chan, &env);
+}
+
+static int fd_for(const struct core *c, Cellvm__CoreFd role)
+{
+    const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
+
+    for (size_t i = 0; i < cfg->n_fds; i++)
+        if (cfg->fds[i] == role)
+            return c->fds[i];
+    return -1;
+}
+
+static int build_vm(struct core *c, char *err, size_t errlen)
+{
+    const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
+    struct vm_params p = { 0 };
+    int r;
+
+    c->ram_size = cfg->memory->size;
+    r = core_map_ram(fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY), c->ram_size, cfg->memory->thp,
+                     cfg->memory->prefault, &c->ram);
+    if (r) {
+        snprintf(err, errlen, "guest memory: cannot map the memfd: %s", strerror(-r));
+        return r;
+    }
+    p.kvm_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KVM);
+    p.mem.host = c->ram;
+    p.mem.size = c->ram_size;
+    p.mem_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY);
+    p.boot_vcpus = cfg->cpus->boot_vcpus;
+    p.max_vcpus = cfg->cpus->max_vcpus;
+    p.threads_per_core = cfg->cpus->threads_per_core;
+    p.cores_per_die = cfg->cpus->cores_per_die;
+    p.dies_per_package = cfg->cpus->dies_per_package;
+    p.packages = cfg->cpus->packages;
+    p.max_phys_bits = cfg->cpus->max_phys_bits;
+    p.serial_enabled = cfg->serial != CELLVM__SERIAL_MODE__SERIAL_OFF;
+    p.serial_in_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_SERIAL_IN);
+    p.serial_out_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_SERIAL_OUT);
+    p.boot.kernel_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KERNEL);
+    p.boot.initramfs_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_INITRAMFS);
+    p.boot.cmdline = cfg->cmdline;
+    return vm_create(&c->vm, &p, err, errlen);
+}
+
+/* Watches the control channel while the vCPUs run: Shutdown, or the controller going away,
+ * stops the VM. */
+static void *control_thread(void *arg)
+{
+    struct core *c = arg;
+
+    for (;;) {
+        Cellvm__Envelope *env;
+        int fds[1];
+        size_t nfds;
+        const char *why = NULL;
+        int r = ipc_recv_envelope(c->chan, &env, fds, 1, &nfds, &why);
+
+        if (r == -EPIPE || r == -ECONNRESET || r == -EBADF) {
+            vm_request_stop(c->vm);
+            return NULL;
+        }
+        if (r) {
+            fprintf(stderr, "control message rejected: %s\n", why);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_SHUTDOWN) {
+            ipc_free_envelope(env);
+            vm_request_stop(c->vm);
+            return NULL;
+        }
+        fprintf(stderr, "unexpected control message %d ignored\n", (int)env->body_case);
+        ipc_free_envelope(env);
+    }
+}
+
+static void send_exit(int chan, Cellvm__ExitStatus__Reason reason, int code, const char *msg)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__ExitStatus st = CELLVM__EXIT_STATUS__INIT;
+
+    st.reason = reason;
+    st.code = code;
+    st.message = (char *)msg;
+    env.body_case = CELLVM__ENVELOPE__BODY_EXIT_STATUS;
+    env.exit_status = &st;
+    (void)send_simple(chan, &env);
+}
+
+static int run(struct core *c)
+{
+    Cellvm__Envelope ready = CELLVM__ENVELOPE__INIT;
+    Cellvm__Ready rd = CELLVM__READY__INIT;
+    char err[256] = "";
+    const char *why = NULL;
+    pthread_t ctl;
+    int r;
+
+    r = send_hello(c->chan);
+    if (r)
+        return r;
+    r = ipc_recv_envelope(c->chan, &c->cfg_env, c->fds, PB_MAX_CORE_FDS, &c->nfds, &why);
+    if (r) {
+        fprintf(stderr, "bad configuration from the controller: %s\n", why);
+        return r;
+    }
+    if (c->cfg_env->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG) {
+        fprintf(stderr, "expected the core configuration first\n");
+        return -EPROTO;
+    }
+    r = build_vm(c, err, sizeof(err));
+    if (r) {
+        send_error(c->chan, -r, err);
+        return r;
+    }
+    ready.body_case = CELLVM__ENVELOPE__BODY_READY;
+    ready.ready = &rd;
+    r = send_simple(c->chan, &ready);
+    if (r)
+        return r;
+    r = pthread_create(&ctl, NULL, control_thread, c);
+    if (r)
+        return -r;
+    pthread_detach(ctl);
+    r = vm_run(c->vm, err, sizeof(err));
+    if (r == VM_RESULT_POWEROFF)
+        send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_POWEROFF, 0, "guest powered off");
+    else if (r == VM_RESULT_STOPPED)
+        send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_SHUTDOWN, 0, "stopped");
+    else
+        send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_ERROR, 1, err);
+    return r < 0 ? r : 0;
+}
+
+static int parse_args(int argc, char **argv, int *chan)
+{
+    static const struct option opts[] = {
+        { "channel-fd", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+
+    *chan = -1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end;
+        long v;
+
+        if (o != 'c')
+            return -EINVAL;
+        errno = 0;
+        v = strtol(optarg, &end, 10);
+        if (errno || *end || v < 3 || v > 1024)
+            return -EINVAL;
+        *chan = (int)v;
+    }
+    return *chan >= 0 && optind == argc ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+    struct core c = { .chan = -1 };
+    int r;
+
+    if (parse_args(argc, argv, &c.chan)) {
+        fprintf(stderr, "usage: cellvm-core --channel-fd N (started by cellvm, not by hand)\n");
+        return 2;
+    }
+    for (size_t i = 0; i < PB_MAX_CORE_FDS; i++)
+        c.fds[i] = -1;
+    r = run(&c);
+    if (c.vm)
+        vm_destroy(c.vm);
+    core_unmap_ram(c.ram, c.ram_size);
+    ipc_close_fds(c.fds, c.nfds);
+    ipc_free_envelope(c.cfg_env);
+    close(c.chan);
+    return r < 0 ? 1 : 0;
+}
