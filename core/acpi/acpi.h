@@ -17,14 +17,19 @@ struct acpi_cpu {
 };
 
 struct acpi_params {
-    const struct acpi_cpu *cpus;
-    uint32_t ncpus;
+    const struct acpi_cpu *cpus; /* index = ACPI processor UID; cpus[i].apic_id unique */
+    uint32_t ncpus;              /* 1..ACPI_MAX_CPUS */
+    bool no_com1;                /* --serial off: leave COM1 out of the DSDT */
 };
+
+/* Processor devices are named \_SB.Cxxx (three hex digits). */
+#define ACPI_MAX_CPUS 4096
 
 /*
  * Builds all tables into buf (cap bytes), which the guest will see at guest-physical address
- * buf_gpa. The RSDP is at buf_gpa itself. Returns the number of bytes used, or -ENOSPC /
- * -EINVAL.
+ * buf_gpa (16-byte aligned, as the RSDP must be). The RSDP is at buf_gpa itself. Returns the
+ * number of bytes used, or -ENOSPC, or -EINVAL (ncpus 0 or above ACPI_MAX_CPUS, no enabled
+ * CPU, an APIC id used twice or 0xffffffff, a misaligned buf_gpa).
  */
 long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, size_t cap);
 

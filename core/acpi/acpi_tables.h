@@ -1,0 +1,25 @@
+#ifndef CELLVM_CORE_ACPI_ACPI_TABLES_H
+#define CELLVM_CORE_ACPI_ACPI_TABLES_H
+
+#include <stdint.h>
+
+#include "core/acpi/acpi.h"
+#include "core/acpi/acpi_buf.h"
+
+/*
+ * Builders for the tables that the XSDT lists. Each appends one complete table (header,
+ * body, checksum) at the buffer's end; errors are latched in the buffer. acpi_build() keeps
+ * them in one registration table, so a new table (SRAT, SLIT, MCFG) is one builder and one row.
+ */
+struct acpi_table_ctx {
+    const struct acpi_params *p;
+    uint64_t dsdt_gpa;
+};
+
+void acpi_fadt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
+void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
+
+/* The DSDT, which the FADT (not the XSDT) points to. */
+void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p);
+
+#endif
