@@ -27,10 +27,10 @@ struct boot_entry {
 };
 
 struct boot_params_in {
-    int kernel_fd;            /* read-only, owned by the caller */
-    int initramfs_fd;         /* -1 if none; owned by the caller */
-    const char *cmdline;      /* may be NULL */
-    uint64_t acpi_rsdp_gpa;   /* where acpi_build() put the RSDP */
+    int kernel_fd;          /* read-only, owned by the caller */
+    int initramfs_fd;       /* -1 if none; owned by the caller */
+    const char *cmdline;    /* may be NULL */
+    uint64_t acpi_rsdp_gpa; /* where acpi_build() put the RSDP */
 };
 
 /*
@@ -39,7 +39,7 @@ struct boot_params_in {
  * platform.h, and fills *entry. On error returns -errno and writes a one-line reason into
  * err (e.g. "kernel: bzImage boot protocol 2.05 is older than 2.06").
  */
-int boot_load(const struct guest_mem *gm, const struct boot_params_in *in,
-              struct boot_entry *entry, char *err, size_t errlen);
+int boot_load(const struct guest_mem *gm, const struct boot_params_in *in, struct boot_entry *entry,
+              char *err, size_t errlen);
 
 #endif
