@@ -104,6 +104,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.boot.kernel_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KERNEL);
     p.boot.initramfs_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_INITRAMFS);
     p.boot.cmdline = cfg->cmdline;
+    p.verbosity = (int)cfg->verbosity;
     return vm_create(&c->vm, &p, err, errlen);
 }
 

@@ -17,17 +17,19 @@
 struct vm;
 
 struct vm_params {
-    int kvm_fd;            /* /dev/kvm, borrowed */
-    struct guest_mem mem;  /* guest RAM already mapped shared by the caller, borrowed */
-    int mem_fd;            /* the memfd behind mem (for KVM_SET_USER_MEMORY_REGION2 later), borrowed */
+    int kvm_fd;           /* /dev/kvm, borrowed */
+    struct guest_mem mem; /* guest RAM already mapped shared by the caller, borrowed */
+    /* The memfd behind mem (for KVM_SET_USER_MEMORY_REGION2 later), borrowed. */
+    int mem_fd;
     uint32_t boot_vcpus;
     uint32_t max_vcpus;
     uint32_t threads_per_core, cores_per_die, dies_per_package, packages;
     uint32_t max_phys_bits;
-    bool serial_enabled;   /* false: no COM1 at all (--serial off) */
-    int serial_in_fd;      /* -1: no input; borrowed */
-    int serial_out_fd;     /* -1: output dropped (--serial null); borrowed */
+    bool serial_enabled; /* false: no COM1 at all (--serial off) */
+    int serial_in_fd;    /* -1: no input; borrowed */
+    int serial_out_fd;   /* -1: output dropped (--serial null); borrowed */
     struct boot_params_in boot;
+    int verbosity; /* 0: errors and warnings; each step adds info, debug */
 };
 
 enum vm_result {
@@ -48,6 +50,12 @@ int vm_run(struct vm *vm, char *err, size_t errlen);
 
 /* Async-signal-safe and thread-safe: asks vm_run to stop and return VM_RESULT_STOPPED. */
 void vm_request_stop(struct vm *vm);
+
+/* Thread-safe: presses the ACPI power button (GED event plus IRQ_GED); the guest decides. */
+void vm_power_button(struct vm *vm);
+
+/* Guest reboots handled so far by vm_run (for tests and status). */
+unsigned int vm_reboot_count(const struct vm *vm);
 
 void vm_destroy(struct vm *vm);
 

@@ -1,0 +1,154 @@
+#include "core/vm/vcpu_state.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/platform.h"
+#include "core/vm/boot_cpu.h"
+#include "core/vm/kvm_ioctl.h"
+
+#define MSR_IA32_SYSENTER_CS    0x174
+#define MSR_IA32_SYSENTER_ESP   0x175
+#define MSR_IA32_SYSENTER_EIP   0x176
+#define MSR_IA32_MISC_ENABLE    0x1a0
+#define MSR_MTRR_DEF_TYPE       0x2ff
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_SYSCALL_MASK        0xc0000084
+#define MSR_KERNEL_GS_BASE      0xc0000102
+
+#define MISC_ENABLE_FAST_STRING 0x1ull
+#define MTRR_ENABLE_WB          ((1ull << 11) | 0x6) /* MTRRs on, default type write-back */
+
+#define APIC_BASE_BSP           (1ull << 8)
+#define APIC_BASE_ENABLE        (1ull << 11)
+
+/* Local APIC register offsets (Intel SDM vol. 3 table 11-1). */
+#define APIC_ID         0x20
+#define APIC_LVR        0x30
+#define APIC_DFR        0xe0
+#define APIC_SVR        0xf0
+#define APIC_LVTT       0x320
+#define APIC_LVTTHM     0x330
+#define APIC_LVTPC      0x340
+#define APIC_LVT0       0x350
+#define APIC_LVT1       0x360
+#define APIC_LVTERR     0x370
+#define APIC_LVT_MASKED 0x10000u
+#define APIC_DM_NMI     0x400u
+#define APIC_DM_EXTINT  0x700u
+
+static const uint32_t boot_msrs[][2] = {
+    { MSR_IA32_SYSENTER_CS, 0 },
+    { MSR_IA32_SYSENTER_ESP, 0 },
+    { MSR_IA32_SYSENTER_EIP, 0 },
+    { MSR_STAR, 0 },
+    { MSR_LSTAR, 0 },
+    { MSR_CSTAR, 0 },
+    { MSR_SYSCALL_MASK, 0 },
+    { MSR_KERNEL_GS_BASE, 0 },
+};
+
+static int set_msr(int fd, uint32_t index, uint64_t value)
+{
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
+    int r = kvm_set_msrs(fd, &m.hdr);
+
+    return r == 1 ? 0 : (r < 0 ? r : -EINVAL);
+}
+
+static int reset_msrs(int fd)
+{
+    size_t i;
+    int r = 0;
+
+    for (i = 0; !r && i < sizeof(boot_msrs) / sizeof(boot_msrs[0]); i++)
+        r = set_msr(fd, boot_msrs[i][0], boot_msrs[i][1]);
+    if (!r)
+        r = set_msr(fd, MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING);
+    if (!r)
+        r = set_msr(fd, MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB);
+    return r;
+}
+
+static void apic_set(struct kvm_lapic_state *l, unsigned int reg, uint32_t v)
+{
+    memcpy(&l->regs[reg], &v, sizeof(v));
+}
+
+static uint32_t apic_get(const struct kvm_lapic_state *l, unsigned int reg)
+{
+    uint32_t v;
+
+    memcpy(&v, &l->regs[reg], sizeof(v));
+    return v;
+}
+
+/* A local APIC as after RESET in xAPIC mode, with the LINT pins wired the PC way: LINT0 to the
+ * 8259's INTR (ExtINT), LINT1 to NMI, which is what Linux expects to find on the BSP. */
+static int reset_lapic(int fd, uint32_t apic_id)
+{
+    struct kvm_lapic_state l;
+    uint32_t version;
+    int r = kvm_get_lapic(fd, &l);
+
+    if (r < 0)
+        return r;
+    version = apic_get(&l, APIC_LVR);
+    memset(&l, 0, sizeof(l));
+    apic_set(&l, APIC_ID, apic_id << 24);
+    apic_set(&l, APIC_LVR, version);
+    apic_set(&l, APIC_DFR, 0xffffffffu);
+    apic_set(&l, APIC_SVR, 0xff);
+    apic_set(&l, APIC_LVTT, APIC_LVT_MASKED);
+    apic_set(&l, APIC_LVTTHM, APIC_LVT_MASKED);
+    apic_set(&l, APIC_LVTPC, APIC_LVT_MASKED);
+    apic_set(&l, APIC_LVTERR, APIC_LVT_MASKED);
+    apic_set(&l, APIC_LVT0, APIC_DM_EXTINT);
+    apic_set(&l, APIC_LVT1, APIC_DM_NMI);
+    return kvm_set_lapic(fd, &l);
+}
+
+static int reset_fpu(int fd)
+{
+    struct kvm_fpu fpu;
+
+    memset(&fpu, 0, sizeof(fpu));
+    fpu.fcw = 0x37f;    /* FNINIT state */
+    fpu.mxcsr = 0x1f80; /* all SSE exceptions masked */
+    return kvm_set_fpu(fd, &fpu);
+}
+
+int vcpu_state_reset(int vcpu_fd, uint32_t apic_id, const struct boot_entry *entry)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+    int r;
+
+    r = kvm_get_sregs(vcpu_fd, &sregs);
+    if (r < 0)
+        return r;
+    /* KVM_SET_SREGS also sets the APIC base, leaving x2APIC mode a guest may have entered. */
+    sregs.apic_base = GPA_LAPIC | APIC_BASE_ENABLE | (entry ? APIC_BASE_BSP : 0);
+    memset(sregs.interrupt_bitmap, 0, sizeof(sregs.interrupt_bitmap));
+    if (entry)
+        boot_cpu_sregs(entry, &sregs);
+    r = kvm_set_sregs(vcpu_fd, &sregs);
+    if (!r)
+        r = reset_lapic(vcpu_fd, apic_id);
+    if (!r)
+        r = reset_msrs(vcpu_fd);
+    if (!r)
+        r = reset_fpu(vcpu_fd);
+    if (!r && entry) {
+        boot_cpu_regs(entry, &regs);
+        r = kvm_set_regs(vcpu_fd, &regs);
+    }
+    if (!r)
+        r = kvm_set_mp_state(vcpu_fd, entry ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED);
+    return r;
+}

@@ -1,0 +1,456 @@
+#include "core/vm/vm.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/acpi/acpi.h"
+#include "core/platform.h"
+#include "core/vm/boot_cpu.h"
+#include "core/vm/cpuid.h"
+#include "core/vm/kvm_ioctl.h"
+#include "core/vm/log.h"
+#include "core/vm/vcpu.h"
+#include "core/vm/vm_devices.h"
+#include "core/vm/vm_sys.h"
+#include "core/vm/vmev.h"
+
+#define KVM_API_VERSION_EXPECTED   12
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+#define CPUID_MAX_ENTRIES          512
+/* A guest that reboots this often this fast is looping, not working. */
+#define REBOOT_BURST     16
+#define REBOOT_WINDOW_NS 1000000000ll
+
+struct vm {
+    struct log log;
+    int kvm_fd;                 /* borrowed */
+    int vm_fd;                  /* owned */
+    struct guest_mem mem;       /* borrowed mapping */
+    struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
+    char *cmdline;              /* owned */
+    struct cpuid_config cpu;
+    uint32_t boot_vcpus, max_vcpus;
+    struct vcpu *vcpus; /* owned, boot_vcpus of them; nvcpus created */
+    uint32_t nvcpus;
+    struct kvm_cpuid2 *supported; /* owned */
+    size_t run_size;
+    struct vmev ev;
+    atomic_bool stopping;
+    struct vcpu_env env;
+    struct vm_devices dev;
+    bool dev_inited;
+    struct timespec reboot_at[REBOOT_BURST]; /* ring of recent reboot times */
+    unsigned int reboots;
+};
+
+static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!err || !errlen)
+        return r;
+    va_start(ap, fmt);
+    n = vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    if (r < 0 && n >= 0 && (size_t)n < errlen)
+        snprintf(err + n, errlen - (size_t)n, ": %s", strerror(-r));
+    return r;
+}
+
+static int setup_kvm(struct vm *vm, char *err, size_t errlen)
+{
+    uint64_t low = guest_mem_low_size(&vm->mem), high = guest_mem_high_size(&vm->mem);
+    int r = kvm_api_version(vm->kvm_fd);
+
+    if (r != KVM_API_VERSION_EXPECTED)
+        return set_err(err, errlen, r < 0 ? r : -ENOTSUP, "/dev/kvm: API version %d", r);
+    vm->vm_fd = kvm_create_vm(vm->kvm_fd);
+    if (vm->vm_fd < 0)
+        return set_err(err, errlen, vm->vm_fd, "KVM_CREATE_VM");
+    r = kvm_set_identity_map_addr(vm->vm_fd, GPA_KVM_IDENTITY_MAP);
+    if (r < 0)
+        return set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");
+    r = kvm_set_tss_addr(vm->vm_fd, GPA_KVM_TSS);
+    if (r < 0)
+        return set_err(err, errlen, r, "KVM_SET_TSS_ADDR");
+    r = kvm_create_irqchip(vm->vm_fd);
+    if (r < 0)
+        return set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
+    r = kvm_set_user_memory_region(vm->vm_fd, 0, 0, low, vm->mem.host);
+    if (r == 0 && high)
+        r = kvm_set_user_memory_region(vm->vm_fd, 1, GPA_RAM_ABOVE_4G, high, vm->mem.host + low);
+    if (r < 0)
+        return set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION");
+    r = kvm_vcpu_mmap_size(vm->kvm_fd);
+    if (r < (int)sizeof(struct kvm_run))
+        return set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
+    vm->run_size = (size_t)r;
+    vm->supported =
+        calloc(1, sizeof(*vm->supported) + CPUID_MAX_ENTRIES * sizeof(vm->supported->entries[0]));
+    if (!vm->supported)
+        return set_err(err, errlen, -ENOMEM, "cpuid");
+    vm->supported->nent = CPUID_MAX_ENTRIES;
+    r = kvm_get_supported_cpuid(vm->kvm_fd, vm->supported);
+    if (r < 0)
+        return set_err(err, errlen, r, "KVM_GET_SUPPORTED_CPUID");
+    return 0;
+}
+
+static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+    struct kvm_cpuid_entry2 *table = NULL;
+    uint32_t i;
+    int r = 0, n;
+
+    vm->vcpus = calloc(vm->boot_vcpus, sizeof(*vm->vcpus));
+    table = calloc(CPUID_MAX_ENTRIES, sizeof(*table));
+    if (!vm->vcpus || !table) {
+        r = set_err(err, errlen, -ENOMEM, "vcpus");
+        goto out;
+    }
+    for (i = 0; i < vm->boot_vcpus; i++) {
+        uint32_t apic_id = cpuid_apic_id(&vm->cpu.topo, i);
+
+        r = vcpu_create(&vm->vcpus[i], vm->vm_fd, i, apic_id, vm->run_size, &vm->env);
+        if (r < 0) {
+            set_err(err, errlen, r, "vcpu%u: create", i);
+            goto out;
+        }
+        vm->nvcpus++;
+        if (i == 0) {
+            /* Probe what the host honours before the first CPUID table is built. */
+            vm->cpu.host.arch_caps_msr =
+                vcpu_msr_honoured(&vm->vcpus[0], vm->kvm_fd, MSR_IA32_ARCH_CAPABILITIES);
+            r = kvm_get_tsc_khz(vm->vcpus[0].fd);
+            vm->cpu.host.tsc_khz = r > 0 ? (uint32_t)r : 0;
+            vm->cpu.host.tsc_deadline =
+                kvm_check_extension(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+            log_debug(&vm->log, "host: arch_capabilities msr %s, tsc %u kHz",
+                      vm->cpu.host.arch_caps_msr ? "yes" : "no", vm->cpu.host.tsc_khz);
+        }
+        n = cpuid_build(vm->supported->entries, vm->supported->nent, &vm->cpu, apic_id, table,
+                        CPUID_MAX_ENTRIES);
+        r = n < 0 ? n : vcpu_set_cpuid(&vm->vcpus[i], table, (uint32_t)n);
+        if (r < 0) {
+            set_err(err, errlen, r, "vcpu%u: cpuid", i);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    free(table);
+    return r;
+}
+
+static int write_acpi(struct vm *vm, char *err, size_t errlen)
+{
+    struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
+    struct acpi_params ap = { .cpus = cpus,
+                              .ncpus = vm->max_vcpus,
+                              .no_com1 = !vm->dev.serial_enabled };
+    uint8_t *buf = guest_mem_ptr(&vm->mem, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
+    long n;
+    uint32_t i;
+
+    if (!cpus)
+        return set_err(err, errlen, -ENOMEM, "acpi");
+    if (!buf) {
+        free(cpus);
+        return set_err(err, errlen, -ENOSPC, "acpi: guest memory too small");
+    }
+    for (i = 0; i < vm->max_vcpus; i++) {
+        cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
+        cpus[i].enabled = i < vm->boot_vcpus;
+    }
+    n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
+    free(cpus);
+    if (n < 0)
+        return set_err(err, errlen, (int)n, "acpi: building tables");
+    return 0;
+}
+
+/* Everything a (re)boot writes: ACPI tables, kernel, boot structures, vCPU state. */
+static int load_guest(struct vm *vm, char *err, size_t errlen)
+{
+    struct boot_entry entry;
+    uint32_t i;
+    int r = write_acpi(vm, err, errlen);
+
+    if (r < 0)
+        return r;
+    vm->boot.acpi_rsdp_gpa = GPA_ACPI_TABLES;
+    memset(&entry, 0, sizeof(entry));
+    r = boot_load(&vm->mem, &vm->boot, &entry, err, errlen);
+    if (r < 0)
+        return r;
+    r = boot_cpu_write_tables(&vm->mem, entry.mode);
+    if (r < 0)
+        return set_err(err, errlen, r, "boot: writing GDT and page tables");
+    for (i = 0; i < vm->nvcpus; i++) {
+        r = vcpu_reset(&vm->vcpus[i], i == 0 ? &entry : NULL);
+        if (r < 0)
+            return set_err(err, errlen, r, "vcpu%u: reset", i);
+    }
+    return 0;
+}
+
+static int check_params(const struct vm_params *p, struct cpuid_topology *topo, char *err,
+                        size_t errlen)
+{
+    if (p->kvm_fd < 0 || !p->mem.host || p->mem.size < GPA_HIGH_RAM_START)
+        return set_err(err, errlen, -EINVAL, "vm: no /dev/kvm or less than 1 MiB of RAM");
+    if (p->boot_vcpus == 0 || p->max_vcpus < p->boot_vcpus)
+        return set_err(err, errlen, -EINVAL, "vm: %u boot vCPUs with max %u", p->boot_vcpus,
+                       p->max_vcpus);
+    *topo = (struct cpuid_topology){ p->threads_per_core, p->cores_per_die, p->dies_per_package,
+                                     p->packages };
+    if (cpuid_topology_fixup(topo, p->max_vcpus) < 0)
+        return set_err(err, errlen, -EINVAL, "vm: topology %u:%u:%u:%u holds fewer than %u vCPUs",
+                       p->threads_per_core, p->cores_per_die, p->dies_per_package, p->packages,
+                       p->max_vcpus);
+    return 0;
+}
+
+int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen)
+{
+    struct vm_devices_params dp;
+    struct vm *vm = calloc(1, sizeof(*vm));
+    int r;
+
+    *out = NULL;
+    if (!vm)
+        return set_err(err, errlen, -ENOMEM, "vm");
+    vm->vm_fd = -1;
+    vm->ev.efd = -1;
+    log_init(&vm->log, STDERR_FILENO, p->verbosity);
+    r = check_params(p, &vm->cpu.topo, err, errlen);
+    if (r < 0)
+        goto fail;
+    vm->kvm_fd = p->kvm_fd;
+    vm->mem = p->mem;
+    vm->boot = p->boot;
+    vm->boot_vcpus = p->boot_vcpus;
+    vm->max_vcpus = p->max_vcpus;
+    vm->cpu.max_phys_bits = p->max_phys_bits;
+    if (p->boot.cmdline) {
+        vm->cmdline = strdup(p->boot.cmdline);
+        if (!vm->cmdline) {
+            r = set_err(err, errlen, -ENOMEM, "vm");
+            goto fail;
+        }
+    }
+    vm->boot.cmdline = vm->cmdline;
+    atomic_init(&vm->stopping, false);
+    r = vmev_init(&vm->ev);
+    if (r < 0) {
+        set_err(err, errlen, r, "vm: eventfd");
+        goto fail;
+    }
+    r = vm_sys_install_kick_handler(VCPU_KICK_SIGNAL);
+    if (r < 0) {
+        set_err(err, errlen, r, "vm: signal handler");
+        goto fail;
+    }
+    r = setup_kvm(vm, err, errlen);
+    if (r < 0)
+        goto fail;
+    dp = (struct vm_devices_params){
+        .vm_fd = vm->vm_fd,
+        .ev = &vm->ev,
+        .log = &vm->log,
+        .serial_enabled = p->serial_enabled,
+        .serial_in_fd = p->serial_in_fd,
+        .serial_out_fd = p->serial_out_fd,
+    };
+    r = vm_devices_init(&vm->dev, &dp);
+    if (r < 0) {
+        set_err(err, errlen, r, "vm: platform devices");
+        goto fail;
+    }
+    vm->dev_inited = true;
+    vm->env = (struct vcpu_env){ .pio = &vm->dev.pio,
+                                 .mmio = &vm->dev.mmio,
+                                 .ev = &vm->ev,
+                                 .log = &vm->log,
+                                 .stopping = &vm->stopping };
+    r = setup_vcpus(vm, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = load_guest(vm, err, errlen);
+    if (r < 0)
+        goto fail;
+    *out = vm;
+    return 0;
+fail:
+    vm_destroy(vm);
+    return r;
+}
+
+static int start_all(struct vm *vm)
+{
+    uint32_t i;
+    int r;
+
+    atomic_store(&vm->stopping, false);
+    r = vm_devices_start(&vm->dev);
+    for (i = 0; !r && i < vm->nvcpus; i++)
+        r = vcpu_start(&vm->vcpus[i]);
+    return r;
+}
+
+static void stop_all(struct vm *vm)
+{
+    uint32_t i;
+
+    atomic_store(&vm->stopping, true);
+    for (i = 0; i < vm->nvcpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    for (i = 0; i < vm->nvcpus; i++)
+        vcpu_join(&vm->vcpus[i]);
+    vm_devices_stop(&vm->dev);
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+    return (int64_t)ts->tv_sec * 1000000000ll + ts->tv_nsec;
+}
+
+/* -ELOOP when this reboot is the REBOOT_BURST-th within REBOOT_WINDOW_NS. */
+static int note_reboot(struct vm *vm)
+{
+    struct timespec now, *slot = &vm->reboot_at[vm->reboots % REBOOT_BURST];
+    bool full = vm->reboots >= REBOOT_BURST;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* slot holds the reboot REBOOT_BURST ago, about to be overwritten. */
+    if (full && ts_ns(&now) - ts_ns(slot) < REBOOT_WINDOW_NS)
+        return -ELOOP;
+    *slot = now;
+    vm->reboots++;
+    return 0;
+}
+
+/* Masks every IOAPIC pin and clears the PICs, so nothing the old guest set up fires early. */
+static int reset_irqchip(struct vm *vm)
+{
+    static const uint32_t pics[] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE };
+    struct kvm_irqchip chip;
+    size_t i;
+    int r;
+
+    memset(&chip, 0, sizeof(chip));
+    chip.chip_id = KVM_IRQCHIP_IOAPIC;
+    r = kvm_get_irqchip(vm->vm_fd, &chip);
+    if (r < 0)
+        return r;
+    for (i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
+        chip.chip.ioapic.redirtbl[i].bits = 1ull << 16;
+    chip.chip.ioapic.irr = 0;
+    chip.chip.ioapic.id = 0;
+    r = kvm_set_irqchip(vm->vm_fd, &chip);
+    for (i = 0; !r && i < sizeof(pics) / sizeof(pics[0]); i++) {
+        memset(&chip, 0, sizeof(chip));
+        chip.chip_id = pics[i];
+        r = kvm_get_irqchip(vm->vm_fd, &chip);
+        if (r < 0)
+            break;
+        chip.chip.pic.irr = 0;
+        chip.chip.pic.isr = 0;
+        chip.chip.pic.imr = 0xff;
+        r = kvm_set_irqchip(vm->vm_fd, &chip);
+    }
+    return r;
+}
+
+static int reboot(struct vm *vm, char *err, size_t errlen)
+{
+    int r = note_reboot(vm);
+
+    if (r < 0) {
+        set_err(err, errlen, 0, "vm: reboot loop, %d reboots within a second", REBOOT_BURST);
+        return r;
+    }
+    log_info(&vm->log, "vm: guest reboot");
+    vm_devices_reset(&vm->dev);
+    r = reset_irqchip(vm);
+    if (r < 0)
+        return set_err(err, errlen, r, "vm: irqchip reset");
+    return load_guest(vm, err, errlen);
+}
+
+int vm_run(struct vm *vm, char *err, size_t errlen)
+{
+    for (;;) {
+        unsigned int ev = 0;
+        uint32_t i;
+        int r = start_all(vm);
+
+        if (r < 0) {
+            stop_all(vm);
+            return set_err(err, errlen, r, "vm: starting threads");
+        }
+        while (!ev)
+            ev = vmev_wait(&vm->ev, -1);
+        stop_all(vm);
+        /* Events raised while stopping count too (a stop request must never be lost). */
+        ev |= vmev_take(&vm->ev);
+        if (ev & VMEV_ERROR) {
+            for (i = 0; i < vm->nvcpus; i++) {
+                if (vm->vcpus[i].err[0])
+                    return set_err(err, errlen, -EIO, "%s", vm->vcpus[i].err);
+            }
+            return set_err(err, errlen, -EIO, "vm: failed");
+        }
+        if (ev & VMEV_STOP)
+            return VM_RESULT_STOPPED;
+        if (ev & VMEV_POWEROFF)
+            return VM_RESULT_POWEROFF;
+        r = reboot(vm, err, errlen);
+        if (r < 0)
+            return r;
+    }
+}
+
+void vm_request_stop(struct vm *vm)
+{
+    vmev_post(&vm->ev, VMEV_STOP);
+}
+
+void vm_power_button(struct vm *vm)
+{
+    ged_raise(&vm->dev.ged, GED_EVENT_POWER_BUTTON);
+}
+
+unsigned int vm_reboot_count(const struct vm *vm)
+{
+    return vm->reboots;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    uint32_t i;
+
+    if (!vm)
+        return;
+    for (i = 0; i < vm->nvcpus; i++)
+        vcpu_destroy(&vm->vcpus[i]);
+    free(vm->vcpus);
+    if (vm->dev_inited)
+        vm_devices_destroy(&vm->dev);
+    free(vm->supported);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    vmev_destroy(&vm->ev);
+    free(vm->cmdline);
+    free(vm);
+}

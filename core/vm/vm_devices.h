@@ -1,0 +1,48 @@
+#ifndef CELLVM_CORE_VM_VM_DEVICES_H
+#define CELLVM_CORE_VM_VM_DEVICES_H
+
+#include <stdbool.h>
+
+#include "core/vm/acpi_pm.h"
+#include "core/vm/bus.h"
+#include "core/vm/ged.h"
+#include "core/vm/i8042.h"
+#include "core/vm/log.h"
+#include "core/vm/rtc.h"
+#include "core/vm/serial_host.h"
+#include "core/vm/vmev.h"
+
+/*
+ * The platform devices in the vCPU exit path and the two buses that reach them. Everything is
+ * registered from one table in vm_devices.c, in order, and torn down in reverse.
+ */
+
+struct vm_devices {
+    struct bus pio, mmio;
+    bool serial_enabled;
+    struct serial_host serial;
+    struct rtc rtc;
+    struct i8042 kbd;
+    struct acpi_pm pm;
+    struct ged ged;
+    int vm_fd; /* borrowed, for GED's interrupt */
+    const struct log *log;
+    unsigned int inited; /* how many init steps ran, for unwinding */
+};
+
+struct vm_devices_params {
+    int vm_fd;
+    struct vmev *ev;
+    const struct log *log;
+    bool serial_enabled;
+    int serial_in_fd, serial_out_fd;
+};
+
+int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p);
+void vm_devices_destroy(struct vm_devices *d);
+/* Device state back to power-on (guest reboot); CMOS NVRAM is kept. */
+void vm_devices_reset(struct vm_devices *d);
+int vm_devices_start(struct vm_devices *d);
+void vm_devices_stop(struct vm_devices *d);
+
+#endif

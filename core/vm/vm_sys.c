@@ -1,0 +1,35 @@
+#include "core/vm/vm_sys.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void vm_sys_unmap(void *addr, size_t size)
+{
+    if (addr)
+        munmap(addr, size);
+}
+
+static void kick_handler(int signo)
+{
+    (void)signo;
+}
+
+int vm_sys_install_kick_handler(int signo)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = kick_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(signo, &sa, NULL) < 0 ? -errno : 0;
+}

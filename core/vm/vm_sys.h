@@ -1,0 +1,19 @@
+#ifndef CELLVM_CORE_VM_VM_SYS_H
+#define CELLVM_CORE_VM_VM_SYS_H
+
+#include <stddef.h>
+
+/* The few side-effecting syscalls of core/vm other than KVM ioctls (see kvm_ioctl.h). */
+
+/* Maps a vCPU's struct kvm_run (shared, read-write). NULL with errno set on failure. */
+void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size);
+void vm_sys_unmap(void *addr, size_t size);
+
+/*
+ * Installs a do-nothing handler for the signal that kicks vCPU threads out of KVM_RUN. The
+ * handler only has to exist so that delivery interrupts the ioctl instead of killing the
+ * process; SA_RESTART keeps other blocking calls of those threads (serial output) going.
+ */
+int vm_sys_install_kick_handler(int signo);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef CELLVM_CORE_VM_VMEV_H
+#define CELLVM_CORE_VM_VMEV_H
+
+#include <stdatomic.h>
+
+/*
+ * VM-wide events (power off, reboot, stop, error) posted by vCPU threads, devices and signal
+ * handlers, and consumed by the thread in vm_run(). Posting is async-signal-safe: an atomic OR
+ * plus a write() to an eventfd that the consumer polls.
+ */
+
+enum vmev_bits {
+    VMEV_POWEROFF = 1u << 0,
+    VMEV_REBOOT = 1u << 1,
+    VMEV_STOP = 1u << 2,
+    VMEV_ERROR = 1u << 3,
+};
+
+struct vmev {
+    atomic_uint pending;
+    int efd; /* eventfd, owned */
+};
+
+int vmev_init(struct vmev *ev);
+void vmev_destroy(struct vmev *ev);
+void vmev_post(struct vmev *ev, unsigned int bits);
+/* Blocks until at least one event is pending (or timeout_ms passes; -1 waits forever), then
+ * takes and returns all pending bits (0 on timeout). */
+unsigned int vmev_wait(struct vmev *ev, int timeout_ms);
+/* Takes whatever is pending without blocking. */
+unsigned int vmev_take(struct vmev *ev);
+
+#endif

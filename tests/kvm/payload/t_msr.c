@@ -1,0 +1,33 @@
+/*
+ * MSRs the CPUID table promises must be readable: with ARCH_CAPABILITIES (CPUID 7.EDX[29])
+ * advertised, RDMSR 0x10a must not fault. (No IDT here: a #GP would triple-fault, which the
+ * runner sees as an unexpected reboot.)
+ */
+#include "lib.h"
+
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+void payload_main(uint64_t start_info)
+{
+    struct cpuid_regs r = cpuid(7, 0);
+
+    (void)start_info;
+    serial_init();
+    if (r.edx & (1u << 29)) {
+        print("arch_capabilities advertised, reading it\n");
+        print_hex(rdmsr(MSR_IA32_ARCH_CAPABILITIES));
+        print("\n");
+    } else {
+        print("arch_capabilities not advertised\n");
+    }
+    check(true, "msr read", 0);
+    finish();
+}
