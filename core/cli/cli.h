@@ -1,0 +1,223 @@
+/* cellvm's command line, which is Cloud Hypervisor v51.0's: the same options, keys, defaults and
+ * value syntax, so a supervisor that drives cloud-hypervisor can drive cellvm. What CH has and
+ * cellvm does not implement yet is refused with "known but not supported yet" rather than
+ * silently ignored. */
+#ifndef CELLVM_CORE_CLI_CLI_H
+#define CELLVM_CORE_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "optparse.h"
+
+#define CLI_ERR_LEN      512 /* err buffers passed to cli_parse() */
+#define CLI_MAX_ARGS     4096
+#define CLI_MAX_DISKS    64
+#define CLI_MAX_NETS     64
+#define CLI_MAX_ZONES    64
+#define CLI_MAX_NUMA     64
+#define CLI_MAX_WARNINGS 8
+#define CLI_MAX_VCPUS    255    /* cellvm's limit (xAPIC ids); CH allows 8192 on x86 KVM */
+#define CLI_CH_MAX_VCPUS 8192   /* CH's limit on x86 KVM */
+#define CLI_MAX_CMDLINE  0xffff /* CH reserves 64 KiB for the command line, NUL included */
+
+enum cli_action {
+    CLI_ACTION_RUN,
+    CLI_ACTION_HELP,    /* -h/--help: cli_print_help(stdout), exit 0 */
+    CLI_ACTION_VERSION, /* -V/--version: cli_print_version(stdout), exit 0 */
+    CLI_ACTION_USAGE,   /* no argument at all: cli_print_help(stderr), exit 2 (as clap does) */
+};
+
+enum cli_console_mode {
+    CLI_CONSOLE_OFF,
+    CLI_CONSOLE_NULL,
+    CLI_CONSOLE_PTY,
+    CLI_CONSOLE_TTY,
+    CLI_CONSOLE_FILE,
+    CLI_CONSOLE_SOCKET, /* serial only */
+};
+
+enum cli_seccomp { CLI_SECCOMP_TRUE, CLI_SECCOMP_FALSE, CLI_SECCOMP_LOG };
+enum cli_hotplug_method { CLI_HOTPLUG_ACPI, CLI_HOTPLUG_VIRTIO_MEM };
+enum cli_vhost_mode { CLI_VHOST_CLIENT, CLI_VHOST_SERVER };
+enum cli_image_type {
+    CLI_IMAGE_UNKNOWN, /* autodetect */
+    CLI_IMAGE_RAW,
+    CLI_IMAGE_QCOW2,
+    CLI_IMAGE_VHD,
+    CLI_IMAGE_VHDX,
+};
+
+struct cli_cpus {
+    uint32_t boot; /* 1 */
+    uint32_t max;  /* = boot */
+    bool has_topology;
+    struct {
+        uint16_t threads_per_core, cores_per_die, dies_per_package, packages;
+    } topology;            /* product == max when has_topology */
+    bool kvm_hyperv;       /* off */
+    uint8_t max_phys_bits; /* 46 */
+    /* affinity=[vcpu@[host cpus],...]: key is the vCPU, vals the host CPUs */
+    struct optparse_tuple_list affinity;
+    bool amx;    /* features=amx */
+    bool nested; /* on */
+};
+
+struct cli_memory {
+    uint64_t size; /* 512M */
+    bool mergeable, shared, hugepages, prefault;
+    bool thp; /* on */
+    bool has_hugepage_size;
+    uint64_t hugepage_size; /* power of two, only with hugepages */
+    enum cli_hotplug_method hotplug_method;
+    bool has_hotplug_size, has_hotplugged_size;
+    uint64_t hotplug_size, hotplugged_size;
+    char *file; /* accepted and ignored, as in CH */
+};
+
+struct cli_memory_zone {
+    char *id;      /* required */
+    uint64_t size; /* 512M */
+    char *file;
+    bool shared, hugepages, prefault;
+    bool has_hugepage_size;
+    uint64_t hugepage_size;
+    bool has_host_numa_node;
+    uint32_t host_numa_node;
+    bool has_hotplug_size, has_hotplugged_size;
+    uint64_t hotplug_size, hotplugged_size;
+};
+
+struct cli_payload {
+    char *kernel, *initramfs, *cmdline, *firmware; /* NULL when not given */
+};
+
+struct cli_console {
+    enum cli_console_mode mode;
+    char *path; /* file= or socket= */
+    bool iommu;
+};
+
+/* CH's inline token buckets. A bucket is active only if its size and refill time are non-zero. */
+struct cli_rate_limit {
+    uint64_t bw_size, bw_one_time_burst, bw_refill_time;
+    uint64_t ops_size, ops_one_time_burst, ops_refill_time;
+};
+
+struct cli_disk {
+    char *path, *socket, *id, *serial, *rate_limit_group; /* NULL when not given */
+    bool readonly, direct, iommu, vhost_user;
+    bool backing_files; /* off */
+    bool sparse;        /* on */
+    bool disable_io_uring, disable_aio;
+    uint16_t num_queues; /* 1, <= boot vCPUs */
+    uint16_t queue_size; /* 128 */
+    uint16_t pci_segment;
+    enum cli_image_type image_type;
+    struct cli_rate_limit rl;
+    struct optparse_tuple_list queue_affinity; /* key: queue index, vals: host CPUs */
+};
+
+struct cli_ip {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+};
+
+struct cli_net {
+    char *tap, *socket, *id; /* tap "" or NULL: auto-created */
+    bool has_ip, has_mask;
+    struct cli_ip ip, mask;
+    bool has_mac; /* else the caller picks a random locally administered one (2e:..) */
+    uint8_t mac[6];
+    bool has_host_mac;
+    uint8_t host_mac[6];
+    bool has_mtu;
+    uint16_t mtu;
+    bool iommu, vhost_user;
+    enum cli_vhost_mode vhost_mode;
+    uint16_t num_queues; /* 2: one rx/tx pair */
+    uint16_t queue_size; /* 256 */
+    uint16_t pci_segment;
+    bool offload_tso, offload_ufo, offload_csum; /* on */
+    struct optparse_u32_list fds;                /* pre-opened TAP fds, one per queue pair */
+    struct cli_rate_limit rl;
+};
+
+struct cli_vsock {
+    bool present;
+    uint32_t cid;
+    char *socket, *id;
+    bool iommu;
+    uint16_t pci_segment;
+};
+
+struct cli_numa_distance {
+    uint32_t destination;
+    uint8_t distance;
+};
+
+struct cli_numa {
+    uint32_t guest_numa_id;
+    bool has_cpus;
+    struct optparse_u32_list cpus;
+    struct cli_numa_distance *distances;
+    size_t ndistances;
+    char *device_id;
+    bool has_memory_zones;
+    struct optparse_str_list memory_zones;
+    bool has_pci_segments;
+    struct optparse_u32_list pci_segments;
+};
+
+/* An fd= or path= endpoint (--api-socket, --event-monitor). */
+struct cli_endpoint {
+    bool present;
+    char *path;
+    int fd; /* -1 unless fd= */
+};
+
+struct cli_config {
+    enum cli_action action;
+    struct cli_cpus cpus;
+    struct cli_memory memory;
+    struct cli_payload payload;
+    /* cellvm defaults: serial tty and console off until virtio-console exists (CH: null/tty). */
+    struct cli_console serial, console;
+    enum cli_seccomp seccomp;
+    char *log_file;
+    unsigned verbosity; /* number of -v: 0 warn, 1 info, 2 debug, 3+ trace */
+    struct cli_endpoint api_socket, event_monitor;
+
+    struct cli_disk *disks;
+    size_t ndisks;
+    struct cli_net *nets;
+    size_t nnets;
+    struct cli_vsock vsock;
+    struct cli_memory_zone *zones;
+    size_t nzones;
+    struct cli_numa *numa;
+    size_t nnuma;
+
+    /* Accepted-with-a-caveat messages (one line each) for the caller to log. */
+    char warnings[CLI_MAX_WARNINGS][CLI_ERR_LEN];
+    unsigned nwarnings;
+};
+
+/* Parses argv (argv[0] is the program name) into `cfg`, which it initialises with the defaults.
+ * Returns 0, or -EINVAL/-ENOMEM with one line in `err` (CLI_ERR_LEN bytes) that the caller
+ * prints as "cellvm: error: <err>" before exiting with status 1. Call cli_config_free() in both
+ * cases. */
+int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, size_t errlen);
+void cli_config_free(struct cli_config *cfg);
+
+void cli_print_help(FILE *out);
+void cli_print_version(FILE *out);
+
+/* Whether the option is implemented. Device options (--disk, --net, --vsock, --memory-zone,
+ * --numa) are fully parsed and validated yet report "known but not supported yet" until their
+ * device lands: flip `.supported` in cli.c's option table. `name` has no leading dashes. */
+bool cli_option_supported(const char *name);
+
+#endif

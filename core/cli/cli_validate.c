@@ -1,0 +1,204 @@
+/* Cross-option checks; see cli_validate.h. */
+#include "cli_validate.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+/* Ids of every device and zone share one namespace, as in CH. */
+static int check_unique_id(const char *opt, const char *id, const char *const *ids, size_t nids,
+                           char *err, size_t errlen)
+{
+    char shown[OPTPARSE_MAX_SHOWN + 8];
+    size_t i;
+
+    for (i = 0; i < nids; i++) {
+        if (!strcmp(ids[i], id)) {
+            optparse_show(id, shown, sizeof(shown));
+            cli_err(err, errlen, "%s: invalid value for 'id': '%s' (already used)", opt, shown);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_ZONES + 1];
+    size_t n = 0, i;
+
+#define ADD_ID(opt, id)                                                \
+    do {                                                               \
+        if ((id) && check_unique_id(opt, id, ids, n, err, errlen) < 0) \
+            return -EINVAL;                                            \
+        if (id)                                                        \
+            ids[n++] = (id);                                           \
+    } while (0)
+
+    for (i = 0; i < cfg->ndisks; i++)
+        ADD_ID("--disk", cfg->disks[i].id);
+    for (i = 0; i < cfg->nnets; i++)
+        ADD_ID("--net", cfg->nets[i].id);
+    if (cfg->vsock.present)
+        ADD_ID("--vsock", cfg->vsock.id);
+    for (i = 0; i < cfg->nzones; i++)
+        ADD_ID("--memory-zone", cfg->zones[i].id);
+#undef ADD_ID
+    return 0;
+}
+
+static int check_queues(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ndisks; i++) {
+        if (cfg->disks[i].num_queues > cfg->cpus.boot) {
+            cli_err(err, errlen,
+                    "--disk: invalid value for 'num_queues': '%u' (more than the %u "
+                    "boot vCPUs)",
+                    cfg->disks[i].num_queues, cfg->cpus.boot);
+            return -EINVAL;
+        }
+    }
+    for (i = 0; i < cfg->nnets; i++) {
+        if (cfg->nets[i].num_queues / 2u > cfg->cpus.boot) {
+            cli_err(err, errlen,
+                    "--net: invalid value for 'num_queues': '%u' (more queue pairs "
+                    "than the %u boot vCPUs)",
+                    cfg->nets[i].num_queues, cfg->cpus.boot);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_zones(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    uint64_t total = cfg->memory.size;
+    size_t i;
+
+    /* CH: --memory size=0 means "the zones are the RAM"; any other size excludes zones. */
+    if (cfg->memory.size == 0 && !cfg->nzones) {
+        cli_err(err, errlen, "--memory: invalid value for 'size': '0' (only with --memory-zone)");
+        return -EINVAL;
+    }
+    if (cfg->memory.size != 0 && cfg->nzones) {
+        cli_err(err, errlen, "--memory-zone: needs --memory size=0");
+        return -EINVAL;
+    }
+    for (i = 0; i < cfg->nzones; i++) {
+        const struct cli_memory_zone *z = &cfg->zones[i];
+
+        if ((z->has_hotplug_size || z->has_hotplugged_size) &&
+            cfg->memory.hotplug_method == CLI_HOTPLUG_ACPI) {
+            cli_err(err, errlen,
+                    "--memory-zone: invalid value for '%s' (needs --memory "
+                    "hotplug_method=virtio-mem)",
+                    z->has_hotplug_size ? "hotplug_size" : "hotplugged_size");
+            return -EINVAL;
+        }
+        if (total + z->size < total) {
+            cli_err(err, errlen,
+                    "--memory-zone: invalid value for 'size': total memory "
+                    "overflows");
+            return -EINVAL;
+        }
+        total += z->size;
+    }
+    return 0;
+}
+
+static const struct cli_memory_zone *find_zone(const struct cli_config *cfg, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nzones; i++)
+        if (!strcmp(cfg->zones[i].id, id))
+            return &cfg->zones[i];
+    return NULL;
+}
+
+static int check_numa_node(const struct cli_config *cfg, size_t idx, char *err, size_t errlen)
+{
+    const struct cli_numa *node = &cfg->numa[idx];
+    char shown[OPTPARSE_MAX_SHOWN + 8];
+    size_t i, j, k;
+
+    for (j = 0; j < idx; j++) {
+        if (cfg->numa[j].guest_numa_id == node->guest_numa_id) {
+            cli_err(err, errlen, "--numa: invalid value for 'guest_numa_id': '%u' (given twice)",
+                    node->guest_numa_id);
+            return -EINVAL;
+        }
+    }
+    for (i = 0; i < node->cpus.n; i++) {
+        if (node->cpus.v[i] >= cfg->cpus.max) {
+            cli_err(err, errlen, "--numa: invalid value for 'cpus': vCPU %u (max is %u)",
+                    node->cpus.v[i], cfg->cpus.max);
+            return -EINVAL;
+        }
+    }
+    for (i = 0; i < node->memory_zones.n; i++) {
+        const char *zone = node->memory_zones.v[i];
+
+        optparse_show(zone, shown, sizeof(shown));
+        if (!find_zone(cfg, zone)) {
+            cli_err(err, errlen,
+                    "--numa: invalid value for 'memory_zones': '%s' (no such "
+                    "--memory-zone)",
+                    shown);
+            return -EINVAL;
+        }
+        for (j = 0; j <= idx; j++) {
+            const struct optparse_str_list *other = &cfg->numa[j].memory_zones;
+
+            for (k = 0; k < (j == idx ? i : other->n); k++) {
+                if (!strcmp(other->v[k], zone)) {
+                    cli_err(err, errlen,
+                            "--numa: invalid value for 'memory_zones': '%s' (zone "
+                            "already on a node)",
+                            shown);
+                    return -EINVAL;
+                }
+            }
+        }
+    }
+    /* Without --platform there is one PCI segment, 0, and it belongs to node 0 (guest_numa_id
+     * is unique, so no other node can claim it). */
+    for (i = 0; i < node->pci_segments.n; i++) {
+        if (node->pci_segments.v[i] != 0 || node->guest_numa_id != 0) {
+            cli_err(err, errlen,
+                    "--numa: invalid value for 'pci_segments': segment %u on node "
+                    "%u (only segment 0 exists, on node 0)",
+                    node->pci_segments.v[i], node->guest_numa_id);
+            return -EINVAL;
+        }
+        if (i) {
+            cli_err(err, errlen,
+                    "--numa: invalid value for 'pci_segments': segment 0 given "
+                    "twice");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
+{
+    size_t i;
+    int r;
+
+    r = check_queues(cfg, err, errlen);
+    if (r == 0)
+        r = check_ids(cfg, err, errlen);
+    if (r == 0)
+        r = check_zones(cfg, err, errlen);
+    for (i = 0; r == 0 && i < cfg->nnuma; i++)
+        r = check_numa_node(cfg, i, err, errlen);
+    if (r < 0)
+        return r;
+    if (cfg->serial.mode == CLI_CONSOLE_TTY && cfg->console.mode == CLI_CONSOLE_TTY)
+        cli_warn(cfg, "--serial and --console both use the terminal");
+    return 0;
+}
