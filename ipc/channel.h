@@ -5,7 +5,7 @@
 #include <sys/types.h>
 
 /* Largest control packet and the most fds one packet may carry. */
-#define IPC_MAX_PACKET 65536
+#define IPC_MAX_PACKET (128 * 1024) /* room for a 64 KiB kernel command line */
 #define IPC_MAX_FDS    16
 
 /* An AF_UNIX SOCK_SEQPACKET pair, both ends O_CLOEXEC. The caller owns both fds. */

@@ -10,8 +10,9 @@ static int fail(const char **why, const char *field)
     return -EINVAL;
 }
 
-/* Printable ASCII only, bounded: strings end up in logs and on terminals. */
-static bool text_ok(const char *s, size_t max, bool allow_empty)
+/* Printable ASCII only, bounded: strings end up in logs and on terminals. A kernel command
+ * line may also hold tabs, which the kernel treats as spaces. */
+static bool chars_ok(const char *s, size_t max, bool allow_empty, bool allow_tab)
 {
     size_t n;
 
@@ -21,9 +22,15 @@ static bool text_ok(const char *s, size_t max, bool allow_empty)
     if (n > max || (n == 0 && !allow_empty))
         return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+        if (((unsigned char)s[i] < 0x20 && !(allow_tab && s[i] == '\t')) ||
+            (unsigned char)s[i] > 0x7e)
             return false;
     return true;
+}
+
+static bool text_ok(const char *s, size_t max, bool allow_empty)
+{
+    return chars_ok(s, max, allow_empty, false);
 }
 
 int pb_validate_hello(const Cellvm__Hello *m, const char **why)
@@ -112,7 +119,7 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     r = validate_memory(m->memory, why);
     if (r)
         return r;
-    if (!text_ok(m->cmdline, PB_MAX_CMDLINE_LEN, true))
+    if (!chars_ok(m->cmdline, PB_MAX_CMDLINE_LEN, true, true))
         return fail(why, "core_config.cmdline");
     if (m->serial <= CELLVM__SERIAL_MODE__SERIAL_UNSPECIFIED ||
         m->serial > CELLVM__SERIAL_MODE__SERIAL_STREAM)

@@ -8,7 +8,7 @@
 /* Bounds shared by the validators and by the code that fills messages. */
 #define PB_MAX_ID_LEN      64
 #define PB_MAX_MESSAGE_LEN 512
-#define PB_MAX_CMDLINE_LEN 4096
+#define PB_MAX_CMDLINE_LEN 65535 /* as the CLI: Cloud Hypervisor's 64 KiB with the NUL */
 #define PB_MAX_VCPUS       255
 #define PB_MAX_CORE_FDS    8
 

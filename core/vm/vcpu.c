@@ -188,7 +188,7 @@ static void *vcpu_main(void *arg)
     sigdelset(&set, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
 
-    while (!atomic_load(c->env->stopping)) {
+    while (!atomic_load(c->env->stopping) && !vmev_halted(c->env->ev)) {
         int r = kvm_run(c->fd);
 
         if (r == -EINTR || r == -EAGAIN)

@@ -302,6 +302,7 @@ static int start_all(struct vm *vm)
     int r;
 
     atomic_store(&vm->stopping, false);
+    vmev_resume(&vm->ev);
     r = vm_devices_start(&vm->dev);
     for (i = 0; !r && i < vm->nvcpus; i++)
         r = vcpu_start(&vm->vcpus[i]);

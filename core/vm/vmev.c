@@ -9,6 +9,7 @@
 int vmev_init(struct vmev *ev)
 {
     atomic_init(&ev->pending, 0);
+    atomic_init(&ev->halted, false);
     ev->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     return ev->efd < 0 ? -errno : 0;
 }
@@ -25,6 +26,8 @@ void vmev_post(struct vmev *ev, unsigned int bits)
     uint64_t one = 1;
     int saved = errno; /* may run in a signal handler */
 
+    if (bits & (VMEV_POWEROFF | VMEV_REBOOT | VMEV_STOP | VMEV_ERROR))
+        atomic_store(&ev->halted, true);
     atomic_fetch_or(&ev->pending, bits);
     /* EAGAIN only when the counter is saturated, which still wakes the reader. */
     while (write(ev->efd, &one, sizeof(one)) < 0 && errno == EINTR)
@@ -56,4 +59,14 @@ unsigned int vmev_wait(struct vmev *ev, int timeout_ms)
             break;
     }
     return bits;
+}
+
+bool vmev_halted(struct vmev *ev)
+{
+    return atomic_load(&ev->halted);
+}
+
+void vmev_resume(struct vmev *ev)
+{
+    atomic_store(&ev->halted, false);
 }

@@ -2,6 +2,7 @@
 #define CELLVM_CORE_VM_VMEV_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 /*
  * VM-wide events (power off, reboot, stop, error) posted by vCPU threads, devices and signal
@@ -18,6 +19,10 @@ enum vmev_bits {
 
 struct vmev {
     atomic_uint pending;
+    /* Set by any event that ends this run of the vCPUs (everything but a plain wake-up), so a
+     * vCPU stops at its next exit instead of running guest code past a reset or power-off
+     * write; cleared by vmev_resume() when the vCPUs start again. */
+    atomic_bool halted;
     int efd; /* eventfd, owned */
 };
 
@@ -27,6 +32,9 @@ void vmev_post(struct vmev *ev, unsigned int bits);
 /* Blocks until at least one event is pending (or timeout_ms passes; -1 waits forever), then
  * takes and returns all pending bits (0 on timeout). */
 unsigned int vmev_wait(struct vmev *ev, int timeout_ms);
+/* Whether the vCPUs must stop running (see `halted`), and the reset before they restart. */
+bool vmev_halted(struct vmev *ev);
+void vmev_resume(struct vmev *ev);
 /* Takes whatever is pending without blocking. */
 unsigned int vmev_take(struct vmev *ev);
 

@@ -1,9 +1,12 @@
 #include "lib.h"
 
-/* Boots, says so, and halts forever with interrupts off: a baseline for memory measurements. */
+/*
+ * Boots, says so, and halts forever with interrupts off: a baseline for memory measurements,
+ * and a guest only the VMM can stop (vm_request_stop, or the runner's timeout).
+ */
 void payload_main(uint32_t start_info)
 {
     (void)start_info;
-    serial_puts(PAYLOAD_MARK "ready idle\n");
+    payload_say("ready idle", "");
     payload_halt();
 }

@@ -20,14 +20,9 @@
 #define RTC_B_BINARY     0x04
 #define RTC_UIP_SPIN_MAX 100000
 
-static int check(const char *what, uint64_t got, uint64_t want)
+static void check(const char *what, uint64_t got, uint64_t want)
 {
-    serial_puts(PAYLOAD_MARK NAME ": ");
-    serial_puts(what);
-    serial_puts(" = ");
-    serial_puthex(got);
-    serial_puts(got == want ? " ok\n" : " BAD\n");
-    return got == want ? 0 : 1;
+    payload_check(got == want, what, got);
 }
 
 static int bcd_ok(uint8_t v, uint8_t max_tens)
@@ -35,40 +30,41 @@ static int bcd_ok(uint8_t v, uint8_t max_tens)
     return (v & 0xf) <= 9 && (v >> 4) <= max_tens;
 }
 
-static int check_rtc(void)
+static void check_rtc(void)
 {
-    uint8_t a, b, sec, min;
+    uint8_t b, sec, min;
     int spins = 0;
 
     /* All-ones is no RTC at all (QEMU's microvm under KVM leaves it out unless rtc=on). */
-    a = cmos_read(RTC_STATUS_A);
-    if (a == 0xff)
-        return check("rtc status A present", a, 0x26);
+    if (cmos_read(RTC_STATUS_A) == 0xff) {
+        check("rtc status A present", 0xff, 0x26);
+        return;
+    }
     while ((cmos_read(RTC_STATUS_A) & RTC_A_UIP) && spins < RTC_UIP_SPIN_MAX)
         spins++;
-    if (spins == RTC_UIP_SPIN_MAX)
-        return check("rtc update in progress ends", spins, 0);
+    if (spins == RTC_UIP_SPIN_MAX) {
+        check("rtc update in progress ends", spins, 0);
+        return;
+    }
     b = cmos_read(RTC_STATUS_B);
     sec = cmos_read(RTC_SECONDS);
     min = cmos_read(RTC_MINUTES);
     if (b & RTC_B_BINARY)
-        return check("rtc seconds (binary) < 60", sec < 60 && min < 60, 1);
-    return check("rtc seconds (bcd) valid", bcd_ok(sec, 5) && bcd_ok(min, 5), 1);
+        check("rtc seconds (binary) < 60", sec < 60 && min < 60, 1);
+    else
+        check("rtc seconds (bcd) valid", bcd_ok(sec, 5) && bcd_ok(min, 5), 1);
 }
 
 void payload_main(uint32_t start_info)
 {
-    int bad = 0;
-
     (void)start_info;
-    bad += check("inb unclaimed port", inb(PORT_UNCLAIMED), 0xff);
-    bad += check("inw unclaimed port", inw(PORT_UNCLAIMED), 0xffff);
-    bad += check("inl unclaimed port", inl(PORT_UNCLAIMED), 0xffffffff);
-    bad += check_rtc();
-    bad += check("mmio8 unclaimed", mmio_read8(MMIO_UNCLAIMED_A), 0xff);
-    bad += check("mmio32 unclaimed", mmio_read32(MMIO_UNCLAIMED_A), 0xffffffff);
-    bad += check("mmio32 unclaimed (top)", mmio_read32(MMIO_UNCLAIMED_B), 0xffffffff);
-    if (bad)
-        payload_fail(NAME, "a check above is BAD");
-    payload_pass(NAME);
+    serial_init();
+    check("inb unclaimed port", inb(PORT_UNCLAIMED), 0xff);
+    check("inw unclaimed port", inw(PORT_UNCLAIMED), 0xffff);
+    check("inl unclaimed port", inl(PORT_UNCLAIMED), 0xffffffff);
+    check_rtc();
+    check("mmio8 unclaimed", mmio_read8(MMIO_UNCLAIMED_A), 0xff);
+    check("mmio32 unclaimed", mmio_read32(MMIO_UNCLAIMED_A), 0xffffffff);
+    check("mmio32 unclaimed (top)", mmio_read32(MMIO_UNCLAIMED_B), 0xffffffff);
+    payload_finish(NAME);
 }

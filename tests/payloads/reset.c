@@ -3,21 +3,31 @@
 #include "core/platform.h"
 
 /*
- * Prints a boot line and resets. The runner counts "CELLVM-PAYLOAD: boot reset" lines (each
- * is one boot, so two lines prove a reset brought the guest back) and stops the VM itself.
+ * Reboot paths. The boot count lives in CMOS NVRAM, which survives a guest reset: the first
+ * boot resets through the ACPI reset register, the second through the i8042 (0xFE), the third
+ * powers off. Each boot prints "CELLVM-PAYLOAD: boot N: ...", so a runner can count them.
  */
-static const struct {
-    uint16_t limit;
-    uint64_t base;
-} __attribute__((packed)) empty_idt;
+
+#define CMOS_BOOT_COUNT 0x40
+#define I8042_RESET     0xfe
 
 void payload_main(uint32_t start_info)
 {
+    uint8_t n = cmos_read(CMOS_BOOT_COUNT);
+
     (void)start_info;
-    serial_puts(PAYLOAD_MARK "boot reset\n");
-    outb(PORT_ACPI_RESET, ACPI_RESET_VALUE);
-    /* Not reset yet (not cellvm): try the keyboard controller, then a triple fault. */
-    outb(PORT_I8042_CMD, 0xfe);
-    __asm__ volatile("lidt %0; int3" : : "m"(empty_idt));
-    payload_halt();
+    serial_init();
+    cmos_write(CMOS_BOOT_COUNT, (uint8_t)(n + 1));
+    if (n == 0) {
+        payload_say("boot 1: acpi reset", "");
+        payload_acpi_reset();
+    }
+    if (n == 1) {
+        payload_say("boot 2: i8042 reset", "");
+        outb(PORT_I8042_CMD, I8042_RESET);
+        payload_halt();
+    }
+    payload_say("boot 3: power off", "");
+    payload_check(n == 2, "boot count before this boot", n);
+    payload_finish("reset");
 }

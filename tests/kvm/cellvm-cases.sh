@@ -1,0 +1,282 @@
+#!/bin/bash
+# cellvm-cases.sh CASE
+#
+# One case of the kvm suite run through the product binaries: `cellvm` (which starts
+# cellvm-core) boots a payload guest of tests/payloads, or is given a broken input derived from
+# one and must refuse it. tests/kvm/meson.build registers every case as its own test and sets:
+#   CELLVM       the controller binary
+#   PAYLOAD_DIR  the built payloads (<name>.elf)
+#   RUN_REAPED   tests/kvm/run-reaped.c: /dev/kvm probe, timeout, leftover-process check
+#   UNIX_CAT     tests/kvm/unix-cat.c: client for --serial socket=
+#
+# A run that must succeed: exit 0, the payload's PASS line, no FAIL. A refused input: exit 1,
+# exactly one stderr line "cellvm: error: <expected text>", nothing on stdout (no vCPU ran, so
+# no guest output), and no process (cellvm-core) left running after cellvm exits. Exit 77 when
+# /dev/kvm is missing or unusable.
+set -uo pipefail
+
+case_name=${1:?usage: cellvm-cases.sh CASE}
+: "${CELLVM:?} ${PAYLOAD_DIR:?} ${RUN_REAPED:?} ${UNIX_CAT:?}"
+
+"$RUN_REAPED" --check-kvm || exit $?
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-case.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+out=$work/stdout
+err=$work/stderr
+report=$work/report
+mem=(--memory size=128M)
+
+show() {
+    local f
+    for f in "$out" "$err" "$report" "$@"; do
+        [ -s "$f" ] || continue
+        echo "---- ${f##*/} ----"
+        head -c 4000 "$f"
+        echo "---- end ----"
+    done
+}
+
+fail() {
+    echo "FAIL: $case_name: $*"
+    show
+    exit 1
+}
+
+# cellvm ARGS...: runs the controller under run-reaped; sets rc.
+cellvm() {
+    echo "+ cellvm $(printf '%q ' "$@" | cut -c1-300)"
+    "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" "$@" \
+        </dev/null >"$out" 2>"$err"
+    rc=$?
+}
+
+# Verdicts on the last run that every case shares.
+check_reaped() {
+    case $rc in
+    124) fail "cellvm did not exit within 30 s (killed)" ;;
+    125) fail "cellvm exited but left a process running: $(cat "$report")" ;;
+    126) fail "run-reaped could not run cellvm: $(cat "$report")" ;;
+    esac
+}
+
+# expect_pass NAME: the run succeeded and the payload NAME printed its PASS line to $1's file.
+expect_pass() {
+    local name=$1 file=${2:-$out}
+    check_reaped
+    [ "$rc" -eq 0 ] || fail "expected exit status 0, got $rc"
+    grep -q "CELLVM-PAYLOAD: PASS $name" "$file" ||
+        fail "payload $name did not print 'CELLVM-PAYLOAD: PASS $name' (in ${file##*/})"
+    ! grep -q FAIL "$file" || fail "payload $name reported a failure"
+    ! grep -q 'error' "$err" || fail "a successful run printed an error on stderr"
+    echo "ok: exit 0, PASS $name"
+}
+
+# expect_error TEXT: the run was refused with exactly one line "cellvm: error: ...TEXT...".
+expect_error() {
+    local text=$1 lines
+    check_reaped
+    [ "$rc" -eq 1 ] || fail "expected exit status 1, got $rc"
+    lines=$(wc -l <"$err")
+    [ "$lines" -eq 1 ] || fail "expected exactly one line on stderr, got $lines"
+    grep -q '^cellvm: error: ' "$err" || fail "stderr does not start with 'cellvm: error: '"
+    grep -qF -- "$text" "$err" || fail "stderr lacks the expected message: $text"
+    [ ! -s "$out" ] || fail "something ran: stdout is not empty (guest output?)"
+    echo "ok: exit 1, $(cat "$err")"
+}
+
+payload() {
+    echo "$PAYLOAD_DIR/$1.elf"
+}
+
+# le VALUE BYTES: VALUE as a little-endian printf escape string.
+le() {
+    local v=$1 n=$2 i s=
+    for ((i = 0; i < n; i++)); do
+        s+=$(printf '\\x%02x' $(((v >> (8 * i)) & 255)))
+    done
+    printf '%s' "$s"
+}
+
+# poke FILE OFFSET ESCAPES: overwrites bytes in place.
+poke() {
+    # shellcheck disable=SC2059 # the escapes are the format
+    printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# bzimage FILE VERSION MAGIC CMDLINE_SIZE: a setup header that passes every check but the one
+# under test (64-bit entry, loaded high, one setup sector), followed by zeroed "code".
+bzimage() {
+    local f=$1
+    head -c 8192 /dev/zero >"$f"
+    poke "$f" $((0x1f1)) '\x01'               # setup_sects
+    poke "$f" $((0x1fe)) '\x55\xaa'           # boot_flag
+    poke "$f" $((0x200)) '\xeb\x6a'           # jump over the whole header (to 0x26c)
+    poke "$f" $((0x202)) "$3"                 # header magic
+    poke "$f" $((0x206)) "$(le "$2" 2)"       # version
+    poke "$f" $((0x211)) '\x01'               # loadflags: LOADED_HIGH
+    poke "$f" $((0x236)) "$(le 1 2)"          # xloadflags: XLF_KERNEL_64
+    poke "$f" $((0x238)) "$(le "$4" 4)"       # cmdline_size
+    poke "$f" $((0x260)) "$(le $((1 << 20)) 4)" # init_size
+}
+
+# repeat N CHAR
+repeat() {
+    head -c "$1" /dev/zero | tr '\0' "$2"
+}
+
+hello=$(payload hello)
+
+case $case_name in
+hello)
+    cellvm --kernel "$hello" --serial tty "${mem[@]}"
+    expect_pass hello
+    grep -q 'hello from the pvh payload' "$out" || fail "no greeting from the payload"
+    ;;
+pio-mmio)
+    cellvm --kernel "$(payload pio-mmio)" --serial tty "${mem[@]}"
+    expect_pass pio-mmio
+    ;;
+reset)
+    # ACPI reset, then i8042 reset, then power off: three boots, in order, then exit 0.
+    cellvm --kernel "$(payload reset)" --serial tty "${mem[@]}"
+    expect_pass reset
+    boots=$(grep -o 'CELLVM-PAYLOAD: boot [0-9]' "$out" | cut -d' ' -f3 | tr -d '\n')
+    [ "$boots" = 123 ] || fail "expected boots 1, 2, 3 in order, saw '${boots}'"
+    echo "ok: boots $boots"
+    ;;
+smp)
+    cellvm --kernel "$(payload smp)" --serial tty "${mem[@]}" \
+        --cpus boot=2,max=4,topology=2:2:1:1,max_phys_bits=39
+    expect_pass smp
+    ;;
+hello-high)
+    # Linked at 64 MiB: boots with 128 MiB (elf-outside-memory shows it refused with 16 MiB).
+    cellvm --kernel "$(payload hello-high)" --serial tty "${mem[@]}"
+    expect_pass hello
+    ;;
+serial-file)
+    cellvm --kernel "$hello" --serial "file=$work/serial.log" "${mem[@]}"
+    [ -f "$work/serial.log" ] || fail "--serial file= did not create the file"
+    expect_pass hello "$work/serial.log"
+    ! grep -q CELLVM-PAYLOAD "$out" || fail "guest output reached stdout, not only the file"
+    ;;
+serial-socket)
+    # serial-in prints nothing until input arrives, so the client cannot connect too late.
+    sock=$work/serial.sock
+    line="ping$(repeat 150 x)"
+    "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload serial-in)" \
+        --serial "socket=$sock" "${mem[@]}" </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    "$UNIX_CAT" --timeout 30 --send "$line"$'\n' "$sock" >"$work/socket.out" 2>"$work/client.err"
+    client=$?
+    wait "$vmm"
+    rc=$?
+    [ "$client" -eq 0 ] || { show "$work/socket.out" "$work/client.err"; fail "socket client failed"; }
+    expect_pass serial-in "$work/socket.out"
+    grep -q 'got: ping' "$work/socket.out" || fail "the guest did not echo the input it read"
+    ! grep -q CELLVM-PAYLOAD "$out" || fail "guest output reached stdout, not only the socket"
+    ;;
+
+missing-kernel)
+    cellvm --kernel "$work/none.elf" --serial tty "${mem[@]}"
+    expect_error "--kernel: cannot open '$work/none.elf': No such file or directory"
+    ;;
+empty-kernel)
+    : >"$work/empty.elf"
+    cellvm --kernel "$work/empty.elf" --serial tty "${mem[@]}"
+    expect_error "kernel: not a bzImage or a PVH ELF"
+    ;;
+truncated-elf-header)
+    head -c 40 "$hello" >"$work/k.elf"
+    cellvm --kernel "$work/k.elf" --serial tty "${mem[@]}"
+    expect_error "kernel: ELF header truncated (40 bytes)"
+    ;;
+truncated-elf-segment)
+    # Cut inside the first PT_LOAD's file bytes, which hold the PVH note too.
+    seg_off=$(od -An -t u8 -j $((64 + 8)) -N 8 "$hello" | tr -d ' ')
+    head -c $((seg_off + 64)) "$hello" >"$work/k.elf"
+    cellvm --kernel "$work/k.elf" --serial tty "${mem[@]}"
+    expect_error "kernel: note segment 2 is truncated or too large"
+    ;;
+bad-elf-machine)
+    cp "$hello" "$work/k.elf"
+    poke "$work/k.elf" 18 "$(le 3 2)" # e_machine: EM_386
+    cellvm --kernel "$work/k.elf" --serial tty "${mem[@]}"
+    expect_error "kernel: not a bzImage or a PVH ELF (ELF class 2, machine 3, type 2; need ELF64 x86_64 executable)"
+    ;;
+bad-elf-phoff)
+    cp "$hello" "$work/k.elf"
+    poke "$work/k.elf" 32 "$(le $((1 << 30)) 8)" # e_phoff past the end of the file
+    cellvm --kernel "$work/k.elf" --serial tty "${mem[@]}"
+    expect_error "kernel: ELF program headers at offset 1073741824 run past the end of the file"
+    ;;
+elf-outside-memory)
+    cellvm --kernel "$(payload hello-high)" --serial tty --memory size=16M
+    expect_error "kernel: segment 0 at 0x4000000 outside guest memory"
+    ;;
+bzimage-bad-magic)
+    bzimage "$work/bz" 0x020f 'HdrX' 2048
+    cellvm --kernel "$work/bz" --serial tty "${mem[@]}"
+    expect_error "kernel: not a bzImage or a PVH ELF"
+    ;;
+bzimage-old-protocol)
+    bzimage "$work/bz" 0x0204 'HdrS' 2048
+    cellvm --kernel "$work/bz" --serial tty "${mem[@]}"
+    expect_error "kernel: bzImage boot protocol 2.04 is older than 2.06"
+    ;;
+bzimage-cmdline-too-long)
+    bzimage "$work/bz" 0x020f 'HdrS' 255
+    cellvm --kernel "$work/bz" --serial tty "${mem[@]}" --cmdline "$(repeat 300 a)"
+    expect_error "cmdline: 300 bytes, kernel accepts at most 255"
+    ;;
+missing-initramfs)
+    cellvm --kernel "$hello" --initramfs "$work/none.img" --serial tty "${mem[@]}"
+    expect_error "--initramfs: cannot open '$work/none.img': No such file or directory"
+    ;;
+initramfs-too-large)
+    truncate -s 100M "$work/initrd.img"
+    cellvm --kernel "$hello" --initramfs "$work/initrd.img" --serial tty --memory size=64M
+    expect_error "initramfs: 104857600 bytes do not fit in guest memory"
+    ;;
+cmdline-too-long)
+    # The PVH loader takes up to 65535 bytes; the CLI refuses anything longer.
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --cmdline "$(repeat 65536 a)"
+    expect_error "--cmdline: invalid value: longer than 65535 bytes"
+    ;;
+cmdline-long-with-tab)
+    # Well past 4 KiB and with a tab: the CLI, the control message and the PVH loader all take
+    # it (the kernel treats a tab as a space).
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --cmdline "$(repeat 40000 a)$(printf '\t')quiet"
+    expect_pass hello
+    ;;
+memory-too-small)
+    cellvm --kernel "$hello" --serial tty --memory size=1M
+    expect_error "memory: 1048576 bytes are too few to boot (need over 1 MiB)"
+    ;;
+unknown-option)
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --bogus x
+    expect_error "unknown option '--bogus'"
+    ;;
+unknown-key)
+    cellvm --kernel "$hello" --serial tty --memory size=128M,bogus=1
+    expect_error "--memory: unknown key 'bogus'"
+    ;;
+unsupported-option)
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --balloon size=1G
+    expect_error "--balloon: known but not supported yet"
+    ;;
+unsupported-key)
+    cellvm --kernel "$hello" --serial tty --memory size=128M,hotplug_size=1G
+    expect_error "--memory: known but not supported yet: hotplug_size"
+    ;;
+bad-value)
+    cellvm --kernel "$hello" --serial tty --memory size=12x
+    expect_error "--memory: invalid value for 'size': '12x'"
+    ;;
+*)
+    echo "cellvm-cases.sh: unknown case '$case_name'" >&2
+    exit 2
+    ;;
+esac
+exit 0
