@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/coreproc/core_sys.h"
+#include "core/coreproc/core_jail.h"
+#include "core/coreproc/core_layout.h"
 #include "core/vm/vm.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
@@ -22,9 +24,9 @@ struct core {
     int fds[PB_MAX_CORE_FDS]; /* received fds by arrival order; owned */
     size_t nfds;
     Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
-    uint8_t *ram;
-    uint64_t ram_size;
+    struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
+    struct core_jail jail; /* vCPU filter; owned */
 };
 
 static int send_simple(int chan, Cellvm__Envelope *env)
@@ -80,17 +82,10 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     struct vm_params p = { 0 };
     int r;
 
-    c->ram_size = cfg->memory->size;
-    r = core_map_ram(fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY), c->ram_size, cfg->memory->thp,
-                     cfg->memory->prefault, &c->ram);
-    if (r) {
-        snprintf(err, errlen, "guest memory: cannot map the memfd: %s", strerror(-r));
+    r = core_layout_apply(&c->layout, cfg, c->fds, &p, err, errlen);
+    if (r)
         return r;
-    }
     p.kvm_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KVM);
-    p.mem.host = c->ram;
-    p.mem.size = c->ram_size;
-    p.mem_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY);
     p.boot_vcpus = cfg->cpus->boot_vcpus;
     p.max_vcpus = cfg->cpus->max_vcpus;
     p.threads_per_core = cfg->cpus->threads_per_core;
@@ -105,6 +100,13 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.boot.initramfs_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_INITRAMFS);
     p.boot.cmdline = cfg->cmdline;
     p.verbosity = (int)cfg->verbosity;
+    p.vcpu_thread_init = core_jail_vcpu_thread;
+    p.vcpu_thread_arg = &c->jail;
+    /* Everything is received and RAM mapped; no thread exists yet. */
+    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, c->fds, c->nfds, cfg->cpus->max_vcpus, err,
+                        errlen);
+    if (r)
+        return r;
     return vm_create(&c->vm, &p, err, errlen);
 }
 
@@ -121,7 +123,8 @@ static void *control_thread(void *arg)
         const char *why = NULL;
         int r = ipc_recv_envelope(c->chan, &env, fds, 1, &nfds, &why);
 
-        if (r == -EPIPE || r == -ECONNRESET || r == -EBADF) {
+        /* A bad message is dropped; anything else means the channel is gone. */
+        if (r && r != -EINVAL && r != -EBADMSG && r != -EMSGSIZE) {
             vm_request_stop(c->vm);
             return NULL;
         }
@@ -186,7 +189,6 @@ static int run(struct core *c)
     r = pthread_create(&ctl, NULL, control_thread, c);
     if (r)
         return -r;
-    pthread_detach(ctl);
     r = vm_run(c->vm, err, sizeof(err));
     if (r == VM_RESULT_POWEROFF)
         send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_POWEROFF, 0, "guest powered off");
@@ -194,6 +196,10 @@ static int run(struct core *c)
         send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_SHUTDOWN, 0, "stopped");
     else
         send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_ERROR, 1, err);
+    /* The control thread uses the VM: end its read (it sees end of stream) and wait for it
+     * before the caller destroys the VM. */
+    shutdown(c->chan, SHUT_RD);
+    pthread_join(ctl, NULL);
     return r < 0 ? r : 0;
 }
 
@@ -232,10 +238,13 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < PB_MAX_CORE_FDS; i++)
         c.fds[i] = -1;
+    core_layout_init(&c.layout);
+    core_jail_init(&c.jail);
     r = run(&c);
     if (c.vm)
         vm_destroy(c.vm);
-    core_unmap_ram(c.ram, c.ram_size);
+    core_layout_release(&c.layout);
+    core_jail_release(&c.jail);
     ipc_close_fds(c.fds, c.nfds);
     ipc_free_envelope(c.cfg_env);
     close(c.chan);
