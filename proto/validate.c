@@ -1,4 +1,5 @@
 #include "validate.h"
+#include "validate_device.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -108,6 +109,102 @@ static int validate_memory(const Cellvm__MemoryConfig *m, const char **why)
     return 0;
 }
 
+/* Zones: sizes add up to memory.size, each names its own CORE_FD_MEMORY fd. */
+static int validate_zones(const Cellvm__CoreConfig *m, const char **why)
+{
+    const Cellvm__MemoryConfig *mem = m->memory;
+    uint64_t total = 0;
+    size_t nmem = 0;
+
+    for (size_t i = 0; i < m->n_fds; i++)
+        nmem += m->fds[i] == CELLVM__CORE_FD__CORE_FD_MEMORY;
+    if (mem->n_zones == 0)
+        return nmem == 1 ? 0 : fail(why, "core_config.fds");
+    if (mem->n_zones > PB_MAX_ZONES || nmem != mem->n_zones)
+        return fail(why, "memory.zones");
+    for (size_t i = 0; i < mem->n_zones; i++) {
+        const Cellvm__MemoryZone *z = mem->zones[i];
+
+        if (!z || !text_ok(z->id, PB_MAX_ID_LEN, false))
+            return fail(why, "memory.zones.id");
+        if (z->size == 0 || (z->size & 0xfff) || z->size > mem->size - total)
+            return fail(why, "memory.zones.size");
+        total += z->size;
+        if (z->fd_index >= m->n_fds || m->fds[z->fd_index] != CELLVM__CORE_FD__CORE_FD_MEMORY)
+            return fail(why, "memory.zones.fd_index");
+        /* Each zone its own fd: no two zones may name the same index. */
+        for (size_t j = 0; j < i; j++)
+            if (mem->zones[j]->fd_index == z->fd_index)
+                return fail(why, "memory.zones.fd_index");
+        if (z->has_host_numa_node && z->host_numa_node >= 1024)
+            return fail(why, "memory.zones.host_numa_node");
+        if (z->hugepages && (z->hugepage_size & (z->hugepage_size - 1)))
+            return fail(why, "memory.zones.hugepage_size");
+    }
+    return total == mem->size ? 0 : fail(why, "memory.zones.size");
+}
+
+static bool node_has_id(const Cellvm__CoreConfig *m, uint32_t id)
+{
+    for (size_t i = 0; i < m->n_numa_nodes; i++)
+        if (m->numa_nodes[i]->guest_numa_id == id)
+            return true;
+    return false;
+}
+
+/* NUMA: unique node ids, every vCPU and every zone on exactly one node, distances to nodes
+ * that exist. The core builds SRAT and SLIT from this without further checks. */
+static int validate_numa(const Cellvm__CoreConfig *m, const char **why)
+{
+    uint8_t cpu_seen[PB_MAX_VCPUS] = { 0 }, zone_seen[PB_MAX_ZONES] = { 0 };
+    size_t nzones = m->memory->n_zones ? m->memory->n_zones : 1;
+
+    if (m->n_numa_nodes == 0)
+        return 0;
+    if (m->n_numa_nodes > PB_MAX_NUMA_NODES)
+        return fail(why, "numa_nodes");
+    for (size_t i = 0; i < m->n_numa_nodes; i++) {
+        const Cellvm__NumaNode *n = m->numa_nodes[i];
+
+        if (!n || n->guest_numa_id >= PB_MAX_NUMA_NODES)
+            return fail(why, "numa_nodes.guest_numa_id");
+        for (size_t j = 0; j < i; j++)
+            if (m->numa_nodes[j]->guest_numa_id == n->guest_numa_id)
+                return fail(why, "numa_nodes.guest_numa_id");
+        if (n->n_cpus > PB_MAX_VCPUS || n->n_zones > PB_MAX_ZONES ||
+            n->n_distances > PB_MAX_NUMA_NODES)
+            return fail(why, "numa_nodes");
+        for (size_t j = 0; j < n->n_cpus; j++) {
+            if (n->cpus[j] >= m->cpus->max_vcpus || cpu_seen[n->cpus[j]]++)
+                return fail(why, "numa_nodes.cpus");
+        }
+        for (size_t j = 0; j < n->n_zones; j++) {
+            if (n->zones[j] >= nzones || zone_seen[n->zones[j]]++)
+                return fail(why, "numa_nodes.zones");
+        }
+    }
+    for (size_t i = 0; i < m->n_numa_nodes; i++) {
+        const Cellvm__NumaNode *n = m->numa_nodes[i];
+
+        for (size_t j = 0; j < n->n_distances; j++) {
+            const Cellvm__NumaDistance *d = n->distances[j];
+
+            if (!d || !node_has_id(m, d->destination))
+                return fail(why, "numa_nodes.distances");
+            if (d->destination == n->guest_numa_id ? d->distance != 10
+                                                   : d->distance <= 10 || d->distance >= 255)
+                return fail(why, "numa_nodes.distances");
+        }
+    }
+    for (size_t i = 0; i < m->cpus->max_vcpus; i++)
+        if (!cpu_seen[i])
+            return fail(why, "numa_nodes.cpus");
+    for (size_t i = 0; i < nzones; i++)
+        if (!zone_seen[i])
+            return fail(why, "numa_nodes.zones");
+    return 0;
+}
+
 int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char **why)
 {
     unsigned seen = 0;
@@ -138,7 +235,8 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
             m->fds[i] > CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)
             return fail(why, "core_config.fds");
         bit = 1u << m->fds[i];
-        if (seen & bit)
+        /* Memory fds repeat, one per zone; validate_zones counts them. */
+        if ((seen & bit) && m->fds[i] != CELLVM__CORE_FD__CORE_FD_MEMORY)
             return fail(why, "core_config.fds");
         seen |= bit;
     }
@@ -149,12 +247,19 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     if (m->serial == CELLVM__SERIAL_MODE__SERIAL_STREAM &&
         !(seen & (1u << CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)))
         return fail(why, "core_config.fds");
-    return 0;
+    r = validate_zones(m, why);
+    if (r)
+        return r;
+    return validate_numa(m, why);
 }
 
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
-    /* Only the config message carries fds; fds on any other message are an error. */
+    int r = pb_validate_device_envelope(m, nfds, why);
+
+    if (r != -ENOENT)
+        return r;
+    /* Only the config messages carry fds; fds on any other message are an error. */
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG && nfds)
         return fail(why, "envelope.fds");
     switch (m->body_case) {

@@ -10,7 +10,9 @@
 #define PB_MAX_MESSAGE_LEN 512
 #define PB_MAX_CMDLINE_LEN 65535 /* as the CLI: Cloud Hypervisor's 64 KiB with the NUL */
 #define PB_MAX_VCPUS       255
-#define PB_MAX_CORE_FDS    8
+#define PB_MAX_CORE_FDS    16 /* IPC_MAX_FDS: all fds travel in one packet */
+#define PB_MAX_ZONES       8  /* memory zones (one CORE_FD_MEMORY fd each) */
+#define PB_MAX_NUMA_NODES  64 /* guest NUMA node ids are below this */
 
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL

@@ -5,6 +5,7 @@
 
 #include "core/acpi/acpi_buf.h"
 #include "core/acpi/acpi_tables.h"
+#include "core/acpi/numa.h"
 
 /*
  * Layout inside the buffer: RSDP at offset 0, then the DSDT, the tables the XSDT lists (in
@@ -19,9 +20,15 @@
 #define XSDT_REVISION                 1
 #define MADT_APIC_ID_X2APIC_BROADCAST 0xffffffffu
 
-static void (*const xsdt_tables[])(struct acpi_buf *, const struct acpi_table_ctx *) = {
-    acpi_fadt_build,
-    acpi_madt_build,
+/* One row per table the XSDT may list; present NULL means always. */
+static const struct {
+    void (*build)(struct acpi_buf *, const struct acpi_table_ctx *);
+    bool (*present)(const struct acpi_table_ctx *);
+} xsdt_tables[] = {
+    { acpi_fadt_build, NULL },
+    { acpi_madt_build, NULL },
+    { acpi_srat_build, acpi_numa_present },
+    { acpi_slit_build, acpi_numa_present },
 };
 
 #define XSDT_MAX_ENTRIES (sizeof(xsdt_tables) / sizeof(xsdt_tables[0]))
@@ -42,7 +49,7 @@ static int check_params(const struct acpi_params *p)
                 return -EINVAL;
         }
     }
-    return any_enabled ? 0 : -EINVAL;
+    return any_enabled ? acpi_numa_check(p) : -EINVAL;
 }
 
 static void put_rsdp(uint8_t *r, uint64_t xsdt_gpa)
@@ -61,8 +68,8 @@ long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, siz
 {
     struct acpi_table_ctx ctx = { .p = p };
     uint64_t entries[XSDT_MAX_ENTRIES];
+    size_t nentries = 0, xsdt;
     struct acpi_buf b;
-    size_t xsdt;
     int err;
 
     if (!p || !buf || buf_gpa % RSDP_ALIGN || buf_gpa > UINT64_MAX - cap)
@@ -79,14 +86,16 @@ long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, siz
     acpi_dsdt_build(&b, p);
 
     for (size_t i = 0; i < XSDT_MAX_ENTRIES; i++) {
+        if (xsdt_tables[i].present && !xsdt_tables[i].present(&ctx))
+            continue;
         acpi_buf_align(&b, TABLE_ALIGN);
-        entries[i] = buf_gpa + b.len;
-        xsdt_tables[i](&b, &ctx);
+        entries[nentries++] = buf_gpa + b.len;
+        xsdt_tables[i].build(&b, &ctx);
     }
 
     acpi_buf_align(&b, TABLE_ALIGN);
     xsdt = acpi_sdt_begin(&b, "XSDT", XSDT_REVISION);
-    for (size_t i = 0; i < XSDT_MAX_ENTRIES; i++)
+    for (size_t i = 0; i < nentries; i++)
         acpi_buf_put64(&b, entries[i]);
     acpi_sdt_end(&b, xsdt);
 

@@ -16,20 +16,40 @@ struct acpi_cpu {
     bool enabled; /* false: present but disabled (max > boot), for hotplug later */
 };
 
+/* A guest-physical RAM range and the proximity domain it belongs to (SRAT). */
+struct acpi_mem_range {
+    uint64_t base, size;
+    uint32_t node;
+};
+
 struct acpi_params {
     const struct acpi_cpu *cpus; /* index = ACPI processor UID; cpus[i].apic_id unique */
     uint32_t ncpus;              /* 1..ACPI_MAX_CPUS */
     bool no_com1;                /* --serial off: leave COM1 out of the DSDT */
+    /*
+     * NUMA: with numa_nodes > 0 an SRAT (every CPU and every mem range) and a SLIT are added.
+     * Nodes are the proximity domains 0..numa_nodes-1; every cpu_node[i] and mem[i].node is
+     * below numa_nodes; distances is numa_nodes^2 bytes, row-major, 10 on the diagonal and
+     * 11..254 elsewhere (NULL: 20 between any two nodes).
+     */
+    uint32_t numa_nodes;      /* 0..ACPI_MAX_NUMA_NODES */
+    const uint32_t *cpu_node; /* ncpus entries: the node of cpus[i] */
+    const struct acpi_mem_range *mem;
+    uint32_t nmem; /* 0..ACPI_MAX_MEM_RANGES */
+    const uint8_t *distances;
 };
 
 /* Processor devices are named \_SB.Cxxx (three hex digits). */
-#define ACPI_MAX_CPUS 4096
+#define ACPI_MAX_CPUS       4096
+#define ACPI_MAX_NUMA_NODES 64
+#define ACPI_MAX_MEM_RANGES 64
 
 /*
  * Builds all tables into buf (cap bytes), which the guest will see at guest-physical address
  * buf_gpa (16-byte aligned, as the RSDP must be). The RSDP is at buf_gpa itself. Returns the
  * number of bytes used, or -ENOSPC, or -EINVAL (ncpus 0 or above ACPI_MAX_CPUS, no enabled
- * CPU, an APIC id used twice or 0xffffffff, a misaligned buf_gpa).
+ * CPU, an APIC id used twice or 0xffffffff, a misaligned buf_gpa, NUMA parameters that break
+ * the rules above).
  */
 long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, size_t cap);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,28 +99,46 @@ int boot_write_cmdline(const struct boot_ctx *c)
     return 0;
 }
 
+/* The highest page-aligned spot for the initramfs inside [lo, hi) that misses the kernel. */
+static bool fit_below(uint64_t size, uint64_t lo, uint64_t hi, uint64_t kstart, uint64_t kend,
+                      uint64_t *gpa)
+{
+    uint64_t addr;
+
+    if (size > hi || hi - size < lo)
+        return false;
+    addr = (hi - size) & ~(BOOT_PAGE_SIZE - 1);
+    if (addr >= lo && (addr >= kend || (addr < kstart && size <= kstart - addr))) {
+        *gpa = addr;
+        return true;
+    }
+    /* The top overlaps the kernel: the next candidate ends where it starts. */
+    if (kstart > lo && kstart <= hi && size <= kstart) {
+        addr = (kstart - size) & ~(BOOT_PAGE_SIZE - 1);
+        if (addr >= lo) {
+            *gpa = addr;
+            return true;
+        }
+    }
+    return false;
+}
+
 int boot_place_initramfs(const struct boot_ctx *c, uint64_t limit, uint64_t kstart, uint64_t kend,
                          uint64_t *gpa)
 {
-    uint64_t size = c->initramfs_size, low = guest_mem_low_size(c->gm), addr;
+    const struct guest_mem *gm = c->gm;
+    uint64_t size = c->initramfs_size;
 
-    if (limit > low)
-        limit = low;
-    if (size <= limit) {
-        addr = (limit - size) & ~(BOOT_PAGE_SIZE - 1);
-        if (addr >= GPA_HIGH_RAM_START &&
-            (addr >= kend || (addr < kstart && size <= kstart - addr))) {
-            *gpa = addr;
+    /* Highest first, one region at a time: the loader copies into one host range. */
+    for (uint32_t i = gm->nregions; i-- > 0;) {
+        const struct guest_mem_region *r = &gm->regions[i];
+        uint64_t lo = r->gpa > GPA_HIGH_RAM_START ? r->gpa : GPA_HIGH_RAM_START;
+        uint64_t hi = r->gpa + r->size < limit ? r->gpa + r->size : limit;
+
+        if (r->gpa >= GPA_MEM32_END || hi <= lo)
+            continue;
+        if (fit_below(size, lo, hi, kstart, kend, gpa))
             return 0;
-        }
-        /* The top of memory overlaps the kernel: the next candidate ends where it starts. */
-        if (kstart <= limit && size <= kstart) {
-            addr = (kstart - size) & ~(BOOT_PAGE_SIZE - 1);
-            if (addr >= GPA_HIGH_RAM_START) {
-                *gpa = addr;
-                return 0;
-            }
-        }
     }
     return boot_fail(c, -EFBIG, "initramfs: %llu bytes do not fit in guest memory",
                      (unsigned long long)size);

@@ -12,16 +12,18 @@
 
 #include "optparse.h"
 
-#define CLI_ERR_LEN      512 /* err buffers passed to cli_parse() */
-#define CLI_MAX_ARGS     4096
-#define CLI_MAX_DISKS    64
-#define CLI_MAX_NETS     64
-#define CLI_MAX_ZONES    64
-#define CLI_MAX_NUMA     64
-#define CLI_MAX_WARNINGS 8
-#define CLI_MAX_VCPUS    255    /* cellvm's limit (xAPIC ids); CH allows 8192 on x86 KVM */
-#define CLI_CH_MAX_VCPUS 8192   /* CH's limit on x86 KVM */
-#define CLI_MAX_CMDLINE  0xffff /* CH reserves 64 KiB for the command line, NUL included */
+#define CLI_ERR_LEN         512 /* err buffers passed to cli_parse() */
+#define CLI_MAX_ARGS        4096
+#define CLI_MAX_DISKS       64
+#define CLI_MAX_NETS        64
+#define CLI_MAX_ZONES       64
+#define CLI_MAX_NUMA        64
+#define CLI_MAX_GUEST_ZONES 8  /* cellvm's limit: one fd per zone in the core's config message */
+#define CLI_MAX_NUMA_ID     63 /* cellvm's limit on guest_numa_id (SLIT size) */
+#define CLI_MAX_WARNINGS    8
+#define CLI_MAX_VCPUS       255    /* cellvm's limit (xAPIC ids); CH allows 8192 on x86 KVM */
+#define CLI_CH_MAX_VCPUS    8192   /* CH's limit on x86 KVM */
+#define CLI_MAX_CMDLINE     0xffff /* CH reserves 64 KiB for the command line, NUL included */
 
 enum cli_action {
     CLI_ACTION_RUN,
@@ -215,9 +217,9 @@ void cli_config_free(struct cli_config *cfg);
 void cli_print_help(FILE *out);
 void cli_print_version(FILE *out);
 
-/* Whether the option is implemented. Device options (--disk, --net, --vsock, --memory-zone,
- * --numa) are fully parsed and validated yet report "known but not supported yet" until their
- * device lands: flip `.supported` in cli.c's option table. `name` has no leading dashes. */
+/* Whether the option is implemented. Device options (--disk, --net, --vsock) are fully parsed
+ * and validated yet report "known but not supported yet" until their device lands: flip
+ * `.supported` in cli.c's option table. `name` has no leading dashes. */
 bool cli_option_supported(const char *name);
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli_validate.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cli_util.h"
@@ -184,6 +185,128 @@ static int check_numa_node(const struct cli_config *cfg, size_t idx, char *err, 
     return 0;
 }
 
+static const struct cli_numa *find_node(const struct cli_config *cfg, uint32_t id)
+{
+    for (size_t i = 0; i < cfg->nnuma; i++)
+        if (cfg->numa[i].guest_numa_id == id)
+            return &cfg->numa[i];
+    return NULL;
+}
+
+/* Distances name nodes that exist; a node is 10 from itself and further from any other (Linux
+ * ignores a SLIT with a remote distance of 10 or less; 255 means unreachable). */
+static int check_distances(const struct cli_config *cfg, const struct cli_numa *node, char *err,
+                           size_t errlen)
+{
+    for (size_t i = 0; i < node->ndistances; i++) {
+        const struct cli_numa_distance *d = &node->distances[i];
+        bool self = d->destination == node->guest_numa_id;
+
+        if (!find_node(cfg, d->destination)) {
+            cli_err(err, errlen,
+                    "--numa: invalid value for 'distances': node %u has a distance to node %u, "
+                    "which does not exist",
+                    node->guest_numa_id, d->destination);
+            return -EINVAL;
+        }
+        if (self ? d->distance != 10 : d->distance <= 10 || d->distance == 255) {
+            cli_err(err, errlen,
+                    "--numa: invalid value for 'distances': %u from node %u to node %u (%s)",
+                    d->distance, node->guest_numa_id, d->destination,
+                    self ? "a node is 10 from itself" : "from 11 to 254 between two nodes");
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (node->distances[j].destination == d->destination) {
+                cli_err(err, errlen,
+                        "--numa: invalid value for 'distances': node %u gives its distance to "
+                        "node %u twice",
+                        node->guest_numa_id, d->destination);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* With --numa, every vCPU up to max and every memory zone sits on exactly one node. */
+static int check_numa_cover(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    char shown[OPTPARSE_MAX_SHOWN + 8];
+    uint32_t vcpu;
+    size_t i, j, k;
+
+    if (!cfg->nnuma)
+        return 0;
+    for (vcpu = 0; vcpu < cfg->cpus.max; vcpu++) {
+        const struct cli_numa *on = NULL;
+
+        for (i = 0; i < cfg->nnuma; i++) {
+            for (j = 0; j < cfg->numa[i].cpus.n; j++) {
+                if (cfg->numa[i].cpus.v[j] != vcpu)
+                    continue;
+                if (on && on != &cfg->numa[i]) {
+                    cli_err(err, errlen,
+                            "--numa: invalid value for 'cpus': vCPU %u is on nodes %u and %u", vcpu,
+                            on->guest_numa_id, cfg->numa[i].guest_numa_id);
+                    return -EINVAL;
+                }
+                on = &cfg->numa[i];
+            }
+        }
+        if (!on) {
+            cli_err(err, errlen,
+                    "--numa: vCPU %u is on no node (with --numa every vCPU up to max=%u needs "
+                    "one)",
+                    vcpu, cfg->cpus.max);
+            return -EINVAL;
+        }
+    }
+    for (k = 0; k < cfg->nzones; k++) {
+        bool found = false;
+
+        for (i = 0; i < cfg->nnuma && !found; i++)
+            for (j = 0; j < cfg->numa[i].memory_zones.n && !found; j++)
+                found = !strcmp(cfg->numa[i].memory_zones.v[j], cfg->zones[k].id);
+        if (!found) {
+            optparse_show(cfg->zones[k].id, shown, sizeof(shown));
+            cli_err(err, errlen,
+                    "--numa: memory zone '%s' is on no node (with --numa every --memory-zone "
+                    "needs one)",
+                    shown);
+            return -EINVAL;
+        }
+    }
+    for (i = 0; i < cfg->nnuma; i++) {
+        int r = check_distances(cfg, &cfg->numa[i], err, errlen);
+
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* What Cloud Hypervisor accepts but cellvm cannot hold yet. */
+static int check_limits(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->nzones > CLI_MAX_GUEST_ZONES) {
+        cli_err(err, errlen,
+                "--memory-zone: known but not supported yet: %zu zones (cellvm's limit is %d)",
+                cfg->nzones, CLI_MAX_GUEST_ZONES);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < cfg->nnuma; i++) {
+        if (cfg->numa[i].guest_numa_id > CLI_MAX_NUMA_ID) {
+            cli_err(err, errlen,
+                    "--numa: known but not supported yet: guest_numa_id=%u (cellvm's limit is "
+                    "%d)",
+                    cfg->numa[i].guest_numa_id, CLI_MAX_NUMA_ID);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
 {
     size_t i;
@@ -196,6 +319,10 @@ int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
         r = check_zones(cfg, err, errlen);
     for (i = 0; r == 0 && i < cfg->nnuma; i++)
         r = check_numa_node(cfg, i, err, errlen);
+    if (r == 0)
+        r = check_numa_cover(cfg, err, errlen);
+    if (r == 0)
+        r = check_limits(cfg, err, errlen);
     if (r < 0)
         return r;
     if (cfg->serial.mode == CLI_CONSOLE_TTY && cfg->console.mode == CLI_CONSOLE_TTY)

@@ -10,11 +10,16 @@
 #include <unistd.h>
 
 #include "ipc/channel.h"
+#include "sandbox/spawn.h"
 
 void child_init(struct child *c, const char *role)
 {
     c->role = role;
+    c->id = role;
     c->pid = 0;
+    c->self_pid = 0;
+    c->pidfd = -1;
+    c->jail[0] = '\0';
     c->chan = -1;
     c->log_rd = -1;
 }
@@ -25,8 +30,11 @@ void child_close(struct child *c)
         close(c->chan);
     if (c->log_rd >= 0)
         close(c->log_rd);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
     c->chan = -1;
     c->log_rd = -1;
+    c->pidfd = -1;
 }
 
 int child_exe_path(const char *name, char *buf, size_t len)
@@ -49,26 +57,13 @@ int child_exe_path(const char *name, char *buf, size_t len)
     return w > 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void child_setup_and_exec(const char *exe, char *const argv[], int chan, int log_wr,
-                                 int devnull)
-{
-    /* Move the channel out of the way first so the dup2s below cannot clobber it. */
-    int c = fcntl(chan, F_DUPFD, 10);
-
-    if (c < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(log_wr, 2) < 0 ||
-        dup2(c, LAUNCH_CHANNEL_FD) < 0)
-        _exit(127);
-    if (close_range(LAUNCH_CHANNEL_FD + 1, ~0u, 0) < 0)
-        _exit(127);
-    execv(exe, argv);
-    _exit(127);
-}
-
 int child_spawn(struct child *c, const char *exe, char *const argv[])
 {
-    int sv[2] = { -1, -1 }, lp[2] = { -1, -1 }, devnull = -1;
-    pid_t pid;
+    int sv[2] = { -1, -1 }, lp[2] = { -1, -1 }, devnull = -1, exe_fd = -1;
+    struct sbx_spawn sp = { .argv = argv, .nfds = LAUNCH_CHANNEL_FD + 1 };
+    struct sbx_child ch;
+    int fds[LAUNCH_CHANNEL_FD + 1];
+    char why[160];
     int r;
 
     r = ipc_chan_pair(sv);
@@ -79,18 +74,27 @@ int child_spawn(struct child *c, const char *exe, char *const argv[])
         goto out;
     }
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) {
+    /* Exec by fd: the child's unprivileged id need not reach the directory exe lives in. */
+    exe_fd = devnull < 0 ? -1 : open(exe, O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || exe_fd < 0) {
         r = -errno;
         goto out;
     }
-    pid = fork();
-    if (pid < 0) {
-        r = -errno;
+    fds[0] = devnull;
+    fds[1] = devnull;
+    fds[2] = lp[1];
+    fds[LAUNCH_CHANNEL_FD] = sv[1];
+    sp.exe_fd = exe_fd;
+    sp.fds = fds;
+    r = sbx_spawn(&sp, &ch, why, sizeof(why));
+    if (r) {
+        fprintf(stderr, "cellvm: %s: %s\n", c->role, why);
         goto out;
     }
-    if (pid == 0)
-        child_setup_and_exec(exe, argv, sv[1], lp[1], devnull);
-    c->pid = pid;
+    c->pid = ch.pid;
+    c->self_pid = ch.self_pid;
+    c->pidfd = ch.pidfd;
+    snprintf(c->jail, sizeof(c->jail), "%s", ch.how);
     c->chan = sv[0];
     c->log_rd = lp[0];
     sv[0] = -1;
@@ -101,5 +105,7 @@ out:
     ipc_close_fds(lp, 2);
     if (devnull >= 0)
         close(devnull);
+    if (exe_fd >= 0)
+        close(exe_fd);
     return r;
 }

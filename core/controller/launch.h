@@ -8,9 +8,13 @@
 
 struct child {
     const char *role; /* "core", "blockd", ...: for log prefixes */
+    const char *id;   /* device id ("disk0"), or the role for the core; borrowed */
     pid_t pid;        /* 0 when not running */
+    pid_t self_pid;   /* the pid the child reports for itself (1 in its PID namespace) */
+    int pidfd;        /* readable once the child has exited; owned */
     int chan;         /* controller's end of the SEQPACKET control channel; owned */
     int log_rd;       /* read end of the child's stderr pipe; owned */
+    char jail[48];    /* what the launcher could do (sandbox/spawn.h), for -v logs */
 };
 
 void child_init(struct child *c, const char *role);
@@ -18,7 +22,9 @@ void child_init(struct child *c, const char *role);
 /*
  * Starts `exe` with argv, its control channel at LAUNCH_CHANNEL_FD, stdin/stdout on /dev/null,
  * stderr on a pipe the controller reads, and no other fd: data fds travel later over the
- * channel. On success c->pid, c->chan and c->log_rd are set and owned by c.
+ * channel. The child starts in new namespaces, a new PID namespace included, as an
+ * unprivileged id (sandbox/spawn.h) and jails itself once it holds its fds. On success c->pid,
+ * c->pidfd, c->chan and c->log_rd are set and owned by c.
  */
 int child_spawn(struct child *c, const char *exe, char *const argv[]);
 

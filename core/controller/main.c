@@ -7,12 +7,15 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cli/cli.h"
+#include "core/cli/cli_host.h"
 #include "core/controller/launch.h"
 #include "core/controller/resources.h"
 #include "core/controller/serial.h"
@@ -39,7 +42,18 @@ struct core_msg {
     Cellvm__CpuAffinity *affp[PB_MAX_VCPUS];
     Cellvm__CoreFd roles[PB_MAX_CORE_FDS];
     int fds[PB_MAX_CORE_FDS];
+    Cellvm__MemoryZone zone[PB_MAX_ZONES];
+    Cellvm__MemoryZone *zonep[PB_MAX_ZONES];
+    Cellvm__NumaNode node[PB_MAX_NUMA_NODES];
+    Cellvm__NumaNode *nodep[PB_MAX_NUMA_NODES];
+    uint32_t node_zones[PB_MAX_NUMA_NODES][PB_MAX_ZONES];
+    Cellvm__NumaDistance dist[PB_MAX_NUMA_NODES][PB_MAX_NUMA_NODES];
+    Cellvm__NumaDistance *distp[PB_MAX_NUMA_NODES][PB_MAX_NUMA_NODES];
 };
+
+_Static_assert(RESOURCES_MAX_ZONES == PB_MAX_ZONES, "one fd per zone");
+_Static_assert(CLI_MAX_GUEST_ZONES <= PB_MAX_ZONES, "the CLI refuses what the core cannot take");
+_Static_assert(CLI_MAX_NUMA_ID < PB_MAX_NUMA_NODES, "the CLI refuses ids the core cannot take");
 
 static enum serial_mode serial_mode_of(enum cli_console_mode m)
 {
@@ -99,6 +113,75 @@ static void fill_cpus(struct core_msg *m, const struct cli_cpus *c)
     m->cpus.n_affinity = c->affinity.n < PB_MAX_VCPUS ? c->affinity.n : PB_MAX_VCPUS;
 }
 
+/* Hugepage size of memory asked for with hugepages=on: the given one or 2 MiB. */
+static uint64_t huge_size(bool hugepages, bool has_size, uint64_t size)
+{
+    return hugepages ? (has_size ? size : 2ull << 20) : 0;
+}
+
+static void fill_zones(struct controller *ctl, struct core_msg *m)
+{
+    const struct cli_config *c = &ctl->cfg;
+
+    for (size_t i = 0; i < ctl->res.nzones; i++) {
+        const struct cli_memory_zone *z = &c->zones[i];
+        Cellvm__MemoryZone *mz = &m->zone[i];
+
+        cellvm__memory_zone__init(mz);
+        mz->id = z->id;
+        mz->size = z->size;
+        mz->fd_index = (uint32_t)m->cfg.n_fds;
+        mz->file_backed = ctl->res.zone_file_backed[i];
+        mz->has_host_numa_node = z->has_host_numa_node;
+        mz->host_numa_node = z->host_numa_node;
+        mz->prefault = z->prefault;
+        mz->hugepages = z->hugepages;
+        mz->hugepage_size = huge_size(z->hugepages, z->has_hugepage_size, z->hugepage_size);
+        m->zonep[i] = mz;
+        m->mem.size += z->size;
+        add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY, ctl->res.zone_fd[i]);
+    }
+    m->mem.zones = m->zonep;
+    m->mem.n_zones = ctl->res.nzones;
+}
+
+static uint32_t zone_index(const struct cli_config *c, const char *id)
+{
+    for (size_t i = 0; i < c->nzones; i++)
+        if (!strcmp(c->zones[i].id, id))
+            return (uint32_t)i;
+    return UINT32_MAX; /* cli_validate refused it already */
+}
+
+/* cli_validate checked everything pb_validate_core_config will check again. */
+static void fill_numa(const struct cli_config *c, struct core_msg *m)
+{
+    for (size_t i = 0; i < c->nnuma && i < PB_MAX_NUMA_NODES; i++) {
+        const struct cli_numa *n = &c->numa[i];
+        Cellvm__NumaNode *node = &m->node[i];
+
+        cellvm__numa_node__init(node);
+        node->guest_numa_id = n->guest_numa_id;
+        node->cpus = n->cpus.v;
+        node->n_cpus = n->cpus.n;
+        for (size_t j = 0; j < n->memory_zones.n && j < PB_MAX_ZONES; j++)
+            m->node_zones[i][j] = zone_index(c, n->memory_zones.v[j]);
+        node->zones = m->node_zones[i];
+        node->n_zones = n->memory_zones.n < PB_MAX_ZONES ? n->memory_zones.n : PB_MAX_ZONES;
+        for (size_t j = 0; j < n->ndistances && j < PB_MAX_NUMA_NODES; j++) {
+            cellvm__numa_distance__init(&m->dist[i][j]);
+            m->dist[i][j].destination = n->distances[j].destination;
+            m->dist[i][j].distance = n->distances[j].distance;
+            m->distp[i][j] = &m->dist[i][j];
+        }
+        node->distances = m->distp[i];
+        node->n_distances = n->ndistances < PB_MAX_NUMA_NODES ? n->ndistances : PB_MAX_NUMA_NODES;
+        m->nodep[i] = node;
+    }
+    m->cfg.numa_nodes = m->nodep;
+    m->cfg.n_numa_nodes = c->nnuma < PB_MAX_NUMA_NODES ? c->nnuma : PB_MAX_NUMA_NODES;
+}
+
 static void build_core_msg(struct controller *ctl, struct core_msg *m)
 {
     const struct cli_config *c = &ctl->cfg;
@@ -110,7 +193,8 @@ static void build_core_msg(struct controller *ctl, struct core_msg *m)
     m->mem.size = c->memory.size;
     m->mem.thp = c->memory.thp;
     m->mem.hugepages = c->memory.hugepages;
-    m->mem.hugepage_size = c->memory.hugepages ? ctl->cfg.memory.hugepage_size : 0;
+    m->mem.hugepage_size =
+        huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
     m->mem.prefault = c->memory.prefault;
     m->cfg.cpus = &m->cpus;
     m->cfg.memory = &m->mem;
@@ -133,6 +217,8 @@ static void build_core_msg(struct controller *ctl, struct core_msg *m)
     m->cfg.fds = m->roles;
     add_fd(m, CELLVM__CORE_FD__CORE_FD_KVM, ctl->res.kvm);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY, ctl->res.memfd);
+    fill_zones(ctl, m);
+    fill_numa(c, m);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_KERNEL, ctl->res.kernel);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_INITRAMFS, ctl->res.initramfs);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_IN, ctl->serial.core_in);
@@ -145,9 +231,8 @@ static int open_everything(struct controller *ctl)
 {
     const struct cli_config *c = &ctl->cfg;
     size_t n = sizeof(ctl->err);
-    uint64_t huge = c->memory.hugepages
-                        ? (c->memory.has_hugepage_size ? c->memory.hugepage_size : 2ull << 20)
-                        : 0;
+    uint64_t huge =
+        huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
     int r;
 
     if (c->log_file) {
@@ -163,10 +248,46 @@ static int open_everything(struct controller *ctl)
     if (!r && c->payload.initramfs)
         r = resources_open_ro("--initramfs", c->payload.initramfs, &ctl->res.initramfs, ctl->err,
                               n);
-    if (!r)
+    if (!r && !c->nzones)
         r = resources_create_ram(c->memory.size, huge, &ctl->res.memfd, ctl->err, n);
+    for (size_t i = 0; !r && i < c->nzones && i < RESOURCES_MAX_ZONES; i++) {
+        const struct cli_memory_zone *z = &c->zones[i];
+        struct resources_zone rz = {
+            .id = z->id,
+            .size = z->size,
+            .file = z->file,
+            .shared = z->shared,
+            .hugepage_size = huge_size(z->hugepages, z->has_hugepage_size, z->hugepage_size),
+        };
+
+        r = resources_open_zone(&rz, &ctl->res.zone_fd[i], &ctl->res.zone_file_backed[i], ctl->err,
+                                n);
+        if (!r)
+            ctl->res.nzones++;
+    }
     if (!r)
         r = serial_open(&ctl->serial, serial_mode_of(c->serial.mode), c->serial.path, ctl->err, n);
+    return r;
+}
+
+/* The host facts cli_check_host compares the command line with. */
+static int check_host(struct controller *ctl)
+{
+    uint64_t nodes[CLI_HOST_MAX_NODES / 64];
+    long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+    struct cli_host host = { .ncpus = ncpus > 0 ? (uint32_t)ncpus : 1, .nodes = nodes };
+    size_t setsize = CPU_ALLOC_SIZE(host.ncpus);
+    cpu_set_t *allowed = CPU_ALLOC(host.ncpus);
+    int r;
+
+    if (allowed && sched_getaffinity(0, setsize, allowed) == 0) {
+        host.allowed = allowed;
+        host.allowed_size = setsize;
+    }
+    resources_host_nodes(nodes, sizeof(nodes) / sizeof(nodes[0]));
+    r = cli_check_host(&ctl->cfg, &host, ctl->err, sizeof(ctl->err));
+    if (allowed)
+        CPU_FREE(allowed);
     return r;
 }
 
@@ -186,7 +307,9 @@ static int run_vm(struct controller *ctl)
     struct supervisor sv = { 0 };
     int r;
 
-    r = open_everything(ctl);
+    r = check_host(ctl);
+    if (!r)
+        r = open_everything(ctl);
     if (r)
         return r;
     ctl->base = event_base_new();

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +17,9 @@ void resources_init(struct vm_resources *r)
     r->memfd = -1;
     r->kernel = -1;
     r->initramfs = -1;
+    for (size_t i = 0; i < RESOURCES_MAX_ZONES; i++)
+        r->zone_fd[i] = -1;
+    r->nzones = 0;
 }
 
 static void close_fd(int *fd)
@@ -30,6 +35,9 @@ void resources_close(struct vm_resources *r)
     close_fd(&r->memfd);
     close_fd(&r->kernel);
     close_fd(&r->initramfs);
+    for (size_t i = 0; i < RESOURCES_MAX_ZONES; i++)
+        close_fd(&r->zone_fd[i]);
+    r->nzones = 0;
 }
 
 int resources_open_ro(const char *what, const char *path, int *fd, char *err, size_t errlen)
@@ -108,4 +116,129 @@ int resources_create_ram(uint64_t size, uint64_t hugepage_size, int *fd, char *e
     }
     *fd = f;
     return 0;
+}
+
+static int zone_fail(const struct resources_zone *z, int e, char *err, size_t errlen,
+                     const char *what)
+{
+    snprintf(err, errlen, "--memory-zone: zone '%s': %s '%s': %s", z->id, what, z->file,
+             strerror(e));
+    return -e;
+}
+
+/* Copies the first z->size bytes of src into the fresh memfd dst. */
+static int copy_into(const struct resources_zone *z, int src, int dst, char *err, size_t errlen)
+{
+    uint64_t done = 0;
+    off_t off = 0;
+
+    while (done < z->size) {
+        size_t chunk = z->size - done > (1u << 30) ? (1u << 30) : (size_t)(z->size - done);
+        ssize_t n = sendfile(dst, src, &off, chunk);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return zone_fail(z, n < 0 ? errno : EIO, err, errlen, "cannot copy");
+        done += (uint64_t)n;
+    }
+    return 0;
+}
+
+int resources_open_zone(const struct resources_zone *z, int *fd, bool *file_backed, char *err,
+                        size_t errlen)
+{
+    struct stat st;
+    int f = -1, mem = -1, r;
+
+    *fd = -1;
+    *file_backed = false;
+    if (!z->file)
+        return resources_create_ram(z->size, z->hugepage_size, fd, err, errlen);
+    if (stat(z->file, &st) < 0)
+        return zone_fail(z, errno, err, errlen, "cannot use");
+    if (S_ISDIR(st.st_mode)) {
+        f = open(z->file, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (f < 0)
+            return zone_fail(z, errno, err, errlen, "cannot create a file in");
+        if (ftruncate(f, (off_t)z->size) < 0) {
+            r = zone_fail(z, errno, err, errlen, "cannot size a file in");
+            close(f);
+            return r;
+        }
+        *fd = f;
+        *file_backed = true;
+        return 0;
+    }
+    f = open(z->file, (z->shared ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+    if (f < 0)
+        return zone_fail(z, errno, err, errlen, "cannot open");
+    if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < z->size) {
+        snprintf(err, errlen,
+                 "--memory-zone: zone '%s': '%s' is not a regular file of at least %llu bytes",
+                 z->id, z->file, (unsigned long long)z->size);
+        close(f);
+        return -EINVAL;
+    }
+    if (z->shared) {
+        *fd = f;
+        *file_backed = true;
+        return 0;
+    }
+    if (z->hugepage_size) {
+        snprintf(err, errlen,
+                 "--memory-zone: zone '%s': a private copy of '%s' cannot be on "
+                 "hugepages (use shared=on)",
+                 z->id, z->file);
+        close(f);
+        return -EINVAL;
+    }
+    /* Sized and sealed first: sealing forbids growing, not writing. */
+    r = resources_create_ram(z->size, 0, &mem, err, errlen);
+    if (r == 0)
+        r = copy_into(z, f, mem, err, errlen);
+    close(f);
+    if (r < 0) {
+        if (mem >= 0)
+            close(mem);
+        return r;
+    }
+    *fd = mem;
+    return 0;
+}
+
+void resources_host_nodes(uint64_t *mask, size_t nwords)
+{
+    char buf[4096], *p, *end;
+    ssize_t n = -1;
+    int f = open("/sys/devices/system/node/online", O_RDONLY | O_CLOEXEC);
+
+    memset(mask, 0, nwords * sizeof(*mask));
+    if (f >= 0) {
+        n = read(f, buf, sizeof(buf) - 1);
+        close(f);
+    }
+    if (n <= 0) {
+        mask[0] = 1;
+        return;
+    }
+    buf[n] = '\0';
+    /* "0", "0-3", "0,2-5": ranges of decimal node numbers. */
+    for (p = buf; *p && *p != '\n';) {
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+        if (end == p)
+            break;
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtoul(p, &end, 10);
+            if (end == p)
+                break;
+        }
+        for (unsigned long i = lo; i <= hi && i < nwords * 64; i++)
+            mask[i / 64] |= 1ull << (i % 64);
+        p = *end == ',' ? end + 1 : end;
+        if (end == p)
+            break;
+    }
 }

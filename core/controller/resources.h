@@ -9,11 +9,17 @@
  * The privileged opens the controller does on behalf of the core. The controller never reads
  * these files' contents (the core parses the kernel); it only opens them.
  */
+/* Memory zones the controller can hand to the core (validate.h's PB_MAX_ZONES). */
+#define RESOURCES_MAX_ZONES 8
+
 struct vm_resources {
-    int kvm;       /* /dev/kvm; owned */
-    int memfd;     /* sealed guest RAM; owned */
-    int kernel;    /* owned */
-    int initramfs; /* owned, -1 if none */
+    int kvm;                                    /* /dev/kvm; owned */
+    int memfd;                                  /* sealed guest RAM without --memory-zone; owned */
+    int kernel;                                 /* owned */
+    int initramfs;                              /* owned, -1 if none */
+    int zone_fd[RESOURCES_MAX_ZONES];           /* one per --memory-zone, in order; owned */
+    bool zone_file_backed[RESOURCES_MAX_ZONES]; /* an unsealable file= file, not a memfd */
+    size_t nzones;
 };
 
 void resources_init(struct vm_resources *r);
@@ -29,5 +35,28 @@ int resources_open_kvm(int *fd, char *err, size_t errlen);
  * non-zero), sealed against shrink, grow and further sealing.
  */
 int resources_create_ram(uint64_t size, uint64_t hugepage_size, int *fd, char *err, size_t errlen);
+
+/* What one --memory-zone asks for, as resources_open_zone needs it. */
+struct resources_zone {
+    const char *id;
+    uint64_t size;
+    const char *file;       /* NULL: anonymous (memfd) */
+    bool shared;            /* with file: map the file itself, so the guest writes to it */
+    uint64_t hugepage_size; /* 0: normal pages */
+};
+
+/*
+ * One zone's fd. Without a file: a sealed memfd as resources_create_ram makes. A directory:
+ * an unnamed temporary file in it (O_TMPFILE) of the zone's size. A file with shared=on: the
+ * file itself, at least the zone's size (*file_backed: it cannot be sealed). A file with
+ * shared=off: a sealed memfd holding a copy of the file's first `size` bytes, as a private
+ * mapping of it would show them, yet shareable with device processes.
+ */
+int resources_open_zone(const struct resources_zone *z, int *fd, bool *file_backed, char *err,
+                        size_t errlen);
+
+/* Online host NUMA nodes (/sys/devices/system/node/online) as a bitmap of nwords*64 bits;
+ * node 0 alone when the file is missing (a kernel without NUMA). */
+void resources_host_nodes(uint64_t *mask, size_t nwords);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "ipc/channel.h"
 #include "ipc/msg.h"
+#include "sandbox/audit.h"
 
 enum sv_state { SV_WAIT_HELLO, SV_WAIT_READY, SV_RUNNING, SV_STOPPING, SV_DONE };
 
@@ -20,7 +21,8 @@ struct sv_run {
     int status;       /* exit status once known */
     bool have_status; /* the core reported how it ended */
     bool child_exited;
-    struct event *ev_chan, *ev_log, *ev_sig[3];
+    struct event *ev_chan, *ev_log, *ev_sig[3], *ev_pidfd;
+    int kmsg; /* /dev/kmsg for seccomp audit records, or -errno; owned */
     char line[1024];
     size_t linelen;
 };
@@ -97,7 +99,7 @@ static void on_hello(struct sv_run *r, const Cellvm__Hello *h)
     struct supervisor *sv = r->sv;
     int e;
 
-    if (h->role != CELLVM__ROLE__ROLE_CORE || (pid_t)h->pid != sv->core->pid) {
+    if (h->role != CELLVM__ROLE__ROLE_CORE || (pid_t)h->pid != sv->core->self_pid) {
         report(r, "cellvm: error: %s\n", "core process introduced itself wrongly");
         finish(r, 1);
         kill(sv->core->pid, SIGKILL);
@@ -172,31 +174,69 @@ static void on_chan(evutil_socket_t fd, short what, void *arg)
     ipc_free_envelope(env);
 }
 
+/* Why a child died, naming the syscall when its seccomp filter killed it. */
+static void describe_death(struct sv_run *r, const struct child *c, int st, char *msg, size_t len)
+{
+    char name[64];
+    int nr;
+
+    if (!WIFSIGNALED(st)) {
+        snprintf(msg, len, "the %s process (%s) exited with status %d before the VM ended", c->role,
+                 c->id, WEXITSTATUS(st));
+        return;
+    }
+    if (WTERMSIG(st) != SIGSYS) {
+        snprintf(msg, len, "the %s process (%s) died of signal %d", c->role, c->id, WTERMSIG(st));
+        return;
+    }
+    nr = sbx_audit_syscall(r->kmsg, c->pid, 500);
+    if (nr >= 0)
+        snprintf(msg, len,
+                 "the %s process (%s) was killed by its seccomp filter: syscall %d (%s) "
+                 "(--seccomp log lists what a profile lacks)",
+                 c->role, c->id, nr, sbx_syscall_name(nr, name, sizeof(name)));
+    else
+        snprintf(msg, len,
+                 "the %s process (%s) was killed by its seccomp filter (syscall unknown: no "
+                 "audit record readable)",
+                 c->role, c->id);
+}
+
+static void reap(struct sv_run *r)
+{
+    pid_t pid = r->sv->core->pid;
+    int st;
+
+    if (r->child_exited || waitpid(pid, &st, WNOHANG) != pid)
+        return;
+    r->child_exited = true;
+    if (r->ev_pidfd)
+        event_del(r->ev_pidfd);
+    if (!r->have_status) {
+        char msg[256];
+
+        describe_death(r, r->sv->core, st, msg, sizeof(msg));
+        report(r, "cellvm: error: %s\n", msg);
+        finish(r, 1);
+    }
+    maybe_exit_loop(r);
+}
+
+static void on_pidfd(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reap(arg);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct sv_run *r = arg;
     pid_t pid = r->sv->core->pid;
-    int st;
 
     (void)what;
     if (sig == SIGCHLD) {
-        if (waitpid(pid, &st, WNOHANG) != pid)
-            return;
-        r->child_exited = true;
-        if (!r->have_status) {
-            char msg[96];
-
-            if (WIFSIGNALED(st))
-                snprintf(msg, sizeof(msg), "the core process died of signal %d", WTERMSIG(st));
-            else
-                snprintf(msg, sizeof(msg),
-                         "the core process exited with status %d "
-                         "before the VM ended",
-                         WEXITSTATUS(st));
-            report(r, "cellvm: error: %s\n", msg);
-            finish(r, 1);
-        }
-        maybe_exit_loop(r);
+        reap(r);
         return;
     }
     /* First SIGINT/SIGTERM asks the guest's core to stop; a second one kills it. */
@@ -213,9 +253,15 @@ int supervise_run(struct supervisor *sv)
     struct sv_run r = { .sv = sv, .state = SV_WAIT_HELLO };
     int ok = 1;
 
+    /* Before the core can jail itself, so a seccomp kill's record comes after this point. */
+    r.kmsg = sbx_audit_open();
+    if (sv->core->pidfd >= 0) {
+        r.ev_pidfd = event_new(sv->base, sv->core->pidfd, EV_READ | EV_PERSIST, on_pidfd, &r);
+        ok = r.ev_pidfd && !event_add(r.ev_pidfd, NULL);
+    }
     r.ev_chan = event_new(sv->base, sv->core->chan, EV_READ | EV_PERSIST, on_chan, &r);
     r.ev_log = event_new(sv->base, sv->core->log_rd, EV_READ | EV_PERSIST, on_log, &r);
-    ok = r.ev_chan && r.ev_log && !event_add(r.ev_chan, NULL) && !event_add(r.ev_log, NULL);
+    ok = ok && r.ev_chan && r.ev_log && !event_add(r.ev_chan, NULL) && !event_add(r.ev_log, NULL);
     for (int i = 0; i < 3 && ok; i++) {
         r.ev_sig[i] = evsignal_new(sv->base, sigs[i], on_signal, &r);
         ok = r.ev_sig[i] && !event_add(r.ev_sig[i], NULL);
@@ -240,5 +286,9 @@ int supervise_run(struct supervisor *sv)
         event_free(r.ev_chan);
     if (r.ev_log)
         event_free(r.ev_log);
+    if (r.ev_pidfd)
+        event_free(r.ev_pidfd);
+    if (r.kmsg >= 0)
+        close(r.kmsg);
     return r.have_status ? r.status : 1;
 }

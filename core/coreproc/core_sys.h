@@ -5,11 +5,18 @@
 #include <stdint.h>
 
 /*
- * Maps the guest-RAM memfd shared (device processes map the same fd), checking first that it
- * is a sealed memfd of exactly `size` bytes. thp issues MADV_HUGEPAGE; prefault populates.
- * Returns 0 and the mapping in *out, or -errno.
+ * Maps one memory zone's fd shared (device processes map the same fd), checking first that it
+ * is a regular file of at least `size` bytes and, when `sealed`, a memfd of exactly `size`
+ * bytes sealed against shrink, grow and sealing. thp issues MADV_HUGEPAGE. Nothing is
+ * populated yet (core_bind_ram first, then core_prefault_ram). 0 and the mapping, or -errno.
  */
-int core_map_ram(int memfd, uint64_t size, bool thp, bool prefault, uint8_t **out);
+int core_map_ram(int fd, uint64_t size, bool sealed, bool thp, uint8_t **out);
 void core_unmap_ram(uint8_t *host, uint64_t size);
+
+/* mbind(MPOL_BIND) of a mapping to one host NUMA node. 0 or -errno. */
+int core_bind_ram(uint8_t *host, uint64_t size, uint32_t node);
+
+/* Populates every page of a mapping (writable), so the guest never faults on it. 0 or -errno. */
+int core_prefault_ram(uint8_t *host, uint64_t size);
 
 #endif

@@ -5,9 +5,64 @@
 
 #include "core/platform.h"
 
+#define GUEST_PAGE   0xfffull
+#define GPA_MAX_BITS 52
+
+void guest_mem_init(struct guest_mem *gm)
+{
+    memset(gm, 0, sizeof(*gm));
+}
+
+/* Where the next byte of RAM goes: after the last region, skipping the hole. */
+static uint64_t next_gpa(const struct guest_mem *gm)
+{
+    const struct guest_mem_region *last;
+    uint64_t end;
+
+    if (!gm->nregions)
+        return 0;
+    last = &gm->regions[gm->nregions - 1];
+    end = last->gpa + last->size;
+    return end == GPA_MEM32_END ? GPA_RAM_ABOVE_4G : end;
+}
+
+static void add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, uint8_t *host, int fd,
+                       uint64_t off)
+{
+    gm->regions[gm->nregions++] = (struct guest_mem_region){
+        .gpa = gpa, .size = size, .host = host, .fd = fd, .fd_offset = off, .zone = gm->nzones
+    };
+}
+
+int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int fd)
+{
+    uint64_t gpa = next_gpa(gm), low = 0;
+
+    if (!host || size == 0 || (size & GUEST_PAGE))
+        return -EINVAL;
+    if (gm->nzones >= GUEST_MEM_MAX_ZONES || gm->nregions + 2 > GUEST_MEM_MAX_REGIONS)
+        return -ENOSPC;
+    if (gpa < GPA_MEM32_END)
+        low = size < GPA_MEM32_END - gpa ? size : GPA_MEM32_END - gpa;
+    /* The part above 4 GiB must end below 2^52 (gpa + size cannot then wrap either). */
+    if (size - low > (1ull << GPA_MAX_BITS) - (low ? GPA_RAM_ABOVE_4G : gpa))
+        return -ENOSPC;
+    if (low)
+        add_region(gm, gpa, low, host, fd, 0);
+    if (size > low)
+        add_region(gm, low ? GPA_RAM_ABOVE_4G : gpa, size - low, host + low, fd, low);
+    gm->size += size;
+    return (int)gm->nzones++;
+}
+
 uint64_t guest_mem_low_size(const struct guest_mem *gm)
 {
-    return gm->size < GPA_MEM32_END ? gm->size : GPA_MEM32_END;
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < gm->nregions; i++)
+        if (gm->regions[i].gpa < GPA_MEM32_END)
+            n += gm->regions[i].size;
+    return n;
 }
 
 uint64_t guest_mem_high_size(const struct guest_mem *gm)
@@ -15,23 +70,24 @@ uint64_t guest_mem_high_size(const struct guest_mem *gm)
     return gm->size - guest_mem_low_size(gm);
 }
 
-void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *gm, uint64_t gpa)
 {
-    uint64_t low = guest_mem_low_size(gm), high = guest_mem_high_size(gm);
+    for (uint32_t i = 0; i < gm->nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
+        const struct guest_mem_region *r = &gm->regions[i];
 
-    if (gpa < low) {
-        if (len > low - gpa)
-            return NULL;
-        return gm->host + gpa;
-    }
-    if (gpa >= GPA_RAM_ABOVE_4G && gpa - GPA_RAM_ABOVE_4G < high) {
-        uint64_t off = gpa - GPA_RAM_ABOVE_4G;
-
-        if (len > high - off)
-            return NULL;
-        return gm->host + low + off;
+        if (gpa >= r->gpa && gpa - r->gpa < r->size)
+            return r;
     }
     return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+    const struct guest_mem_region *r = guest_mem_region_of(gm, gpa);
+
+    if (!r || len > r->size - (gpa - r->gpa))
+        return NULL;
+    return r->host + (gpa - r->gpa);
 }
 
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len)

@@ -5,13 +5,41 @@
 #include <stdint.h>
 
 /*
- * Guest RAM as the core maps it: one shared mapping of the memfd, `size` bytes. Guest-physical
- * [0, min(size, 3 GiB)) is host[0..]; the rest appears at 4 GiB and up (platform.h).
+ * Guest RAM as the core maps it: one shared mapping per memory zone (without --memory-zone,
+ * one zone holds all of it). Zones are laid out in order from guest-physical 0: RAM fills
+ * [0, 3 GiB), then continues at 4 GiB (platform.h), so a zone that crosses 3 GiB becomes two
+ * regions. Regions are sorted by gpa and never overlap; adjacent regions of different zones
+ * are not contiguous on the host.
  */
-struct guest_mem {
-    uint8_t *host; /* mapping of the whole memfd; owned by whoever mapped it */
-    uint64_t size;
+
+/* Zones a guest may have, and the regions they can make (one zone is split by the hole). */
+#define GUEST_MEM_MAX_ZONES   8
+#define GUEST_MEM_MAX_REGIONS (GUEST_MEM_MAX_ZONES + 1)
+
+struct guest_mem_region {
+    uint64_t gpa, size;
+    uint8_t *host;      /* inside the zone's mapping; owned by whoever mapped it */
+    int fd;             /* the zone's fd (-1 if none), borrowed */
+    uint64_t fd_offset; /* of host within the fd */
+    uint32_t zone;      /* index in the order zones were added */
 };
+
+struct guest_mem {
+    struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+    uint32_t nregions;
+    uint32_t nzones;
+    uint64_t size; /* bytes of RAM in all regions */
+};
+
+/* An empty layout; zones are then added in guest-physical order. */
+void guest_mem_init(struct guest_mem *gm);
+
+/*
+ * Appends a zone of `size` bytes (a multiple of 4 KiB) mapped at host, backed by fd (or -1),
+ * at the next free guest-physical address. Returns the zone index, or -ENOSPC (too many zones,
+ * or RAM would pass 2^52) or -EINVAL (size 0 or unaligned, host NULL).
+ */
+int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int fd);
 
 /* Bytes of RAM below the 3 GiB hole and above 4 GiB. */
 uint64_t guest_mem_low_size(const struct guest_mem *gm);
@@ -23,7 +51,10 @@ uint64_t guest_mem_high_size(const struct guest_mem *gm);
  */
 void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
-/* Copies in or out of guest memory; -EFAULT when the range is not wholly RAM. */
+/* The region holding gpa, or NULL. */
+const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *gm, uint64_t gpa);
+
+/* Copies in or out of guest memory; -EFAULT when the range is not wholly RAM in one region. */
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len);
 int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len);
 

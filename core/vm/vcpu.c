@@ -38,6 +38,9 @@ int vcpu_create(struct vcpu *c, int vm_fd, uint32_t index, uint32_t apic_id, siz
 
 void vcpu_destroy(struct vcpu *c)
 {
+    if (c->affinity)
+        CPU_FREE(c->affinity);
+    c->affinity = NULL;
     vm_sys_unmap(c->run, c->run_size);
     c->run = NULL;
     if (c->fd >= 0)
@@ -187,6 +190,14 @@ static void *vcpu_main(void *arg)
     sigfillset(&set);
     sigdelset(&set, VCPU_KICK_SIGNAL);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
+    if (c->env->thread_init) {
+        int r = c->env->thread_init(c->env->thread_arg);
+
+        if (r < 0) {
+            fail(c, "thread setup failed, errno", (unsigned long long)-r);
+            return NULL;
+        }
+    }
 
     while (!atomic_load(c->env->stopping) && !vmev_halted(c->env->ev)) {
         int r = kvm_run(c->fd);
@@ -203,6 +214,28 @@ static void *vcpu_main(void *arg)
     return NULL;
 }
 
+int vcpu_set_affinity(struct vcpu *c, const uint32_t *host_cpus, uint32_t n)
+{
+    uint32_t max = 0, i;
+
+    if (n == 0)
+        return -EINVAL;
+    for (i = 0; i < n; i++)
+        max = host_cpus[i] > max ? host_cpus[i] : max;
+    if (max >= VCPU_MAX_HOST_CPUS)
+        return -EINVAL;
+    if (c->affinity)
+        CPU_FREE(c->affinity);
+    c->affinity = CPU_ALLOC(max + 1);
+    if (!c->affinity)
+        return -ENOMEM;
+    c->affinity_size = CPU_ALLOC_SIZE(max + 1);
+    CPU_ZERO_S(c->affinity_size, c->affinity);
+    for (i = 0; i < n; i++)
+        CPU_SET_S(host_cpus[i], c->affinity_size, c->affinity);
+    return 0;
+}
+
 int vcpu_start(struct vcpu *c)
 {
     int r;
@@ -213,6 +246,13 @@ int vcpu_start(struct vcpu *c)
     if (r)
         return -r;
     c->thread_running = true;
+    /* The controller checked the CPUs exist and are ours; a failure here means the cpuset
+     * changed since, and the VM must not run unpinned when pinning was asked for. */
+    if (c->affinity) {
+        r = vm_sys_pin_thread(c->thread, c->affinity_size, c->affinity);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 

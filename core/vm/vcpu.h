@@ -2,6 +2,7 @@
 #define CELLVM_CORE_VM_VCPU_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -22,6 +23,9 @@
  * check and KVM_RUN).
  */
 
+/* Host CPU numbers an affinity may name (the CLI's limit). */
+#define VCPU_MAX_HOST_CPUS 65536u
+
 /* Real-time signal that interrupts KVM_RUN. */
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
 
@@ -31,6 +35,8 @@ struct vcpu_env {
     struct vmev *ev;
     const struct log *log;
     atomic_bool *stopping;
+    int (*thread_init)(void *arg); /* optional, from vm_params.vcpu_thread_init */
+    void *thread_arg;
 };
 
 struct vcpu {
@@ -41,6 +47,8 @@ struct vcpu {
     const struct vcpu_env *env;
     pthread_t thread;
     bool thread_running;
+    cpu_set_t *affinity; /* owned (CPU_ALLOC), NULL: the thread floats */
+    size_t affinity_size;
     char err[160]; /* why the thread posted VMEV_ERROR */
 };
 
@@ -59,6 +67,9 @@ bool vcpu_msr_honoured(struct vcpu *c, int kvm_fd, uint32_t msr);
  * boot vCPU, set up for the boot protocol and runnable; without, an AP waiting for INIT/SIPI.
  */
 int vcpu_reset(struct vcpu *c, const struct boot_entry *entry);
+/* Pins the vCPU's thread to these host CPUs from its next vcpu_start on. -EINVAL for an
+ * empty list or a CPU number of 65536 or more. */
+int vcpu_set_affinity(struct vcpu *c, const uint32_t *host_cpus, uint32_t n);
 int vcpu_start(struct vcpu *c);
 void vcpu_kick(struct vcpu *c);
 void vcpu_join(struct vcpu *c);

@@ -17,6 +17,7 @@
 #include "core/vm/log.h"
 #include "core/vm/vcpu.h"
 #include "core/vm/vm_devices.h"
+#include "core/vm/vm_numa.h"
 #include "core/vm/vm_sys.h"
 #include "core/vm/vmev.h"
 
@@ -38,6 +39,7 @@ struct vm {
     uint32_t boot_vcpus, max_vcpus;
     struct vcpu *vcpus; /* owned, boot_vcpus of them; nvcpus created */
     uint32_t nvcpus;
+    struct vm_numa_state numa;
     struct kvm_cpuid2 *supported; /* owned */
     size_t run_size;
     struct vmev ev;
@@ -69,7 +71,6 @@ static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
 
 static int setup_kvm(struct vm *vm, char *err, size_t errlen)
 {
-    uint64_t low = guest_mem_low_size(&vm->mem), high = guest_mem_high_size(&vm->mem);
     int r = kvm_api_version(vm->kvm_fd);
 
     if (r != KVM_API_VERSION_EXPECTED)
@@ -86,11 +87,15 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     r = kvm_create_irqchip(vm->vm_fd);
     if (r < 0)
         return set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
-    r = kvm_set_user_memory_region(vm->vm_fd, 0, 0, low, vm->mem.host);
-    if (r == 0 && high)
-        r = kvm_set_user_memory_region(vm->vm_fd, 1, GPA_RAM_ABOVE_4G, high, vm->mem.host + low);
-    if (r < 0)
-        return set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION");
+    /* One slot per region: slots may not span the hole, nor two zones' mappings. */
+    for (uint32_t i = 0; i < vm->mem.nregions; i++) {
+        const struct guest_mem_region *g = &vm->mem.regions[i];
+
+        r = kvm_set_user_memory_region(vm->vm_fd, i, g->gpa, g->size, g->host);
+        if (r < 0)
+            return set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
+                           (unsigned long long)g->gpa);
+    }
     r = kvm_vcpu_mmap_size(vm->kvm_fd);
     if (r < (int)sizeof(struct kvm_run))
         return set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
@@ -103,6 +108,22 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     r = kvm_get_supported_cpuid(vm->kvm_fd, vm->supported);
     if (r < 0)
         return set_err(err, errlen, r, "KVM_GET_SUPPORTED_CPUID");
+    return 0;
+}
+
+/* --cpus affinity for the vCPUs that exist (the others are hot-plug material). */
+static int set_affinity(struct vm *vm, const struct vm_params *p, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < p->naffinity; i++) {
+        const struct vm_cpu_affinity *a = &p->affinity[i];
+        int r;
+
+        if (a->vcpu >= vm->nvcpus)
+            continue;
+        r = vcpu_set_affinity(&vm->vcpus[a->vcpu], a->host_cpus, a->nhost_cpus);
+        if (r < 0)
+            return set_err(err, errlen, r, "vcpu%u: affinity", a->vcpu);
+    }
     return 0;
 }
 
@@ -155,6 +176,7 @@ out:
 static int write_acpi(struct vm *vm, char *err, size_t errlen)
 {
     struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
+    struct acpi_mem_range ranges[GUEST_MEM_MAX_REGIONS];
     struct acpi_params ap = { .cpus = cpus,
                               .ncpus = vm->max_vcpus,
                               .no_com1 = !vm->dev.serial_enabled };
@@ -172,6 +194,7 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
         cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
         cpus[i].enabled = i < vm->boot_vcpus;
     }
+    vm_numa_acpi(&vm->numa, &vm->mem, ranges, &ap);
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
@@ -207,7 +230,8 @@ static int load_guest(struct vm *vm, char *err, size_t errlen)
 static int check_params(const struct vm_params *p, struct cpuid_topology *topo, char *err,
                         size_t errlen)
 {
-    if (p->kvm_fd < 0 || !p->mem.host || p->mem.size < GPA_HIGH_RAM_START)
+    if (p->kvm_fd < 0 || !p->mem.nregions || p->mem.nregions > GUEST_MEM_MAX_REGIONS ||
+        p->mem.size < GPA_HIGH_RAM_START)
         return set_err(err, errlen, -EINVAL, "vm: no /dev/kvm or less than 1 MiB of RAM");
     if (p->boot_vcpus == 0 || p->max_vcpus < p->boot_vcpus)
         return set_err(err, errlen, -EINVAL, "vm: %u boot vCPUs with max %u", p->boot_vcpus,
@@ -242,6 +266,11 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->boot_vcpus = p->boot_vcpus;
     vm->max_vcpus = p->max_vcpus;
     vm->cpu.max_phys_bits = p->max_phys_bits;
+    r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones);
+    if (r < 0) {
+        set_err(err, errlen, r, "vm: NUMA layout");
+        goto fail;
+    }
     if (p->boot.cmdline) {
         vm->cmdline = strdup(p->boot.cmdline);
         if (!vm->cmdline) {
@@ -282,8 +311,12 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
                                  .mmio = &vm->dev.mmio,
                                  .ev = &vm->ev,
                                  .log = &vm->log,
-                                 .stopping = &vm->stopping };
+                                 .stopping = &vm->stopping,
+                                 .thread_init = p->vcpu_thread_init,
+                                 .thread_arg = p->vcpu_thread_arg };
     r = setup_vcpus(vm, err, errlen);
+    if (r == 0)
+        r = set_affinity(vm, p, err, errlen);
     if (r < 0)
         goto fail;
     r = load_guest(vm, err, errlen);
@@ -446,6 +479,7 @@ void vm_destroy(struct vm *vm)
     for (i = 0; i < vm->nvcpus; i++)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
+    vm_numa_free(&vm->numa);
     if (vm->dev_inited)
         vm_devices_destroy(&vm->dev);
     free(vm->supported);

@@ -16,20 +16,42 @@
 
 struct vm;
 
+/* --cpus affinity: the host CPUs one vCPU's thread may run on. */
+struct vm_cpu_affinity {
+    uint32_t vcpu;
+    const uint32_t *host_cpus; /* borrowed */
+    uint32_t nhost_cpus;
+};
+
+/* Guest NUMA (--numa): what SRAT and SLIT describe. nnodes 0: no NUMA tables. */
+struct vm_numa {
+    uint32_t nnodes;           /* proximity domains 0..nnodes-1 */
+    const uint32_t *cpu_node;  /* max_vcpus entries: the node of each vCPU */
+    const uint32_t *zone_node; /* mem.nzones entries: the node of each memory zone */
+    const uint8_t *distances;  /* nnodes * nnodes, row-major, 10 on the diagonal */
+};
+
 struct vm_params {
-    int kvm_fd;           /* /dev/kvm, borrowed */
-    struct guest_mem mem; /* guest RAM already mapped shared by the caller, borrowed */
-    /* The memfd behind mem (for KVM_SET_USER_MEMORY_REGION2 later), borrowed. */
-    int mem_fd;
+    int kvm_fd; /* /dev/kvm, borrowed */
+    /* Guest RAM already mapped shared by the caller, one KVM memory slot per region; the
+     * mappings and the fds in the regions are borrowed. */
+    struct guest_mem mem;
     uint32_t boot_vcpus;
     uint32_t max_vcpus;
     uint32_t threads_per_core, cores_per_die, dies_per_package, packages;
     uint32_t max_phys_bits;
+    const struct vm_cpu_affinity *affinity; /* borrowed; vCPUs not listed float */
+    uint32_t naffinity;
+    struct vm_numa numa; /* arrays borrowed for the duration of vm_create */
     bool serial_enabled; /* false: no COM1 at all (--serial off) */
     int serial_in_fd;    /* -1: no input; borrowed */
     int serial_out_fd;   /* -1: output dropped (--serial null); borrowed */
     struct boot_params_in boot;
     int verbosity; /* 0: errors and warnings; each step adds info, debug */
+    /* Optional: run first in every vCPU thread (the core stacks its vCPU seccomp filter); a
+     * non-zero -errno stops the VM with an error. */
+    int (*vcpu_thread_init)(void *arg);
+    void *vcpu_thread_arg;
 };
 
 enum vm_result {

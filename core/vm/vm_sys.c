@@ -33,3 +33,8 @@ int vm_sys_install_kick_handler(int signo)
     sigemptyset(&sa.sa_mask);
     return sigaction(signo, &sa, NULL) < 0 ? -errno : 0;
 }
+
+int vm_sys_pin_thread(pthread_t thread, size_t setsize, const cpu_set_t *set)
+{
+    return -pthread_setaffinity_np(thread, setsize, set);
+}

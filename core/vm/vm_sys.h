@@ -1,6 +1,8 @@
 #ifndef CELLVM_CORE_VM_VM_SYS_H
 #define CELLVM_CORE_VM_VM_SYS_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 
 /* The few side-effecting syscalls of core/vm other than KVM ioctls (see kvm_ioctl.h). */
@@ -15,5 +17,8 @@ void vm_sys_unmap(void *addr, size_t size);
  * process; SA_RESTART keeps other blocking calls of those threads (serial output) going.
  */
 int vm_sys_install_kick_handler(int signo);
+
+/* pthread_setaffinity_np: pins a vCPU thread (--cpus affinity). 0 or -errno. */
+int vm_sys_pin_thread(pthread_t thread, size_t setsize, const cpu_set_t *set);
 
 #endif

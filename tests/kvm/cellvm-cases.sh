@@ -274,6 +274,162 @@ bad-value)
     cellvm --kernel "$hello" --serial tty --memory size=12x
     expect_error "--memory: invalid value for 'size': '12x'"
     ;;
+topo-*|numa-*|zone-*|thp-*|affinity-*)
+    # SMP topology, NUMA and memory zones (issue 4): helpers and cases in one block.
+    # children PID: the direct children of PID.
+    children() {
+        cat /proc/"$1"/task/*/children 2>/dev/null
+    }
+    # start_idle ARGS...: cellvm on the idle payload in the background; sets vmm (run-reaped),
+    # ctl (cellvm) and core (cellvm-core) once the guest printed "ready idle".
+    start_idle() {
+        local i
+        "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload idle)" \
+            --serial tty "$@" </dev/null >"$out" 2>"$err" &
+        vmm=$!
+        for ((i = 0; i < 200; i++)); do
+            grep -q 'ready idle' "$out" 2>/dev/null && break
+            sleep 0.05
+        done
+        ctl=$(children "$vmm" | awk '{print $1}')
+        core=$(children "${ctl:-0}" | awk '{print $1}')
+        [ -n "$core" ] && grep -q 'ready idle' "$out" ||
+            { kill "$vmm" 2>/dev/null; wait "$vmm"; fail "the idle guest did not come up"; }
+    }
+    # stop_idle: SIGTERM to cellvm; it must exit and leave nothing running.
+    stop_idle() {
+        kill -TERM "$ctl"
+        wait "$vmm"
+        rc=$?
+        check_reaped
+    }
+    # ram_flags: VmFlags of the core's guest-RAM mappings, one line each.
+    ram_flags() {
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { ram = /cellvm-guest-ram|cellvm-zone/ } ram && /^VmFlags:/' \
+            /proc/"$core"/smaps
+    }
+    topo_run() {
+        local cpus=$1 topo=$2 boot=$3 max=$4
+        shift 4
+        cellvm --kernel "$(payload topo)" --serial tty "${mem[@]}" --cpus "$cpus" \
+            --cmdline "topo=$topo boot=$boot max=$max $*"
+        expect_pass topo
+    }
+    two_zones=(--memory size=0 --memory-zone id=m0,size=64M id=m1,size=64M)
+    case $case_name in
+    topo-smt)
+        topo_run boot=4,max=8,topology=2:2:1:2 2:2:1:2 4 8
+        ;;
+    topo-dies)
+        topo_run boot=3,max=6,topology=1:3:2:1 1:3:2:1 3 6
+        ;;
+    topo-default)
+        topo_run boot=3 1:3:1:1 3 3
+        ;;
+    numa-two-nodes)
+        # Two zones on two nodes, vCPUs alternating: SRAT with 4 processors, SLIT of 2.
+        mem=("${two_zones[@]}" --numa guest_numa_id=0,cpus=[0,2],memory_zones=[m0],distances=[1@20]
+             guest_numa_id=1,cpus=[1,3],memory_zones=[m1],distances=[0@20])
+        topo_run boot=2,max=4,topology=1:2:1:2 1:2:1:2 2 4 numa=2
+        ;;
+    zone-files)
+        # A directory (O_TMPFILE inside), a shared file, a private copy of a file, prefault.
+        truncate -s 64M "$work/shared.ram"
+        printf 'keep' >"$work/private.ram"
+        truncate -s 64M "$work/private.ram"
+        cellvm --kernel "$hello" --serial tty --memory size=0 --memory-zone \
+            "id=d,size=64M,file=$work" "id=s,size=64M,file=$work/shared.ram,shared=on" \
+            "id=p,size=64M,file=$work/private.ram,prefault=on"
+        expect_pass hello
+        [ "$(head -c 4 "$work/private.ram")" = keep ] || fail "a shared=off file was written"
+        ;;
+    zone-file-too-small)
+        truncate -s 1M "$work/small.ram"
+        cellvm --kernel "$hello" --serial tty --memory size=0 \
+            --memory-zone "id=s,size=64M,file=$work/small.ram,shared=on"
+        expect_error "--memory-zone: zone 's': '$work/small.ram' is not a regular file of at least 67108864 bytes"
+        ;;
+    thp-on | thp-off)
+        # DESIGN.md: thp=on is MADV_HUGEPAGE on the shared mapping, seen as "hg" in smaps.
+        start_idle --memory "size=64M,thp=${case_name#thp-}"
+        flags=$(ram_flags)
+        stop_idle
+        [ -n "$flags" ] || fail "no guest-RAM mapping in /proc/$core/smaps"
+        echo "guest RAM: $flags"
+        if [ "$case_name" = thp-on ]; then
+            grep -qw hg <<<"$flags" || fail "thp=on: no hg flag on the guest RAM"
+        else
+            ! grep -qw hg <<<"$flags" || fail "thp=off: hg flag on the guest RAM"
+        fi
+        echo "ok: VmFlags as asked"
+        ;;
+    thp-zones)
+        start_idle "${two_zones[@]}"
+        flags=$(ram_flags)
+        stop_idle
+        [ "$(grep -cw hg <<<"$flags")" -eq 2 ] || fail "expected hg on both zones: $flags"
+        echo "ok: both zones advised"
+        ;;
+    affinity-pinned)
+        # Every vCPU thread of the core (they are the only ones pinned) on host CPU 0.
+        start_idle "${mem[@]}" --cpus boot=2,affinity=[0@[0],1@[0]]
+        pinned=$(grep -h '^Cpus_allowed_list:' /proc/"$core"/task/*/status | awk '$2 == "0"' | wc -l)
+        stop_idle
+        [ "$pinned" -ge 2 ] || fail "expected 2 threads pinned to CPU 0, saw $pinned"
+        echo "ok: $pinned threads on CPU 0"
+        ;;
+    affinity-missing-host-cpu)
+        cellvm --kernel "$hello" --serial tty "${mem[@]}" --cpus boot=1,affinity=[0@[4095]]
+        expect_error "--cpus: invalid value for 'affinity': host CPU 4095 does not exist"
+        ;;
+    numa-cpu-on-two-nodes)
+        cellvm --kernel "$hello" --serial tty --cpus boot=2 "${two_zones[@]}" \
+            --numa guest_numa_id=0,cpus=[0-1],memory_zones=[m0] guest_numa_id=1,cpus=[1],memory_zones=[m1]
+        expect_error "--numa: invalid value for 'cpus': vCPU 1 is on nodes 0 and 1"
+        ;;
+    numa-cpu-on-no-node)
+        cellvm --kernel "$hello" --serial tty --cpus boot=2 "${two_zones[@]}" \
+            --numa guest_numa_id=0,cpus=[0],memory_zones=[m0,m1]
+        expect_error "--numa: vCPU 1 is on no node"
+        ;;
+    numa-zone-unreferenced)
+        cellvm --kernel "$hello" --serial tty "${two_zones[@]}" \
+            --numa guest_numa_id=0,cpus=[0],memory_zones=[m0]
+        expect_error "--numa: memory zone 'm1' is on no node"
+        ;;
+    numa-zone-twice)
+        cellvm --kernel "$hello" --serial tty --cpus boot=2 "${two_zones[@]}" \
+            --numa guest_numa_id=0,cpus=[0],memory_zones=[m0,m1] guest_numa_id=1,cpus=[1],memory_zones=[m1]
+        expect_error "--numa: invalid value for 'memory_zones': 'm1' (zone already on a node)"
+        ;;
+    numa-distance-missing-node)
+        cellvm --kernel "$hello" --serial tty "${two_zones[@]}" \
+            --numa guest_numa_id=0,cpus=[0],memory_zones=[m0,m1],distances=[3@20]
+        expect_error "--numa: invalid value for 'distances': node 0 has a distance to node 3, which does not exist"
+        ;;
+    topo-bad-product)
+        cellvm --kernel "$hello" --serial tty "${mem[@]}" --cpus boot=2,max=4,topology=1:2:1:1
+        expect_error "--cpus: invalid value for 'topology': '1:2:1:1' (the product is 2, max is 4)"
+        ;;
+    zone-host-node-missing)
+        cellvm --kernel "$hello" --serial tty --memory size=0 --memory-zone id=m0,size=64M,host_numa_node=1000
+        expect_error "--memory-zone: invalid value for 'host_numa_node': '1000' (no such host NUMA node)"
+        ;;
+    zone-host-node-0)
+        # mbind to node 0 and prefault: the zone's pages come from node 0 (N0= in numa_maps).
+        start_idle --memory size=0 --memory-zone id=m0,size=64M,host_numa_node=0,prefault=on
+        maps=$(grep -E 'cellvm-(guest-ram|zone)' /proc/"$core"/numa_maps)
+        stop_idle
+        echo "numa_maps: $maps"
+        grep -q 'bind:0' <<<"$maps" || fail "zone not bound to node 0"
+        grep -q 'N0=16384' <<<"$maps" || fail "zone not prefaulted on node 0"
+        ;;
+    *)
+        echo "cellvm-cases.sh: unknown case '$case_name'" >&2
+        exit 2
+        ;;
+    esac
+    ;;
 *)
     echo "cellvm-cases.sh: unknown case '$case_name'" >&2
     exit 2

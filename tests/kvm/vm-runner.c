@@ -33,6 +33,7 @@
 struct runner {
     struct vm_params p;
     const char *payload;
+    uint64_t ram_size;
     const char *expect[MAX_EXPECT];
     unsigned int nexpect;
     const char *expect_result;
@@ -135,7 +136,7 @@ static int parse_args(struct runner *rn, int argc, char **argv)
     if (optind != argc - 1)
         return -EINVAL;
     rn->payload = argv[optind];
-    rn->p.mem.size = mem_mib << 20;
+    rn->ram_size = mem_mib << 20;
     if (!rn->p.max_vcpus)
         rn->p.max_vcpus = rn->p.boot_vcpus;
     return 0;
@@ -288,14 +289,18 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    r = runner_map_ram(rn.p.mem.size, &ram_fd, &ram);
+    r = runner_map_ram(rn.ram_size, &ram_fd, &ram);
     if (r < 0) {
         fprintf(stderr, "guest ram: %s\n", strerror(-r));
         goto out;
     }
     rn.p.kvm_fd = kvm_fd;
-    rn.p.mem.host = ram;
-    rn.p.mem_fd = ram_fd;
+    guest_mem_init(&rn.p.mem);
+    r = guest_mem_add_zone(&rn.p.mem, ram, rn.ram_size, ram_fd);
+    if (r < 0) {
+        fprintf(stderr, "guest ram layout: %s\n", strerror(-r));
+        goto out;
+    }
     rn.p.serial_out_fd = out_fd;
     rn.p.serial_in_fd = in_fd;
     rn.p.boot.kernel_fd = kernel_fd;
@@ -332,7 +337,7 @@ int main(int argc, char **argv)
     ret = bad ? 1 : 0;
 out:
     vm_destroy(rn.vm);
-    runner_unmap_ram(ram, rn.p.mem.size);
+    runner_unmap_ram(ram, rn.ram_size);
     if (ram_fd >= 0)
         close(ram_fd);
     if (out_fd >= 0)

@@ -19,14 +19,15 @@ void tmem_init(struct test_mem *m, uint64_t size, bool fill)
     cr_assert_neq(p, MAP_FAILED, "mmap %llu bytes", (unsigned long long)size);
     if (fill)
         memset(p, TEST_FILL, size);
-    m->gm.host = p;
-    m->gm.size = size;
+    m->host = p;
     m->maplen = size;
+    guest_mem_init(&m->gm);
+    cr_assert_eq(guest_mem_add_zone(&m->gm, p, size, -1), 0);
 }
 
 void tmem_fini(struct test_mem *m)
 {
-    munmap(m->gm.host, m->maplen);
+    munmap(m->host, m->maplen);
 }
 
 bool tmem_untouched(const struct test_mem *m)
@@ -38,7 +39,7 @@ bool tmem_untouched(const struct test_mem *m)
     while (off < m->gm.size) {
         uint64_t n = m->gm.size - off < sizeof(ref) ? m->gm.size - off : sizeof(ref);
 
-        if (memcmp(m->gm.host + off, ref, n) != 0)
+        if (memcmp(m->host + off, ref, n) != 0)
             return false;
         off += n;
     }

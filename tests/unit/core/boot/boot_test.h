@@ -15,7 +15,8 @@
 #define TEST_RSDP_GPA 0xe0000ull
 
 struct test_mem {
-    struct guest_mem gm;
+    struct guest_mem gm; /* one zone: the whole mapping */
+    uint8_t *host;
     size_t maplen;
 };
 

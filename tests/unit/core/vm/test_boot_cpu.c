@@ -6,13 +6,20 @@
 #include "core/platform.h"
 #include "core/vm/boot_cpu.h"
 
+static struct guest_mem mem_of(uint64_t size)
+{
+    struct guest_mem gm;
+    uint8_t *host = calloc(1, size);
+
+    cr_assert_not_null(host);
+    guest_mem_init(&gm);
+    cr_assert_eq(guest_mem_add_zone(&gm, host, size, -1), 0);
+    return gm;
+}
+
 static struct guest_mem mem(void)
 {
-    struct guest_mem gm = { .size = 2 << 20 };
-
-    gm.host = calloc(1, gm.size);
-    cr_assert_not_null(gm.host);
-    return gm;
+    return mem_of(2 << 20);
 }
 
 static uint64_t u64_at(const struct guest_mem *gm, uint64_t gpa)
@@ -36,7 +43,7 @@ Test(boot_cpu, linux64_page_tables_identity_map_4g)
     cr_assert_eq(u64_at(&gm, GPA_PD + 2047 * 8), 0xffe00000ull | 0x83, "last 2 MiB below 4 GiB");
     cr_assert_eq(u64_at(&gm, GPA_BOOT_GDT + 0x10), 0x00af9b000000ffffull, "64-bit code");
     cr_assert_eq(u64_at(&gm, GPA_BOOT_GDT + 0x18), 0x00cf93000000ffffull, "flat data");
-    free(gm.host);
+    free(gm.regions[0].host);
 }
 
 Test(boot_cpu, pvh_gdt_only)
@@ -46,15 +53,15 @@ Test(boot_cpu, pvh_gdt_only)
     cr_assert_eq(boot_cpu_write_tables(&gm, BOOT_PVH), 0);
     cr_assert_eq(u64_at(&gm, GPA_BOOT_GDT + 0x10), 0x00cf9b000000ffffull, "32-bit code");
     cr_assert_eq(u64_at(&gm, GPA_PML4), 0, "no page tables for PVH");
-    free(gm.host);
+    free(gm.regions[0].host);
 }
 
 Test(boot_cpu, too_small_memory)
 {
-    struct guest_mem gm = { .host = calloc(1, 0x1000), .size = 0x1000 };
+    struct guest_mem gm = mem_of(0x1000);
 
     cr_assert_eq(boot_cpu_write_tables(&gm, BOOT_LINUX64), -EFAULT);
-    free(gm.host);
+    free(gm.regions[0].host);
 }
 
 Test(boot_cpu, pvh_registers)

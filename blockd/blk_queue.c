@@ -1,0 +1,319 @@
+/* The queue thread. Requests are popped into slots (a request plus its element), validated by
+ * the device model, executed by the raw backend on this thread's ring, and pushed back in
+ * completion order. Slots are allocated on demand and never exceed the ring size, because the
+ * driver cannot have more chains outstanding than it has descriptors. */
+#include "blk_queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "uring_sys.h"
+
+/* user_data of the ring's own reads; ios carry their (aligned) struct blk_io pointer. */
+#define UD_KICK 1u
+#define UD_STOP 2u
+
+/* Fixed files of the ring; the image is RAW_FILE_IMAGE (0). */
+#define FILE_KICK 1
+#define FILE_STOP 2
+
+#define POLL_NS   1000000 /* a frontend without a kick fd: look at the ring every millisecond */
+
+struct blk_slot {
+    struct blk_req req;
+    struct blk_slot *next;
+    struct virtq_elem elem;
+};
+
+struct blk_queue {
+    const struct blk_disk *disk;
+    const struct raw_image *img;
+    struct virtq *vq;
+    struct devproc *dp;
+    struct io_uring ring; /* owned by the thread: created and torn down there */
+    int stop_fd;          /* owner: this queue; eventfd written by blk_queue_stop */
+    pthread_t thread;
+    sem_t started;
+    int start_rc;
+    uint64_t kick_val, stop_val; /* read targets of the ring's eventfd reads */
+    struct blk_slot *free;
+    unsigned nslots;   /* allocated, free or in use */
+    unsigned inflight; /* requests with ios in the ring */
+    bool stopping, broken, starved, pushed;
+};
+
+static struct blk_slot *slot_get(struct blk_queue *q)
+{
+    struct blk_slot *s = q->free;
+
+    if (s) {
+        q->free = s->next;
+        return s;
+    }
+    if (q->nslots >= q->vq->num)
+        return NULL;
+    s = malloc(sizeof(*s));
+    if (s)
+        q->nslots++;
+    return s;
+}
+
+static void slot_put(struct blk_queue *q, struct blk_slot *s)
+{
+    s->next = q->free;
+    q->free = s;
+}
+
+static void slots_free(struct blk_queue *q)
+{
+    while (q->free) {
+        struct blk_slot *s = q->free;
+
+        q->free = s->next;
+        free(s);
+    }
+}
+
+static void mark_broken(struct blk_queue *q, int err)
+{
+    q->broken = true;
+    fprintf(stderr, "cellvm-blockd: queue %u: ring broken (%s), not served until reset\n",
+            q->vq->index, strerror(-err));
+    if (q->dp)
+        devproc_needs_reset(q->dp, q->vq->index, err);
+}
+
+static void finish(struct blk_queue *q, struct blk_req *r, uint8_t status)
+{
+    struct blk_slot *s = (struct blk_slot *)((uint8_t *)r - offsetof(struct blk_slot, req));
+    uint32_t len = blk_req_finish(r, status);
+    int e;
+
+    if (!q->broken && (e = virtq_push(q->vq, &s->elem, len)) < 0)
+        mark_broken(q, e);
+    q->pushed = true;
+    slot_put(q, s);
+}
+
+static void handle(struct blk_queue *q, struct blk_slot *s)
+{
+    struct blk_req *r = &s->req;
+
+    blk_req_prepare(q->disk, &s->elem, r);
+    if (r->op == BLK_OP_DONE) {
+        finish(q, r, r->result);
+        return;
+    }
+    if (raw_submit(&q->ring, q->img, r) < 0) {
+        finish(q, r, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    q->inflight++;
+}
+
+/* Pops and starts everything available, then re-arms notifications (virtq.h's loop). */
+static void drain(struct blk_queue *q)
+{
+    struct blk_slot *s;
+    int r;
+
+    q->starved = false;
+    if (q->broken || q->stopping)
+        return;
+    do {
+        virtq_disable_notify(q->vq);
+        for (;;) {
+            s = slot_get(q);
+            if (!s) {
+                /* Out of memory (or slots): go on once a request completes. */
+                q->starved = true;
+                return;
+            }
+            r = virtq_pop(q->vq, &s->elem);
+            if (r <= 0) {
+                slot_put(q, s);
+                if (r < 0) {
+                    mark_broken(q, r);
+                    return;
+                }
+                break;
+            }
+            handle(q, s);
+        }
+    } while (virtq_enable_notify(q->vq));
+}
+
+static int arm_read(struct blk_queue *q, int file, uint64_t *val, uint64_t ud)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+    if (!sqe && io_uring_submit(&q->ring) >= 0)
+        sqe = io_uring_get_sqe(&q->ring);
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_read(sqe, file, val, sizeof(*val), 0);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, ud);
+    return 0;
+}
+
+/* Handles one completion; returns true when it was a kick. */
+static bool on_cqe(struct blk_queue *q, const struct io_uring_cqe *cqe)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    struct blk_req *r;
+
+    if (ud == UD_KICK) {
+        q->vq->stats.kicks++;
+        if (cqe->res < 0 && cqe->res != -EINTR && cqe->res != -EAGAIN)
+            fprintf(stderr, "cellvm-blockd: queue %u: kick read: %s\n", q->vq->index,
+                    strerror(-cqe->res));
+        if (arm_read(q, FILE_KICK, &q->kick_val, UD_KICK) < 0)
+            fprintf(stderr, "cellvm-blockd: queue %u: cannot re-arm the kick\n", q->vq->index);
+        return true;
+    }
+    if (ud == UD_STOP) {
+        q->stopping = true;
+        return false;
+    }
+    if (ud == 0) /* a no-op left by a failed submit */
+        return false;
+    r = raw_complete(&q->ring, q->img, (struct blk_io *)(uintptr_t)ud, cqe->res);
+    if (r) {
+        q->inflight--;
+        finish(q, r, r->result);
+        if (q->starved)
+            return true;
+    }
+    return false;
+}
+
+static int ring_setup(struct blk_queue *q)
+{
+    int files[3] = { q->img->fd, q->vq->kick_fd, q->stop_fd };
+    unsigned entries = 2u * q->vq->num + 8;
+    int r;
+
+    /* Without a kick fd the slot is a placeholder the ring never reads. */
+    if (files[FILE_KICK] < 0)
+        files[FILE_KICK] = q->stop_fd;
+    if (entries > 4096)
+        entries = 4096;
+    r = blk_uring_create(&q->ring, entries, files, 3, raw_uring_ops, raw_uring_nops);
+    if (r < 0)
+        return r;
+    r = arm_read(q, FILE_STOP, &q->stop_val, UD_STOP);
+    if (r == 0 && q->vq->kick_fd >= 0)
+        r = arm_read(q, FILE_KICK, &q->kick_val, UD_KICK);
+    if (r < 0)
+        io_uring_queue_exit(&q->ring);
+    return r;
+}
+
+static void *queue_thread(void *arg)
+{
+    struct blk_queue *q = arg;
+    struct __kernel_timespec poll = { .tv_sec = 0, .tv_nsec = POLL_NS };
+    struct io_uring_cqe *cqe;
+    unsigned head, n;
+    bool kicked;
+    int r;
+
+    q->start_rc = ring_setup(q);
+    sem_post(&q->started);
+    if (q->start_rc < 0)
+        return NULL;
+    drain(q); /* a reconnecting frontend may never kick again */
+    for (;;) {
+        if (q->pushed && !q->broken && virtq_notify(q->vq) < 0)
+            fprintf(stderr, "cellvm-blockd: queue %u: call failed\n", q->vq->index);
+        q->pushed = false;
+        if (q->stopping && q->inflight == 0)
+            break;
+        if (q->vq->kick_fd < 0 && !q->stopping)
+            r = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &poll, NULL);
+        else
+            r = io_uring_submit_and_wait(&q->ring, 1);
+        if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY) {
+            fprintf(stderr, "cellvm-blockd: queue %u: io_uring: %s\n", q->vq->index, strerror(-r));
+            break;
+        }
+        kicked = q->vq->kick_fd < 0;
+        n = 0;
+        io_uring_for_each_cqe(&q->ring, head, cqe)
+        {
+            kicked |= on_cqe(q, cqe);
+            n++;
+        }
+        io_uring_cq_advance(&q->ring, n);
+        if (kicked)
+            drain(q);
+    }
+    io_uring_queue_exit(&q->ring);
+    return NULL;
+}
+
+int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
+                    const struct raw_image *img, struct virtq *vq, struct devproc *dp)
+{
+    struct blk_queue *q = calloc(1, sizeof(*q));
+    int r;
+
+    if (!q)
+        return -ENOMEM;
+    q->disk = disk;
+    q->img = img;
+    q->vq = vq;
+    q->dp = dp;
+    q->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (q->stop_fd < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if (sem_init(&q->started, 0, 0) < 0) {
+        r = -errno;
+        goto fail;
+    }
+    r = -pthread_create(&q->thread, NULL, queue_thread, q);
+    if (r < 0) {
+        sem_destroy(&q->started);
+        goto fail;
+    }
+    while (sem_wait(&q->started) < 0 && errno == EINTR)
+        ;
+    sem_destroy(&q->started);
+    r = q->start_rc;
+    if (r < 0) {
+        pthread_join(q->thread, NULL);
+        goto fail;
+    }
+    *out = q;
+    return 0;
+fail:
+    if (q->stop_fd >= 0)
+        close(q->stop_fd);
+    free(q);
+    return r;
+}
+
+void blk_queue_stop(struct blk_queue *q)
+{
+    uint64_t one = 1;
+
+    if (!q)
+        return;
+    if (write(q->stop_fd, &one, sizeof(one)) != sizeof(one))
+        fprintf(stderr, "cellvm-blockd: queue %u: stop signal: %s\n", q->vq->index,
+                strerror(errno));
+    pthread_join(q->thread, NULL);
+    close(q->stop_fd);
+    slots_free(q);
+    free(q);
+}

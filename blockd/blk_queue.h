@@ -1,0 +1,25 @@
+/* One request queue: its own thread and its own io_uring, which carries the kick eventfd's
+ * reads, the image ios and the stop signal, so the thread sleeps in a single io_uring_enter
+ * and never polls. */
+#ifndef CELLVM_BLOCKD_BLK_QUEUE_H
+#define CELLVM_BLOCKD_BLK_QUEUE_H
+
+#include "blk.h"
+#include "device-procs/devproc.h"
+#include "raw.h"
+
+struct blk_queue;
+
+/*
+ * Starts serving vq on a new thread; the thread looks at the ring once before waiting for a
+ * kick. disk, img and vq must stay valid until blk_queue_stop returns. dp may be NULL (tests):
+ * a broken ring is then only logged. 0 or -errno (nothing started).
+ */
+int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
+                    const struct raw_image *img, struct virtq *vq, struct devproc *dp);
+
+/* Stops popping, waits for every request in flight to complete and be pushed, joins the thread
+ * and frees q. After it returns the ring is untouched until the next start. */
+void blk_queue_stop(struct blk_queue *q);
+
+#endif

@@ -1,0 +1,164 @@
+#include "core/coreproc/core_layout.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/coreproc/core_sys.h"
+
+_Static_assert(PB_MAX_ZONES <= GUEST_MEM_MAX_ZONES, "every zone the protocol allows must fit");
+
+#define SLIT_LOCAL  10
+#define SLIT_REMOTE 20 /* between nodes whose distance was not given, as Cloud Hypervisor */
+
+void core_layout_init(struct core_layout *l)
+{
+    memset(l, 0, sizeof(*l));
+    guest_mem_init(&l->mem);
+}
+
+void core_layout_release(struct core_layout *l)
+{
+    for (uint32_t i = 0; i < l->nzones; i++)
+        core_unmap_ram(l->zone[i].host, l->zone[i].size);
+    l->nzones = 0;
+}
+
+/* One zone of the config, or the whole of memory.size when there are none. */
+struct zone_spec {
+    const char *id;
+    uint64_t size;
+    int fd;
+    bool sealed, bind, prefault;
+    uint32_t node;
+};
+
+static int map_zone(struct core_layout *l, const struct zone_spec *z, bool thp, char *err,
+                    size_t errlen)
+{
+    uint8_t *host;
+    int r = core_map_ram(z->fd, z->size, z->sealed, thp, &host);
+
+    if (r < 0) {
+        snprintf(err, errlen, "guest memory: zone '%s': cannot map %llu bytes: %s", z->id,
+                 (unsigned long long)z->size, strerror(-r));
+        return r;
+    }
+    l->zone[l->nzones].host = host;
+    l->zone[l->nzones].size = z->size;
+    l->nzones++;
+    /* Bind before the first page exists, so prefault allocates on the right node. */
+    if (z->bind) {
+        r = core_bind_ram(host, z->size, z->node);
+        if (r < 0) {
+            snprintf(err, errlen, "guest memory: zone '%s': mbind to host node %u: %s", z->id,
+                     z->node, strerror(-r));
+            return r;
+        }
+    }
+    if (z->prefault) {
+        r = core_prefault_ram(host, z->size);
+        if (r < 0) {
+            snprintf(err, errlen, "guest memory: zone '%s': prefault: %s", z->id, strerror(-r));
+            return r;
+        }
+    }
+    r = guest_mem_add_zone(&l->mem, host, z->size, z->fd);
+    if (r < 0) {
+        snprintf(err, errlen, "guest memory: zone '%s' does not fit the memory map: %s", z->id,
+                 strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+static int map_zones(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds,
+                     char *err, size_t errlen)
+{
+    const Cellvm__MemoryConfig *m = cfg->memory;
+    struct zone_spec z = {
+        .id = "memory", .size = m->size, .sealed = true, .prefault = m->prefault, .fd = -1
+    };
+    int r;
+
+    if (m->n_zones == 0) {
+        for (size_t i = 0; i < cfg->n_fds; i++)
+            if (cfg->fds[i] == CELLVM__CORE_FD__CORE_FD_MEMORY)
+                z.fd = fds[i];
+        return map_zone(l, &z, m->thp, err, errlen);
+    }
+    for (size_t i = 0; i < m->n_zones; i++) {
+        const Cellvm__MemoryZone *mz = m->zones[i];
+
+        z = (struct zone_spec){ .id = mz->id,
+                                .size = mz->size,
+                                .fd = fds[mz->fd_index],
+                                .sealed = !mz->file_backed,
+                                .bind = mz->has_host_numa_node,
+                                .node = mz->host_numa_node,
+                                .prefault = mz->prefault || m->prefault };
+        r = map_zone(l, &z, m->thp, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Proximity domain = guest_numa_id; ids are dense in practice and below PB_MAX_NUMA_NODES. */
+static void fill_numa(struct core_layout *l, const Cellvm__CoreConfig *cfg, struct vm_numa *out)
+{
+    uint32_t n = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!cfg->n_numa_nodes)
+        return;
+    for (size_t i = 0; i < cfg->n_numa_nodes; i++)
+        if (cfg->numa_nodes[i]->guest_numa_id + 1 > n)
+            n = cfg->numa_nodes[i]->guest_numa_id + 1;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n; j++)
+            l->distances[i * n + j] = i == j ? SLIT_LOCAL : SLIT_REMOTE;
+    for (size_t i = 0; i < cfg->n_numa_nodes; i++) {
+        const Cellvm__NumaNode *node = cfg->numa_nodes[i];
+        uint32_t id = node->guest_numa_id;
+
+        for (size_t j = 0; j < node->n_cpus; j++)
+            l->cpu_node[node->cpus[j]] = id;
+        for (size_t j = 0; j < node->n_zones; j++)
+            l->zone_node[node->zones[j]] = id;
+        for (size_t j = 0; j < node->n_distances; j++)
+            l->distances[id * n + node->distances[j]->destination] =
+                (uint8_t)node->distances[j]->distance;
+    }
+    *out = (struct vm_numa){
+        .nnodes = n, .cpu_node = l->cpu_node, .zone_node = l->zone_node, .distances = l->distances
+    };
+}
+
+static uint32_t fill_affinity(struct core_layout *l, const Cellvm__CpuConfig *c)
+{
+    uint32_t n = 0;
+
+    for (size_t i = 0; i < c->n_affinity && n < PB_MAX_VCPUS; i++) {
+        l->affinity[n++] = (struct vm_cpu_affinity){
+            .vcpu = c->affinity[i]->vcpu,
+            .host_cpus = c->affinity[i]->host_cpus,
+            .nhost_cpus = (uint32_t)c->affinity[i]->n_host_cpus,
+        };
+    }
+    return n;
+}
+
+int core_layout_apply(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds,
+                      struct vm_params *p, char *err, size_t errlen)
+{
+    int r = map_zones(l, cfg, fds, err, errlen);
+
+    if (r < 0)
+        return r;
+    p->mem = l->mem;
+    fill_numa(l, cfg, &p->numa);
+    p->affinity = l->affinity;
+    p->naffinity = fill_affinity(l, cfg->cpus);
+    return 0;
+}

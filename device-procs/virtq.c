@@ -1,0 +1,292 @@
+#include "device-procs/virtq.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device-procs/devmem.h"
+#include "device-procs/inflight.h"
+
+/*
+ * The rings live in guest memory the driver writes concurrently: every field is read once into
+ * a local before it is checked and used, indices with acquire/release ordering.
+ */
+
+static uint16_t load16(const uint16_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store16(uint16_t *p, uint16_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static uint16_t *used_event(struct virtq *vq)
+{
+    return &vq->avail->ring[vq->num];
+}
+
+static uint16_t *avail_event(struct virtq *vq)
+{
+    return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+void virtq_init(struct virtq *vq, uint16_t idx)
+{
+    memset(vq, 0, sizeof(*vq));
+    vq->index = idx;
+    vq->kick_fd = -1;
+    vq->call_fd = -1;
+}
+
+static bool aligned(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
+
+int virtq_map(struct virtq *vq, const struct devmem *mem, uint64_t desc_uva, uint64_t avail_uva,
+              uint64_t used_uva)
+{
+    uint64_t n = vq->num;
+    void *d, *a, *u;
+
+    if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
+        return -EINVAL;
+    /* Sizes include the event-idx words whether or not EVENT_IDX is negotiated. */
+    d = devmem_uva(mem, desc_uva, 16 * n);
+    a = devmem_uva(mem, avail_uva, 6 + 2 * n);
+    u = devmem_uva(mem, used_uva, 6 + 8 * n);
+    if (!d || !a || !u)
+        return -EFAULT;
+    if (!aligned(d, 16) || !aligned(a, 2) || !aligned(u, 4))
+        return -EINVAL;
+    vq->mem = mem;
+    vq->desc = d;
+    vq->avail = a;
+    vq->used = u;
+    return 0;
+}
+
+void virtq_prepare(struct virtq *vq)
+{
+    vq->broken = 0;
+    vq->signalled_used_valid = false;
+    if (vq->used)
+        vq->used_idx = load16(&vq->used->idx);
+}
+
+static int fail(struct virtq *vq, int err)
+{
+    vq->broken = err;
+    return err;
+}
+
+/* One descriptor table being walked: the ring's own or an indirect one. */
+struct table {
+    const struct vring_desc *d;
+    uint32_t size;
+};
+
+static int add_segment(const struct virtq *vq, struct virtq_elem *e, const struct vring_desc *d,
+                       unsigned *nseg)
+{
+    uint64_t total = e->out_len + e->in_len;
+    bool write = d->flags & VRING_DESC_F_WRITE;
+    int n;
+
+    if (!write && e->in_num)
+        return -EINVAL; /* readable after writable */
+    if (d->len > VIRTQ_MAX_ELEM_BYTES - total)
+        return -E2BIG;
+    n = devmem_gpa_iov(vq->mem, d->addr, d->len, &e->iov[*nseg], VIRTQ_MAX_SEGS - *nseg);
+    if (n == -ENOBUFS)
+        return -E2BIG;
+    if (n < 0)
+        return n;
+    *nseg += (unsigned)n;
+    if (write) {
+        e->in_num += (uint16_t)n;
+        e->in_len += d->len;
+    } else {
+        e->out_num += (uint16_t)n;
+        e->out_len += d->len;
+    }
+    return 0;
+}
+
+/*
+ * Walks the chain at head. Bounded: at most table size descriptors per table (a longer walk
+ * loops), and one indirect table per chain.
+ */
+static int walk(struct virtq *vq, uint16_t head, struct virtq_elem *e)
+{
+    struct table t = { .d = vq->desc, .size = vq->num };
+    bool in_indirect = false;
+    unsigned nseg = 0;
+    uint32_t i = head, count = 0;
+    int r;
+
+    e->head = head;
+    e->out_num = e->in_num = 0;
+    e->out_len = e->in_len = 0;
+    if (head >= vq->num)
+        return -EINVAL;
+    for (;;) {
+        struct vring_desc d;
+
+        if (++count > t.size)
+            return -ELOOP;
+        memcpy(&d, &t.d[i], sizeof(d));
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            const void *tbl;
+
+            if (!vq->indirect || in_indirect || (d.flags & VRING_DESC_F_NEXT))
+                return -EINVAL;
+            if (d.len == 0 || d.len % sizeof(struct vring_desc) ||
+                d.len / sizeof(struct vring_desc) > VIRTQ_MAX_SIZE)
+                return -EINVAL;
+            tbl = devmem_gpa(vq->mem, d.addr, d.len);
+            if (!tbl)
+                return -EFAULT;
+            t.d = tbl;
+            t.size = d.len / sizeof(struct vring_desc);
+            in_indirect = true;
+            i = 0;
+            count = 0;
+            continue;
+        }
+        r = add_segment(vq, e, &d, &nseg);
+        if (r)
+            return r;
+        if (!(d.flags & VRING_DESC_F_NEXT))
+            return 0;
+        i = d.next;
+        if (i >= t.size)
+            return -EINVAL;
+    }
+}
+
+int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
+{
+    uint16_t avail, head;
+    int r;
+
+    if (vq->broken)
+        return vq->broken;
+    if (vq->inflight) {
+        int h = inflight_next_resubmit(vq->inflight);
+
+        if (h >= 0) {
+            r = walk(vq, (uint16_t)h, elem);
+            return r ? fail(vq, r) : 1;
+        }
+    }
+    avail = load16(&vq->avail->idx);
+    if ((uint16_t)(avail - vq->last_avail_idx) > vq->num)
+        return fail(vq, -EPROTO);
+    if (avail == vq->last_avail_idx)
+        return 0;
+    head = vq->avail->ring[vq->last_avail_idx & (vq->num - 1)];
+    r = walk(vq, head, elem);
+    if (r)
+        return fail(vq, r);
+    vq->last_avail_idx++;
+    vq->stats.popped++;
+    if (vq->inflight)
+        inflight_mark(vq->inflight, head);
+    return 1;
+}
+
+void virtq_unpop(struct virtq *vq)
+{
+    vq->last_avail_idx--;
+}
+
+int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written)
+{
+    struct vring_used_elem *u;
+
+    if (vq->broken)
+        return vq->broken;
+    if (written > elem->in_len)
+        written = (uint32_t)elem->in_len;
+    u = &vq->used->ring[vq->used_idx & (vq->num - 1)];
+    u->id = elem->head;
+    u->len = written;
+    vq->used_idx++;
+    store16(&vq->used->idx, vq->used_idx);
+    vq->stats.bytes_in += written;
+    if (vq->inflight)
+        inflight_clear(vq->inflight, elem->head, vq->used_idx);
+    return 0;
+}
+
+int virtq_notify(struct virtq *vq)
+{
+    uint64_t one = 1;
+    bool want;
+
+    if (vq->call_fd < 0 || !vq->used)
+        return 0;
+    /* The used index store must be visible before we read the driver's suppression state. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (vq->event_idx) {
+        uint16_t old = vq->signalled_used, now = vq->used_idx;
+        bool valid = vq->signalled_used_valid;
+
+        vq->signalled_used = now;
+        vq->signalled_used_valid = true;
+        want = !valid || vring_need_event(load16(used_event(vq)), now, old);
+    } else {
+        want = !(load16(&vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+    }
+    if (!want)
+        return 0;
+    if (write(vq->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        return -errno;
+    vq->stats.notifies++;
+    return 1;
+}
+
+void virtq_disable_notify(struct virtq *vq)
+{
+    /* With EVENT_IDX the driver kicks once per avail_event crossing: nothing to do. */
+    if (!vq->event_idx && vq->used)
+        store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+bool virtq_enable_notify(struct virtq *vq)
+{
+    if (!vq->used || vq->broken)
+        return false;
+    if (vq->event_idx)
+        store16(avail_event(vq), vq->last_avail_idx);
+    else
+        store16(&vq->used->flags, 0);
+    /* Publish the request before looking again, or a kick between the two is lost. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return !virtq_empty(vq);
+}
+
+bool virtq_empty(struct virtq *vq)
+{
+    if (vq->broken || !vq->avail)
+        return true;
+    if (vq->inflight && vq->inflight->resubmit_pos < vq->inflight->nresubmit)
+        return false;
+    return load16(&vq->avail->idx) == vq->last_avail_idx;
+}
+
+int virtq_kick_drain(struct virtq *vq)
+{
+    uint64_t v;
+
+    if (vq->kick_fd < 0)
+        return 0;
+    if (read(vq->kick_fd, &v, sizeof(v)) < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    vq->stats.kicks++;
+    return 0;
+}

@@ -1,0 +1,67 @@
+#ifndef CELLVM_DEVICE_PROCS_VU_BACKEND_PRIV_H
+#define CELLVM_DEVICE_PROCS_VU_BACKEND_PRIV_H
+
+/* State shared by vu_backend.c (dispatch, negotiation) and vu_ring.c (rings, memory). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device-procs/devmem.h"
+#include "device-procs/inflight.h"
+#include "device-procs/vu_backend.h"
+#include "ipc/vhost_user.h"
+
+struct vu_queue {
+    struct virtq vq; /* vq.kick_fd and vq.call_fd are owned here */
+    int err_fd;      /* owned: SET_VRING_ERR eventfd, -1 if none */
+    bool addr_set;
+    uint64_t desc_uva, avail_uva, used_uva;
+    bool kick_set; /* SET_VRING_KICK seen since the last stop */
+    bool enabled;
+    bool running; /* handed to the device with start_queue */
+    struct virtq_inflight inflight;
+};
+
+struct vu_backend {
+    const struct devproc_ops *ops;
+    void *dev;
+    uint64_t offered;    /* virtio features offered, incl. bit 30 */
+    uint64_t offered_pf; /* protocol features offered */
+    uint64_t features;   /* acked */
+    uint64_t pf;         /* acked protocol features */
+    bool features_set;
+    int backend_req_fd;  /* owned: BACKEND_REQ channel, -1 if none */
+    void *inflight_base; /* owned mapping of the inflight buffer, NULL if none */
+    uint64_t inflight_size;
+    uint16_t inflight_nq, inflight_qs;
+    struct devmem mem;
+    uint16_t nqueues;
+    struct vu_queue *q; /* owned: nqueues entries */
+};
+
+static inline bool vub_has_pf(const struct vu_backend *b, unsigned bit)
+{
+    return b->pf & (1ull << bit);
+}
+
+/* Starts or stops queue i so that it runs exactly when it is set up, kicked and enabled. */
+int vub_sync_queue(struct vu_backend *b, uint16_t i);
+/* Stops queue i if it runs (state kept). */
+void vub_stop_queue(struct vu_backend *b, uint16_t i);
+void vub_stop_all(struct vu_backend *b);
+/* Syncs every queue; returns the first error. */
+int vub_sync_all(struct vu_backend *b);
+/* Forgets queue i's setup (RESET_DEVICE, disconnect): stops it, closes its fds. */
+void vub_reset_queue(struct vu_backend *b, uint16_t i);
+
+/* Every queue reset, guest memory and the inflight buffer dropped (disconnect). */
+void vub_ring_teardown(struct vu_backend *b);
+
+/*
+ * Ring and memory requests. Each returns 0 or -errno, and may fill the reply (*reply_size
+ * payload bytes in m, *reply_fd an fd to send and then close).
+ */
+int vub_ring_request(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nfds,
+                     uint32_t *reply_size, int *reply_fd);
+
+#endif

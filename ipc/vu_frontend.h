@@ -1,0 +1,106 @@
+#ifndef CELLVM_IPC_VU_FRONTEND_H
+#define CELLVM_IPC_VU_FRONTEND_H
+
+/*
+ * vhost-user frontend library: the core's virtio-pci transport and the test and benchmark
+ * frontends drive a backend through it. Every call is synchronous on a blocking socket; with
+ * REPLY_ACK negotiated, state-changing requests wait for the backend's ack so the frontend
+ * never runs ahead of it. Not thread-safe: one thread drives one frontend.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc/vhost_user.h"
+
+struct vu_frontend {
+    int sock;                   /* owned: the vhost-user connection */
+    int backend_req_fd;         /* owned: our end of the BACKEND_REQ channel, -1 if none */
+    uint64_t features;          /* acked virtio features (incl. bit 30 when offered) */
+    uint64_t protocol_features; /* acked protocol features */
+    bool reply_ack;             /* REPLY_ACK negotiated */
+    /* Called from vu_fe_handle_backend_req for CONFIG_CHANGE_MSG. Optional. */
+    void (*config_changed)(void *opaque);
+    void *opaque;
+};
+
+/* One guest memory region and the fd that backs it (owned by the caller). */
+struct vu_fe_region {
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t uva;         /* the frontend's address of gpa; ring addresses use these */
+    uint64_t mmap_offset; /* offset of gpa's page in fd */
+    int fd;
+};
+
+/* Everything needed to start one split ring. */
+struct vu_fe_vring {
+    uint16_t num;
+    uint16_t base;     /* first avail index the backend should look at */
+    uint64_t desc_uva; /* ring addresses as frontend user addresses */
+    uint64_t avail_uva;
+    uint64_t used_uva;
+    int kick_fd; /* owned by the caller; -1 sends NOFD (backend polls) */
+    int call_fd; /* owned by the caller; -1 sends NOFD */
+};
+
+/* Starts with sock (taken over: closed by vu_fe_close); backend_req_fd = -1. */
+void vu_fe_init(struct vu_frontend *fe, int sock);
+/* Connects to a unix socket path; 0 or -errno. */
+int vu_fe_connect(struct vu_frontend *fe, const char *path);
+void vu_fe_close(struct vu_frontend *fe);
+
+int vu_fe_get_features(struct vu_frontend *fe, uint64_t *features);
+int vu_fe_set_features(struct vu_frontend *fe, uint64_t features);
+int vu_fe_get_protocol_features(struct vu_frontend *fe, uint64_t *pf);
+int vu_fe_set_protocol_features(struct vu_frontend *fe, uint64_t pf);
+int vu_fe_set_owner(struct vu_frontend *fe);
+
+/*
+ * The usual opening: GET_FEATURES, GET/SET_PROTOCOL_FEATURES (want_pf & offered) when bit 30
+ * is offered, SET_OWNER, and BACKEND_REQ channel setup if negotiated. Virtio features are not
+ * set here (the guest driver chooses them): call vu_fe_set_features with the driver's choice;
+ * bit 30 is added back automatically when the backend offered it. *offered gets the backend's
+ * virtio features with bit 30 masked, as a guest must see them. 0 or -errno.
+ */
+int vu_fe_negotiate(struct vu_frontend *fe, uint64_t want_pf, uint64_t *offered);
+
+int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r, unsigned n);
+int vu_fe_get_max_mem_slots(struct vu_frontend *fe, uint64_t *slots);
+int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);
+int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);
+int vu_fe_get_queue_num(struct vu_frontend *fe, uint64_t *num);
+
+int vu_fe_set_vring_num(struct vu_frontend *fe, uint16_t idx, uint16_t num);
+int vu_fe_set_vring_addr(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
+                         uint64_t used);
+int vu_fe_set_vring_base(struct vu_frontend *fe, uint16_t idx, uint16_t base);
+int vu_fe_set_vring_kick(struct vu_frontend *fe, uint16_t idx, int fd);
+int vu_fe_set_vring_call(struct vu_frontend *fe, uint16_t idx, int fd);
+int vu_fe_set_vring_enable(struct vu_frontend *fe, uint16_t idx, bool enable);
+/* Stops the ring; *base is the backend's next avail index. */
+int vu_fe_get_vring_base(struct vu_frontend *fe, uint16_t idx, uint16_t *base);
+/* NUM, ADDR, BASE, CALL, KICK, then ENABLE(1) when bit 30 was negotiated. */
+int vu_fe_start_vring(struct vu_frontend *fe, uint16_t idx, const struct vu_fe_vring *v);
+
+/* Reads [off, off + len) of the device config (len <= VHOST_USER_MAX_CONFIG). */
+int vu_fe_get_config(struct vu_frontend *fe, uint32_t off, void *buf, uint32_t len);
+int vu_fe_set_config(struct vu_frontend *fe, uint32_t off, const void *buf, uint32_t len,
+                     uint32_t flags);
+int vu_fe_reset_device(struct vu_frontend *fe);
+
+/* GET_INFLIGHT_FD: *fd (owned by the caller) and its size; SET_INFLIGHT_FD sends it back. */
+int vu_fe_get_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t queue_size, int *fd,
+                          uint64_t *size);
+int vu_fe_set_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t queue_size, int fd,
+                          uint64_t size);
+
+/*
+ * Handles one message from the backend channel (call when backend_req_fd is readable):
+ * CONFIG_CHANGE_MSG calls config_changed, and a NEED_REPLY is acked. 0, or -errno when the
+ * channel must be dropped.
+ */
+int vu_fe_handle_backend_req(struct vu_frontend *fe);
+
+#endif

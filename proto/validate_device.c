@@ -1,0 +1,127 @@
+#include "validate_device.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static int fail(const char **why, const char *field)
+{
+    *why = field;
+    return -EINVAL;
+}
+
+/* Printable ASCII, bounded; a spec or path ends up in logs and in open(2). */
+static bool printable(const char *s, size_t max, bool allow_empty)
+{
+    size_t n;
+
+    if (!s)
+        return allow_empty;
+    n = strnlen(s, max + 1);
+    if (n > max || (n == 0 && !allow_empty))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+int pb_validate_device_configure(const Cellvm__DeviceConfigure *m, size_t nfds, const char **why)
+{
+    if (!printable(m->option, PB_MAX_OPTION_LEN, false))
+        return fail(why, "device_configure.option");
+    if (!printable(m->spec, PB_MAX_SPEC_LEN, true))
+        return fail(why, "device_configure.spec");
+    if (m->nfds != nfds || nfds > PB_MAX_DEVICE_FDS)
+        return fail(why, "device_configure.nfds");
+    if (m->seccomp <= CELLVM__SECCOMP_MODE__SECCOMP_UNSPECIFIED ||
+        m->seccomp > CELLVM__SECCOMP_MODE__SECCOMP_LOG)
+        return fail(why, "device_configure.seccomp");
+    if (m->verbosity > 4)
+        return fail(why, "device_configure.verbosity");
+    return 0;
+}
+
+int pb_validate_device_stats(const Cellvm__DeviceStats *m, const char **why)
+{
+    if (m->n_queues > PB_MAX_QUEUES)
+        return fail(why, "device_stats.queues");
+    for (size_t i = 0; i < m->n_queues; i++)
+        if (!m->queues[i] || m->queues[i]->index >= PB_MAX_QUEUES)
+            return fail(why, "device_stats.queues.index");
+    return 0;
+}
+
+int pb_validate_resize(const Cellvm__Resize *m, const char **why)
+{
+    /* 512-byte sectors; the top bits stay clear so sector arithmetic cannot overflow. */
+    if (m->size == 0 || (m->size & 511) || m->size > (1ull << 62))
+        return fail(why, "resize.size");
+    return 0;
+}
+
+int pb_validate_open_backing_file(const Cellvm__OpenBackingFile *m, const char **why)
+{
+    if (!printable(m->path, PB_MAX_PATH_LEN, false))
+        return fail(why, "open_backing_file.path");
+    return 0;
+}
+
+int pb_validate_backing_file(const Cellvm__BackingFile *m, size_t nfds, const char **why)
+{
+    if (!printable(m->path, PB_MAX_PATH_LEN, false))
+        return fail(why, "backing_file.path");
+    if (nfds != 1)
+        return fail(why, "backing_file.fds");
+    return 0;
+}
+
+int pb_validate_device_event(const Cellvm__DeviceEvent *m, const char **why)
+{
+    if (m->kind <= CELLVM__DEVICE_EVENT__KIND__KIND_UNSPECIFIED ||
+        m->kind > CELLVM__DEVICE_EVENT__KIND__KIND_NEEDS_RESET)
+        return fail(why, "device_event.kind");
+    if (m->queue >= PB_MAX_QUEUES)
+        return fail(why, "device_event.queue");
+    if (m->errnum < 0 || m->errnum > 4095)
+        return fail(why, "device_event.errnum");
+    return 0;
+}
+
+int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
+{
+    bool carries_fds = m->body_case == CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE ||
+                       m->body_case == CELLVM__ENVELOPE__BODY_BACKING_FILE;
+
+    switch (m->body_case) {
+    case CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE:
+    case CELLVM__ENVELOPE__BODY_STATS_REQUEST:
+    case CELLVM__ENVELOPE__BODY_DEVICE_STATS:
+    case CELLVM__ENVELOPE__BODY_RESIZE:
+    case CELLVM__ENVELOPE__BODY_LINK_STATE:
+    case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
+    case CELLVM__ENVELOPE__BODY_BACKING_FILE:
+    case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
+        break;
+    default:
+        return -ENOENT;
+    }
+    if (!carries_fds && nfds)
+        return fail(why, "envelope.fds");
+    switch (m->body_case) {
+    case CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE:
+        return pb_validate_device_configure(m->device_configure, nfds, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_STATS:
+        return pb_validate_device_stats(m->device_stats, why);
+    case CELLVM__ENVELOPE__BODY_RESIZE:
+        return pb_validate_resize(m->resize, why);
+    case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
+        return pb_validate_open_backing_file(m->open_backing_file, why);
+    case CELLVM__ENVELOPE__BODY_BACKING_FILE:
+        return pb_validate_backing_file(m->backing_file, nfds, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
+        return pb_validate_device_event(m->device_event, why);
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,364 @@
+#include "sandbox/jail.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/jail_sys.h"
+#include "sandbox/spawn.h"
+
+/* Where the new root is built before pivot_root; any directory every host has will do. */
+#define NEW_ROOT          "/tmp"
+#define MAX_KEEP          512
+#define STANDALONE_NOBODY 65534
+
+enum launch_kind {
+    LAUNCH_STANDALONE, /* started by someone else: unshare here */
+    LAUNCH_USERNS,     /* cellvm created every namespace and wrote the maps */
+    LAUNCH_ROOT,       /* cellvm (root) created all but the user namespace: change uid */
+    LAUNCH_NONE,       /* cellvm could create no namespace: seccomp and NNP only */
+};
+
+struct launch {
+    enum launch_kind kind;
+    uid_t uid; /* LAUNCH_ROOT and root standalone: the uid to become */
+    gid_t gid;
+    bool own_mount_ns;
+};
+
+struct defaults {
+    uint64_t nofile, nproc;
+};
+
+static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
+    [SBX_PROFILE_CORE] = { 4096, 512 }, /* vCPU threads count against NPROC */
+    [SBX_PROFILE_VCPU] = { 0, 0 },
+    [SBX_PROFILE_BLOCKD] = { 1024, 256 }, /* io-wq workers count against NPROC */
+};
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < len)
+        snprintf(err + n, len - (size_t)n, ": %s", strerror(r < 0 ? -r : r));
+    return r < 0 ? r : -r;
+}
+
+static int read_launch(struct launch *l)
+{
+    const char *v = getenv(SBX_LAUNCH_ENV);
+    unsigned long uid, gid;
+
+    memset(l, 0, sizeof(*l));
+    if (!v) {
+        l->kind = LAUNCH_STANDALONE;
+        return 0;
+    }
+    if (!strcmp(v, SBX_LAUNCH_USERNS)) {
+        l->kind = LAUNCH_USERNS;
+        l->own_mount_ns = true;
+        return 0;
+    }
+    if (!strcmp(v, SBX_LAUNCH_NONE)) {
+        l->kind = LAUNCH_NONE;
+        return 0;
+    }
+    if (sscanf(v, SBX_LAUNCH_ROOT ":%lu:%lu", &uid, &gid) == 2 && uid && gid && uid < UINT32_MAX &&
+        gid < UINT32_MAX) {
+        l->kind = LAUNCH_ROOT;
+        l->uid = (uid_t)uid;
+        l->gid = (gid_t)gid;
+        l->own_mount_ns = true;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Closes every fd above 2 that is not listed, in the gaps between the kept ones. */
+static int close_others(const int *keep, size_t n)
+{
+    int sorted[MAX_KEEP];
+    unsigned lo = 3;
+
+    if (n > MAX_KEEP)
+        return -E2BIG;
+    memcpy(sorted, keep, n * sizeof(*keep));
+    qsort(sorted, n, sizeof(*sorted), cmp_int);
+    for (size_t i = 0; i < n; i++) {
+        if (sorted[i] < (int)lo)
+            continue;
+        if ((unsigned)sorted[i] > lo && close_range(lo, (unsigned)sorted[i] - 1, 0) < 0)
+            return -errno;
+        lo = (unsigned)sorted[i] + 1;
+    }
+    return close_range(lo, ~0u, 0) < 0 ? -errno : 0;
+}
+
+static int set_limit(int res, uint64_t v)
+{
+    struct rlimit rl = { .rlim_cur = v, .rlim_max = v };
+
+    return setrlimit(res, &rl) < 0 ? -errno : 0;
+}
+
+static int set_limits(const struct sbx_config *cfg, char *err, size_t len)
+{
+    const struct defaults *d = &profile_defaults[cfg->profile];
+    uint64_t nofile = cfg->nofile ? cfg->nofile : d->nofile;
+    uint64_t nproc = cfg->nproc ? cfg->nproc : d->nproc;
+    int r;
+
+    if ((r = set_limit(RLIMIT_CORE, 0)))
+        return fail(err, len, r, "RLIMIT_CORE");
+    if (cfg->memlock && (r = set_limit(RLIMIT_MEMLOCK, cfg->memlock)))
+        return fail(err, len, r, "RLIMIT_MEMLOCK %" PRIu64, cfg->memlock);
+    if (nofile && (r = set_limit(RLIMIT_NOFILE, nofile)))
+        return fail(err, len, r, "RLIMIT_NOFILE %" PRIu64, nofile);
+    if (nproc && (r = set_limit(RLIMIT_NPROC, nproc)))
+        return fail(err, len, r, "RLIMIT_NPROC %" PRIu64, nproc);
+    return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t n = strlen(text);
+    ssize_t w;
+    int r = 0;
+
+    if (fd < 0)
+        return -errno;
+    w = write(fd, text, n);
+    if (w < 0)
+        r = -errno;
+    else if ((size_t)w != n)
+        r = -EIO;
+    close(fd);
+    return r;
+}
+
+/* Standalone: new namespaces (no PID namespace: that needs a clone by the parent). An
+ * unprivileged process maps its own ids to root of a new user namespace; root keeps the host's
+ * user namespace (where it may mount) and becomes nobody at the capability step. */
+static int unshare_standalone(struct launch *l, char *err, size_t len)
+{
+    const int others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    char map[64];
+    int r;
+
+    if (uid == 0) {
+        if (unshare(others) < 0)
+            return fail(err, len, -errno, "unshare");
+        l->uid = STANDALONE_NOBODY;
+        l->gid = STANDALONE_NOBODY;
+        l->own_mount_ns = true;
+        return 0;
+    }
+    if (unshare(CLONE_NEWUSER | others) < 0)
+        return fail(err, len, -errno, "unshare (user namespaces refused?)");
+    r = write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+    if (!r)
+        r = write_file("/proc/self/uid_map", map);
+    snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+    if (!r)
+        r = write_file("/proc/self/gid_map", map);
+    if (r)
+        return fail(err, len, r, "user namespace maps");
+    l->own_mount_ns = true;
+    return 0;
+}
+
+static int make_root(const struct sbx_config *cfg, char *err, size_t len)
+{
+    char dst[256];
+    int r = sbx_sys_mount_tmpfs(NEW_ROOT);
+
+    if (r)
+        return fail(err, len, r, "tmpfs root");
+    for (size_t i = 0; i < cfg->nbinds; i++) {
+        const struct sbx_bind *b = &cfg->binds[i];
+
+        if (!b->name[0] || strchr(b->name, '/') || !strcmp(b->name, ".") || !strcmp(b->name, ".."))
+            return fail(err, len, -EINVAL, "bind name '%s'", b->name);
+        snprintf(dst, sizeof(dst), NEW_ROOT "/%s", b->name);
+        if (mkdir(dst, 0700) < 0)
+            return fail(err, len, -errno, "mkdir %s", dst);
+        r = sbx_sys_bind(b->src, dst, b->writable);
+        if (r)
+            return fail(err, len, r, "bind %s", b->src);
+    }
+    r = sbx_sys_pivot_into(NEW_ROOT);
+    return r ? fail(err, len, r, "pivot_root") : 0;
+}
+
+static int drop_caps(const struct launch *l, char *err, size_t len)
+{
+    bool change_id = l->kind == LAUNCH_ROOT || (l->kind == LAUNCH_STANDALONE && l->uid);
+    capng_select_t what = CAPNG_SELECT_ALL;
+    bool setpcap;
+
+    if (capng_get_caps_process() < 0)
+        return fail(err, len, -EPERM, "reading capabilities");
+    setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+    /* Securebits first, while CAP_SETPCAP is still held: no root magic at a later exec or uid
+     * change (no_new_privs and seccomp forbid exec anyway). */
+    if (setpcap && capng_lock() < 0)
+        return fail(err, len, -EPERM, "locking securebits");
+    /* Without CAP_SETPCAP (cellvm unprivileged and no user namespace) the bounding set cannot
+     * shrink; no_new_privs keeps it from ever mattering. */
+    if (!setpcap)
+        what = (capng_select_t)(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+    capng_clear(CAPNG_SELECT_ALL);
+    if (change_id) {
+        if (capng_change_id((int)l->uid, (int)l->gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) <
+            0)
+            return fail(err, len, -EPERM, "changing to uid %u", (unsigned)l->uid);
+    }
+    if (capng_apply(what) < 0)
+        return fail(err, len, -EPERM, "dropping capabilities");
+    /* Trust the kernel's view, not libcap-ng's cache. */
+    capng_clear(CAPNG_SELECT_ALL);
+    if (capng_get_caps_process() < 0 || capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
+        (setpcap && capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE))
+        return fail(err, len, -EPERM, "capabilities left after the drop");
+    return 0;
+}
+
+static int load_filter(const struct sbx_config *cfg, char *err, size_t len)
+{
+    scmp_filter_ctx ctx;
+    int r;
+
+    if (cfg->seccomp == SBX_SECCOMP_OFF)
+        return 0;
+    ctx = sbx_profile_build(cfg->profile, cfg->seccomp);
+    if (!ctx)
+        return fail(err, len, -errno, "seccomp profile %s", sbx_profile_name(cfg->profile));
+    r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (!r)
+        r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return r ? fail(err, len, r, "loading the seccomp filter") : 0;
+}
+
+int sbx_enter(const struct sbx_config *cfg, char *err, size_t len)
+{
+    struct launch l;
+    int r;
+
+    if ((unsigned)cfg->profile >= SBX_PROFILE_COUNT || cfg->profile == SBX_PROFILE_VCPU)
+        return fail(err, len, -EINVAL, "jail: no process profile %d", (int)cfg->profile);
+    if (read_launch(&l))
+        return fail(err, len, -EINVAL, "jail: bad %s", SBX_LAUNCH_ENV);
+    /* glibc loads the time zone on the first gmtime_r/localtime_r (the RTC's), opening
+     * /etc/localtime: do it now, while there is a file system and no filter. */
+    tzset();
+    r = close_others(cfg->keep_fds, cfg->nkeep);
+    if (r)
+        return fail(err, len, r, "closing inherited fds");
+    if (clearenv())
+        return fail(err, len, -ENOMEM, "clearenv");
+    umask(077);
+    r = set_limits(cfg, err, len);
+    if (r)
+        return r;
+    if (l.kind == LAUNCH_STANDALONE) {
+        r = unshare_standalone(&l, err, len);
+        if (r)
+            return r;
+    }
+    if ((r = sbx_sys_set_dumpable(false)))
+        return fail(err, len, r, "PR_SET_DUMPABLE");
+    if ((r = sbx_sys_set_no_new_privs()))
+        return fail(err, len, r, "PR_SET_NO_NEW_PRIVS");
+    if (l.own_mount_ns) {
+        r = make_root(cfg, err, len);
+        if (r)
+            return r;
+    }
+    r = drop_caps(&l, err, len);
+    if (r)
+        return r;
+    return load_filter(cfg, err, len);
+}
+
+int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,
+                            struct sbx_thread_filter *out)
+{
+    scmp_filter_ctx ctx;
+    struct stat st;
+    void *buf = NULL;
+    int fd = -1, r;
+
+    out->prog = NULL;
+    out->len = 0;
+    if (mode == SBX_SECCOMP_OFF)
+        return 0;
+    ctx = sbx_profile_build(p, mode);
+    if (!ctx)
+        return -errno;
+    /* The filter is another process's threads' business: no_new_privs is already set. */
+    r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    fd = r ? -1 : memfd_create("sbx-bpf", MFD_CLOEXEC);
+    if (!r && fd < 0)
+        r = -errno;
+    if (!r)
+        r = seccomp_export_bpf(ctx, fd);
+    if (!r && fstat(fd, &st) < 0)
+        r = -errno;
+    if (!r && (st.st_size <= 0 || st.st_size % 8 || st.st_size / 8 > UINT16_MAX))
+        r = -E2BIG;
+    if (!r && !(buf = malloc((size_t)st.st_size)))
+        r = -ENOMEM;
+    if (!r && pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+        r = -EIO;
+    if (!r) {
+        out->prog = buf;
+        out->len = (uint16_t)(st.st_size / 8);
+        buf = NULL;
+    }
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    seccomp_release(ctx);
+    return r;
+}
+
+int sbx_thread_filter_apply(const struct sbx_thread_filter *f)
+{
+    return f->len ? sbx_sys_seccomp_thread(f->prog, f->len) : 0;
+}
+
+void sbx_thread_filter_free(struct sbx_thread_filter *f)
+{
+    free(f->prog);
+    f->prog = NULL;
+    f->len = 0;
+}

@@ -1,0 +1,80 @@
+#include "sandbox/jail_sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int sbx_sys_set_dumpable(bool on)
+{
+    return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+int sbx_sys_set_no_new_privs(void)
+{
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+int sbx_sys_set_pdeathsig(int sig)
+{
+    return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+int sbx_sys_mount_tmpfs(const char *dir)
+{
+    /* Private first, so nothing below propagates back to the host's mount tree. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    if (mount("cellvm-root", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=16k,nr_inodes=32,mode=0755") < 0)
+        return -errno;
+    return 0;
+}
+
+int sbx_sys_bind(const char *src, const char *dst, bool writable)
+{
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return -errno;
+    if (mount(NULL, dst, NULL, fl | (writable ? 0 : MS_RDONLY), NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+int sbx_sys_pivot_into(const char *dir)
+{
+    if (chdir(dir) < 0)
+        return -errno;
+    /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only
+     * the new root (the trick of pivot_root(2)'s notes), with no directory to clean up. */
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0)
+            return -errno;
+    } else if (errno == EINVAL) {
+        /* The host's root is the initramfs (rootfs), which pivot_root refuses: move the new
+         * root over it and chroot, as switch_root does. The rootfs below stays unreachable:
+         * chroot and mount are gone with the capabilities and the filter. */
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+            return -errno;
+    } else {
+        return -errno;
+    }
+    if (chdir("/") < 0)
+        return -errno;
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+int sbx_sys_seccomp_thread(const void *insns, uint16_t len)
+{
+    struct sock_fprog prog = { .len = len, .filter = (struct sock_filter *)insns };
+
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+}

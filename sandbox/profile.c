@@ -1,0 +1,113 @@
+#include "sandbox/profile.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "sandbox/profile_rules.h"
+
+#define MAX_PARTS 2
+
+struct profile_def {
+    const char *name;
+    const struct sbx_rule_table *parts[MAX_PARTS];
+};
+
+/* The vCPU profile has no base: it is stacked on the core's, and may only narrow it. */
+static const struct profile_def defs[SBX_PROFILE_COUNT] = {
+    [SBX_PROFILE_CORE] = { "core", { &sbx_rules_base, &sbx_rules_core } },
+    [SBX_PROFILE_VCPU] = { "vcpu", { &sbx_rules_vcpu } },
+    [SBX_PROFILE_BLOCKD] = { "blockd", { &sbx_rules_base, &sbx_rules_blockd } },
+};
+
+const char *sbx_profile_name(enum sbx_profile p)
+{
+    return (unsigned)p < SBX_PROFILE_COUNT ? defs[p].name : NULL;
+}
+
+int sbx_profile_from_name(const char *name, enum sbx_profile *out)
+{
+    for (unsigned i = 0; i < SBX_PROFILE_COUNT; i++) {
+        if (!strcmp(defs[i].name, name)) {
+            *out = (enum sbx_profile)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct sbx_rule *r)
+{
+    uint32_t act = r->err ? SCMP_ACT_ERRNO((uint32_t)r->err) : SCMP_ACT_ALLOW;
+
+    /* The exact variant: a rule that cannot be expressed as written is a bug, not a hint. */
+    return seccomp_rule_add_exact_array(ctx, act, r->nr, r->nargs, r->args);
+}
+
+scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode)
+{
+    uint32_t def = mode == SBX_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+    scmp_filter_ctx ctx;
+    int r = 0;
+
+    if ((unsigned)p >= SBX_PROFILE_COUNT || mode == SBX_SECCOMP_OFF) {
+        errno = EINVAL;
+        return NULL;
+    }
+    ctx = seccomp_init(def);
+    if (!ctx) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (unsigned i = 0; !r && i < MAX_PARTS && defs[p].parts[i]; i++) {
+        const struct sbx_rule_table *t = defs[p].parts[i];
+
+        for (size_t j = 0; !r && j < t->n; j++)
+            r = add_rule(ctx, &t->rules[j]);
+    }
+    if (r) {
+        seccomp_release(ctx);
+        errno = -r;
+        return NULL;
+    }
+    return ctx;
+}
+
+int sbx_profile_count_allowed(enum sbx_profile p)
+{
+    int seen[64];
+    int n = 0;
+
+    if ((unsigned)p >= SBX_PROFILE_COUNT)
+        return -EINVAL;
+    for (unsigned i = 0; i < MAX_PARTS && defs[p].parts[i]; i++) {
+        const struct sbx_rule_table *t = defs[p].parts[i];
+
+        for (size_t j = 0; j < t->n; j++) {
+            bool dup = false;
+
+            if (t->rules[j].err)
+                continue;
+            for (int k = 0; k < n && !dup; k++)
+                dup = seen[k] == t->rules[j].nr;
+            if (dup)
+                continue;
+            if (n == (int)(sizeof(seen) / sizeof(seen[0])))
+                return -E2BIG;
+            seen[n++] = t->rules[j].nr;
+        }
+    }
+    return n;
+}
+
+int sbx_profile_export_pfc(enum sbx_profile p, int fd)
+{
+    scmp_filter_ctx ctx = sbx_profile_build(p, SBX_SECCOMP_ON);
+    int r;
+
+    if (!ctx)
+        return -errno;
+    r = seccomp_export_pfc(ctx, fd);
+    seccomp_release(ctx);
+    return r;
+}

@@ -1,0 +1,46 @@
+#ifndef CELLVM_SANDBOX_PROFILE_H
+#define CELLVM_SANDBOX_PROFILE_H
+
+#include <stddef.h>
+
+#include <seccomp.h>
+
+/*
+ * The seccomp profiles: one allowlist table per process role (and one for the core's vCPU
+ * threads), each rule with the reason it is there. Anything not listed kills the whole process
+ * (SECCOMP_RET_KILL_PROCESS), or is logged and allowed in SBX_SECCOMP_LOG mode.
+ */
+
+enum sbx_profile {
+    SBX_PROFILE_CORE,   /* cellvm-core's process-wide filter */
+    SBX_PROFILE_VCPU,   /* stacked on the core's filter in every vCPU thread */
+    SBX_PROFILE_BLOCKD, /* cellvm-blockd */
+    SBX_PROFILE_COUNT,
+};
+
+/* Cloud Hypervisor's --seccomp true|false|log. */
+enum sbx_seccomp {
+    SBX_SECCOMP_ON,
+    SBX_SECCOMP_OFF,
+    SBX_SECCOMP_LOG,
+};
+
+/* "core", "vcpu", "blockd"; NULL for an unknown profile. */
+const char *sbx_profile_name(enum sbx_profile p);
+
+/* -EINVAL for an unknown name. */
+int sbx_profile_from_name(const char *name, enum sbx_profile *out);
+
+/*
+ * A libseccomp context holding profile p with the default action of mode (which must not be
+ * SBX_SECCOMP_OFF). The caller releases it with seccomp_release. NULL and errno on failure.
+ */
+scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode);
+
+/* Distinct syscalls profile p allows (rules answering an errno do not count), or -EINVAL. */
+int sbx_profile_count_allowed(enum sbx_profile p);
+
+/* Writes profile p (default action kill-process) as libseccomp PFC text to fd. 0 or -errno. */
+int sbx_profile_export_pfc(enum sbx_profile p, int fd);
+
+#endif

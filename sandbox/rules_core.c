@@ -1,0 +1,84 @@
+#include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "sandbox/profile_rules.h"
+
+/* glibc's SIGRTMIN (the kernel's 32 and 33 belong to NPTL): the core's vCPU kick. */
+#define KICK_SIGNAL 34
+
+static const struct sbx_rule core[] = {
+    SBX_IOCTL(KVM_GET_API_VERSION, "vm_create checks the KVM API"),
+    SBX_IOCTL(KVM_CHECK_EXTENSION, "capability probes (TSC deadline, ...)"),
+    SBX_IOCTL(KVM_CREATE_VM, "the VM is created after the jail"),
+    SBX_IOCTL(KVM_GET_VCPU_MMAP_SIZE, "size of each kvm_run mapping"),
+    SBX_IOCTL(KVM_GET_SUPPORTED_CPUID, "the CPUID table starts from what KVM supports"),
+    SBX_IOCTL(KVM_SET_TSS_ADDR, "VM setup (real-mode TSS / EPT identity map)"),
+    SBX_IOCTL(KVM_SET_IDENTITY_MAP_ADDR, "VM setup (real-mode TSS / EPT identity map)"),
+    SBX_IOCTL(KVM_CREATE_IRQCHIP, "in-kernel LAPIC, IOAPIC, PIC"),
+    SBX_IOCTL(KVM_SET_USER_MEMORY_REGION, "guest RAM slots"),
+#ifdef KVM_SET_USER_MEMORY_REGION2
+    SBX_IOCTL(KVM_SET_USER_MEMORY_REGION2, "guest RAM slots with the memfd"),
+#endif
+    SBX_IOCTL(KVM_CREATE_VCPU, "vCPUs are created after the jail"),
+    SBX_IOCTL(KVM_SET_CPUID2, "per-vCPU CPUID"),
+    SBX_IOCTL(KVM_GET_MSRS, "feature MSR probe and vCPU reset"),
+    SBX_IOCTL(KVM_SET_MSRS, "vCPU reset"),
+    SBX_IOCTL(KVM_GET_REGS, "vCPU reset"),
+    SBX_IOCTL(KVM_SET_REGS, "vCPU reset"),
+    SBX_IOCTL(KVM_GET_SREGS, "vCPU reset"),
+    SBX_IOCTL(KVM_SET_SREGS, "vCPU reset"),
+    SBX_IOCTL(KVM_SET_FPU, "vCPU reset"),
+    SBX_IOCTL(KVM_GET_LAPIC, "vCPU reset: LINT0/LINT1 setup"),
+    SBX_IOCTL(KVM_SET_LAPIC, "vCPU reset: LINT0/LINT1 setup"),
+    SBX_IOCTL(KVM_SET_MP_STATE, "APs wait for INIT/SIPI"),
+    SBX_IOCTL(KVM_GET_TSC_KHZ, "TSC frequency CPUID leaf"),
+    SBX_IOCTL(KVM_GET_IRQCHIP, "irqchip reset on guest reboot"),
+    SBX_IOCTL(KVM_SET_IRQCHIP, "irqchip reset on guest reboot"),
+    SBX_IOCTL(KVM_IRQ_LINE, "serial and GED interrupts"),
+    SBX_IOCTL(KVM_RUN, "vCPU threads (their own filter narrows the rest away)"),
+    SBX_IOCTL(KVM_SET_GSI_ROUTING, "MSI routes of virtio-pci devices"),
+    SBX_IOCTL(KVM_IRQFD, "vhost-user call eventfds inject MSIs directly"),
+    SBX_IOCTL(KVM_IOEVENTFD, "queue-notify writes signal the kick eventfds directly"),
+    SBX_IOCTL(KVM_SIGNAL_MSI, "re-injection of a pending MSI-X vector on unmask"),
+    SBX_IOCTL(KVM_GET_CLOCK, "guest clock stops across pause"),
+    SBX_IOCTL(KVM_SET_CLOCK, "guest clock stops across pause"),
+    SBX_ALLOW(eventfd2, "VM event fd, serial stop fd, kick/call eventfds"),
+    SBX_ALLOW(pread64, "kernel and initramfs are read again on every guest reboot"),
+    SBX_ALLOW1(tgkill, SBX_ARG(2, SCMP_CMP_EQ, KICK_SIGNAL, 0),
+               "the kick signal takes a vCPU thread out of KVM_RUN"),
+    SBX_ALLOW(sched_setaffinity, "--cpus affinity pins vCPU threads"),
+    SBX_ALLOW1(shutdown, SBX_ARG(1, SCMP_CMP_EQ, SHUT_RD, 0),
+               "the main thread ends the control thread's read at VM end"),
+    SBX_ALLOW1(seccomp, SBX_ARG(0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0),
+               "each vCPU thread stacks its narrower filter"),
+};
+
+const struct sbx_rule_table sbx_rules_core = { core, sizeof(core) / sizeof(core[0]) };
+
+static const struct sbx_rule vcpu[] = {
+    SBX_IOCTL(KVM_RUN, "the vCPU loop"),
+    SBX_IOCTL(KVM_IRQ_LINE, "the serial port raises IRQ 4 from the exit path"),
+    SBX_IOCTL(KVM_SIGNAL_MSI, "a virtio-pci MSI-X unmask re-injects a pending vector"),
+    SBX_ALLOW(write, "serial output, VM events on the eventfd, log lines"),
+    SBX_ALLOW(futex, "locks shared with the main thread (UART)"),
+    SBX_ALLOW(rt_sigreturn, "return from the kick handler"),
+    SBX_ALLOW(rt_sigprocmask, "glibc blocks signals while the thread exits"),
+    SBX_ALLOW(restart_syscall, "a wait interrupted by the kick resumes"),
+    SBX_ALLOW(clock_gettime, "RTC reads and log time stamps (vDSO fallback)"),
+    SBX_ALLOW(gettid, "allowed everywhere, as Cloud Hypervisor"),
+    SBX_ALLOW(getpid, "log lines name the process"),
+    SBX_ALLOW1(madvise, SBX_ARG(2, SCMP_CMP_EQ, MADV_DONTNEED, 0),
+               "glibc releases the stack when the thread exits"),
+    SBX_ALLOW1(mmap, SBX_ARG(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+               "a first malloc in this thread creates its arena; never executable"),
+    SBX_ALLOW1(mprotect, SBX_ARG(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+               "malloc arena growth; never executable"),
+    SBX_ALLOW(munmap, "malloc arena trimming"),
+    SBX_ALLOW(exit, "the thread returns when the VM stops"),
+    SBX_ALLOW1(tgkill, SBX_ARG(2, SCMP_CMP_EQ, SIGABRT, 0), "abort() on a broken invariant"),
+};
+
+const struct sbx_rule_table sbx_rules_vcpu = { vcpu, sizeof(vcpu) / sizeof(vcpu[0]) };

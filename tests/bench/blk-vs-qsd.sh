@@ -1,0 +1,106 @@
+#!/bin/bash
+# blk-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]
+#
+# cellvm-blockd against qemu-storage-daemon (vhost-user-blk export, aio=io_uring) on the same
+# file, same frontend (blk-bench, on the ipc/ library), same queue depth, same run: 4k random
+# read QD32, 128k sequential read QD16, 4k random write QD32; once on a /dev/shm file (buffered)
+# and once on a disk file with O_DIRECT, where fio (io_uring, direct) on the same file gives the
+# device's own limit. Prints IOPS and the backend's CPU time per request for both, and ratios.
+# The backends run one after the other: each locks the image.
+set -uo pipefail
+
+blockd=${1:?usage: blk-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]}
+bench=${2:?usage: blk-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]}
+secs=${3:-${BLK_BENCH_SECONDS:-3}}
+qsd=$(command -v qemu-storage-daemon) || { echo "SKIP: qemu-storage-daemon not installed (qemu-utils)"; exit 77; }
+fio=$(command -v fio || true)
+size_mb=${BLK_BENCH_SIZE_MB:-256}
+
+tmp=$(mktemp -d /var/tmp/cellvm-blkbench.XXXXXX)
+shm=/dev/shm/cellvm-blkbench.$$.img
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp" "$shm"
+}
+trap cleanup EXIT
+
+wait_sock() {
+	for _ in $(seq 100); do
+		[ -S "$1" ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# backend NAME FILE DIRECT: starts one backend on $tmp/vu.sock, sets $pid.
+backend() {
+	local direct=$3
+	rm -f "$tmp/vu.sock"
+	case "$1" in
+	cellvm)
+		"$blockd" --socket-path "$tmp/vu.sock" \
+			--disk "path=$2,image_type=raw,direct=$([ "$direct" = 1 ] && echo on || echo off)" \
+			2>>"$tmp/backend.log" &
+		;;
+	qsd)
+		"$qsd" --blockdev "driver=file,node-name=disk,filename=$2,aio=io_uring,cache.direct=$([ "$direct" = 1 ] && echo on || echo off)" \
+			--export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$tmp/vu.sock,writable=on,num-queues=1" \
+			2>>"$tmp/backend.log" &
+		;;
+	esac
+	pid=$!
+	wait_sock "$tmp/vu.sock" || { echo "bench: $1 did not start: $(tail -n 3 "$tmp/backend.log")"; return 1; }
+}
+
+stop_backend() {
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+# measure NAME FILE DIRECT RW BS QD: prints "IOPS CPU_US_PER_REQ".
+measure() {
+	local out
+	backend "$1" "$2" "$3" || return 1
+	out=$("$bench" "$tmp/vu.sock" "$pid" "$4" "$5" "$6" "$secs") || { echo "bench: blk-bench failed on $1" >&2; stop_backend; return 1; }
+	stop_backend
+	echo "$out" | sed -n 's/.*iops=\([0-9]*\).*cpu_us_per_req=\([0-9.]*\).*/\1 \2/p'
+}
+
+fio_iops() {
+	local rw=$2
+	[ "$rw" = seqread ] && rw=read
+	"$fio" --name=dev --filename="$1" --ioengine=io_uring --direct=1 --rw="$rw" --bs="$3" \
+		--iodepth="$4" --runtime="$secs" --time_based --ramp_time=0.5 --randrepeat=0 \
+		--output-format=json 2>/dev/null |
+		python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(int(j["read"]["iops"]+j["write"]["iops"]))'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+workloads="randread:4096:32 seqread:131072:16 randwrite:4096:32"
+printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s\n' medium workload bs qd \
+	cellvm-iops qsd-iops ratio cv-us/req qsd-us/rq ratio fio-iops cv/fio
+fail=0
+for medium in shm disk; do
+	if [ "$medium" = shm ]; then f=$shm; direct=0; else f=$tmp/disk.img; direct=1; fi
+	dd if=/dev/urandom of="$f" bs=1M count="$size_mb" status=none conv=fsync || exit 1
+	for w in $workloads; do
+		IFS=: read -r rw bs qd <<<"$w"
+		read -r c_iops c_cpu < <(measure cellvm "$f" "$direct" "$rw" "$bs" "$qd") || { fail=1; continue; }
+		read -r q_iops q_cpu < <(measure qsd "$f" "$direct" "$rw" "$bs" "$qd") || { fail=1; continue; }
+		f_iops=- cf=-
+		if [ "$medium" = disk ] && [ -n "$fio" ]; then
+			f_iops=$(fio_iops "$f" "$rw" "$bs" "$qd")
+			cf=$(ratio "$c_iops" "$f_iops")
+		fi
+		printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s\n' "$medium" "$rw" \
+			"$bs" "$qd" "$c_iops" "$q_iops" "$(ratio "$c_iops" "$q_iops")" "$c_cpu" "$q_cpu" \
+			"$(ratio "$c_cpu" "$q_cpu")" "$f_iops" "$cf"
+	done
+	rm -f "$f"
+done
+echo "cellvm-iops/qsd-iops: higher is better; cv-us/req/qsd-us/req: CPU per request, lower is better (goal <= 0.50 on shm); cv/fio: goal >= 0.95 on disk"
+exit "$fail"
