@@ -63,7 +63,8 @@ void blk_config(const struct blk_disk *d, struct virtio_blk_config *cfg)
     if (d->discard) {
         cfg->max_discard_sectors = htole32(BLK_MAX_DWZ_SECTORS);
         cfg->max_discard_seg = htole32(BLK_MAX_DWZ_SEG);
-        cfg->discard_sector_alignment = htole32(d->blk_size >> BLK_SECTOR_SHIFT);
+        cfg->discard_sector_alignment =
+            htole32((d->discard_align ? d->discard_align : d->blk_size) >> BLK_SECTOR_SHIFT);
     }
     if (d->write_zeroes) {
         cfg->max_write_zeroes_sectors = htole32(BLK_MAX_DWZ_SECTORS);

@@ -25,9 +25,12 @@
 #define BLK_MAX_RW_BYTES (64u << 20)
 
 /* The disk as the guest sees it. Set up before the first queue starts; only `writeback`
- * changes afterwards (SET_CONFIG from the control thread, read by the queue threads). */
+ * (SET_CONFIG) and `size` (Resize) change afterwards, on the control thread, read by the queue
+ * threads. */
 struct blk_disk {
-    uint64_t size; /* image bytes; capacity is size / 512, a partial last sector is hidden */
+    /* Image bytes; capacity is size / 512, a partial last sector is hidden. Grows on Resize
+     * (control thread) while queue threads read it. */
+    _Atomic uint64_t size;
     bool readonly;
     bool sparse;          /* sparse=on: discards and unmapping write-zeroes free space */
     bool protect_sector0; /* autodetected raw: writes touching sector 0 are refused */
@@ -36,6 +39,9 @@ struct blk_disk {
     uint16_t num_queues;
     uint16_t queue_size;
     uint32_t blk_size;
+    /* Discard granularity in bytes (QCOW2: the cluster size, since a partial cluster cannot be
+     * freed); 0: blk_size. */
+    uint32_t discard_align;
     uint8_t serial[VIRTIO_BLK_ID_BYTES]; /* zero padded, not NUL terminated when full */
     atomic_bool writeback;               /* wce: false means writes are durable on completion */
 };

@@ -1,7 +1,13 @@
 /* The queue thread. Requests are popped into slots (a request plus its element), validated by
- * the device model, executed by the raw backend on this thread's ring, and pushed back in
- * completion order. Slots are allocated on demand and never exceed the ring size, because the
- * driver cannot have more chains outstanding than it has descriptors. */
+ * the device model, executed by the raw backend or the QCOW2 engine on this thread's ring, and
+ * pushed back in completion order. Slots are allocated on demand and never exceed the ring
+ * size, because the driver cannot have more chains outstanding than it has descriptors.
+ *
+ * QCOW2: the engine is shared by all queues; its lock covers only mapping and metadata, so
+ * queues wait on each other for that, never for each other's data I/O. A write overlapping
+ * another queue's in-flight write is parked by the engine and woken by the thread that
+ * finishes that write; the wake-up is handed back here (wake list + eventfd read on our ring)
+ * so the request is resumed, submits its I/O and completes on its own thread only. */
 #include "blk_queue.h"
 
 #include <errno.h>
@@ -14,35 +20,48 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "blockd/qcow2/qcow2.h"
+#include "qchan.h"
 #include "uring_sys.h"
 
 /* user_data of the ring's own reads; ios carry their (aligned) struct blk_io pointer. */
 #define UD_KICK 1u
 #define UD_STOP 2u
+#define UD_WAKE 3u
 
 /* Fixed files of the ring; the image is RAW_FILE_IMAGE (0). */
 #define FILE_KICK 1
 #define FILE_STOP 2
+#define FILE_WAKE 3
 
 #define POLL_NS   1000000 /* a frontend without a kick fd: look at the ring every millisecond */
 
+struct blk_queue;
+
 struct blk_slot {
     struct blk_req req;
-    struct blk_slot *next;
+    struct blk_slot *next; /* free list, or the wake list while parked by the engine */
+    struct blk_queue *q;
+    struct qcow2_req qreq;
     struct virtq_elem elem;
 };
 
 struct blk_queue {
     const struct blk_disk *disk;
     const struct raw_image *img;
+    struct qcow2 *q2;        /* NULL: raw */
+    struct qcow2_file *chan; /* owned by the thread: q2's data channel on our ring */
     struct virtq *vq;
     struct devproc *dp;
     struct io_uring ring; /* owned by the thread: created and torn down there */
     int stop_fd;          /* owner: this queue; eventfd written by blk_queue_stop */
+    int wake_fd;          /* owner: this queue; eventfd written by other queues' threads */
+    pthread_mutex_t wake_lock;
+    struct blk_slot *woken; /* parked requests the engine let go; under wake_lock */
     pthread_t thread;
     sem_t started;
     int start_rc;
-    uint64_t kick_val, stop_val; /* read targets of the ring's eventfd reads */
+    uint64_t kick_val, stop_val, wake_val; /* read targets of the ring's eventfd reads */
     struct blk_slot *free;
     unsigned nslots;   /* allocated, free or in use */
     unsigned inflight; /* requests with ios in the ring */
@@ -102,6 +121,96 @@ static void finish(struct blk_queue *q, struct blk_req *r, uint8_t status)
     slot_put(q, s);
 }
 
+static uint8_t q2_status(int res)
+{
+    if (res == 0)
+        return VIRTIO_BLK_S_OK;
+    return res == -ENOTSUP || res == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+}
+
+/* Runs on this queue's thread: inline from qcow2_submit/qcow2_resume or from a completion. */
+static void q2_done(struct qcow2_req *qr, int res)
+{
+    struct blk_slot *s = qr->opaque;
+    struct blk_queue *q = s->q;
+
+    /* Write-through: the data is down, the mapping that finds it must be too. */
+    if (res == 0 && s->req.durable)
+        res = qcow2_flush(q->q2);
+    q->inflight--;
+    finish(q, &s->req, q2_status(res));
+}
+
+/* Any thread: the engine let a parked request of ours go. */
+static void q2_wake(struct qcow2_req *qr)
+{
+    struct blk_slot *s = qr->opaque;
+    struct blk_queue *q = s->q;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&q->wake_lock);
+    s->next = q->woken;
+    q->woken = s;
+    pthread_mutex_unlock(&q->wake_lock);
+    if (write(q->wake_fd, &one, sizeof(one)) != sizeof(one))
+        fprintf(stderr, "cellvm-blockd: queue %u: wake signal lost\n", q->vq->index);
+}
+
+static void resume_woken(struct blk_queue *q)
+{
+    struct blk_slot *s, *fifo = NULL;
+
+    pthread_mutex_lock(&q->wake_lock);
+    s = q->woken;
+    q->woken = NULL;
+    pthread_mutex_unlock(&q->wake_lock);
+    while (s) { /* the list is newest first: resume in arrival order */
+        struct blk_slot *next = s->next;
+
+        s->next = fifo;
+        fifo = s;
+        s = next;
+    }
+    while (fifo) {
+        struct blk_slot *next = fifo->next;
+
+        qcow2_resume(&fifo->qreq);
+        fifo = next;
+    }
+}
+
+static int q2_submit(struct blk_queue *q, struct blk_slot *s)
+{
+    static const enum qcow2_op ops[] = {
+        [BLK_OP_READ] = QCOW2_OP_READ,
+        [BLK_OP_WRITE] = QCOW2_OP_WRITE,
+        [BLK_OP_FLUSH] = QCOW2_OP_FLUSH,
+        [BLK_OP_DISCARD] = QCOW2_OP_DISCARD,
+        [BLK_OP_WRITE_ZEROES] = QCOW2_OP_WRITE_ZEROES,
+    };
+    struct blk_req *r = &s->req;
+    int e;
+
+    s->q = q;
+    s->qreq = (struct qcow2_req){
+        .op = ops[r->op],
+        .offset = r->off,
+        .len = r->len,
+        .iov = r->iov,
+        .iovcnt = r->niov,
+        .chan = q->chan,
+        .done = q2_done,
+        .wake = q2_wake,
+        .opaque = s,
+    };
+    /* Counted first: done() may run before qcow2_submit returns. */
+    q->inflight++;
+    e = qcow2_submit(q->q2, &s->qreq);
+    if (e < 0)
+        q->inflight--;
+    return e;
+}
+
 static void handle(struct blk_queue *q, struct blk_slot *s)
 {
     struct blk_req *r = &s->req;
@@ -109,6 +218,11 @@ static void handle(struct blk_queue *q, struct blk_slot *s)
     blk_req_prepare(q->disk, &s->elem, r);
     if (r->op == BLK_OP_DONE) {
         finish(q, r, r->result);
+        return;
+    }
+    if (q->q2) {
+        if (q2_submit(q, s) < 0)
+            finish(q, r, VIRTIO_BLK_S_IOERR);
         return;
     }
     if (raw_submit(&q->ring, q->img, r) < 0) {
@@ -185,6 +299,18 @@ static bool on_cqe(struct blk_queue *q, const struct io_uring_cqe *cqe)
     }
     if (ud == 0) /* a no-op left by a failed submit */
         return false;
+    if (ud == UD_WAKE) {
+        if (arm_read(q, FILE_WAKE, &q->wake_val, UD_WAKE) < 0)
+            fprintf(stderr, "cellvm-blockd: queue %u: cannot re-arm wake-ups\n", q->vq->index);
+        resume_woken(q);
+        return q->starved;
+    }
+    if (q->q2) {
+        unsigned before = q->inflight;
+
+        qchan_complete(ud, cqe->res);
+        return q->starved && q->inflight < before;
+    }
     r = raw_complete(&q->ring, q->img, (struct blk_io *)(uintptr_t)ud, cqe->res);
     if (r) {
         q->inflight--;
@@ -197,7 +323,7 @@ static bool on_cqe(struct blk_queue *q, const struct io_uring_cqe *cqe)
 
 static int ring_setup(struct blk_queue *q)
 {
-    int files[3] = { q->img->fd, q->vq->kick_fd, q->stop_fd };
+    int files[4] = { q->img->fd, q->vq->kick_fd, q->stop_fd, q->wake_fd };
     unsigned entries = 2u * q->vq->num + 8;
     int r;
 
@@ -206,14 +332,23 @@ static int ring_setup(struct blk_queue *q)
         files[FILE_KICK] = q->stop_fd;
     if (entries > 4096)
         entries = 4096;
-    r = blk_uring_create(&q->ring, entries, files, 3, raw_uring_ops, raw_uring_nops);
+    r = blk_uring_create(&q->ring, entries, files, 4, q->q2 ? qchan_uring_ops : raw_uring_ops,
+                         q->q2 ? qchan_uring_nops : raw_uring_nops);
     if (r < 0)
         return r;
-    r = arm_read(q, FILE_STOP, &q->stop_val, UD_STOP);
+    if (q->q2)
+        r = qchan_new(q->img->fd, &q->ring, RAW_FILE_IMAGE, &q->chan);
+    if (r == 0)
+        r = arm_read(q, FILE_STOP, &q->stop_val, UD_STOP);
+    if (r == 0 && q->q2)
+        r = arm_read(q, FILE_WAKE, &q->wake_val, UD_WAKE);
     if (r == 0 && q->vq->kick_fd >= 0)
         r = arm_read(q, FILE_KICK, &q->kick_val, UD_KICK);
-    if (r < 0)
+    if (r < 0) {
+        qcow2_file_destroy(q->chan);
+        q->chan = NULL;
         io_uring_queue_exit(&q->ring);
+    }
     return r;
 }
 
@@ -256,12 +391,13 @@ static void *queue_thread(void *arg)
         if (kicked)
             drain(q);
     }
+    qcow2_file_destroy(q->chan);
     io_uring_queue_exit(&q->ring);
     return NULL;
 }
 
 int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
-                    const struct raw_image *img, struct virtq *vq, struct devproc *dp)
+                    const struct blk_backend *be, struct virtq *vq, struct devproc *dp)
 {
     struct blk_queue *q = calloc(1, sizeof(*q));
     int r;
@@ -269,11 +405,15 @@ int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
     if (!q)
         return -ENOMEM;
     q->disk = disk;
-    q->img = img;
+    q->img = be->img;
+    q->q2 = be->q2;
     q->vq = vq;
     q->dp = dp;
+    q->wake_fd = -1;
+    pthread_mutex_init(&q->wake_lock, NULL);
     q->stop_fd = eventfd(0, EFD_CLOEXEC);
-    if (q->stop_fd < 0) {
+    q->wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (q->stop_fd < 0 || q->wake_fd < 0) {
         r = -errno;
         goto fail;
     }
@@ -299,6 +439,9 @@ int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
 fail:
     if (q->stop_fd >= 0)
         close(q->stop_fd);
+    if (q->wake_fd >= 0)
+        close(q->wake_fd);
+    pthread_mutex_destroy(&q->wake_lock);
     free(q);
     return r;
 }
@@ -314,6 +457,8 @@ void blk_queue_stop(struct blk_queue *q)
                 strerror(errno));
     pthread_join(q->thread, NULL);
     close(q->stop_fd);
+    close(q->wake_fd);
+    pthread_mutex_destroy(&q->wake_lock);
     slots_free(q);
     free(q);
 }

@@ -1,6 +1,7 @@
-/* cellvm-blockd: the virtio-blk device process for raw images. The device-process runtime
- * (devproc_main) owns the command line, the jail and the vhost-user socket; this file turns a
- * --disk spec into an open, locked, prepared image and serves queues on demand. */
+/* cellvm-blockd: the virtio-blk device process for raw and QCOW2 images. The device-process
+ * runtime (devproc_main) owns the command line, the jail and the vhost-user socket; this file
+ * turns a --disk spec into an open image (image.c), serves queues on demand and applies
+ * Resize control messages. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,20 +12,21 @@
 #include "blk_queue.h"
 #include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
-#include "imglock.h"
-#include "raw.h"
+#include "image.h"
 
-#define VIRTIO_ID_BLOCK        2
-#define VIRTIO_RING_F_INDIRECT 28
-#define VIRTIO_RING_F_EVENT    29
-#define VHOST_USER_PF_CONFIG   (1ull << 9)
-#define BLOCKD_CONFIG_SIZE     128 /* room for newer frontends' larger virtio_blk_config */
-#define BLOCKD_MAX_QUEUES      64
+#define VIRTIO_ID_BLOCK           2
+#define VIRTIO_RING_F_INDIRECT    28
+#define VIRTIO_RING_F_EVENT       29
+#define VHOST_USER_PF_CONFIG      (1ull << 9)
+#define VHOST_USER_PF_BACKEND_REQ (1ull << 5) /* CONFIG_CHANGE after a resize */
+#define BLOCKD_CONFIG_SIZE        128 /* room for newer frontends' larger virtio_blk_config */
+#define BLOCKD_MAX_QUEUES         64
 
 struct blockd {
     struct devproc_ops ops; /* features and queue count follow the spec */
     struct blk_disk disk;
-    struct raw_image img; /* img.fd: owned here, closed in main */
+    struct image img; /* owned: closed by image_close in main */
+    struct blk_backend be;
     struct devproc *dp;
     struct blk_queue *queues[BLOCKD_MAX_QUEUES];
 };
@@ -40,34 +42,6 @@ __attribute__((format(printf, 4, 5))) static int spec_err(char *err, size_t errl
     return r;
 }
 
-/* Autodetection as Cloud Hypervisor v51.0 does it, with its sector-0 rule for raw. Only raw
- * images are served by this process. */
-static int check_format(struct blockd *b, const struct cli_disk *cd, char *err, size_t errlen)
-{
-    static const char *const names[] = { "raw", "qcow2", "vhd", "vhdx" };
-    enum raw_format fmt;
-    int r = raw_detect(&b->img, &fmt);
-
-    if (r < 0)
-        return spec_err(err, errlen, r, "--disk: cannot read the image: %s", strerror(-r));
-    if (cd->image_type == CLI_IMAGE_UNKNOWN) {
-        if (fmt != RAW_FORMAT_RAW)
-            return spec_err(err, errlen, -ENOTSUP,
-                            "--disk: detected a %s image: only raw images are served", names[fmt]);
-        fprintf(stderr, "cellvm-blockd: image type autodetected as raw; writes to sector 0 are "
-                        "refused (give image_type=raw to allow them)\n");
-        b->disk.protect_sector0 = true;
-        return 0;
-    }
-    if (cd->image_type != CLI_IMAGE_RAW)
-        return spec_err(err, errlen, -ENOTSUP, "--disk: image_type=%s: only raw is served",
-                        names[cd->image_type]);
-    if (fmt != RAW_FORMAT_RAW)
-        return spec_err(err, errlen, -EINVAL, "--disk: image_type=raw but the image looks like %s",
-                        names[fmt]);
-    return 0;
-}
-
 static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, size_t nfds, char *err,
                       size_t errlen)
 {
@@ -79,27 +53,14 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
         return spec_err(err, errlen, -EINVAL, "--disk: %s", "socket/vhost_user name a frontend");
     if (cd->num_queues > BLOCKD_MAX_QUEUES)
         return spec_err(err, errlen, -EINVAL, "--disk: num_queues above %s", "64");
-    if (nfds > 0) {
-        r = raw_adopt(&b->img, fds[0], cd->direct);
-        if (r == 0)
-            fds[0] = -1;
-    } else {
-        r = raw_open(&b->img, cd->path, cd->readonly, cd->direct);
-    }
-    if (r < 0)
-        return spec_err(err, errlen, r, "--disk: cannot open the image: %s", strerror(-r));
-    r = imglock_acquire(b->img.fd, !cd->readonly);
-    if (r < 0)
-        return spec_err(err, errlen, r, "--disk: cannot lock the image: %s",
-                        r == -EBUSY ? "another process is using it" : strerror(-r));
-    r = check_format(b, cd, err, errlen);
+    r = image_open(&b->img, cd, fds, nfds, d, err, errlen);
     if (r < 0)
         return r;
-    r = raw_prepare(&b->img, cd->readonly, cd->sparse);
-    if (r < 0)
-        return spec_err(err, errlen, r, "--disk: cannot prepare the image: %s", strerror(-r));
+    b->be.img = &b->img.raw;
+    b->be.q2 = b->img.q2;
+    if (b->img.q2)
+        d->discard_align = qcow2_cluster_size(b->img.q2);
 
-    d->size = b->img.size;
     d->readonly = cd->readonly;
     d->sparse = cd->sparse;
     d->num_queues = cd->num_queues;
@@ -108,7 +69,7 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
     if (cd->serial) {
         memset(d->serial, 0, sizeof(d->serial));
         memcpy(d->serial, cd->serial, strnlen(cd->serial, sizeof(d->serial)));
-    } else if (fstat(b->img.fd, &st) == 0) {
+    } else if (fstat(b->img.raw.fd, &st) == 0) {
         blk_serial_default(st.st_dev, st.st_rdev, st.st_ino, d->serial);
     }
     blk_disk_init(d);
@@ -127,14 +88,16 @@ static int blockd_parse_spec(void *dev, const char *opt, const char *val, int *f
 
     if (strcmp(opt, "disk") != 0)
         return spec_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
-    if (b->img.fd >= 0)
+    if (b->img.raw.fd >= 0)
         return spec_err(err, errlen, -EINVAL, "%s", "one --disk per process");
     r = cli_disk_parse(val, &cd, err, errlen);
     if (r == 0)
         r = setup_disk(b, &cd, fds, nfds, err, errlen);
     cli_disk_free(&cd);
-    if (r < 0)
-        raw_close(&b->img);
+    if (r < 0) {
+        image_close(&b->img);
+        image_init(&b->img);
+    }
     return r;
 }
 
@@ -142,10 +105,9 @@ static int blockd_prepare(void *dev, struct devproc *dp, char *err, size_t errle
 {
     struct blockd *b = dev;
 
-    (void)err;
-    (void)errlen;
     b->dp = dp;
-    return 0;
+    /* Backing files come before the jail: standalone, this process opens them itself. */
+    return image_open_chain(&b->img, dp, err, errlen);
 }
 
 static int blockd_get_config(void *dev, uint8_t *buf, uint32_t off, uint32_t len)
@@ -175,7 +137,7 @@ static int blockd_start_queue(void *dev, uint16_t idx, struct virtq *vq)
 
     if (idx >= b->disk.num_queues || b->queues[idx])
         return -EINVAL;
-    return blk_queue_start(&b->queues[idx], &b->disk, &b->img, vq, b->dp);
+    return blk_queue_start(&b->queues[idx], &b->disk, &b->be, vq, b->dp);
 }
 
 static int blockd_stop_queue(void *dev, uint16_t idx)
@@ -186,6 +148,35 @@ static int blockd_stop_queue(void *dev, uint16_t idx)
         return -EINVAL;
     blk_queue_stop(b->queues[idx]);
     b->queues[idx] = NULL;
+    return 0;
+}
+
+/* Resize: the image grows first, then the capacity the guest can address, then the frontend
+ * hears of it (CONFIG_CHANGE), so no request ever sees a capacity the image does not have. */
+static int blockd_control(void *dev, struct devproc *dp, const Cellvm__Envelope *msg)
+{
+    struct blockd *b = dev;
+    uint64_t size;
+    int r;
+
+    if (msg->body_case != CELLVM__ENVELOPE__BODY_RESIZE)
+        return -ENOTSUP;
+    size = msg->resize->size;
+    if (b->disk.readonly)
+        return -EROFS;
+    if (size < b->disk.size)
+        return -ENOTSUP;
+    r = image_grow(&b->img, size);
+    if (r < 0) {
+        fprintf(stderr, "cellvm-blockd: resize to %llu bytes failed: %s\n",
+                (unsigned long long)size, strerror(-r));
+        return r;
+    }
+    b->disk.size = size;
+    fprintf(stderr, "cellvm-blockd: resized to %llu bytes\n", (unsigned long long)size);
+    r = devproc_config_changed(dp);
+    if (r < 0)
+        fprintf(stderr, "cellvm-blockd: config-change notification failed: %s\n", strerror(-r));
     return 0;
 }
 
@@ -206,14 +197,14 @@ int main(int argc, char **argv)
     int status;
 
     memset(&b, 0, sizeof(b));
-    b.img.fd = -1;
+    image_init(&b.img);
     b.ops = (struct devproc_ops){
         .name = "blk",
         .spec_option = "disk",
         .virtio_id = VIRTIO_ID_BLOCK,
         .features = 0, /* set by parse_spec: RO, DISCARD and MQ depend on the disk */
         .max_queues = 1,
-        .protocol_features = VHOST_USER_PF_CONFIG,
+        .protocol_features = VHOST_USER_PF_CONFIG | VHOST_USER_PF_BACKEND_REQ,
         .config_size = BLOCKD_CONFIG_SIZE,
         .parse_spec = blockd_parse_spec,
         .prepare = blockd_prepare,
@@ -222,13 +213,12 @@ int main(int argc, char **argv)
         .start_queue = blockd_start_queue,
         .stop_queue = blockd_stop_queue,
         .reset = blockd_reset,
+        .control = blockd_control,
     };
     status = devproc_main(argc, argv, &b.ops, &b);
     blockd_reset(&b);
     /* Rings drop their reference to the image asynchronously after they are torn down, which
-     * would keep the locks a moment past our exit: release them now. */
-    if (b.img.fd >= 0)
-        (void)imglock_release(b.img.fd);
-    raw_close(&b.img);
+     * would keep the locks a moment past our exit: image_close releases them now. */
+    image_close(&b.img);
     return status;
 }

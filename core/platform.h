@@ -38,7 +38,8 @@
 #define GPA_CMDLINE        0x00020000ull
 #define CMDLINE_MAX        0x00010000ull /* room reserved; the protocol limit is smaller */
 #define GPA_ACPI_TABLES    GPA_BIOS_START
-#define ACPI_TABLES_MAX    0x00020000ull
+#define ACPI_TABLES_MAX    0x0001f000ull /* up to the reset-vector page */
+#define GPA_RESET_VECTOR   0x000ffff0ull /* F000:FFF0, where a real-mode restart jumps */
 
 /* I/O ports. */
 #define PORT_PIC_MASTER         0x20

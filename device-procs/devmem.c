@@ -50,8 +50,17 @@ int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
     struct stat st;
     uint64_t page_off;
     void *base = NULL;
-    int ret;
+    int ret = 0;
 
+    for (unsigned i = 0; i < m->n; i++) {
+        struct devmem_region *x = &m->r[i];
+
+        if (x->map_base && x->gpa == r->guest_addr && x->uva == r->user_addr &&
+            x->size == r->size) {
+            x->refs++;
+            goto out;
+        }
+    }
     ret = check_new(m, r->guest_addr, r->user_addr, r->size);
     if (ret)
         goto out;
@@ -76,6 +85,7 @@ int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
     nr.host = (uint8_t *)base + page_off;
     nr.map_base = base;
     nr.map_len = r->size + page_off;
+    nr.refs = 1;
     insert(m, &nr);
 out:
     if (fd >= 0)
@@ -100,6 +110,10 @@ int devmem_remove(struct devmem *m, const struct vu_mem_region *r)
 
         if (x->gpa != r->guest_addr || x->uva != r->user_addr || x->size != r->size)
             continue;
+        if (x->refs > 1) {
+            x->refs--;
+            return 0;
+        }
         devmem_sys_unmap(x->map_base, x->map_len);
         memmove(x, x + 1, (m->n - i - 1) * sizeof(*x));
         m->n--;

@@ -26,6 +26,9 @@ struct devmem_region {
     uint8_t *host;  /* host address of gpa */
     void *map_base; /* what devmem_sys mapped, NULL for a caller-owned region */
     uint64_t map_len;
+    /* Identical ADD_MEM_REGs held: QEMU before 8.1 sends one per vhost_dev, and a multi-queue
+       net device has one vhost_dev per queue pair (each REM_MEM_REG drops one). */
+    unsigned refs;
 };
 
 struct devmem {
@@ -38,6 +41,7 @@ void devmem_init(struct devmem *m);
 /*
  * Maps one region of fd (shared, read/write, no exec) at r->mmap_offset and adds it. The fd is
  * always consumed (closed), mapped or not, so a backend never keeps the guest's memfds open.
+ * Adding a region identical to a mapped one (gpa, size, user address) only counts it again.
  * -EINVAL for an empty or wrapping region or one overlapping an existing region (by gpa or by
  * user address), -ENOSPC when DEVMEM_MAX_REGIONS are in use, -errno from mmap.
  */

@@ -123,10 +123,43 @@ static void on_ctl(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     r = devproc_ctl_handle(dp);
-    if (r) {
-        if (r != -ESHUTDOWN)
-            fprintf(stderr, "%s: control channel closed\n", dp->ops->name);
-        event_base_loopbreak(dp->base);
+    if (!r)
+        return;
+    if (r != -ESHUTDOWN && dp->ctl_listen_fd >= 0) {
+        /* A --control-socket supervisor went away: wait for the next one. */
+        event_free(dp->ev_ctl);
+        dp->ev_ctl = NULL;
+        close(dp->ctl_fd);
+        dp->ctl_fd = -1;
+        return;
+    }
+    if (r != -ESHUTDOWN)
+        fprintf(stderr, "%s: control channel closed\n", dp->ops->name);
+    event_base_loopbreak(dp->base);
+}
+
+/* --control-socket: one supervisor at a time speaks the controller's control messages. */
+static void on_ctl_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct devproc *dp = arg;
+    int c;
+
+    (void)what;
+    c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    if (dp->ctl_fd >= 0) {
+        close(c);
+        return;
+    }
+    dp->ctl_fd = c;
+    dp->ev_ctl = event_new(dp->base, c, EV_READ | EV_PERSIST, on_ctl, dp);
+    if (!dp->ev_ctl || event_add(dp->ev_ctl, NULL) < 0) {
+        if (dp->ev_ctl)
+            event_free(dp->ev_ctl);
+        dp->ev_ctl = NULL;
+        close(c);
+        dp->ctl_fd = -1;
     }
 }
 
@@ -139,7 +172,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(dp->base);
 }
 
-static int listen_on(struct devproc *dp, const char *path)
+/* A listening unix socket of `type` on path; returns the fd or -errno. */
+static int listen_unix(const char *path, int type)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct stat st;
@@ -151,7 +185,7 @@ static int listen_on(struct devproc *dp, const char *path)
     /* A stale socket from an earlier run; never remove anything else. */
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(path);
-    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -errno;
     if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0) {
@@ -160,6 +194,15 @@ static int listen_on(struct devproc *dp, const char *path)
         close(s);
         return r;
     }
+    return s;
+}
+
+static int listen_on(struct devproc *dp, const char *path)
+{
+    int s = listen_unix(path, SOCK_STREAM);
+
+    if (s < 0)
+        return s;
     dp->listen_fd = s;
     strcpy(dp->socket_path, path);
     return 0;
@@ -171,12 +214,22 @@ static void print_capabilities(const struct devproc_ops *ops)
     fflush(stdout);
 }
 
-enum { OPT_SOCKET = 1, OPT_FD, OPT_CAPS, OPT_CONTROL, OPT_SECCOMP, OPT_SPEC, OPT_HELP };
+enum {
+    OPT_SOCKET = 1,
+    OPT_FD,
+    OPT_CAPS,
+    OPT_CONTROL,
+    OPT_CTLSOCK,
+    OPT_SECCOMP,
+    OPT_SPEC,
+    OPT_HELP,
+};
 
 static void usage(const struct devproc_ops *ops, const char *argv0)
 {
     fprintf(stderr,
             "usage: %s (--socket-path PATH | --fd N) --%s SPEC [--seccomp on|log|off]\n"
+            "          [--control-socket PATH]\n"
             "       %s --print-capabilities\n",
             argv0, ops->spec_option, argv0);
 }
@@ -201,6 +254,7 @@ static int parse_args(struct devproc *dp, int argc, char **argv, char *err, size
         { "fd", required_argument, NULL, OPT_FD },
         { "print-capabilities", no_argument, NULL, OPT_CAPS },
         { "control-fd", required_argument, NULL, OPT_CONTROL },
+        { "control-socket", required_argument, NULL, OPT_CTLSOCK },
         { "seccomp", required_argument, NULL, OPT_SECCOMP },
         { dp->ops->spec_option, required_argument, NULL, OPT_SPEC },
         { "help", no_argument, NULL, OPT_HELP },
@@ -235,6 +289,19 @@ static int parse_args(struct devproc *dp, int argc, char **argv, char *err, size
                 return -EBADF;
             }
             break;
+        case OPT_CTLSOCK:
+            if (dp->ctl_listen_fd >= 0) {
+                snprintf(err, errlen, "--control-socket given twice");
+                return -EINVAL;
+            }
+            dp->ctl_listen_fd = listen_unix(optarg, SOCK_SEQPACKET);
+            if (dp->ctl_listen_fd < 0) {
+                r = dp->ctl_listen_fd;
+                dp->ctl_listen_fd = -1;
+                snprintf(err, errlen, "--control-socket %s: %s", optarg, strerror(-r));
+                return r;
+            }
+            break;
         case OPT_SECCOMP:
             if (!strcmp(optarg, "on"))
                 dp->seccomp = DEVPROC_SECCOMP_KILL;
@@ -257,6 +324,10 @@ static int parse_args(struct devproc *dp, int argc, char **argv, char *err, size
             snprintf(err, errlen, "bad arguments");
             return -EINVAL;
         }
+    }
+    if (dp->ctl_listen_fd >= 0 && dp->ctl_fd >= 0) {
+        snprintf(err, errlen, "--control-socket is for standalone use, not with --control-fd");
+        return -EINVAL;
     }
     if (optind < argc || (dp->listen_fd < 0) == (dp->conn_fd < 0)) {
         usage(dp->ops, argv[0]);
@@ -291,6 +362,9 @@ static int setup_loop(struct devproc *dp)
         r = add_event(dp, &dp->ev_ctl, dp->ctl_fd, EV_READ | EV_PERSIST, on_ctl);
     if (!r && dp->listen_fd >= 0)
         r = add_event(dp, &dp->ev_listen, dp->listen_fd, EV_READ | EV_PERSIST, on_listen);
+    if (!r && dp->ctl_listen_fd >= 0)
+        r = add_event(dp, &dp->ev_ctl_listen, dp->ctl_listen_fd, EV_READ | EV_PERSIST,
+                      on_ctl_listen);
     if (!r && dp->conn_fd >= 0) {
         int fd = dp->conn_fd;
 
@@ -302,8 +376,8 @@ static int setup_loop(struct devproc *dp)
 
 static void teardown(struct devproc *dp)
 {
-    struct event *evs[] = { dp->ev_listen, dp->ev_conn, dp->ev_ctl,
-                            dp->ev_notify, dp->ev_term, dp->ev_int };
+    struct event *evs[] = { dp->ev_listen, dp->ev_conn, dp->ev_ctl,       dp->ev_notify,
+                            dp->ev_term,   dp->ev_int,  dp->ev_ctl_listen };
 
     if (dp->vu)
         vu_backend_free(dp->vu);
@@ -318,8 +392,29 @@ static void teardown(struct devproc *dp)
         close(dp->listen_fd);
     if (dp->ctl_fd >= 0)
         close(dp->ctl_fd);
+    if (dp->ctl_listen_fd >= 0)
+        close(dp->ctl_listen_fd);
     if (dp->notify_fd >= 0)
         close(dp->notify_fd);
+}
+
+static int enter_jail(struct devproc *dp, char *err, size_t errlen)
+{
+    int keep[5];
+    size_t n = 0;
+
+    if (!dp->ops->jail)
+        return devproc_jail(dp->seccomp, err, errlen);
+    if (dp->listen_fd >= 0)
+        keep[n++] = dp->listen_fd;
+    if (dp->ctl_listen_fd >= 0)
+        keep[n++] = dp->ctl_listen_fd;
+    if (dp->conn_fd >= 0)
+        keep[n++] = dp->conn_fd;
+    if (dp->ctl_fd >= 0)
+        keep[n++] = dp->ctl_fd;
+    keep[n++] = dp->notify_fd;
+    return dp->ops->jail(dp->dev, dp->seccomp, keep, n, err, errlen);
 }
 
 int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev)
@@ -330,6 +425,7 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
         .listen_fd = -1,
         .conn_fd = -1,
         .ctl_fd = -1,
+        .ctl_listen_fd = -1,
         .notify_fd = -1,
         .seccomp = DEVPROC_SECCOMP_LOG,
         .exit_code = 1,
@@ -360,7 +456,7 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
         }
     }
     if (!r)
-        r = devproc_jail(dp.seccomp, err, sizeof(err));
+        r = enter_jail(&dp, err, sizeof(err));
     /* Ready before the loop exists, so it precedes the frontend-connected event. */
     if (!r && dp.ctl_fd >= 0)
         r = devproc_ctl_ready(&dp);

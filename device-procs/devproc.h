@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "control.pb-c.h"
+#include "device-procs/devproc_jail.h"
 #include "device-procs/virtq.h"
 
 struct devproc;
@@ -65,6 +66,15 @@ struct devproc_ops {
     int (*stop_queue)(void *dev, uint16_t idx);
     /* Back to the state after parse_spec: negotiated features and queues forgotten. Optional. */
     void (*reset)(void *dev);
+
+    /*
+     * Replaces the runtime's interim jail when set (netd enters sandbox/'s sbx_enter): called
+     * once, single-threaded, after prepare and before the loop exists, with the fds the runtime
+     * needs kept (listener, connection, control channel, its eventfd); the device adds its own.
+     * 0 or -errno with err filled. Optional.
+     */
+    int (*jail)(void *dev, enum devproc_seccomp mode, const int *keep, size_t nkeep, char *err,
+                size_t errlen);
 
     /* A device-specific control message (Resize, LinkState) from the controller. Optional. */
     int (*control)(void *dev, struct devproc *dp, const Cellvm__Envelope *msg);

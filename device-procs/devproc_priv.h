@@ -20,12 +20,14 @@ struct devproc {
     struct vu_backend *vu; /* owned */
     int listen_fd;         /* owned: --socket-path listener, -1 otherwise */
     int conn_fd;           /* owned: the current frontend connection, -1 if none */
-    int ctl_fd;            /* owned: control channel to the controller, -1 standalone */
+    int ctl_fd;            /* owned: control channel to the controller (or, standalone, the
+                              --control-socket connection being served), -1 if none */
+    int ctl_listen_fd;     /* owned: standalone --control-socket listener, -1 otherwise */
     int notify_fd;         /* owned: eventfd device threads poke (needs_reset) */
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     enum devproc_seccomp seccomp;
     struct event_base *base; /* owned, like every event below */
-    struct event *ev_listen, *ev_conn, *ev_ctl, *ev_notify, *ev_term, *ev_int;
+    struct event *ev_listen, *ev_conn, *ev_ctl, *ev_notify, *ev_term, *ev_int, *ev_ctl_listen;
     uint32_t reset_queue; /* atomics: last needs_reset report */
     int32_t reset_err;
     int exit_code;

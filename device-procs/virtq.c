@@ -223,6 +223,26 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written
     return 0;
 }
 
+int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n)
+{
+    if (vq->broken)
+        return vq->broken;
+    if (n > vq->num)
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++) {
+        struct vring_used_elem *u = &vq->used->ring[(uint16_t)(vq->used_idx + i) & (vq->num - 1)];
+
+        u->id = heads[i];
+        u->len = lens[i];
+        vq->stats.bytes_in += lens[i];
+    }
+    vq->used_idx = (uint16_t)(vq->used_idx + n);
+    store16(&vq->used->idx, vq->used_idx);
+    for (unsigned i = 0; vq->inflight && i < n; i++)
+        inflight_clear(vq->inflight, heads[i], vq->used_idx);
+    return 0;
+}
+
 int virtq_notify(struct virtq *vq)
 {
     uint64_t one = 1;

@@ -90,6 +90,13 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
 /* Returns a popped element with `written` bytes written into its writable part. 0 or -errno. */
 int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written);
 
+/*
+ * Returns n popped elements at once, heads[i] with lens[i] bytes written (the caller keeps each
+ * within its element's writable size), publishing the used index once: a driver never sees part
+ * of the group (virtio-net's mergeable receive buffers). n <= num. 0 or -errno.
+ */
+int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n);
+
 /* Gives an element back unused (pop undone): the next pop returns it again. */
 void virtq_unpop(struct virtq *vq);
 

@@ -1,4 +1,5 @@
 #include "validate.h"
+#include "validate_api.h"
 #include "validate_device.h"
 
 #include <errno.h>
@@ -226,6 +227,8 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
         return fail(why, "core_config.seccomp");
     if (m->verbosity > 4)
         return fail(why, "core_config.verbosity");
+    if (m->attach_count > PB_MAX_ATTACH)
+        return fail(why, "core_config.attach_count");
     if (m->n_fds != nfds || nfds > PB_MAX_CORE_FDS)
         return fail(why, "core_config.fds");
     for (size_t i = 0; i < m->n_fds; i++) {
@@ -253,14 +256,35 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     return validate_numa(m, why);
 }
 
+int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const char **why)
+{
+    if (nfds != 1)
+        return fail(why, "attach_device.fds");
+    if (!text_ok(m->id, PB_MAX_ID_LEN, false))
+        return fail(why, "attach_device.id");
+    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19)
+        return fail(why, "attach_device.virtio_id");
+    if (m->num_queues == 0 || m->num_queues > PB_MAX_DEVICE_QUEUES)
+        return fail(why, "attach_device.num_queues");
+    if (m->queue_size < 2 || m->queue_size > 32768 || (m->queue_size & (m->queue_size - 1)))
+        return fail(why, "attach_device.queue_size");
+    if (m->pci_segment != 0)
+        return fail(why, "attach_device.pci_segment");
+    return 0;
+}
+
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     int r = pb_validate_device_envelope(m, nfds, why);
 
     if (r != -ENOENT)
         return r;
+    r = pb_validate_api_envelope(m, nfds, why);
+    if (r != -ENOENT)
+        return r;
     /* Only the config messages carry fds; fds on any other message are an error. */
-    if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG && nfds)
+    if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
+        m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE && nfds)
         return fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_HELLO:
@@ -274,6 +298,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_exit_status(m->exit_status, why);
     case CELLVM__ENVELOPE__BODY_CORE_CONFIG:
         return pb_validate_core_config(m->core_config, nfds, why);
+    case CELLVM__ENVELOPE__BODY_ATTACH_DEVICE:
+        return pb_validate_attach_device(m->attach_device, nfds, why);
     default:
         return fail(why, "envelope.body");
     }

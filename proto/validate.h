@@ -6,13 +6,15 @@
 #include "control.pb-c.h"
 
 /* Bounds shared by the validators and by the code that fills messages. */
-#define PB_MAX_ID_LEN      64
-#define PB_MAX_MESSAGE_LEN 512
-#define PB_MAX_CMDLINE_LEN 65535 /* as the CLI: Cloud Hypervisor's 64 KiB with the NUL */
-#define PB_MAX_VCPUS       255
-#define PB_MAX_CORE_FDS    16 /* IPC_MAX_FDS: all fds travel in one packet */
-#define PB_MAX_ZONES       8  /* memory zones (one CORE_FD_MEMORY fd each) */
-#define PB_MAX_NUMA_NODES  64 /* guest NUMA node ids are below this */
+#define PB_MAX_ID_LEN        64
+#define PB_MAX_MESSAGE_LEN   512
+#define PB_MAX_CMDLINE_LEN   65535 /* as the CLI: Cloud Hypervisor's 64 KiB with the NUL */
+#define PB_MAX_VCPUS         255
+#define PB_MAX_CORE_FDS      16 /* IPC_MAX_FDS: all fds travel in one packet */
+#define PB_MAX_ZONES         8  /* memory zones (one CORE_FD_MEMORY fd each) */
+#define PB_MAX_NUMA_NODES    64 /* guest NUMA node ids are below this */
+#define PB_MAX_ATTACH        64 /* virtio devices one core serves (AttachDevice) */
+#define PB_MAX_DEVICE_QUEUES 64 /* queues of one virtio device */
 
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
@@ -23,6 +25,7 @@ int pb_validate_hello(const Cellvm__Hello *m, const char **why);
 int pb_validate_error(const Cellvm__Error *m, const char **why);
 int pb_validate_exit_status(const Cellvm__ExitStatus *m, const char **why);
 int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char **why);
+int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

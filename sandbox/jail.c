@@ -21,6 +21,7 @@
 /* Where the new root is built before pivot_root; any directory every host has will do. */
 #define NEW_ROOT          "/tmp"
 #define MAX_KEEP          512
+#define MAX_BINDS         8
 #define STANDALONE_NOBODY 65534
 
 enum launch_kind {
@@ -45,6 +46,8 @@ static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_CORE] = { 4096, 512 }, /* vCPU threads count against NPROC */
     [SBX_PROFILE_VCPU] = { 0, 0 },
     [SBX_PROFILE_BLOCKD] = { 1024, 256 }, /* io-wq workers count against NPROC */
+    [SBX_PROFILE_NETD] = { 256, 64 },     /* one thread per queue pair */
+    [SBX_PROFILE_VSOCKD] = { 2048, 64 },  /* up to 1023 streams, each a host socket */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,
@@ -195,25 +198,51 @@ static int unshare_standalone(struct launch *l, char *err, size_t len)
     return 0;
 }
 
+static void close_fds(const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+/* The tmpfs goes up on NEW_ROOT (/tmp), which would hide a bind source below it, such as a
+ * socket directory in /tmp: each source is pinned by an O_PATH fd first and bound through it. */
 static int make_root(const struct sbx_config *cfg, char *err, size_t len)
 {
-    char dst[256];
-    int r = sbx_sys_mount_tmpfs(NEW_ROOT);
+    int src[MAX_BINDS];
+    char dst[256], via[64];
+    size_t n = 0;
+    int r = 0;
 
-    if (r)
-        return fail(err, len, r, "tmpfs root");
-    for (size_t i = 0; i < cfg->nbinds; i++) {
-        const struct sbx_bind *b = &cfg->binds[i];
+    if (cfg->nbinds > MAX_BINDS)
+        return fail(err, len, -E2BIG, "more than %d binds", MAX_BINDS);
+    for (; n < cfg->nbinds; n++) {
+        const struct sbx_bind *b = &cfg->binds[n];
 
-        if (!b->name[0] || strchr(b->name, '/') || !strcmp(b->name, ".") || !strcmp(b->name, ".."))
-            return fail(err, len, -EINVAL, "bind name '%s'", b->name);
-        snprintf(dst, sizeof(dst), NEW_ROOT "/%s", b->name);
-        if (mkdir(dst, 0700) < 0)
-            return fail(err, len, -errno, "mkdir %s", dst);
-        r = sbx_sys_bind(b->src, dst, b->writable);
-        if (r)
-            return fail(err, len, r, "bind %s", b->src);
+        if (!b->name[0] || strchr(b->name, '/') || !strcmp(b->name, ".") ||
+            !strcmp(b->name, "..")) {
+            r = fail(err, len, -EINVAL, "bind name '%s'", b->name);
+            break;
+        }
+        src[n] = open(b->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (src[n] < 0) {
+            r = fail(err, len, -errno, "bind source %s", b->src);
+            break;
+        }
     }
+    if (!r && (r = sbx_sys_mount_tmpfs(NEW_ROOT)))
+        r = fail(err, len, r, "tmpfs root");
+    for (size_t i = 0; !r && i < n; i++) {
+        snprintf(dst, sizeof(dst), NEW_ROOT "/%s", cfg->binds[i].name);
+        snprintf(via, sizeof(via), "/proc/self/fd/%d", src[i]);
+        if (mkdir(dst, 0700) < 0)
+            r = fail(err, len, -errno, "mkdir %s", dst);
+        else if ((r = sbx_sys_bind(via, dst, cfg->binds[i].writable)))
+            r = fail(err, len, r, "bind %s", cfg->binds[i].src);
+    }
+    close_fds(src, n);
+    if (r)
+        return r;
     r = sbx_sys_pivot_into(NEW_ROOT);
     return r ? fail(err, len, r, "pivot_root") : 0;
 }
@@ -302,6 +331,8 @@ int sbx_enter(const struct sbx_config *cfg, char *err, size_t len)
         r = make_root(cfg, err, len);
         if (r)
             return r;
+        if (cfg->rooted)
+            *cfg->rooted = true;
     }
     r = drop_caps(&l, err, len);
     if (r)

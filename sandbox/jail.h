@@ -42,6 +42,9 @@ struct sbx_config {
     uint64_t memlock; /* 0: unchanged; raised before the capabilities go (VFIO pinning) */
     const struct sbx_bind *binds;
     size_t nbinds;
+    /* Optional out: set true when the process now lives in the new root, so binds are at
+       /<name> (false: no mount namespace was possible and host paths still apply). */
+    bool *rooted;
 };
 
 /* 0, or -errno with a one-line reason in err. */

@@ -55,5 +55,13 @@ extern const struct sbx_rule_table sbx_rules_core;
 extern const struct sbx_rule_table sbx_rules_vcpu;
 /* blockd on top of the base: io_uring, the vhost-user socket, guest memory, image I/O. */
 extern const struct sbx_rule_table sbx_rules_blockd;
+/* netd on top of the base: the vhost-user socket, guest memory, TAP reads/writes/offloads. */
+extern const struct sbx_rule_table sbx_rules_netd;
+
+/* cellvm-api on top of the base: the API socket, evhttp, the relay sockets. */
+extern const struct sbx_rule_table sbx_rules_api;
+
+/* vsockd on top of the base: the vhost-user socket, guest memory, unix streams to the host. */
+extern const struct sbx_rule_table sbx_rules_vsockd;
 
 #endif

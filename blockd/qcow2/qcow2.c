@@ -182,8 +182,6 @@ int qcow2_resize(struct qcow2 *q, uint64_t new_size)
         ret = -ENOTSUP;
     else if (new_size > Q2_MAX_SIZE)
         ret = -EFBIG;
-    else if (q->backing_name[0])
-        ret = -ENOTSUP;
     if (ret < 0 || new_size == q->size)
         goto out;
     uint64_t span = q->cluster_size << q->l2_bits;
@@ -196,15 +194,22 @@ int qcow2_resize(struct qcow2 *q, uint64_t new_size)
     if (ret == 0)
         ret = q->file->ops->flush(q->file);
     if (ret == 0)
-        q->size = new_size;
+        __atomic_store_n(&q->size, new_size, __ATOMIC_RELEASE);
 out:
     pthread_mutex_unlock(&q->lock);
     return ret;
 }
 
+void qcow2_set_backing(struct qcow2 *q, const struct qcow2_backing *backing)
+{
+    pthread_mutex_lock(&q->lock);
+    q->opts.backing = backing;
+    pthread_mutex_unlock(&q->lock);
+}
+
 uint64_t qcow2_size(const struct qcow2 *q)
 {
-    return q->size;
+    return __atomic_load_n(&q->size, __ATOMIC_ACQUIRE);
 }
 
 uint32_t qcow2_cluster_size(const struct qcow2 *q)
@@ -226,6 +231,7 @@ void qcow2_get_info(struct qcow2 *q, struct qcow2_info *info)
     info->dirty = q->incompat & Q2_INCOMPAT_DIRTY;
     info->zstd = q->zstd;
     snprintf(info->backing, sizeof(info->backing), "%s", q->backing_name);
+    snprintf(info->backing_fmt, sizeof(info->backing_fmt), "%s", q->backing_fmt);
     pthread_mutex_unlock(&q->lock);
 }
 

@@ -22,8 +22,10 @@
 struct qcow2;
 
 /*
- * Backing hook (issue 8 plugs the backing chain in here): called outside the engine lock to
- * fill guest bytes of clusters this image does not allocate. Returns 0 or -errno.
+ * Backing hook (blockd's chain plugs in here): called outside the engine lock, on the thread
+ * that submitted the request, to fill guest bytes of clusters this image does not allocate.
+ * Bytes past the end of the backing image must read as zeroes (the overlay may be larger, or
+ * grow by resize). Returns 0 or -errno.
  */
 struct qcow2_backing {
     int (*read)(void *opaque, uint64_t guest_off, void *buf, size_t len);
@@ -61,6 +63,14 @@ struct qcow2_req {
     struct qcow2_file *chan; /* data channel of the submitting thread; NULL: the image file */
     /* res: 0 or -errno. Runs inline or from chan's completion path, never under the lock. */
     void (*done)(struct qcow2_req *req, int res);
+    /*
+     * Optional. A write that waited behind an overlapping in-flight write is woken by whichever
+     * thread finishes that write. With wake set, the engine calls it there (outside the lock)
+     * and the owner must call qcow2_resume(req) from the thread that owns chan; without it the
+     * request restarts inline on the waking thread, which is only right for a chan any thread
+     * may submit to (the fd layer).
+     */
+    void (*wake)(struct qcow2_req *req);
     void *opaque;
     void *priv; /* engine-owned while in flight */
 };
@@ -76,7 +86,8 @@ struct qcow2_info {
     bool corrupt;
     bool dirty;
     bool zstd;
-    char backing[1024]; /* empty: none */
+    char backing[1024];   /* empty: none */
+    char backing_fmt[16]; /* backing format extension ("raw", "qcow2"); empty: none */
 };
 
 /*
@@ -92,6 +103,15 @@ int qcow2_close(struct qcow2 *q);
 /* Starts req; returns 0 (done() will run) or -errno (done() will not run). */
 int qcow2_submit(struct qcow2 *q, struct qcow2_req *req);
 
+/* Restarts a request the engine handed to its wake() hook; done() will run. */
+void qcow2_resume(struct qcow2_req *req);
+
+/*
+ * Attaches the backing chain after qcow2_open (which tells, through qcow2_get_info, what the
+ * image names) and before the first request. backing must outlive the engine.
+ */
+void qcow2_set_backing(struct qcow2 *q, const struct qcow2_backing *backing);
+
 /* Synchronous helpers for tools and tests: 0 or -errno; only with inline-completing files. */
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
@@ -101,7 +121,8 @@ int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zeroes);
 
 int qcow2_flush(struct qcow2 *q);
 
-/* Grow-only resize; shrinking is refused with -ENOTSUP. */
+/* Grow-only resize; shrinking is refused with -ENOTSUP. With a backing file, the bytes past
+ * its end read as zeroes (the hook's contract). */
 int qcow2_resize(struct qcow2 *q, uint64_t new_size);
 
 uint64_t qcow2_size(const struct qcow2 *q);

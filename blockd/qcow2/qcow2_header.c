@@ -82,6 +82,13 @@ static int parse_extensions(struct qcow2 *q, const uint8_t *c0, uint64_t end, ui
             if (!*names)
                 FAIL(-ENOMEM, "qcow2: out of memory");
             memcpy(*names, c0 + pos, len);
+        } else if (type == EXT_BACKING_FMT) {
+            if (len == 0 || len >= sizeof(q->backing_fmt))
+                FAIL(-EINVAL, "qcow2: backing format extension of %u bytes is invalid", len);
+            memcpy(q->backing_fmt, c0 + pos, len);
+            q->backing_fmt[len] = 0;
+            if (strlen(q->backing_fmt) != len)
+                FAIL(-EINVAL, "qcow2: backing format name holds a NUL byte");
         } else if (type == EXT_DATA_FILE) {
             FAIL(-ENOTSUP, "qcow2: external data files are not supported");
         } else if (type == EXT_CRYPTO) {

@@ -449,6 +449,24 @@ static void seg_run(struct q2_seg *s)
     seg_done(s, ret);
 }
 
+/*
+ * Replaced clusters are released only once a flush made their new mapping durable. A guest that
+ * never flushes would otherwise grow the image without bound: past this many pending clusters
+ * the engine flushes on its own (under the lock, like any flush).
+ */
+#define Q2_MAX_PENDING 1024u
+
+static void trim_pending(struct qcow2 *q)
+{
+    int ret;
+
+    if (q->npending < Q2_MAX_PENDING)
+        return;
+    ret = q2_flush_locked(q);
+    if (ret < 0)
+        q2_warn(q, "qcow2: flush to release replaced clusters failed: %d", ret);
+}
+
 static bool ranges_overlap(const struct q2_range *a, const struct q2_range *b)
 {
     return a->start < b->end && b->start < a->end;
@@ -476,6 +494,7 @@ static void op_start(struct q2_op *op)
         op->busy = true;
     }
     ret = plan(op);
+    trim_pending(q);
     pthread_mutex_unlock(&q->lock);
 
     op->pending = (int)op->nsegs + 1;
@@ -522,6 +541,7 @@ static void op_finish(struct q2_op *op)
         wake = q->blocked;
         q->blocked = NULL;
         q->blocked_tl = &q->blocked;
+        trim_pending(q);
         pthread_mutex_unlock(&q->lock);
     }
     for (size_t i = 0; i < op->nsegs; i++) {
@@ -537,9 +557,17 @@ static void op_finish(struct q2_op *op)
     req->done(req, err);
     while (wake) {
         struct q2_op *next = wake->next_blocked;
-        op_start(wake);
+        if (wake->req->wake)
+            wake->req->wake(wake->req);
+        else
+            op_start(wake);
         wake = next;
     }
+}
+
+void qcow2_resume(struct qcow2_req *req)
+{
+    op_start(req->priv);
 }
 
 int qcow2_submit(struct qcow2 *q, struct qcow2_req *req)

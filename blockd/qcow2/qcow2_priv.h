@@ -82,6 +82,7 @@ struct qcow2 {
     uint32_t nb_snapshots;
     uint64_t snapshots_off;
     char backing_name[Q2_MAX_BACKING_NAME + 1];
+    char backing_fmt[16]; /* backing format extension, NUL-terminated; empty: none */
 
     uint64_t size;
     uint64_t *l1; /* host byte order */

@@ -29,6 +29,7 @@ static const struct {
     { acpi_madt_build, NULL },
     { acpi_srat_build, acpi_numa_present },
     { acpi_slit_build, acpi_numa_present },
+    { acpi_mcfg_build, acpi_pci_present },
 };
 
 #define XSDT_MAX_ENTRIES (sizeof(xsdt_tables) / sizeof(xsdt_tables[0]))

@@ -37,6 +37,13 @@ struct acpi_params {
     const struct acpi_mem_range *mem;
     uint32_t nmem; /* 0..ACPI_MAX_MEM_RANGES */
     const uint8_t *distances;
+    /*
+     * PCI segment 0 (platform.h's ECAM and MMIO32 window): with pci, the DSDT gets the PNP0A08
+     * host bridge with its bus, I/O and memory windows (MMIO64 when end > start) and the MCFG
+     * table describes ECAM.
+     */
+    bool pci;
+    uint64_t pci_mmio64_start, pci_mmio64_end;
 };
 
 /* Processor devices are named \_SB.Cxxx (three hex digits). */

@@ -194,3 +194,25 @@ void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
     }
     acpi_sdt_end(b, start);
 }
+
+/* MCFG (PCI Firmware Specification 3.2, 4.1.2): one allocation, segment 0, buses 0-255. */
+#define MCFG_REVISION 1
+
+bool acpi_pci_present(const struct acpi_table_ctx *ctx)
+{
+    return ctx->p->pci;
+}
+
+void acpi_mcfg_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
+{
+    size_t start = acpi_sdt_begin(b, "MCFG", MCFG_REVISION);
+
+    (void)ctx;
+    acpi_buf_put64(b, 0); /* reserved */
+    acpi_buf_put64(b, GPA_ECAM_START);
+    acpi_buf_put16(b, 0); /* segment */
+    acpi_buf_put8(b, 0);  /* first bus */
+    acpi_buf_put8(b, (uint8_t)(GPA_ECAM_SIZE / (1u << 20) - 1));
+    acpi_buf_put32(b, 0);
+    acpi_sdt_end(b, start);
+}

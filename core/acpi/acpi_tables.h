@@ -1,6 +1,7 @@
 #ifndef CELLVM_CORE_ACPI_ACPI_TABLES_H
 #define CELLVM_CORE_ACPI_ACPI_TABLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/acpi/acpi.h"
@@ -18,6 +19,10 @@ struct acpi_table_ctx {
 
 void acpi_fadt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
+
+/* MCFG: ECAM of PCI segment 0, present with acpi_params.pci. */
+void acpi_mcfg_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
+bool acpi_pci_present(const struct acpi_table_ctx *ctx);
 
 /* The DSDT, which the FADT (not the XSDT) points to. */
 void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p);

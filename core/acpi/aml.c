@@ -29,11 +29,22 @@
 #define AML_EXT_DEVICE_OP 0x82
 
 /* Resource descriptor tags (ACPI 6.5, 6.4.2 and 6.4.3). */
-#define RES_IRQ_NOFLAGS  0x22 /* small, type 0x04, length 2 */
-#define RES_IO           0x47 /* small, type 0x08, length 7 */
-#define RES_END_TAG      0x79 /* small, type 0x0f, length 1 */
-#define RES_MEM32_FIXED  0x86
-#define RES_EXT_IRQ      0x89
+#define RES_IRQ_NOFLAGS 0x22 /* small, type 0x04, length 2 */
+#define RES_IO          0x47 /* small, type 0x08, length 7 */
+#define RES_END_TAG     0x79 /* small, type 0x0f, length 1 */
+#define RES_MEM32_FIXED 0x86
+#define RES_EXT_IRQ     0x89
+#define RES_DWORD_ADDR  0x87
+#define RES_WORD_ADDR   0x88
+#define RES_QWORD_ADDR  0x8a
+/* Address space descriptors (6.4.3.5): resource types and the general flags of a bridge
+ * window: producer, positive decode, minimum and maximum fixed. */
+#define RES_TYPE_MEM     0
+#define RES_TYPE_IO      1
+#define RES_TYPE_BUS     2
+#define RES_WINDOW_FLAGS 0x0c
+#define RES_IO_ENTIRE    0x03 /* _RNG: ISA and non-ISA ports */
+#define RES_MEM_RW       0x01 /* non-cacheable, read-write */
 #define RES_IO_DECODE16  0x01
 #define RES_MEM_WRITABLE 0x01
 
@@ -427,4 +438,67 @@ void aml_res_interrupt(struct acpi_buf *b, uint8_t flags, uint32_t gsi)
     acpi_buf_put8(b, flags);
     acpi_buf_put8(b, 1);
     acpi_buf_put32(b, gsi);
+}
+
+/* The common head of Word/DWord/QWord address descriptors: tag, body length, type, flags. */
+static void addr_head(struct acpi_buf *b, uint8_t tag, uint16_t body, uint8_t type, uint8_t tflags)
+{
+    acpi_buf_put8(b, tag);
+    acpi_buf_put16(b, body);
+    acpi_buf_put8(b, type);
+    acpi_buf_put8(b, RES_WINDOW_FLAGS);
+    acpi_buf_put8(b, tflags);
+}
+
+static void word_window(struct acpi_buf *b, uint8_t type, uint8_t tflags, uint16_t min,
+                        uint16_t max)
+{
+    if (max < min) {
+        acpi_buf_fail(b, -EINVAL);
+        return;
+    }
+    addr_head(b, RES_WORD_ADDR, 13, type, tflags);
+    acpi_buf_put16(b, 0); /* granularity */
+    acpi_buf_put16(b, min);
+    acpi_buf_put16(b, max);
+    acpi_buf_put16(b, 0); /* translation */
+    acpi_buf_put16(b, (uint16_t)(max - min + 1));
+}
+
+void aml_res_word_bus(struct acpi_buf *b, uint16_t min, uint16_t max)
+{
+    word_window(b, RES_TYPE_BUS, 0, min, max);
+}
+
+void aml_res_word_io(struct acpi_buf *b, uint16_t min, uint16_t max)
+{
+    word_window(b, RES_TYPE_IO, RES_IO_ENTIRE, min, max);
+}
+
+void aml_res_dword_mem(struct acpi_buf *b, uint32_t min, uint32_t max)
+{
+    if (max < min) {
+        acpi_buf_fail(b, -EINVAL);
+        return;
+    }
+    addr_head(b, RES_DWORD_ADDR, 23, RES_TYPE_MEM, RES_MEM_RW);
+    acpi_buf_put32(b, 0);
+    acpi_buf_put32(b, min);
+    acpi_buf_put32(b, max);
+    acpi_buf_put32(b, 0);
+    acpi_buf_put32(b, max - min + 1);
+}
+
+void aml_res_qword_mem(struct acpi_buf *b, uint64_t min, uint64_t max)
+{
+    if (max < min) {
+        acpi_buf_fail(b, -EINVAL);
+        return;
+    }
+    addr_head(b, RES_QWORD_ADDR, 43, RES_TYPE_MEM, RES_MEM_RW);
+    acpi_buf_put64(b, 0);
+    acpi_buf_put64(b, min);
+    acpi_buf_put64(b, max);
+    acpi_buf_put64(b, 0);
+    acpi_buf_put64(b, max - min + 1);
 }

@@ -96,5 +96,10 @@ void aml_res_io(struct acpi_buf *b, uint16_t base, uint8_t len); /* IO (Decode16
 void aml_res_irq_noflags(struct acpi_buf *b, uint8_t irq);       /* ISA IRQ, edge high */
 void aml_res_mem32_fixed(struct acpi_buf *b, bool writable, uint32_t base, uint32_t len);
 void aml_res_interrupt(struct acpi_buf *b, uint8_t flags, uint32_t gsi);
+/* Bridge windows (producer, fixed [min, max]): bus numbers, I/O ports, 32/64-bit memory. */
+void aml_res_word_bus(struct acpi_buf *b, uint16_t min, uint16_t max);
+void aml_res_word_io(struct acpi_buf *b, uint16_t min, uint16_t max);
+void aml_res_dword_mem(struct acpi_buf *b, uint32_t min, uint32_t max);
+void aml_res_qword_mem(struct acpi_buf *b, uint64_t min, uint64_t max);
 
 #endif

@@ -142,11 +142,13 @@ static void sb_motherboard(struct acpi_buf *b, const struct acpi_params *p)
 {
     size_t dev, crs;
 
-    (void)p;
     dev = aml_device(b, "MBRD");
     hid_uid(b, "PNP0C02", 0);
     aml_name(b, "_CRS");
     crs = aml_restemp(b);
+    /* ECAM must be reserved here (or in E820) before Linux trusts MCFG. */
+    if (p->pci)
+        aml_res_mem32_fixed(b, false, (uint32_t)GPA_ECAM_START, (uint32_t)GPA_ECAM_SIZE);
     aml_res_mem32_fixed(b, true, (uint32_t)GPA_GED_START, (uint32_t)GPA_GED_SIZE);
     aml_res_io(b, PORT_ACPI_PM_BASE, PORT_ACPI_RESET - PORT_ACPI_PM_BASE + 1);
     aml_restemp_end(b, crs);
@@ -179,8 +181,45 @@ static void sb_cpus(struct acpi_buf *b, const struct acpi_params *p)
     }
 }
 
+/*
+ * The PCI Express host bridge of segment 0: buses 0-255 (all of ECAM), the I/O ports around
+ * the 0xCF8 configuration pair, MMIO32 below ECAM and MMIO64 above RAM. virtio-pci functions
+ * use MSI-X only, so there is no _PRT.
+ */
+static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
+{
+    size_t dev, crs;
+
+    if (!p->pci)
+        return;
+    dev = aml_device(b, "PCI0");
+    aml_name(b, "_HID");
+    aml_eisaid(b, "PNP0A08");
+    aml_name(b, "_CID");
+    aml_eisaid(b, "PNP0A03");
+    aml_name(b, "_ADR");
+    aml_int(b, 0);
+    aml_name(b, "_SEG");
+    aml_int(b, 0);
+    aml_name(b, "_UID");
+    aml_int(b, 0);
+    aml_name(b, "_BBN");
+    aml_int(b, 0);
+    aml_name(b, "_CRS");
+    crs = aml_restemp(b);
+    aml_res_word_bus(b, 0, (uint16_t)(GPA_ECAM_SIZE / (1u << 20) - 1));
+    aml_res_io(b, 0xcf8, 8);
+    aml_res_word_io(b, 0x0000, 0x0cf7);
+    aml_res_word_io(b, 0x0d00, 0xffff);
+    aml_res_dword_mem(b, (uint32_t)GPA_MMIO32_START, (uint32_t)(GPA_MMIO32_END - 1));
+    if (p->pci_mmio64_end > p->pci_mmio64_start)
+        aml_res_qword_mem(b, p->pci_mmio64_start, p->pci_mmio64_end - 1);
+    aml_restemp_end(b, crs);
+    aml_end(b, dev);
+}
+
 static void (*const sb_devices[])(struct acpi_buf *, const struct acpi_params *) = {
-    sb_cpus, sb_com1, sb_rtc, sb_power_button, sb_ged, sb_motherboard,
+    sb_cpus, sb_com1, sb_rtc, sb_power_button, sb_ged, sb_pci, sb_motherboard,
 };
 
 void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p)

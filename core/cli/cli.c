@@ -199,7 +199,7 @@ static const struct cli_option options[] = {
     { "dbus-system-bus", ARG_NONE, GRP_OTHER, false, NULL, "Use the D-Bus system bus" },
     { "debug-console", ARG_ONE, GRP_VM, false, NULL, "Port 0xe9 debug console" },
     { "device", ARG_MANY, GRP_VM, false, NULL, "VFIO device passthrough" },
-    { "disk", ARG_MANY, GRP_VM, false, h_disk,
+    { "disk", ARG_MANY, GRP_VM, true, h_disk,
       "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,..." },
     { "event-monitor", ARG_ONE, GRP_OTHER, false, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },

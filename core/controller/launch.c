@@ -59,13 +59,21 @@ int child_exe_path(const char *name, char *buf, size_t len)
 
 int child_spawn(struct child *c, const char *exe, char *const argv[])
 {
+    return child_spawn_fds(c, exe, argv, NULL, 0);
+}
+
+int child_spawn_fds(struct child *c, const char *exe, char *const argv[], const int *extra,
+                    size_t nextra)
+{
     int sv[2] = { -1, -1 }, lp[2] = { -1, -1 }, devnull = -1, exe_fd = -1;
-    struct sbx_spawn sp = { .argv = argv, .nfds = LAUNCH_CHANNEL_FD + 1 };
+    struct sbx_spawn sp = { .argv = argv, .nfds = LAUNCH_CHANNEL_FD + 1 + (unsigned)nextra };
     struct sbx_child ch;
-    int fds[LAUNCH_CHANNEL_FD + 1];
+    int fds[SBX_SPAWN_MAX_FDS];
     char why[160];
     int r;
 
+    if (nextra > SBX_SPAWN_MAX_FDS - LAUNCH_CHANNEL_FD - 1)
+        return -E2BIG;
     r = ipc_chan_pair(sv);
     if (r)
         return r;
@@ -84,6 +92,8 @@ int child_spawn(struct child *c, const char *exe, char *const argv[])
     fds[1] = devnull;
     fds[2] = lp[1];
     fds[LAUNCH_CHANNEL_FD] = sv[1];
+    for (size_t i = 0; i < nextra; i++)
+        fds[LAUNCH_CHANNEL_FD + 1 + i] = extra[i];
     sp.exe_fd = exe_fd;
     sp.fds = fds;
     r = sbx_spawn(&sp, &ch, why, sizeof(why));

@@ -1,6 +1,7 @@
 #ifndef CELLVM_CORE_LAUNCH_H
 #define CELLVM_CORE_LAUNCH_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* The fd number at which every child finds its control channel. */
@@ -27,6 +28,10 @@ void child_init(struct child *c, const char *role);
  * c->pidfd, c->chan and c->log_rd are set and owned by c.
  */
 int child_spawn(struct child *c, const char *exe, char *const argv[]);
+/* The same with extra[i] (borrowed) at fd LAUNCH_CHANNEL_FD + 1 + i in the child: a device's
+ * vhost-user socket end, which it needs before its Configure arrives. */
+int child_spawn_fds(struct child *c, const char *exe, char *const argv[], const int *extra,
+                    size_t nextra);
 
 /* Closes what c owns (does not kill or reap the process). */
 void child_close(struct child *c);

@@ -11,22 +11,37 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cli/cli.h"
 #include "core/cli/cli_host.h"
+#include "core/controller/api_ctl.h"
+#include "core/controller/devices.h"
 #include "core/controller/launch.h"
 #include "core/controller/resources.h"
 #include "core/controller/serial.h"
 #include "core/controller/supervise.h"
+#include "ipc/channel.h"
 #include "validate.h"
+
+enum core_state { CORE_WAIT_HELLO, CORE_WAIT_READY, CORE_RUNNING, CORE_DONE };
+
+struct core_msg;
 
 struct controller {
     struct cli_config cfg;
     struct vm_resources res;
     struct serial_backend serial;
+    struct devices devs;
+    struct api_ctl api; /* --api-socket: cellvm-api and the VM lifecycle it drives */
     struct child core;
+    struct sv_child core_svc;
+    enum core_state core_state;
+    struct core_msg *msg; /* the CoreConfig, sent after the core's Hello; borrowed */
+    struct supervisor sv;
+    bool sv_inited;
     struct event_base *base;
     int log_fd; /* --log-file, or -1 for stderr; owned */
     char err[CLI_ERR_LEN];
@@ -223,6 +238,7 @@ static void build_core_msg(struct controller *ctl, struct core_msg *m)
     add_fd(m, CELLVM__CORE_FD__CORE_FD_INITRAMFS, ctl->res.initramfs);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_IN, ctl->serial.core_in);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_OUT, ctl->serial.core_out);
+    m->cfg.attach_count = (uint32_t)ctl->devs.n;
     m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
     m->env.core_config = &m->cfg;
 }
@@ -267,6 +283,8 @@ static int open_everything(struct controller *ctl)
     }
     if (!r)
         r = serial_open(&ctl->serial, serial_mode_of(c->serial.mode), c->serial.path, ctl->err, n);
+    if (!r)
+        r = devices_open(&ctl->devs, c, ctl->err, n);
     return r;
 }
 
@@ -291,20 +309,131 @@ static int check_host(struct controller *ctl)
     return r;
 }
 
-static void drop_core_fds(void *arg)
+static struct controller *ctl_of(struct sv_child *c)
 {
-    struct controller *ctl = arg;
-
-    /* The core holds them now; keeping the kernel or serial open here would only leak. */
-    serial_release_core_fds(&ctl->serial);
+    return c->arg;
 }
 
-static int run_vm(struct controller *ctl)
+static void core_fail(struct sv_child *c, const char *what)
+{
+    sv_report(c->sv, "cellvm: error: %s\n", what);
+    sv_set_status(c->sv, 1);
+    sv_stop(c->sv);
+}
+
+/* After the core's Hello: its configuration, then one AttachDevice per virtio device. */
+static void configure_core(struct sv_child *c, const Cellvm__Hello *h)
+{
+    struct controller *ctl = ctl_of(c);
+    char why[160];
+    int e;
+
+    if (h->role != CELLVM__ROLE__ROLE_CORE || (pid_t)h->pid != ctl->core.self_pid) {
+        core_fail(c, "core process introduced itself wrongly");
+        sv_kill(c);
+        return;
+    }
+    e = sv_send(c, &ctl->msg->env, ctl->msg->fds, ctl->msg->cfg.n_fds);
+    if (!e)
+        e = devices_attach(&ctl->devs, c);
+    /* The core holds them now; keeping the kernel or serial open here would only leak. */
+    serial_release_core_fds(&ctl->serial);
+    if (e) {
+        snprintf(why, sizeof(why), "cannot configure the core: %s", strerror(-e));
+        core_fail(c, why);
+        sv_kill(c);
+        return;
+    }
+    ctl->core_state = CORE_WAIT_READY;
+}
+
+static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, size_t nfds)
+{
+    struct controller *ctl = ctl_of(c);
+
+    ipc_close_fds(fds, nfds); /* the core sends no fds */
+    if (api_ctl_core_message(&ctl->api, env))
+        return;
+    switch (env->body_case) {
+    case CELLVM__ENVELOPE__BODY_HELLO:
+        if (ctl->core_state == CORE_WAIT_HELLO) {
+            configure_core(c, env->hello);
+            return;
+        }
+        break;
+    case CELLVM__ENVELOPE__BODY_READY:
+        if (ctl->core_state == CORE_WAIT_READY) {
+            ctl->core_state = CORE_RUNNING;
+            api_ctl_vm_ready(&ctl->api);
+            return;
+        }
+        break;
+    case CELLVM__ENVELOPE__BODY_ERROR:
+        core_fail(c, env->error->message);
+        return;
+    case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
+        if (api_ctl_keeps_running(&ctl->api)) {
+            /* vm.shutdown through the API: the VMM stays to serve it. */
+            ctl->core_state = CORE_DONE;
+            c->stop_sent = true;
+            return;
+        }
+        if (env->exit_status->reason == CELLVM__EXIT_STATUS__REASON__REASON_ERROR) {
+            sv_report(c->sv, "cellvm: error: %s\n", env->exit_status->message);
+            sv_set_status(c->sv, 1);
+        } else {
+            sv_set_status(c->sv, 0);
+        }
+        ctl->core_state = CORE_DONE;
+        c->stop_sent = true; /* it is stopping already */
+        sv_stop(c->sv);
+        return;
+    default:
+        break;
+    }
+    sv_report(c->sv, "cellvm: %s\n", "unexpected control message from the core ignored");
+}
+
+static void core_exit(struct sv_child *c, int st)
+{
+    struct controller *ctl = ctl_of(c);
+
+    if (api_ctl_keeps_running(&ctl->api)) {
+        api_ctl_vm_ended(&ctl->api);
+        return;
+    }
+    if (ctl->core_state != CORE_DONE && !c->sv->have_status) {
+        char msg[256];
+
+        sv_describe_death(c->sv, c, st, msg, sizeof(msg));
+        core_fail(c, msg);
+    }
+    sv_stop(c->sv);
+}
+
+static void core_stop(struct sv_child *c)
+{
+    struct controller *ctl = ctl_of(c);
+
+    /* Before its configuration the core cannot act on a Shutdown. */
+    if (ctl->core_state == CORE_WAIT_HELLO || sv_send_shutdown(c)) {
+        sv_kill(c);
+        sv_set_status(c->sv, 1);
+    }
+}
+
+static const struct sv_child_ops core_ops = {
+    .on_message = core_message,
+    .on_exit = core_exit,
+    .on_stop = core_stop,
+};
+
+/* Opens the VM's resources and starts its core and device processes under ctl->sv. */
+static int boot_vm(struct controller *ctl)
 {
     static struct core_msg msg; /* large; lives for the process, filled once */
     char exe[PATH_MAX], chan_arg[16];
     char *argv[] = { (char *)"cellvm-core", (char *)"--channel-fd", chan_arg, NULL };
-    struct supervisor sv = { 0 };
     int r;
 
     r = check_host(ctl);
@@ -312,8 +441,7 @@ static int run_vm(struct controller *ctl)
         r = open_everything(ctl);
     if (r)
         return r;
-    ctl->base = event_base_new();
-    if (!ctl->base || serial_attach(&ctl->serial, ctl->base)) {
+    if (serial_attach(&ctl->serial, ctl->base)) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot set up the event loop");
         return -ENOMEM;
     }
@@ -324,20 +452,74 @@ static int run_vm(struct controller *ctl)
     }
     snprintf(chan_arg, sizeof(chan_arg), "%d", LAUNCH_CHANNEL_FD);
     build_core_msg(ctl, &msg);
+    ctl->msg = &msg;
     r = child_spawn(&ctl->core, exe, argv);
     if (r) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
         return r;
     }
-    sv.base = ctl->base;
-    sv.core = &ctl->core;
-    sv.log_out = ctl->log_fd >= 0 ? ctl->log_fd : STDERR_FILENO;
-    sv.config = &msg.env;
-    sv.config_fds = msg.fds;
-    sv.config_nfds = msg.cfg.n_fds;
-    sv.on_config_sent = drop_core_fds;
-    sv.arg = ctl;
-    return supervise_run(&sv);
+    r = sv_add(&ctl->sv, &ctl->core_svc, &ctl->core, &core_ops, ctl, 0);
+    if (r) {
+        snprintf(ctl->err, sizeof(ctl->err), "cannot watch the core: %s", strerror(-r));
+        kill(ctl->core.pid, SIGKILL);
+        return r;
+    }
+    /* On failure whatever started is stopped in order by the caller. */
+    return devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
+}
+
+static int api_boot(void *arg, char *err, size_t errlen)
+{
+    struct controller *ctl = arg;
+    int r = boot_vm(ctl);
+
+    if (r) {
+        snprintf(err, errlen, "%s", ctl->err);
+        if (ctl->core.pid > 0)
+            sv_stop(&ctl->sv); /* half started: the VMM ends, as after a failed CLI boot */
+    }
+    return r;
+}
+
+static struct sv_child *api_core(void *arg)
+{
+    struct controller *ctl = arg;
+
+    return ctl->core.pid > 0 && ctl->core_state == CORE_RUNNING ? &ctl->core_svc : NULL;
+}
+
+static const struct api_ctl_ops api_ops = { .boot = api_boot, .core = api_core };
+
+static int run_vm(struct controller *ctl)
+{
+    int log_out = ctl->log_fd >= 0 ? ctl->log_fd : STDERR_FILENO;
+    int r = 0;
+
+    ctl->base = event_base_new();
+    if (!ctl->base) {
+        snprintf(ctl->err, sizeof(ctl->err), "cannot set up the event loop");
+        return -ENOMEM;
+    }
+    sv_init(&ctl->sv, ctl->base, log_out);
+    ctl->sv_inited = true;
+    if (ctl->api.enabled) {
+        r = api_ctl_open(&ctl->api, ctl->err, sizeof(ctl->err));
+        if (!r)
+            r = api_ctl_start(&ctl->api, &ctl->sv, ctl->err, sizeof(ctl->err));
+    }
+    /* Without --kernel the VM comes through the API (vm.create, vm.boot). */
+    if (!r && ctl->cfg.payload.kernel) {
+        r = boot_vm(ctl);
+        if (!r)
+            api_ctl_vm_booted(&ctl->api);
+    }
+    if (r) {
+        /* Whatever started is stopped in order, then the error is reported. */
+        sv_stop(&ctl->sv);
+        sv_run(&ctl->sv);
+        return r;
+    }
+    return sv_run(&ctl->sv);
 }
 
 int main(int argc, char **argv)
@@ -347,7 +529,9 @@ int main(int argc, char **argv)
 
     resources_init(&ctl.res);
     serial_init(&ctl.serial);
+    devices_init(&ctl.devs);
     child_init(&ctl.core, "core");
+    api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
     if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
         fprintf(stderr, "cellvm: error: %s\n", ctl.err);
         goto out;
@@ -370,9 +554,9 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < ctl.cfg.nwarnings; i++)
         fprintf(stderr, "cellvm: warning: %s\n", ctl.cfg.warnings[i]);
-    if (!ctl.cfg.payload.kernel) {
-        fprintf(stderr, "cellvm: error: --kernel is required (serving only the API without "
-                        "a VM is not supported yet)\n");
+    ctl.api.enabled = ctl.cfg.api_socket.present;
+    if (!ctl.cfg.payload.kernel && !ctl.api.enabled) {
+        fprintf(stderr, "cellvm: error: --kernel or --api-socket is required\n");
         goto out;
     }
     umask(077); /* as Cloud Hypervisor: sockets and files we create are ours alone */
@@ -382,7 +566,11 @@ int main(int argc, char **argv)
         status = 1;
     }
 out:
+    if (ctl.sv_inited)
+        sv_destroy(&ctl.sv);
     serial_close(&ctl.serial);
+    devices_close(&ctl.devs);
+    api_ctl_close(&ctl.api);
     child_close(&ctl.core);
     resources_close(&ctl.res);
     if (ctl.base)

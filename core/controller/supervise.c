@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,54 +14,146 @@
 #include "ipc/msg.h"
 #include "sandbox/audit.h"
 
-enum sv_state { SV_WAIT_HELLO, SV_WAIT_READY, SV_RUNNING, SV_STOPPING, SV_DONE };
-
-struct sv_run {
-    struct supervisor *sv;
-    enum sv_state state;
-    int status;       /* exit status once known */
-    bool have_status; /* the core reported how it ended */
-    bool child_exited;
-    struct event *ev_chan, *ev_log, *ev_sig[3], *ev_pidfd;
-    int kmsg; /* /dev/kmsg for seccomp audit records, or -errno; owned */
-    char line[1024];
-    size_t linelen;
-};
-
-__attribute__((format(printf, 2, 3))) static void report(struct sv_run *r, const char *fmt, ...)
+void sv_report(struct supervisor *sv, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vdprintf(r->sv->log_out, fmt, ap);
+    vdprintf(sv->log_out, fmt, ap);
     va_end(ap);
 }
 
-static void finish(struct sv_run *r, int status)
+void sv_set_status(struct supervisor *sv, int status)
 {
-    if (!r->have_status) {
-        r->status = status;
-        r->have_status = true;
+    if (!sv->have_status) {
+        sv->status = status;
+        sv->have_status = true;
     }
 }
 
-static void maybe_exit_loop(struct sv_run *r)
+int sv_send(struct sv_child *c, const Cellvm__Envelope *env, const int *fds, size_t nfds)
 {
-    if (r->child_exited && !r->ev_log)
-        event_base_loopexit(r->sv->base, NULL);
+    if (c->exited || c->proc->chan < 0)
+        return -EPIPE;
+    return ipc_send_envelope(c->proc->chan, env, fds, nfds);
 }
 
-static void flush_line(struct sv_run *r)
+int sv_send_shutdown(struct sv_child *c)
 {
-    if (!r->linelen)
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__Shutdown sd = CELLVM__SHUTDOWN__INIT;
+
+    env.body_case = CELLVM__ENVELOPE__BODY_SHUTDOWN;
+    env.shutdown = &sd;
+    return sv_send(c, &env, NULL, 0);
+}
+
+void sv_kill(struct sv_child *c)
+{
+    if (c->exited || c->proc->pid <= 0)
         return;
-    dprintf(r->sv->log_out, "cellvm-%s: %.*s\n", r->sv->core->role, (int)r->linelen, r->line);
-    r->linelen = 0;
+    c->killed = true;
+    kill(c->proc->pid, SIGKILL);
+}
+
+static bool all_done(const struct supervisor *sv)
+{
+    for (size_t i = 0; i < sv->nchildren; i++)
+        if (!sv->children[i]->exited || sv->children[i]->ev_log)
+            return false;
+    return true;
+}
+
+static void maybe_exit_loop(struct supervisor *sv)
+{
+    if (all_done(sv))
+        event_base_loopexit(sv->base, NULL);
+}
+
+static void stop_child(struct sv_child *c)
+{
+    if (c->exited || c->stop_sent)
+        return;
+    c->stop_sent = true;
+    if (c->ops->on_stop)
+        c->ops->on_stop(c);
+    else if (sv_send_shutdown(c))
+        sv_kill(c);
+}
+
+/* Asks the next stage to stop once every child of the earlier stages has exited. */
+static void advance_stop(struct supervisor *sv)
+{
+    unsigned max_stage = 0;
+
+    if (!sv->stopping)
+        return;
+    for (size_t i = 0; i < sv->nchildren; i++)
+        if (sv->children[i]->stage > max_stage)
+            max_stage = sv->children[i]->stage;
+    for (unsigned s = 0; s <= max_stage; s++) {
+        bool alive = false;
+
+        for (size_t i = 0; i < sv->nchildren; i++) {
+            struct sv_child *c = sv->children[i];
+
+            if (c->stage != s || c->exited)
+                continue;
+            alive = true;
+            stop_child(c);
+        }
+        sv->stop_stage = s;
+        if (alive)
+            return;
+    }
+}
+
+static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct supervisor *sv = arg;
+
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < sv->nchildren; i++) {
+        struct sv_child *c = sv->children[i];
+
+        if (!c->exited && c->proc->pid > 0) {
+            sv_report(sv, "cellvm: the %s process (%s) did not stop; killing it\n", c->proc->role,
+                      c->proc->id);
+            sv_kill(c);
+        }
+    }
+}
+
+void sv_stop(struct supervisor *sv)
+{
+    struct timeval tv = { .tv_sec = SV_KILL_AFTER_S };
+
+    if (sv->stopping)
+        return;
+    sv->stopping = true;
+    sv->ev_kill = evtimer_new(sv->base, on_kill_timer, sv);
+    if (sv->ev_kill)
+        evtimer_add(sv->ev_kill, &tv);
+    advance_stop(sv);
+}
+
+static void flush_line(struct sv_child *c)
+{
+    const struct child *p = c->proc;
+
+    if (!c->linelen)
+        return;
+    if (!strcmp(p->id, p->role))
+        dprintf(c->sv->log_out, "cellvm-%s: %.*s\n", p->role, (int)c->linelen, c->line);
+    else
+        dprintf(c->sv->log_out, "cellvm-%s(%s): %.*s\n", p->role, p->id, (int)c->linelen, c->line);
+    c->linelen = 0;
 }
 
 static void on_log(evutil_socket_t fd, short what, void *arg)
 {
-    struct sv_run *r = arg;
+    struct sv_child *c = arg;
     char buf[4096];
     ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -68,158 +161,120 @@ static void on_log(evutil_socket_t fd, short what, void *arg)
     if (n <= 0) {
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             return;
-        flush_line(r);
-        event_free(r->ev_log);
-        r->ev_log = NULL;
-        maybe_exit_loop(r);
+        flush_line(c);
+        event_free(c->ev_log);
+        c->ev_log = NULL;
+        maybe_exit_loop(c->sv);
         return;
     }
     for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] == '\n' || r->linelen == sizeof(r->line)) {
-            flush_line(r);
+        if (buf[i] == '\n' || c->linelen == sizeof(c->line)) {
+            flush_line(c);
             if (buf[i] == '\n')
                 continue;
         }
-        r->line[r->linelen++] = buf[i];
+        c->line[c->linelen++] = buf[i];
     }
 }
 
-static int send_shutdown(struct sv_run *r)
+static void read_chan(struct sv_child *c)
 {
-    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
-    Cellvm__Shutdown sd = CELLVM__SHUTDOWN__INIT;
-
-    env.body_case = CELLVM__ENVELOPE__BODY_SHUTDOWN;
-    env.shutdown = &sd;
-    return ipc_send_envelope(r->sv->core->chan, &env, NULL, 0);
-}
-
-static void on_hello(struct sv_run *r, const Cellvm__Hello *h)
-{
-    struct supervisor *sv = r->sv;
+    Cellvm__Envelope *env;
+    const char *why = NULL;
+    int fds[IPC_MAX_FDS];
+    size_t nfds = 0;
     int e;
 
-    if (h->role != CELLVM__ROLE__ROLE_CORE || (pid_t)h->pid != sv->core->self_pid) {
-        report(r, "cellvm: error: %s\n", "core process introduced itself wrongly");
-        finish(r, 1);
-        kill(sv->core->pid, SIGKILL);
+    e = ipc_recv_envelope(c->proc->chan, &env, fds, IPC_MAX_FDS, &nfds, &why);
+    if (e == -EPIPE || e == -ECONNRESET) {
+        event_free(c->ev_chan);
+        c->ev_chan = NULL;
         return;
     }
-    e = ipc_send_envelope(sv->core->chan, sv->config, sv->config_fds, sv->config_nfds);
     if (e) {
-        report(r, "cellvm: error: cannot configure the core: %s\n", strerror(-e));
-        finish(r, 1);
-        kill(sv->core->pid, SIGKILL);
+        sv_report(c->sv, "cellvm: bad control message from the %s process (%s): %s\n",
+                  c->proc->role, c->proc->id, why ? why : strerror(-e));
         return;
     }
-    if (sv->on_config_sent)
-        sv->on_config_sent(sv->arg);
-    r->state = SV_WAIT_READY;
-}
-
-static void on_message(struct sv_run *r, Cellvm__Envelope *env)
-{
-    switch (env->body_case) {
-    case CELLVM__ENVELOPE__BODY_HELLO:
-        if (r->state == SV_WAIT_HELLO) {
-            on_hello(r, env->hello);
-            return;
-        }
-        break;
-    case CELLVM__ENVELOPE__BODY_READY:
-        if (r->state == SV_WAIT_READY) {
-            r->state = SV_RUNNING;
-            return;
-        }
-        break;
-    case CELLVM__ENVELOPE__BODY_ERROR:
-        report(r, "cellvm: error: %s\n", env->error->message);
-        finish(r, 1);
-        return;
-    case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
-        if (env->exit_status->reason == CELLVM__EXIT_STATUS__REASON__REASON_ERROR) {
-            report(r, "cellvm: error: %s\n", env->exit_status->message);
-            finish(r, 1);
-        } else {
-            finish(r, 0);
-        }
-        r->state = SV_DONE;
-        return;
-    default:
-        break;
-    }
-    report(r, "cellvm: %s\n", "unexpected control message from the core ignored");
+    c->ops->on_message(c, env, fds, nfds);
+    ipc_free_envelope(env);
 }
 
 static void on_chan(evutil_socket_t fd, short what, void *arg)
 {
-    struct sv_run *r = arg;
-    Cellvm__Envelope *env;
-    const char *why = NULL;
-    int fds[1];
-    size_t nfds;
-    int e;
-
+    (void)fd;
     (void)what;
-    e = ipc_recv_envelope(fd, &env, fds, 1, &nfds, &why);
-    if (e == -EPIPE || e == -ECONNRESET) {
-        event_del(r->ev_chan);
-        return;
-    }
-    if (e) {
-        report(r, "cellvm: bad control message from the core: %s\n", why);
-        return;
-    }
-    on_message(r, env);
-    ipc_free_envelope(env);
+    read_chan(arg);
 }
 
-/* Why a child died, naming the syscall when its seccomp filter killed it. */
-static void describe_death(struct sv_run *r, const struct child *c, int st, char *msg, size_t len)
+void sv_drain(struct supervisor *sv)
 {
+    for (size_t i = 0; i < sv->nchildren; i++) {
+        struct sv_child *c = sv->children[i];
+        /* Bounded: a child cannot have queued more than its socket buffer holds. */
+        for (int k = 0; k < 64 && c->proc->chan >= 0 && c->ev_chan; k++) {
+            struct pollfd p = { .fd = c->proc->chan, .events = POLLIN };
+
+            if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+                break;
+            read_chan(c);
+        }
+    }
+}
+
+void sv_describe_death(struct supervisor *sv, const struct sv_child *c, int st, char *msg,
+                       size_t len)
+{
+    const struct child *p = c->proc;
     char name[64];
     int nr;
 
     if (!WIFSIGNALED(st)) {
-        snprintf(msg, len, "the %s process (%s) exited with status %d before the VM ended", c->role,
-                 c->id, WEXITSTATUS(st));
+        snprintf(msg, len, "the %s process (%s) exited with status %d before the VM ended", p->role,
+                 p->id, WEXITSTATUS(st));
         return;
     }
     if (WTERMSIG(st) != SIGSYS) {
-        snprintf(msg, len, "the %s process (%s) died of signal %d", c->role, c->id, WTERMSIG(st));
+        snprintf(msg, len, "the %s process (%s) died of signal %d", p->role, p->id, WTERMSIG(st));
         return;
     }
-    nr = sbx_audit_syscall(r->kmsg, c->pid, 500);
+    nr = sbx_audit_syscall(sv->kmsg, p->pid, 500);
     if (nr >= 0)
         snprintf(msg, len,
                  "the %s process (%s) was killed by its seccomp filter: syscall %d (%s) "
                  "(--seccomp log lists what a profile lacks)",
-                 c->role, c->id, nr, sbx_syscall_name(nr, name, sizeof(name)));
+                 p->role, p->id, nr, sbx_syscall_name(nr, name, sizeof(name)));
     else
         snprintf(msg, len,
                  "the %s process (%s) was killed by its seccomp filter (syscall unknown: no "
                  "audit record readable)",
-                 c->role, c->id);
+                 p->role, p->id);
 }
 
-static void reap(struct sv_run *r)
+static void reap(struct sv_child *c)
 {
-    pid_t pid = r->sv->core->pid;
+    struct supervisor *sv = c->sv;
     int st;
 
-    if (r->child_exited || waitpid(pid, &st, WNOHANG) != pid)
+    if (c->exited || c->proc->pid <= 0 || waitpid(c->proc->pid, &st, WNOHANG) != c->proc->pid)
         return;
-    r->child_exited = true;
-    if (r->ev_pidfd)
-        event_del(r->ev_pidfd);
-    if (!r->have_status) {
+    c->exited = true;
+    if (c->ev_pidfd)
+        event_del(c->ev_pidfd);
+    /* Whatever the child said before it died counts first. */
+    sv_drain(sv);
+    if (c->ops->on_exit) {
+        c->ops->on_exit(c, st);
+    } else if (!sv->stopping) {
         char msg[256];
 
-        describe_death(r, r->sv->core, st, msg, sizeof(msg));
-        report(r, "cellvm: error: %s\n", msg);
-        finish(r, 1);
+        sv_describe_death(sv, c, st, msg, sizeof(msg));
+        sv_report(sv, "cellvm: error: %s\n", msg);
+        sv_set_status(sv, 1);
+        sv_stop(sv);
     }
-    maybe_exit_loop(r);
+    advance_stop(sv);
+    maybe_exit_loop(sv);
 }
 
 static void on_pidfd(evutil_socket_t fd, short what, void *arg)
@@ -231,64 +286,107 @@ static void on_pidfd(evutil_socket_t fd, short what, void *arg)
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    struct sv_run *r = arg;
-    pid_t pid = r->sv->core->pid;
+    struct supervisor *sv = arg;
 
     (void)what;
     if (sig == SIGCHLD) {
-        reap(r);
+        for (size_t i = 0; i < sv->nchildren; i++)
+            reap(sv->children[i]);
         return;
     }
-    /* First SIGINT/SIGTERM asks the guest's core to stop; a second one kills it. */
-    if (r->state == SV_STOPPING || r->state == SV_WAIT_HELLO || send_shutdown(r)) {
-        kill(pid, SIGKILL);
-        finish(r, 1);
+    /* The first SIGINT/SIGTERM stops the VM in order; a second one kills everything. */
+    if (!sv->stopping) {
+        sv_stop(sv);
+        return;
     }
-    r->state = SV_STOPPING;
+    for (size_t i = 0; i < sv->nchildren; i++)
+        sv_kill(sv->children[i]);
+    sv_set_status(sv, 1);
 }
 
-int supervise_run(struct supervisor *sv)
+int sv_init(struct supervisor *sv, struct event_base *base, int log_out)
+{
+    memset(sv, 0, sizeof(*sv));
+    sv->base = base;
+    sv->log_out = log_out;
+    /* Before any child can jail itself, so a seccomp kill's record comes after this point. */
+    sv->kmsg = sbx_audit_open();
+    return 0;
+}
+
+int sv_add(struct supervisor *sv, struct sv_child *c, struct child *proc,
+           const struct sv_child_ops *ops, void *arg, unsigned stage)
+{
+    bool ok = true;
+
+    memset(c, 0, sizeof(*c));
+    if (sv->nchildren == SV_MAX_CHILDREN)
+        return -ENOSPC;
+    c->sv = sv;
+    c->proc = proc;
+    c->ops = ops;
+    c->arg = arg;
+    c->stage = stage;
+    sv->children[sv->nchildren++] = c;
+    if (proc->pidfd >= 0) {
+        c->ev_pidfd = event_new(sv->base, proc->pidfd, EV_READ | EV_PERSIST, on_pidfd, c);
+        ok = c->ev_pidfd && !event_add(c->ev_pidfd, NULL);
+    }
+    c->ev_chan = event_new(sv->base, proc->chan, EV_READ | EV_PERSIST, on_chan, c);
+    c->ev_log = event_new(sv->base, proc->log_rd, EV_READ | EV_PERSIST, on_log, c);
+    ok = ok && c->ev_chan && c->ev_log && !event_add(c->ev_chan, NULL) &&
+         !event_add(c->ev_log, NULL);
+    return ok ? 0 : -ENOMEM;
+}
+
+int sv_run(struct supervisor *sv)
 {
     static const int sigs[3] = { SIGINT, SIGTERM, SIGCHLD };
-    struct sv_run r = { .sv = sv, .state = SV_WAIT_HELLO };
-    int ok = 1;
+    bool ok = true;
 
-    /* Before the core can jail itself, so a seccomp kill's record comes after this point. */
-    r.kmsg = sbx_audit_open();
-    if (sv->core->pidfd >= 0) {
-        r.ev_pidfd = event_new(sv->base, sv->core->pidfd, EV_READ | EV_PERSIST, on_pidfd, &r);
-        ok = r.ev_pidfd && !event_add(r.ev_pidfd, NULL);
-    }
-    r.ev_chan = event_new(sv->base, sv->core->chan, EV_READ | EV_PERSIST, on_chan, &r);
-    r.ev_log = event_new(sv->base, sv->core->log_rd, EV_READ | EV_PERSIST, on_log, &r);
-    ok = ok && r.ev_chan && r.ev_log && !event_add(r.ev_chan, NULL) && !event_add(r.ev_log, NULL);
     for (int i = 0; i < 3 && ok; i++) {
-        r.ev_sig[i] = evsignal_new(sv->base, sigs[i], on_signal, &r);
-        ok = r.ev_sig[i] && !event_add(r.ev_sig[i], NULL);
+        sv->ev_sig[i] = evsignal_new(sv->base, sigs[i], on_signal, sv);
+        ok = sv->ev_sig[i] && !event_add(sv->ev_sig[i], NULL);
     }
     if (!ok) {
-        kill(sv->core->pid, SIGKILL);
-        finish(&r, 1);
+        sv_set_status(sv, 1);
     } else {
         /* A child that died before the handlers existed must still be noticed. */
-        on_signal(SIGCHLD, 0, &r);
-        event_base_dispatch(sv->base);
+        on_signal(SIGCHLD, 0, sv);
+        if (!all_done(sv))
+            event_base_dispatch(sv->base);
     }
-    if (!r.child_exited) {
-        kill(sv->core->pid, SIGKILL);
-        waitpid(sv->core->pid, NULL, 0);
+    for (size_t i = 0; i < sv->nchildren; i++) {
+        struct sv_child *c = sv->children[i];
+
+        if (!c->exited && c->proc->pid > 0) {
+            kill(c->proc->pid, SIGKILL);
+            waitpid(c->proc->pid, NULL, 0);
+        }
+        c->proc->pid = 0;
     }
-    sv->core->pid = 0;
+    return sv->have_status ? sv->status : 1;
+}
+
+void sv_destroy(struct supervisor *sv)
+{
+    for (size_t i = 0; i < sv->nchildren; i++) {
+        struct sv_child *c = sv->children[i];
+
+        if (c->ev_chan)
+            event_free(c->ev_chan);
+        if (c->ev_log)
+            event_free(c->ev_log);
+        if (c->ev_pidfd)
+            event_free(c->ev_pidfd);
+        c->ev_chan = c->ev_log = c->ev_pidfd = NULL;
+    }
     for (int i = 0; i < 3; i++)
-        if (r.ev_sig[i])
-            event_free(r.ev_sig[i]);
-    if (r.ev_chan)
-        event_free(r.ev_chan);
-    if (r.ev_log)
-        event_free(r.ev_log);
-    if (r.ev_pidfd)
-        event_free(r.ev_pidfd);
-    if (r.kmsg >= 0)
-        close(r.kmsg);
-    return r.have_status ? r.status : 1;
+        if (sv->ev_sig[i])
+            event_free(sv->ev_sig[i]);
+    if (sv->ev_kill)
+        event_free(sv->ev_kill);
+    if (sv->kmsg >= 0)
+        close(sv->kmsg);
+    sv->nchildren = 0;
 }

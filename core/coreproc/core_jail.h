@@ -21,7 +21,8 @@ struct core_jail {
 /* Reads what the environment says before the jail clears it. */
 void core_jail_init(struct core_jail *j);
 
-/* Keeps 0-2, chan and the nfds received fds (entries of -1 skipped). 0 or -errno and err. */
+/* Keeps 0-2, chan and the nfds received fds, vhost-user sockets included (entries of -1
+ * skipped; at most PB_MAX_CORE_FDS + PB_MAX_ATTACH). 0 or -errno and err. */
 int core_jail_enter(struct core_jail *j, Cellvm__SeccompMode mode, int chan, const int *fds,
                     size_t nfds, uint32_t max_vcpus, char *err, size_t errlen);
 

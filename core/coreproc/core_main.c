@@ -19,10 +19,16 @@
 #include "ipc/msg.h"
 #include "validate.h"
 
+#define CORE_MAX_KEEP (PB_MAX_CORE_FDS + PB_MAX_ATTACH)
+
 struct core {
     int chan;                 /* control channel; owned */
     int fds[PB_MAX_CORE_FDS]; /* received fds by arrival order; owned */
     size_t nfds;
+    /* AttachDevice messages and their vhost-user sockets (owned until vm_create takes them). */
+    Cellvm__Envelope *attach_env[PB_MAX_ATTACH];
+    struct vpci_params virtio[PB_MAX_ATTACH];
+    size_t nvirtio;
     Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
     struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
@@ -80,6 +86,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
 {
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
     struct vm_params p = { 0 };
+    int keep[CORE_MAX_KEEP];
     int r;
 
     r = core_layout_apply(&c->layout, cfg, c->fds, &p, err, errlen);
@@ -102,12 +109,83 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.verbosity = (int)cfg->verbosity;
     p.vcpu_thread_init = core_jail_vcpu_thread;
     p.vcpu_thread_arg = &c->jail;
+    p.virtio = c->virtio;
+    p.nvirtio = (uint32_t)c->nvirtio;
     /* Everything is received and RAM mapped; no thread exists yet. */
-    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, c->fds, c->nfds, cfg->cpus->max_vcpus, err,
-                        errlen);
+    for (size_t i = 0; i < c->nvirtio && c->nfds + i < CORE_MAX_KEEP; i++)
+        keep[c->nfds + i] = c->virtio[i].sock;
+    memcpy(keep, c->fds, c->nfds * sizeof(keep[0]));
+    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, c->nfds + c->nvirtio,
+                        cfg->cpus->max_vcpus, err, errlen);
     if (r)
         return r;
+    /* vm_create owns the sockets from here, on failure too. */
+    c->nvirtio = 0;
     return vm_create(&c->vm, &p, err, errlen);
+}
+
+/* The AttachDevice messages that follow the configuration, one vhost-user socket each. */
+static int receive_devices(struct core *c, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        Cellvm__Envelope *env = NULL;
+        const Cellvm__AttachDevice *a;
+        const char *why = NULL;
+        int fd[1] = { -1 };
+        size_t nfds = 0;
+        int r = ipc_recv_envelope(c->chan, &env, fd, 1, &nfds, &why);
+
+        if (r) {
+            fprintf(stderr, "bad device from the controller: %s\n", why ? why : strerror(-r));
+            return r;
+        }
+        if (env->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE) {
+            ipc_close_fds(fd, nfds);
+            ipc_free_envelope(env);
+            fprintf(stderr, "expected %u devices after the configuration\n", count);
+            return -EPROTO;
+        }
+        a = env->attach_device;
+        c->attach_env[i] = env;
+        c->virtio[i] = (struct vpci_params){
+            .id = a->id,
+            .virtio_id = (uint16_t)a->virtio_id,
+            .num_queues = (uint16_t)a->num_queues,
+            .queue_size = (uint16_t)a->queue_size,
+            .sock = fd[0],
+        };
+        c->nvirtio++;
+    }
+    return 0;
+}
+
+/* An API request on the running VM (pause, resume, power button); answered VmControlDone. */
+static void vm_control(struct core *c, Cellvm__VmControl__Op op)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__VmControlDone done = CELLVM__VM_CONTROL_DONE__INIT;
+    int r;
+
+    switch (op) {
+    case CELLVM__VM_CONTROL__OP__OP_PAUSE:
+        r = vm_pause(c->vm);
+        break;
+    case CELLVM__VM_CONTROL__OP__OP_RESUME:
+        r = vm_resume(c->vm);
+        break;
+    case CELLVM__VM_CONTROL__OP__OP_POWER_BUTTON:
+        vm_power_button(c->vm);
+        r = 0;
+        break;
+    default:
+        r = -EOPNOTSUPP; /* reboot and NMI from the API are not wired yet */
+        break;
+    }
+    done.op = op;
+    done.errnum = r < 0 && -r < 4096 ? -r : 0;
+    env.body_case = CELLVM__ENVELOPE__BODY_VM_CONTROL_DONE;
+    env.vm_control_done = &done;
+    (void)send_simple(c->chan, &env);
 }
 
 /* Watches the control channel while the vCPUs run: Shutdown, or the controller going away,
@@ -136,6 +214,11 @@ static void *control_thread(void *arg)
             ipc_free_envelope(env);
             vm_request_stop(c->vm);
             return NULL;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VM_CONTROL) {
+            vm_control(c, env->vm_control->op);
+            ipc_free_envelope(env);
+            continue;
         }
         fprintf(stderr, "unexpected control message %d ignored\n", (int)env->body_case);
         ipc_free_envelope(env);
@@ -176,6 +259,9 @@ static int run(struct core *c)
         fprintf(stderr, "expected the core configuration first\n");
         return -EPROTO;
     }
+    r = receive_devices(c, c->cfg_env->core_config->attach_count);
+    if (r)
+        return r;
     r = build_vm(c, err, sizeof(err));
     if (r) {
         send_error(c->chan, -r, err);
@@ -245,6 +331,10 @@ int main(int argc, char **argv)
         vm_destroy(c.vm);
     core_layout_release(&c.layout);
     core_jail_release(&c.jail);
+    for (size_t i = 0; i < c.nvirtio; i++)
+        close(c.virtio[i].sock);
+    for (size_t i = 0; i < PB_MAX_ATTACH; i++)
+        ipc_free_envelope(c.attach_env[i]);
     ipc_close_fds(c.fds, c.nfds);
     ipc_free_envelope(c.cfg_env);
     close(c.chan);

@@ -86,13 +86,36 @@ static int write_page_tables(const struct guest_mem *gm)
     return r;
 }
 
+/*
+ * There is no firmware, but a guest may still restart through the BIOS reset vector: Linux on a
+ * hardware-reduced ACPI platform without EFI tries EFI, then a real-mode jump to F000:FFF0,
+ * before anything else. The few bytes there write the ACPI reset register, so that path reboots
+ * like the others: mov dx, PORT_ACPI_RESET; mov al, ACPI_RESET_VALUE; out dx, al; 1: hlt; jmp 1b
+ */
+static int write_reset_vector(const struct guest_mem *gm)
+{
+    const uint8_t stub[] = { 0xba,
+                             PORT_ACPI_RESET & 0xff,
+                             PORT_ACPI_RESET >> 8,
+                             0xb0,
+                             ACPI_RESET_VALUE,
+                             0xee,
+                             0xf4,
+                             0xeb,
+                             0xfd };
+
+    return guest_mem_write(gm, GPA_RESET_VECTOR, stub, sizeof(stub));
+}
+
 int boot_cpu_write_tables(const struct guest_mem *gm, enum boot_mode mode)
 {
     uint64_t gdt[GDT_ENTRIES];
     int r;
 
     gdt_build(mode, gdt);
-    r = guest_mem_write(gm, GPA_BOOT_GDT, gdt, sizeof(gdt));
+    r = write_reset_vector(gm);
+    if (!r)
+        r = guest_mem_write(gm, GPA_BOOT_GDT, gdt, sizeof(gdt));
     if (!r && mode == BOOT_LINUX64)
         r = write_page_tables(gm);
     return r;

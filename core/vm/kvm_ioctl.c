@@ -85,6 +85,16 @@ int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip)
     return ret_or_errno(ioctl(vm_fd, KVM_SET_IRQCHIP, chip));
 }
 
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *data)
+{
+    return ret_or_errno(ioctl(vm_fd, KVM_GET_CLOCK, data));
+}
+
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *data)
+{
+    return ret_or_errno(ioctl(vm_fd, KVM_SET_CLOCK, data));
+}
+
 int kvm_run(int vcpu_fd)
 {
     return ret_or_errno(ioctl(vcpu_fd, KVM_RUN, 0));
@@ -120,6 +130,16 @@ int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu)
     return ret_or_errno(ioctl(vcpu_fd, KVM_SET_FPU, fpu));
 }
 
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *ev)
+{
+    return ret_or_errno(ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, ev));
+}
+
+int kvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs)
+{
+    return ret_or_errno(ioctl(vcpu_fd, KVM_SET_XCRS, xcrs));
+}
+
 int kvm_get_msrs(int fd, struct kvm_msrs *msrs)
 {
     return ret_or_errno(ioctl(fd, KVM_GET_MSRS, msrs));
@@ -150,4 +170,39 @@ int kvm_set_mp_state(int vcpu_fd, uint32_t state)
 int kvm_get_tsc_khz(int vcpu_fd)
 {
     return ret_or_errno(ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0));
+}
+
+int kvm_set_gsi_routing(int vm_fd, const struct kvm_irq_routing *table)
+{
+    return ret_or_errno(ioctl(vm_fd, KVM_SET_GSI_ROUTING, table));
+}
+
+int kvm_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign)
+{
+    struct kvm_irqfd i = { .fd = (__u32)fd,
+                           .gsi = gsi,
+                           .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_IRQFD, &i));
+}
+
+int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign)
+{
+    struct kvm_ioeventfd e = {
+        .addr = gpa,
+        .len = len,
+        .fd = fd,
+        .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+    };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_IOEVENTFD, &e));
+}
+
+int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data)
+{
+    struct kvm_msi m = { .address_lo = (__u32)addr,
+                         .address_hi = (__u32)(addr >> 32),
+                         .data = data };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_SIGNAL_MSI, &m));
 }

@@ -1,6 +1,7 @@
 #ifndef CELLVM_CORE_VM_KVM_IOCTL_H
 #define CELLVM_CORE_VM_KVM_IOCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,17 @@ int kvm_create_vcpu(int vm_fd, uint32_t id);
 int kvm_irq_line(int vm_fd, uint32_t irq, int level);
 int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *chip);
 int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip);
+/* kvmclock as the guest sees it; saved and restored around a pause so the guest clock stops. */
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *data);
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *data);
+/* Replaces the whole GSI routing table (core/vm/gsi.c is its only caller). */
+int kvm_set_gsi_routing(int vm_fd, const struct kvm_irq_routing *table);
+/* Binds (assign) or unbinds an eventfd to a GSI: a signal on fd injects that interrupt. */
+int kvm_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign);
+/* A guest write of len bytes at MMIO gpa signals fd instead of exiting (no datamatch). */
+int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign);
+/* Injects one MSI (a pending MSI-X vector on unmask). 1 delivered, 0 blocked, or -errno. */
+int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data);
 
 /* vCPU fd */
 int kvm_run(int vcpu_fd);
@@ -38,6 +50,8 @@ int kvm_set_regs(int vcpu_fd, const struct kvm_regs *regs);
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
 int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
 int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu);
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *ev);
+int kvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs);
 /* Returns the number of MSRs KVM processed. */
 /* On a vCPU fd, or on /dev/kvm for feature MSRs. */
 int kvm_get_msrs(int fd, struct kvm_msrs *msrs);

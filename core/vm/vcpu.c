@@ -211,6 +211,10 @@ static void *vcpu_main(void *arg)
         if (!handle_exit(c))
             break;
     }
+    /* An I/O or MMIO exit completes only on the next KVM_RUN; enter once more with
+     * immediate_exit so no half-done operation is carried into a reset or the next run. */
+    __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    (void)kvm_run(c->fd);
     return NULL;
 }
 

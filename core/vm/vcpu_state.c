@@ -61,10 +61,29 @@ static int set_msr(int fd, uint32_t index, uint64_t value)
     return r == 1 ? 0 : (r < 0 ? r : -EINVAL);
 }
 
+/*
+ * KVM paravirt MSRs that make KVM write into guest memory (kvmclock, steal time, async PF, PV
+ * EOI). A reboot must turn them off: otherwise KVM keeps updating the previous kernel's
+ * structures, now in the middle of the freshly loaded one. Hosts without a given MSR refuse the
+ * write, which is fine (nothing to turn off), so failures are ignored.
+ */
+static const uint32_t kvm_pv_msrs[][2] = {
+    { 0x12, 0 },       /* MSR_KVM_SYSTEM_TIME */
+    { 0x4b564d01, 0 }, /* MSR_KVM_SYSTEM_TIME_NEW */
+    { 0x4b564d02, 0 }, /* MSR_KVM_ASYNC_PF_EN */
+    { 0x4b564d03, 0 }, /* MSR_KVM_STEAL_TIME */
+    { 0x4b564d04, 0 }, /* MSR_KVM_PV_EOI_EN */
+    { 0x4b564d05, 1 }, /* MSR_KVM_POLL_CONTROL: 1 is its reset value */
+    { 0x4b564d06, 0 }, /* MSR_KVM_ASYNC_PF_INT */
+};
+
 static int reset_msrs(int fd)
 {
     size_t i;
     int r = 0;
+
+    for (i = 0; i < sizeof(kvm_pv_msrs) / sizeof(kvm_pv_msrs[0]); i++)
+        (void)set_msr(fd, kvm_pv_msrs[i][0], kvm_pv_msrs[i][1]);
 
     for (i = 0; !r && i < sizeof(boot_msrs) / sizeof(boot_msrs[0]); i++)
         r = set_msr(fd, boot_msrs[i][0], boot_msrs[i][1]);
@@ -123,6 +142,23 @@ static int reset_fpu(int fd)
     return kvm_set_fpu(fd, &fpu);
 }
 
+/* Exceptions, interrupts and NMIs KVM still holds for the previous run must not reach the
+ * next one; XCR0 goes back to its power-on value (x87 only). Hosts without XSAVE refuse the XCR
+ * write, which leaves nothing to reset. */
+static int reset_events(int fd)
+{
+    struct kvm_vcpu_events ev;
+    struct kvm_xcrs xcrs;
+
+    memset(&xcrs, 0, sizeof(xcrs));
+    xcrs.nr_xcrs = 1;
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = 1;
+    (void)kvm_set_xcrs(fd, &xcrs);
+    memset(&ev, 0, sizeof(ev));
+    return kvm_set_vcpu_events(fd, &ev);
+}
+
 int vcpu_state_reset(int vcpu_fd, uint32_t apic_id, const struct boot_entry *entry)
 {
     struct kvm_sregs sregs;
@@ -144,6 +180,8 @@ int vcpu_state_reset(int vcpu_fd, uint32_t apic_id, const struct boot_entry *ent
         r = reset_msrs(vcpu_fd);
     if (!r)
         r = reset_fpu(vcpu_fd);
+    if (!r)
+        r = reset_events(vcpu_fd);
     if (!r && entry) {
         boot_cpu_regs(entry, &regs);
         r = kvm_set_regs(vcpu_fd, &regs);

@@ -15,6 +15,7 @@
 #include "core/vm/cpuid.h"
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/log.h"
+#include "core/vm/pci_devices.h"
 #include "core/vm/vcpu.h"
 #include "core/vm/vm_devices.h"
 #include "core/vm/vm_numa.h"
@@ -47,7 +48,14 @@ struct vm {
     struct vcpu_env env;
     struct vm_devices dev;
     bool dev_inited;
+    struct pci_devices pci;
+    bool pci_inited;
+    /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
+    char dev_err[200];
+    atomic_bool dev_failed;
     struct timespec reboot_at[REBOOT_BURST]; /* ring of recent reboot times */
+    atomic_int pause_state;      /* enum pause_state: set by vm_run, polled by vm_pause/resume */
+    struct kvm_clock_data clock; /* the guest clock while paused */
     unsigned int reboots;
 };
 
@@ -186,6 +194,11 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
 
     if (!cpus)
         return set_err(err, errlen, -ENOMEM, "acpi");
+    if (vm->pci_inited) {
+        ap.pci = true;
+        ap.pci_mmio64_start = vm->pci.bus.mmio64.start;
+        ap.pci_mmio64_end = vm->pci.bus.mmio64.end;
+    }
     if (!buf) {
         free(cpus);
         return set_err(err, errlen, -ENOSPC, "acpi: guest memory too small");
@@ -245,15 +258,65 @@ static int check_params(const struct vm_params *p, struct cpuid_topology *topo, 
     return 0;
 }
 
+static void device_fatal(void *arg, const char *msg)
+{
+    struct vm *vm = arg;
+    bool was = false;
+
+    if (atomic_compare_exchange_strong(&vm->dev_failed, &was, true)) {
+        snprintf(vm->dev_err, sizeof(vm->dev_err), "%s", msg);
+        vmev_post(&vm->ev, VMEV_ERROR);
+    }
+}
+
+/* MMIO64 for 64-bit BARs: from the first 1 GiB boundary above RAM, 64 GiB, below the guest's
+ * physical address width. */
+static void mmio64_window(const struct vm *vm, uint64_t *start, uint64_t *end)
+{
+    uint64_t ram_end = GPA_RAM_ABOVE_4G + guest_mem_high_size(&vm->mem);
+    uint32_t bits = vm->cpu.max_phys_bits ? vm->cpu.max_phys_bits : 46;
+    uint64_t limit = bits >= 63 ? UINT64_MAX : 1ull << bits;
+
+    *start = (ram_end + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+    *end = *start + (64ull << 30);
+    if (*end > limit)
+        *end = limit > *start ? limit : *start;
+}
+
+static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t errlen)
+{
+    struct pci_devices_params pp = {
+        .vm_fd = vm->vm_fd,
+        .mem = &vm->mem,
+        .log = &vm->log,
+        .virtio = p->virtio,
+        .nvirtio = p->nvirtio,
+        .fatal = device_fatal,
+        .fatal_arg = vm,
+    };
+    int r;
+
+    mmio64_window(vm, &pp.mmio64_start, &pp.mmio64_end);
+    r = pci_devices_init(&vm->pci, &pp, &vm->dev.pio, &vm->dev.mmio, err, errlen);
+    if (r == 0)
+        vm->pci_inited = true;
+    return r;
+}
+
 int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen)
 {
     struct vm_devices_params dp;
     struct vm *vm = calloc(1, sizeof(*vm));
+    bool socks_taken = false;
     int r;
 
     *out = NULL;
-    if (!vm)
+    if (!vm) {
+        for (uint32_t i = 0; i < p->nvirtio; i++)
+            close(p->virtio[i].sock);
         return set_err(err, errlen, -ENOMEM, "vm");
+    }
+    atomic_init(&vm->dev_failed, false);
     vm->vm_fd = -1;
     vm->ev.efd = -1;
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
@@ -307,6 +370,10 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         goto fail;
     }
     vm->dev_inited = true;
+    socks_taken = true; /* setup_pci closes them on failure */
+    r = setup_pci(vm, p, err, errlen);
+    if (r < 0)
+        goto fail;
     vm->env = (struct vcpu_env){ .pio = &vm->dev.pio,
                                  .mmio = &vm->dev.mmio,
                                  .ev = &vm->ev,
@@ -325,6 +392,8 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     *out = vm;
     return 0;
 fail:
+    for (uint32_t i = 0; !socks_taken && i < p->nvirtio; i++)
+        close(p->virtio[i].sock);
     vm_destroy(vm);
     return r;
 }
@@ -416,10 +485,45 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     }
     log_info(&vm->log, "vm: guest reboot");
     vm_devices_reset(&vm->dev);
+    if (vm->pci_inited) {
+        r = pci_devices_reset(&vm->pci, err, errlen);
+        if (r < 0)
+            return r;
+    }
     r = reset_irqchip(vm);
     if (r < 0)
         return set_err(err, errlen, r, "vm: irqchip reset");
     return load_guest(vm, err, errlen);
+}
+
+enum pause_state { PAUSE_NONE, PAUSE_ASKED, PAUSE_DONE, PAUSE_ENDED };
+
+/*
+ * vm_run's side of a pause: the vCPUs are stopped already; the guest clock is saved and the
+ * thread waits for a resume (or a stop). Returns the events that end the pause.
+ */
+static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
+{
+    unsigned int ev = 0;
+
+    *r = kvm_get_clock(vm->vm_fd, &vm->clock);
+    if (*r < 0) {
+        set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
+        atomic_store(&vm->pause_state, PAUSE_NONE);
+        return 0;
+    }
+    atomic_store(&vm->pause_state, PAUSE_DONE);
+    log_info(&vm->log, "vm: paused");
+    while (!(ev & (VMEV_RESUME | VMEV_STOP | VMEV_ERROR)))
+        ev |= vmev_wait(&vm->ev, -1);
+    /* Only the saved value goes back: no realtime adjustment, so the pause is invisible. */
+    vm->clock.flags = 0;
+    *r = kvm_set_clock(vm->vm_fd, &vm->clock);
+    if (*r < 0)
+        set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
+    atomic_store(&vm->pause_state, PAUSE_NONE);
+    log_info(&vm->log, "vm: resumed");
+    return ev & ~(unsigned int)(VMEV_RESUME | VMEV_PAUSE);
 }
 
 int vm_run(struct vm *vm, char *err, size_t errlen)
@@ -435,10 +539,16 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
         }
         while (!ev)
             ev = vmev_wait(&vm->ev, -1);
+        log_debug(&vm->log, "vm: event 0x%x, stopping the vCPUs", ev);
         stop_all(vm);
+        log_debug(&vm->log, "vm: vCPUs stopped");
         /* Events raised while stopping count too (a stop request must never be lost). */
         ev |= vmev_take(&vm->ev);
         if (ev & VMEV_ERROR) {
+            if (atomic_load(&vm->dev_failed)) {
+                set_err(err, errlen, 0, "%s", vm->dev_err);
+                return -EIO;
+            }
             for (i = 0; i < vm->nvcpus; i++) {
                 if (vm->vcpus[i].err[0])
                     return set_err(err, errlen, -EIO, "%s", vm->vcpus[i].err);
@@ -449,6 +559,15 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
             return VM_RESULT_STOPPED;
         if (ev & VMEV_POWEROFF)
             return VM_RESULT_POWEROFF;
+        if ((ev & VMEV_PAUSE) && !(ev & VMEV_REBOOT)) {
+            ev = paused(vm, err, errlen, &r);
+            if (r < 0)
+                return r;
+            if (ev & VMEV_STOP)
+                return VM_RESULT_STOPPED;
+            if (!(ev & VMEV_REBOOT))
+                continue;
+        }
         r = reboot(vm, err, errlen);
         if (r < 0)
             return r;
@@ -458,6 +577,44 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 void vm_request_stop(struct vm *vm)
 {
     vmev_post(&vm->ev, VMEV_STOP);
+}
+
+/* Waits (bounded) for vm_run to move pause_state away from `from`. */
+static int wait_pause_state(struct vm *vm, int from)
+{
+    const struct timespec tick = { .tv_nsec = 1000000 };
+
+    for (int i = 0; i < 5000; i++) {
+        int s = atomic_load(&vm->pause_state);
+
+        if (s != from)
+            return s;
+        nanosleep(&tick, NULL);
+    }
+    return -ETIMEDOUT;
+}
+
+int vm_pause(struct vm *vm)
+{
+    int expect = PAUSE_NONE;
+    int s;
+
+    if (!atomic_compare_exchange_strong(&vm->pause_state, &expect, PAUSE_ASKED))
+        return -EALREADY;
+    vmev_post(&vm->ev, VMEV_PAUSE);
+    s = wait_pause_state(vm, PAUSE_ASKED);
+    return s == PAUSE_DONE ? 0 : s < 0 ? s : -ECANCELED;
+}
+
+int vm_resume(struct vm *vm)
+{
+    int s;
+
+    if (atomic_load(&vm->pause_state) != PAUSE_DONE)
+        return -EALREADY;
+    vmev_post(&vm->ev, VMEV_RESUME);
+    s = wait_pause_state(vm, PAUSE_DONE);
+    return s == PAUSE_NONE ? 0 : s < 0 ? s : -ECANCELED;
 }
 
 void vm_power_button(struct vm *vm)
@@ -480,6 +637,8 @@ void vm_destroy(struct vm *vm)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
     vm_numa_free(&vm->numa);
+    if (vm->pci_inited)
+        pci_devices_destroy(&vm->pci);
     if (vm->dev_inited)
         vm_devices_destroy(&vm->dev);
     free(vm->supported);

@@ -7,6 +7,7 @@
 
 #include "core/boot/boot.h"
 #include "core/mem/guest_mem.h"
+#include "core/vm/virtio_pci.h"
 
 /*
  * The VM as the core process runs it: KVM VM with in-kernel irqchip (no PIT), vCPU threads,
@@ -48,6 +49,10 @@ struct vm_params {
     int serial_out_fd;   /* -1: output dropped (--serial null); borrowed */
     struct boot_params_in boot;
     int verbosity; /* 0: errors and warnings; each step adds info, debug */
+    /* virtio-pci devices behind vhost-user backends; their sockets are taken over (closed by
+     * vm_create on failure, by vm_destroy otherwise). */
+    const struct vpci_params *virtio;
+    uint32_t nvirtio;
     /* Optional: run first in every vCPU thread (the core stacks its vCPU seccomp filter); a
      * non-zero -errno stops the VM with an error. */
     int (*vcpu_thread_init)(void *arg);
@@ -75,6 +80,15 @@ void vm_request_stop(struct vm *vm);
 
 /* Thread-safe: presses the ACPI power button (GED event plus IRQ_GED); the guest decides. */
 void vm_power_button(struct vm *vm);
+
+/*
+ * Thread-safe, from a thread other than vm_run's: vm_pause stops every vCPU and the guest clock
+ * (KVM_GET_CLOCK) and returns once they are stopped; vm_resume restores the clock
+ * (KVM_SET_CLOCK) and restarts them. 0, -EALREADY (already paused / not paused), -ETIMEDOUT,
+ * or -ECANCELED when the VM stopped meanwhile.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

@@ -15,6 +15,8 @@ enum vmev_bits {
     VMEV_REBOOT = 1u << 1,
     VMEV_STOP = 1u << 2,
     VMEV_ERROR = 1u << 3,
+    VMEV_PAUSE = 1u << 4, /* vm_pause(): vCPUs stop until VMEV_RESUME */
+    VMEV_RESUME = 1u << 5,
 };
 
 struct vmev {

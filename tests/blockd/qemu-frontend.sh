@@ -1,5 +1,5 @@
 #!/bin/bash
-# qemu-frontend.sh BLOCKD IMAGES_DIR [SCENARIO...]
+# qemu-frontend.sh BLOCKD IMAGES_DIR [SCENARIO...]   (BLK_CTL=path-to-blk-ctl for qcow2)
 #
 # QEMU as an independent vhost-user frontend for a standalone cellvm-blockd: a Linux guest
 # (QEMU TCG on the host, no nesting) with vhost-user-blk-pci runs the test agent's block checks.
@@ -10,13 +10,18 @@
 #            the pattern check again
 #   ro       readonly=on: the guest sees a read-only disk and cannot write it
 #   sector0  autodetected raw: a write to sector 0 fails, one to sector 8 works
+#   qcow2    a qcow2 disk over a qcow2 backing file over a raw one (backing_files=on, relative
+#            names), 2 queues: backing data and zeroes past each shorter layer read right; a
+#            write, sync and read back; a discard reads zeroes where the backing file has data;
+#            then the disk grows through --control-socket while the guest runs (blk-ctl) and
+#            the guest sees the new capacity and uses it; afterwards qemu-img check is clean
 # Exits 77 when QEMU is missing, 1 on the first failure (with the serial log's tail).
 set -uo pipefail
 
 blockd=${1:?usage: qemu-frontend.sh BLOCKD IMAGES_DIR [SCENARIO...]}
 images=${2:?usage: qemu-frontend.sh BLOCKD IMAGES_DIR [SCENARIO...]}
 shift 2
-scenarios=${*:-rw ro sector0}
+scenarios=${*:-rw ro sector0 qcow2}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 qemu=$(command -v qemu-system-x86_64) || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-150}
@@ -38,17 +43,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_blockd NAME DISK_SPEC: serves $tmp/NAME.sock.
+# start_blockd NAME DISK_SPEC [ARGS...]: serves $tmp/NAME.sock.
 start_blockd() {
-	rm -f "$tmp/$1.sock"
-	"$blockd" --socket-path "$tmp/$1.sock" --disk "$2" 2>"$tmp/$1.blockd.log" &
+	local name=$1 spec=$2
+	shift 2
+	rm -f "$tmp/$name.sock"
+	"$blockd" --socket-path "$tmp/$name.sock" --disk "$spec" "$@" 2>"$tmp/$name.blockd.log" &
 	bpid=$!
 	for _ in $(seq 100); do
-		[ -S "$tmp/$1.sock" ] && return 0
+		# The socket exists before a backing chain opens: give a refusal a moment to show.
+		[ -S "$tmp/$name.sock" ] && sleep 0.2 && kill -0 "$bpid" 2>/dev/null && return 0
 		kill -0 "$bpid" 2>/dev/null || break
 		sleep 0.1
 	done
-	say "cellvm-blockd did not come up: $(tail -n 5 "$tmp/$1.blockd.log")"
+	say "cellvm-blockd did not come up: $(tail -n 5 "$tmp/$name.blockd.log")"
 	return 1
 }
 
@@ -58,10 +66,12 @@ stop_blockd() {
 	bpid=
 }
 
-# boot NAME SOCK NUM_QUEUES CPUS CHECKS: runs the guest, checks every PASS came out.
+# boot NAME SOCK NUM_QUEUES CPUS CHECKS [ON_MARK]: runs the guest, checks every PASS came out.
+# ON_MARK, if given, is run once the guest prints CELLVM-AGENT: RESIZE-READY.
 boot() {
-	local name=$1 sock=$2 nq=$3 cpus=$4 checks=$5 log="$tmp/$1.serial" want got
-	local t0=$SECONDS
+	local name=$1 sock=$2 nq=$3 cpus=$4 checks=$5 on_mark=${6:-} log="$tmp/$1.serial" want got
+	local t0=$SECONDS qpid
+	: >"$log"
 	timeout "$QEMU_TIMEOUT" "$qemu" -M q35 -accel tcg -cpu max -smp "$cpus" -m 512M \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		-chardev socket,id=c0,path="$sock" \
@@ -69,7 +79,18 @@ boot() {
 		-kernel "$images/vmlinuz" -initrd "$images/l2-initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet cellvm.check=$checks" \
 		-display none -serial file:"$log" -no-reboot -nodefaults </dev/null \
-		>"$tmp/$name.qemu.log" 2>&1
+		>"$tmp/$name.qemu.log" 2>&1 &
+	qpid=$!
+	if [ -n "$on_mark" ]; then
+		while kill -0 "$qpid" 2>/dev/null; do
+			if grep -q 'CELLVM-AGENT: RESIZE-READY' "$log"; then
+				$on_mark || say "$name: '$on_mark' failed"
+				break
+			fi
+			sleep 0.2
+		done
+	fi
+	wait "$qpid"
 	want=$(echo "$checks" | tr ',' '\n' | sed 's/:.*//' | sort)
 	got=$(sed -n 's/^CELLVM-AGENT: PASS \([^ ]*\).*/\1/p' "$log" | tr -d '\r' | sort)
 	if [ "$want" != "$got" ] || ! grep -q 'CELLVM-AGENT: DONE' "$log"; then
@@ -109,6 +130,30 @@ for s in $scenarios; do
 		start_blockd s0 "path=$tmp/s0.img" || exit 1
 		boot sector0 "$tmp/s0.sock" 1 1 "blksector0" || fail=1
 		stop_blockd
+		;;
+	qcow2)
+		ctl=${BLK_CTL:-$(dirname "$blockd")/../tests/blockd/blk-ctl}
+		[ -x "$ctl" ] || { say "blk-ctl missing ($ctl): set BLK_CTL"; exit 1; }
+		qimg=$(command -v qemu-img) || { say "SKIP qcow2: qemu-img not installed"; continue; }
+		(cd "$tmp" && "$qimg" create -q -f raw base.raw 16M &&
+			qemu-io -f raw -c 'write -P 0xaa 0 16M' base.raw >/dev/null &&
+			"$qimg" create -q -f qcow2 -F raw -b base.raw mid.qcow2 32M &&
+			qemu-io -f qcow2 -c 'write -P 0xbb 16M 4M' mid.qcow2 >/dev/null &&
+			"$qimg" create -q -f qcow2 -F qcow2 -b mid.qcow2 top.qcow2 64M) ||
+			{ say "cannot build the qcow2 chain"; exit 1; }
+		start_blockd q2 "path=$tmp/top.qcow2,image_type=qcow2,backing_files=on,num_queues=2" \
+			--control-socket "$tmp/q2.ctl" || exit 1
+		# 0xaa = octal 252 from base.raw, 0xbb = 273 from mid.qcow2, zeroes past mid's end.
+		grow() { "$ctl" "$tmp/q2.ctl" resize $((128 << 20)); }
+		boot qcow2-chain "$tmp/q2.sock" 2 2 \
+			"blkinfo:/dev/vda:131072,blkfill:/dev/vda:8:4:252,blkfill:/dev/vda:16:4:273,blkfill:/dev/vda:40:4:0,blk:/dev/vda:4,blkdiscard:/dev/vda:12:2,blkresize:/dev/vda:262144" \
+			grow || fail=1
+		stop_blockd
+		"$qimg" check -q "$tmp/top.qcow2" || { say "FAIL qemu-img check after the guest"; fail=1; }
+		"$qimg" info "$tmp/top.qcow2" | grep -q 'virtual size: 128 MiB' ||
+			{ say "FAIL the image did not grow to 128 MiB"; fail=1; }
+		qemu-io -r -f qcow2 -c 'read -P 0 12M 2M' "$tmp/top.qcow2" | grep -q 'read 2097152/' ||
+			{ say "FAIL QEMU does not read zeroes where the guest discarded"; fail=1; }
 		;;
 	*) say "unknown scenario $s"; exit 1 ;;
 	esac

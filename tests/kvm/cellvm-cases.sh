@@ -274,6 +274,53 @@ bad-value)
     cellvm --kernel "$hello" --serial tty --memory size=12x
     expect_error "--memory: invalid value for 'size': '12x'"
     ;;
+virtio-blk | virtio-blk-* | disk-*)
+    # PCI, virtio-pci and the vhost-user frontend with cellvm-blockd behind each --disk.
+    img=$work/disk.img
+    truncate -s 64M "$img"
+    printf 'CELLVM-DISK-PATTERN' | dd of="$img" bs=512 seek=16 conv=notrunc status=none
+    case $case_name in
+    virtio-blk)
+        cellvm --kernel "$(payload virtio-blk)" --serial tty "${mem[@]}" --disk "path=$img"
+        expect_pass virtio-blk
+        dd if="$img" bs=512 skip=8 count=1 status=none | grep -qa 'CELLVM-WRITTEN-BY-GUEST' ||
+            fail "the guest's write did not reach sector 8 of the image"
+        echo "ok: sector 8 holds the guest's pattern"
+        ;;
+    virtio-blk-device-dies)
+        # The device process dies under a running guest: cellvm names it and stops the VM.
+        "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload idle)" \
+            --serial tty "${mem[@]}" --disk "path=$img,id=victim" </dev/null >"$out" 2>"$err" &
+        vmm=$!
+        for ((i = 0; i < 200; i++)); do
+            grep -q 'ready idle' "$out" 2>/dev/null && break
+            sleep 0.05
+        done
+        ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
+        blockd=
+        for p in $(cat /proc/"${ctl:-0}"/task/*/children 2>/dev/null); do
+            [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-blockd ] && blockd=$p
+        done
+        [ -n "$blockd" ] || { kill "$vmm"; wait "$vmm"; fail "no cellvm-blockd child found"; }
+        kill -9 "$blockd"
+        wait "$vmm"
+        rc=$?
+        check_reaped
+        [ "$rc" -eq 1 ] || fail "expected exit status 1, got $rc"
+        grep -q 'error: device victim: the blockd process (victim) died of signal 9' "$err" ||
+            fail "cellvm did not name the device that died"
+        echo "ok: $(grep 'device victim' "$err" | head -1)"
+        ;;
+    disk-missing-image)
+        cellvm --kernel "$hello" --serial tty "${mem[@]}" --disk "path=$work/none.img"
+        expect_error "--disk _disk0: cannot open '$work/none.img': No such file or directory"
+        ;;
+    *)
+        echo "cellvm-cases.sh: unknown case '$case_name'" >&2
+        exit 2
+        ;;
+    esac
+    ;;
 topo-*|numa-*|zone-*|thp-*|affinity-*)
     # SMP topology, NUMA and memory zones (issue 4): helpers and cases in one block.
     # children PID: the direct children of PID.

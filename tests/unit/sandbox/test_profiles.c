@@ -20,9 +20,8 @@
 
 /* The goals; the core process has none (it carries every KVM ioctl). */
 static const int budget[SBX_PROFILE_COUNT] = {
-    [SBX_PROFILE_CORE] = 0,
-    [SBX_PROFILE_VCPU] = 25,
-    [SBX_PROFILE_BLOCKD] = 60,
+    [SBX_PROFILE_CORE] = 0,  [SBX_PROFILE_VCPU] = 25,   [SBX_PROFILE_BLOCKD] = 60,
+    [SBX_PROFILE_NETD] = 50, [SBX_PROFILE_VSOCKD] = 55, [SBX_PROFILE_API] = 70,
 };
 
 static char *read_fd(int fd, size_t *len)
@@ -103,8 +102,9 @@ Test(profiles, budgets)
 
 Test(profiles, every_rule_has_a_reason)
 {
-    const struct sbx_rule_table *tables[] = { &sbx_rules_base, &sbx_rules_core, &sbx_rules_vcpu,
-                                              &sbx_rules_blockd };
+    const struct sbx_rule_table *tables[] = { &sbx_rules_base,   &sbx_rules_core, &sbx_rules_vcpu,
+                                              &sbx_rules_blockd, &sbx_rules_netd, &sbx_rules_vsockd,
+                                              &sbx_rules_api };
 
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (size_t i = 0; i < tables[t]->n; i++)
@@ -121,7 +121,7 @@ Test(profiles, names_round_trip)
         cr_assert_eq(sbx_profile_from_name(sbx_profile_name((enum sbx_profile)i), &p), 0);
         cr_assert_eq((int)p, i);
     }
-    cr_assert_eq(sbx_profile_from_name("netd", &p), -EINVAL);
+    cr_assert_eq(sbx_profile_from_name("nosuchd", &p), -EINVAL);
     cr_assert_null(sbx_profile_name(SBX_PROFILE_COUNT));
 }
 

@@ -224,7 +224,7 @@ Test(cli, help_and_version_text)
     cr_expect(strstr(buf, "--watchdog "));
     free(buf);
     cr_expect(cli_option_supported("cpus"));
-    cr_expect_not(cli_option_supported("disk"));
+    cr_expect(cli_option_supported("disk"));
     cr_expect_not(cli_option_supported("fs"));
     cr_expect_not(cli_option_supported("no-such"));
 }

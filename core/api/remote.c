@@ -1,0 +1,284 @@
+/*
+ * cellvm-remote: ch-remote's subcommands against a cellvm (or Cloud Hypervisor) --api-socket.
+ * One HTTP/1.1 request per run over the unix socket; the answer's JSON body is printed as is,
+ * an error status prints the server's message and exits 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/api/api_json.h"
+
+#define MAX_ANSWER (1024 * 1024)
+
+struct cmd {
+    const char *name;
+    const char *method;
+    const char *path;
+    const char *usage; /* the positional argument, NULL if none */
+    const char *key;   /* JSON key the argument becomes, or NULL */
+};
+
+static const struct cmd cmds[] = {
+    { "ping", "GET", "vmm.ping", NULL, NULL },
+    { "shutdown-vmm", "PUT", "vmm.shutdown", NULL, NULL },
+    { "info", "GET", "vm.info", NULL, NULL },
+    { "counters", "GET", "vm.counters", NULL, NULL },
+    { "create", "PUT", "vm.create", "<VmConfig JSON file, or - for stdin>", NULL },
+    { "boot", "PUT", "vm.boot", NULL, NULL },
+    { "delete", "PUT", "vm.delete", NULL, NULL },
+    { "pause", "PUT", "vm.pause", NULL, NULL },
+    { "resume", "PUT", "vm.resume", NULL, NULL },
+    { "shutdown", "PUT", "vm.shutdown", NULL, NULL },
+    { "reboot", "PUT", "vm.reboot", NULL, NULL },
+    { "power-button", "PUT", "vm.power-button", NULL, NULL },
+    { "nmi", "PUT", "vm.nmi", NULL, NULL },
+    { "resize-disk", "PUT", "vm.resize-disk", NULL, NULL },
+    { "remove-device", "PUT", "vm.remove-device", "<device id>", "id" },
+    { "snapshot", "PUT", "vm.snapshot", "<destination_url>", "destination_url" },
+    { "coredump", "PUT", "vm.coredump", "<destination_url>", "destination_url" },
+    { "restore", "PUT", "vm.restore", "<source_url>", "source_url" },
+    { "send-migration", "PUT", "vm.send-migration", "<destination_url>", "destination_url" },
+    { "receive-migration", "PUT", "vm.receive-migration", "<receiver_url>", "receiver_url" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cellvm-remote --api-socket PATH <command> [args]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        fprintf(out, "  %-18s %s\n", cmds[i].name, cmds[i].usage ? cmds[i].usage : "");
+    fprintf(out, "  %-18s --disk <id> --size <bytes, K/M/G suffix>\n", "resize-disk");
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            char *nb = cap < MAX_ANSWER ? realloc(buf, cap * 2) : NULL;
+
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        *len = n;
+    return buf;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -EINVAL;
+    if (*end == 'K')
+        shift = 10;
+    else if (*end == 'M')
+        shift = 20;
+    else if (*end == 'G')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end || v > (UINT64_MAX >> shift))
+        return -EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* Sends one request and prints the answer. Returns the process exit status. */
+static int request(const char *sock, const char *method, const char *path, const char *body)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    size_t blen = body ? strlen(body) : 0, alen = 0;
+    char *answer = NULL, *sep;
+    FILE *f = NULL;
+    int fd, status = 0, ret = 1;
+
+    if (strlen(sock) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "Error: socket path too long\n");
+        return 1;
+    }
+    strcpy(addr.sun_path, sock);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+        fprintf(stderr, "Error: cannot connect to %s: %s\n", sock, strerror(errno));
+        goto out;
+    }
+    f = fdopen(fd, "r+");
+    if (!f)
+        goto out;
+    fd = -1;
+    fprintf(f,
+            "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\nConnection: "
+            "close\r\n",
+            method, path);
+    if (body)
+        fprintf(f, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", blen, body);
+    else
+        fprintf(f, "Content-Length: 0\r\n\r\n");
+    fflush(f);
+    answer = read_all(f, &alen);
+    if (!answer || alen == 0 || sscanf(answer, "HTTP/1.%*d %d", &status) != 1) {
+        fprintf(stderr, "Error: no valid answer from %s\n", sock);
+        goto out;
+    }
+    answer[alen < MAX_ANSWER ? alen : MAX_ANSWER - 1] = '\0';
+    sep = strstr(answer, "\r\n\r\n");
+    sep = sep ? sep + 4 : answer + alen;
+    if (status >= 200 && status < 300) {
+        if (*sep)
+            printf("%s\n", sep);
+        ret = 0;
+    } else {
+        fprintf(stderr, "Error: %s returned %d: %s", path, status, *sep ? sep : "\n");
+    }
+out:
+    free(answer);
+    if (f)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    return ret;
+}
+
+static char *resize_disk_body(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "disk", required_argument, NULL, 'd' },
+        { "size", required_argument, NULL, 's' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *id = NULL;
+    uint64_t size = 0;
+    bool have_size = false;
+    json_object *o;
+    char *s;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd')
+            id = optarg;
+        else if (c == 's' && !parse_size(optarg, &size))
+            have_size = true;
+        else
+            return NULL;
+    }
+    if (!id || !have_size)
+        return NULL;
+    o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "desired_size", json_object_new_uint64(size));
+    s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+static char *arg_body(const struct cmd *c, const char *arg)
+{
+    json_object *o;
+    char *s;
+    size_t len = 0;
+
+    if (!strcmp(c->name, "create")) {
+        FILE *f = strcmp(arg, "-") ? fopen(arg, "re") : stdin;
+
+        if (!f) {
+            fprintf(stderr, "Error: cannot open %s: %s\n", arg, strerror(errno));
+            return NULL;
+        }
+        s = read_all(f, &len);
+        if (f != stdin)
+            fclose(f);
+        if (s) {
+            char *t = realloc(s, len + 1);
+
+            if (!t) {
+                free(s);
+                return NULL;
+            }
+            s = t;
+            s[len] = '\0';
+        }
+        return s;
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, c->key, json_object_new_string(arg));
+    s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = NULL;
+    const struct cmd *c = NULL;
+    char *body = NULL;
+    int i, ret;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--api-socket") && i + 1 < argc)
+            sock = argv[++i];
+        else if (!strncmp(argv[i], "--api-socket=", 13))
+            sock = argv[i] + 13;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else
+            break;
+    }
+    if (!sock || i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+        if (!strcmp(cmds[k].name, argv[i]))
+            c = &cmds[k];
+    if (!c) {
+        fprintf(stderr, "Error: unknown command '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(c->name, "resize-disk")) {
+        body = resize_disk_body(argc - i, argv + i);
+        if (!body) {
+            fprintf(stderr, "Error: resize-disk needs --disk <id> --size <bytes>\n");
+            return 2;
+        }
+    } else if (c->usage) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "Error: %s needs %s\n", c->name, c->usage);
+            return 2;
+        }
+        body = arg_body(c, argv[i + 1]);
+        if (!body)
+            return 1;
+    }
+    ret = request(sock, c->method, c->path, body);
+    free(body);
+    return ret;
+}

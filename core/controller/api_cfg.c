@@ -1,0 +1,530 @@
+#include "core/controller/api_cfg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli/optparse.h"
+
+/* One option string being built. */
+struct sb {
+    char buf[OPTPARSE_MAX_INPUT];
+    size_t len;
+    bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void sb_add(struct sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->overflow)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->buf + b->len, sizeof(b->buf) - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(b->buf) - b->len)
+        b->overflow = true;
+    else
+        b->len += (size_t)n;
+}
+
+/* JSON field name -> CLI key, where they differ. */
+static const char *cli_key(const char *name)
+{
+    if (!strcmp(name, "boot_vcpus"))
+        return "boot";
+    if (!strcmp(name, "max_vcpus"))
+        return "max";
+    if (!strcmp(name, "vhost_socket"))
+        return "socket";
+    return name;
+}
+
+/* Enum-like string values: the API spells them as Rust variants, the CLI in lower case. */
+static const char *cli_value(const char *name, const char *v, char *buf, size_t len)
+{
+    if (!strcmp(name, "hotplug_method") && !strcmp(v, "VirtioMem"))
+        return "virtio-mem";
+    if (!strcmp(name, "hotplug_method") || !strcmp(name, "image_type") ||
+        !strcmp(name, "vhost_mode")) {
+        size_t i;
+
+        for (i = 0; v[i] && i + 1 < len; i++)
+            buf[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
+        buf[i] = '\0';
+        return buf;
+    }
+    return v;
+}
+
+/* Scalars of one option group as key=value items; repeated and nested fields are the
+ * caller's. `skip` lists fields rendered otherwise. */
+static int add_scalars(struct sb *b, const ProtobufCMessage *m, const char *const *skip, char *err,
+                       size_t errlen)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *k = cli_key(f->name);
+        bool skipped = false;
+        char low[32];
+
+        for (const char *const *s = skip; s && *s; s++)
+            skipped = skipped || !strcmp(*s, f->name);
+        if (skipped || f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            const char *v = *(const char *const *)(base + f->offset);
+
+            if (!v)
+                continue;
+            if (strchr(v, '"')) {
+                snprintf(err, errlen, "%s.%s: double quotes are not supported in values",
+                         d->short_name + 3, f->name);
+                return -EINVAL;
+            }
+            sb_add(b, "%s=\"%s\",", k, cli_value(f->name, v, low, sizeof(low)));
+            continue;
+        }
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE ||
+            !*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_BOOL)
+            sb_add(b, "%s=%s,", k, *(const protobuf_c_boolean *)(base + f->offset) ? "on" : "off");
+        else if (f->type == PROTOBUF_C_TYPE_UINT32)
+            sb_add(b, "%s=%u,", k, *(const uint32_t *)(base + f->offset));
+        else if (f->type == PROTOBUF_C_TYPE_UINT64)
+            sb_add(b, "%s=%llu,", k, (unsigned long long)*(const uint64_t *)(base + f->offset));
+    }
+    return 0;
+}
+
+static void add_u32_list(struct sb *b, const char *key, const uint32_t *v, size_t n)
+{
+    if (!n)
+        return;
+    sb_add(b, "%s=[", key);
+    for (size_t i = 0; i < n; i++)
+        sb_add(b, "%s%u", i ? "," : "", v[i]);
+    sb_add(b, "],");
+}
+
+static int push(struct api_argv *a, const char *s, char *err, size_t errlen)
+{
+    if (a->n >= API_ARGV_MAX) {
+        snprintf(err, errlen, "VmConfig: too many devices");
+        return -EINVAL;
+    }
+    a->v[a->n] = strdup(s);
+    if (!a->v[a->n])
+        return -ENOMEM;
+    a->n++;
+    return 0;
+}
+
+/* Ends an option string: drops the trailing comma and appends "--opt" "string". */
+static int push_group(struct api_argv *a, const char *opt, struct sb *b, char *err, size_t errlen)
+{
+    int r;
+
+    if (b->overflow) {
+        snprintf(err, errlen, "VmConfig: the %s configuration is too long", opt + 2);
+        return -EINVAL;
+    }
+    if (b->len && b->buf[b->len - 1] == ',')
+        b->buf[--b->len] = '\0';
+    r = push(a, opt, err, errlen);
+    if (!r)
+        r = push(a, b->buf, err, errlen);
+    b->len = 0;
+    b->buf[0] = '\0';
+    return r;
+}
+
+static int cpus_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiCpusConfig *c, char *err,
+                     size_t errlen)
+{
+    static const char *const skip[] = { NULL };
+    int r = add_scalars(b, &c->base, skip, err, errlen);
+
+    if (r)
+        return r;
+    if (c->topology)
+        sb_add(b, "topology=%u:%u:%u:%u,", c->topology->threads_per_core,
+               c->topology->cores_per_die, c->topology->dies_per_package, c->topology->packages);
+    if (c->features && c->features->has_amx && c->features->amx)
+        sb_add(b, "features=amx,");
+    if (c->n_affinity) {
+        sb_add(b, "affinity=[");
+        for (size_t i = 0; i < c->n_affinity; i++) {
+            sb_add(b, "%s%u@[", i ? "," : "", c->affinity[i]->vcpu);
+            for (size_t j = 0; j < c->affinity[i]->n_host_cpus; j++)
+                sb_add(b, "%s%u", j ? "," : "", c->affinity[i]->host_cpus[j]);
+            sb_add(b, "]");
+        }
+        sb_add(b, "],");
+    }
+    return push_group(a, "--cpus", b, err, errlen);
+}
+
+static int console_argv(struct api_argv *a, struct sb *b, const char *opt,
+                        const Cellvm__ApiConsoleConfig *c, char *err, size_t errlen)
+{
+    static const char *const modes[] = { "Off", "Pty", "Tty", "File", "Socket", "Null" };
+    const char *mode = c->mode ? c->mode : "";
+    bool known = false;
+
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        known = known || !strcmp(mode, modes[i]);
+    if (!known) {
+        snprintf(err, errlen, "VmConfig.%s.mode: expected Off, Pty, Tty, File, Socket or Null",
+                 opt + 2);
+        return -EINVAL;
+    }
+    if (!strcmp(mode, "File") || !strcmp(mode, "Socket")) {
+        const char *path = !strcmp(mode, "File") ? c->file : c->socket;
+
+        if (!path || strchr(path, '"')) {
+            snprintf(err, errlen, "VmConfig.%s: mode %s needs a usable %s", opt + 2, mode,
+                     !strcmp(mode, "File") ? "file" : "socket");
+            return -EINVAL;
+        }
+        sb_add(b, "%s=\"%s\",", !strcmp(mode, "File") ? "file" : "socket", path);
+    } else {
+        sb_add(b, "%c%s,", mode[0] + 32, mode + 1);
+    }
+    if (c->has_iommu)
+        sb_add(b, "iommu=%s,", c->iommu ? "on" : "off");
+    return push_group(a, opt, b, err, errlen);
+}
+
+static int memory_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiMemoryConfig *m,
+                       char *err, size_t errlen)
+{
+    static const char *const skip_zone[] = { "mergeable", NULL };
+    int r = add_scalars(b, &m->base, NULL, err, errlen);
+
+    if (!r)
+        r = push_group(a, "--memory", b, err, errlen);
+    for (size_t i = 0; !r && i < m->n_zones; i++) {
+        if (m->zones[i]->has_mergeable && m->zones[i]->mergeable) {
+            snprintf(err, errlen, "VmConfig.memory.zones[%zu].mergeable: not supported", i);
+            return -EINVAL;
+        }
+        r = add_scalars(b, &m->zones[i]->base, skip_zone, err, errlen);
+        if (!r)
+            r = push_group(a, "--memory-zone", b, err, errlen);
+    }
+    return r;
+}
+
+static int numa_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiNumaConfig *n, char *err,
+                     size_t errlen)
+{
+    sb_add(b, "guest_numa_id=%u,", n->guest_numa_id);
+    add_u32_list(b, "cpus", n->cpus, n->n_cpus);
+    if (n->n_distances) {
+        sb_add(b, "distances=[");
+        for (size_t i = 0; i < n->n_distances; i++)
+            sb_add(b, "%s%u@%u", i ? "," : "", n->distances[i]->destination,
+                   n->distances[i]->distance);
+        sb_add(b, "],");
+    }
+    if (n->n_memory_zones) {
+        sb_add(b, "memory_zones=[");
+        for (size_t i = 0; i < n->n_memory_zones; i++) {
+            if (strpbrk(n->memory_zones[i], "\",[]")) {
+                snprintf(err, errlen, "VmConfig.numa.memory_zones: unusable zone id");
+                return -EINVAL;
+            }
+            sb_add(b, "%s%s", i ? "," : "", n->memory_zones[i]);
+        }
+        sb_add(b, "],");
+    }
+    return push_group(a, "--numa", b, err, errlen);
+}
+
+static int payload_argv(struct api_argv *a, const Cellvm__ApiPayloadConfig *p, char *err,
+                        size_t errlen)
+{
+    const char *opts[] = { "--kernel", "--cmdline", "--initramfs", "--firmware" };
+    const char *vals[] = { p->kernel, p->cmdline, p->initramfs, p->firmware };
+    int r = 0;
+
+    for (size_t i = 0; !r && i < 4; i++)
+        if (vals[i]) {
+            r = push(a, opts[i], err, errlen);
+            if (!r)
+                r = push(a, vals[i], err, errlen);
+        }
+    return r;
+}
+
+static int refuse(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "VmConfig.%s is not supported by cellvm yet", what);
+    return -EINVAL;
+}
+
+int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *err, size_t errlen)
+{
+    static struct sb b; /* 16 KiB; the controller is single-threaded */
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    b.len = 0;
+    b.overflow = false;
+    r = push(out, "cellvm", err, errlen);
+    if (r)
+        return r;
+    if (!c->payload || (!c->payload->kernel && !c->payload->firmware)) {
+        snprintf(err, errlen, "VmConfig.payload: a kernel or firmware is required");
+        return -EINVAL;
+    }
+    if ((c->has_iommu && c->iommu) || (c->has_watchdog && c->watchdog) ||
+        (c->has_pvpanic && c->pvpanic))
+        return refuse(err, errlen, c->iommu ? "iommu" : c->watchdog ? "watchdog" : "pvpanic");
+    if (c->rng && c->rng->src && strcmp(c->rng->src, "/dev/urandom"))
+        return refuse(err, errlen, "rng (virtio-rng)");
+    r = payload_argv(out, c->payload, err, errlen);
+    if (!r && c->cpus)
+        r = cpus_argv(out, &b, c->cpus, err, errlen);
+    if (!r && c->memory)
+        r = memory_argv(out, &b, c->memory, err, errlen);
+    if (!r && c->serial)
+        r = console_argv(out, &b, "--serial", c->serial, err, errlen);
+    if (!r && c->console)
+        r = console_argv(out, &b, "--console", c->console, err, errlen);
+    for (size_t i = 0; !r && i < c->n_disks; i++) {
+        r = add_scalars(&b, &c->disks[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--disk", &b, err, errlen);
+    }
+    for (size_t i = 0; !r && i < c->n_net; i++) {
+        r = add_scalars(&b, &c->net[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--net", &b, err, errlen);
+    }
+    if (!r && c->vsock) {
+        r = add_scalars(&b, &c->vsock->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--vsock", &b, err, errlen);
+    }
+    for (size_t i = 0; !r && i < c->n_numa; i++)
+        r = numa_argv(out, &b, c->numa[i], err, errlen);
+    if (r == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    return r;
+}
+
+void api_argv_free(struct api_argv *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    memset(a, 0, sizeof(*a));
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d = s ? strdup(s) : NULL;
+
+    if (s && !d)
+        *oom = true;
+    return d;
+}
+
+/* A zeroed message of type d, initialised; owned by the caller's tree. */
+static void *new_msg(const ProtobufCMessageDescriptor *d, bool *oom)
+{
+    ProtobufCMessage *m = calloc(1, d->sizeof_message);
+
+    if (!m) {
+        *oom = true;
+        return NULL;
+    }
+    protobuf_c_message_init(d, m);
+    return m;
+}
+
+#define SET(msg, field, val)    \
+    do {                        \
+        (msg)->field = (val);   \
+        (msg)->has_##field = 1; \
+    } while (0)
+
+static const char *const console_modes[] = {
+    [CLI_CONSOLE_OFF] = "Off", [CLI_CONSOLE_NULL] = "Null", [CLI_CONSOLE_PTY] = "Pty",
+    [CLI_CONSOLE_TTY] = "Tty", [CLI_CONSOLE_FILE] = "File", [CLI_CONSOLE_SOCKET] = "Socket",
+};
+
+static Cellvm__ApiConsoleConfig *console_of(const struct cli_console *c, bool *oom)
+{
+    Cellvm__ApiConsoleConfig *m = new_msg(&cellvm__api_console_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    m->mode = dup_or_null(console_modes[c->mode], oom);
+    if (c->mode == CLI_CONSOLE_FILE)
+        m->file = dup_or_null(c->path, oom);
+    else if (c->mode == CLI_CONSOLE_SOCKET)
+        m->socket = dup_or_null(c->path, oom);
+    SET(m, iommu, c->iommu);
+    return m;
+}
+
+static Cellvm__ApiCpusConfig *cpus_of(const struct cli_cpus *c, bool *oom)
+{
+    Cellvm__ApiCpusConfig *m = new_msg(&cellvm__api_cpus_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    SET(m, boot_vcpus, c->boot);
+    SET(m, max_vcpus, c->max ? c->max : c->boot);
+    SET(m, kvm_hyperv, c->kvm_hyperv);
+    SET(m, max_phys_bits, c->max_phys_bits);
+    SET(m, nested, c->nested);
+    if (c->has_topology) {
+        m->topology = new_msg(&cellvm__api_cpu_topology__descriptor, oom);
+        if (m->topology) {
+            SET(m->topology, threads_per_core, c->topology.threads_per_core);
+            SET(m->topology, cores_per_die, c->topology.cores_per_die);
+            SET(m->topology, dies_per_package, c->topology.dies_per_package);
+            SET(m->topology, packages, c->topology.packages);
+        }
+    }
+    m->features = new_msg(&cellvm__api_cpu_features__descriptor, oom);
+    if (m->features)
+        SET(m->features, amx, c->amx);
+    return m;
+}
+
+static Cellvm__ApiMemoryConfig *memory_of(const struct cli_config *cfg, bool *oom)
+{
+    const struct cli_memory *c = &cfg->memory;
+    Cellvm__ApiMemoryConfig *m = new_msg(&cellvm__api_memory_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    SET(m, size, c->size);
+    SET(m, mergeable, c->mergeable);
+    SET(m, shared, c->shared);
+    SET(m, hugepages, c->hugepages);
+    SET(m, prefault, c->prefault);
+    SET(m, thp, c->thp);
+    if (c->has_hugepage_size)
+        SET(m, hugepage_size, c->hugepage_size);
+    if (c->has_hotplug_size)
+        SET(m, hotplug_size, c->hotplug_size);
+    if (c->has_hotplugged_size)
+        SET(m, hotplugged_size, c->hotplugged_size);
+    m->hotplug_method =
+        dup_or_null(c->hotplug_method == CLI_HOTPLUG_VIRTIO_MEM ? "VirtioMem" : "Acpi", oom);
+    if (!cfg->nzones)
+        return m;
+    m->zones = calloc(cfg->nzones, sizeof(*m->zones));
+    if (!m->zones) {
+        *oom = true;
+        return m;
+    }
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        const struct cli_memory_zone *z = &cfg->zones[i];
+        Cellvm__ApiMemoryZoneConfig *mz = new_msg(&cellvm__api_memory_zone_config__descriptor, oom);
+
+        if (!mz)
+            break;
+        m->zones[m->n_zones++] = mz;
+        mz->id = dup_or_null(z->id, oom);
+        SET(mz, size, z->size);
+        mz->file = dup_or_null(z->file, oom);
+        SET(mz, shared, z->shared);
+        SET(mz, hugepages, z->hugepages);
+        SET(mz, prefault, z->prefault);
+        if (z->has_hugepage_size)
+            SET(mz, hugepage_size, z->hugepage_size);
+        if (z->has_host_numa_node)
+            SET(mz, host_numa_node, z->host_numa_node);
+    }
+    return m;
+}
+
+static Cellvm__ApiDiskConfig *disk_of(const struct cli_disk *d, bool *oom)
+{
+    static const char *const types[] = {
+        [CLI_IMAGE_UNKNOWN] = NULL,   [CLI_IMAGE_RAW] = "Raw",   [CLI_IMAGE_QCOW2] = "Qcow2",
+        [CLI_IMAGE_VHD] = "FixedVhd", [CLI_IMAGE_VHDX] = "Vhdx",
+    };
+    Cellvm__ApiDiskConfig *m = new_msg(&cellvm__api_disk_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    m->path = dup_or_null(d->path, oom);
+    m->vhost_socket = dup_or_null(d->socket, oom);
+    m->id = dup_or_null(d->id, oom);
+    m->serial = dup_or_null(d->serial, oom);
+    m->image_type = dup_or_null(types[d->image_type], oom);
+    SET(m, readonly, d->readonly);
+    SET(m, direct, d->direct);
+    SET(m, iommu, d->iommu);
+    SET(m, vhost_user, d->vhost_user);
+    SET(m, backing_files, d->backing_files);
+    SET(m, sparse, d->sparse);
+    SET(m, num_queues, d->num_queues);
+    SET(m, queue_size, d->queue_size);
+    SET(m, pci_segment, d->pci_segment);
+    return m;
+}
+
+Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
+{
+    Cellvm__ApiVmConfig *m;
+    bool oom = false;
+
+    m = new_msg(&cellvm__api_vm_config__descriptor, &oom);
+    if (!m)
+        return NULL;
+    m->cpus = cpus_of(&cfg->cpus, &oom);
+    m->memory = memory_of(cfg, &oom);
+    m->payload = new_msg(&cellvm__api_payload_config__descriptor, &oom);
+    if (m->payload) {
+        m->payload->kernel = dup_or_null(cfg->payload.kernel, &oom);
+        m->payload->cmdline = dup_or_null(cfg->payload.cmdline, &oom);
+        m->payload->initramfs = dup_or_null(cfg->payload.initramfs, &oom);
+        m->payload->firmware = dup_or_null(cfg->payload.firmware, &oom);
+    }
+    m->serial = console_of(&cfg->serial, &oom);
+    m->console = console_of(&cfg->console, &oom);
+    if (cfg->ndisks) {
+        m->disks = calloc(cfg->ndisks, sizeof(*m->disks));
+        for (size_t i = 0; m->disks && i < cfg->ndisks; i++) {
+            m->disks[i] = disk_of(&cfg->disks[i], &oom);
+            if (!m->disks[i])
+                break;
+            m->n_disks++;
+        }
+        oom = oom || !m->disks;
+    }
+    if (cfg->vsock.present) {
+        m->vsock = new_msg(&cellvm__api_vsock_config__descriptor, &oom);
+        if (m->vsock) {
+            SET(m->vsock, cid, cfg->vsock.cid);
+            m->vsock->socket = dup_or_null(cfg->vsock.socket, &oom);
+            m->vsock->id = dup_or_null(cfg->vsock.id, &oom);
+            SET(m->vsock, iommu, cfg->vsock.iommu);
+            SET(m->vsock, pci_segment, cfg->vsock.pci_segment);
+        }
+    }
+    SET(m, iommu, false);
+    SET(m, watchdog, false);
+    SET(m, pvpanic, false);
+    if (oom) {
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return NULL;
+    }
+    return m;
+}

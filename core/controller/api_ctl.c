@@ -1,0 +1,499 @@
+#include "core/controller/api_ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/controller/api_cfg.h"
+#include "ipc/channel.h"
+#include "validate.h"
+#include "validate_api.h"
+
+#define EP(x) CELLVM__API_ENDPOINT__API_##x
+
+void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
+                  void *arg)
+{
+    memset(a, 0, sizeof(*a));
+    a->listen_fd = -1;
+    a->cfg = cfg;
+    a->ops = ops;
+    a->arg = arg;
+    child_init(&a->proc, "api");
+}
+
+int api_ctl_open(struct api_ctl *a, char *err, size_t errlen)
+{
+    const struct cli_endpoint *ep = &a->cfg->api_socket;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (ep->fd >= 0) {
+        /* fd=: a socket the caller bound and listens on; it is ours from now on. */
+        a->listen_fd = fcntl(ep->fd, F_DUPFD_CLOEXEC, 3);
+        if (a->listen_fd < 0) {
+            snprintf(err, errlen, "--api-socket fd=%d: %s", ep->fd, strerror(errno));
+            return -errno;
+        }
+        close(ep->fd);
+        return 0;
+    }
+    if (!ep->path || strlen(ep->path) >= sizeof(addr.sun_path)) {
+        snprintf(err, errlen, "--api-socket: path missing or longer than %zu bytes",
+                 sizeof(addr.sun_path) - 1);
+        return -EINVAL;
+    }
+    strcpy(addr.sun_path, ep->path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128)) {
+        int e = errno;
+
+        snprintf(err, errlen, "--api-socket: cannot listen on '%s': %s", ep->path, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    a->listen_fd = fd;
+    a->unlink_path = strdup(ep->path);
+    return 0;
+}
+
+static int send_env(struct api_ctl *a, Cellvm__Envelope *env, const int *fds, size_t nfds)
+{
+    return sv_send(&a->svc, env, fds, nfds);
+}
+
+/* Answers one request; `error` is made one printable line for the API's validator. */
+static void respond(struct api_ctl *a, uint64_t id, uint32_t status, const char *error,
+                    Cellvm__ApiResponse *rs)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__ApiResponse plain = CELLVM__API_RESPONSE__INIT;
+    char line[PB_MAX_MESSAGE_LEN + 1];
+
+    if (!rs)
+        rs = &plain;
+    rs->id = id;
+    rs->has_id = 1;
+    rs->status = status;
+    rs->has_status = 1;
+    if (error) {
+        snprintf(line, sizeof(line), "%s", error);
+        for (char *p = line; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+        rs->error = line;
+    }
+    env.body_case = CELLVM__ENVELOPE__BODY_API_RESPONSE;
+    env.api_response = rs;
+    if (send_env(a, &env, NULL, 0))
+        sv_report(a->svc.sv, "cellvm: cannot answer the API process\n");
+}
+
+static void respond_ping(struct api_ctl *a, uint64_t id)
+{
+    Cellvm__ApiResponse rs = CELLVM__API_RESPONSE__INIT;
+    Cellvm__ApiPing ping = CELLVM__API_PING__INIT;
+    char *features[] = { (char *)"kvm" };
+
+    ping.version = (char *)"51.0.0";
+    ping.build_version = (char *)"cellvm-0.1.0 (Cloud Hypervisor v51.0 API)";
+    ping.pid = (uint64_t)getpid();
+    ping.has_pid = 1;
+    ping.features = features;
+    ping.n_features = 1;
+    rs.ping = &ping;
+    respond(a, id, 200, NULL, &rs);
+}
+
+static void respond_info(struct api_ctl *a, uint64_t id)
+{
+    static const Cellvm__ApiVmState states[] = {
+        [API_VM_CREATED] = CELLVM__API_VM_STATE__API_VM_STATE_CREATED,
+        [API_VM_RUNNING] = CELLVM__API_VM_STATE__API_VM_STATE_RUNNING,
+        [API_VM_PAUSED] = CELLVM__API_VM_STATE__API_VM_STATE_PAUSED,
+        [API_VM_SHUTDOWN] = CELLVM__API_VM_STATE__API_VM_STATE_SHUTDOWN,
+    };
+    Cellvm__ApiResponse rs = CELLVM__API_RESPONSE__INIT;
+    Cellvm__ApiVmInfo info = CELLVM__API_VM_INFO__INIT;
+
+    info.config = api_cfg_from_cli(a->cfg);
+    if (!info.config) {
+        respond(a, id, 500, "out of memory", NULL);
+        return;
+    }
+    info.state = states[a->state];
+    info.has_state = 1;
+    info.memory_actual_size = a->cfg->memory.size;
+    info.has_memory_actual_size = 1;
+    rs.info = &info;
+    respond(a, id, 200, NULL, &rs);
+    protobuf_c_message_free_unpacked(&info.config->base, NULL);
+}
+
+/* vm.create: the configuration goes through the command-line parser and its checks. */
+static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc)
+{
+    struct api_argv argv;
+    struct cli_config tmp;
+    char err[CLI_ERR_LEN];
+    int r;
+
+    if (a->state != API_VM_NONE) {
+        respond(a, id, 500, "the VM is already created", NULL);
+        return;
+    }
+    r = api_cfg_to_argv(vc, &argv, err, sizeof(err));
+    if (!r)
+        r = cli_parse(argv.n, argv.v, &tmp, err, sizeof(err));
+    else
+        memset(&tmp, 0, sizeof(tmp));
+    api_argv_free(&argv);
+    if (r) {
+        cli_config_free(&tmp);
+        respond(a, id, r == -ENOMEM ? 500 : 400, err, NULL);
+        return;
+    }
+    /* What the command line said about the VMM itself stays: the API socket, logging. */
+    tmp.api_socket = a->cfg->api_socket;
+    tmp.event_monitor = a->cfg->event_monitor;
+    tmp.seccomp = a->cfg->seccomp;
+    tmp.verbosity = a->cfg->verbosity;
+    tmp.log_file = a->cfg->log_file;
+    memset(&a->cfg->api_socket, 0, sizeof(a->cfg->api_socket));
+    memset(&a->cfg->event_monitor, 0, sizeof(a->cfg->event_monitor));
+    a->cfg->log_file = NULL;
+    cli_config_free(a->cfg);
+    *a->cfg = tmp;
+    a->state = API_VM_CREATED;
+    respond(a, id, 204, NULL, NULL);
+}
+
+static void boot(struct api_ctl *a, uint64_t id)
+{
+    char err[CLI_ERR_LEN] = "";
+    int r;
+
+    if (a->state == API_VM_NONE) {
+        respond(a, id, 404, "the VM is not created", NULL);
+        return;
+    }
+    if (a->state != API_VM_CREATED) {
+        respond(a, id, 500,
+                a->state == API_VM_SHUTDOWN
+                    ? "booting again after vm.shutdown is not supported by cellvm yet"
+                    : "the VM is already booted",
+                NULL);
+        return;
+    }
+    r = a->ops->boot(a->arg, err, sizeof(err));
+    if (r) {
+        respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
+        return;
+    }
+    a->state = API_VM_RUNNING;
+    a->boot_id = id; /* answered when the core is Ready */
+}
+
+/* vm.shutdown and vm.delete of a booted VM: the core stops, the VMM keeps serving. */
+static void stop_vm(struct api_ctl *a, uint64_t id, bool delete)
+{
+    struct sv_child *core = a->ops->core(a->arg);
+
+    if (a->cfg->ndisks || a->cfg->nnets || a->cfg->vsock.present) {
+        respond(a, id, 500,
+                "stopping a VM with device processes while the VMM stays is not supported "
+                "yet: use vmm.shutdown",
+                NULL);
+        return;
+    }
+    if (!core || a->vm_stopping || sv_send_shutdown(core)) {
+        respond(a, id, 500, "the VM cannot be stopped now", NULL);
+        return;
+    }
+    a->vm_stopping = true;
+    a->delete_after = delete;
+    a->stop_id = id;
+}
+
+static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__VmControl vc = CELLVM__VM_CONTROL__INIT;
+    struct sv_child *core = a->ops->core(a->arg);
+    bool paused = a->state == API_VM_PAUSED;
+
+    if (a->state == API_VM_NONE) {
+        respond(a, id, 404, "the VM is not created", NULL);
+        return;
+    }
+    if ((ep == EP(VM_RESUME) && !paused) || (ep != EP(VM_RESUME) && a->state != API_VM_RUNNING) ||
+        !core) {
+        respond(a, id, 405,
+                ep == EP(VM_RESUME) ? "the VM is not paused"
+                : paused            ? "the VM is paused"
+                                    : "the VM is not booted",
+                NULL);
+        return;
+    }
+    if (a->control_id) {
+        respond(a, id, 500, "another VM operation is in progress", NULL);
+        return;
+    }
+    vc.op = ep == EP(VM_PAUSE)          ? CELLVM__VM_CONTROL__OP__OP_PAUSE
+            : ep == EP(VM_RESUME)       ? CELLVM__VM_CONTROL__OP__OP_RESUME
+            : ep == EP(VM_POWER_BUTTON) ? CELLVM__VM_CONTROL__OP__OP_POWER_BUTTON
+            : ep == EP(VM_REBOOT)       ? CELLVM__VM_CONTROL__OP__OP_REBOOT
+                                        : CELLVM__VM_CONTROL__OP__OP_NMI;
+    env.body_case = CELLVM__ENVELOPE__BODY_VM_CONTROL;
+    env.vm_control = &vc;
+    if (sv_send(core, &env, NULL, 0)) {
+        respond(a, id, 500, "the VM's core process is not reachable", NULL);
+        return;
+    }
+    a->control_id = id;
+    a->control_ep = ep;
+}
+
+static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, size_t nfds)
+{
+    uint64_t id = rq->id;
+
+    ipc_close_fds(fds, nfds); /* vm.add-net's TAP fds: no net device to give them to yet */
+    switch (rq->endpoint) {
+    case EP(VMM_PING):
+        respond_ping(a, id);
+        return;
+    case EP(VMM_SHUTDOWN):
+        respond(a, id, 204, NULL, NULL);
+        sv_set_status(a->svc.sv, 0); /* a requested end, unless something failed first */
+        sv_stop(a->svc.sv);
+        return;
+    case EP(VM_CREATE):
+        create(a, id, rq->vm_config);
+        return;
+    case EP(VM_BOOT):
+        boot(a, id);
+        return;
+    case EP(VM_INFO):
+        if (a->state == API_VM_NONE)
+            respond(a, id, 500, "the VM is not created", NULL);
+        else
+            respond_info(a, id);
+        return;
+    case EP(VM_COUNTERS): {
+        Cellvm__ApiResponse rs = CELLVM__API_RESPONSE__INIT;
+        Cellvm__ApiCounters c = CELLVM__API_COUNTERS__INIT;
+
+        if (a->state == API_VM_NONE) {
+            respond(a, id, 500, "the VM is not created", NULL);
+            return;
+        }
+        rs.counters = &c; /* no device process reports counters yet */
+        respond(a, id, 200, NULL, &rs);
+        return;
+    }
+    case EP(VM_SHUTDOWN):
+        if (a->state == API_VM_NONE)
+            respond(a, id, 404, "the VM is not created", NULL);
+        else if (a->state != API_VM_RUNNING && a->state != API_VM_PAUSED)
+            respond(a, id, 405, "the VM is not booted", NULL);
+        else
+            stop_vm(a, id, false);
+        return;
+    case EP(VM_DELETE):
+        if (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED) {
+            stop_vm(a, id, true);
+            return;
+        }
+        a->state = API_VM_NONE;
+        respond(a, id, 204, NULL, NULL);
+        return;
+    case EP(VM_PAUSE):
+    case EP(VM_RESUME):
+    case EP(VM_REBOOT):
+    case EP(VM_POWER_BUTTON):
+    case EP(VM_NMI):
+        vm_control(a, id, rq->endpoint);
+        return;
+    case EP(VM_RESIZE_DISK):
+        respond(a, id, 500, "disk resize is not supported by cellvm yet (no disk device)", NULL);
+        return;
+    case EP(VM_ADD_NET):
+        respond(a, id, 500, "network devices are not supported by cellvm yet", NULL);
+        return;
+    default:
+        respond(a, id, 404, "no such endpoint", NULL);
+        return;
+    }
+}
+
+static void send_serve(struct api_ctl *a)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__ApiServe serve = CELLVM__API_SERVE__INIT;
+    int e;
+
+    serve.seccomp = a->cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
+                    : a->cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
+                                                         : CELLVM__SECCOMP_MODE__SECCOMP_ON;
+    serve.verbosity = a->cfg->verbosity > 4 ? 4 : a->cfg->verbosity;
+    env.body_case = CELLVM__ENVELOPE__BODY_API_SERVE;
+    env.api_serve = &serve;
+    e = send_env(a, &env, &a->listen_fd, 1);
+    if (e) {
+        sv_report(a->svc.sv, "cellvm: error: cannot configure the API process: %s\n", strerror(-e));
+        sv_set_status(a->svc.sv, 1);
+        sv_stop(a->svc.sv);
+        return;
+    }
+    close(a->listen_fd);
+    a->listen_fd = -1;
+    a->configured = true;
+}
+
+static void api_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, size_t nfds)
+{
+    struct api_ctl *a = c->arg;
+
+    if (env->body_case == CELLVM__ENVELOPE__BODY_API_REQUEST && a->configured) {
+        handle(a, env->api_request, fds, nfds);
+        return;
+    }
+    ipc_close_fds(fds, nfds);
+    if (env->body_case == CELLVM__ENVELOPE__BODY_HELLO && !a->configured &&
+        env->hello->role == CELLVM__ROLE__ROLE_API && (pid_t)env->hello->pid == a->proc.self_pid)
+        send_serve(a);
+    else if (env->body_case == CELLVM__ENVELOPE__BODY_READY && a->configured)
+        return;
+    else if (env->body_case == CELLVM__ENVELOPE__BODY_ERROR)
+        sv_report(c->sv, "cellvm: API process: %s\n", env->error->message);
+    else
+        sv_report(c->sv, "cellvm: unexpected control message from the API process ignored\n");
+}
+
+static void api_exit(struct sv_child *c, int st)
+{
+    char msg[256];
+
+    if (c->sv->stopping)
+        return;
+    /* Without its API a VMM started with --api-socket cannot be driven: stop. */
+    sv_describe_death(c->sv, c, st, msg, sizeof(msg));
+    sv_report(c->sv, "cellvm: error: %s\n", msg);
+    sv_set_status(c->sv, 1);
+    sv_stop(c->sv);
+}
+
+static const struct sv_child_ops api_ops = {
+    .on_message = api_message,
+    .on_exit = api_exit,
+};
+
+int api_ctl_start(struct api_ctl *a, struct supervisor *sv, char *err, size_t errlen)
+{
+    char exe[PATH_MAX], chan_arg[16];
+    char *argv[] = { (char *)"cellvm-api", (char *)"--channel-fd", chan_arg, NULL };
+    int r;
+
+    r = child_exe_path("cellvm-api", exe, sizeof(exe));
+    if (r) {
+        snprintf(err, errlen, "cannot locate cellvm-api: %s", strerror(-r));
+        return r;
+    }
+    snprintf(chan_arg, sizeof(chan_arg), "%d", LAUNCH_CHANNEL_FD);
+    r = child_spawn(&a->proc, exe, argv);
+    if (r) {
+        snprintf(err, errlen, "cannot start %.200s: %s", exe, strerror(-r));
+        return r;
+    }
+    r = sv_add(sv, &a->svc, &a->proc, &api_ops, a, 2);
+    if (r) {
+        snprintf(err, errlen, "cannot watch the API process: %s", strerror(-r));
+        kill(a->proc.pid, SIGKILL);
+    }
+    return r;
+}
+
+void api_ctl_vm_booted(struct api_ctl *a)
+{
+    a->state = API_VM_RUNNING;
+}
+
+void api_ctl_vm_ready(struct api_ctl *a)
+{
+    if (a->boot_id)
+        respond(a, a->boot_id, 204, NULL, NULL);
+    a->boot_id = 0;
+}
+
+bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
+{
+    const Cellvm__VmControlDone *d;
+    uint64_t id = a->control_id;
+
+    if (env->body_case != CELLVM__ENVELOPE__BODY_VM_CONTROL_DONE)
+        return false;
+    d = env->vm_control_done;
+    if (!id)
+        return true;
+    a->control_id = 0;
+    if (d->errnum) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "%s failed: %s",
+                 a->control_ep == EP(VM_PAUSE)    ? "pause"
+                 : a->control_ep == EP(VM_RESUME) ? "resume"
+                 : a->control_ep == EP(VM_REBOOT) ? "reboot"
+                 : a->control_ep == EP(VM_NMI)    ? "NMI injection"
+                                                  : "the power button",
+                 d->errnum == EOPNOTSUPP ? "not supported by cellvm yet" : strerror(d->errnum));
+        respond(a, id, 500, msg, NULL);
+        return true;
+    }
+    if (a->control_ep == EP(VM_PAUSE))
+        a->state = API_VM_PAUSED;
+    else if (a->control_ep == EP(VM_RESUME))
+        a->state = API_VM_RUNNING;
+    respond(a, id, 204, NULL, NULL);
+    return true;
+}
+
+bool api_ctl_keeps_running(const struct api_ctl *a)
+{
+    return a->enabled && a->vm_stopping && !a->svc.sv->stopping;
+}
+
+void api_ctl_vm_ended(struct api_ctl *a)
+{
+    if (!a->vm_stopping)
+        return;
+    a->vm_stopping = false;
+    a->state = a->delete_after ? API_VM_NONE : API_VM_SHUTDOWN;
+    if (a->stop_id)
+        respond(a, a->stop_id, 204, NULL, NULL);
+    a->stop_id = 0;
+    if (a->control_id)
+        respond(a, a->control_id, 500, "the VM stopped", NULL);
+    a->control_id = 0;
+}
+
+void api_ctl_close(struct api_ctl *a)
+{
+    if (a->listen_fd >= 0)
+        close(a->listen_fd);
+    a->listen_fd = -1;
+    if (a->unlink_path)
+        unlink(a->unlink_path);
+    free(a->unlink_path);
+    a->unlink_path = NULL;
+    child_close(&a->proc);
+}

@@ -1,0 +1,72 @@
+/* The controller's side of the REST API: it owns the --api-socket listener, starts and watches
+ * cellvm-api, and answers its validated ApiRequests with the VM lifecycle Cloud Hypervisor has
+ * (no VM, Created, Running, Paused, Shutdown). The VM itself is booted and stopped through the
+ * controller's callbacks. */
+#ifndef CELLVM_CORE_CONTROLLER_API_CTL_H
+#define CELLVM_CORE_CONTROLLER_API_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "control.pb-c.h"
+#include "core/cli/cli.h"
+#include "core/controller/launch.h"
+#include "core/controller/supervise.h"
+
+struct api_ctl_ops {
+    /* Boots the VM the controller's configuration describes. 0 or -errno with err. */
+    int (*boot)(void *arg, char *err, size_t errlen);
+    /* The running core, or NULL. */
+    struct sv_child *(*core)(void *arg);
+};
+
+enum api_vm { API_VM_NONE, API_VM_CREATED, API_VM_RUNNING, API_VM_PAUSED, API_VM_SHUTDOWN };
+
+struct api_ctl {
+    bool enabled;           /* --api-socket given; set by the caller after parsing */
+    struct child proc;      /* cellvm-api */
+    struct sv_child svc;    /* its supervision */
+    int listen_fd;          /* the API socket; owned until handed to cellvm-api */
+    char *unlink_path;      /* a path= socket we bound, removed at exit; owned */
+    struct cli_config *cfg; /* the controller's configuration, replaced by vm.create; borrowed */
+    const struct api_ctl_ops *ops;
+    void *arg;
+    enum api_vm state;
+    bool configured;
+    bool vm_stopping;    /* vm.shutdown/vm.delete asked the core to stop */
+    bool delete_after;   /* ... and the VM is forgotten once it has */
+    uint64_t boot_id;    /* vm.boot, answered when the core is Ready, 0 if none */
+    uint64_t stop_id;    /* the request answered when the core has stopped, 0 if none */
+    uint64_t control_id; /* the request waiting for VmControlDone, 0 if none */
+    Cellvm__ApiEndpoint control_ep;
+};
+
+void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
+                  void *arg);
+
+/* Binds path= (or takes fd=) of --api-socket. 0 or -errno with err. */
+int api_ctl_open(struct api_ctl *a, char *err, size_t errlen);
+
+/* Starts cellvm-api and watches it (stopped last, stage 2). 0 or -errno with err. */
+int api_ctl_start(struct api_ctl *a, struct supervisor *sv, char *err, size_t errlen);
+
+/* The VM was booted from the command line. */
+void api_ctl_vm_booted(struct api_ctl *a);
+
+/* The core is Ready: a pending vm.boot is answered. */
+void api_ctl_vm_ready(struct api_ctl *a);
+
+/* A message from the core the API waits for (VmControlDone): true when consumed. */
+bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env);
+
+/* Whether the core's end was asked for through the API, so the VMM keeps serving. */
+bool api_ctl_keeps_running(const struct api_ctl *a);
+
+/* The core has exited after an API stop: answers the request, VM state Shutdown (or none). */
+void api_ctl_vm_ended(struct api_ctl *a);
+
+void api_ctl_close(struct api_ctl *a);
+
+#endif

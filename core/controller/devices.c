@@ -1,0 +1,396 @@
+#include "core/controller/devices.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc/channel.h"
+
+/* The fd at which a device process finds its vhost-user socket (after its control channel). */
+#define DEV_VU_FD (LAUNCH_CHANNEL_FD + 1)
+
+/* One row per kind of device process: adding net or vsock is a row plus its spec builder. */
+struct dev_kind {
+    const char *option; /* CLI option and DeviceConfigure.option */
+    const char *role;   /* log prefix */
+    const char *exe;    /* sibling executable */
+    Cellvm__Role hello_role;
+    uint32_t virtio_id;
+};
+
+static const struct dev_kind kind_disk = { "disk", "blockd", "cellvm-blockd",
+                                           CELLVM__ROLE__ROLE_BLOCKD, 2 };
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int r,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+void devices_init(struct devices *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+static void device_init(struct device *dv)
+{
+    memset(dv, 0, sizeof(*dv));
+    for (size_t i = 0; i < PB_MAX_DEVICE_FDS; i++)
+        dv->data_fds[i] = -1;
+    dv->core_sock = -1;
+    dv->dev_sock = -1;
+    child_init(&dv->proc, "device");
+}
+
+/* Appends key=value to the spec, quoting values that hold a comma (CH's syntax). */
+static int spec_add(struct device *dv, const char *key, const char *val)
+{
+    size_t len = strlen(dv->spec);
+    bool quote = strchr(val, ',') != NULL;
+    int w;
+
+    if (strchr(val, '"'))
+        return -EINVAL; /* cannot be written back in CH's syntax unambiguously */
+    w = snprintf(dv->spec + len, sizeof(dv->spec) - len, "%s%s=%s%s%s", len ? "," : "", key,
+                 quote ? "\"" : "", val, quote ? "\"" : "");
+    return w > 0 && (size_t)w < sizeof(dv->spec) - len ? 0 : -ENAMETOOLONG;
+}
+
+static int disk_spec(struct device *dv, const struct cli_disk *c)
+{
+    static const char *const types[] = { [CLI_IMAGE_RAW] = "raw", [CLI_IMAGE_QCOW2] = "qcow2" };
+    char num[16];
+    int r;
+
+    r = spec_add(dv, "path", c->path);
+    if (!r && c->readonly)
+        r = spec_add(dv, "readonly", "on");
+    if (!r && c->direct)
+        r = spec_add(dv, "direct", "on");
+    snprintf(num, sizeof(num), "%u", (unsigned)c->num_queues);
+    if (!r)
+        r = spec_add(dv, "num_queues", num);
+    snprintf(num, sizeof(num), "%u", (unsigned)c->queue_size);
+    if (!r)
+        r = spec_add(dv, "queue_size", num);
+    if (!r && c->serial)
+        r = spec_add(dv, "serial", c->serial);
+    if (!r)
+        r = spec_add(dv, "id", dv->id);
+    if (!r && c->image_type != CLI_IMAGE_UNKNOWN && (size_t)c->image_type < 3 &&
+        types[c->image_type])
+        r = spec_add(dv, "image_type", types[c->image_type]);
+    if (!r && c->backing_files)
+        r = spec_add(dv, "backing_files", "on");
+    if (!r && !c->sparse)
+        r = spec_add(dv, "sparse", "off");
+    return r;
+}
+
+static int connect_unix(const char *path, int *out)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = -errno;
+
+        close(fd);
+        return e;
+    }
+    *out = fd;
+    return 0;
+}
+
+static void remember_dir(struct device *dv, const char *path)
+{
+    char *real = realpath(path, NULL);
+    char *slash = real ? strrchr(real, '/') : NULL;
+
+    if (slash && slash != real)
+        snprintf(dv->image_dir, sizeof(dv->image_dir), "%.*s", (int)(slash - real), real);
+    else
+        snprintf(dv->image_dir, sizeof(dv->image_dir), "/");
+    free(real);
+}
+
+static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, char *err,
+                     size_t errlen)
+{
+    int sv[2];
+    struct stat st;
+    int fd, r;
+
+    dv->kind = &kind_disk;
+    dv->virtio_id = kind_disk.virtio_id;
+    /* Cloud Hypervisor names unnamed disks _disk0, _disk1, ... */
+    if (c->id)
+        snprintf(dv->id, sizeof(dv->id), "%s", c->id);
+    else
+        snprintf(dv->id, sizeof(dv->id), "_disk%zu", index);
+    dv->num_queues = c->num_queues;
+    dv->queue_size = c->queue_size;
+    dv->pci_segment = c->pci_segment;
+    if (c->vhost_user) {
+        dv->external = true;
+        r = connect_unix(c->socket, &dv->core_sock);
+        if (r)
+            return fail(err, errlen, r, "--disk %s: cannot connect to vhost-user socket '%s': %s",
+                        dv->id, c->socket, strerror(-r));
+        return 0;
+    }
+    fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, -errno, "--disk %s: cannot open '%s': %s", dv->id, c->path,
+                    strerror(errno));
+    dv->data_fds[dv->ndata++] = fd;
+    if (fstat(fd, &st) < 0)
+        return fail(err, errlen, -errno, "--disk %s: %s", dv->id, strerror(errno));
+    remember_dir(dv, c->path);
+    dv->policy.allow = c->backing_files;
+    dv->policy.image_dir = dv->image_dir;
+    dv->policy.image_dev = st.st_dev;
+    dv->policy.image_ino = st.st_ino;
+    r = disk_spec(dv, c);
+    if (r)
+        return fail(err, errlen, r, "--disk %s: path or serial cannot be passed on", dv->id);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
+int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
+{
+    size_t total = cfg->ndisks;
+    int r = 0;
+
+    if (!total)
+        return 0;
+    if (total > PB_MAX_ATTACH)
+        return fail(err, errlen, -E2BIG, "more than %d virtio devices", PB_MAX_ATTACH);
+    d->v = calloc(total, sizeof(*d->v));
+    if (!d->v)
+        return fail(err, errlen, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->ndisks && !r; i++) {
+        device_init(&d->v[d->n]);
+        d->n++;
+        r = open_disk(&d->v[d->n - 1], &cfg->disks[i], i, err, errlen);
+    }
+    d->seccomp = cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
+                 : cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
+                                                   : CELLVM__SECCOMP_MODE__SECCOMP_ON;
+    d->verbosity = cfg->verbosity > 4 ? 4 : cfg->verbosity;
+    return r;
+}
+
+static void dev_error(struct device *dv, const char *what)
+{
+    struct supervisor *sv = dv->svc.sv;
+
+    sv_report(sv, "cellvm: error: device %s (%s): %s\n", dv->id, dv->kind->role, what);
+    sv_set_status(sv, 1);
+    sv_stop(sv);
+}
+
+static void send_configure(struct device *dv)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceConfigure cfg = CELLVM__DEVICE_CONFIGURE__INIT;
+    struct devices *d = dv->svc.arg;
+    int r;
+
+    (void)d;
+    cfg.option = (char *)dv->kind->option;
+    cfg.spec = dv->spec;
+    cfg.nfds = (uint32_t)dv->ndata;
+    cfg.seccomp = d->seccomp;
+    cfg.verbosity = d->verbosity;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
+    env.device_configure = &cfg;
+    r = sv_send(&dv->svc, &env, dv->data_fds, dv->ndata);
+    /* The device holds its data fds now (respawn will keep dups: not yet). */
+    ipc_close_fds(dv->data_fds, dv->ndata);
+    dv->ndata = 0;
+    if (r)
+        dev_error(dv, "cannot send its configuration");
+    dv->configured = true;
+}
+
+static void answer_backing(struct device *dv, const Cellvm__OpenBackingFile *req)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__BackingFile bf = CELLVM__BACKING_FILE__INIT;
+    Cellvm__Error e = CELLVM__ERROR__INIT;
+    char why[PB_MAX_MESSAGE_LEN];
+    int fd = -1, r;
+
+    r = backing_open(&dv->policy, req->path, req->read_only, &fd, why, sizeof(why));
+    if (r == 0) {
+        bf.path = req->path;
+        env.body_case = CELLVM__ENVELOPE__BODY_BACKING_FILE;
+        env.backing_file = &bf;
+        r = sv_send(&dv->svc, &env, &fd, 1);
+        close(fd);
+        return;
+    }
+    for (char *c = why; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
+    e.errnum = -r;
+    e.message = why;
+    env.body_case = CELLVM__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    sv_send(&dv->svc, &env, NULL, 0);
+}
+
+static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, size_t nfds)
+{
+    struct device *dv = (struct device *)((char *)c - offsetof(struct device, svc));
+
+    ipc_close_fds(fds, nfds); /* no message a device sends carries fds */
+    switch (env->body_case) {
+    case CELLVM__ENVELOPE__BODY_HELLO:
+        if (dv->configured || env->hello->role != dv->kind->hello_role ||
+            (pid_t)env->hello->pid != dv->proc.self_pid) {
+            dev_error(dv, "introduced itself wrongly");
+            sv_kill(c);
+            return;
+        }
+        send_configure(dv);
+        return;
+    case CELLVM__ENVELOPE__BODY_READY:
+        dv->ready = true;
+        return;
+    case CELLVM__ENVELOPE__BODY_ERROR:
+        dev_error(dv, env->error->message);
+        return;
+    case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
+        answer_backing(dv, env->open_backing_file);
+        return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
+        if (env->device_event->kind == CELLVM__DEVICE_EVENT__KIND__KIND_NEEDS_RESET)
+            sv_report(c->sv, "cellvm: device %s: queue %u needs a reset (error %d)\n", dv->id,
+                      env->device_event->queue, env->device_event->errnum);
+        return;
+    default:
+        sv_report(c->sv, "cellvm: unexpected control message from device %s ignored\n", dv->id);
+        return;
+    }
+}
+
+static void dev_exit(struct sv_child *c, int st)
+{
+    struct device *dv = (struct device *)((char *)c - offsetof(struct device, svc));
+    char msg[320];
+
+    bool abnormal = WIFSIGNALED(st) ? !c->killed : WEXITSTATUS(st) != 0;
+
+    /* Once the VM stops, a device leaving cleanly (its frontend closed) is the normal end. */
+    if (c->sv->stopping && !abnormal)
+        return;
+    sv_describe_death(c->sv, c, st, msg, sizeof(msg));
+    sv_report(c->sv, "cellvm: error: device %s: %s; stopping the VM\n", dv->id, msg);
+    sv_set_status(c->sv, 1);
+    sv_stop(c->sv);
+}
+
+static const struct sv_child_ops dev_ops = {
+    .on_message = dev_message,
+    .on_exit = dev_exit,
+};
+
+int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct device *dv = &d->v[i];
+        char exe[PATH_MAX], ctl_arg[16], fd_arg[16];
+        char *argv[] = {
+            (char *)dv->kind->exe, (char *)"--control-fd", ctl_arg, (char *)"--fd", fd_arg, NULL
+        };
+        int r;
+
+        if (dv->external)
+            continue;
+        r = child_exe_path(dv->kind->exe, exe, sizeof(exe));
+        if (r)
+            return fail(err, errlen, r, "cannot locate %s: %s", dv->kind->exe, strerror(-r));
+        snprintf(ctl_arg, sizeof(ctl_arg), "%d", LAUNCH_CHANNEL_FD);
+        snprintf(fd_arg, sizeof(fd_arg), "%d", DEV_VU_FD);
+        dv->proc.role = dv->kind->role;
+        dv->proc.id = dv->id;
+        r = child_spawn_fds(&dv->proc, exe, argv, &dv->dev_sock, 1);
+        if (r)
+            return fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
+        close(dv->dev_sock);
+        dv->dev_sock = -1;
+        r = sv_add(sv, &dv->svc, &dv->proc, &dev_ops, d, 1);
+        if (r)
+            return fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
+    }
+    return 0;
+}
+
+int devices_attach(struct devices *d, struct sv_child *core)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct device *dv = &d->v[i];
+        Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+        Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
+        int r;
+
+        ad.id = dv->id;
+        ad.virtio_id = dv->virtio_id;
+        ad.num_queues = dv->num_queues;
+        ad.queue_size = dv->queue_size;
+        ad.pci_segment = dv->pci_segment;
+        ad.external = dv->external;
+        env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
+        env.attach_device = &ad;
+        r = sv_send(core, &env, &dv->core_sock, 1);
+        close(dv->core_sock);
+        dv->core_sock = -1;
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+void devices_close(struct devices *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct device *dv = &d->v[i];
+
+        ipc_close_fds(dv->data_fds, dv->ndata);
+        if (dv->core_sock >= 0)
+            close(dv->core_sock);
+        if (dv->dev_sock >= 0)
+            close(dv->dev_sock);
+        child_close(&dv->proc);
+    }
+    free(d->v);
+    d->v = NULL;
+    d->n = 0;
+}

@@ -1,0 +1,393 @@
+#include "core/vm/pci.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/platform.h"
+
+#define PCI_VENDOR_ID           0x00
+#define PCI_COMMAND             0x04
+#define PCI_STATUS              0x06
+#define PCI_REVISION            0x08
+#define PCI_CACHE_LINE          0x0c
+#define PCI_HEADER_TYPE         0x0e
+#define PCI_BAR0                0x10
+#define PCI_SUBSYS_VENDOR       0x2c
+#define PCI_SUBSYS_ID           0x2e
+#define PCI_CAP_PTR             0x34
+#define PCI_INT_LINE            0x3c
+
+#define PCI_COMMAND_MEMORY      0x0002
+#define PCI_COMMAND_MASTER      0x0004
+#define PCI_COMMAND_INTX_OFF    0x0400
+#define PCI_STATUS_CAP_LIST     0x0010
+#define PCI_BAR_MEM_64          0x04
+
+#define PORT_PCI_CONFIG_ADDRESS 0xcf8
+#define PORT_PCI_CONFIG_DATA    0xcfc
+
+/* The host bridge: Red Hat's id for a generic PCIe host bridge, class 06.00 (host bridge). */
+#define HOST_VENDOR 0x1b36
+#define HOST_DEVICE 0x0008
+
+static void put_cfg(uint8_t *p, uint32_t off, uint32_t len, uint32_t v)
+{
+    for (uint32_t i = 0; i < len; i++)
+        p[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_code,
+                  uint8_t revision, uint16_t subsys_id, const struct pci_dev_ops *ops, void *opaque)
+{
+    memset(d, 0, sizeof(*d));
+    pci_put16(d->cfg + PCI_VENDOR_ID, vendor);
+    pci_put16(d->cfg + PCI_VENDOR_ID + 2, device);
+    d->cfg[PCI_REVISION] = revision;
+    put_cfg(d->cfg, PCI_REVISION + 1, 3, class_code);
+    pci_put16(d->cfg + PCI_SUBSYS_VENDOR, vendor);
+    pci_put16(d->cfg + PCI_SUBSYS_ID, subsys_id);
+    pci_put16(d->wmask + PCI_COMMAND,
+              PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
+    d->wmask[PCI_CACHE_LINE] = 0xff;
+    d->wmask[PCI_CACHE_LINE + 1] = 0xff; /* latency timer */
+    d->wmask[PCI_INT_LINE] = 0xff;
+    d->ops = ops;
+    d->opaque = opaque;
+    d->cap_tail = PCI_CAP_PTR;
+    d->cap_free = PCI_CAP_START;
+    for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+        d->bar_at[i] = PCI_BAR_UNMAPPED;
+}
+
+static int window_alloc(struct pci_window *w, uint64_t size, uint64_t *addr)
+{
+    uint64_t a = (w->next + size - 1) & ~(size - 1);
+
+    if (a < w->next || a > w->end || w->end - a < size)
+        return -ENOSPC;
+    w->next = a + size;
+    *addr = a;
+    return 0;
+}
+
+static void bar_store(struct pci_dev *d, unsigned bar, uint64_t addr)
+{
+    pci_put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr | (d->bar64[bar] ? PCI_BAR_MEM_64 : 0));
+    if (d->bar64[bar])
+        pci_put32(d->cfg + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(addr >> 32));
+}
+
+int pci_dev_add_bar(struct pci_bus *b, struct pci_dev *d, unsigned bar, uint64_t size, bool is64,
+                    bool prefer64)
+{
+    struct pci_window *w =
+        prefer64 && is64 && b->mmio64.end > b->mmio64.start ? &b->mmio64 : &b->mmio32;
+    uint64_t addr, mask = ~(size - 1);
+    int r;
+
+    if (bar >= PCI_NUM_BARS || (is64 && bar + 1 >= PCI_NUM_BARS) || size < 4096 ||
+        (size & (size - 1)) || (!is64 && size > (1ull << 31)))
+        return -EINVAL;
+    r = window_alloc(w, size, &addr);
+    if (r)
+        return r;
+    d->bar_size[bar] = size;
+    d->bar64[bar] = is64;
+    d->bar_home[bar] = addr;
+    pci_put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)mask & ~0xfu);
+    if (is64)
+        pci_put32(d->wmask + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(mask >> 32));
+    bar_store(d, bar, addr);
+    return 0;
+}
+
+int pci_dev_add_cap(struct pci_dev *d, uint8_t id, uint8_t len)
+{
+    uint32_t off = (d->cap_free + 3u) & ~3u;
+
+    if (len < 2 || off + len > PCI_CFG_SIZE)
+        return -ENOSPC;
+    d->cfg[off] = id;
+    d->cfg[off + 1] = 0;
+    d->cfg[d->cap_tail] = (uint8_t)off;
+    pci_put16(d->cfg + PCI_STATUS, PCI_STATUS_CAP_LIST);
+    d->cap_tail = (uint8_t)(off + 1);
+    d->cap_free = (uint8_t)(off + len);
+    return (int)off;
+}
+
+/* Where BAR `bar` decodes now: inside a window with memory decode on, else unmapped. */
+static uint64_t bar_decode(const struct pci_bus *b, const struct pci_dev *d, unsigned bar)
+{
+    uint64_t addr = pci_get32(d->cfg + PCI_BAR0 + 4 * bar) & ~0xfull;
+    uint64_t size = d->bar_size[bar];
+    const struct pci_window *w;
+
+    if (d->bar64[bar])
+        addr |= (uint64_t)pci_get32(d->cfg + PCI_BAR0 + 4 * (bar + 1)) << 32;
+    if (!(d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY))
+        return PCI_BAR_UNMAPPED;
+    w = addr >= b->mmio32.start && addr < b->mmio32.end ? &b->mmio32 : &b->mmio64;
+    if (addr < w->start || addr >= w->end || w->end - addr < size)
+        return PCI_BAR_UNMAPPED;
+    return addr;
+}
+
+static void update_bars(struct pci_bus *b, struct pci_dev *d)
+{
+    for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+        uint64_t at;
+
+        if (!d->bar_size[i])
+            continue;
+        at = bar_decode(b, d, i);
+        if (at == d->bar_at[i])
+            continue;
+        d->bar_at[i] = at;
+        if (d->ops && d->ops->bar_mapped)
+            d->ops->bar_mapped(d, i, at);
+    }
+}
+
+static struct pci_dev *lookup(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    return bus == 0 && fn == 0 && dev < PCI_SLOTS ? b->slots[dev] : NULL;
+}
+
+uint32_t pci_cfg_read(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t reg,
+                      uint32_t len)
+{
+    struct pci_dev *d;
+    uint32_t v = 0;
+
+    if ((len != 1 && len != 2 && len != 4) || reg % len)
+        return len == 1 ? 0xff : len == 2 ? 0xffff : UINT32_MAX;
+    pthread_mutex_lock(&b->lock);
+    d = lookup(b, bus, dev, fn);
+    if (!d)
+        v = UINT32_MAX;
+    else if (reg + len <= PCI_CFG_SIZE)
+        for (uint32_t i = 0; i < len; i++)
+            v |= (uint32_t)d->cfg[reg + i] << (8 * i);
+    /* Extended space of a conventional PCI function reads as zero: no capabilities. */
+    pthread_mutex_unlock(&b->lock);
+    return len == 4 ? v : v & ((1u << (8 * len)) - 1);
+}
+
+void pci_cfg_write(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t reg,
+                   uint32_t len, uint32_t val)
+{
+    struct pci_dev *d;
+
+    if ((len != 1 && len != 2 && len != 4) || reg % len || reg + len > PCI_CFG_SIZE)
+        return;
+    pthread_mutex_lock(&b->lock);
+    d = lookup(b, bus, dev, fn);
+    if (d) {
+        for (uint32_t i = 0; i < len; i++) {
+            uint8_t m = d->wmask[reg + i];
+
+            d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~m) | ((val >> (8 * i)) & m));
+        }
+        if (reg < PCI_BAR0 + 4 * PCI_NUM_BARS && reg + len > PCI_COMMAND)
+            update_bars(b, d);
+        if (reg + len > PCI_CAP_START && d->ops && d->ops->cfg_written)
+            d->ops->cfg_written(d, reg, len);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void ecam_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    *val = pci_cfg_read(opaque, (uint8_t)(off >> 20), (off >> 15) & 31, (off >> 12) & 7,
+                        off & 0xfff, len);
+}
+
+static void ecam_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    pci_cfg_write(opaque, (uint8_t)(off >> 20), (off >> 15) & 31, (off >> 12) & 7, off & 0xfff, len,
+                  (uint32_t)val);
+}
+
+static const struct bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
+
+static void cf8_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    struct pci_bus *b = opaque;
+
+    if (off == 0 && len == 4) {
+        pthread_mutex_lock(&b->lock);
+        *val = b->cf8;
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+static void cf8_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    struct pci_bus *b = opaque;
+
+    if (off == 0 && len == 4) {
+        pthread_mutex_lock(&b->lock);
+        b->cf8 = (uint32_t)val & 0x80fffffcu;
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+static bool cfc_target(struct pci_bus *b, uint64_t off, uint8_t t[3], uint32_t *reg)
+{
+    uint32_t a;
+
+    pthread_mutex_lock(&b->lock);
+    a = b->cf8;
+    pthread_mutex_unlock(&b->lock);
+    if (!(a & 0x80000000u))
+        return false;
+    t[0] = (uint8_t)(a >> 16);
+    t[1] = (a >> 11) & 31;
+    t[2] = (a >> 8) & 7;
+    *reg = (a & 0xfc) + (uint32_t)off;
+    return true;
+}
+
+static void cfc_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    uint8_t t[3];
+    uint32_t reg;
+
+    if (off + len <= 4 && cfc_target(opaque, off, t, &reg))
+        *val = pci_cfg_read(opaque, t[0], t[1], t[2], reg, len);
+}
+
+static void cfc_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    uint8_t t[3];
+    uint32_t reg;
+
+    if (off + len <= 4 && cfc_target(opaque, off, t, &reg))
+        pci_cfg_write(opaque, t[0], t[1], t[2], reg, len, (uint32_t)val);
+}
+
+static const struct bus_ops cf8_ops = { .read = cf8_read, .write = cf8_write };
+static const struct bus_ops cfc_ops = { .read = cfc_read, .write = cfc_write };
+
+/* The function and BAR decoding gpa, found under the lock; the access itself runs without. */
+static struct pci_dev *bar_lookup(struct pci_bus *b, uint64_t gpa, unsigned *bar, uint64_t *off)
+{
+    struct pci_dev *found = NULL;
+
+    pthread_mutex_lock(&b->lock);
+    for (unsigned s = 0; s < PCI_SLOTS && !found; s++) {
+        struct pci_dev *d = b->slots[s];
+
+        for (unsigned i = 0; d && i < PCI_NUM_BARS; i++) {
+            if (d->bar_at[i] != PCI_BAR_UNMAPPED && gpa >= d->bar_at[i] &&
+                gpa - d->bar_at[i] < d->bar_size[i]) {
+                found = d;
+                *bar = i;
+                *off = gpa - d->bar_at[i];
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return found;
+}
+
+static void window_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    struct pci_window *w = opaque;
+    unsigned bar;
+    uint64_t boff;
+    struct pci_dev *d = bar_lookup(w->bus, w->start + off, &bar, &boff);
+
+    if (d && d->ops->bar_read)
+        d->ops->bar_read(d, bar, boff, len, val);
+}
+
+static void window_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    struct pci_window *w = opaque;
+    unsigned bar;
+    uint64_t boff;
+    struct pci_dev *d = bar_lookup(w->bus, w->start + off, &bar, &boff);
+
+    if (d && d->ops->bar_write)
+        d->ops->bar_write(d, bar, boff, len, val);
+}
+
+static const struct bus_ops window_ops = { .read = window_read, .write = window_write };
+
+int pci_bus_init(struct pci_bus *b, uint64_t mmio64_start, uint64_t mmio64_end)
+{
+    int r;
+
+    memset(b, 0, sizeof(*b));
+    r = pthread_mutex_init(&b->lock, NULL);
+    if (r)
+        return -r;
+    b->mmio32 = (struct pci_window){ b, GPA_MMIO32_START, GPA_MMIO32_END, GPA_MMIO32_START };
+    if (mmio64_end > mmio64_start)
+        b->mmio64 = (struct pci_window){ b, mmio64_start, mmio64_end, mmio64_start };
+    else
+        b->mmio64 = (struct pci_window){ b, 0, 0, 0 };
+    pci_dev_init(&b->host, HOST_VENDOR, HOST_DEVICE, 0x060000, 0, 0x1100, NULL, NULL);
+    b->slots[0] = &b->host;
+    return 0;
+}
+
+void pci_bus_destroy(struct pci_bus *b)
+{
+    pthread_mutex_destroy(&b->lock);
+}
+
+int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio)
+{
+    int r = bus_add(mmio, GPA_ECAM_START, GPA_ECAM_SIZE, &ecam_ops, b, "pci-ecam");
+
+    if (!r)
+        r = bus_add(mmio, b->mmio32.start, b->mmio32.end - b->mmio32.start, &window_ops, &b->mmio32,
+                    "pci-mmio32");
+    if (!r && b->mmio64.end > b->mmio64.start)
+        r = bus_add(mmio, b->mmio64.start, b->mmio64.end - b->mmio64.start, &window_ops, &b->mmio64,
+                    "pci-mmio64");
+    if (!r)
+        r = bus_add(pio, PORT_PCI_CONFIG_ADDRESS, 4, &cf8_ops, b, "pci-cf8");
+    if (!r)
+        r = bus_add(pio, PORT_PCI_CONFIG_DATA, 4, &cfc_ops, b, "pci-cfc");
+    return r;
+}
+
+int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
+{
+    int r = -ENOSPC;
+
+    pthread_mutex_lock(&b->lock);
+    for (uint8_t s = 1; s < PCI_SLOTS; s++) {
+        if (!b->slots[s]) {
+            b->slots[s] = d;
+            d->slot = s;
+            r = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return r;
+}
+
+void pci_bus_reset(struct pci_bus *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->cf8 = 0;
+    for (unsigned s = 0; s < PCI_SLOTS; s++) {
+        struct pci_dev *d = b->slots[s];
+
+        if (!d)
+            continue;
+        pci_put16(d->cfg + PCI_COMMAND, 0);
+        for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+            if (d->bar_size[i])
+                bar_store(d, i, d->bar_home[i]);
+        update_bars(b, d);
+    }
+    pthread_mutex_unlock(&b->lock);
+}

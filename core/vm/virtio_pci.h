@@ -1,0 +1,142 @@
+#ifndef CELLVM_CORE_VM_VIRTIO_PCI_H
+#define CELLVM_CORE_VM_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/mem/guest_mem.h"
+#include "core/vm/gsi.h"
+#include "core/vm/log.h"
+#include "core/vm/msix.h"
+#include "core/vm/pci.h"
+#include "ipc/vu_frontend.h"
+
+/*
+ * A virtio 1.x PCI function (modern only, MSI-X only) whose device runs behind a vhost-user
+ * backend. vCPUs reach the transport registers (virtio_pci.c) and never wait on the backend:
+ * device config comes from a cache, and anything that needs the backend (start on DRIVER_OK,
+ * stop and reset on status 0, SET_CONFIG) is queued for the frontend thread
+ * (virtio_pci_vu.c). Data never passes through the core: each queue's notify address is a KVM
+ * ioeventfd on its kick eventfd, each call eventfd a KVM irqfd on its vector's MSI route, and
+ * only a masked vector's call eventfd is read here, to latch its pending bit.
+ */
+
+#define VPCI_MAX_QUEUES 64
+#define VPCI_CONFIG_MAX 256
+#define VPCI_ID_LEN     64
+
+/* BAR 0 (64-bit memory) layout. */
+#define VPCI_BAR_SIZE    0x8000u
+#define VPCI_COMMON_OFF  0x0000u
+#define VPCI_ISR_OFF     0x1000u
+#define VPCI_DEVICE_OFF  0x2000u
+#define VPCI_NOTIFY_OFF  0x3000u
+#define VPCI_MSIX_OFF    0x4000u
+#define VPCI_PBA_OFF     0x6000u
+#define VPCI_REGION_SIZE 0x1000u
+#define VPCI_NOTIFY_MULT 4u
+
+/* Device status bits (virtio 1.x, 2.1). */
+#define VPCI_S_ACKNOWLEDGE 0x01
+#define VPCI_S_DRIVER      0x02
+#define VPCI_S_DRIVER_OK   0x04
+#define VPCI_S_FEATURES_OK 0x08
+#define VPCI_S_NEEDS_RESET 0x40
+#define VPCI_S_FAILED      0x80
+
+enum vpci_work {
+    VPCI_WORK_START = 1u << 0,  /* DRIVER_OK: hand the rings to the backend */
+    VPCI_WORK_STOP = 1u << 1,   /* status 0: stop every ring, reset the backend */
+    VPCI_WORK_CONFIG = 1u << 2, /* SET_CONFIG of the dirty range */
+};
+
+/* What every device of one VM shares. */
+struct vpci_ctx {
+    int vm_fd;                   /* borrowed */
+    struct gsi_table *gsi;       /* borrowed */
+    const struct guest_mem *mem; /* borrowed */
+    const struct log *log;
+    int wake_fd; /* the frontend thread's eventfd; owned by the worker */
+    /* A backend is gone or broken beyond a guest reset: the VM must stop. Any thread. */
+    void (*fatal)(void *arg, const char *msg);
+    void *fatal_arg;
+};
+
+struct vpci_queue {
+    uint16_t size, max_size;
+    uint16_t vector;
+    bool enabled;
+    uint64_t desc, avail, used; /* guest-physical */
+    int kick_fd, call_fd;       /* eventfds, owned; reused across resets */
+    uint32_t irq_gsi;           /* GSI its call fd's irqfd is bound to, or GSI_NONE */
+    uint64_t notify_gpa;        /* where its ioeventfd is registered, or PCI_BAR_UNMAPPED */
+    bool started;               /* the backend serves it (set by the frontend thread) */
+};
+
+struct vpci_dev {
+    pthread_mutex_t lock; /* everything below; taken after the PCI bus lock */
+    pthread_cond_t idle;  /* signalled when queued work is done */
+    struct pci_dev pci;
+    struct msix msix;
+    struct vpci_ctx *ctx;
+    char id[VPCI_ID_LEN + 1];
+    uint16_t virtio_id;
+    struct vu_frontend fe;  /* the frontend thread's alone once the VM runs */
+    uint64_t host_features; /* offered to the guest */
+    uint64_t driver_features;
+    uint32_t dfselect, gfselect;
+    uint8_t status;
+    bool resetting; /* status 0 written; reads show the old status until the backend stopped */
+    uint16_t config_vector;
+    uint32_t config_gsi; /* irqfd of config_fd, or GSI_NONE */
+    int config_fd;       /* eventfd raising the config interrupt; owned */
+    uint16_t queue_select;
+    uint16_t nqueues;
+    struct vpci_queue q[VPCI_MAX_QUEUES];
+    uint8_t config[VPCI_CONFIG_MAX]; /* cached device config */
+    uint32_t config_len;
+    uint8_t generation;
+    uint8_t isr;
+    uint32_t vec_gsi[MSIX_MAX_VECTORS]; /* MSI route of each vector, GSI_NONE until used */
+    uint64_t bar_addr;                  /* BAR 0 decode address or PCI_BAR_UNMAPPED */
+    unsigned work;                      /* enum vpci_work bits queued for the frontend thread */
+    bool busy;                          /* the frontend thread works on this device */
+    bool failed;                        /* its backend is gone */
+    bool backend_dirty;      /* features or rings were handed to the backend since its last reset */
+    uint32_t cfg_lo, cfg_hi; /* dirty config range for VPCI_WORK_CONFIG */
+};
+
+struct vpci_params {
+    const char *id;
+    uint16_t virtio_id;
+    uint16_t num_queues;
+    uint16_t queue_size;
+    int sock; /* connected vhost-user socket, taken over (closed on failure too) */
+};
+
+/*
+ * Connects to the backend (negotiation, config cache, queue count), then builds the PCI function
+ * on bus with its BAR, capabilities and MSI-X table. 0, or -errno with err.
+ */
+int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
+                  const struct vpci_params *p, char *err, size_t errlen);
+void vpci_dev_destroy(struct vpci_dev *d);
+
+/*
+ * Guest-visible reset of the transport (status 0 or a VM reboot): registers back to power-on,
+ * irqfds and ioeventfds removed, backend stop queued. Lock held. With msix also resets MSI-X.
+ */
+void vpci_reset_transport(struct vpci_dev *d, bool msix);
+
+/* Rebinds every irqfd to what vectors and masks say now, re-injecting pending vectors that
+ * became deliverable. Lock held. */
+void vpci_sync_irqs(struct vpci_dev *d);
+
+/* Config interrupt after a backend CONFIG_CHANGE (lock held). */
+void vpci_raise_config(struct vpci_dev *d);
+
+/* A masked queue's call eventfd fired and was read (lock held): latch or deliver. */
+void vpci_queue_signalled(struct vpci_dev *d, uint16_t qi);
+
+#endif

@@ -1,0 +1,488 @@
+#include "core/vm/virtio_pci_vu.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "ipc/vhost_user.h"
+
+/* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket. */
+#define WANT_PF                                                                         \
+    (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |       \
+     1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ | 1ull << VHOST_USER_PROTOCOL_F_CONFIG | \
+     1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)
+
+/* Transport features this core does not implement (or a guest must never see): log-all,
+ * protocol features, access-platform, packed ring, SR-IOV, notification data, ring reset. */
+#define HIDDEN_FEATURES                                                                         \
+    (1ull << 26 | 1ull << 30 | 1ull << 33 | 1ull << 34 | 1ull << 37 | 1ull << 38 | 1ull << 40 | \
+     1ull << 41)
+
+/* How much config each device type has that the core caches (virtio 1.x layouts). */
+static uint32_t config_size(uint16_t virtio_id)
+{
+    switch (virtio_id) {
+    case 1:
+        return 12; /* mac, status, max_virtqueue_pairs, mtu */
+    case 2:
+        return 60; /* through the write-zeroes fields: what every blk backend answers */
+    case 19:
+        return 8; /* guest_cid */
+    default:
+        return 0;
+    }
+}
+
+static bool has_pf(const struct vpci_dev *d, unsigned bit)
+{
+    return d->fe.protocol_features & (1ull << bit);
+}
+
+int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t errlen)
+{
+    uint64_t offered = 0, qn;
+    int r;
+
+    r = vu_fe_negotiate(&d->fe, WANT_PF, &offered);
+    if (r) {
+        snprintf(err, errlen, "%s: vhost-user negotiation: %s", d->id, strerror(-r));
+        return r;
+    }
+    d->host_features = offered & ~HIDDEN_FEATURES;
+    d->nqueues = want_queues;
+    if (has_pf(d, VHOST_USER_PROTOCOL_F_MQ)) {
+        r = vu_fe_get_queue_num(&d->fe, &qn);
+        if (r) {
+            snprintf(err, errlen, "%s: GET_QUEUE_NUM: %s", d->id, strerror(-r));
+            return r;
+        }
+        if (qn < d->nqueues)
+            d->nqueues = (uint16_t)qn;
+    }
+    if (!d->nqueues) {
+        snprintf(err, errlen, "%s: the backend serves no queue", d->id);
+        return -EINVAL;
+    }
+    d->config_len = config_size(d->virtio_id);
+    if (d->config_len && has_pf(d, VHOST_USER_PROTOCOL_F_CONFIG)) {
+        r = vu_fe_get_config(&d->fe, 0, d->config, d->config_len);
+        if (r) {
+            snprintf(err, errlen, "%s: GET_CONFIG: %s", d->id, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static void config_changed(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/* The backend is gone or broke the protocol: the device is dead and the VM must stop. */
+static void dev_fail(struct vpci_dev *d, const char *what, int r)
+{
+    char msg[200];
+
+    pthread_mutex_lock(&d->lock);
+    if (d->failed) {
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    d->failed = true;
+    d->status |= VPCI_S_NEEDS_RESET;
+    d->resetting = false;
+    vpci_raise_config(d);
+    pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->lock);
+    snprintf(msg, sizeof(msg), "device %s: vhost-user backend %s%s%s", d->id, what, r ? ": " : "",
+             r ? strerror(-r) : "");
+    log_info(d->ctx->log, "%s", msg);
+    if (d->ctx->fatal)
+        d->ctx->fatal(d->ctx->fatal_arg, msg);
+}
+
+/* A guest mistake (a ring outside RAM): the device needs a reset, the VM goes on. */
+static void dev_needs_reset(struct vpci_dev *d, const char *why)
+{
+    log_warn(d->ctx->log, "%s: %s; device needs reset", d->id, why);
+    pthread_mutex_lock(&d->lock);
+    d->status |= VPCI_S_NEEDS_RESET;
+    vpci_raise_config(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
+struct start_snap {
+    uint64_t features;
+    uint16_t n;
+    struct {
+        bool enabled;
+        uint16_t size;
+        uint64_t desc, avail, used;
+        int kick, call;
+    } q[VPCI_MAX_QUEUES];
+};
+
+static int ring_uva(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t *uva)
+{
+    void *p = guest_mem_ptr(m, gpa, len);
+
+    if (!p)
+        return -EFAULT;
+    *uva = (uint64_t)(uintptr_t)p;
+    return 0;
+}
+
+static int send_mem_table(struct vpci_dev *d)
+{
+    const struct guest_mem *m = d->ctx->mem;
+    struct vu_fe_region regs[GUEST_MEM_MAX_REGIONS];
+
+    if (m->nregions > VHOST_USER_MAX_REGIONS)
+        return -E2BIG;
+    for (uint32_t i = 0; i < m->nregions; i++)
+        regs[i] = (struct vu_fe_region){
+            .gpa = m->regions[i].gpa,
+            .size = m->regions[i].size,
+            .uva = (uint64_t)(uintptr_t)m->regions[i].host,
+            .mmap_offset = m->regions[i].fd_offset,
+            .fd = m->regions[i].fd,
+        };
+    return vu_fe_set_mem_table(&d->fe, regs, m->nregions);
+}
+
+static void do_start(struct vpci_dev *d, const struct start_snap *s)
+{
+    int r = vu_fe_set_features(&d->fe, s->features);
+
+    pthread_mutex_lock(&d->lock);
+    d->backend_dirty = true;
+    pthread_mutex_unlock(&d->lock);
+    if (!r)
+        r = send_mem_table(d);
+    if (r) {
+        dev_fail(d, "refused the features or memory table", r);
+        return;
+    }
+    for (uint16_t i = 0; i < s->n; i++) {
+        struct vu_fe_vring v = { .num = s->q[i].size,
+                                 .kick_fd = s->q[i].kick,
+                                 .call_fd = s->q[i].call };
+        uint64_t n = s->q[i].size;
+
+        if (!s->q[i].enabled)
+            continue;
+        if (ring_uva(d->ctx->mem, s->q[i].desc, 16 * n, &v.desc_uva) ||
+            ring_uva(d->ctx->mem, s->q[i].avail, 6 + 2 * n, &v.avail_uva) ||
+            ring_uva(d->ctx->mem, s->q[i].used, 6 + 8 * n, &v.used_uva)) {
+            dev_needs_reset(d, "a ring lies outside guest RAM");
+            return;
+        }
+        r = vu_fe_start_vring(&d->fe, i, &v);
+        if (r) {
+            dev_fail(d, "refused a ring", r);
+            return;
+        }
+        pthread_mutex_lock(&d->lock);
+        d->q[i].started = true;
+        pthread_mutex_unlock(&d->lock);
+    }
+    log_debug(d->ctx->log, "%s: started (features 0x%llx)", d->id, (unsigned long long)s->features);
+}
+
+static void do_stop(struct vpci_dev *d)
+{
+    bool bit30 = d->fe.features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+    int r = 0;
+
+    for (uint16_t i = 0; i < d->nqueues && !r; i++) {
+        uint16_t base;
+
+        if (!d->q[i].started) /* only this thread changes it */
+            continue;
+        if (bit30)
+            r = vu_fe_set_vring_enable(&d->fe, i, false);
+        if (!r)
+            r = vu_fe_get_vring_base(&d->fe, i, &base);
+        pthread_mutex_lock(&d->lock);
+        d->q[i].started = false;
+        pthread_mutex_unlock(&d->lock);
+    }
+    if (!r && has_pf(d, VHOST_USER_PROTOCOL_F_RESET_DEVICE))
+        r = vu_fe_reset_device(&d->fe);
+    log_debug(d->ctx->log, "%s: rings stopped, backend reset: %d", d->id, r);
+    if (r) {
+        dev_fail(d, "did not stop", r);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    d->backend_dirty = false;
+    if (!(d->work & VPCI_WORK_STOP)) {
+        d->status = 0;
+        d->resetting = false;
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void do_config(struct vpci_dev *d, uint32_t lo, const uint8_t *buf, uint32_t len)
+{
+    int r = vu_fe_set_config(&d->fe, lo, buf, len, VHOST_USER_CONFIG_WRITABLE);
+
+    if (r == -EPIPE || r == -ECONNRESET || r == -EBADMSG || r == -EPROTO)
+        dev_fail(d, "failed SET_CONFIG", r);
+    else if (r)
+        log_info(d->ctx->log, "%s: backend refused a config write at %u", d->id, lo);
+}
+
+/* Runs what vCPUs queued for d, one item at a time, the lock dropped around the I/O. */
+static void process_work(struct vpci_dev *d)
+{
+    static struct start_snap snap; /* frontend thread only */
+    uint8_t cfg[VPCI_CONFIG_MAX];
+
+    pthread_mutex_lock(&d->lock);
+    while (d->work) {
+        unsigned w = d->work & VPCI_WORK_STOP    ? VPCI_WORK_STOP
+                     : d->work & VPCI_WORK_START ? VPCI_WORK_START
+                                                 : VPCI_WORK_CONFIG;
+        uint32_t lo = d->cfg_lo, hi = d->cfg_hi;
+
+        d->work &= ~w;
+        if (d->failed)
+            continue;
+        d->busy = true;
+        if (w == VPCI_WORK_START) {
+            snap.features = d->driver_features;
+            snap.n = d->nqueues;
+            for (uint16_t i = 0; i < d->nqueues; i++) {
+                snap.q[i].enabled = d->q[i].enabled;
+                snap.q[i].size = d->q[i].size;
+                snap.q[i].desc = d->q[i].desc;
+                snap.q[i].avail = d->q[i].avail;
+                snap.q[i].used = d->q[i].used;
+                snap.q[i].kick = d->q[i].kick_fd;
+                snap.q[i].call = d->q[i].call_fd;
+            }
+        } else if (w == VPCI_WORK_CONFIG && hi > lo && hi <= d->config_len) {
+            memcpy(cfg, d->config + lo, hi - lo);
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (w == VPCI_WORK_START)
+            do_start(d, &snap);
+        else if (w == VPCI_WORK_STOP)
+            do_stop(d);
+        else if (hi > lo && hi <= d->config_len)
+            do_config(d, lo, cfg, hi - lo);
+        pthread_mutex_lock(&d->lock);
+        d->busy = false;
+    }
+    pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void refresh_config(struct vpci_dev *d)
+{
+    uint8_t buf[VPCI_CONFIG_MAX];
+    int r = vu_fe_get_config(&d->fe, 0, buf, d->config_len);
+
+    if (r) {
+        dev_fail(d, "failed GET_CONFIG", r);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    memcpy(d->config, buf, d->config_len);
+    vpci_raise_config(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int grow(struct vpci_worker *w, size_t need)
+{
+    struct pollfd *p;
+    struct vpci_dev **pd;
+    int16_t *pq;
+
+    if (need <= w->cap)
+        return 0;
+    p = realloc(w->pfd, need * sizeof(*p));
+    if (p)
+        w->pfd = p;
+    pd = realloc(w->pdev, need * sizeof(*pd));
+    if (pd)
+        w->pdev = pd;
+    pq = realloc(w->pq, need * sizeof(*pq));
+    if (pq)
+        w->pq = pq;
+    if (!p || !pd || !pq)
+        return -ENOMEM;
+    w->cap = need;
+    return 0;
+}
+
+static size_t add_pfd(struct vpci_worker *w, size_t n, int fd, short ev, struct vpci_dev *d,
+                      int16_t q)
+{
+    w->pfd[n] = (struct pollfd){ .fd = fd, .events = ev };
+    w->pdev[n] = d;
+    w->pq[n] = q;
+    return n + 1;
+}
+
+/* The wake fd, every live backend's socket and channel, and the call fds nobody else reads. */
+static size_t build_pollset(struct vpci_worker *w)
+{
+    size_t n = add_pfd(w, 0, w->wake_fd, POLLIN, NULL, 0);
+
+    for (size_t i = 0; i < w->n; i++) {
+        struct vpci_dev *d = w->devs[i];
+
+        pthread_mutex_lock(&d->lock);
+        if (!d->failed) {
+            n = add_pfd(w, n, d->fe.sock, POLLRDHUP, d, -2);
+            if (d->fe.backend_req_fd >= 0)
+                n = add_pfd(w, n, d->fe.backend_req_fd, POLLIN, d, -1);
+            for (uint16_t q = 0; q < d->nqueues; q++)
+                if (d->q[q].started && d->q[q].irq_gsi == GSI_NONE &&
+                    d->q[q].vector != MSIX_NO_VECTOR)
+                    n = add_pfd(w, n, d->q[q].call_fd, POLLIN, d, (int16_t)q);
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    return n;
+}
+
+static void drain(int fd)
+{
+    uint64_t v;
+
+    (void)!read(fd, &v, sizeof(v));
+}
+
+static void handle(struct vpci_worker *w, size_t i)
+{
+    struct vpci_dev *d = w->pdev[i];
+    short re = w->pfd[i].revents;
+    bool changed = false;
+
+    if (!re || !d)
+        return;
+    if (w->pq[i] == -2) {
+        dev_fail(d, "disconnected", 0);
+    } else if (w->pq[i] == -1) {
+        d->fe.config_changed = config_changed;
+        d->fe.opaque = &changed;
+        if (vu_fe_handle_backend_req(&d->fe)) {
+            close(d->fe.backend_req_fd); /* the channel only: the device goes on */
+            d->fe.backend_req_fd = -1;
+        }
+        d->fe.config_changed = NULL;
+        if (changed && d->config_len)
+            refresh_config(d);
+    } else {
+        drain(w->pfd[i].fd);
+        pthread_mutex_lock(&d->lock);
+        vpci_queue_signalled(d, (uint16_t)w->pq[i]);
+        pthread_mutex_unlock(&d->lock);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct vpci_worker *w = arg;
+
+    while (!atomic_load(&w->quit)) {
+        size_t n;
+
+        for (size_t i = 0; i < w->n; i++)
+            process_work(w->devs[i]);
+        n = build_pollset(w);
+        if (poll(w->pfd, n, -1) < 0 && errno != EINTR)
+            break;
+        if (w->pfd[0].revents)
+            drain(w->wake_fd);
+        for (size_t i = 1; i < n; i++)
+            handle(w, i);
+    }
+    return NULL;
+}
+
+int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_dev **devs, size_t n)
+{
+    memset(w, 0, sizeof(*w));
+    atomic_init(&w->quit, false);
+    w->devs = devs;
+    w->n = n;
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0)
+        return -errno;
+    ctx->wake_fd = w->wake_fd;
+    /* Per device: socket, channel and every queue's call fd. */
+    return grow(w, 1 + n * (2 + VPCI_MAX_QUEUES));
+}
+
+int vpci_worker_start(struct vpci_worker *w)
+{
+    int r;
+
+    if (w->running)
+        return 0;
+    atomic_store(&w->quit, false);
+    r = pthread_create(&w->thread, NULL, worker_main, w);
+    if (r)
+        return -r;
+    w->running = true;
+    return 0;
+}
+
+void vpci_worker_stop(struct vpci_worker *w)
+{
+    uint64_t one = 1;
+
+    if (!w->running)
+        return;
+    atomic_store(&w->quit, true);
+    (void)!write(w->wake_fd, &one, sizeof(one));
+    pthread_join(w->thread, NULL);
+    w->running = false;
+}
+
+void vpci_worker_destroy(struct vpci_worker *w)
+{
+    vpci_worker_stop(w);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    free(w->pfd);
+    free(w->pdev);
+    free(w->pq);
+    w->wake_fd = -1;
+}
+
+int vpci_reset_all(struct vpci_worker *w, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct vpci_dev *d = w->devs[i];
+
+        pthread_mutex_lock(&d->lock);
+        vpci_reset_transport(d, true);
+        pthread_mutex_unlock(&d->lock);
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        struct vpci_dev *d = w->devs[i];
+        bool failed;
+
+        pthread_mutex_lock(&d->lock);
+        /* Bounded by the backend: a dead one fails its request, which sets failed. */
+        while ((d->work || d->busy) && !d->failed && w->running)
+            pthread_cond_wait(&d->idle, &d->lock);
+        failed = d->failed;
+        pthread_mutex_unlock(&d->lock);
+        if (failed) {
+            snprintf(err, errlen, "device %s did not come back from the reset", d->id);
+            return -EIO;
+        }
+    }
+    return 0;
+}

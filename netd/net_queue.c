@@ -1,0 +1,418 @@
+#include "netd/net_queue.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "device-procs/devproc.h"
+
+/* Frames handled per direction before the other one gets a turn. */
+#define NET_BUDGET 256
+/* Room for the largest frame the TAP can hand us (a 64 KiB GSO frame) and its header. */
+#define NET_FRAME_CAP (NET_HDR_LEN + 65536 + 256)
+/* A polling ring (no kick fd) is looked at this often. */
+#define NET_POLL_MS 1
+
+static const char *const ctr_names[NET_C_COUNT] = {
+    [NET_C_RX_STALLS] = "receive ring empty: waiting for buffers",
+    [NET_C_RX_NO_BUFFERS] = "receive ring ran out of buffers mid-frame: dropped",
+    [NET_C_RX_TOO_BIG] = "received frame larger than the driver's buffers: dropped",
+    [NET_C_RX_SHORT] = "receive buffer shorter than the virtio-net header",
+    [NET_C_TX_SHORT] = "transmit chain shorter than the headers",
+    [NET_C_TX_TOO_BIG] = "transmit frame larger than negotiated: dropped",
+    [NET_C_TX_BAD_HDR] = "transmit header asks for an offload not negotiated: dropped",
+    [NET_C_TX_BAD_SEGS] = "transmit chain with too many segments: dropped",
+    [NET_C_TAP_ERRORS] = "TAP I/O failed",
+    [NET_C_LINK_DOWN] = "frames dropped while the link is down",
+    [NET_C_TAP_GONE] = "the TAP went away",
+};
+
+static void count(struct net_pair *p, enum net_ctr c, uint64_t n)
+{
+    __atomic_fetch_add(&p->ctr[c], n, __ATOMIC_RELAXED);
+}
+
+/* Counts a bad-input event and logs the first of each kind. */
+static void bad(struct net_pair *p, enum net_ctr c, int err)
+{
+    count(p, c, 1);
+    if (p->logged & (1u << c))
+        return;
+    p->logged |= 1u << c;
+    fprintf(stderr, "cellvm-netd: pair %u: %s%s%s (counted, reported once)\n", p->index,
+            ctr_names[c], err ? ": " : "", err ? strerror(err) : "");
+}
+
+uint64_t net_pair_counter(const struct net_pair *p, enum net_ctr c)
+{
+    return __atomic_load_n(&p->ctr[c], __ATOMIC_RELAXED);
+}
+
+int net_pair_init(struct net_pair *p, unsigned index, int tap_fd, const struct net_shared *sh)
+{
+    memset(p, 0, sizeof(*p));
+    p->index = index;
+    p->sh = sh;
+    p->tap_fd = tap_fd;
+    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    p->frame_cap = NET_FRAME_CAP;
+    p->frame = malloc(p->frame_cap);
+    p->elem[0] = malloc(sizeof(struct virtq_elem));
+    p->elem[1] = malloc(sizeof(struct virtq_elem));
+    p->heads = calloc(VIRTQ_MAX_SIZE, sizeof(*p->heads));
+    p->lens = calloc(VIRTQ_MAX_SIZE, sizeof(*p->lens));
+    p->txiov = calloc(IOV_MAX, sizeof(*p->txiov));
+    if (p->stop_fd < 0 || !p->frame || !p->elem[0] || !p->elem[1] || !p->heads || !p->lens ||
+        !p->txiov) {
+        net_pair_destroy(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void stop_thread(struct net_pair *p)
+{
+    uint64_t v = 1;
+
+    if (!p->running)
+        return;
+    if (write(p->stop_fd, &v, sizeof(v)) < 0)
+        fprintf(stderr, "cellvm-netd: pair %u: stop signal: %s\n", p->index, strerror(errno));
+    pthread_join(p->thread, NULL);
+    p->running = false;
+    while (read(p->stop_fd, &v, sizeof(v)) > 0)
+        ;
+}
+
+void net_pair_destroy(struct net_pair *p)
+{
+    stop_thread(p);
+    if (p->stop_fd >= 0)
+        close(p->stop_fd);
+    p->stop_fd = -1;
+    free(p->frame);
+    free(p->elem[0]);
+    free(p->elem[1]);
+    free(p->heads);
+    free(p->lens);
+    free(p->txiov);
+    p->frame = NULL;
+    p->elem[0] = p->elem[1] = NULL;
+    p->heads = NULL;
+    p->lens = NULL;
+    p->txiov = NULL;
+}
+
+static bool link_up(const struct net_pair *p)
+{
+    return __atomic_load_n(&p->sh->link_up, __ATOMIC_RELAXED);
+}
+
+static void broken(struct net_pair *p, struct virtq *vq, int err)
+{
+    if (p->sh->dp)
+        devproc_needs_reset(p->sh->dp, vq->index, err);
+}
+
+static void tap_failed(struct net_pair *p, int err)
+{
+    /* EBADFD: the interface was deleted under us; nothing will come back on this fd. */
+    if (err == EBADFD || err == ENODEV || err == ENXIO) {
+        if (!p->tap_dead)
+            bad(p, NET_C_TAP_GONE, err);
+        p->tap_dead = true;
+        return;
+    }
+    bad(p, NET_C_TAP_ERRORS, err);
+}
+
+static void tx_one(struct net_pair *p, const struct virtq_elem *e)
+{
+    const struct net_cfg *c = &p->sh->cfg;
+    static const enum net_ctr bad_ctr[] = {
+        [NET_BAD_SHORT] = NET_C_TX_SHORT,
+        [NET_BAD_TOO_BIG] = NET_C_TX_TOO_BIG,
+        [NET_BAD_HDR] = NET_C_TX_BAD_HDR,
+        [NET_BAD_SEGS] = NET_C_TX_BAD_SEGS,
+    };
+    uint8_t hdr[NET_HDR_LEN];
+    enum net_bad why;
+    unsigned n;
+    ssize_t w;
+
+    if (!link_up(p)) {
+        count(p, NET_C_LINK_DOWN, 1);
+        return;
+    }
+    if (p->tap_dead) {
+        count(p, NET_C_TAP_ERRORS, 1);
+        return;
+    }
+    n = net_tx_prepare(c, e, hdr, p->txiov + 1, IOV_MAX - 1, &why);
+    if (!n) {
+        bad(p, bad_ctr[why], 0);
+        return;
+    }
+    p->txiov[0].iov_base = hdr;
+    p->txiov[0].iov_len = c->hdr_len;
+    w = writev(p->tap_fd, p->txiov, (int)n + 1);
+    if (w < 0) {
+        tap_failed(p, errno);
+        return;
+    }
+    count(p, NET_C_TX_FRAMES, 1);
+    count(p, NET_C_TX_BYTES, (uint64_t)w > c->hdr_len ? (uint64_t)w - c->hdr_len : 0);
+}
+
+bool net_pair_run_tx(struct net_pair *p)
+{
+    struct virtq *vq = p->tx;
+    unsigned n = 0;
+    int r = 0;
+
+    if (!vq || vq->broken)
+        return false;
+    do {
+        virtq_disable_notify(vq);
+        while (n < NET_BUDGET && (r = virtq_pop(vq, p->elem[1])) == 1) {
+            tx_one(p, p->elem[1]);
+            virtq_push(vq, p->elem[1], 0);
+            n++;
+        }
+        virtq_notify(vq);
+        if (r < 0) {
+            broken(p, vq, r);
+            return false;
+        }
+        if (n >= NET_BUDGET)
+            return true;
+    } while (virtq_enable_notify(vq));
+    return false;
+}
+
+enum deliver { DELIVERED, NO_BUFFERS, DROPPED, RING_BROKEN };
+
+static void unpop(struct virtq *vq, unsigned n)
+{
+    while (n--)
+        virtq_unpop(vq);
+}
+
+/* Places the pending frame in receive buffers; bounded by twice the ring size in pops. */
+static enum deliver deliver(struct net_pair *p, struct virtq *vq)
+{
+    const struct net_cfg *c = &p->sh->cfg;
+    struct net_rx rx;
+    unsigned held = 0;
+    int r;
+
+    net_rx_begin(&rx, p->frame, p->pending, p->heads, p->lens, vq->num);
+    for (unsigned tries = 0; tries < 2u * vq->num; tries++) {
+        struct virtq_elem *e = p->elem[rx.nbufs ? 1 : 0];
+
+        r = virtq_pop(vq, e);
+        if (r < 0) {
+            broken(p, vq, r);
+            return RING_BROKEN;
+        }
+        if (r == 0) {
+            unpop(vq, held);
+            return NO_BUFFERS;
+        }
+        held++;
+        switch (net_rx_add(&rx, c, e)) {
+        case NET_RX_SHORT:
+            bad(p, NET_C_RX_SHORT, 0);
+            virtq_push(vq, e, 0);
+            held--;
+            break;
+        case NET_RX_MORE:
+            break;
+        case NET_RX_DROP:
+            unpop(vq, held);
+            bad(p, NET_C_RX_TOO_BIG, 0);
+            return DROPPED;
+        case NET_RX_DONE:
+            net_rx_finish(&rx, c, p->elem[0]);
+            virtq_push_n(vq, rx.heads, rx.lens, rx.nbufs);
+            count(p, NET_C_RX_FRAMES, 1);
+            count(p, NET_C_RX_BYTES, p->pending - c->hdr_len);
+            return DELIVERED;
+        }
+    }
+    unpop(vq, held);
+    bad(p, NET_C_RX_TOO_BIG, 0);
+    return DROPPED;
+}
+
+/* Reads one frame into p->frame. 1 read, 0 nothing there, -1 the TAP failed. */
+static int read_frame(struct net_pair *p)
+{
+    ssize_t n = read(p->tap_fd, p->frame, p->frame_cap);
+
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        tap_failed(p, errno);
+        return -1;
+    }
+    if (n == 0) {
+        /* A TAP never reads 0 bytes; a stand-in socket whose peer went away does. */
+        tap_failed(p, EBADFD);
+        return -1;
+    }
+    if ((size_t)n <= p->sh->cfg.hdr_len) {
+        bad(p, NET_C_TAP_ERRORS, EPROTO);
+        return 1; /* nothing to deliver, but the TAP moved on */
+    }
+    p->pending = (size_t)n;
+    return 1;
+}
+
+/*
+ * The ring has a buffer, or we have asked to be kicked when it gets one (false): then the TAP is
+ * not read until the kick, so frames wait in its queue (the kernel drops and counts beyond
+ * txqueuelen) and the thread sleeps instead of spinning.
+ */
+static bool rx_ready(struct net_pair *p, struct virtq *vq)
+{
+    if (!virtq_empty(vq))
+        return true;
+    if (virtq_enable_notify(vq)) {
+        virtq_disable_notify(vq);
+        return true;
+    }
+    count(p, NET_C_RX_STALLS, 1);
+    p->rx_wait_kick = true;
+    return false;
+}
+
+bool net_pair_run_rx(struct net_pair *p)
+{
+    struct virtq *vq = p->rx;
+    unsigned n;
+    bool more = false;
+
+    if (!vq || vq->broken || p->tap_dead)
+        return false;
+    virtq_disable_notify(vq);
+    for (n = 0; n < NET_BUDGET; n++) {
+        if (!p->pending) {
+            /* Link down: the TAP is drained and its frames dropped, the ring left alone. */
+            if (link_up(p) && !rx_ready(p, vq))
+                break;
+            if (read_frame(p) <= 0)
+                break;
+            if (!p->pending)
+                continue;
+            if (!link_up(p)) {
+                count(p, NET_C_LINK_DOWN, 1);
+                p->pending = 0;
+                continue;
+            }
+        }
+        switch (deliver(p, vq)) {
+        case DELIVERED:
+        case DROPPED:
+            p->pending = 0;
+            break;
+        case NO_BUFFERS:
+            /* The ring ran out halfway through the frame: drop it rather than wait holding
+               buffers (an empty ring stops reading instead, see rx_ready). */
+            bad(p, NET_C_RX_NO_BUFFERS, 0);
+            p->pending = 0;
+            break;
+        case RING_BROKEN:
+            p->pending = 0;
+            n = NET_BUDGET;
+            break;
+        }
+    }
+    more = n == NET_BUDGET && !p->rx_wait_kick && !vq->broken;
+    virtq_notify(vq);
+    return more;
+}
+
+static void *pair_thread(void *arg)
+{
+    struct net_pair *p = arg;
+    sigset_t all;
+    bool more = true; /* look at both rings once without waiting for a kick */
+
+    /* Signals belong to the control loop. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    p->rx_wait_kick = false;
+    for (;;) {
+        struct pollfd fds[4];
+        int nfds = 1, kt = -1, kr = -1, tp = -1, timeout = -1;
+
+        fds[0] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
+        if (p->tx && !p->tx->broken) {
+            if (p->tx->kick_fd < 0)
+                timeout = NET_POLL_MS;
+            kt = nfds;
+            fds[nfds++] = (struct pollfd){ .fd = p->tx->kick_fd, .events = POLLIN };
+        }
+        if (p->rx && !p->rx->broken) {
+            if (p->rx->kick_fd < 0)
+                timeout = NET_POLL_MS;
+            kr = nfds;
+            fds[nfds++] = (struct pollfd){ .fd = p->rx->kick_fd, .events = POLLIN };
+            if (!p->tap_dead && !p->rx_wait_kick) {
+                tp = nfds;
+                fds[nfds++] = (struct pollfd){ .fd = p->tap_fd, .events = POLLIN };
+            }
+        }
+        if (more)
+            timeout = 0;
+        if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents)
+            break;
+        if (kt >= 0 && fds[kt].revents)
+            virtq_kick_drain(p->tx);
+        if (kr >= 0 && fds[kr].revents) {
+            virtq_kick_drain(p->rx);
+            p->rx_wait_kick = false;
+        }
+        if (tp >= 0 && (fds[tp].revents & (POLLERR | POLLHUP | POLLNVAL)) &&
+            !(fds[tp].revents & POLLIN))
+            tap_failed(p, EBADFD);
+        if (timeout == NET_POLL_MS)
+            p->rx_wait_kick = false;
+        more = net_pair_run_tx(p);
+        if (!p->rx_wait_kick)
+            more |= net_pair_run_rx(p);
+    }
+    return NULL;
+}
+
+int net_pair_set(struct net_pair *p, bool tx, struct virtq *vq)
+{
+    int r;
+
+    stop_thread(p);
+    if (tx)
+        p->tx = vq;
+    else
+        p->rx = vq;
+    if (!p->tx && !p->rx)
+        return 0;
+    r = pthread_create(&p->thread, NULL, pair_thread, p);
+    if (r) {
+        if (tx)
+            p->tx = NULL;
+        else
+            p->rx = NULL;
+        return -r;
+    }
+    p->running = true;
+    return 0;
+}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# qcow2-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]
+#
+# cellvm-blockd against qemu-storage-daemon with its qcow2 driver (file protocol, aio=io_uring,
+# page cache) on the same fully allocated QCOW2 image (converted from random data, 64 KiB
+# clusters), same frontend (blk-bench on the ipc/ library), same run, backends one after the
+# other (each locks the image): 4k random read QD32 (the issue's figure: goal >= 1.2x qsd's IOPS
+# at <= its CPU per request), 4k random write QD32 and 128k sequential read QD16. Each figure is
+# the best of ROUNDS alternating runs, so a neighbour's load spike hits both sides alike.
+set -uo pipefail
+
+blockd=${1:?usage: qcow2-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]}
+bench=${2:?usage: qcow2-vs-qsd.sh BLOCKD BLK_BENCH [SECONDS]}
+secs=${3:-${BLK_BENCH_SECONDS:-3}}
+rounds=${BLK_BENCH_ROUNDS:-3}
+qsd=$(command -v qemu-storage-daemon) || { echo "SKIP: qemu-storage-daemon not installed (qemu-utils)"; exit 77; }
+qimg=$(command -v qemu-img) || { echo "SKIP: qemu-img not installed (qemu-utils)"; exit 77; }
+size_mb=${BLK_BENCH_SIZE_MB:-256}
+
+tmp=$(mktemp -d /dev/shm/cellvm-q2bench.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+wait_sock() {
+	for _ in $(seq 100); do
+		[ -S "$1" ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+backend() {
+	rm -f "$tmp/vu.sock"
+	case "$1" in
+	cellvm)
+		"$blockd" --socket-path "$tmp/vu.sock" --disk "path=$2,image_type=qcow2" \
+			2>>"$tmp/backend.log" &
+		;;
+	qsd)
+		"$qsd" --blockdev "driver=qcow2,node-name=disk,file.driver=file,file.filename=$2,file.aio=io_uring,cache.direct=off" \
+			--export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$tmp/vu.sock,writable=on,num-queues=1" \
+			2>>"$tmp/backend.log" &
+		;;
+	esac
+	pid=$!
+	wait_sock "$tmp/vu.sock" || { echo "bench: $1 did not start: $(tail -n 3 "$tmp/backend.log")" >&2; return 1; }
+}
+
+stop_backend() {
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+# measure NAME RW BS QD: prints "IOPS CPU_US_PER_REQ".
+measure() {
+	local out
+	backend "$1" "$tmp/disk.qcow2" || return 1
+	out=$("$bench" "$tmp/vu.sock" "$pid" "$2" "$3" "$4" "$secs") || { echo "bench: blk-bench failed on $1" >&2; stop_backend; return 1; }
+	stop_backend
+	echo "$out" | sed -n 's/.*iops=\([0-9]*\).*cpu_us_per_req=\([0-9.]*\).*/\1 \2/p'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# best IOPS and the CPU figure of that run.
+better() { awk -v a="$1" -v b="$3" 'BEGIN { exit !(a > b) }'; }
+
+head -c $((size_mb << 20)) /dev/urandom >"$tmp/src.raw" || exit 1
+"$qimg" convert -q -f raw -O qcow2 -o cluster_size=65536 "$tmp/src.raw" "$tmp/disk.qcow2" || exit 1
+rm -f "$tmp/src.raw"
+"$qimg" check -q "$tmp/disk.qcow2" || { echo "bench: the source image is not clean"; exit 1; }
+
+printf '%-10s %6s %3s | %11s %10s %6s | %9s %9s %6s\n' workload bs qd cellvm-iops qsd-iops ratio \
+	cv-us/req qsd-us/rq ratio
+fail=0
+for w in randread:4096:32 randwrite:4096:32 seqread:131072:16; do
+	IFS=: read -r rw bs qd <<<"$w"
+	c_iops=0 c_cpu=0 q_iops=0 q_cpu=0
+	for _ in $(seq "$rounds"); do
+		read -r i c < <(measure cellvm "$rw" "$bs" "$qd") || { fail=1; continue; }
+		better "$i" "$c" "$c_iops" && c_iops=$i c_cpu=$c
+		read -r i c < <(measure qsd "$rw" "$bs" "$qd") || { fail=1; continue; }
+		better "$i" "$c" "$q_iops" && q_iops=$i q_cpu=$c
+	done
+	printf '%-10s %6s %3s | %11s %10s %6s | %9s %9s %6s\n' "$rw" "$bs" "$qd" "$c_iops" "$q_iops" \
+		"$(ratio "$c_iops" "$q_iops")" "$c_cpu" "$q_cpu" "$(ratio "$c_cpu" "$q_cpu")"
+done
+"$qimg" check -q "$tmp/disk.qcow2" || { echo "bench: qemu-img check failed after the runs"; fail=1; }
+echo "iops ratio: cellvm/qsd, higher is better (goal >= 1.20 on randread 4k); us/req ratio: lower is better (goal <= 1.00)"
+exit "$fail"

@@ -1,0 +1,422 @@
+/* vsock-bench: plays the guest's virtio-vsock driver (ipc/vu_guest rings, no VM) against a
+ * jailed cellvm-vsockd it starts, and measures stream throughput host -> guest (a host program
+ * on the hybrid socket, "CONNECT") and guest -> host (a host listener on PATH_<port>). The
+ * limit is a plain unix socketpair copying the same bytes in the same run, 64 KiB writes.
+ *
+ *   vsock-bench VSOCKD MIB
+ * prints one line per direction: vsockd MiB/s, socketpair MiB/s, ratio. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/vu_frontend.h"
+#include "ipc/vu_guest.h"
+#include "vsockd/pkt.h"
+
+#define RING      256
+#define NBUF      128
+#define BUFSZ     (VSOCK_HDR_LEN + VSOCK_MAX_PKT)
+#define CID       3u
+#define WINDOW    (4u << 20) /* our buf_alloc as the guest */
+#define CHUNK     (64 * 1024)
+#define GPORT     4000u
+#define HPORT_IN  1234u /* guest listens: host -> guest */
+#define HPORT_OUT 5000u /* host listens: guest -> host */
+
+struct drv {
+    struct vu_frontend fe;
+    struct vu_gmem mem;
+    struct vu_gring rx, tx;
+    uint64_t rx_gpa[RING]; /* buffer behind each rx head */
+    uint64_t tx_gpa[NBUF];
+    uint64_t tx_of_head[RING]; /* tx buffer index + 1 behind each tx head */
+    unsigned tx_free[NBUF], ntx_free;
+    /* the one stream */
+    uint32_t local_port, peer_port;
+    uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt, fwd_cnt, fwd_sent;
+    uint64_t got;
+    bool responded, reset, peer_eof;
+};
+
+struct host {
+    char path[100];
+    uint64_t bytes;
+    double t_end;
+    int rc;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int r)
+{
+    fprintf(stderr, "vsock-bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
+    exit(1);
+}
+
+static void post_rx(struct drv *d, uint64_t gpa)
+{
+    struct vu_gbuf b = { .gpa = gpa, .len = BUFSZ };
+    uint16_t head;
+
+    if (vu_gring_add(&d->rx, &b, 0, 1, &head))
+        die("rx add", ENOSPC);
+    d->rx_gpa[head] = gpa;
+}
+
+static void send_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
+{
+    struct vsock_hdr h = {
+        .src_cid = CID,
+        .dst_cid = VSOCK_HOST_CID,
+        .src_port = d->local_port,
+        .dst_port = d->peer_port,
+        .len = len,
+        .type = VSOCK_TYPE_STREAM,
+        .op = op,
+        .flags = flags,
+        .buf_alloc = WINDOW,
+        .fwd_cnt = d->fwd_cnt,
+    };
+    struct vu_gbuf b;
+    unsigned slot;
+    uint16_t head;
+
+    if (!d->ntx_free)
+        die("tx buffers", ENOSPC);
+    slot = d->tx_free[--d->ntx_free];
+    vsock_hdr_encode(vu_gmem_ptr(&d->mem, d->tx_gpa[slot]), &h);
+    b = (struct vu_gbuf){ .gpa = d->tx_gpa[slot], .len = VSOCK_HDR_LEN + len };
+    if (vu_gring_add(&d->tx, &b, 1, 0, &head))
+        die("tx add", ENOSPC);
+    d->tx_of_head[head] = slot + 1;
+    d->fwd_sent = d->fwd_cnt;
+    if (op == VSOCK_OP_RW)
+        d->tx_cnt += len;
+    vu_gring_kick(&d->tx);
+}
+
+static void on_rx(struct drv *d, const struct vsock_hdr *h)
+{
+    if (h->op == VSOCK_OP_REQUEST) {
+        d->local_port = h->dst_port;
+        d->peer_port = h->src_port;
+        d->responded = true;
+        send_pkt(d, VSOCK_OP_RESPONSE, 0, 0);
+        return;
+    }
+    if (h->src_port != d->peer_port || h->dst_port != d->local_port)
+        return; /* an earlier stream winding down */
+    d->peer_buf_alloc = h->buf_alloc;
+    d->peer_fwd_cnt = h->fwd_cnt;
+    if (h->op == VSOCK_OP_RESPONSE)
+        d->responded = true;
+    else if (h->op == VSOCK_OP_RST)
+        d->reset = true;
+    else if (h->op == VSOCK_OP_SHUTDOWN)
+        d->peer_eof = true;
+    else if (h->op == VSOCK_OP_RW) {
+        d->got += h->len;
+        d->fwd_cnt += h->len; /* the "application" consumed it at once */
+        if (d->fwd_cnt - d->fwd_sent >= WINDOW / 4)
+            send_pkt(d, VSOCK_OP_CREDIT_UPDATE, 0, 0);
+    }
+}
+
+/* Reaps both rings once, waiting up to ms when nothing was there. */
+static void service(struct drv *d, int ms)
+{
+    uint16_t head;
+    uint32_t len;
+    int n = 0;
+
+    while (vu_gring_get_used(&d->rx, &head, &len) == 1) {
+        struct vsock_hdr h;
+
+        vsock_hdr_decode(&h, vu_gmem_ptr(&d->mem, d->rx_gpa[head]));
+        on_rx(d, &h);
+        post_rx(d, d->rx_gpa[head]);
+        n++;
+    }
+    if (n)
+        vu_gring_kick(&d->rx);
+    while (vu_gring_get_used(&d->tx, &head, &len) == 1) {
+        if (d->tx_of_head[head])
+            d->tx_free[d->ntx_free++] = (unsigned)(d->tx_of_head[head] - 1);
+        d->tx_of_head[head] = 0;
+        n++;
+    }
+    if (!n) {
+        struct pollfd p[2] = { { .fd = d->rx.call_fd, .events = POLLIN },
+                               { .fd = d->tx.call_fd, .events = POLLIN } };
+        uint64_t v;
+
+        if (poll(p, 2, ms) > 0)
+            for (int i = 0; i < 2; i++)
+                if (p[i].revents)
+                    (void)!read(p[i].fd, &v, sizeof(v));
+    }
+}
+
+static void drv_setup(struct drv *d, const char *sock)
+{
+    uint64_t offered;
+    struct vu_fe_vring vr;
+    int r;
+
+    memset(d, 0, sizeof(*d));
+    if ((r = vu_fe_connect(&d->fe, sock)) || (r = vu_fe_negotiate(&d->fe, ~0ull, &offered)) ||
+        (r = vu_fe_set_features(&d->fe, 1ull << 32)))
+        die("vhost-user setup", r);
+    if ((r = vu_gmem_create(&d->mem, 32u << 20)))
+        die("guest memory", r);
+    {
+        struct vu_fe_region reg = vu_gmem_region(&d->mem);
+
+        if ((r = vu_fe_set_mem_table(&d->fe, &reg, 1)))
+            die("SET_MEM_TABLE", r);
+    }
+    if ((r = vu_gring_init(&d->rx, &d->mem, RING, false)) ||
+        (r = vu_gring_init(&d->tx, &d->mem, RING, false)))
+        die("rings", r);
+    for (unsigned i = 0; i < NBUF; i++) {
+        d->tx_gpa[i] = vu_gmem_alloc(&d->mem, BUFSZ, 64);
+        d->tx_free[d->ntx_free++] = i;
+        post_rx(d, vu_gmem_alloc(&d->mem, BUFSZ, 64));
+    }
+    vr = vu_gring_vring(&d->rx, &d->mem);
+    if ((r = vu_fe_start_vring(&d->fe, 0, &vr)))
+        die("start rx", r);
+    vr = vu_gring_vring(&d->tx, &d->mem);
+    if ((r = vu_fe_start_vring(&d->fe, 1, &vr)))
+        die("start tx", r);
+    vu_gring_kick(&d->rx);
+}
+
+static void *host_sender(void *arg)
+{
+    struct host *h = arg;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    static char buf[CHUNK];
+    char line[64];
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t n = 0;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->path);
+    h->rc = 1;
+    if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return NULL;
+    snprintf(line, sizeof(line), "CONNECT %u\n", HPORT_IN);
+    if (write(s, line, strlen(line)) < 0)
+        return NULL;
+    while (n < sizeof(line) - 1 && read(s, line + n, 1) == 1 && line[n] != '\n')
+        n++;
+    if (strncmp(line, "OK ", 3))
+        return NULL;
+    for (uint64_t left = h->bytes; left;) {
+        ssize_t w = write(s, buf, left < CHUNK ? left : CHUNK);
+
+        if (w <= 0)
+            return NULL;
+        left -= (uint64_t)w;
+    }
+    close(s);
+    h->rc = 0;
+    return NULL;
+}
+
+static void *host_receiver(void *arg)
+{
+    struct host *h = arg;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    static char buf[CHUNK];
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), s;
+    uint64_t got = 0;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->path);
+    h->rc = 1;
+    if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+        return NULL;
+    chmod(h->path, 0666); /* a jailed vsockd started by root runs as nobody */
+    h->rc = 2;            /* listening */
+    s = accept(l, NULL, NULL);
+    while (s >= 0 && got < h->bytes) {
+        ssize_t r = read(s, buf, sizeof(buf));
+
+        if (r <= 0)
+            break;
+        got += (uint64_t)r;
+    }
+    h->t_end = now();
+    h->rc = got == h->bytes ? 0 : 1;
+    close(s);
+    close(l);
+    return NULL;
+}
+
+static double host_to_guest(struct drv *d, const char *hybrid, uint64_t bytes)
+{
+    struct host h = { .bytes = bytes };
+    pthread_t t;
+    double t0 = 0, t1;
+
+    snprintf(h.path, sizeof(h.path), "%s", hybrid);
+    pthread_create(&t, NULL, host_sender, &h);
+    while (!d->responded)
+        service(d, 100);
+    t0 = now();
+    while (d->got < bytes)
+        service(d, 100);
+    t1 = now();
+    send_pkt(d, VSOCK_OP_RST, 0, 0);
+    pthread_join(t, NULL);
+    if (h.rc)
+        die("host sender", EIO);
+    return (double)bytes / (t1 - t0) / (1 << 20);
+}
+
+static double guest_to_host(struct drv *d, const char *dir, uint64_t bytes)
+{
+    struct host h = { .bytes = bytes };
+    pthread_t t;
+    double t0;
+    uint64_t sent = 0;
+
+    snprintf(h.path, sizeof(h.path), "%s/v.sock_%u", dir, HPORT_OUT);
+    pthread_create(&t, NULL, host_receiver, &h);
+    while (__atomic_load_n(&h.rc, __ATOMIC_ACQUIRE) != 2)
+        usleep(1000);
+    d->local_port = GPORT;
+    d->peer_port = HPORT_OUT;
+    d->responded = d->reset = d->peer_eof = false;
+    d->tx_cnt = d->fwd_cnt = d->fwd_sent = 0;
+    send_pkt(d, VSOCK_OP_REQUEST, 0, 0);
+    while (!d->responded && !d->reset)
+        service(d, 100);
+    if (d->reset)
+        die("guest connect", ECONNREFUSED);
+    t0 = now();
+    while (sent < bytes) {
+        uint32_t credit = d->peer_buf_alloc - (d->tx_cnt - d->peer_fwd_cnt);
+        uint32_t n = bytes - sent < VSOCK_MAX_PKT ? (uint32_t)(bytes - sent) : VSOCK_MAX_PKT;
+
+        if (credit >= n && d->ntx_free) {
+            send_pkt(d, VSOCK_OP_RW, 0, n);
+            sent += n;
+            service(d, 0);
+        } else {
+            service(d, 100);
+        }
+    }
+    pthread_join(t, NULL);
+    if (h.rc)
+        die("host receiver", EIO);
+    return (double)bytes / (h.t_end - t0) / (1 << 20);
+}
+
+static void *pair_reader(void *arg)
+{
+    struct host *h = arg;
+    static char buf[CHUNK];
+    uint64_t got = 0;
+    int s = h->rc;
+
+    while (got < h->bytes) {
+        ssize_t r = read(s, buf, sizeof(buf));
+
+        if (r <= 0)
+            break;
+        got += (uint64_t)r;
+    }
+    h->t_end = now();
+    return NULL;
+}
+
+static double socketpair_limit(uint64_t bytes)
+{
+    static char buf[CHUNK];
+    struct host h = { .bytes = bytes };
+    pthread_t t;
+    int sv[2];
+    double t0;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+        die("socketpair", errno);
+    h.rc = sv[1];
+    pthread_create(&t, NULL, pair_reader, &h);
+    t0 = now();
+    for (uint64_t left = bytes; left;) {
+        ssize_t w = write(sv[0], buf, left < CHUNK ? left : CHUNK);
+
+        if (w <= 0)
+            die("socketpair write", errno);
+        left -= (uint64_t)w;
+    }
+    pthread_join(t, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    return (double)bytes / (h.t_end - t0) / (1 << 20);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[] = "/tmp/cellvm-vsock-bench.XXXXXX", vu[96], hybrid[96], spec[160];
+    uint64_t bytes;
+    struct drv d;
+    double in, out, lim_in, lim_out;
+    pid_t pid;
+    int st;
+
+    if (argc != 3)
+        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB\n"), 2;
+    bytes = strtoull(argv[2], NULL, 10) << 20;
+    signal(SIGPIPE, SIG_IGN);
+    if (!mkdtemp(dir))
+        die("mkdtemp", errno);
+    snprintf(vu, sizeof(vu), "%s/vu.sock", dir);
+    snprintf(hybrid, sizeof(hybrid), "%s/v.sock", dir);
+    snprintf(spec, sizeof(spec), "cid=%u,socket=%s", CID, hybrid);
+    pid = fork();
+    if (pid == 0) {
+        execl(argv[1], argv[1], "--socket-path", vu, "--vsock", spec, "--seccomp", "on",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && access(hybrid, F_OK); i++)
+        usleep(50000);
+    chmod(dir, 0755); /* vsockd runs as nobody once jailed by root */
+    drv_setup(&d, vu);
+    lim_in = socketpair_limit(bytes);
+    in = host_to_guest(&d, hybrid, bytes);
+    lim_out = socketpair_limit(bytes);
+    out = guest_to_host(&d, dir, bytes);
+    printf("vsockd host->guest: %.0f MiB/s; unix socketpair: %.0f MiB/s; ratio %.2f\n", in, lim_in,
+           in / lim_in);
+    printf("vsockd guest->host: %.0f MiB/s; unix socketpair: %.0f MiB/s; ratio %.2f\n", out,
+           lim_out, out / lim_out);
+    vu_fe_close(&d.fe);
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    {
+        char cmd[96];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        (void)!system(cmd);
+    }
+    return 0;
+}

@@ -1,0 +1,456 @@
+#!/bin/sh
+# /init of the L2 test guest (busybox sh).  Runs the checks named on the kernel command line and
+# reports on the console with markers that the host side greps for:
+#   CELLVM-AGENT: START
+#   CELLVM-AGENT: PASS <name>
+#   CELLVM-AGENT: FAIL <name>: <reason>
+#   CELLVM-AGENT: DONE
+# then powers off (or reboots, if a check asked for it).
+#
+# Command line:
+#   cellvm.check=NAME[:ARG...][,NAME...]  checks to run, in order (default: boot)
+#   cellvm.args=A,B                       extra arguments for every check (commas become spaces)
+#   e.g. "cellvm.check=smp cellvm.args=2" or "cellvm.check=boot,smp:2,blk".
+#
+# Adding a check: write check_NAME (arguments are the check's arguments).  Return 0 to pass; to
+# fail, call `fail REASON` (which returns 1) so the FAIL line says why.  Set AFTER=reboot to reboot
+# instead of powering off once all checks ran.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+# The kernel opened /dev/console from the initramfs before devtmpfs covered /dev; reopen it so
+# every line goes to the serial console (console=ttyS0) whatever the guest's /dev looks like.
+exec </dev/console >/dev/console 2>&1
+
+say() { echo "CELLVM-AGENT: $*"; }
+
+REASON=
+AFTER=poweroff
+fail() {
+	REASON=$*
+	return 1
+}
+
+# Load the virtio stack; the list is in dependency order (made from modules.dep at build time).
+# A module that is built in or already loaded is not an error, a missing driver shows up in the
+# checks that need it.
+while read -r mod; do
+	[ -n "$mod" ] || continue
+	out=$(insmod "/lib/modules/$mod.ko" 2>&1) || case "$out" in
+		*"File exists"*) ;;
+		*) echo "agent: insmod $mod: $out" ;;
+	esac
+done </etc/cellvm-modules
+# Device nodes for the freshly probed drivers appear asynchronously; give them a moment.
+mdev -s 2>/dev/null
+sleep 0.2 2>/dev/null || true
+
+cpus_online() {
+	grep -c '^processor' /proc/cpuinfo
+}
+
+check_boot() {
+	echo "kernel: $(uname -r)"
+	echo "cpus: $(cpus_online)"
+	echo "mem: $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+	acpi=$(dmesg | grep -E 'ACPI (BIOS )?Error' | head -n 3)
+	[ -z "$acpi" ] || fail "dmesg has ACPI errors: $(echo "$acpi" | tr '\n' '|')"
+}
+
+check_smp() {
+	[ -n "${1:-}" ] || {
+		fail "usage: smp N"
+		return
+	}
+	n=$(cpus_online)
+	echo "cpus: $n (want $1)"
+	[ "$n" -eq "$1" ] || fail "$n CPUs online, want $1"
+}
+
+# Write random data over the first megabytes of /dev/vda with O_DIRECT (so the page cache
+# cannot answer the read), read it back the same way, compare.
+check_blk() {
+	dev=${1:-/dev/vda}
+	mb=${2:-4}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	echo "$dev: $(cat "/sys/class/block/${dev#/dev/}/size") sectors"
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count="$mb" iflag=fullblock 2>/dev/null
+	dd if=/tmp/pattern of="$dev" bs=1M oflag=direct conv=fsync 2>/tmp/dd.err || {
+		fail "write: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	dd if="$dev" of=/tmp/readback bs=1M count="$mb" iflag=direct 2>/tmp/dd.err || {
+		fail "read: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	cmp /tmp/pattern /tmp/readback || fail "read back differs from what was written"
+}
+
+check_dmesg() {
+	dmesg
+}
+
+check_shell() {
+	echo "agent: interactive shell on the console; exit it to power off"
+	setsid cttyhack sh -l || setsid sh
+}
+
+# Reboot once all checks ran.  The command line is the same after the reboot, so the guest boots
+# into this check again: whoever started the VM counts START markers and stops it.
+check_reboot() {
+	AFTER=reboot
+}
+
+# CMOS NVRAM through /dev/nvram (the nvram module; byte 0 is CMOS register 14): the one
+# guest-visible state that survives a reset under cellvm and QEMU alike, so a check can tell its
+# first boot from the next.  The cloud kernel has no /dev/port.
+nvram_read() {
+	dd if=/dev/nvram bs=1 skip="$1" count=1 2>/dev/null | od -An -tu1 | tr -d ' '
+}
+nvram_write() {
+	printf "\\$(printf %o "$2")" | dd of=/dev/nvram bs=1 seek="$1" count=1 conv=notrunc 2>/dev/null
+}
+
+# Reboots the guest once and passes on the boot after it: the VMM must restart the guest on a
+# reboot and still end with the final poweroff.  NVRAM byte 42 (CMOS 0x38) counts the boots.
+check_rebootonce() {
+	[ -c /dev/nvram ] || { fail "no /dev/nvram (nvram module)"; return 1; }
+	n=$(nvram_read 42)
+	case "$n" in
+	0)
+		nvram_write 42 1
+		[ "$(nvram_read 42)" = 1 ] || { fail "CMOS NVRAM did not keep a byte"; return 1; }
+		say "REBOOTING rebootonce"
+		sync
+		reboot -f
+		sleep 30
+		fail "reboot -f returned"
+		return 1
+		;;
+	1) nvram_write 42 0 ;;
+	*) fail "unexpected boot count '$n' in CMOS"; return 1 ;;
+	esac
+}
+
+# blkinfo DEV SECTORS [SERIAL]: the disk's capacity (512-byte sectors) and virtio-blk serial.
+check_blkinfo() {
+	local bdev=${1:-/dev/vda} size serial
+	[ -b "$bdev" ] || {
+		fail "no block device $bdev"
+		return
+	}
+	size=$(cat "/sys/class/block/${bdev#/dev/}/size")
+	serial=$(cat "/sys/class/block/${bdev#/dev/}/serial" 2>/dev/null)
+	echo "$bdev: $size sectors, serial '$serial'"
+	[ "$size" = "$2" ] || fail "$size sectors, want $2" || return
+	[ -z "${3:-}" ] || [ "$serial" = "$3" ] || fail "serial '$serial', want '$3'"
+}
+
+# blkmq DEV N: the driver runs N hardware queues on the disk.
+check_blkmq() {
+	local bdev=${1:-/dev/vda} n
+	n=$(ls "/sys/block/${bdev#/dev/}/mq" | wc -l)
+	echo "$bdev: $n queues"
+	[ "$n" = "$2" ] || fail "$n queues, want $2"
+}
+
+# blkro DEV: the disk is read-only and a write to it fails.
+check_blkro() {
+	dev=${1:-/dev/vda}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	ro=$(cat "/sys/class/block/${dev#/dev/}/ro")
+	echo "$dev: ro=$ro"
+	[ "$ro" = 1 ] || fail "ro=$ro, want 1" || return
+	if dd if=/dev/zero of="$dev" bs=4096 count=1 seek=1 oflag=direct conv=fsync 2>/tmp/dd.err; then
+		fail "write to a read-only disk succeeded"
+	fi
+}
+
+# blkdiscard DEV OFFSET_MB LEN_MB: writes a pattern, discards it, reads zeroes back.
+check_blkdiscard() {
+	dev=${1:-/dev/vda}
+	off=${2:-1}
+	len=${3:-4}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	echo "$dev: discard_max_bytes $(cat "/sys/class/block/${dev#/dev/}/queue/discard_max_bytes")"
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count="$len" iflag=fullblock 2>/dev/null
+	dd if=/tmp/pattern of="$dev" bs=1M seek="$off" oflag=direct conv=fsync 2>/tmp/dd.err || {
+		fail "write: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	blkdiscard -o $((off * 1048576)) -l $((len * 1048576)) "$dev" 2>/tmp/bd.err || {
+		fail "blkdiscard: $(tail -n 1 /tmp/bd.err)"
+		return
+	}
+	dd if=/dev/zero of=/tmp/zeroes bs=1M count="$len" 2>/dev/null
+	dd if="$dev" of=/tmp/readback bs=1M skip="$off" count="$len" iflag=direct 2>/tmp/dd.err || {
+		fail "read: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	cmp /tmp/zeroes /tmp/readback || fail "discarded range does not read back as zeroes"
+}
+
+# blksector0 DEV: a write to sector 0 fails (autodetected raw image), one to sector 8 works.
+check_blksector0() {
+	dev=${1:-/dev/vda}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	if dd if=/dev/urandom of="$dev" bs=512 count=1 oflag=direct conv=fsync 2>/tmp/dd.err; then
+		fail "write to sector 0 succeeded"
+		return
+	fi
+	dd if=/dev/urandom of="$dev" bs=4096 count=1 seek=1 oflag=direct conv=fsync 2>/tmp/dd.err ||
+		fail "write to sector 8 failed: $(tail -n 1 /tmp/dd.err)"
+}
+
+# numa N MB0..MB(N-1) ROW0..ROW(N-1): N nodes in /sys/devices/system/node, node I's MemTotal
+# within 25% below MBi MiB (the kernel keeps some for itself, node 0 most), and node I's
+# distance line equal to ROWi with '.' for spaces, e.g. numa:2:256:256:10.20:20.10.
+check_numa() {
+	n=${1:-}
+	[ -n "$n" ] && [ $# -eq $((1 + 2 * n)) ] || {
+		fail "usage: numa N MB0.. ROW0.. (got: $*)"
+		return
+	}
+	shift
+	got=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+	echo "numa: $got nodes (want $n)"
+	[ "$got" -eq "$n" ] || {
+		fail "$got NUMA nodes, want $n"
+		return
+	}
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		eval "mb=\${$((i + 1))}"
+		eval "row=\${$((i + 1 + n))}"
+		d=/sys/devices/system/node/node$i
+		kb=$(sed -n 's/^Node [0-9]* MemTotal: *\([0-9]*\) kB$/\1/p' "$d/meminfo")
+		dist=$(cat "$d/distance")
+		echo "node$i: MemTotal ${kb:-?} kB (want about $((mb * 1024))), distance '$dist', cpus $(cat "$d/cpulist")"
+		[ -n "$kb" ] && [ "$kb" -le $((mb * 1024)) ] && [ "$kb" -ge $((mb * 1024 * 3 / 4)) ] || {
+			fail "node$i MemTotal ${kb:-?} kB, want $mb MiB within 25% below"
+			return
+		}
+		[ "$dist" = "$(echo "$row" | tr '.' ' ')" ] || {
+			fail "node$i distance '$dist', want '$(echo "$row" | tr '.' ' ')'"
+			return
+		}
+		i=$((i + 1))
+	done
+}
+
+# vsock MODE ARGS...: runs /bin/cellvm-vsock-peer (tests/vsockd/vsock-peer.c, appended to the
+# initramfs by the vsockd tests) with MODE and ARGS, e.g. vsock:serve:vsock:6000:4 or
+# vsock:send:vsock:2:5000:4:67108864:1048576; passes when it exits 0.
+check_vsock() {
+	[ -x /bin/cellvm-vsock-peer ] || {
+		fail "no /bin/cellvm-vsock-peer in the initramfs"
+		return
+	}
+	/bin/cellvm-vsock-peer "$@" || fail "cellvm-vsock-peer $*: exit $?"
+}
+
+# net GUEST_IP HOST_IP [IFACE]: the virtio-net interface comes up with a link-local address
+# (169.254.0.0/16 only) and the host answers 3 pings.
+check_net() {
+	local ip=${1:-} host=${2:-} dev=${3:-eth0} i=0
+	case "$ip$host" in 169.254.*169.254.*) ;; *)
+		fail "usage: net 169.254.X.Y 169.254.Z.W [IFACE] (link-local only)"
+		return
+		;;
+	esac
+	while [ ! -e "/sys/class/net/$dev" ] && [ "$i" -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "/sys/class/net/$dev" ] || {
+		fail "no interface $dev"
+		return
+	}
+	echo "$dev: mac $(cat "/sys/class/net/$dev/address"), mtu $(cat "/sys/class/net/$dev/mtu"), queues $(ls "/sys/class/net/$dev/queues" | tr '\n' ' ')"
+	ip link set "$dev" up && ip addr add "$ip/16" dev "$dev" || {
+		fail "cannot configure $dev"
+		return
+	}
+	ping -c 3 -W 5 "$host" || fail "no answer from $host"
+}
+
+# netxfer HOST_IP PORT MB SHA256: receives MB MiB from HOST:PORT and checks their sha256, then
+# sends MB MiB of random data to HOST:PORT+1 and prints its sha256 for the host to compare.
+# Each transfer is bounded by timeout(1).
+check_netxfer() {
+	local host=${1:-} port=${2:-} mb=${3:-} want=${4:-} got t0 t1
+	[ -n "$want" ] || {
+		fail "usage: netxfer HOST PORT MB SHA256"
+		return
+	}
+	t0=$(date +%s)
+	got=$(timeout 120 nc "$host" "$port" </dev/null | sha256sum | cut -d' ' -f1)
+	t1=$(date +%s)
+	echo "netxfer: rx $mb MiB in $((t1 - t0)) s, sha256 $got"
+	[ "$got" = "$want" ] || {
+		fail "received sha256 $got, want $want"
+		return
+	}
+	dd if=/dev/urandom of=/tmp/netxfer bs=1M count="$mb" iflag=fullblock 2>/dev/null || {
+		fail "cannot make $mb MiB of data"
+		return
+	}
+	echo "netxfer: tx sha256 $(sha256sum </tmp/netxfer | cut -d' ' -f1)"
+	t0=$(date +%s)
+	timeout 120 nc "$host" $((port + 1)) </tmp/netxfer >/dev/null || {
+		rm -f /tmp/netxfer
+		fail "send to $host:$((port + 1)) failed"
+		return
+	}
+	echo "netxfer: tx $mb MiB in $(($(date +%s) - t0)) s"
+	rm -f /tmp/netxfer
+}
+
+# blkpersist DEV: data written before a guest reboot is there after it. On the first boot
+# (NVRAM byte 43 is 0) it writes a fixed 1 MiB pattern at 2 MiB into DEV with O_DIRECT and
+# marks NVRAM; on the next boot it reads the pattern back and clears the mark. Pair it with
+# rebootonce after it: cellvm.check=blkpersist:/dev/vda,rebootonce.
+check_blkpersist() {
+	dev=${1:-/dev/vda}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	[ -c /dev/nvram ] || { fail "no /dev/nvram (nvram module)"; return 1; }
+	yes "cellvm persist $dev" | head -c 1048576 >/tmp/persist
+	case "$(nvram_read 43)" in
+	0)
+		dd if=/tmp/persist of="$dev" bs=1M seek=2 oflag=direct conv=fsync 2>/tmp/dd.err || {
+			fail "write: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		nvram_write 43 1
+		echo "$dev: pattern written, read back after the reboot"
+		;;
+	1)
+		nvram_write 43 0
+		dd if="$dev" of=/tmp/readback bs=1M skip=2 count=1 iflag=direct 2>/tmp/dd.err || {
+			fail "read: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		cmp /tmp/persist /tmp/readback || fail "the pattern did not survive the reboot"
+		echo "$dev: pattern survived the reboot"
+		;;
+	*) fail "unexpected NVRAM mark '$(nvram_read 43)'" ;;
+	esac
+}
+
+# blkfill DEV OFF_MB LEN_MB OCTAL: LEN_MB MiB at OFF_MB read (O_DIRECT) as the byte OCTAL
+# throughout, e.g. 252 for 0xaa: what a backing file holds, or 0 past its end.
+check_blkfill() {
+	dev=${1:-/dev/vda}
+	off=${2:-0}
+	len=${3:-1}
+	byte=${4:-0}
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	dd if=/dev/zero bs=1M count="$len" 2>/dev/null | tr '\000' "\\$byte" >/tmp/fill
+	dd if="$dev" of=/tmp/readback bs=1M skip="$off" count="$len" iflag=direct 2>/tmp/dd.err || {
+		fail "read: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	cmp /tmp/fill /tmp/readback || fail "$len MiB at $off MiB is not all byte \\$byte"
+}
+
+# blkresize DEV SECTORS [SECONDS]: prints "CELLVM-AGENT: RESIZE-READY" for the host, which
+# then grows the disk; polls the capacity until it is SECTORS (bounded), then writes and reads
+# back the last MiB of the new capacity.
+check_blkresize() {
+	dev=${1:-/dev/vda}
+	want=$2
+	secs=${3:-60}
+	sysf=/sys/class/block/${dev#/dev/}/size
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	echo "$dev: $(cat "$sysf") sectors before the resize"
+	say RESIZE-READY
+	i=0
+	while [ "$(cat "$sysf")" != "$want" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "capacity still $(cat "$sysf") sectors after $secs s, want $want"
+			return
+		}
+		sleep 0.2
+	done
+	echo "$dev: $want sectors after the resize"
+	last=$((want / 2048 - 1))
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count=1 iflag=fullblock 2>/dev/null
+	dd if=/tmp/pattern of="$dev" bs=1M seek="$last" oflag=direct conv=fsync 2>/tmp/dd.err || {
+		fail "write past the old end: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	dd if="$dev" of=/tmp/readback bs=1M skip="$last" count=1 iflag=direct 2>/tmp/dd.err || {
+		fail "read past the old end: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	cmp /tmp/pattern /tmp/readback || fail "the grown part does not read back"
+}
+
+arg() {
+	for w in $(cat /proc/cmdline); do
+		case "$w" in "$1="*) echo "${w#*=}" ;; esac
+	done
+}
+
+say START
+checks=$(arg cellvm.check)
+extra=$(arg cellvm.args | tr ',' ' ')
+for spec in $(echo "${checks:-boot}" | tr ',' ' '); do
+	name=${spec%%:*}
+	args=
+	[ "$name" = "$spec" ] || args=$(echo "${spec#*:}" | tr ':' ' ')
+	REASON=
+	if ! command -v "check_$name" >/dev/null 2>&1; then
+		say "FAIL $name: no such check"
+		continue
+	fi
+	# shellcheck disable=SC2086 # the arguments are meant to be split
+	if "check_$name" $args $extra; then
+		say "PASS $name"
+	else
+		rc=$?
+		say "FAIL $name: ${REASON:-exit status $rc}"
+		# The console is usually quiet=; the kernel's view helps whoever reads the log.
+		echo "agent: last kernel messages:"
+		dmesg | tail -n 20
+	fi
+done
+say DONE
+sync
+if [ "$AFTER" = reboot ]; then
+	reboot -f
+else
+	poweroff -f
+fi
+# Still here (no ACPI?): there is nothing left to do, keep the kernel from panicking on exit.
+while :; do sleep 3600; done

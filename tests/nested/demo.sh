@@ -1,0 +1,77 @@
+#!/bin/bash
+# demo.sh [--vmm qemu|cellvm] [--check CHECKS] [--build DIR] [--images DIR] [--timeout SECS]
+#
+# Shows a Linux guest booting under a VMM: boots L1 (QEMU TCG) and, inside it, the L2 Debian cloud
+# kernel with the test agent, printing L2's whole console (kernel messages included).  The agent
+# runs CHECKS (default `boot`) and powers the guest off; `--check shell` gives an interactive
+# shell in L2 instead (exit it to power off; Ctrl-A X leaves the outer QEMU at once).
+#
+#   --vmm qemu     L2 under QEMU with KVM (default, the reference)
+#   --vmm cellvm   L2 under cellvm; its binaries come from the meson build dir (--build, default
+#                  ./build) and are copied into L1 at /opt/cellvm/bin with their libraries
+# Images default to the build dir's tests/nested/images when it exists (shared with meson test).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+die() {
+	echo "demo: $*" >&2
+	exit 2
+}
+
+vmm=qemu
+check=boot
+build=$top/build
+images=
+timeout=300
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--vmm) vmm=$2; shift 2 ;;
+	--check) check=$2; shift 2 ;;
+	--build) build=$2; shift 2 ;;
+	--images) images=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+done
+case "$vmm" in qemu | cellvm) ;; *) die "--vmm must be qemu or cellvm" ;; esac
+if ! [[ "$timeout" =~ ^[0-9]+$ ]] || [ "$timeout" -lt 120 ]; then
+	die "--timeout needs at least 120 s"
+fi
+case "$check" in *[!a-z0-9_:,]*) die "bad --check $check" ;; esac
+if [ -z "$images" ] && [ -d "$build/tests/nested" ]; then
+	images=$build/tests/nested/images
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-demo.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+args=(--verbose --timeout "$timeout")
+[ -z "$images" ] || args+=(--images "$images")
+interactive=0
+if [ -t 0 ]; then
+	interactive=1
+	args+=(--interactive)
+fi
+if [ "$vmm" = cellvm ]; then
+	[ -d "$build" ] || die "no build dir $build (meson setup build && ninja -C build), or pass --build"
+	n=0
+	while IFS= read -r bin; do
+		args+=(--add "$bin:/opt/cellvm/bin/$(basename "$bin")")
+		n=$((n + 1))
+	done < <(find "$build" -maxdepth 3 -type f -perm -u+x \( -name cellvm -o -name 'cellvm-*' \) ! -name '*.so*' ! -name '*test*')
+	[ "$n" -gt 0 ] || die "no cellvm binaries under $build"
+fi
+
+# The L1 script: the L2 run with its kernel messages on the console.
+cat >"$tmp/demo-$vmm.sh" <<EOF
+#!/bin/sh
+. /test/lib.sh
+echo "demo: booting the L2 guest under $vmm (checks: $check)"
+L2_VERBOSE=1 L2_INTERACTIVE=$interactive run_l2_$vmm $((timeout - 60)) $check
+EOF
+rc=0
+"$here/run-nested.sh" "${args[@]}" "$tmp/demo-$vmm.sh" || rc=$?
+exit "$rc"

@@ -1,0 +1,69 @@
+#!/bin/sh
+# /init of the L1 image (busybox sh), which QEMU TCG boots to host KVM for the L2 guests.
+# Sets up the system, loads the modules, runs /test/run.sh (from the per-run archive that
+# run-nested.sh appends) under a hard timeout, reports on the serial console
+#   CELLVM-L1: START
+#   CELLVM-L1: EXIT <status>
+# and powers off.  With panic=-1 and QEMU's -no-reboot a kernel panic ends the run too.
+#
+# Command line: cellvm.timeout=SECS (default 600) bounds /test/run.sh.
+
+PATH=/opt/cellvm/bin:/opt/qemu/bin:/sbin:/bin:/usr/sbin:/usr/bin
+export PATH HOME=/root TMPDIR=/tmp
+
+mkdir -p /proc /sys /dev /tmp /run
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /sys/fs/cgroup
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+
+echo "CELLVM-L1: START"
+while read -r mod; do
+	[ -n "$mod" ] || continue
+	out=$(insmod "/lib/modules/$mod.ko" 2>&1) || case "$out" in
+		*"File exists"*) ;;
+		*) echo "l1-init: insmod $mod: $out" ;;
+	esac
+done </etc/cellvm-modules
+mdev -s 2>/dev/null
+ip link set lo up 2>/dev/null
+[ -c /dev/kvm ] || echo "l1-init: no /dev/kvm (is SVM in the L1 CPU model? QEMU needs -cpu max)"
+# Only errors from the L1 kernel on the console from here on, so the test's output stays readable.
+dmesg -n 4
+
+timeout=600
+for w in $(cat /proc/cmdline); do
+	case "$w" in cellvm.timeout=*) timeout=${w#*=} ;; esac
+done
+
+[ ! -r /test/env.sh ] || . /test/env.sh
+start=$(cut -d. -f1 /proc/uptime)
+if [ -r /test/run.sh ]; then
+	cd /test || exit 1
+	# busybox timeout execs the script and kills it from a watcher: status 137 means it fired.
+	timeout -s KILL "$timeout" sh /test/run.sh
+	rc=$?
+	cd /
+else
+	echo "l1-init: no /test/run.sh (run-nested.sh appends it)"
+	rc=1
+fi
+elapsed=$(($(cut -d. -f1 /proc/uptime) - start))
+if [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$timeout" ]; then
+	echo "l1-init: /test/run.sh killed after ${elapsed} s (cellvm.timeout=$timeout)"
+fi
+if [ "$rc" -ne 0 ]; then
+	echo "l1-init: last L1 kernel messages:"
+	dmesg | tail -n 15
+fi
+echo "CELLVM-L1: EXIT $rc"
+sync
+poweroff -f
+sleep 10
+echo o >/proc/sysrq-trigger

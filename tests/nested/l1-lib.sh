@@ -1,0 +1,128 @@
+# shellcheck shell=dash
+# /test/lib.sh in the L1 image: helpers for nested test scripts (busybox sh; source it with
+# `. /test/lib.sh`).  Each run_l2_* boots the L2 kernel with the test agent, streams the L2
+# serial console to L1's console, keeps it in a log, and returns 0 only when the agent printed
+#   CELLVM-AGENT: PASS <check>   for every requested check, and   CELLVM-AGENT: DONE
+#
+#   run_l2_qemu   TIMEOUT CHECKS [qemu args...]    QEMU with KVM inside L1 (the reference)
+#   run_l2_cellvm TIMEOUT CHECKS [cellvm args...]  /opt/cellvm/bin/cellvm, Cloud Hypervisor CLI
+#
+# CHECKS is the agent's cellvm.check value: "boot", or "boot,smp:2,blk" (NAME[:ARG...] each).
+# Environment (all optional):
+#   L2_CPUS (1), L2_MEM in MiB (512), L2_APPEND (more kernel command line), L2_KERNEL
+#   (/images/vmlinux, PVH boot; /images/vmlinuz for the bzImage path), L2_INITRD
+#   (/images/l2-initramfs.cpio.gz), L2_MACHINE (QEMU machine, q35), L2_LOGDIR (/tmp/l2-logs),
+#   L2_VERBOSE=1 (the kernel's boot messages on the console too), L2_INTERACTIVE=1 (give the VM
+#   this console's input, for the demo's shell check).
+# Speed, measured in L1 here (KVM on SVM that TCG emulates, so every L2 exit is costly): each
+# byte on L2's serial port is an exit to L1's VMM, and the kernel's boot messages cost ~20 s;
+# hence `quiet` unless L2_VERBOSE=1 (the agent prints dmesg's tail when a check fails).  PVH
+# boot of vmlinux saves ~13 s of bzImage decompression against vmlinuz.  QEMU q35 with vmlinux
+# and quiet: about 13 s from QEMU's start to its exit.
+# The last log's path is in L2_LOG afterwards.
+
+L2_IMAGES=${L2_IMAGES:-/images}
+L2_LOGDIR=${L2_LOGDIR:-/tmp/l2-logs}
+L2_SEQ=0
+
+l2_say() { echo "lib: $*"; }
+
+# l2_cmdline CHECKS: the L2 kernel command line.  panic=-1 turns a guest panic into a reset, which
+# ends the VM under -no-reboot instead of leaving it to the timeout.
+l2_cmdline() {
+	local quiet=quiet
+	[ "${L2_VERBOSE:-0}" != 1 ] || quiet=
+	echo "console=ttyS0 panic=-1${quiet:+ $quiet} cellvm.check=$1${L2_APPEND:+ $L2_APPEND}"
+}
+
+# l2_verdict LOG CHECKS RC TIMEOUT: decides from the agent's markers; prints why on failure.
+l2_verdict() {
+	local log=$1 checks=$2 rc=$3 t=$4 bad=0 spec name why
+	for spec in $(echo "$checks" | tr ',' ' '); do
+		name=${spec%%:*}
+		if grep -q "^CELLVM-AGENT: PASS $name\$" "$log"; then
+			continue
+		fi
+		bad=1
+		why=$(grep "^CELLVM-AGENT: FAIL $name:" "$log" | head -n 1 | tr -d '\r')
+		if [ -n "$why" ]; then
+			l2_say "L2 check $name failed: ${why#CELLVM-AGENT: FAIL }"
+		else
+			l2_say "L2 check $name: no PASS marker"
+		fi
+	done
+	if ! grep -q '^CELLVM-AGENT: DONE$' "$log"; then
+		bad=1
+		if [ "$rc" -eq 137 ]; then
+			l2_say "L2 VM killed after ${t} s timeout"
+		elif ! grep -q '^CELLVM-AGENT: START' "$log"; then
+			l2_say "L2 agent never started (VMM exit status $rc; L2_VERBOSE=1 shows the kernel's messages)"
+		else
+			l2_say "L2 agent did not finish (VMM exit status $rc)"
+		fi
+	fi
+	# A guest that powers off must end its VMM with status 0 (cellvm and QEMU alike).
+	if [ "$bad" -eq 0 ] && [ "$rc" -ne 0 ]; then
+		bad=1
+		l2_say "L2 VMM exited with status $rc after the guest powered off (expected 0)"
+	fi
+	if [ "$bad" -ne 0 ]; then
+		l2_say "L2 serial log (in L1, streamed above): $log"
+		return 1
+	fi
+	l2_say "L2 checks passed: $checks"
+	return 0
+}
+
+# l2_run TIMEOUT CHECKS NAME CMD...: runs CMD with a hard timeout, its output streamed and kept
+# in a log; then judges it.  busybox sh has no PIPESTATUS, so the status goes through a file.
+l2_run() {
+	local t=$1 checks=$2 name=$3 input rc started
+	shift 3
+	mkdir -p "$L2_LOGDIR"
+	L2_SEQ=$((L2_SEQ + 1))
+	L2_LOG="$L2_LOGDIR/$L2_SEQ-$name-$(echo "$checks" | tr ',:/' '-_-').log"
+	input=/dev/null
+	[ "${L2_INTERACTIVE:-0}" != 1 ] || input=/dev/console
+	l2_say "starting L2 ($name, checks $checks, timeout ${t}s): $*"
+	started=$(cut -d. -f1 /proc/uptime)
+	{
+		timeout -s KILL "$t" "$@" <"$input" 2>&1
+		echo $? >"$L2_LOG.rc"
+	} | tr -d '\r' | tee "$L2_LOG"
+	rc=$(cat "$L2_LOG.rc" 2>/dev/null || echo 255)
+	l2_say "L2 $name exited with status $rc after $(($(cut -d. -f1 /proc/uptime) - started)) s"
+	l2_verdict "$L2_LOG" "$checks" "$rc" "$t"
+}
+
+# run_l2_qemu TIMEOUT CHECKS [qemu args...]: the L2 guest under QEMU with KVM (L1's /dev/kvm,
+# nested SVM emulated by the L0 QEMU).  -nodefaults: no default NIC, VGA or monitor, only the
+# serial port on stdio.
+run_l2_qemu() {
+	local t=$1 checks=$2
+	shift 2
+	l2_run "$t" "$checks" qemu \
+		qemu-system-x86_64 -accel kvm -cpu host -M "${L2_MACHINE:-q35}" \
+		-smp "${L2_CPUS:-1}" -m "${L2_MEM:-512}" \
+		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
+		-kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" \
+		-initrd "${L2_INITRD:-$L2_IMAGES/l2-initramfs.cpio.gz}" \
+		-append "$(l2_cmdline "$checks")" "$@"
+}
+
+# run_l2_cellvm TIMEOUT CHECKS [cellvm args...]: the same guest under cellvm, in Cloud
+# Hypervisor's CLI syntax, serial on stdout.  Extra args go last (e.g. --disk path=...).
+run_l2_cellvm() {
+	local t=$1 checks=$2
+	shift 2
+	if ! command -v cellvm >/dev/null 2>&1; then
+		l2_say "no cellvm binary in PATH ($PATH); pass the build's binaries with run-nested.sh --add"
+		return 1
+	fi
+	l2_run "$t" "$checks" cellvm \
+		cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" \
+		--initramfs "${L2_INITRD:-$L2_IMAGES/l2-initramfs.cpio.gz}" \
+		--cmdline "$(l2_cmdline "$checks")" \
+		--cpus "boot=${L2_CPUS:-1}" --memory "size=${L2_MEM:-512}M" \
+		--serial tty --console off "$@"
+}

@@ -1,0 +1,184 @@
+#!/bin/bash
+# run-nested.sh [options] SCRIPT
+#
+# Boots the L1 image under QEMU TCG (-cpu max emulates AMD SVM, so L1 has KVM) and runs SCRIPT
+# in it as /test/run.sh (busybox sh; `. /test/lib.sh` for the L2 helpers).  Exits with SCRIPT's
+# status, read from the `CELLVM-L1: EXIT n` line on L1's serial console.
+#
+# Options:
+#   --timeout SECS   hard wall-clock limit for the whole run (default 300); QEMU is killed then
+#   --log FILE       serial log (default: a new file under $TMPDIR); printed on failure
+#   --mem MB         L1 memory (default 4096)
+#   --smp N          L1 vCPUs (default 2)
+#   --add HOST[:L1]  copy HOST (file or directory) into L1 at L1 (default: the same path); the
+#                    shared libraries of added ELF programs come along, found with ldd
+#   --env NAME=VAL   exported to SCRIPT
+#   --images DIR     images from build-images.sh (default $CELLVM_IMAGES or
+#                    ~/.cache/cellvm/images); build-images.sh is run first (cached: ~1 s)
+#   --no-build       use --images as they are
+#   --append ARGS    more L1 kernel command line
+#   --verbose        stream the serial console to stdout (the default when stdout is a tty)
+#   --quiet          do not stream
+#   --interactive    give L1's console this terminal's input (for demo shells)
+# Exit: SCRIPT's status; 1 on timeout or a missing marker; 77 (skip) without QEMU.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+guest=$(cd "$here/../guest" && pwd)
+# shellcheck source=../guest/image-lib.sh
+. "$guest/image-lib.sh"
+
+say() { echo "run-nested: $*" >&2; }
+usage() { sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; }
+
+timeout=300
+log=
+mem=4096
+smp=2
+images=${CELLVM_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/cellvm/images}
+build=1
+append=
+stream=auto
+interactive=0
+adds=()
+envs=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout) timeout=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--add) adds+=("$2"); shift 2 ;;
+	--env) envs+=("$2"); shift 2 ;;
+	--images) images=$2; shift 2 ;;
+	--no-build) build=0; shift ;;
+	--append) append=$2; shift 2 ;;
+	--verbose) stream=1; shift ;;
+	--quiet) stream=0; shift ;;
+	--interactive) interactive=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	-*) say "unknown option $1"; usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || { usage >&2; exit 2; }
+script=$1
+[ -r "$script" ] || { say "cannot read $script"; exit 2; }
+if ! [[ "$timeout" =~ ^[0-9]+$ ]] || [ "$timeout" -lt 30 ]; then
+	say "--timeout needs at least 30 s"
+	exit 2
+fi
+if [ "$stream" = auto ]; then
+	stream=0
+	[ ! -t 1 ] || stream=1
+fi
+
+qemu=${QEMU:-qemu-system-x86_64}
+if ! command -v "$qemu" >/dev/null 2>&1; then
+	say "SKIP: $qemu not found (apt-get install qemu-system-x86)"
+	exit 77
+fi
+
+if [ "$build" = 1 ]; then
+	"$guest/build-images.sh" "$images" >&2 || { say "image build failed"; exit 1; }
+fi
+for f in l1-kernel l1-initramfs.cpio.lz4 l1-files.txt; do
+	[ -e "$images/$f" ] || { say "$images/$f missing (run tests/guest/build-images.sh $images)"; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-nested.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+keep_log=1
+if [ -z "$log" ]; then
+	# A log of our own choosing is kept only when something failed.
+	log=$(mktemp "${TMPDIR:-/tmp}/cellvm-nested-$(basename "$script" .sh).XXXXXX.log")
+	keep_log=0
+fi
+mkdir -p "$(dirname "$log")"
+: >"$log"
+
+# The per-run archive: the script, its environment, the added files and their libraries.  The
+# kernel unpacks it over the base image (initramfs archives may be concatenated), so the cached
+# image never holds anything that changes with each build of cellvm.
+x="$tmp/extra"
+mkdir -p "$x/test"
+install -m 0755 "$script" "$x/test/run.sh"
+for e in "${envs[@]}"; do
+	printf 'export %q\n' "$e" >>"$x/test/env.sh"
+done
+for a in "${adds[@]}"; do
+	src=${a%%:*}
+	dst=${a#*:}
+	[ "$dst" != "$a" ] || dst=$(readlink -f "$src")
+	[ -e "$src" ] || { say "--add $src: no such file"; exit 2; }
+	mkdir -p "$x/$(dirname "$dst")"
+	cp -rL "$src" "$x/$dst"
+	while IFS= read -r lib; do
+		grep -qxF "$lib" "$images/l1-files.txt" || [ -e "$x/$lib" ] ||
+			{ mkdir -p "$x/$(dirname "$lib")" && cp -L "$lib" "$x/$lib"; }
+	done < <(find "$src" -type f -perm -u+x -print0 | xargs -0r sh -c 'ldd "$@" 2>/dev/null' sh |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(0x/ { print $1 }' | sort -u)
+done
+# The base image is an LZ4 legacy stream, which has no end marker: the kernel's unlz4 reads
+# chunks up to the end of the initrd, skipping any further LZ4 magic.  So the per-run archive
+# is an LZ4 stream too, appended directly; the cpio unpacker then sees the two archives back to
+# back in one decompressed stream.  (An uncompressed archive after it fails to decode.)
+(cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
+	lz4 -l -q -c >"$tmp/extra.cpio.lz4"
+cat "$images/l1-initramfs.cpio.lz4" "$tmp/extra.cpio.lz4" >"$tmp/initrd"
+
+# The script's own limit inside L1 expires before ours, so a hung test still reports through
+# the console (L1 prints its dmesg tail); ours catches a wedged L1.
+inner=$((timeout - 30))
+[ "$inner" -ge 20 ] || inner=20
+cmdline="console=ttyS0 panic=-1 cellvm.timeout=$inner${append:+ $append}"
+
+qemu_cmd=(timeout --foreground -k 5 "$timeout" "$qemu" -accel tcg -cpu max -smp "$smp" -m "$mem"
+	-M q35 -no-reboot -nographic -nodefaults -no-user-config -serial mon:stdio
+	-kernel "$images/l1-kernel" -initrd "$tmp/initrd" -append "$cmdline")
+input=/dev/null
+[ "$interactive" = 0 ] || input=/dev/stdin
+say "L1: $(basename "$script"), timeout ${timeout}s, serial log $log"
+start=$SECONDS
+set +e
+if [ "$stream" = 1 ]; then
+	"${qemu_cmd[@]}" <"$input" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+else
+	"${qemu_cmd[@]}" <"$input" >"$log" 2>&1
+	rc=$?
+fi
+set -e
+elapsed=$((SECONDS - start))
+
+status=$(tr -d '\r' <"$log" | sed -n 's/^CELLVM-L1: EXIT \([0-9]\{1,3\}\)$/\1/p' | tail -n 1)
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	say "FAIL: timed out after ${timeout}s, QEMU killed (L1 wedged or the script hung)"
+	status=1
+elif [ -z "$status" ]; then
+	say "FAIL: no 'CELLVM-L1: EXIT' line on L1's console (QEMU exit status $rc; L1 panicked or never booted)"
+	status=1
+elif [ "$status" -ne 0 ]; then
+	say "FAIL: $(basename "$script") exited with status $status in L1"
+fi
+if [ "$status" -ne 0 ]; then
+	if [ "$stream" = 0 ]; then
+		# What the test infrastructure said (lib.sh, L1's init, the agent's markers) explains a
+		# failure better than the log's tail, which is mostly kernel messages.
+		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic' | tail -n 20 || true)
+		if [ -n "$summary" ]; then
+			say "what the run reported (serial log, filtered):"
+		else
+			say "last lines of the serial log:"
+			summary=$(tr -d '\r' <"$log" | tail -n 25)
+		fi
+		echo "$summary" | sed 's/^/  | /' >&2
+	fi
+	say "serial log: $log"
+elif [ "$keep_log" = 1 ]; then
+	say "PASS: $(basename "$script") in ${elapsed}s (serial log $log)"
+else
+	say "PASS: $(basename "$script") in ${elapsed}s"
+	rm -f "$log"
+fi
+exit "$status"

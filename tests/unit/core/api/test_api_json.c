@@ -1,0 +1,215 @@
+/*
+ * The REST API's JSON <-> protobuf mapping against Cloud Hypervisor v51.0's schemas: a Kata-style
+ * VmConfig parses field by field, everything outside the schema or of the wrong type is refused
+ * with the field named, features cellvm lacks are named unless left at their default, and the
+ * rendering is the inverse of the parsing.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/api/api_json.h"
+#include "core/api/api_routes.h"
+
+static char err[APIJ_ERR_LEN];
+
+static Cellvm__ApiVmConfig *parse_vm(const char *json, int expect)
+{
+    ProtobufCMessage *m = NULL;
+    int r =
+        apij_parse(json, strlen(json), &cellvm__api_vm_config__descriptor, &m, err, sizeof(err));
+
+    cr_assert_eq(r, expect, "apij_parse(%s) = %d (%s)", json, r, r ? err : "");
+    return (Cellvm__ApiVmConfig *)m;
+}
+
+static void refused(const char *json, const char *msg)
+{
+    cr_assert_null(parse_vm(json, -EINVAL));
+    cr_assert(strstr(err, msg), "'%s' -> '%s', expected '%s'", json, err, msg);
+}
+
+/* What Kata's clh driver sends, in substance. */
+static const char kata[] =
+    "{\"payload\":{\"kernel\":\"/k/vmlinux\",\"cmdline\":\"console=hvc0 quiet\","
+    "\"initramfs\":\"/k/initrd\"},"
+    "\"cpus\":{\"boot_vcpus\":1,\"max_vcpus\":4,\"topology\":{\"threads_per_core\":1,"
+    "\"cores_per_die\":4,\"dies_per_package\":1,\"packages\":1}},"
+    "\"memory\":{\"size\":2147483648,\"shared\":true,\"hugepages\":false},"
+    "\"disks\":[{\"path\":\"/k/root.img\",\"readonly\":true,\"id\":\"disk0\"}],"
+    "\"serial\":{\"mode\":\"Tty\"},\"console\":{\"mode\":\"Off\"},"
+    "\"rng\":{\"src\":\"/dev/urandom\"},"
+    "\"vsock\":{\"cid\":3,\"socket\":\"/run/vsock.sock\",\"id\":\"vsock0\"},"
+    "\"iommu\":false,\"pvpanic\":false,\"watchdog\":false,\"landlock_enable\":false,"
+    "\"balloon\":null,\"fs\":[],\"platform\":{}}";
+
+Test(api_json, kata_config_parses)
+{
+    Cellvm__ApiVmConfig *c = parse_vm(kata, 0);
+
+    cr_assert_str_eq(c->payload->kernel, "/k/vmlinux");
+    cr_assert_str_eq(c->payload->cmdline, "console=hvc0 quiet");
+    cr_assert(c->cpus->has_boot_vcpus && c->cpus->boot_vcpus == 1);
+    cr_assert_eq(c->cpus->max_vcpus, 4);
+    cr_assert_eq(c->cpus->topology->cores_per_die, 4);
+    cr_assert(c->memory->has_size && c->memory->size == 2147483648ull);
+    cr_assert(c->memory->has_shared && c->memory->shared);
+    cr_assert(!c->memory->has_thp, "absent stays absent");
+    cr_assert_eq(c->n_disks, 1);
+    cr_assert(c->disks[0]->readonly);
+    cr_assert_str_eq(c->disks[0]->id, "disk0");
+    cr_assert_str_eq(c->serial->mode, "Tty");
+    cr_assert_eq(c->vsock->cid, 3);
+    cr_assert(c->has_iommu && !c->iommu);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+Test(api_json, render_is_the_inverse)
+{
+    Cellvm__ApiVmConfig *c = parse_vm(kata, 0), *c2;
+    char *json = apij_render(&c->base), *json2;
+
+    cr_assert_not_null(json);
+    cr_assert_null(strstr(json, "null"), "absent fields are left out: %s", json);
+    c2 = parse_vm(json, 0);
+    json2 = apij_render(&c2->base);
+    cr_assert_str_eq(json, json2);
+    free(json);
+    free(json2);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    protobuf_c_message_free_unpacked(&c2->base, NULL);
+}
+
+Test(api_json, unknown_fields_are_named)
+{
+    refused("{\"payload\":{\"kernel\":\"k\"},\"bogus\":1}", "VmConfig.bogus: unknown field");
+    refused("{\"payload\":{\"kernel\":\"k\",\"kernal\":\"x\"}}", "VmConfig.payload.kernal");
+    refused("{\"disks\":[{\"path\":\"a\"},{\"pth\":\"b\"}]}", "VmConfig.disks[1].pth");
+}
+
+Test(api_json, wrong_types)
+{
+    refused("{\"cpus\":{\"boot_vcpus\":\"2\"}}", "cpus.boot_vcpus: expected an integer");
+    refused("{\"cpus\":{\"boot_vcpus\":1.5}}", "expected an integer");
+    refused("{\"cpus\":{\"boot_vcpus\":-1}}", "must not be negative");
+    refused("{\"cpus\":{\"boot_vcpus\":4294967296}}", "out of range");
+    refused("{\"memory\":{\"shared\":1}}", "expected true or false");
+    refused("{\"payload\":{\"kernel\":5}}", "expected a string");
+    refused("{\"disks\":{\"path\":\"a\"}}", "expected an array");
+    refused("{\"cpus\":[1]}", "expected an object");
+    refused("[]", "expected an object");
+}
+
+Test(api_json, hostile_strings)
+{
+    refused("{\"payload\":{\"kernel\":\"a\\u0000b\"}}", "control character");
+    refused("{\"payload\":{\"kernel\":\"a\\nb\"}}", "control character");
+    refused("{\"payload\":{\"kernel\":\"\\u00e9\"}}", "non-ASCII");
+    /* A command line may hold tabs, as on the command line. */
+    protobuf_c_message_free_unpacked(&parse_vm("{\"payload\":{\"cmdline\":\"a\\tb\"}}", 0)->base,
+                                     NULL);
+}
+
+Test(api_json, malformed_json)
+{
+    const char *bad[] = {
+        "",        "{",          "{\"a\":}", "{\"payload\":{}} trailing",
+        "{'a':1}", "{\"a\":1,}", "nul",      "{\"payload\":{\"kernel\":\"k\"}}{}"
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        refused(bad[i], "malformed JSON");
+}
+
+Test(api_json, depth_and_size_bounds)
+{
+    size_t n = APIJ_MAX_BODY + 10;
+    char *big = malloc(n + 1), deep[200];
+    ProtobufCMessage *m = NULL;
+
+    cr_assert_not_null(big);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    cr_assert_eq(apij_parse(big, n, &cellvm__api_vm_config__descriptor, &m, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "larger than"));
+    free(big);
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 99);
+    deep[199] = '\0';
+    deep[0] = '{';
+    refused(deep, "malformed JSON");
+}
+
+Test(api_json, unsupported_features_are_named)
+{
+    refused("{\"balloon\":{\"size\":1}}", "VmConfig.balloon: virtio-balloon is not supported");
+    refused("{\"landlock_enable\":true}", "Landlock is not supported");
+    refused("{\"fs\":[{\"tag\":\"a\"}]}", "virtio-fs");
+    refused("{\"disks\":[{\"path\":\"a\",\"rate_limiter_config\":{\"ops\":{}}}]}",
+            "disk rate limiting");
+    /* The schema's defaults mean "not used" and pass. */
+    protobuf_c_message_free_unpacked(
+        &parse_vm("{\"balloon\":null,\"devices\":[],\"tpm\":{},\"landlock_enable\":false}", 0)
+             ->base,
+        NULL);
+}
+
+Test(api_json, null_means_absent)
+{
+    Cellvm__ApiVmConfig *c =
+        parse_vm("{\"payload\":{\"kernel\":\"k\",\"initramfs\":null},\"cpus\":null}", 0);
+
+    cr_assert_null(c->payload->initramfs);
+    cr_assert_null(c->cpus);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+Test(api_json, info_ping_counters)
+{
+    Cellvm__ApiVmInfo info = CELLVM__API_VM_INFO__INIT;
+    Cellvm__ApiCounters ctr = CELLVM__API_COUNTERS__INIT;
+    Cellvm__ApiDeviceCounters dev = CELLVM__API_DEVICE_COUNTERS__INIT, *devp = &dev;
+    Cellvm__ApiCounter a = CELLVM__API_COUNTER__INIT, *ap = &a;
+    Cellvm__ApiVmConfig *c = parse_vm(kata, 0);
+    char *s;
+
+    info.config = c;
+    info.state = CELLVM__API_VM_STATE__API_VM_STATE_PAUSED;
+    info.has_state = 1;
+    s = apij_render_info(&info);
+    cr_assert(strstr(s, "\"state\":\"Paused\""), "%s", s);
+    cr_assert(strstr(s, "\"config\":{"), "%s", s);
+    free(s);
+    a.name = (char *)"read_bytes";
+    a.value = 4096;
+    dev.id = (char *)"disk0";
+    dev.counters = &ap;
+    dev.n_counters = 1;
+    ctr.devices = &devp;
+    ctr.n_devices = 1;
+    s = apij_render_counters(&ctr);
+    cr_assert_str_eq(s, "{\"disk0\":{\"read_bytes\":4096}}");
+    free(s);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+Test(api_routes, quirks_and_bodies)
+{
+    unsigned n;
+    const struct api_route *r = api_routes(&n);
+
+    cr_assert_eq(n, 30, "v51.0 has 30 paths");
+    cr_assert_not_null(api_route_find("/api/v1/vm.nmi"));
+    cr_assert_null(api_route_find("/api/v1/vmm.nmi"), "CH routes /vm.nmi, not the file's /vmm.nmi");
+    cr_assert_null(api_route_find("/vm.info"));
+    cr_assert_null(api_route_find("/api/v1/vm.info/x"));
+    for (unsigned i = 0; i < n; i++) {
+        cr_assert(r[i].endpoint || (r[i].missing && r[i].missing_status >= 400), "%s", r[i].path);
+        cr_assert_eq(r[i].takes_fds,
+                     !strcmp(r[i].path, "/vm.add-net") || !strcmp(r[i].path, "/vm.restore"));
+    }
+}

@@ -1,0 +1,255 @@
+/* cellvm-vsockd: the virtio-vsock device process with Cloud Hypervisor's hybrid unix-socket
+ * protocol. The device-process runtime (devproc_main) owns the command line, the jail and the
+ * vhost-user socket; this file turns a --vsock spec into the host socket and the device model,
+ * and starts the data-plane thread when the frontend starts a ring. Queues: rx 0, tx 1; the
+ * event queue (transport reset) stays with the frontend, as with QEMU's vhost-user-vsock.
+ *
+ * From the controller, DeviceConfigure carries option "vsock", the spec with the socket path
+ * as the user gave it (its file name names the PATH_<port> sockets) and optionally one fd: a
+ * listening AF_UNIX stream socket already bound to that path. Without the fd the process binds
+ * the path itself, before the jail. */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cli/cli_devices.h"
+#include "device-procs/devproc.h"
+#include "sandbox/jail.h"
+#include "vsockd/host_unix.h"
+#include "vsockd/vsock.h"
+#include "vsockd/worker.h"
+
+#define VIRTIO_ID_VSOCK        19
+#define VIRTIO_F_VERSION_1     32
+#define VIRTIO_RING_F_INDIRECT 28
+#define VIRTIO_RING_F_EVENT    29
+#define VHOST_USER_PF_CONFIG   (1ull << 9)
+#define VSOCKD_CONFIG_SIZE     8 /* struct virtio_vsock_config: le64 guest_cid */
+#define VSOCKD_MAX_KEEP        16
+#define VSOCKD_JAIL_DIR        "vsock" /* the socket directory's name inside the jail */
+
+struct vsockd {
+    struct vsock_dev *dev; /* owned */
+    struct vsock_worker w;
+    bool worker_ready;
+    uint64_t cid;
+    char *host_dir; /* owned: the socket directory, absolute, bind-mounted into the jail */
+};
+
+__attribute__((format(printf, 4, 5))) static int spec_err(char *err, size_t errlen, int r,
+                                                          const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* "dir/name" -> dir and name; a bare name lives in ".". */
+static int split_path(const char *path, char **dir, char **name)
+{
+    const char *slash = strrchr(path, '/');
+
+    *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    *name = strdup(slash ? slash + 1 : path);
+    if (!*dir || !*name)
+        return -ENOMEM;
+    return **name ? 0 : -EINVAL;
+}
+
+static int setup(struct vsockd *v, const struct cli_vsock *cv, int *fds, size_t nfds, char *err,
+                 size_t errlen)
+{
+    struct vsock_cfg cfg = { .guest_cid = cv->cid, .listen_fd = -1 };
+    char *dir = NULL, *name = NULL;
+    int r;
+
+    r = split_path(cv->socket, &dir, &name);
+    if (r < 0) {
+        r = spec_err(err, errlen, r, "--vsock: socket=%s: not a socket path", cv->socket);
+        goto out;
+    }
+    if (nfds > 0) {
+        cfg.listen_fd = fds[0];
+        fds[0] = -1;
+        /* The controller's listener: accept must never block the data-plane thread. */
+        if (fcntl(cfg.listen_fd, F_SETFL, O_NONBLOCK) < 0) {
+            r = spec_err(err, errlen, -errno, "--vsock: listener fd: %s", strerror(errno));
+            close(cfg.listen_fd);
+            goto out;
+        }
+    } else {
+        r = host_listen(cv->socket, &cfg.listen_fd);
+        if (r < 0) {
+            r = spec_err(err, errlen, r, "--vsock: socket=%s: %s", cv->socket, strerror(-r));
+            goto out;
+        }
+    }
+    v->host_dir = realpath(dir, NULL);
+    if (!v->host_dir) {
+        r = spec_err(err, errlen, -errno, "--vsock: socket=%s: %s", cv->socket, strerror(errno));
+        close(cfg.listen_fd);
+        goto out;
+    }
+    cfg.uds_dir = dir;
+    cfg.uds_name = name;
+    r = vsock_dev_new(&cfg, &v->dev); /* takes the listener in every case */
+    if (r < 0)
+        r = spec_err(err, errlen, r, "--vsock: %s", strerror(-r));
+    v->cid = cv->cid;
+out:
+    free(dir);
+    free(name);
+    return r;
+}
+
+static int vsockd_parse_spec(void *devp, const char *opt, const char *val, int *fds, size_t nfds,
+                             char *err, size_t errlen)
+{
+    struct vsockd *v = devp;
+    struct cli_vsock cv;
+    int r;
+
+    if (strcmp(opt, "vsock") != 0)
+        return spec_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
+    if (v->dev)
+        return spec_err(err, errlen, -EINVAL, "%s", "one --vsock per process");
+    r = cli_vsock_parse(val, &cv, err, errlen);
+    if (r == 0)
+        r = setup(v, &cv, fds, nfds, err, errlen);
+    cli_vsock_free(&cv);
+    return r;
+}
+
+static int vsockd_prepare(void *devp, struct devproc *dp, char *err, size_t errlen)
+{
+    struct vsockd *v = devp;
+    int r;
+
+    if (!v->dev)
+        return spec_err(err, errlen, -EINVAL, "%s", "--vsock cid=N,socket=PATH is required");
+    r = vsock_worker_init(&v->w, v->dev, dp);
+    if (r < 0)
+        return spec_err(err, errlen, r, "%s", "out of memory");
+    v->worker_ready = true;
+    return 0;
+}
+
+/* sandbox/'s jail with the vsockd profile; the socket directory is the only thing mounted. */
+static int vsockd_jail(void *devp, enum devproc_seccomp mode, const int *keep, size_t nkeep,
+                       char *err, size_t errlen)
+{
+    struct vsockd *v = devp;
+    struct sbx_bind bind = { .src = v->host_dir, .name = VSOCKD_JAIL_DIR, .writable = false };
+    int fds[VSOCKD_MAX_KEEP];
+    bool rooted = false;
+    size_t k = 0;
+    int r;
+    struct sbx_config cfg = {
+        .profile = SBX_PROFILE_VSOCKD,
+        .binds = &bind,
+        .nbinds = 1,
+        .rooted = &rooted,
+    };
+
+    for (size_t i = 0; i < nkeep && k < VSOCKD_MAX_KEEP; i++)
+        fds[k++] = keep[i];
+    k += vsock_dev_fds(v->dev, fds + k, VSOCKD_MAX_KEEP - k);
+    if (k < VSOCKD_MAX_KEEP)
+        fds[k++] = v->w.stop_fd;
+    if (k == VSOCKD_MAX_KEEP)
+        return spec_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
+    cfg.keep_fds = fds;
+    cfg.nkeep = k;
+    cfg.seccomp = mode == DEVPROC_SECCOMP_KILL  ? SBX_SECCOMP_ON
+                  : mode == DEVPROC_SECCOMP_OFF ? SBX_SECCOMP_OFF
+                                                : SBX_SECCOMP_LOG;
+    r = sbx_enter(&cfg, err, errlen);
+    if (!r && rooted)
+        r = vsock_set_uds_dir(v->dev, "/" VSOCKD_JAIL_DIR);
+    return r;
+}
+
+static int vsockd_get_config(void *devp, uint8_t *buf, uint32_t off, uint32_t len)
+{
+    struct vsockd *v = devp;
+    uint64_t cid = htole64(v->cid);
+
+    if (off > sizeof(cid) || len > sizeof(cid) - off)
+        return -EINVAL;
+    memcpy(buf, (uint8_t *)&cid + off, len);
+    return 0;
+}
+
+static int vsockd_start_queue(void *devp, uint16_t idx, struct virtq *vq)
+{
+    struct vsockd *v = devp;
+
+    if (idx > VSOCK_QUEUE_TX || !v->worker_ready)
+        return -EINVAL;
+    vsock_worker_stop(&v->w);
+    v->w.vq[idx] = vq;
+    return vsock_worker_start(&v->w);
+}
+
+static int vsockd_stop_queue(void *devp, uint16_t idx)
+{
+    struct vsockd *v = devp;
+
+    if (idx > VSOCK_QUEUE_TX || !v->worker_ready)
+        return -EINVAL;
+    vsock_worker_stop(&v->w);
+    v->w.vq[idx] = NULL;
+    return vsock_worker_start(&v->w);
+}
+
+static void vsockd_reset(void *devp)
+{
+    struct vsockd *v = devp;
+
+    if (v->worker_ready) {
+        vsock_worker_stop(&v->w);
+        v->w.vq[0] = v->w.vq[1] = NULL;
+    }
+    if (v->dev)
+        vsock_reset(v->dev);
+}
+
+static const struct devproc_ops vsockd_ops = {
+    .name = "vsock",
+    .spec_option = "vsock",
+    .virtio_id = VIRTIO_ID_VSOCK,
+    .features =
+        1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_INDIRECT | 1ull << VIRTIO_RING_F_EVENT,
+    .max_queues = 2,
+    .protocol_features = VHOST_USER_PF_CONFIG,
+    .config_size = VSOCKD_CONFIG_SIZE,
+    .parse_spec = vsockd_parse_spec,
+    .prepare = vsockd_prepare,
+    .get_config = vsockd_get_config,
+    .start_queue = vsockd_start_queue,
+    .stop_queue = vsockd_stop_queue,
+    .reset = vsockd_reset,
+    .jail = vsockd_jail,
+};
+
+int main(int argc, char **argv)
+{
+    struct vsockd v = { .dev = NULL };
+    int status;
+
+    status = devproc_main(argc, argv, &vsockd_ops, &v);
+    vsockd_reset(&v);
+    if (v.worker_ready)
+        vsock_worker_destroy(&v.w);
+    vsock_dev_free(v.dev);
+    free(v.host_dir);
+    return status;
+}

@@ -1,0 +1,85 @@
+#ifndef CELLVM_VSOCKD_VSOCK_H
+#define CELLVM_VSOCKD_VSOCK_H
+
+/*
+ * The virtio-vsock device model (stream sockets only, host CID 2): guest packets from the TX
+ * queue, packets for the guest into RX buffers, and the host unix sockets behind each stream,
+ * all waited on through one epoll fd. No threads and no rings here: the worker (worker.h) or a
+ * test pops elements and hands them in, so the model runs without a VM.
+ *
+ * Threading: after vsock_dev_new, one thread at a time calls everything below.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device-procs/virtq.h"
+#include "vsockd/pkt.h"
+
+#define VSOCK_DEFAULT_BUF_ALLOC (256u * 1024u) /* per-connection buffer we advertise */
+#define VSOCK_DEFAULT_MAX_CONNS 1023u          /* as Cloud Hypervisor */
+#define VSOCK_TIMEOUT_MS        2000u          /* handshake line and REQUEST -> RESPONSE */
+#define VSOCK_DRAIN_MS          10000u         /* guest closed, host slow to take the rest */
+#define VSOCK_RST_QUEUE         2048u          /* RSTs owed to the guest, beyond connections */
+#define VSOCK_LOCAL_PORT_BASE   (1u << 30)     /* ports of host-initiated streams */
+
+struct vsock_cfg {
+    uint64_t guest_cid;
+    int listen_fd;        /* taken over (closed by vsock_dev_free), or -1 */
+    const char *uds_dir;  /* directory of the socket, as this process reaches it; copied */
+    const char *uds_name; /* the socket's file name: guests reach <uds_dir>/<uds_name>_<port> */
+    uint32_t buf_alloc;   /* 0: VSOCK_DEFAULT_BUF_ALLOC */
+    uint32_t max_conns;   /* 0: VSOCK_DEFAULT_MAX_CONNS */
+    const struct vsock_mem *mem; /* NULL: vsock_mem_direct */
+};
+
+struct vsock_stats {
+    uint64_t tx_pkts, rx_pkts;
+    uint64_t bad_pkts;    /* malformed, misaddressed or unknown-op packets */
+    uint64_t rst_sent;    /* RSTs written to the guest */
+    uint64_t rst_dropped; /* owed RSTs dropped because the queue was full */
+    uint64_t refused;     /* connections refused: nobody listening, table full, bad handshake */
+    uint64_t credit_violations;
+    uint64_t opened; /* streams that reached ESTABLISHED */
+};
+
+struct vsock_dev;
+
+int vsock_dev_new(const struct vsock_cfg *cfg, struct vsock_dev **out);
+/* Closes every connection and the listener. */
+void vsock_dev_free(struct vsock_dev *d);
+
+/* Adds fd (level-triggered, readable) to the epoll set under tag 1..31, for the caller's own
+   wakeups (kick and stop eventfds). 0 or -errno. */
+int vsock_watch(struct vsock_dev *d, int fd, unsigned tag);
+void vsock_unwatch(struct vsock_dev *d, int fd);
+
+/*
+ * Waits up to timeout_ms for host sockets and watched fds, accepts connections, moves bytes
+ * buffered for the host, advances handshakes and deadlines. *fired gets the bit (1u << tag) of
+ * every watched fd that was readable. Returns 0 or -errno (epoll failed).
+ */
+int vsock_poll(struct vsock_dev *d, int timeout_ms, uint32_t *fired);
+
+/* Consumes one TX element (the driver's packet). Never fails: bad packets are counted, and
+   answered with an RST where there is someone to answer. */
+void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e);
+
+/* True when a packet is waiting for an RX buffer. */
+bool vsock_rx_pending(struct vsock_dev *d);
+/* Fills one RX element: 1 with *written bytes, 0 when nothing was ready (give it back). */
+int vsock_rx(struct vsock_dev *d, const struct virtq_elem *e, uint32_t *written);
+
+/* Drops every connection (transport reset): the guest forgets its streams too. */
+void vsock_reset(struct vsock_dev *d);
+
+/* The fds the model owns (epoll set, listener, host streams) into out[0..max): the count. The
+   jail keeps them. */
+size_t vsock_dev_fds(const struct vsock_dev *d, int *out, size_t max);
+/* Where <uds_name>_<port> sockets are found from now on (the jail moved the directory). */
+int vsock_set_uds_dir(struct vsock_dev *d, const char *dir);
+
+void vsock_get_stats(const struct vsock_dev *d, struct vsock_stats *st);
+uint32_t vsock_conn_count(const struct vsock_dev *d);
+
+#endif

@@ -1,0 +1,179 @@
+#include "vsockd/worker.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define TAG_RX   1u
+#define TAG_TX   2u
+#define TAG_STOP 3u
+/* Packets handled per direction before looking at the other and at the host sockets again. */
+#define BATCH   256
+#define IDLE_MS 250
+#define POLL_MS 1 /* a ring without a kick fd is looked at this often */
+
+static void report_broken(struct vsock_worker *w, uint16_t idx, int r)
+{
+    if (w->dp)
+        devproc_needs_reset(w->dp, idx, r);
+}
+
+/* Drains TX; true if the batch ran out with packets left. */
+static bool do_tx(struct vsock_worker *w)
+{
+    struct virtq *vq = w->vq[VSOCK_QUEUE_TX];
+    int n = 0, r = 0;
+
+    if (!vq || vq->broken)
+        return false;
+    do {
+        virtq_disable_notify(vq);
+        while (n < BATCH && (r = virtq_pop(vq, w->elem)) == 1) {
+            vsock_tx(w->dev, w->elem);
+            virtq_push(vq, w->elem, 0);
+            n++;
+        }
+        if (r < 0)
+            report_broken(w, VSOCK_QUEUE_TX, r);
+        virtq_notify(vq);
+        if (n >= BATCH)
+            return true;
+    } while (r >= 0 && virtq_enable_notify(vq));
+    return false;
+}
+
+/* Fills RX while packets wait; true if the batch ran out with work left. */
+static bool do_rx(struct vsock_worker *w)
+{
+    struct virtq *vq = w->vq[VSOCK_QUEUE_RX];
+    uint32_t written;
+    int n = 0, r;
+
+    if (!vq || vq->broken)
+        return false;
+    virtq_disable_notify(vq);
+    while (vsock_rx_pending(w->dev)) {
+        if (n >= BATCH) {
+            virtq_notify(vq);
+            return true;
+        }
+        r = virtq_pop(vq, w->elem);
+        if (r < 0) {
+            report_broken(w, VSOCK_QUEUE_RX, r);
+            break;
+        }
+        if (r == 0) {
+            /* Out of buffers: ask for a kick when the driver adds some. */
+            if (!virtq_enable_notify(vq))
+                break;
+            virtq_disable_notify(vq);
+            continue;
+        }
+        if (vsock_rx(w->dev, w->elem, &written) == 0) {
+            virtq_unpop(vq);
+            break;
+        }
+        virtq_push(vq, w->elem, written);
+        n++;
+    }
+    virtq_notify(vq);
+    return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct vsock_worker *w = arg;
+    bool polling = false, more = true;
+    uint32_t fired;
+
+    for (unsigned i = 0; i < 2; i++)
+        if (w->vq[i] && w->vq[i]->kick_fd < 0)
+            polling = true;
+    for (;;) {
+        if (more) {
+            more = do_tx(w);
+            more |= do_rx(w);
+        }
+        if (vsock_poll(w->dev, more ? 0 : polling ? POLL_MS : IDLE_MS, &fired) < 0)
+            break;
+        if (fired & (1u << TAG_STOP))
+            break;
+        if (fired & (1u << TAG_TX))
+            virtq_kick_drain(w->vq[VSOCK_QUEUE_TX]);
+        if (fired & (1u << TAG_RX))
+            virtq_kick_drain(w->vq[VSOCK_QUEUE_RX]);
+        more = true; /* host events may have made RX work; TX is cheap to look at */
+    }
+    return NULL;
+}
+
+static void unwatch_all(struct vsock_worker *w)
+{
+    for (unsigned i = 0; i < 2; i++)
+        if (w->vq[i] && w->vq[i]->kick_fd >= 0)
+            vsock_unwatch(w->dev, w->vq[i]->kick_fd);
+    vsock_unwatch(w->dev, w->stop_fd);
+}
+
+int vsock_worker_start(struct vsock_worker *w)
+{
+    static const unsigned tags[2] = { TAG_RX, TAG_TX };
+    uint64_t v;
+    int r;
+
+    if (w->running)
+        return -EBUSY;
+    if (!w->vq[0] && !w->vq[1])
+        return 0;
+    while (read(w->stop_fd, &v, sizeof(v)) > 0)
+        ;
+    r = vsock_watch(w->dev, w->stop_fd, TAG_STOP);
+    for (unsigned i = 0; !r && i < 2; i++)
+        if (w->vq[i] && w->vq[i]->kick_fd >= 0)
+            r = vsock_watch(w->dev, w->vq[i]->kick_fd, tags[i]);
+    if (!r && pthread_create(&w->thread, NULL, worker_main, w))
+        r = -EAGAIN;
+    if (r) {
+        unwatch_all(w);
+        return r;
+    }
+    w->running = true;
+    return 0;
+}
+
+void vsock_worker_stop(struct vsock_worker *w)
+{
+    uint64_t one = 1;
+
+    if (!w->running)
+        return;
+    /* An eventfd write only fails on counter overflow, which a pending stop already wins. */
+    (void)!write(w->stop_fd, &one, sizeof(one));
+    pthread_join(w->thread, NULL);
+    w->running = false;
+    unwatch_all(w);
+}
+
+int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devproc *dp)
+{
+    *w = (struct vsock_worker){ .dev = dev, .dp = dp, .stop_fd = -1 };
+    w->elem = malloc(sizeof(*w->elem));
+    w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!w->elem || w->stop_fd < 0) {
+        vsock_worker_destroy(w);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void vsock_worker_destroy(struct vsock_worker *w)
+{
+    vsock_worker_stop(w);
+    free(w->elem);
+    w->elem = NULL;
+    if (w->stop_fd >= 0)
+        close(w->stop_fd);
+    w->stop_fd = -1;
+}

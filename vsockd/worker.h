@@ -1,0 +1,38 @@
+#ifndef CELLVM_VSOCKD_WORKER_H
+#define CELLVM_VSOCKD_WORKER_H
+
+/*
+ * The data-plane thread: waits on the device's epoll (host sockets, the RX and TX kick
+ * eventfds, its stop eventfd), feeds TX packets to the model and fills RX buffers from it.
+ * Started and stopped from the control thread; connections live in the model and survive a
+ * stop (GET_VRING_BASE, memory table changes) until the device is reset.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "device-procs/devproc.h"
+#include "vsockd/vsock.h"
+
+#define VSOCK_QUEUE_RX 0u
+#define VSOCK_QUEUE_TX 1u
+
+struct vsock_worker {
+    struct vsock_dev *dev;   /* borrowed */
+    struct devproc *dp;      /* borrowed, may be NULL (tests): broken rings are reported */
+    struct virtq *vq[2];     /* rx, tx: borrowed from the backend while started */
+    struct virtq_elem *elem; /* owned: scratch element of the thread */
+    int stop_fd;             /* owned: eventfd that ends the thread */
+    pthread_t thread;
+    bool running;
+};
+
+/* 0 or -errno. */
+int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devproc *dp);
+void vsock_worker_destroy(struct vsock_worker *w);
+/* (Re)starts the thread with whichever of vq[] are set. 0 or -errno. */
+int vsock_worker_start(struct vsock_worker *w);
+/* Returns once the thread no longer touches any ring or connection. */
+void vsock_worker_stop(struct vsock_worker *w);
+
+#endif
