@@ -1,11 +1,13 @@
 #!/bin/bash
-# demo.sh [--vmm qemu|cellvm] [--check CHECKS] [--build DIR] [--images DIR] [--timeout SECS]
+# demo.sh [--auto | --vmm qemu|cellvm] [--check CHECKS] [--build DIR] [--images DIR] [--timeout SECS]
 #
 # Shows a Linux guest booting under a VMM: boots L1 (QEMU TCG) and, inside it, the L2 Debian cloud
 # kernel with the test agent, printing L2's whole console (kernel messages included).  The agent
 # runs CHECKS (default `boot`) and powers the guest off; `--check shell` gives an interactive
 # shell in L2 instead (exit it to power off; Ctrl-A X leaves the outer QEMU at once).
 #
+#   --auto         what setup.sh runs: cellvm directly on /dev/kvm where it can boot Linux,
+#                  otherwise L2 under cellvm inside the nested bench (and it says so)
 #   --vmm qemu     L2 under QEMU with KVM (default, the reference)
 #   --vmm cellvm   L2 under cellvm; its binaries come from the meson build dir (--build, default
 #                  ./build) and are copied into L1 at /opt/cellvm/bin with their libraries
@@ -28,6 +30,7 @@ timeout=300
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--vmm) vmm=$2; shift 2 ;;
+	--auto) vmm=auto; shift ;;
 	--check) check=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
 	--images) images=$2; shift 2 ;;
@@ -36,6 +39,22 @@ while [ $# -gt 0 ]; do
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
+# --auto (what setup.sh runs): cellvm boots the guest directly where /dev/kvm can run Linux; on a
+# software nested hypervisor (kvm_pvm) it cannot, so the demo goes one level down and says so.
+if [ "$vmm" = auto ]; then
+	vmm=cellvm
+	if [ -e /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
+		[ -n "$images" ] || images=$build/tests/nested/images
+		"$top/tests/guest/build-images.sh" "$images" >/dev/null
+		echo "demo: booting the Debian cloud kernel under cellvm on this machine's /dev/kvm"
+		exec "$build/core/controller/cellvm" --kernel "$images/vmlinux" \
+			--initramfs "$images/l2-initramfs.cpio.gz" \
+			--cmdline "console=ttyS0 cellvm.check=$check" \
+			--cpus boot=2 --memory size=512M --serial tty --console off
+	fi
+	echo "demo: /dev/kvm here cannot boot a stock Linux kernel (software nested hypervisor):"
+	echo "demo: running the demo one level down, inside the nested bench (QEMU TCG -> L1 KVM -> cellvm)"
+fi
 case "$vmm" in qemu | cellvm) ;; *) die "--vmm must be qemu or cellvm" ;; esac
 if ! [[ "$timeout" =~ ^[0-9]+$ ]] || [ "$timeout" -lt 120 ]; then
 	die "--timeout needs at least 120 s"
