@@ -2,8 +2,12 @@
  * runtime (devproc_main) owns the command line, the jail and the vhost-user socket; this file
  * turns a --disk spec into an open image (image.c), serves queues on demand and applies
  * Resize control messages. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +17,7 @@
 #include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
 #include "image.h"
+#include "sandbox/jail.h"
 
 #define VIRTIO_ID_BLOCK           2
 #define VIRTIO_RING_F_INDIRECT    28
@@ -21,6 +26,7 @@
 #define VHOST_USER_PF_BACKEND_REQ (1ull << 5) /* CONFIG_CHANGE after a resize */
 #define BLOCKD_CONFIG_SIZE        128 /* room for newer frontends' larger virtio_blk_config */
 #define BLOCKD_MAX_QUEUES         64
+#define BLOCKD_MAX_KEEP           64 /* runtime fds, the image and its backing chain */
 
 struct blockd {
     struct devproc_ops ops; /* features and queue count follow the spec */
@@ -108,6 +114,66 @@ static int blockd_prepare(void *dev, struct devproc *dp, char *err, size_t errle
     b->dp = dp;
     /* Backing files come before the jail: standalone, this process opens them itself. */
     return image_open_chain(&b->img, dp, err, errlen);
+}
+
+/*
+ * The image and its backing layers are open (O_CLOEXEC, as every fd this process opens) and
+ * owned by the image layer, which keeps no list of them: they are the close-on-exec fds open
+ * now. Inherited fds lack FD_CLOEXEC (they survived the exec) and are dropped, unless the
+ * runtime listed them (--fd, the control channel).
+ */
+static int own_fds(int *fds, size_t max, size_t *n)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int r = 0;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        int fl;
+
+        if (*end || end == e->d_name || fd <= 2 || fd == dirfd(d) || fd > INT_MAX)
+            continue;
+        fl = fcntl((int)fd, F_GETFD);
+        if (fl < 0 || !(fl & FD_CLOEXEC))
+            continue;
+        if (*n == max) {
+            r = -EMFILE;
+            break;
+        }
+        fds[(*n)++] = (int)fd;
+    }
+    closedir(d);
+    return r;
+}
+
+/* sandbox/'s jail with the blockd profile; nothing is mounted into the empty root. Rings come
+ * later, per queue thread, created disabled and restricted (uring_sys.c). */
+static int blockd_jail(void *dev, enum devproc_seccomp mode, const int *keep, size_t nkeep,
+                       char *err, size_t errlen)
+{
+    int fds[BLOCKD_MAX_KEEP];
+    size_t k = 0;
+    int r;
+    struct sbx_config cfg = { .profile = SBX_PROFILE_BLOCKD };
+
+    (void)dev;
+    if (nkeep > BLOCKD_MAX_KEEP)
+        return spec_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
+    for (; k < nkeep; k++)
+        fds[k] = keep[k];
+    r = own_fds(fds, BLOCKD_MAX_KEEP, &k);
+    if (r)
+        return spec_err(err, errlen, r, "jail: listing open fds: %s", strerror(-r));
+    cfg.keep_fds = fds;
+    cfg.nkeep = k;
+    cfg.seccomp = mode == DEVPROC_SECCOMP_KILL  ? SBX_SECCOMP_ON
+                  : mode == DEVPROC_SECCOMP_OFF ? SBX_SECCOMP_OFF
+                                                : SBX_SECCOMP_LOG;
+    return sbx_enter(&cfg, err, errlen);
 }
 
 static int blockd_get_config(void *dev, uint8_t *buf, uint32_t off, uint32_t len)
@@ -213,6 +279,7 @@ int main(int argc, char **argv)
         .start_queue = blockd_start_queue,
         .stop_queue = blockd_stop_queue,
         .reset = blockd_reset,
+        .jail = blockd_jail,
         .control = blockd_control,
     };
     status = devproc_main(argc, argv, &b.ops, &b);

@@ -11,8 +11,9 @@
 
 #include "device-procs/devproc_sys.h"
 
-/* What a device process does once serving: I/O on fds it holds, guest memory mappings, its
- * threads, io_uring, timekeeping. No open, no exec, no new sockets. */
+/* The fallback for devices without a jail hook (devproc_jail.h). What a device process does
+ * once serving: I/O on fds it holds, guest memory mappings, its threads, io_uring,
+ * timekeeping. No open, no exec, no new sockets. */
 static const char *const allowed[] = {
     "read",
     "write",

@@ -11,8 +11,9 @@ enum devproc_seccomp {
 };
 
 /*
- * The interim jail until sandbox/ lands (then this becomes one sbx_enter() call): user, mount,
- * IPC, UTS and network namespaces where the kernel permits (a refusal is logged, not fatal),
+ * The fallback jail for a device without an ops->jail hook (the runtime's own test devices);
+ * blockd, netd and vsockd enter sandbox/'s sbx_enter through their hooks. User, mount, IPC,
+ * UTS and network namespaces where the kernel permits (a refusal is logged, not fatal),
  * dumpable off, no_new_privs, then a seccomp allowlist loaded with TSYNC. Call single-threaded,
  * after every file the device needs is open. 0 or -errno with err filled.
  */

@@ -17,12 +17,17 @@
 
 #include "sandbox/jail_sys.h"
 #include "sandbox/spawn.h"
+#ifdef CELLVM_TEST_HOOKS
+#include "sandbox/probe.h"
+#endif
 
 /* Where the new root is built before pivot_root; any directory every host has will do. */
 #define NEW_ROOT          "/tmp"
 #define MAX_KEEP          512
 #define MAX_BINDS         8
 #define STANDALONE_NOBODY 65534
+/* Test builds: a forbidden action (sandbox/probe.h) attempted right after the filter loads. */
+#define PROBE_ENV "CELLVM_TEST_JAIL_PROBE"
 
 enum launch_kind {
     LAUNCH_STANDALONE, /* started by someone else: unshare here */
@@ -36,6 +41,7 @@ struct launch {
     uid_t uid; /* LAUNCH_ROOT and root standalone: the uid to become */
     gid_t gid;
     bool own_mount_ns;
+    bool settle; /* root standalone: take ids 0 of the new user namespace (host nobody) */
 };
 
 struct defaults {
@@ -165,8 +171,10 @@ static int write_file(const char *path, const char *text)
 }
 
 /* Standalone: new namespaces (no PID namespace: that needs a clone by the parent). An
- * unprivileged process maps its own ids to root of a new user namespace; root keeps the host's
- * user namespace (where it may mount) and becomes nobody at the capability step. */
+ * unprivileged process maps its own ids to root of a new user namespace. Root has the new
+ * namespace's root mapped to nobody, takes those ids once its bind sources are open
+ * (l->settle); where even root may not create a user namespace, it keeps the host's (where it
+ * may still mount) and becomes nobody at the capability step. */
 static int unshare_standalone(struct launch *l, char *err, size_t len)
 {
     const int others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
@@ -175,12 +183,17 @@ static int unshare_standalone(struct launch *l, char *err, size_t len)
     char map[64];
     int r;
 
+    l->own_mount_ns = true;
     if (uid == 0) {
+        r = sbx_sys_unshare_mapped(CLONE_NEWUSER | others, STANDALONE_NOBODY, STANDALONE_NOBODY);
+        if (!r) {
+            l->settle = true;
+            return 0;
+        }
         if (unshare(others) < 0)
             return fail(err, len, -errno, "unshare");
         l->uid = STANDALONE_NOBODY;
         l->gid = STANDALONE_NOBODY;
-        l->own_mount_ns = true;
         return 0;
     }
     if (unshare(CLONE_NEWUSER | others) < 0)
@@ -194,7 +207,6 @@ static int unshare_standalone(struct launch *l, char *err, size_t len)
         r = write_file("/proc/self/gid_map", map);
     if (r)
         return fail(err, len, r, "user namespace maps");
-    l->own_mount_ns = true;
     return 0;
 }
 
@@ -205,44 +217,41 @@ static void close_fds(const int *fds, size_t n)
             close(fds[i]);
 }
 
-/* The tmpfs goes up on NEW_ROOT (/tmp), which would hide a bind source below it, such as a
- * socket directory in /tmp: each source is pinned by an O_PATH fd first and bound through it. */
-static int make_root(const struct sbx_config *cfg, char *err, size_t len)
+/* Each bind source is pinned by an O_PATH fd in the new mount namespace (a bind from another
+ * namespace's mount fails), while root standalone still has its host ids for the path walk,
+ * and before the tmpfs goes up on NEW_ROOT (/tmp), which would hide a source below it, such
+ * as a socket directory in /tmp. */
+static int open_binds(const struct sbx_config *cfg, int *src, char *err, size_t len)
 {
-    int src[MAX_BINDS];
-    char dst[256], via[64];
-    size_t n = 0;
-    int r = 0;
-
     if (cfg->nbinds > MAX_BINDS)
         return fail(err, len, -E2BIG, "more than %d binds", MAX_BINDS);
-    for (; n < cfg->nbinds; n++) {
-        const struct sbx_bind *b = &cfg->binds[n];
+    for (size_t i = 0; i < cfg->nbinds; i++) {
+        const struct sbx_bind *b = &cfg->binds[i];
 
-        if (!b->name[0] || strchr(b->name, '/') || !strcmp(b->name, ".") ||
-            !strcmp(b->name, "..")) {
-            r = fail(err, len, -EINVAL, "bind name '%s'", b->name);
-            break;
-        }
-        src[n] = open(b->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (src[n] < 0) {
-            r = fail(err, len, -errno, "bind source %s", b->src);
-            break;
-        }
+        if (!b->name[0] || strchr(b->name, '/') || !strcmp(b->name, ".") || !strcmp(b->name, ".."))
+            return fail(err, len, -EINVAL, "bind name '%s'", b->name);
+        src[i] = open(b->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (src[i] < 0)
+            return fail(err, len, -errno, "bind source %s", b->src);
     }
-    if (!r && (r = sbx_sys_mount_tmpfs(NEW_ROOT)))
-        r = fail(err, len, r, "tmpfs root");
-    for (size_t i = 0; !r && i < n; i++) {
+    return 0;
+}
+
+static int make_root(const struct sbx_config *cfg, const int *src, char *err, size_t len)
+{
+    char dst[256], via[64];
+    int r;
+
+    if ((r = sbx_sys_mount_tmpfs(NEW_ROOT)))
+        return fail(err, len, r, "tmpfs root");
+    for (size_t i = 0; i < cfg->nbinds; i++) {
         snprintf(dst, sizeof(dst), NEW_ROOT "/%s", cfg->binds[i].name);
         snprintf(via, sizeof(via), "/proc/self/fd/%d", src[i]);
         if (mkdir(dst, 0700) < 0)
-            r = fail(err, len, -errno, "mkdir %s", dst);
-        else if ((r = sbx_sys_bind(via, dst, cfg->binds[i].writable)))
-            r = fail(err, len, r, "bind %s", cfg->binds[i].src);
+            return fail(err, len, -errno, "mkdir %s", dst);
+        if ((r = sbx_sys_bind(via, dst, cfg->binds[i].writable)))
+            return fail(err, len, r, "bind %s", cfg->binds[i].src);
     }
-    close_fds(src, n);
-    if (r)
-        return r;
     r = sbx_sys_pivot_into(NEW_ROOT);
     return r ? fail(err, len, r, "pivot_root") : 0;
 }
@@ -297,47 +306,98 @@ static int load_filter(const struct sbx_config *cfg, char *err, size_t len)
     return r ? fail(err, len, r, "loading the seccomp filter") : 0;
 }
 
+#ifdef CELLVM_TEST_HOOKS
+static void probe_take(char *buf, size_t len)
+{
+    const char *p = getenv(PROBE_ENV);
+
+    snprintf(buf, len, "%s", p ? p : "");
+}
+
+static void probe_run(const char *action)
+{
+    int r;
+
+    if (!action[0])
+        return;
+    r = sbx_probe(action);
+    fprintf(stderr, "test hook: probe %s: %s %d\n", action, r ? "errno" : "allowed", -r);
+}
+#else
+static void probe_take(char *buf, size_t len)
+{
+    (void)len;
+    buf[0] = '\0';
+}
+
+static void probe_run(const char *action)
+{
+    (void)action;
+}
+#endif
+
 int sbx_enter(const struct sbx_config *cfg, char *err, size_t len)
 {
+    int src[MAX_BINDS];
+    size_t nsrc = cfg->nbinds <= MAX_BINDS ? cfg->nbinds : 0;
+    char probe[32];
     struct launch l;
     int r;
 
+    for (size_t i = 0; i < MAX_BINDS; i++)
+        src[i] = -1;
     if ((unsigned)cfg->profile >= SBX_PROFILE_COUNT || cfg->profile == SBX_PROFILE_VCPU)
         return fail(err, len, -EINVAL, "jail: no process profile %d", (int)cfg->profile);
     if (read_launch(&l))
         return fail(err, len, -EINVAL, "jail: bad %s", SBX_LAUNCH_ENV);
+    probe_take(probe, sizeof(probe));
     /* glibc loads the time zone on the first gmtime_r/localtime_r (the RTC's), opening
      * /etc/localtime: do it now, while there is a file system and no filter. */
     tzset();
     r = close_others(cfg->keep_fds, cfg->nkeep);
-    if (r)
-        return fail(err, len, r, "closing inherited fds");
-    if (clearenv())
-        return fail(err, len, -ENOMEM, "clearenv");
+    if (r) {
+        r = fail(err, len, r, "closing inherited fds");
+        goto out;
+    }
+    if (clearenv()) {
+        r = fail(err, len, -ENOMEM, "clearenv");
+        goto out;
+    }
     umask(077);
     r = set_limits(cfg, err, len);
-    if (r)
-        return r;
-    if (l.kind == LAUNCH_STANDALONE) {
+    if (!r && l.kind == LAUNCH_STANDALONE)
         r = unshare_standalone(&l, err, len);
-        if (r)
-            return r;
+    if (!r && l.own_mount_ns)
+        r = open_binds(cfg, src, err, len);
+    if (!r && l.settle && (r = sbx_sys_become(0, 0)))
+        r = fail(err, len, r, "taking the user namespace's ids");
+    if (r)
+        goto out;
+    if ((r = sbx_sys_set_dumpable(false))) {
+        r = fail(err, len, r, "PR_SET_DUMPABLE");
+        goto out;
     }
-    if ((r = sbx_sys_set_dumpable(false)))
-        return fail(err, len, r, "PR_SET_DUMPABLE");
-    if ((r = sbx_sys_set_no_new_privs()))
-        return fail(err, len, r, "PR_SET_NO_NEW_PRIVS");
+    if ((r = sbx_sys_set_no_new_privs())) {
+        r = fail(err, len, r, "PR_SET_NO_NEW_PRIVS");
+        goto out;
+    }
     if (l.own_mount_ns) {
-        r = make_root(cfg, err, len);
+        r = make_root(cfg, src, err, len);
         if (r)
-            return r;
+            goto out;
         if (cfg->rooted)
             *cfg->rooted = true;
     }
+    close_fds(src, nsrc);
+    nsrc = 0;
     r = drop_caps(&l, err, len);
-    if (r)
-        return r;
-    return load_filter(cfg, err, len);
+    if (!r)
+        r = load_filter(cfg, err, len);
+    if (!r)
+        probe_run(probe);
+out:
+    close_fds(src, nsrc);
+    return r;
 }
 
 int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,

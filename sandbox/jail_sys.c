@@ -2,11 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int sbx_sys_set_dumpable(bool on)
@@ -70,6 +74,66 @@ int sbx_sys_pivot_into(const char *dir)
               NULL) < 0)
         return -errno;
     return 0;
+}
+
+int sbx_sys_become(uid_t uid, gid_t gid)
+{
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        return -errno;
+    return 0;
+}
+
+static int write_map(pid_t pid, const char *file, unsigned id)
+{
+    char path[64], text[32];
+    int fd, n, r = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    n = snprintf(text, sizeof(text), "0 %u 1", id);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)n) != n)
+        r = errno ? -errno : -EIO;
+    close(fd);
+    return r;
+}
+
+int sbx_sys_unshare_mapped(int flags, uid_t uid, gid_t gid)
+{
+    pid_t self = getpid(), pid;
+    int p[2], status = 0, r = 0;
+    char go = 1;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        r = -errno;
+        close(p[0]);
+        close(p[1]);
+        return r;
+    }
+    if (pid == 0) {
+        /* The helper stays outside, with the privilege to map ids other than its own; it
+         * gets a byte once the parent's namespace exists, EOF if unshare failed. */
+        close(p[1]);
+        if (read(p[0], &go, 1) != 1)
+            _exit(1);
+        _exit(write_map(self, "uid_map", uid) || write_map(self, "gid_map", gid) ? 1 : 0);
+    }
+    close(p[0]);
+    if (unshare(flags) < 0)
+        r = -errno;
+    else if (write(p[1], &go, 1) != 1)
+        r = -EIO;
+    close(p[1]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return r ? r : -errno;
+    if (!r && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        r = -EPERM;
+    return r;
 }
 
 int sbx_sys_seccomp_thread(const void *insns, uint16_t len)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Thin wrappers around the side-effecting calls of the jail, so they are read in one place.
  * Each returns 0 or -errno. */
@@ -15,6 +16,13 @@ int sbx_sys_bind(const char *src, const char *dst, bool writable);
 /* pivot_root into dir (which must be a mount point), detaching the old root; then chdir "/"
  * and remount the new root read-only. */
 int sbx_sys_pivot_into(const char *dir);
+/* unshare(flags), CLONE_NEWUSER among them, by a root process: a helper child forked first
+ * stays in the old user namespace and maps the new one's uid/gid 0 to host uid/gid (the
+ * process itself could map only its own ids), so the process, once it takes ids 0 inside
+ * (sbx_sys_become), holds no host privilege. Until then it keeps host uid 0 for file access. */
+int sbx_sys_unshare_mapped(int flags, uid_t uid, gid_t gid);
+/* setgroups(0), setresgid and setresuid to uid/gid (ids of the caller's user namespace). */
+int sbx_sys_become(uid_t uid, gid_t gid);
 /* seccomp(SECCOMP_SET_MODE_FILTER) for the calling thread only. */
 int sbx_sys_seccomp_thread(const void *insns, uint16_t len);
 

@@ -45,7 +45,6 @@ static const struct sbx_rule api[] = {
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_GETFD, 0), "libevent: close-on-exec check"),
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_SETFD, 0), "libevent: close-on-exec"),
     SBX_ALLOW(getrandom, "json-c seeds its hash tables, libevent its secure RNG"),
-    SBX_ALLOW(gettimeofday, "evhttp's Date header and timeouts"),
     SBX_ALLOW(time, "evhttp's Date header"),
     SBX_ERRNO(openat, ENOENT, "no file is opened; library probes (timezone) fail softly"),
     SBX_ERRNO(open, ENOENT, "no file is opened; library probes fail softly"),

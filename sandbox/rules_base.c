@@ -44,6 +44,8 @@ static const struct sbx_rule base[] = {
     SBX_ALLOW(gettid, "logging and pthread internals (allowed everywhere, as Cloud Hypervisor)"),
     SBX_ALLOW(getpid, "Hello and logging"),
     SBX_ALLOW(clock_gettime, "the vDSO falls back to the syscall on some clocksources"),
+    SBX_ALLOW(gettimeofday,
+              "likewise (libevent's clock, log time stamps) where the vDSO falls back"),
     SBX_ALLOW(clock_nanosleep, "bounded waits and back-off"),
     SBX_ALLOW1(newfstatat, SBX_ARG(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH),
                "glibc's fstat() on fds handed in; the root is empty, so no path resolves"),

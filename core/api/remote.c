@@ -54,8 +54,11 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cellvm-remote --api-socket PATH <command> [args]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        fprintf(out, "  %-18s %s\n", cmds[i].name, cmds[i].usage ? cmds[i].usage : "");
-    fprintf(out, "  %-18s --disk <id> --size <bytes, K/M/G suffix>\n", "resize-disk");
+        fprintf(out, "  %-18s %s\n", cmds[i].name,
+                cmds[i].usage                          ? cmds[i].usage
+                : !strcmp(cmds[i].name, "resize-disk") ? "--disk <id> --size <bytes, K/M/G suffix>"
+                                                       : "");
+    fprintf(out, "\nSee cellvm-remote(1).\n");
 }
 
 static char *read_all(FILE *f, size_t *len)

@@ -187,7 +187,7 @@ APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
 /* Alphabetical, as CH's --help. The help strings are cellvm's own summaries. */
 static const struct cli_option options[] = {
     { "api-socket", ARG_ONE, GRP_OTHER, true, h_api_socket,
-      "API socket: path=<path>, fd=<fd> or a bare path (parsed only, for now)" },
+      "REST API socket: path=<path>, fd=<fd> or a bare path" },
     { "balloon", ARG_ONE, GRP_VM, false, NULL, "virtio-balloon device" },
     { "cmdline", ARG_ONE, GRP_VM, true, h_cmdline, "Kernel command line" },
     { "console", ARG_ONE, GRP_VM, true, h_console,
@@ -201,7 +201,7 @@ static const struct cli_option options[] = {
     { "device", ARG_MANY, GRP_VM, false, NULL, "VFIO device passthrough" },
     { "disk", ARG_MANY, GRP_VM, true, h_disk,
       "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,..." },
-    { "event-monitor", ARG_ONE, GRP_OTHER, false, h_event_monitor,
+    { "event-monitor", ARG_ONE, GRP_OTHER, true, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },
     { "firmware", ARG_ONE, GRP_PAYLOAD, false, h_firmware, "Firmware image" },
     { "fs", ARG_MANY, GRP_VM, false, NULL, "virtio-fs device" },

@@ -224,6 +224,21 @@ static void stop_vm(struct api_ctl *a, uint64_t id, bool delete)
     a->stop_id = id;
 }
 
+/* Cloud Hypervisor's event names around pause, resume and reboot; NULL (no event) otherwise. */
+static const char *control_event(Cellvm__ApiEndpoint ep, bool done)
+{
+    switch (ep) {
+    case EP(VM_PAUSE):
+        return done ? "paused" : "pausing";
+    case EP(VM_RESUME):
+        return done ? "resumed" : "resuming";
+    case EP(VM_REBOOT):
+        return done ? "rebooted" : "rebooting";
+    default:
+        return NULL;
+    }
+}
+
 static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
@@ -261,6 +276,7 @@ static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
     }
     a->control_id = id;
     a->control_ep = ep;
+    evmon_event(a->evmon, "vm", control_event(ep, false));
 }
 
 static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, size_t nfds)
@@ -314,6 +330,8 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
             stop_vm(a, id, true);
             return;
         }
+        if (a->state != API_VM_NONE)
+            evmon_event(a->evmon, "vm", "deleted");
         a->state = API_VM_NONE;
         respond(a, id, 204, NULL, NULL);
         return;
@@ -463,6 +481,7 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
         a->state = API_VM_PAUSED;
     else if (a->control_ep == EP(VM_RESUME))
         a->state = API_VM_RUNNING;
+    evmon_event(a->evmon, "vm", control_event(a->control_ep, true));
     respond(a, id, 204, NULL, NULL);
     return true;
 }
@@ -478,12 +497,24 @@ void api_ctl_vm_ended(struct api_ctl *a)
         return;
     a->vm_stopping = false;
     a->state = a->delete_after ? API_VM_NONE : API_VM_SHUTDOWN;
+    evmon_event(a->evmon, "vm", "shutdown");
+    if (a->delete_after)
+        evmon_event(a->evmon, "vm", "deleted");
     if (a->stop_id)
         respond(a, a->stop_id, 204, NULL, NULL);
     a->stop_id = 0;
     if (a->control_id)
         respond(a, a->control_id, 500, "the VM stopped", NULL);
     a->control_id = 0;
+}
+
+void api_ctl_vmm_ended(struct api_ctl *a)
+{
+    if (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED)
+        evmon_event(a->evmon, "vm", "shutdown");
+    if (a->state != API_VM_NONE)
+        evmon_event(a->evmon, "vm", "deleted");
+    evmon_event(a->evmon, "vmm", "shutdown");
 }
 
 void api_ctl_close(struct api_ctl *a)

@@ -12,6 +12,7 @@
 #include "api.pb-c.h"
 #include "control.pb-c.h"
 #include "core/cli/cli.h"
+#include "core/controller/event_monitor.h"
 #include "core/controller/launch.h"
 #include "core/controller/supervise.h"
 
@@ -33,6 +34,7 @@ struct api_ctl {
     struct cli_config *cfg; /* the controller's configuration, replaced by vm.create; borrowed */
     const struct api_ctl_ops *ops;
     void *arg;
+    struct evmon *evmon; /* --event-monitor; borrowed, or NULL */
     enum api_vm state;
     bool configured;
     bool vm_stopping;    /* vm.shutdown/vm.delete asked the core to stop */
@@ -66,6 +68,10 @@ bool api_ctl_keeps_running(const struct api_ctl *a);
 
 /* The core has exited after an API stop: answers the request, VM state Shutdown (or none). */
 void api_ctl_vm_ended(struct api_ctl *a);
+
+/* The VMM is ending: the events Cloud Hypervisor writes then (vm shutdown, vm deleted, vmm
+ * shutdown) for the VM state it ends in. */
+void api_ctl_vmm_ended(struct api_ctl *a);
 
 void api_ctl_close(struct api_ctl *a);
 

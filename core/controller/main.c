@@ -19,6 +19,7 @@
 #include "core/cli/cli_host.h"
 #include "core/controller/api_ctl.h"
 #include "core/controller/devices.h"
+#include "core/controller/event_monitor.h"
 #include "core/controller/launch.h"
 #include "core/controller/resources.h"
 #include "core/controller/serial.h"
@@ -36,6 +37,7 @@ struct controller {
     struct serial_backend serial;
     struct devices devs;
     struct api_ctl api; /* --api-socket: cellvm-api and the VM lifecycle it drives */
+    struct evmon evmon; /* --event-monitor */
     struct child core;
     struct sv_child core_svc;
     enum core_state core_state;
@@ -364,6 +366,7 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
     case CELLVM__ENVELOPE__BODY_READY:
         if (ctl->core_state == CORE_WAIT_READY) {
             ctl->core_state = CORE_RUNNING;
+            evmon_event(&ctl->evmon, "vm", "booted");
             api_ctl_vm_ready(&ctl->api);
             return;
         }
@@ -436,6 +439,7 @@ static int boot_vm(struct controller *ctl)
     char *argv[] = { (char *)"cellvm-core", (char *)"--channel-fd", chan_arg, NULL };
     int r;
 
+    evmon_event(&ctl->evmon, "vm", "booting");
     r = check_host(ctl);
     if (!r)
         r = open_everything(ctl);
@@ -465,7 +469,10 @@ static int boot_vm(struct controller *ctl)
         return r;
     }
     /* On failure whatever started is stopped in order by the caller. */
-    return devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
+    r = devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
+    for (size_t i = 0; !r && i < ctl->devs.n; i++)
+        evmon_device(&ctl->evmon, "device-added", ctl->devs.v[i].id);
+    return r;
 }
 
 static int api_boot(void *arg, char *err, size_t errlen)
@@ -502,6 +509,11 @@ static int run_vm(struct controller *ctl)
     }
     sv_init(&ctl->sv, ctl->base, log_out);
     ctl->sv_inited = true;
+    ctl->sv.evmon = &ctl->evmon;
+    r = evmon_open(&ctl->evmon, &ctl->cfg.event_monitor, ctl->err, sizeof(ctl->err));
+    if (r)
+        return r;
+    evmon_event(&ctl->evmon, "vmm", "starting");
     if (ctl->api.enabled) {
         r = api_ctl_open(&ctl->api, ctl->err, sizeof(ctl->err));
         if (!r)
@@ -517,9 +529,12 @@ static int run_vm(struct controller *ctl)
         /* Whatever started is stopped in order, then the error is reported. */
         sv_stop(&ctl->sv);
         sv_run(&ctl->sv);
+        api_ctl_vmm_ended(&ctl->api);
         return r;
     }
-    return sv_run(&ctl->sv);
+    r = sv_run(&ctl->sv);
+    api_ctl_vmm_ended(&ctl->api);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -531,7 +546,9 @@ int main(int argc, char **argv)
     serial_init(&ctl.serial);
     devices_init(&ctl.devs);
     child_init(&ctl.core, "core");
+    evmon_init(&ctl.evmon);
     api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
+    ctl.api.evmon = &ctl.evmon;
     if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
         fprintf(stderr, "cellvm: error: %s\n", ctl.err);
         goto out;
@@ -571,6 +588,7 @@ out:
     serial_close(&ctl.serial);
     devices_close(&ctl.devs);
     api_ctl_close(&ctl.api);
+    evmon_close(&ctl.evmon);
     child_close(&ctl.core);
     resources_close(&ctl.res);
     if (ctl.base)

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/controller/event_monitor.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
 #include "sandbox/audit.h"
@@ -263,6 +264,7 @@ static void reap(struct sv_child *c)
         event_del(c->ev_pidfd);
     /* Whatever the child said before it died counts first. */
     sv_drain(sv);
+    evmon_child_exited(sv->evmon, c->proc->role, c->proc->id, c->proc->pid, st);
     if (c->ops->on_exit) {
         c->ops->on_exit(c, st);
     } else if (!sv->stopping) {

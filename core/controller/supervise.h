@@ -9,6 +9,7 @@
 
 struct event;
 struct event_base;
+struct evmon;
 struct supervisor;
 struct sv_child;
 
@@ -63,6 +64,7 @@ struct supervisor {
     unsigned stop_stage; /* the stage asked to stop last */
     bool have_status;
     int status;
+    struct evmon *evmon; /* --event-monitor, told of every child's exit; borrowed, or NULL */
     struct event *ev_sig[3], *ev_kill; /* owned */
 };
 

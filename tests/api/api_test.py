@@ -7,6 +7,9 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
   lifecycle create/boot/pause/resume/power-button/counters/shutdown with vm.info before/after
   badinput  malformed JSON, wrong types, unknown fields, huge bodies, slow and half-closed
             clients, hundreds of connections, fds on requests that take none; vm.info after
+  events    --event-monitor path= and fd=: create/boot/pause/resume/shutdown/delete through the
+            API, the events in order in Cloud Hypervisor's shape (pretty JSON objects with
+            timestamp {secs, nanos}, source, event, properties, separated by blank lines)
   kata      the part of Kata's sequence that exists: vmm.ping every 10 ms until up, vm.create,
             vm.info Created, vm.boot, vm.info Running, vmm.shutdown, the process exits
 
@@ -120,7 +123,7 @@ class Schema:
 
 
 class Vmm:
-    def __init__(self, args, extra=()):
+    def __init__(self, args, extra=(), pass_fds=()):
         self.dir = tempfile.mkdtemp(prefix="cellvm-api-")
         lx = os.path.join(self.dir, "lx")
         os.mkdir(lx)
@@ -130,7 +133,8 @@ class Vmm:
         env = dict(os.environ, CELLVM_LIBEXEC_DIR=lx)
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.p = subprocess.Popen([args.cellvm, "--api-socket", "path=" + self.sock, *extra],
-                                  env=env, stdout=self.log, stderr=subprocess.STDOUT)
+                                  env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                  pass_fds=pass_fds)
 
     def wait_up(self, period=0.01, limit=10.0):
         t0 = time.monotonic()
@@ -344,6 +348,77 @@ def case_badinput(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+def parse_events(text):
+    """Cloud Hypervisor's event file: pretty JSON objects, each followed by a blank line."""
+    assert text.endswith("}\n\n"), f"events end with a blank line: {text[-40:]!r}"
+    # Pretty JSON has no blank line inside an object (strings escape their newlines).
+    events = [json.loads(chunk) for chunk in text[:-2].split("\n\n")]
+    last = (0, 0)
+    for e in events:
+        assert set(e) == {"timestamp", "source", "event", "properties"}, e
+        ts = e["timestamp"]
+        assert set(ts) == {"secs", "nanos"} and all(isinstance(ts[k], int) for k in ts), e
+        assert 0 <= ts["nanos"] < 1000000000
+        assert (ts["secs"], ts["nanos"]) >= last, "timestamps never go back"
+        last = (ts["secs"], ts["nanos"])
+        assert e["properties"] is None or all(
+            isinstance(k, str) and isinstance(v, str) for k, v in e["properties"].items()), e
+    return events
+
+
+def case_events(args, doc, schema):
+    tmp = tempfile.mkdtemp(prefix="cellvm-events-")
+    path = os.path.join(tmp, "events.json")
+    with open(path, "w") as f:
+        f.write("stale content the monitor truncates")
+    v = Vmm(args, ["--event-monitor", "path=" + path])
+    try:
+        v.wait_up()
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        expect(v, "PUT", "vm.boot", {204})
+        expect(v, "PUT", "vm.pause", {204})
+        expect(v, "PUT", "vm.resume", {204})
+        expect(v, "PUT", "vm.shutdown", {204})
+        expect(v, "PUT", "vm.delete", {204})
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+    with open(path) as f:
+        events = parse_events(f.read())
+    for e in events:
+        print(f"{e['timestamp']['secs']}.{e['timestamp']['nanos']:09d} {e['source']} "
+              f"{e['event']} {e['properties']}")
+    seq = [(e["source"], e["event"]) for e in events if e["event"] != "child-exited"]
+    want = [("vmm", "starting"), ("vm", "booting"), ("vm", "booted"), ("vm", "pausing"),
+            ("vm", "paused"), ("vm", "resuming"), ("vm", "resumed"), ("vm", "shutdown"),
+            ("vm", "deleted"), ("vmm", "shutdown")]
+    assert seq == want, f"events {seq}, expected {want}"
+    names = [(e["source"], e["event"], (e["properties"] or {}).get("role")) for e in events]
+    core_gone = names.index(("vmm", "child-exited", "core"))
+    assert names.index(("vm", "resumed", None)) < core_gone < names.index(("vm", "shutdown", None))
+    died = events[core_gone]["properties"]
+    assert set(died) == {"role", "id", "pid", "exit_code"} and died["exit_code"] == "0", died
+    assert ("vmm", "child-exited", "api") in names, "the API process's exit is reported too"
+
+    # fd=: a pipe the caller owns; the VMM writes to it and owns its copy.
+    r, w = os.pipe()
+    v = Vmm(args, ["--event-monitor", f"fd={w}"], pass_fds=(w,))
+    os.close(w)
+    try:
+        v.wait_up()
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+    finally:
+        v.stop()
+    with os.fdopen(r) as f:
+        events = parse_events(f.read())
+    seq = [(e["source"], e["event"]) for e in events if e["event"] != "child-exited"]
+    assert seq == [("vmm", "starting"), ("vmm", "shutdown")], seq
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
 def case_kata(args, doc, schema):
     v = Vmm(args)
     try:
@@ -377,7 +452,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
         ap.add_argument("--" + a, required=True)
-    ap.add_argument("case", choices=["openapi", "lifecycle", "badinput", "kata"])
+    ap.add_argument("case", choices=["openapi", "lifecycle", "badinput", "events", "kata"])
     args = ap.parse_args()
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm is not usable")

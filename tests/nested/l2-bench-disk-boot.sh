@@ -27,7 +27,8 @@ best() {
 
 q=$(best qemu run_l2_qemu 200 boot -drive file=$d/q.img,format=raw,if=none,id=d0 \
 	-device virtio-blk-pci,drive=d0)
-c=$(best cellvm run_l2_cellvm 200 boot --disk path=$d/c.img,image_type=raw)
+# shellcheck disable=SC2086 # BENCH_CELLVM_ARGS: extra cellvm options, split on purpose
+c=$(best cellvm run_l2_cellvm 200 boot --disk path=$d/c.img,image_type=raw ${BENCH_CELLVM_ARGS:-})
 echo "bench: boot-to-agent-and-poweroff with a virtio-blk disk, best of $RUNS"
 echo "bench: qemu   $((q / 100)).$(printf %02d $((q % 100))) s"
 echo "bench: cellvm $((c / 100)).$(printf %02d $((c % 100))) s"

@@ -24,7 +24,7 @@ L2_CPUS=2 run_l2_cellvm 300 "$checks" \
 
 if command -v qemu-storage-daemon >/dev/null 2>&1; then
 	qemu-storage-daemon \
-		--blockdev driver=file,node-name=f0,filename=$d/q.img \
+		--blockdev driver=file,node-name=f0,filename=$d/q.img,discard=unmap \
 		--export type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$d/q.sock,writable=on,num-queues=2 \
 		--blockdev driver=file,node-name=f1,filename=$d/ro.img,read-only=on \
 		--export type=vhost-user-blk,id=e1,node-name=f1,addr.type=unix,addr.path=$d/r.sock,writable=off \

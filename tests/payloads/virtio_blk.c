@@ -210,6 +210,9 @@ static bool request(uint32_t type, uint64_t sector)
 
 static void setup_queue(void)
 {
+    /* RAM keeps the last boot's rings across a reset: start from zeroes. */
+    memset((void *)(uintptr_t)RING_GPA, 0, 0x1000);
+    used_seen = 0;
     wr16(common + 0x16, 0); /* queue_select */
     payload_check(rd16(common + 0x18) >= QSIZE, "queue 0 size", rd16(common + 0x18));
     wr16(common + 0x18, QSIZE);

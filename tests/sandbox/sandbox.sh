@@ -12,15 +12,26 @@
 #                         shows the jail in /proc, with its own user and PID namespaces too
 #   core-hook-ACTION      test-hooks builds: cellvm-core attempts ACTION after its jail; cellvm
 #                         must exit 1 naming the syscall from the audit record
+#   dev-proc-ROLE         (root) the real daemon (blockd on a raw image, netd on a TAP in a
+#                         network namespace made here, vsockd with a socket directory) started
+#                         standalone with --seccomp on: the jail in /proc, own mount/net/user
+#                         namespaces (no PID namespace standalone), a root with only what the
+#                         role needs, and the profile's allowed-syscall count within its goal
+#   dev-kill-ROLE-ACTION  (root, test-hooks builds) the daemon attempts ACTION right after its
+#                         jail (CELLVM_TEST_JAIL_PROBE): SIGSYS, and the audit record names it
+#   dev-errno-ROLE-ACTION-N  the same, answered with errno N: the daemon says so and serves on
 # Exit 77 (skip) with a reason when the case cannot run here.
 set -uo pipefail
 case_name=${1:?usage: sandbox.sh CASE}
 : "${SBX_PROBE:?} ${CELLVM:?} ${PAYLOAD_DIR:?} ${TEST_HOOKS:?}"
+: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-sbx.XXXXXX") || exit 1
 pids=()
+netns=
 cleanup() {
     for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    [ -z "$netns" ] || ip netns del "$netns" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,16 +58,30 @@ audit_record() {
     return 1
 }
 
-# run_killed PROFILE ACTION NR...: the probe dies of SIGSYS and the audit record names NR. The
-# kernel prints at most 10 audit records per 5 s without auditd, shared with every seccomp log
-# on the host, so a missing record is retried after the rate-limit window.
+# launch_probe PROFILE ACTION: the jailed probe in the background, its pid in $pid.
+launch_probe() {
+    "$SBX_PROBE" "$1" "$2" >"$work/out" 2>"$work/err" &
+    pid=$!
+}
+
+# launch_dev ROLE ACTION: the daemon attempts ACTION once jailed.
+launch_dev() {
+    CELLVM_TEST_JAIL_PROBE=$2 start_dev "$1"
+}
+
+# run_killed PROFILE ACTION NR [LAUNCHER]: the process dies of SIGSYS and the audit record
+# names NR. The kernel prints at most 10 audit records per 5 s without auditd, shared with
+# every seccomp log on the host, so a missing record is retried after the rate-limit window.
 run_killed() {
-    local profile=$1 action=$2 want=$3 try rc
+    local profile=$1 action=$2 want=$3 launch=${4:-launch_probe} try rc dog
     for try in 1 2 3; do
-        "$SBX_PROBE" "$profile" "$action" >"$work/out" 2>"$work/err" &
-        pid=$!
+        "$launch" "$profile" "$action"
+        (sleep 15 && kill -KILL "$pid") 2>/dev/null &
+        dog=$!
         wait "$pid"
         rc=$?
+        kill "$dog" 2>/dev/null
+        wait "$dog" 2>/dev/null
         [ "$rc" -eq 159 ] ||
             fail "expected death by SIGSYS (159), got $rc: $(cat "$work/out" "$work/err")"
         echo "ok: $profile killed by SIGSYS on $action"
@@ -99,11 +124,91 @@ check_ns() {
     echo "ok: own namespaces: $*"
 }
 
+# check_root PID [NAME...]: the root directory holds exactly NAME... (nothing by default).
+check_root() {
+    local pid=$1 got want
+    shift
+    got=$(ls -A "/proc/$pid/root/" 2>&1 | sort | tr '\n' ' ')
+    want=$(printf '%s\n' "$@" | sed '/^$/d' | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || fail "root holds '$got', want '$want'"
+    want=${want% }
+    echo "ok: root holds only: ${want:-nothing}"
+}
+
 check_empty_root() {
-    local n
-    n=$(ls -A "/proc/$1/root/" 2>&1 | wc -l)
-    [ "$n" -eq 0 ] || fail "root is not empty: $(ls -A "/proc/$1/root/" | head -5 | tr '\n' ' ')"
-    echo "ok: empty root"
+    check_root "$1"
+}
+
+# goal of allowed syscalls per profile (issue 11)
+declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25)
+
+check_count() {
+    local out n
+    out=$("$SBX_PROBE" "$1" count) || fail "cannot count $1's profile: $out"
+    n=$(awk '{ print $3 }' <<<"$out")
+    [ "$n" -le "${goal[$1]}" ] || fail "$out: goal ${goal[$1]}"
+    echo "ok: $out (goal ${goal[$1]})"
+}
+
+need_root() {
+    [ "$(id -u)" = 0 ] || skip "starts device daemons as root (TAP, netns); run as root"
+}
+
+need_hooks() {
+    [ "$TEST_HOOKS" = 1 ] || skip "this build has no test hooks (configure with -Dtest_hooks=true)"
+}
+
+# start_dev ROLE: the daemon standalone with --seccomp on, in the background; pid in $pid,
+# stderr in $work/err. Each gets what its role needs: a raw image, a TAP in a network
+# namespace made here (link-local only, nothing configured), a socket directory.
+start_dev() {
+    local role=$1
+    : >"$work/out"
+    case $role in
+    blockd)
+        truncate -s 16M "$work/disk.raw"
+        "$BLOCKD" --socket-path "$work/vu.sock" --disk "path=$work/disk.raw,image_type=raw" \
+            --seccomp on >"$work/out" 2>"$work/err" </dev/null &
+        ;;
+    netd)
+        command -v ip >/dev/null || skip "iproute2's ip is not installed"
+        if [ -z "$netns" ]; then
+            netns=cellvm-sbx-$$
+            ip netns add "$netns" || skip "cannot create a network namespace"
+        fi
+        ip netns exec "$netns" "$NETD" --socket-path "$work/vu.sock" --net tap=sbxtap0 \
+            --seccomp on >"$work/out" 2>"$work/err" </dev/null &
+        ;;
+    vsockd)
+        mkdir -p "$work/vsock"
+        "$VSOCKD" --socket-path "$work/vu.sock" --vsock "cid=3,socket=$work/vsock/v.sock" \
+            --seccomp on >"$work/out" 2>"$work/err" </dev/null &
+        ;;
+    *)
+        fail "no daemon for role $role"
+        ;;
+    esac
+    pid=$!
+    pids+=("$pid")
+}
+
+# wait_jailed PID: up to 20 s for the filter to be in place (the socket exists before the jail).
+wait_jailed() {
+    local i
+    for i in $(seq 1 200); do
+        [ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$1/status" 2>/dev/null)" = 2 ] && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_dev() {
+    kill -TERM "$1"
+    wait "$1"
+    local rc=$?
+    [ "$rc" -eq 0 ] || fail "the daemon exited with $rc after SIGTERM: $(cat "$work/err")"
+    echo "ok: stopped cleanly"
 }
 
 # wait_for FILE TEXT: up to 20 s
@@ -127,7 +232,11 @@ proc-*)
     wait_for "$work/out" ready || fail "probe did not get ready: $(cat "$work/err")"
     check_status "$pid"
     if [ "$(id -u)" = 0 ]; then
-        check_ns "$pid" mnt net ipc uts cgroup
+        if setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true 2>/dev/null; then
+            check_ns "$pid" mnt net ipc uts cgroup user
+        else
+            check_ns "$pid" mnt net ipc uts cgroup
+        fi
         grep -q "^Uid:.*65534" "/proc/$pid/status" || fail "root standalone did not become nobody"
         echo "ok: root standalone runs as nobody"
     else
@@ -198,6 +307,55 @@ core-hook-*)
     grep -q "killed by its seccomp filter: syscall $want " "$work/err" ||
         fail "no report naming syscall $want: $(cat "$work/err")"
     echo "ok: $(cat "$work/err")"
+    ;;
+dev-proc-*)
+    role=${case_name#dev-proc-}
+    need_root
+    check_count "$role"
+    start_dev "$role"
+    wait_jailed "$pid" || fail "cellvm-$role did not reach its jail: $(cat "$work/err")"
+    check_status "$pid"
+    if [ "$(readlink /proc/$pid/ns/user)" != "$(readlink /proc/self/ns/user)" ]; then
+        check_ns "$pid" mnt net ipc uts cgroup user
+        echo "ok: user namespace map: $(tr -s ' ' <"/proc/$pid/uid_map")"
+    elif setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true 2>/dev/null; then
+        fail "shares the user namespace although nobody may create one here"
+    else
+        check_ns "$pid" mnt net ipc uts cgroup
+        echo "note: this host refuses unprivileged user namespaces: host user namespace"
+    fi
+    [ "$(readlink /proc/$pid/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] &&
+        echo "ok: no PID namespace standalone (it needs a clone by the parent)"
+    grep -q "^Uid:.*65534" "/proc/$pid/status" || fail "root standalone did not become nobody"
+    echo "ok: runs as nobody on the host"
+    case $role in
+    vsockd) check_root "$pid" vsock ;;
+    *) check_root "$pid" ;;
+    esac
+    stop_dev "$pid"
+    ;;
+dev-kill-*)
+    rest=${case_name#dev-kill-}
+    role=${rest%%-*}
+    action=${rest#*-}
+    need_root
+    need_hooks
+    run_killed "$role" "$action" "${nr[$action]}" launch_dev
+    ;;
+dev-errno-*)
+    rest=${case_name#dev-errno-}
+    role=${rest%%-*}
+    rest=${rest#*-}
+    action=${rest%-*}
+    want=${rest##*-}
+    need_root
+    need_hooks
+    launch_dev "$role" "$action"
+    expect="test hook: probe $action: errno $want"
+    wait_for "$work/err" "$expect\$" || fail "no '$expect': $(cat "$work/err")"
+    echo "ok: $expect"
+    wait_jailed "$pid" || fail "the daemon did not stay up after the refused call"
+    stop_dev "$pid"
     ;;
 *)
     fail "unknown case"

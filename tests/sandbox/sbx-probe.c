@@ -1,6 +1,7 @@
 /*
  * sbx-probe PROFILE ACTION [MODE]: jails itself standalone with the named process profile
  * (sandbox/jail.h) and then:
+ *   count         prints how many syscalls the profile allows, without jailing (exit 0)
  *   hold          prints "ready" and blocks reading stdin, for /proc inspection
  *   uring FILE    (FILE opened before the jail) a restricted ring reads it through a fixed
  *                 file, then tries a forbidden opcode: prints both results
@@ -84,6 +85,11 @@ int main(int argc, char **argv)
     if (argc < 3 || sbx_profile_from_name(argv[1], &cfg.profile)) {
         fprintf(stderr, "usage: sbx-probe PROFILE ACTION [on|log|off]\n");
         return 64;
+    }
+    if (!strcmp(argv[2], "count")) {
+        r = sbx_profile_count_allowed(cfg.profile);
+        printf("%s allows %d syscalls\n", argv[1], r);
+        return r < 0 ? 2 : 0;
     }
     if (argc > 3 && !strcmp(argv[argc - 1], "log"))
         cfg.seccomp = SBX_SECCOMP_LOG;

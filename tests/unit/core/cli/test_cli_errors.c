@@ -57,7 +57,6 @@ static const struct err_case cases[] = {
     { { K, "--disk", "path=/a,iommu=on" }, "--disk: known but not supported yet: iommu" },
     { { K, "--disk", "path=/a,pci_segment=1" },
       "--disk: known but not supported yet: pci_segment" },
-    { { K, "--event-monitor", "path=/tmp/ev" }, "--event-monitor: known but not supported yet" },
     /* (c) bad values */
     { { K, "--cpus", "boot=x" },
       "--cpus: invalid value for 'boot': 'x' (expected an integer from 0 to 4294967295)" },
