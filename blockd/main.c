@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "blk_queue.h"
 #include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
+#include "device-procs/devproc_util.h"
 #include "image.h"
 #include "sandbox/jail.h"
 
@@ -37,17 +37,6 @@ struct blockd {
     struct blk_queue *queues[BLOCKD_MAX_QUEUES];
 };
 
-__attribute__((format(printf, 4, 5))) static int spec_err(char *err, size_t errlen, int r,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, size_t nfds, char *err,
                       size_t errlen)
 {
@@ -56,9 +45,9 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
     int r;
 
     if (cd->vhost_user || cd->socket)
-        return spec_err(err, errlen, -EINVAL, "--disk: %s", "socket/vhost_user name a frontend");
+        return devproc_err(err, errlen, -EINVAL, "--disk: %s", "socket/vhost_user name a frontend");
     if (cd->num_queues > BLOCKD_MAX_QUEUES)
-        return spec_err(err, errlen, -EINVAL, "--disk: num_queues above %s", "64");
+        return devproc_err(err, errlen, -EINVAL, "--disk: num_queues above %s", "64");
     r = image_open(&b->img, cd, fds, nfds, d, err, errlen);
     if (r < 0)
         return r;
@@ -93,9 +82,9 @@ static int blockd_parse_spec(void *dev, const char *opt, const char *val, int *f
     int r;
 
     if (strcmp(opt, "disk") != 0)
-        return spec_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
+        return devproc_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
     if (b->img.raw.fd >= 0)
-        return spec_err(err, errlen, -EINVAL, "%s", "one --disk per process");
+        return devproc_err(err, errlen, -EINVAL, "%s", "one --disk per process");
     r = cli_disk_parse(val, &cd, err, errlen);
     if (r == 0)
         r = setup_disk(b, &cd, fds, nfds, err, errlen);
@@ -162,17 +151,15 @@ static int blockd_jail(void *dev, enum devproc_seccomp mode, const int *keep, si
 
     (void)dev;
     if (nkeep > BLOCKD_MAX_KEEP)
-        return spec_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
+        return devproc_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
     for (; k < nkeep; k++)
         fds[k] = keep[k];
     r = own_fds(fds, BLOCKD_MAX_KEEP, &k);
     if (r)
-        return spec_err(err, errlen, r, "jail: listing open fds: %s", strerror(-r));
+        return devproc_err(err, errlen, r, "jail: listing open fds: %s", strerror(-r));
     cfg.keep_fds = fds;
     cfg.nkeep = k;
-    cfg.seccomp = mode == DEVPROC_SECCOMP_KILL  ? SBX_SECCOMP_ON
-                  : mode == DEVPROC_SECCOMP_OFF ? SBX_SECCOMP_OFF
-                                                : SBX_SECCOMP_LOG;
+    cfg.seccomp = devproc_sbx_seccomp(mode);
     return sbx_enter(&cfg, err, errlen);
 }
 
@@ -181,11 +168,8 @@ static int blockd_get_config(void *dev, uint8_t *buf, uint32_t off, uint32_t len
     struct blockd *b = dev;
     uint8_t space[BLOCKD_CONFIG_SIZE] = { 0 };
 
-    if (off > sizeof(space) || len > sizeof(space) - off)
-        return -EINVAL;
     blk_config(&b->disk, (struct virtio_blk_config *)space);
-    memcpy(buf, space + off, len);
-    return 0;
+    return devproc_config_read(space, sizeof(space), off, buf, len);
 }
 
 static int blockd_set_config(void *dev, const uint8_t *buf, uint32_t off, uint32_t len,

@@ -13,7 +13,6 @@
  *     Hypervisor does (that part needs CAP_NET_ADMIN).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,6 +23,7 @@
 
 #include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
+#include "device-procs/devproc_util.h"
 #include "ipc/vhost_user.h"
 #include "netd/net_hdr.h"
 #include "netd/net_queue.h"
@@ -49,17 +49,6 @@ struct netd {
     unsigned pairs_ready; /* pairs[0..pairs_ready) initialised */
 };
 
-__attribute__((format(printf, 4, 5))) static int spec_err(char *err, size_t errlen, int r,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /* Cloud Hypervisor's default: a random, locally administered, unicast address. */
 static void random_mac(uint8_t mac[6])
 {
@@ -74,8 +63,8 @@ static int adopt_fds(struct netd *n, int *fds, size_t nfds, char *err, size_t er
         int r = tap_check_fd(fds[i], n->tap_name);
 
         if (r)
-            return spec_err(err, errlen, r, "--net: fd #%zu is not a TAP with a vnet header: %s", i,
-                            strerror(-r));
+            return devproc_err(err, errlen, r, "--net: fd #%zu is not a TAP with a vnet header: %s",
+                               i, strerror(-r));
         n->tap_fds[i] = fds[i];
         fds[i] = -1;
     }
@@ -100,8 +89,8 @@ static int open_tap(struct netd *n, const struct cli_net *cn, char *err, size_t 
     snprintf(n->tap_name, sizeof(n->tap_name), "%s", cn->tap ? cn->tap : "");
     r = tap_open(n->tap_name, n->npairs, n->tap_fds);
     if (r)
-        return spec_err(err, errlen, r, "--net: cannot open TAP '%s': %s", n->tap_name,
-                        strerror(-r));
+        return devproc_err(err, errlen, r, "--net: cannot open TAP '%s': %s", n->tap_name,
+                           strerror(-r));
     if (!cn->has_ip && !cn->has_host_mac && !cn->has_mtu && cn->tap && cn->tap[0])
         return 0; /* an existing TAP set up by its owner */
     if (cn->has_ip) {
@@ -114,8 +103,8 @@ static int open_tap(struct netd *n, const struct cli_net *cn, char *err, size_t 
     ic.mtu = cn->has_mtu ? cn->mtu : 0;
     r = tap_configure(n->tap_name, &ic);
     if (r)
-        return spec_err(err, errlen, r, "--net: cannot set up TAP '%s': %s", n->tap_name,
-                        strerror(-r));
+        return devproc_err(err, errlen, r, "--net: cannot set up TAP '%s': %s", n->tap_name,
+                           strerror(-r));
     return 0;
 }
 
@@ -123,12 +112,12 @@ static int setup(struct netd *n, const struct cli_net *cn, int *fds, size_t nfds
                  size_t errlen)
 {
     if (cn->vhost_user || cn->socket)
-        return spec_err(err, errlen, -EINVAL, "--net: %s", "socket/vhost_user name a frontend");
+        return devproc_err(err, errlen, -EINVAL, "--net: %s", "socket/vhost_user name a frontend");
     n->npairs = cn->num_queues / 2u;
     if (n->npairs > NETD_MAX_PAIRS)
-        return spec_err(err, errlen, -EINVAL, "--net: num_queues above %d", 2 * NETD_MAX_PAIRS);
+        return devproc_err(err, errlen, -EINVAL, "--net: num_queues above %d", 2 * NETD_MAX_PAIRS);
     if (cn->has_ip && (cn->ip.family != AF_INET || cn->mask.family != AF_INET))
-        return spec_err(err, errlen, -EINVAL, "--net: %s", "ip/mask: IPv4 only");
+        return devproc_err(err, errlen, -EINVAL, "--net: %s", "ip/mask: IPv4 only");
     n->opts = (struct net_opts){ .tso = cn->offload_tso,
                                  .ufo = cn->offload_ufo,
                                  .csum = cn->offload_csum,
@@ -142,8 +131,8 @@ static int setup(struct netd *n, const struct cli_net *cn, int *fds, size_t nfds
         random_mac(n->mac);
     if (nfds) {
         if (nfds != n->npairs)
-            return spec_err(err, errlen, -EINVAL, "--net: %zu TAP fds for %u queue pairs", nfds,
-                            n->npairs);
+            return devproc_err(err, errlen, -EINVAL, "--net: %zu TAP fds for %u queue pairs", nfds,
+                               n->npairs);
         return adopt_fds(n, fds, nfds, err, errlen);
     }
     if (cn->fds.n)
@@ -168,9 +157,9 @@ static int netd_parse_spec(void *dev, const char *opt, const char *val, int *fds
     int r;
 
     if (strcmp(opt, "net") != 0)
-        return spec_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
+        return devproc_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
     if (n->npairs)
-        return spec_err(err, errlen, -EINVAL, "%s", "one --net per process");
+        return devproc_err(err, errlen, -EINVAL, "%s", "one --net per process");
     r = cli_net_parse(val, &cn, err, errlen);
     if (r == 0)
         r = setup(n, &cn, fds, nfds, err, errlen);
@@ -199,7 +188,7 @@ static int netd_prepare(void *dev, struct devproc *dp, char *err, size_t errlen)
                               &n->sh);
 
         if (r)
-            return spec_err(err, errlen, r, "queue pair setup: %s", strerror(-r));
+            return devproc_err(err, errlen, r, "queue pair setup: %s", strerror(-r));
     }
     return 0;
 }
@@ -220,9 +209,7 @@ static int netd_jail(void *dev, enum devproc_seccomp mode, const int *keep, size
     }
     cfg.keep_fds = fds;
     cfg.nkeep = k;
-    cfg.seccomp = mode == DEVPROC_SECCOMP_KILL  ? SBX_SECCOMP_ON
-                  : mode == DEVPROC_SECCOMP_OFF ? SBX_SECCOMP_OFF
-                                                : SBX_SECCOMP_LOG;
+    cfg.seccomp = devproc_sbx_seccomp(mode);
     return sbx_enter(&cfg, err, errlen);
 }
 
@@ -231,12 +218,9 @@ static int netd_get_config(void *dev, uint8_t *buf, uint32_t off, uint32_t len)
     struct netd *n = dev;
     uint8_t space[NET_CONFIG_SIZE];
 
-    if (off > sizeof(space) || len > sizeof(space) - off)
-        return -EINVAL;
     net_config(space, n->mac, __atomic_load_n(&n->sh.link_up, __ATOMIC_RELAXED),
                (uint16_t)n->npairs, n->mtu);
-    memcpy(buf, space + off, len);
-    return 0;
+    return devproc_config_read(space, sizeof(space), off, buf, len);
 }
 
 /* The driver writes nothing here (the MAC changes through the core's control queue); a

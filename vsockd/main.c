@@ -11,14 +11,13 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
+#include "device-procs/devproc_util.h"
 #include "sandbox/jail.h"
 #include "vsockd/host_unix.h"
 #include "vsockd/vsock.h"
@@ -41,17 +40,6 @@ struct vsockd {
     char *host_dir; /* owned: the socket directory, absolute, bind-mounted into the jail */
 };
 
-__attribute__((format(printf, 4, 5))) static int spec_err(char *err, size_t errlen, int r,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /* "dir/name" -> dir and name; a bare name lives in ".". */
 static int split_path(const char *path, char **dir, char **name)
 {
@@ -73,7 +61,7 @@ static int setup(struct vsockd *v, const struct cli_vsock *cv, int *fds, size_t 
 
     r = split_path(cv->socket, &dir, &name);
     if (r < 0) {
-        r = spec_err(err, errlen, r, "--vsock: socket=%s: not a socket path", cv->socket);
+        r = devproc_err(err, errlen, r, "--vsock: socket=%s: not a socket path", cv->socket);
         goto out;
     }
     if (nfds > 0) {
@@ -81,20 +69,20 @@ static int setup(struct vsockd *v, const struct cli_vsock *cv, int *fds, size_t 
         fds[0] = -1;
         /* The controller's listener: accept must never block the data-plane thread. */
         if (fcntl(cfg.listen_fd, F_SETFL, O_NONBLOCK) < 0) {
-            r = spec_err(err, errlen, -errno, "--vsock: listener fd: %s", strerror(errno));
+            r = devproc_err(err, errlen, -errno, "--vsock: listener fd: %s", strerror(errno));
             close(cfg.listen_fd);
             goto out;
         }
     } else {
         r = host_listen(cv->socket, &cfg.listen_fd);
         if (r < 0) {
-            r = spec_err(err, errlen, r, "--vsock: socket=%s: %s", cv->socket, strerror(-r));
+            r = devproc_err(err, errlen, r, "--vsock: socket=%s: %s", cv->socket, strerror(-r));
             goto out;
         }
     }
     v->host_dir = realpath(dir, NULL);
     if (!v->host_dir) {
-        r = spec_err(err, errlen, -errno, "--vsock: socket=%s: %s", cv->socket, strerror(errno));
+        r = devproc_err(err, errlen, -errno, "--vsock: socket=%s: %s", cv->socket, strerror(errno));
         close(cfg.listen_fd);
         goto out;
     }
@@ -102,7 +90,7 @@ static int setup(struct vsockd *v, const struct cli_vsock *cv, int *fds, size_t 
     cfg.uds_name = name;
     r = vsock_dev_new(&cfg, &v->dev); /* takes the listener in every case */
     if (r < 0)
-        r = spec_err(err, errlen, r, "--vsock: %s", strerror(-r));
+        r = devproc_err(err, errlen, r, "--vsock: %s", strerror(-r));
     v->cid = cv->cid;
 out:
     free(dir);
@@ -118,9 +106,9 @@ static int vsockd_parse_spec(void *devp, const char *opt, const char *val, int *
     int r;
 
     if (strcmp(opt, "vsock") != 0)
-        return spec_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
+        return devproc_err(err, errlen, -EINVAL, "unknown device option --%s", opt);
     if (v->dev)
-        return spec_err(err, errlen, -EINVAL, "%s", "one --vsock per process");
+        return devproc_err(err, errlen, -EINVAL, "%s", "one --vsock per process");
     r = cli_vsock_parse(val, &cv, err, errlen);
     if (r == 0)
         r = setup(v, &cv, fds, nfds, err, errlen);
@@ -134,10 +122,10 @@ static int vsockd_prepare(void *devp, struct devproc *dp, char *err, size_t errl
     int r;
 
     if (!v->dev)
-        return spec_err(err, errlen, -EINVAL, "%s", "--vsock cid=N,socket=PATH is required");
+        return devproc_err(err, errlen, -EINVAL, "%s", "--vsock cid=N,socket=PATH is required");
     r = vsock_worker_init(&v->w, v->dev, dp);
     if (r < 0)
-        return spec_err(err, errlen, r, "%s", "out of memory");
+        return devproc_err(err, errlen, r, "%s", "out of memory");
     v->worker_ready = true;
     return 0;
 }
@@ -165,12 +153,10 @@ static int vsockd_jail(void *devp, enum devproc_seccomp mode, const int *keep, s
     if (k < VSOCKD_MAX_KEEP)
         fds[k++] = v->w.stop_fd;
     if (k == VSOCKD_MAX_KEEP)
-        return spec_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
+        return devproc_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
     cfg.keep_fds = fds;
     cfg.nkeep = k;
-    cfg.seccomp = mode == DEVPROC_SECCOMP_KILL  ? SBX_SECCOMP_ON
-                  : mode == DEVPROC_SECCOMP_OFF ? SBX_SECCOMP_OFF
-                                                : SBX_SECCOMP_LOG;
+    cfg.seccomp = devproc_sbx_seccomp(mode);
     r = sbx_enter(&cfg, err, errlen);
     if (!r && rooted)
         r = vsock_set_uds_dir(v->dev, "/" VSOCKD_JAIL_DIR);
@@ -182,10 +168,7 @@ static int vsockd_get_config(void *devp, uint8_t *buf, uint32_t off, uint32_t le
     struct vsockd *v = devp;
     uint64_t cid = htole64(v->cid);
 
-    if (off > sizeof(cid) || len > sizeof(cid) - off)
-        return -EINVAL;
-    memcpy(buf, (uint8_t *)&cid + off, len);
-    return 0;
+    return devproc_config_read(&cid, sizeof(cid), off, buf, len);
 }
 
 static int vsockd_start_queue(void *devp, uint16_t idx, struct virtq *vq)
