@@ -1,59 +1,31 @@
 #include "validate.h"
 #include "validate_api.h"
 #include "validate_device.h"
+#include "validate_util.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
-static int fail(const char **why, const char *field)
-{
-    *why = field;
-    return -EINVAL;
-}
-
-/* Printable ASCII only, bounded: strings end up in logs and on terminals. A kernel command
- * line may also hold tabs, which the kernel treats as spaces. */
-static bool chars_ok(const char *s, size_t max, bool allow_empty, bool allow_tab)
-{
-    size_t n;
-
-    if (!s)
-        return allow_empty;
-    n = strnlen(s, max + 1);
-    if (n > max || (n == 0 && !allow_empty))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] < 0x20 && !(allow_tab && s[i] == '\t')) ||
-            (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
-
-static bool text_ok(const char *s, size_t max, bool allow_empty)
-{
-    return chars_ok(s, max, allow_empty, false);
-}
-
 int pb_validate_hello(const Cellvm__Hello *m, const char **why)
 {
     if (m->protocol_version != 1)
-        return fail(why, "hello.protocol_version");
+        return pb_fail(why, "hello.protocol_version");
     if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_VFIOD)
-        return fail(why, "hello.role");
-    if (!text_ok(m->id, PB_MAX_ID_LEN, true))
-        return fail(why, "hello.id");
+        return pb_fail(why, "hello.role");
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, true, false))
+        return pb_fail(why, "hello.id");
     if (m->pid == 0)
-        return fail(why, "hello.pid");
+        return pb_fail(why, "hello.pid");
     return 0;
 }
 
 int pb_validate_error(const Cellvm__Error *m, const char **why)
 {
     if (m->errnum <= 0 || m->errnum > 4095)
-        return fail(why, "error.errnum");
-    if (!text_ok(m->message, PB_MAX_MESSAGE_LEN, true))
-        return fail(why, "error.message");
+        return pb_fail(why, "error.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "error.message");
     return 0;
 }
 
@@ -61,11 +33,11 @@ int pb_validate_exit_status(const Cellvm__ExitStatus *m, const char **why)
 {
     if (m->reason <= CELLVM__EXIT_STATUS__REASON__REASON_UNSPECIFIED ||
         m->reason > CELLVM__EXIT_STATUS__REASON__REASON_SHUTDOWN)
-        return fail(why, "exit_status.reason");
+        return pb_fail(why, "exit_status.reason");
     if (m->code < 0 || m->code > 255)
-        return fail(why, "exit_status.code");
-    if (!text_ok(m->message, PB_MAX_MESSAGE_LEN, true))
-        return fail(why, "exit_status.message");
+        return pb_fail(why, "exit_status.code");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "exit_status.message");
     return 0;
 }
 
@@ -74,26 +46,26 @@ static int validate_cpus(const Cellvm__CpuConfig *c, const char **why)
     uint64_t product;
 
     if (!c)
-        return fail(why, "core_config.cpus");
+        return pb_fail(why, "core_config.cpus");
     if (c->boot_vcpus == 0 || c->boot_vcpus > PB_MAX_VCPUS)
-        return fail(why, "cpus.boot_vcpus");
+        return pb_fail(why, "cpus.boot_vcpus");
     if (c->max_vcpus < c->boot_vcpus || c->max_vcpus > PB_MAX_VCPUS)
-        return fail(why, "cpus.max_vcpus");
+        return pb_fail(why, "cpus.max_vcpus");
     if (!c->threads_per_core || !c->cores_per_die || !c->dies_per_package || !c->packages)
-        return fail(why, "cpus.topology");
+        return pb_fail(why, "cpus.topology");
     product = (uint64_t)c->threads_per_core * c->cores_per_die * c->dies_per_package * c->packages;
     if (product != c->max_vcpus)
-        return fail(why, "cpus.topology");
+        return pb_fail(why, "cpus.topology");
     if (c->max_phys_bits < 32 || c->max_phys_bits > 52)
-        return fail(why, "cpus.max_phys_bits");
+        return pb_fail(why, "cpus.max_phys_bits");
     for (size_t i = 0; i < c->n_affinity; i++) {
         const Cellvm__CpuAffinity *a = c->affinity[i];
 
         if (!a || a->vcpu >= c->max_vcpus || a->n_host_cpus == 0 || a->n_host_cpus > 1024)
-            return fail(why, "cpus.affinity");
+            return pb_fail(why, "cpus.affinity");
         for (size_t j = 0; j < a->n_host_cpus; j++)
             if (a->host_cpus[j] >= 4096)
-                return fail(why, "cpus.affinity.host_cpus");
+                return pb_fail(why, "cpus.affinity.host_cpus");
     }
     return 0;
 }
@@ -101,12 +73,12 @@ static int validate_cpus(const Cellvm__CpuConfig *c, const char **why)
 static int validate_memory(const Cellvm__MemoryConfig *m, const char **why)
 {
     if (!m)
-        return fail(why, "core_config.memory");
+        return pb_fail(why, "core_config.memory");
     /* 1 MiB is the least a guest with real-mode structures below 1 MiB can use; 1 TiB cap. */
     if (m->size < (1ull << 20) || m->size > (1ull << 40) || (m->size & 0xfff))
-        return fail(why, "memory.size");
+        return pb_fail(why, "memory.size");
     if (m->hugepages && (m->hugepage_size == 0 || (m->hugepage_size & (m->hugepage_size - 1))))
-        return fail(why, "memory.hugepage_size");
+        return pb_fail(why, "memory.hugepage_size");
     return 0;
 }
 
@@ -120,29 +92,29 @@ static int validate_zones(const Cellvm__CoreConfig *m, const char **why)
     for (size_t i = 0; i < m->n_fds; i++)
         nmem += m->fds[i] == CELLVM__CORE_FD__CORE_FD_MEMORY;
     if (mem->n_zones == 0)
-        return nmem == 1 ? 0 : fail(why, "core_config.fds");
+        return nmem == 1 ? 0 : pb_fail(why, "core_config.fds");
     if (mem->n_zones > PB_MAX_ZONES || nmem != mem->n_zones)
-        return fail(why, "memory.zones");
+        return pb_fail(why, "memory.zones");
     for (size_t i = 0; i < mem->n_zones; i++) {
         const Cellvm__MemoryZone *z = mem->zones[i];
 
-        if (!z || !text_ok(z->id, PB_MAX_ID_LEN, false))
-            return fail(why, "memory.zones.id");
+        if (!z || !pb_text_ok(z->id, PB_MAX_ID_LEN, false, false))
+            return pb_fail(why, "memory.zones.id");
         if (z->size == 0 || (z->size & 0xfff) || z->size > mem->size - total)
-            return fail(why, "memory.zones.size");
+            return pb_fail(why, "memory.zones.size");
         total += z->size;
         if (z->fd_index >= m->n_fds || m->fds[z->fd_index] != CELLVM__CORE_FD__CORE_FD_MEMORY)
-            return fail(why, "memory.zones.fd_index");
+            return pb_fail(why, "memory.zones.fd_index");
         /* Each zone its own fd: no two zones may name the same index. */
         for (size_t j = 0; j < i; j++)
             if (mem->zones[j]->fd_index == z->fd_index)
-                return fail(why, "memory.zones.fd_index");
+                return pb_fail(why, "memory.zones.fd_index");
         if (z->has_host_numa_node && z->host_numa_node >= 1024)
-            return fail(why, "memory.zones.host_numa_node");
+            return pb_fail(why, "memory.zones.host_numa_node");
         if (z->hugepages && (z->hugepage_size & (z->hugepage_size - 1)))
-            return fail(why, "memory.zones.hugepage_size");
+            return pb_fail(why, "memory.zones.hugepage_size");
     }
-    return total == mem->size ? 0 : fail(why, "memory.zones.size");
+    return total == mem->size ? 0 : pb_fail(why, "memory.zones.size");
 }
 
 static bool node_has_id(const Cellvm__CoreConfig *m, uint32_t id)
@@ -163,25 +135,25 @@ static int validate_numa(const Cellvm__CoreConfig *m, const char **why)
     if (m->n_numa_nodes == 0)
         return 0;
     if (m->n_numa_nodes > PB_MAX_NUMA_NODES)
-        return fail(why, "numa_nodes");
+        return pb_fail(why, "numa_nodes");
     for (size_t i = 0; i < m->n_numa_nodes; i++) {
         const Cellvm__NumaNode *n = m->numa_nodes[i];
 
         if (!n || n->guest_numa_id >= PB_MAX_NUMA_NODES)
-            return fail(why, "numa_nodes.guest_numa_id");
+            return pb_fail(why, "numa_nodes.guest_numa_id");
         for (size_t j = 0; j < i; j++)
             if (m->numa_nodes[j]->guest_numa_id == n->guest_numa_id)
-                return fail(why, "numa_nodes.guest_numa_id");
+                return pb_fail(why, "numa_nodes.guest_numa_id");
         if (n->n_cpus > PB_MAX_VCPUS || n->n_zones > PB_MAX_ZONES ||
             n->n_distances > PB_MAX_NUMA_NODES)
-            return fail(why, "numa_nodes");
+            return pb_fail(why, "numa_nodes");
         for (size_t j = 0; j < n->n_cpus; j++) {
             if (n->cpus[j] >= m->cpus->max_vcpus || cpu_seen[n->cpus[j]]++)
-                return fail(why, "numa_nodes.cpus");
+                return pb_fail(why, "numa_nodes.cpus");
         }
         for (size_t j = 0; j < n->n_zones; j++) {
             if (n->zones[j] >= nzones || zone_seen[n->zones[j]]++)
-                return fail(why, "numa_nodes.zones");
+                return pb_fail(why, "numa_nodes.zones");
         }
     }
     for (size_t i = 0; i < m->n_numa_nodes; i++) {
@@ -191,18 +163,18 @@ static int validate_numa(const Cellvm__CoreConfig *m, const char **why)
             const Cellvm__NumaDistance *d = n->distances[j];
 
             if (!d || !node_has_id(m, d->destination))
-                return fail(why, "numa_nodes.distances");
+                return pb_fail(why, "numa_nodes.distances");
             if (d->destination == n->guest_numa_id ? d->distance != 10
                                                    : d->distance <= 10 || d->distance >= 255)
-                return fail(why, "numa_nodes.distances");
+                return pb_fail(why, "numa_nodes.distances");
         }
     }
     for (size_t i = 0; i < m->cpus->max_vcpus; i++)
         if (!cpu_seen[i])
-            return fail(why, "numa_nodes.cpus");
+            return pb_fail(why, "numa_nodes.cpus");
     for (size_t i = 0; i < nzones; i++)
         if (!zone_seen[i])
-            return fail(why, "numa_nodes.zones");
+            return pb_fail(why, "numa_nodes.zones");
     return 0;
 }
 
@@ -217,39 +189,39 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     r = validate_memory(m->memory, why);
     if (r)
         return r;
-    if (!chars_ok(m->cmdline, PB_MAX_CMDLINE_LEN, true, true))
-        return fail(why, "core_config.cmdline");
+    if (!pb_text_ok(m->cmdline, PB_MAX_CMDLINE_LEN, true, true))
+        return pb_fail(why, "core_config.cmdline");
     if (m->serial <= CELLVM__SERIAL_MODE__SERIAL_UNSPECIFIED ||
         m->serial > CELLVM__SERIAL_MODE__SERIAL_STREAM)
-        return fail(why, "core_config.serial");
+        return pb_fail(why, "core_config.serial");
     if (m->seccomp <= CELLVM__SECCOMP_MODE__SECCOMP_UNSPECIFIED ||
         m->seccomp > CELLVM__SECCOMP_MODE__SECCOMP_LOG)
-        return fail(why, "core_config.seccomp");
+        return pb_fail(why, "core_config.seccomp");
     if (m->verbosity > 4)
-        return fail(why, "core_config.verbosity");
+        return pb_fail(why, "core_config.verbosity");
     if (m->attach_count > PB_MAX_ATTACH)
-        return fail(why, "core_config.attach_count");
+        return pb_fail(why, "core_config.attach_count");
     if (m->n_fds != nfds || nfds > PB_MAX_CORE_FDS)
-        return fail(why, "core_config.fds");
+        return pb_fail(why, "core_config.fds");
     for (size_t i = 0; i < m->n_fds; i++) {
         unsigned bit;
 
         if (m->fds[i] <= CELLVM__CORE_FD__CORE_FD_UNSPECIFIED ||
             m->fds[i] > CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)
-            return fail(why, "core_config.fds");
+            return pb_fail(why, "core_config.fds");
         bit = 1u << m->fds[i];
         /* Memory fds repeat, one per zone; validate_zones counts them. */
         if ((seen & bit) && m->fds[i] != CELLVM__CORE_FD__CORE_FD_MEMORY)
-            return fail(why, "core_config.fds");
+            return pb_fail(why, "core_config.fds");
         seen |= bit;
     }
     if (!(seen & (1u << CELLVM__CORE_FD__CORE_FD_KVM)) ||
         !(seen & (1u << CELLVM__CORE_FD__CORE_FD_MEMORY)) ||
         !(seen & (1u << CELLVM__CORE_FD__CORE_FD_KERNEL)))
-        return fail(why, "core_config.fds");
+        return pb_fail(why, "core_config.fds");
     if (m->serial == CELLVM__SERIAL_MODE__SERIAL_STREAM &&
         !(seen & (1u << CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)))
-        return fail(why, "core_config.fds");
+        return pb_fail(why, "core_config.fds");
     r = validate_zones(m, why);
     if (r)
         return r;
@@ -259,17 +231,17 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
 int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const char **why)
 {
     if (nfds != 1)
-        return fail(why, "attach_device.fds");
-    if (!text_ok(m->id, PB_MAX_ID_LEN, false))
-        return fail(why, "attach_device.id");
+        return pb_fail(why, "attach_device.fds");
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "attach_device.id");
     if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19)
-        return fail(why, "attach_device.virtio_id");
+        return pb_fail(why, "attach_device.virtio_id");
     if (m->num_queues == 0 || m->num_queues > PB_MAX_DEVICE_QUEUES)
-        return fail(why, "attach_device.num_queues");
+        return pb_fail(why, "attach_device.num_queues");
     if (m->queue_size < 2 || m->queue_size > 32768 || (m->queue_size & (m->queue_size - 1)))
-        return fail(why, "attach_device.queue_size");
+        return pb_fail(why, "attach_device.queue_size");
     if (m->pci_segment != 0)
-        return fail(why, "attach_device.pci_segment");
+        return pb_fail(why, "attach_device.pci_segment");
     return 0;
 }
 
@@ -285,7 +257,7 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
     /* Only the config messages carry fds; fds on any other message are an error. */
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
         m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE && nfds)
-        return fail(why, "envelope.fds");
+        return pb_fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_HELLO:
         return pb_validate_hello(m->hello, why);
@@ -301,6 +273,6 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
     case CELLVM__ENVELOPE__BODY_ATTACH_DEVICE:
         return pb_validate_attach_device(m->attach_device, nfds, why);
     default:
-        return fail(why, "envelope.body");
+        return pb_fail(why, "envelope.body");
     }
 }

@@ -1,4 +1,5 @@
 #include "validate_api.h"
+#include "validate_util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -6,30 +7,11 @@
 
 #define MAX_DEPTH 8 /* the schema nests four deep; anything deeper is not ours */
 
-static int fail(const char **why, const char *field)
-{
-    *why = field;
-    return -EINVAL;
-}
-
-static bool printable(const char *s, size_t max, bool allow_tab)
-{
-    size_t n = strnlen(s, max + 1);
-
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] < 0x20 && !(allow_tab && s[i] == '\t')) ||
-            (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
-
 static bool string_ok(const ProtobufCFieldDescriptor *f, const char *s)
 {
     bool cmdline = !strcmp(f->name, "cmdline");
 
-    return !s || printable(s, cmdline ? PB_API_MAX_CMDLINE : PB_API_MAX_STRING, cmdline);
+    return !s || pb_text_ok(s, cmdline ? PB_API_MAX_CMDLINE : PB_API_MAX_STRING, true, cmdline);
 }
 
 static int shape(const ProtobufCMessage *m, unsigned depth, const char **why)
@@ -37,7 +19,7 @@ static int shape(const ProtobufCMessage *m, unsigned depth, const char **why)
     const ProtobufCMessageDescriptor *d = m->descriptor;
 
     if (depth > MAX_DEPTH)
-        return fail(why, d->short_name);
+        return pb_fail(why, d->short_name);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *base = (const char *)m;
@@ -48,7 +30,7 @@ static int shape(const ProtobufCMessage *m, unsigned depth, const char **why)
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             n = *(const size_t *)(base + f->quantifier_offset);
             if (n > (f->type == PROTOBUF_C_TYPE_UINT32 ? PB_API_MAX_INTS : PB_API_MAX_REPEATED))
-                return fail(why, f->name);
+                return pb_fail(why, f->name);
             if (!n)
                 continue;
             at = *(const void *const *)at;
@@ -58,13 +40,13 @@ static int shape(const ProtobufCMessage *m, unsigned depth, const char **why)
                 const char *s = ((const char *const *)at)[j];
 
                 if (!string_ok(f, s) || (f->label == PROTOBUF_C_LABEL_REPEATED && !s))
-                    return fail(why, f->name);
+                    return pb_fail(why, f->name);
             } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 const ProtobufCMessage *sub = ((const ProtobufCMessage *const *)at)[j];
 
                 if (!sub) {
                     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-                        return fail(why, f->name);
+                        return pb_fail(why, f->name);
                     continue;
                 }
                 r = shape(sub, depth + 1, why);
@@ -84,12 +66,12 @@ int pb_validate_api_shape(const ProtobufCMessage *m, const char **why)
 int pb_validate_api_serve(const Cellvm__ApiServe *m, size_t nfds, const char **why)
 {
     if (nfds != 1)
-        return fail(why, "api_serve.fds");
+        return pb_fail(why, "api_serve.fds");
     if (m->seccomp <= CELLVM__SECCOMP_MODE__SECCOMP_UNSPECIFIED ||
         m->seccomp > CELLVM__SECCOMP_MODE__SECCOMP_LOG)
-        return fail(why, "api_serve.seccomp");
+        return pb_fail(why, "api_serve.seccomp");
     if (m->verbosity > 4)
-        return fail(why, "api_serve.verbosity");
+        return pb_fail(why, "api_serve.verbosity");
     return 0;
 }
 
@@ -97,25 +79,25 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
         m->endpoint > CELLVM__API_ENDPOINT__API_VM_ADD_NET)
-        return fail(why, "api_request.endpoint");
+        return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
-        return fail(why, "api_request.id");
+        return pb_fail(why, "api_request.id");
     if ((m->has_nfds ? m->nfds : 0) != nfds)
-        return fail(why, "api_request.nfds");
+        return pb_fail(why, "api_request.nfds");
     if (nfds && (m->endpoint != CELLVM__API_ENDPOINT__API_VM_ADD_NET || nfds > PB_API_MAX_NET_FDS))
-        return fail(why, "api_request.nfds");
+        return pb_fail(why, "api_request.nfds");
     switch (m->endpoint) {
     case CELLVM__API_ENDPOINT__API_VM_CREATE:
         if (!m->vm_config)
-            return fail(why, "api_request.vm_config");
+            return pb_fail(why, "api_request.vm_config");
         return shape(&m->vm_config->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_ADD_NET:
         if (!m->net)
-            return fail(why, "api_request.net");
+            return pb_fail(why, "api_request.net");
         return shape(&m->net->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_RESIZE_DISK:
         if (!m->resize_disk || !m->resize_disk->id || !m->resize_disk->has_desired_size)
-            return fail(why, "api_request.resize_disk");
+            return pb_fail(why, "api_request.resize_disk");
         return shape(&m->resize_disk->base, 0, why);
     default:
         return 0;
@@ -125,31 +107,31 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
 int pb_validate_api_response(const Cellvm__ApiResponse *m, const char **why)
 {
     if (!m->has_id)
-        return fail(why, "api_response.id");
+        return pb_fail(why, "api_response.id");
     if (!m->has_status || m->status < 200 || m->status > 599)
-        return fail(why, "api_response.status");
-    if (m->error && !printable(m->error, 512, false))
-        return fail(why, "api_response.error");
+        return pb_fail(why, "api_response.status");
+    if (m->error && !pb_text_ok(m->error, 512, true, false))
+        return pb_fail(why, "api_response.error");
     if (m->info && m->info->has_state &&
         (m->info->state <= CELLVM__API_VM_STATE__API_VM_STATE_UNSPECIFIED ||
          m->info->state > CELLVM__API_VM_STATE__API_VM_STATE_PAUSED))
-        return fail(why, "api_response.info.state");
+        return pb_fail(why, "api_response.info.state");
     return shape(&m->base, 0, why);
 }
 
 int pb_validate_vm_control(const Cellvm__VmControl *m, const char **why)
 {
     if (m->op <= CELLVM__VM_CONTROL__OP__OP_UNSPECIFIED || m->op > CELLVM__VM_CONTROL__OP__OP_NMI)
-        return fail(why, "vm_control.op");
+        return pb_fail(why, "vm_control.op");
     return 0;
 }
 
 int pb_validate_vm_control_done(const Cellvm__VmControlDone *m, const char **why)
 {
     if (m->op <= CELLVM__VM_CONTROL__OP__OP_UNSPECIFIED || m->op > CELLVM__VM_CONTROL__OP__OP_NMI)
-        return fail(why, "vm_control_done.op");
+        return pb_fail(why, "vm_control_done.op");
     if (m->errnum < 0 || m->errnum > 4095)
-        return fail(why, "vm_control_done.errnum");
+        return pb_fail(why, "vm_control_done.errnum");
     return 0;
 }
 
@@ -161,11 +143,11 @@ int pb_validate_api_envelope(const Cellvm__Envelope *m, size_t nfds, const char 
     case CELLVM__ENVELOPE__BODY_API_REQUEST:
         return pb_validate_api_request(m->api_request, nfds, why);
     case CELLVM__ENVELOPE__BODY_API_RESPONSE:
-        return nfds ? fail(why, "envelope.fds") : pb_validate_api_response(m->api_response, why);
+        return nfds ? pb_fail(why, "envelope.fds") : pb_validate_api_response(m->api_response, why);
     case CELLVM__ENVELOPE__BODY_VM_CONTROL:
-        return nfds ? fail(why, "envelope.fds") : pb_validate_vm_control(m->vm_control, why);
+        return nfds ? pb_fail(why, "envelope.fds") : pb_validate_vm_control(m->vm_control, why);
     case CELLVM__ENVELOPE__BODY_VM_CONTROL_DONE:
-        return nfds ? fail(why, "envelope.fds")
+        return nfds ? pb_fail(why, "envelope.fds")
                     : pb_validate_vm_control_done(m->vm_control_done, why);
     default:
         return -ENOENT;

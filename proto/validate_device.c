@@ -1,54 +1,33 @@
 #include "validate_device.h"
+#include "validate_util.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
-static int fail(const char **why, const char *field)
-{
-    *why = field;
-    return -EINVAL;
-}
-
-/* Printable ASCII, bounded; a spec or path ends up in logs and in open(2). */
-static bool printable(const char *s, size_t max, bool allow_empty)
-{
-    size_t n;
-
-    if (!s)
-        return allow_empty;
-    n = strnlen(s, max + 1);
-    if (n > max || (n == 0 && !allow_empty))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
-
 int pb_validate_device_configure(const Cellvm__DeviceConfigure *m, size_t nfds, const char **why)
 {
-    if (!printable(m->option, PB_MAX_OPTION_LEN, false))
-        return fail(why, "device_configure.option");
-    if (!printable(m->spec, PB_MAX_SPEC_LEN, true))
-        return fail(why, "device_configure.spec");
+    if (!pb_text_ok(m->option, PB_MAX_OPTION_LEN, false, false))
+        return pb_fail(why, "device_configure.option");
+    if (!pb_text_ok(m->spec, PB_MAX_SPEC_LEN, true, false))
+        return pb_fail(why, "device_configure.spec");
     if (m->nfds != nfds || nfds > PB_MAX_DEVICE_FDS)
-        return fail(why, "device_configure.nfds");
+        return pb_fail(why, "device_configure.nfds");
     if (m->seccomp <= CELLVM__SECCOMP_MODE__SECCOMP_UNSPECIFIED ||
         m->seccomp > CELLVM__SECCOMP_MODE__SECCOMP_LOG)
-        return fail(why, "device_configure.seccomp");
+        return pb_fail(why, "device_configure.seccomp");
     if (m->verbosity > 4)
-        return fail(why, "device_configure.verbosity");
+        return pb_fail(why, "device_configure.verbosity");
     return 0;
 }
 
 int pb_validate_device_stats(const Cellvm__DeviceStats *m, const char **why)
 {
     if (m->n_queues > PB_MAX_QUEUES)
-        return fail(why, "device_stats.queues");
+        return pb_fail(why, "device_stats.queues");
     for (size_t i = 0; i < m->n_queues; i++)
         if (!m->queues[i] || m->queues[i]->index >= PB_MAX_QUEUES)
-            return fail(why, "device_stats.queues.index");
+            return pb_fail(why, "device_stats.queues.index");
     return 0;
 }
 
@@ -56,23 +35,23 @@ int pb_validate_resize(const Cellvm__Resize *m, const char **why)
 {
     /* 512-byte sectors; the top bits stay clear so sector arithmetic cannot overflow. */
     if (m->size == 0 || (m->size & 511) || m->size > (1ull << 62))
-        return fail(why, "resize.size");
+        return pb_fail(why, "resize.size");
     return 0;
 }
 
 int pb_validate_open_backing_file(const Cellvm__OpenBackingFile *m, const char **why)
 {
-    if (!printable(m->path, PB_MAX_PATH_LEN, false))
-        return fail(why, "open_backing_file.path");
+    if (!pb_text_ok(m->path, PB_MAX_PATH_LEN, false, false))
+        return pb_fail(why, "open_backing_file.path");
     return 0;
 }
 
 int pb_validate_backing_file(const Cellvm__BackingFile *m, size_t nfds, const char **why)
 {
-    if (!printable(m->path, PB_MAX_PATH_LEN, false))
-        return fail(why, "backing_file.path");
+    if (!pb_text_ok(m->path, PB_MAX_PATH_LEN, false, false))
+        return pb_fail(why, "backing_file.path");
     if (nfds != 1)
-        return fail(why, "backing_file.fds");
+        return pb_fail(why, "backing_file.fds");
     return 0;
 }
 
@@ -80,11 +59,11 @@ int pb_validate_device_event(const Cellvm__DeviceEvent *m, const char **why)
 {
     if (m->kind <= CELLVM__DEVICE_EVENT__KIND__KIND_UNSPECIFIED ||
         m->kind > CELLVM__DEVICE_EVENT__KIND__KIND_NEEDS_RESET)
-        return fail(why, "device_event.kind");
+        return pb_fail(why, "device_event.kind");
     if (m->queue >= PB_MAX_QUEUES)
-        return fail(why, "device_event.queue");
+        return pb_fail(why, "device_event.queue");
     if (m->errnum < 0 || m->errnum > 4095)
-        return fail(why, "device_event.errnum");
+        return pb_fail(why, "device_event.errnum");
     return 0;
 }
 
@@ -107,7 +86,7 @@ int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const ch
         return -ENOENT;
     }
     if (!carries_fds && nfds)
-        return fail(why, "envelope.fds");
+        return pb_fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE:
         return pb_validate_device_configure(m->device_configure, nfds, why);
