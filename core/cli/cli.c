@@ -219,7 +219,7 @@ static const struct cli_option options[] = {
       "size=,hugepages=,hugepage_size=,prefault=,thp=,shared=,mergeable= (size=512M)" },
     { "memory-zone", ARG_MANY, GRP_VM, true, h_zone,
       "id=,size=,file=,shared=,hugepages=,hugepage_size=,host_numa_node=,..." },
-    { "net", ARG_MANY, GRP_VM, false, h_net,
+    { "net", ARG_MANY, GRP_VM, true, h_net,
       "tap=,ip=,mask=,mac=,fd=,num_queues=,queue_size=,mtu=,id=,..." },
     { "numa", ARG_MANY, GRP_VM, true, h_numa,
       "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=" },
@@ -237,7 +237,7 @@ static const struct cli_option options[] = {
     { "tpm", ARG_ONE, GRP_VM, false, NULL, "TPM device (swtpm socket)" },
     { "user-device", ARG_MANY, GRP_VM, false, NULL, "vfio-user device" },
     { "vdpa", ARG_MANY, GRP_VM, false, NULL, "vDPA device" },
-    { "vsock", ARG_ONE, GRP_VM, false, h_vsock, "cid=<cid>,socket=<path>,id=<id>" },
+    { "vsock", ARG_ONE, GRP_VM, true, h_vsock, "cid=<cid>,socket=<path>,id=<id>" },
     { "watchdog", ARG_NONE, GRP_VM, false, NULL, "virtio-watchdog device" },
 };
 

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/controller/tap_sys.h"
 #include "ipc/channel.h"
 
 /* The fd at which a device process finds its vhost-user socket (after its control channel). */
@@ -30,6 +32,10 @@ struct dev_kind {
 
 static const struct dev_kind kind_disk = { "disk", "blockd", "cellvm-blockd",
                                            CELLVM__ROLE__ROLE_BLOCKD, 2 };
+static const struct dev_kind kind_vsock = { "vsock", "vsockd", "cellvm-vsockd",
+                                            CELLVM__ROLE__ROLE_VSOCKD, 19 };
+static const struct dev_kind kind_net = { "net", "netd", "cellvm-netd", CELLVM__ROLE__ROLE_NETD,
+                                          1 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int r,
                                                       const char *fmt, ...)
@@ -182,9 +188,187 @@ static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, 
     return 0;
 }
 
+static int net_spec(struct device *dv, const struct cli_net *c, const char *tap,
+                    const uint8_t mac[6])
+{
+    char v[32];
+    int r;
+
+    r = tap[0] ? spec_add(dv, "tap", tap) : 0;
+    snprintf(v, sizeof(v), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+    if (!r)
+        r = spec_add(dv, "mac", v);
+    snprintf(v, sizeof(v), "%u", (unsigned)c->num_queues);
+    if (!r)
+        r = spec_add(dv, "num_queues", v);
+    snprintf(v, sizeof(v), "%u", (unsigned)c->queue_size);
+    if (!r)
+        r = spec_add(dv, "queue_size", v);
+    snprintf(v, sizeof(v), "%u", (unsigned)c->mtu);
+    if (!r && c->has_mtu)
+        r = spec_add(dv, "mtu", v);
+    if (!r && !c->offload_tso)
+        r = spec_add(dv, "offload_tso", "off");
+    if (!r && !c->offload_ufo)
+        r = spec_add(dv, "offload_ufo", "off");
+    if (!r && !c->offload_csum)
+        r = spec_add(dv, "offload_csum", "off");
+    if (!r)
+        r = spec_add(dv, "id", dv->id);
+    return r;
+}
+
+/* TAP fds for every queue pair: the ones given with fd=[...] (duplicated, the caller keeps
+ * its own), or a TAP opened (created if missing) and set up as the keys say. */
+static int net_taps(struct device *dv, const struct cli_net *c, unsigned pairs, char *tap,
+                    char *err, size_t errlen)
+{
+    struct ctl_tap_if ic = { .has_ip = c->has_ip, .has_mac = c->has_host_mac, .mtu = 0 };
+    int r;
+
+    if (c->fds.n) {
+        if (c->fds.n != pairs)
+            return fail(err, errlen, -EINVAL, "--net %s: %zu fds for %u queue pairs", dv->id,
+                        c->fds.n, pairs);
+        for (size_t i = 0; i < c->fds.n; i++) {
+            int fd = fcntl((int)c->fds.v[i], F_DUPFD_CLOEXEC, 3);
+
+            if (fd < 0)
+                return fail(err, errlen, -errno, "--net %s: fd %u: %s", dv->id,
+                            (unsigned)c->fds.v[i], strerror(errno));
+            dv->data_fds[dv->ndata++] = fd;
+        }
+        return 0;
+    }
+    snprintf(tap, IFNAMSIZ, "%s", c->tap ? c->tap : "");
+    r = ctl_tap_open(tap, pairs, dv->data_fds);
+    if (r)
+        return fail(err, errlen, r, "--net %s: cannot open TAP '%s': %s", dv->id, tap,
+                    strerror(-r));
+    dv->ndata = pairs;
+    if (c->has_ip && (c->ip.family != AF_INET || (c->has_mask && c->mask.family != AF_INET)))
+        return fail(err, errlen, -EINVAL, "--net %s: ip/mask: IPv4 only", dv->id);
+    memcpy(ic.ip, c->ip.addr, 4);
+    if (c->has_mask)
+        memcpy(ic.mask, c->mask.addr, 4);
+    else
+        memset(ic.mask, 0xff, 3); /* Cloud Hypervisor's default 255.255.255.0 */
+    memcpy(ic.mac, c->host_mac, 6);
+    ic.mtu = c->has_mtu ? c->mtu : 0;
+    r = ctl_tap_configure(tap, &ic);
+    if (r)
+        return fail(err, errlen, r, "--net %s: cannot set up TAP '%s': %s", dv->id, tap,
+                    strerror(-r));
+    return 0;
+}
+
+static int open_net(struct device *dv, const struct cli_net *c, size_t index, char *err,
+                    size_t errlen)
+{
+    char tap[IFNAMSIZ] = "";
+    uint8_t mac[6];
+    unsigned pairs = c->num_queues / 2u;
+    int sv[2], r;
+
+    dv->kind = &kind_net;
+    dv->virtio_id = kind_net.virtio_id;
+    if (c->id)
+        snprintf(dv->id, sizeof(dv->id), "%s", c->id);
+    else
+        snprintf(dv->id, sizeof(dv->id), "_net%zu", index);
+    dv->num_queues = c->num_queues;
+    dv->queue_size = c->queue_size;
+    dv->pci_segment = c->pci_segment;
+    if (c->vhost_user) {
+        dv->external = true;
+        r = connect_unix(c->socket, &dv->core_sock);
+        if (r)
+            return fail(err, errlen, r, "--net %s: cannot connect to vhost-user socket '%s': %s",
+                        dv->id, c->socket ? c->socket : "", strerror(-r));
+        return 0;
+    }
+    if (!pairs || c->num_queues % 2 || pairs > PB_MAX_DEVICE_FDS)
+        return fail(err, errlen, -EINVAL, "--net %s: num_queues must be even, 2 to %d", dv->id,
+                    2 * PB_MAX_DEVICE_FDS);
+    r = net_taps(dv, c, pairs, tap, err, errlen);
+    if (r)
+        return r;
+    if (c->has_mac) {
+        memcpy(mac, c->mac, 6);
+    } else {
+        if (getrandom(mac, sizeof(mac), 0) != (ssize_t)sizeof(mac))
+            return fail(err, errlen, -EIO, "--net %s: no random MAC", dv->id);
+        mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+    }
+    r = net_spec(dv, c, tap, mac);
+    if (r)
+        return fail(err, errlen, r, "--net %s: spec cannot be passed on", dv->id);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
+/* The host side of the hybrid vsock protocol: bound here, where the user's permissions apply
+ * (cellvm-vsockd starts unprivileged); it accepts on the fd and connects to PATH_<port> in
+ * the directory its jail mounts. */
+static int vsock_listen(const char *path, int *out)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+        int e = -errno;
+
+        close(fd);
+        return e;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, size_t errlen)
+{
+    char num[24];
+    int sv[2], r;
+
+    dv->kind = &kind_vsock;
+    dv->virtio_id = kind_vsock.virtio_id;
+    snprintf(dv->id, sizeof(dv->id), "%s", c->id ? c->id : "_vsock0");
+    dv->num_queues = 2; /* rx and tx; the core adds and keeps the event queue */
+    dv->queue_size = 256;
+    dv->pci_segment = c->pci_segment;
+    snprintf(num, sizeof(num), "%u", (unsigned)c->cid);
+    r = spec_add(dv, "cid", num);
+    if (!r)
+        r = spec_add(dv, "socket", c->socket ? c->socket : "");
+    if (!r)
+        r = spec_add(dv, "id", dv->id);
+    if (r)
+        return fail(err, errlen, r, "--vsock: socket path cannot be passed on");
+    r = vsock_listen(c->socket ? c->socket : "", &dv->data_fds[0]);
+    if (r)
+        return fail(err, errlen, r, "--vsock: cannot listen on '%s': %s",
+                    c->socket ? c->socket : "", strerror(-r));
+    dv->ndata = 1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
 int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
 {
-    size_t total = cfg->ndisks;
+    size_t total = cfg->ndisks + cfg->nnets + (cfg->vsock.present ? 1 : 0);
     int r = 0;
 
     if (!total)
@@ -198,6 +382,16 @@ int devices_open(struct devices *d, const struct cli_config *cfg, char *err, siz
         device_init(&d->v[d->n]);
         d->n++;
         r = open_disk(&d->v[d->n - 1], &cfg->disks[i], i, err, errlen);
+    }
+    for (size_t i = 0; i < cfg->nnets && !r; i++) {
+        device_init(&d->v[d->n]);
+        d->n++;
+        r = open_net(&d->v[d->n - 1], &cfg->nets[i], i, err, errlen);
+    }
+    if (cfg->vsock.present && !r) {
+        device_init(&d->v[d->n]);
+        d->n++;
+        r = open_vsock(&d->v[d->n - 1], &cfg->vsock, err, errlen);
     }
     d->seccomp = cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
                  : cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG

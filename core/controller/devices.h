@@ -15,9 +15,10 @@
 #include "validate_device.h"
 
 /*
- * The VM's virtio devices as the controller sees them: one row per --disk (later --net,
- * --vsock), each either a device process the controller starts (cellvm-blockd with its image
- * fd, its end of a vhost-user socketpair and its control channel) or an external vhost-user
+ * The VM's virtio devices as the controller sees them: one row per --disk, --net and --vsock,
+ * each either a device process the controller starts (cellvm-blockd with its image fd,
+ * cellvm-netd with one TAP fd per queue pair, cellvm-vsockd with its listening socket; each
+ * with its end of a vhost-user socketpair and its control channel) or an external vhost-user
  * backend (vhost_user=on,socket=PATH) the controller connects to. Either way the core gets one
  * connected vhost-user socket per device in an AttachDevice message.
  */
@@ -28,7 +29,7 @@ struct device {
     const struct dev_kind *kind;
     char id[PB_MAX_ID_LEN + 1];
     char spec[PB_MAX_SPEC_LEN + 1];  /* DeviceConfigure.spec */
-    int data_fds[PB_MAX_DEVICE_FDS]; /* image, tap...; owned until Configure is sent */
+    int data_fds[PB_MAX_DEVICE_FDS]; /* image, TAPs, vsock listener; owned until sent */
     size_t ndata;
     int core_sock; /* frontend end of the vhost-user socket; owned until sent to the core */
     int dev_sock;  /* backend end; owned until the child is spawned */

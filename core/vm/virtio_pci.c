@@ -148,6 +148,7 @@ void vpci_reset_transport(struct vpci_dev *d, bool msix)
     d->queue_select = 0;
     d->config_vector = MSIX_NO_VECTOR;
     d->isr = 0;
+    d->ctrl_avail = 0;
     for (uint16_t i = 0; i < d->nqueues; i++) {
         struct vpci_queue *q = &d->q[i];
 
@@ -557,6 +558,7 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
         d->vec_gsi[v] = GSI_NONE;
     d->config_gsi = GSI_NONE;
     d->config_vector = MSIX_NO_VECTOR;
+    d->ctrl_q = -1;
     d->bar_addr = PCI_BAR_UNMAPPED;
     d->ctx = ctx;
     d->virtio_id = p->virtio_id;

@@ -105,6 +105,14 @@ struct vpci_dev {
     bool failed;                        /* its backend is gone */
     bool backend_dirty;      /* features or rings were handed to the backend since its last reset */
     uint32_t cfg_lo, cfg_hi; /* dirty config range for VPCI_WORK_CONFIG */
+    /* The queue the core keeps (never handed to the backend), or -1: virtio-net's control
+     * queue, which it serves, or virtio-vsock's event queue, which needs no event outside
+     * migration. ctrl_avail: the control queue's next avail index (frontend thread; zeroed
+     * with the transport). */
+    int ctrl_q;
+    uint16_t ctrl_avail;
+    uint16_t ctrl_pairs;    /* queue pairs the backend serves (data queues / 2) */
+    uint64_t core_features; /* offered by the core itself (CTRL_VQ), kept from the backend */
 };
 
 struct vpci_params {

@@ -8,7 +8,18 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/vm/virtio_net_ctrl.h"
 #include "ipc/vhost_user.h"
+
+#define VIRTIO_ID_NET   1
+#define VIRTIO_ID_VSOCK 19
+/* virtio-vsock's rx and tx go to the backend; the event queue after them stays here. */
+#define VSOCK_DATA_QUEUES       2
+#define VIRTIO_NET_F_CTRL_VQ    17
+#define VIRTIO_NET_F_MQ         22
+#define VIRTIO_RING_F_EVENT_IDX 29
+/* Poll-set tag of a control queue's kick fd (>= 0 are call fds, -1 channel, -2 socket). */
+#define PQ_CTRL_KICK (-3)
 
 /* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket. */
 #define WANT_PF                                                                         \
@@ -63,9 +74,31 @@ int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t 
         if (qn < d->nqueues)
             d->nqueues = (uint16_t)qn;
     }
+    if (d->virtio_id == VIRTIO_ID_NET) {
+        /* Data queues in pairs, then the control queue the core serves itself. */
+        d->nqueues &= (uint16_t)~1u;
+        if (d->nqueues >= VPCI_MAX_QUEUES)
+            d->nqueues = VPCI_MAX_QUEUES - 2;
+    }
     if (!d->nqueues) {
         snprintf(err, errlen, "%s: the backend serves no queue", d->id);
         return -EINVAL;
+    }
+    if (d->virtio_id == VIRTIO_ID_VSOCK) {
+        if (d->nqueues != VSOCK_DATA_QUEUES && d->nqueues != VSOCK_DATA_QUEUES + 1) {
+            snprintf(err, errlen, "%s: a vsock backend serves %u queues", d->id, d->nqueues);
+            return -EINVAL;
+        }
+        d->nqueues = VSOCK_DATA_QUEUES;
+        d->ctrl_q = d->nqueues++;
+    }
+    if (d->virtio_id == VIRTIO_ID_NET) {
+        d->ctrl_pairs = d->nqueues / 2;
+        d->ctrl_q = d->nqueues++;
+        d->core_features = 1ull << VIRTIO_NET_F_CTRL_VQ;
+        d->host_features |= d->core_features;
+        if (d->ctrl_pairs < 2)
+            d->host_features &= ~(1ull << VIRTIO_NET_F_MQ);
     }
     d->config_len = config_size(d->virtio_id);
     if (d->config_len && has_pf(d, VHOST_USER_PROTOCOL_F_CONFIG)) {
@@ -155,9 +188,28 @@ static int send_mem_table(struct vpci_dev *d)
     return vu_fe_set_mem_table(&d->fe, regs, m->nregions);
 }
 
+/* SET_VRING_ENABLE on every started data queue: pairs below `pairs` on, the rest off. */
+static void set_pairs(struct vpci_dev *d, uint16_t pairs)
+{
+    if (!(d->fe.features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+        return; /* rings run from their start: nothing to switch */
+    for (uint16_t i = 0; i < 2u * d->ctrl_pairs; i++) {
+        int r;
+
+        if (!d->q[i].started) /* only this thread changes it */
+            continue;
+        r = vu_fe_set_vring_enable(&d->fe, i, i / 2u < pairs);
+        if (r) {
+            dev_fail(d, "refused SET_VRING_ENABLE", r);
+            return;
+        }
+    }
+    log_debug(d->ctx->log, "%s: %u queue pairs enabled", d->id, pairs);
+}
+
 static void do_start(struct vpci_dev *d, const struct start_snap *s)
 {
-    int r = vu_fe_set_features(&d->fe, s->features);
+    int r = vu_fe_set_features(&d->fe, s->features & ~d->core_features);
 
     pthread_mutex_lock(&d->lock);
     d->backend_dirty = true;
@@ -174,7 +226,7 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
                                  .call_fd = s->q[i].call };
         uint64_t n = s->q[i].size;
 
-        if (!s->q[i].enabled)
+        if (!s->q[i].enabled || i == d->ctrl_q)
             continue;
         if (ring_uva(d->ctx->mem, s->q[i].desc, 16 * n, &v.desc_uva) ||
             ring_uva(d->ctx->mem, s->q[i].avail, 6 + 2 * n, &v.avail_uva) ||
@@ -191,6 +243,9 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
         d->q[i].started = true;
         pthread_mutex_unlock(&d->lock);
     }
+    /* With MQ only the first pair runs until the driver asks for more on the control queue. */
+    if (d->virtio_id == VIRTIO_ID_NET && (s->features & (1ull << VIRTIO_NET_F_MQ)))
+        set_pairs(d, 1);
     log_debug(d->ctx->log, "%s: started (features 0x%llx)", d->id, (unsigned long long)s->features);
 }
 
@@ -284,6 +339,78 @@ static void process_work(struct vpci_dev *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+struct ctrl_req {
+    const struct vpci_dev *d;
+    uint16_t pairs; /* last valid VQ_PAIRS_SET, 0 if none */
+};
+
+/* Lock held. RX mode, MAC, VLAN and announce commands need nothing from a TAP backend. */
+static uint8_t ctrl_command(void *arg, uint8_t cls, uint8_t cmd, const uint8_t *data, size_t len)
+{
+    struct ctrl_req *c = arg;
+    uint16_t pairs;
+
+    switch (cls) {
+    case VNET_CTRL_MQ:
+        if (cmd != VNET_CTRL_MQ_PAIRS_SET || len < 2 ||
+            !(c->d->driver_features & (1ull << VIRTIO_NET_F_MQ)))
+            return VNET_CTRL_ERR;
+        memcpy(&pairs, data, 2);
+        if (!pairs || pairs > c->d->ctrl_pairs)
+            return VNET_CTRL_ERR;
+        c->pairs = pairs;
+        return VNET_CTRL_OK;
+    case VNET_CTRL_RX:
+    case VNET_CTRL_MAC:
+    case VNET_CTRL_VLAN:
+    case VNET_CTRL_ANNOUNCE:
+        return VNET_CTRL_OK;
+    default:
+        return VNET_CTRL_ERR;
+    }
+}
+
+/* The control queue was kicked: complete its commands, then apply a queue-pair change. */
+static void serve_ctrl(struct vpci_dev *d)
+{
+    struct ctrl_req req = { .d = d, .pairs = 0 };
+    struct vnet_ctrl_ring ring;
+    struct vpci_queue *q;
+    bool more = false;
+    int n;
+
+    process_work(d); /* DRIVER_OK's start first: the command may switch its rings */
+    pthread_mutex_lock(&d->lock);
+    q = &d->q[d->ctrl_q];
+    if (!(d->status & VPCI_S_DRIVER_OK) || d->resetting || d->failed || !q->enabled) {
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    ring = (struct vnet_ctrl_ring){ .desc = q->desc,
+                                    .avail = q->avail,
+                                    .used = q->used,
+                                    .size = q->size,
+                                    .last_avail = d->ctrl_avail,
+                                    .event_idx =
+                                        d->driver_features & (1ull << VIRTIO_RING_F_EVENT_IDX) };
+    n = vnet_ctrl_process(d->ctx->mem, &ring, ctrl_command, &req);
+    d->ctrl_avail = ring.last_avail;
+    if (n > 0)
+        vpci_queue_signalled(d, (uint16_t)d->ctrl_q);
+    if (n >= 0)
+        more = vnet_ctrl_pending(d->ctx->mem, &ring);
+    pthread_mutex_unlock(&d->lock);
+    if (n < 0)
+        dev_needs_reset(d, "malformed control queue");
+    if (req.pairs)
+        set_pairs(d, req.pairs);
+    if (more) {
+        uint64_t one = 1;
+
+        (void)!write(q->kick_fd, &one, sizeof(one)); /* come back after the other devices */
+    }
+}
+
 static void refresh_config(struct vpci_dev *d)
 {
     uint8_t buf[VPCI_CONFIG_MAX];
@@ -344,6 +471,9 @@ static size_t build_pollset(struct vpci_worker *w)
             n = add_pfd(w, n, d->fe.sock, POLLRDHUP, d, -2);
             if (d->fe.backend_req_fd >= 0)
                 n = add_pfd(w, n, d->fe.backend_req_fd, POLLIN, d, -1);
+            if (d->virtio_id == VIRTIO_ID_NET && d->ctrl_q >= 0 && (d->status & VPCI_S_DRIVER_OK) &&
+                d->q[d->ctrl_q].enabled)
+                n = add_pfd(w, n, d->q[d->ctrl_q].kick_fd, POLLIN, d, PQ_CTRL_KICK);
             for (uint16_t q = 0; q < d->nqueues; q++)
                 if (d->q[q].started && d->q[q].irq_gsi == GSI_NONE &&
                     d->q[q].vector != MSIX_NO_VECTOR)
@@ -371,6 +501,9 @@ static void handle(struct vpci_worker *w, size_t i)
         return;
     if (w->pq[i] == -2) {
         dev_fail(d, "disconnected", 0);
+    } else if (w->pq[i] == PQ_CTRL_KICK) {
+        drain(w->pfd[i].fd);
+        serve_ctrl(d);
     } else if (w->pq[i] == -1) {
         d->fe.config_changed = config_changed;
         d->fe.opaque = &changed;
@@ -419,7 +552,7 @@ int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_de
     if (w->wake_fd < 0)
         return -errno;
     ctx->wake_fd = w->wake_fd;
-    /* Per device: socket, channel and every queue's call fd. */
+    /* Per device: socket, channel and every queue's call fd (or the control queue's kick). */
     return grow(w, 1 + n * (2 + VPCI_MAX_QUEUES));
 }
 

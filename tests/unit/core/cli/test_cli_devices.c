@@ -176,11 +176,15 @@ Test(cli_devices, parsed_before_refused)
                      "id=z0,size=1G",
                      "--numa",
                      "guest_numa_id=0,cpus=[0-1],memory_zones=[z0]",
+                     "--vsock",
+                     "cid=3,socket=/tmp/v",
+                     "--firmware",
+                     "/fw",
                      NULL };
 
     cr_assert_eq(cli_parse(sizeof(argv) / sizeof(argv[0]) - 1, argv, &c, err, sizeof(err)),
                  -EINVAL);
-    cr_expect_str_eq(err, "--net: known but not supported yet");
+    cr_expect_str_eq(err, "--firmware: known but not supported yet");
     cr_expect_eq(c.ndisks, 3);
     cr_expect_str_eq(c.disks[2].path, "/c");
     cr_expect_eq(c.disks[1].num_queues, 2);

@@ -52,8 +52,9 @@ static const struct err_case cases[] = {
     { { K, "--pvpanic" }, "--pvpanic: known but not supported yet" },
     { { K, "--firmware", "/fw" }, "--firmware: known but not supported yet" },
     { { "--restore", "source_url=file:///x" }, "--restore: known but not supported yet" },
-    { { K, "--net", "tap=tap0" }, "--net: known but not supported yet" },
-    { { K, "--vsock", "cid=3,socket=/tmp/v" }, "--vsock: known but not supported yet" },
+    /* --net and --vsock are served; a refusal after them is still reported */
+    { { K, "--net", "tap=tap0", "--vsock", "cid=3,socket=/tmp/v", "--pvpanic" },
+      "--pvpanic: known but not supported yet" },
     { { K, "--disk", "path=/a,iommu=on" }, "--disk: known but not supported yet: iommu" },
     { { K, "--disk", "path=/a,pci_segment=1" },
       "--disk: known but not supported yet: pci_segment" },

@@ -1,0 +1,31 @@
+#ifndef CELLVM_CORE_CONTROLLER_TAP_SYS_H
+#define CELLVM_CORE_CONTROLLER_TAP_SYS_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The controller's TAP setup for --net (it runs unjailed with CAP_NET_ADMIN; cellvm-netd only
+ * ever gets the attached fds).
+ */
+
+/*
+ * Attaches nqueues new fds (O_CLOEXEC) to TAP `name`, creating it if missing: IFF_TAP |
+ * IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE. An empty name lets the kernel choose; the name is
+ * written back. 0 or -errno with nothing left open.
+ */
+int ctl_tap_open(char name[IFNAMSIZ], unsigned nqueues, int *fds);
+
+struct ctl_tap_if {
+    bool has_ip;
+    uint8_t ip[4], mask[4];
+    bool has_mac;
+    uint8_t mac[6];
+    uint16_t mtu; /* 0: leave it */
+};
+
+/* Addresses, MAC and MTU as given, then the link up. 0 or -errno. */
+int ctl_tap_configure(const char *name, const struct ctl_tap_if *c);
+
+#endif
