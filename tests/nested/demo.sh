@@ -46,11 +46,21 @@ if [ "$vmm" = auto ]; then
 	if [ -e /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
 		[ -n "$images" ] || images=$build/tests/nested/images
 		"$top/tests/guest/build-images.sh" "$images" >/dev/null
+		# A scratch disk and a vsock device; no network here: a TAP would land in the host's
+		# own namespace (the nested demo below has one).
+		d=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-demo.XXXXXX")
+		trap 'rm -rf "$d"' EXIT
+		truncate -s 64M "$d/disk.raw"
 		echo "demo: booting the Debian cloud kernel under cellvm on this machine's /dev/kvm"
-		exec "$build/core/controller/cellvm" --kernel "$images/vmlinux" \
+		echo "demo: with a 64 MiB virtio-blk disk (written and read back) and a vsock device"
+		rc=0
+		"$build/core/controller/cellvm" --kernel "$images/vmlinux" \
 			--initramfs "$images/l2-initramfs.cpio.gz" \
-			--cmdline "console=ttyS0 cellvm.check=$check" \
-			--cpus boot=2 --memory size=512M --serial tty --console off
+			--cmdline "console=ttyS0 cellvm.check=$check,blk" \
+			--cpus boot=2 --memory size=512M --serial tty --console off \
+			--disk "path=$d/disk.raw,image_type=raw" \
+			--vsock "cid=3,socket=$d/vsock.sock" || rc=$?
+		exit "$rc"
 	fi
 	echo "demo: /dev/kvm here cannot boot a stock Linux kernel (software nested hypervisor):"
 	echo "demo: running the demo one level down, inside the nested bench (QEMU TCG -> L1 KVM -> cellvm)"
@@ -85,12 +95,30 @@ if [ "$vmm" = cellvm ]; then
 fi
 
 # The L1 script: the L2 run with its kernel messages on the console.
-cat >"$tmp/demo-$vmm.sh" <<EOF
+if [ "$vmm" = cellvm ]; then
+	# cellvm's guest gets a disk (written and read back), a NIC on a TAP in L1 with link-local
+	# addresses only (pinged from the guest) and a vsock device.
+	cat >"$tmp/demo-$vmm.sh" <<EOF
+#!/bin/sh
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:\$PATH
+[ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
+dd if=/dev/zero of=/tmp/demo-disk.raw bs=1M count=64 2>/dev/null
+echo "demo: booting the L2 guest under cellvm with a disk, a NIC and a vsock device (checks: $check,blk,net)"
+L2_VERBOSE=1 L2_INTERACTIVE=$interactive L2_CPUS=2 run_l2_cellvm $((timeout - 60)) \\
+	$check,blk,net:169.254.10.2:169.254.10.1 \\
+	--disk path=/tmp/demo-disk.raw,image_type=raw \\
+	--net tap=cvmdemo0,ip=169.254.10.1,mask=255.255.0.0 \\
+	--vsock cid=3,socket=/tmp/demo-vsock.sock
+EOF
+else
+	cat >"$tmp/demo-$vmm.sh" <<EOF
 #!/bin/sh
 . /test/lib.sh
 echo "demo: booting the L2 guest under $vmm (checks: $check)"
 L2_VERBOSE=1 L2_INTERACTIVE=$interactive run_l2_$vmm $((timeout - 60)) $check
 EOF
+fi
 rc=0
 "$here/run-nested.sh" "${args[@]}" "$tmp/demo-$vmm.sh" || rc=$?
 exit "$rc"
