@@ -141,6 +141,36 @@ static void remember_dir(struct device *dv, const char *path)
     free(real);
 }
 
+/* What every device row starts with; Cloud Hypervisor names unnamed devices _disk0, _net0, ... */
+static void device_base(struct device *dv, const struct dev_kind *kind, const char *id,
+                        const char *prefix, size_t index, uint16_t num_queues, uint16_t queue_size,
+                        uint16_t pci_segment)
+{
+    dv->kind = kind;
+    dv->virtio_id = kind->virtio_id;
+    if (id)
+        snprintf(dv->id, sizeof(dv->id), "%s", id);
+    else
+        snprintf(dv->id, sizeof(dv->id), "%s%zu", prefix, index);
+    dv->num_queues = num_queues;
+    dv->queue_size = queue_size;
+    dv->pci_segment = pci_segment;
+}
+
+/* vhost_user=on: the core talks to a backend someone else runs. */
+static int device_external(struct device *dv, const char *opt, const char *socket, char *err,
+                           size_t errlen)
+{
+    int r;
+
+    dv->external = true;
+    r = connect_unix(socket, &dv->core_sock);
+    if (r)
+        return fail(err, errlen, r, "%s %s: cannot connect to vhost-user socket '%s': %s", opt,
+                    dv->id, socket ? socket : "", strerror(-r));
+    return 0;
+}
+
 static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, char *err,
                      size_t errlen)
 {
@@ -148,24 +178,10 @@ static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, 
     struct stat st;
     int fd, r;
 
-    dv->kind = &kind_disk;
-    dv->virtio_id = kind_disk.virtio_id;
-    /* Cloud Hypervisor names unnamed disks _disk0, _disk1, ... */
-    if (c->id)
-        snprintf(dv->id, sizeof(dv->id), "%s", c->id);
-    else
-        snprintf(dv->id, sizeof(dv->id), "_disk%zu", index);
-    dv->num_queues = c->num_queues;
-    dv->queue_size = c->queue_size;
-    dv->pci_segment = c->pci_segment;
-    if (c->vhost_user) {
-        dv->external = true;
-        r = connect_unix(c->socket, &dv->core_sock);
-        if (r)
-            return fail(err, errlen, r, "--disk %s: cannot connect to vhost-user socket '%s': %s",
-                        dv->id, c->socket, strerror(-r));
-        return 0;
-    }
+    device_base(dv, &kind_disk, c->id, "_disk", index, c->num_queues, c->queue_size,
+                c->pci_segment);
+    if (c->vhost_user)
+        return device_external(dv, "--disk", c->socket, err, errlen);
     fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, -errno, "--disk %s: cannot open '%s': %s", dv->id, c->path,
@@ -271,23 +287,9 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
     unsigned pairs = c->num_queues / 2u;
     int sv[2], r;
 
-    dv->kind = &kind_net;
-    dv->virtio_id = kind_net.virtio_id;
-    if (c->id)
-        snprintf(dv->id, sizeof(dv->id), "%s", c->id);
-    else
-        snprintf(dv->id, sizeof(dv->id), "_net%zu", index);
-    dv->num_queues = c->num_queues;
-    dv->queue_size = c->queue_size;
-    dv->pci_segment = c->pci_segment;
-    if (c->vhost_user) {
-        dv->external = true;
-        r = connect_unix(c->socket, &dv->core_sock);
-        if (r)
-            return fail(err, errlen, r, "--net %s: cannot connect to vhost-user socket '%s': %s",
-                        dv->id, c->socket ? c->socket : "", strerror(-r));
-        return 0;
-    }
+    device_base(dv, &kind_net, c->id, "_net", index, c->num_queues, c->queue_size, c->pci_segment);
+    if (c->vhost_user)
+        return device_external(dv, "--net", c->socket, err, errlen);
     if (!pairs || c->num_queues % 2 || pairs > PB_MAX_DEVICE_FDS)
         return fail(err, errlen, -EINVAL, "--net %s: num_queues must be even, 2 to %d", dv->id,
                     2 * PB_MAX_DEVICE_FDS);
