@@ -74,10 +74,43 @@ l2_verdict() {
 	return 0
 }
 
+# l2_hang_report: what a VM that is about to hit its timeout is doing, so a hang in CI explains
+# itself from the filtered log alone: each VMM thread's state, kernel stack and current syscall
+# (L1 is root), then one second of KVM exits from tracefs (guest RIP and exit reason; map a RIP
+# to a symbol with `nm` on the L2 vmlinux).  Every line starts with "lib: " to pass the filter.
+l2_hang_report() {
+	local p t c tr=/sys/kernel/tracing
+	l2_say "hang report: L2 VMM threads about to be killed"
+	for p in /proc/[0-9]*; do
+		c=$(cat "$p/comm" 2>/dev/null) || continue
+		case "$c" in cellvm* | qemu*) ;; *) continue ;; esac
+		for t in "$p"/task/*; do
+			l2_say "  pid ${p#/proc/} tid ${t##*/} $(cat "$t/comm" 2>/dev/null)" \
+				"state=$(cut -d' ' -f3 "$t/stat" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)" \
+				"syscall=$(cut -d' ' -f1-3 "$t/syscall" 2>/dev/null)"
+			sed -n 's/^/lib:       /p' "$t/stack" 2>/dev/null | head -n 8
+		done
+	done
+	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+	if [ -w "$tr/events/kvm/kvm_exit/enable" ]; then
+		echo >"$tr/trace"
+		echo 1 >"$tr/events/kvm/kvm_exit/enable"
+		echo 1 >"$tr/events/kvm/kvm_userspace_exit/enable" 2>/dev/null
+		sleep 1
+		echo 0 >"$tr/events/kvm/kvm_exit/enable"
+		echo 0 >"$tr/events/kvm/kvm_userspace_exit/enable" 2>/dev/null
+		l2_say "  last KVM exits (1 s of tracing):"
+		grep -v '^#' "$tr/trace" | tail -n 12 | sed 's/^ */lib:     /'
+	else
+		l2_say "  no kvm tracepoints in L1 (tracefs: $tr)"
+	fi
+	dmesg | tail -n 5 | sed 's/^/lib:   dmesg: /'
+}
+
 # l2_run TIMEOUT CHECKS NAME CMD...: runs CMD with a hard timeout, its output streamed and kept
 # in a log; then judges it.  busybox sh has no PIPESTATUS, so the status goes through a file.
 l2_run() {
-	local t=$1 checks=$2 name=$3 input rc started
+	local t=$1 checks=$2 name=$3 input rc started wd
 	shift 3
 	mkdir -p "$L2_LOGDIR"
 	L2_SEQ=$((L2_SEQ + 1))
@@ -86,10 +119,18 @@ l2_run() {
 	[ "${L2_INTERACTIVE:-0}" != 1 ] || input=/dev/console
 	l2_say "starting L2 ($name, checks $checks, timeout ${t}s): $*"
 	started=$(cut -d. -f1 /proc/uptime)
+	# The watchdog reports on the VM a few seconds before the timeout kills it; its output goes
+	# to the console directly, not into the pipeline, so it never holds the log open.
+	(
+		sleep $((t > 10 ? t - 4 : t)) && l2_hang_report
+	) &
+	wd=$!
 	{
 		timeout -s KILL "$t" "$@" <"$input" 2>&1
 		echo $? >"$L2_LOG.rc"
 	} | tr -d '\r' | tee "$L2_LOG"
+	kill "$wd" 2>/dev/null
+	pkill -P "$wd" sleep 2>/dev/null
 	rc=$(cat "$L2_LOG.rc" 2>/dev/null || echo 255)
 	l2_say "L2 $name exited with status $rc after $(($(cut -d. -f1 /proc/uptime) - started)) s"
 	l2_verdict "$L2_LOG" "$checks" "$rc" "$t"

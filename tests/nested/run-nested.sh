@@ -165,7 +165,7 @@ if [ "$status" -ne 0 ]; then
 	if [ "$stream" = 0 ]; then
 		# What the test infrastructure said (lib.sh, L1's init, the agent's markers) explains a
 		# failure better than the log's tail, which is mostly kernel messages.
-		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic' | tail -n 20 || true)
+		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic' | tail -n 80 || true)
 		if [ -n "$summary" ]; then
 			say "what the run reported (serial log, filtered):"
 		else
