@@ -129,26 +129,44 @@ cat "$images/l1-initramfs.cpio.lz4" "$tmp/extra.cpio.lz4" >"$tmp/initrd"
 
 # The script's own limit inside L1 expires before ours, so a hung test still reports through
 # the console (L1 prints its dmesg tail); ours catches a wedged L1.
-inner=$((timeout - 30))
-[ "$inner" -ge 20 ] || inner=20
-cmdline="console=ttyS0 panic=-1 cellvm.timeout=$inner${append:+ $append}"
-
-qemu_cmd=(timeout --foreground -k 5 "$timeout" "$qemu" -accel tcg -cpu max -smp "$smp" -m "$mem"
-	-M q35 -no-reboot -nographic -nodefaults -no-user-config -serial mon:stdio
-	-kernel "$images/l1-kernel" -initrd "$tmp/initrd" -append "$cmdline")
+l1_cmd() {
+	local t=$1 inner=$(($1 - 30))
+	[ "$inner" -ge 20 ] || inner=20
+	qemu_cmd=(timeout --foreground -k 5 "$t" "$qemu" -accel tcg -cpu max -smp "$smp" -m "$mem"
+		-M q35 -no-reboot -nographic -nodefaults -no-user-config -serial mon:stdio
+		-kernel "$images/l1-kernel" -initrd "$tmp/initrd"
+		-append "console=ttyS0 panic=-1 cellvm.timeout=$inner${append:+ $append}")
+}
+l1_cmd "$timeout"
 input=/dev/null
 [ "$interactive" = 0 ] || input=/dev/stdin
 say "L1: $(basename "$script"), timeout ${timeout}s, serial log $log"
 start=$SECONDS
-set +e
-if [ "$stream" = 1 ]; then
-	"${qemu_cmd[@]}" <"$input" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-else
-	"${qemu_cmd[@]}" <"$input" >"$log" 2>&1
-	rc=$?
+run_l1() {
+	set +e
+	if [ "$stream" = 1 ]; then
+		"${qemu_cmd[@]}" <"$input" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+	else
+		"${qemu_cmd[@]}" <"$input" >"$log" 2>&1
+		rc=$?
+	fi
+	set -e
+}
+run_l1
+# L1's own kernel locking up (l1-init.sh turns that into a panic; an L2 lockup does not panic)
+# is the emulator's fault, not the test's: the run is repeated once, and said so; the first log
+# is kept next to the second.  Anything else, including a second lockup, is a failure.  The
+# repeat gets what is left of the timeout plus 150 s, which the meson timeouts (run timeout +
+# 200 or more) leave room for.
+retry_t=$((timeout + 150 - (SECONDS - start)))
+if [ "$interactive" = 0 ] && [ "$retry_t" -ge 120 ] && grep -aq 'Kernel panic - not syncing: softlockup' "$log"; then
+	say "L1's kernel locked up (QEMU TCG nested SVM; see $log.lockup): repeating the run once, timeout ${retry_t}s"
+	l1_cmd "$retry_t"
+	tr -d '\r' <"$log" | grep -a -E 'soft lockup|^lib: ' | head -n 8 | sed 's/^/  | /' >&2
+	mv "$log" "$log.lockup"
+	run_l1
 fi
-set -e
 elapsed=$((SECONDS - start))
 
 status=$(tr -d '\r' <"$log" | sed -n 's/^CELLVM-L1: EXIT \([0-9]\{1,3\}\)$/\1/p' | tail -n 1)
@@ -165,7 +183,7 @@ if [ "$status" -ne 0 ]; then
 	if [ "$stream" = 0 ]; then
 		# What the test infrastructure said (lib.sh, L1's init, the agent's markers) explains a
 		# failure better than the log's tail, which is mostly kernel messages.
-		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic' | tail -n 80 || true)
+		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic|soft lockup' | tail -n 80 || true)
 		if [ -n "$summary" ]; then
 			say "what the run reported (serial log, filtered):"
 		else
