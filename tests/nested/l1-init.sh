@@ -36,10 +36,11 @@ ip link set lo up 2>/dev/null
 [ -c /dev/kvm ] || echo "l1-init: no /dev/kvm (is SVM in the L1 CPU model? QEMU needs -cpu max)"
 # Only errors from the L1 kernel on the console from here on, so the test's output stays readable.
 dmesg -n 4
-# QEMU TCG's nested SVM occasionally wedges L1 itself: L1's CPUs stop scheduling while they run
-# L2 (the kernel's soft-lockup watchdog fires on every CPU; seen under heavy host load with
-# cellvm and QEMU as the L2 VMM alike).  Panic at once, so run-nested.sh sees the lockup in
-# seconds instead of waiting for its timeout, and can tell it from a test failure.
+# L1 itself occasionally wedges while it runs a 2-vCPU L2 under heavy host load: both of L1's
+# CPUs stop scheduling inside KVM_RUN (the soft-lockup watchdog fires on each).  A userspace VMM
+# cannot legitimately do that to a kernel, so the fault is below cellvm (L1's KVM under QEMU
+# TCG's SVM emulation).  Panic at once, so run-nested.sh sees the lockup in seconds instead of
+# waiting for its timeout, and can tell it from a test failure.
 echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null
 
 timeout=600

@@ -155,13 +155,13 @@ run_l1() {
 }
 run_l1
 # L1's own kernel locking up (l1-init.sh turns that into a panic; an L2 lockup does not panic)
-# is the emulator's fault, not the test's: the run is repeated once, and said so; the first log
+# is a fault below cellvm (see l1-init.sh), not the test's: the run is repeated once, and said so; the first log
 # is kept next to the second.  Anything else, including a second lockup, is a failure.  The
 # repeat gets what is left of the timeout plus 150 s, which the meson timeouts (run timeout +
 # 200 or more) leave room for.
 retry_t=$((timeout + 150 - (SECONDS - start)))
 if [ "$interactive" = 0 ] && [ "$retry_t" -ge 120 ] && grep -aq 'Kernel panic - not syncing: softlockup' "$log"; then
-	say "L1's kernel locked up (QEMU TCG nested SVM; see $log.lockup): repeating the run once, timeout ${retry_t}s"
+	say "L1's kernel locked up (a fault below cellvm, see l1-init.sh; log $log.lockup): repeating the run once, timeout ${retry_t}s"
 	l1_cmd "$retry_t"
 	tr -d '\r' <"$log" | grep -a -E 'soft lockup|^lib: ' | head -n 8 | sed 's/^/  | /' >&2
 	mv "$log" "$log.lockup"
