@@ -229,11 +229,6 @@ int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r, un
     return request(fe, &m, fds, n);
 }
 
-int vu_fe_get_max_mem_slots(struct vu_frontend *fe, uint64_t *slots)
-{
-    return get_u64(fe, VHOST_USER_GET_MAX_MEM_SLOTS, slots);
-}
-
 static int mem_reg(struct vu_frontend *fe, uint32_t req, const struct vu_fe_region *r, bool fd)
 {
     struct vu_msg m;
@@ -252,6 +247,92 @@ int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r)
 int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r)
 {
     return mem_reg(fe, VHOST_USER_REM_MEM_REG, r, false);
+}
+
+int vu_fe_get_max_mem_slots(struct vu_frontend *fe, uint64_t *slots)
+{
+    return get_u64(fe, VHOST_USER_GET_MAX_MEM_SLOTS, slots);
+}
+
+static bool same_region(const struct vu_mem_region *a, const struct vu_mem_region *b)
+{
+    return a->guest_addr == b->guest_addr && a->size == b->size && a->user_addr == b->user_addr &&
+           a->mmap_offset == b->mmap_offset;
+}
+
+static bool region_in(const struct vu_mem_region *x, const struct vu_mem_region *set, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (same_region(x, &set[i]))
+            return true;
+    return false;
+}
+
+/* The ADD_MEM_REG path: drop what r lacks, add what the backend lacks. fe->held is kept
+ * exact after every message the backend accepted. */
+static int update_mem_regs(struct vu_frontend *fe, const struct vu_fe_region *r, unsigned n,
+                           const struct vu_mem_region *want)
+{
+    uint64_t slots = 0;
+    unsigned i = 0;
+    int rc = vu_fe_get_max_mem_slots(fe, &slots);
+
+    if (rc)
+        return rc;
+    if (n > slots)
+        return -E2BIG;
+    while (i < fe->nheld) {
+        struct vu_fe_region old;
+
+        if (region_in(&fe->held[i], want, n)) {
+            i++;
+            continue;
+        }
+        old = (struct vu_fe_region){ .gpa = fe->held[i].guest_addr,
+                                     .size = fe->held[i].size,
+                                     .uva = fe->held[i].user_addr,
+                                     .mmap_offset = fe->held[i].mmap_offset,
+                                     .fd = -1 };
+        rc = vu_fe_rem_mem_reg(fe, &old);
+        if (rc)
+            return rc;
+        fe->held[i] = fe->held[--fe->nheld];
+    }
+    for (i = 0; i < n; i++) {
+        if (region_in(&want[i], fe->held, fe->nheld))
+            continue;
+        rc = vu_fe_add_mem_reg(fe, &r[i]);
+        if (rc)
+            return rc;
+        fe->held[fe->nheld++] = want[i];
+    }
+    return 0;
+}
+
+int vu_fe_set_memory(struct vu_frontend *fe, const struct vu_fe_region *r, unsigned n)
+{
+    struct vu_mem_region want[VU_FE_MAX_MEM];
+    int rc;
+
+    if (n > VU_FE_MAX_MEM)
+        return -E2BIG;
+    for (unsigned i = 0; i < n; i++)
+        put_region(&want[i], &r[i]);
+    if (n <= VHOST_USER_MAX_REGIONS) {
+        fe->nheld = 0;
+        rc = vu_fe_set_mem_table(fe, r, n);
+        if (rc)
+            return rc;
+        memcpy(fe->held, want, n * sizeof(want[0]));
+        fe->nheld = n;
+        return 0;
+    }
+    if (!(fe->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)))
+        return -E2BIG;
+    rc = update_mem_regs(fe, r, n, want);
+    if (rc)
+        fe->nheld = 0; /* unknown: the next call replaces the whole table */
+    return rc;
 }
 
 int vu_fe_get_queue_num(struct vu_frontend *fe, uint64_t *num)

@@ -14,6 +14,9 @@
 
 #include "ipc/vhost_user.h"
 
+/* Memory regions vu_fe_set_memory can track (the core has at most GUEST_MEM_MAX_REGIONS). */
+#define VU_FE_MAX_MEM 32
+
 struct vu_frontend {
     int sock;                   /* owned: the vhost-user connection */
     int backend_req_fd;         /* owned: our end of the BACKEND_REQ channel, -1 if none */
@@ -23,6 +26,10 @@ struct vu_frontend {
     /* Called from vu_fe_handle_backend_req for CONFIG_CHANGE_MSG. Optional. */
     void (*config_changed)(void *opaque);
     void *opaque;
+    /* The memory layout the backend holds from vu_fe_set_memory (fds not kept), so that a
+     * later call sends only the difference; memory survives RESET_DEVICE. */
+    struct vu_mem_region held[VU_FE_MAX_MEM];
+    unsigned nheld;
 };
 
 /* One guest memory region and the fd that backs it (owned by the caller). */
@@ -67,6 +74,14 @@ int vu_fe_set_owner(struct vu_frontend *fe);
 int vu_fe_negotiate(struct vu_frontend *fe, uint64_t want_pf, uint64_t *offered);
 
 int vu_fe_set_mem_table(struct vu_frontend *fe, const struct vu_fe_region *r, unsigned n);
+/*
+ * Gives the backend exactly the regions r[0..n): one SET_MEM_TABLE while they fit in it
+ * (VHOST_USER_MAX_REGIONS); beyond that, with CONFIGURE_MEM_SLOTS negotiated, REM_MEM_REG for
+ * each held region r lacks, then ADD_MEM_REG for each region the backend does not hold yet,
+ * within GET_MAX_MEM_SLOTS. 0, -E2BIG (too many regions for the backend or VU_FE_MAX_MEM), or
+ * -errno; after a failure nothing is known to be held, so the next call starts over.
+ */
+int vu_fe_set_memory(struct vu_frontend *fe, const struct vu_fe_region *r, unsigned n);
 int vu_fe_get_max_mem_slots(struct vu_frontend *fe, uint64_t *slots);
 int vu_fe_add_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);
 int vu_fe_rem_mem_reg(struct vu_frontend *fe, const struct vu_fe_region *r);

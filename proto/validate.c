@@ -147,6 +147,9 @@ static int validate_numa(const Cellvm__CoreConfig *m, const char **why)
         if (n->n_cpus > PB_MAX_VCPUS || n->n_zones > PB_MAX_ZONES ||
             n->n_distances > PB_MAX_NUMA_NODES)
             return pb_fail(why, "numa_nodes");
+        if (!pb_text_ok(n->device_id, PB_MAX_ID_LEN, true, false) ||
+            (n->device_id && n->device_id[0] && (n->n_cpus || n->n_zones)))
+            return pb_fail(why, "numa_nodes.device_id");
         for (size_t j = 0; j < n->n_cpus; j++) {
             if (n->cpus[j] >= m->cpus->max_vcpus || cpu_seen[n->cpus[j]]++)
                 return pb_fail(why, "numa_nodes.cpus");

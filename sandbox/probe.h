@@ -2,8 +2,9 @@
 #define CELLVM_SANDBOX_PROBE_H
 
 /*
- * Forbidden actions a jailed process attempts on request, to prove its profile: compiled into
- * the daemons only with -Dtest_hooks=true (CELLVM_TEST_HOOKS), and into the sandbox tests.
+ * Forbidden actions a jailed process attempts on request, to prove its profile: compiled only
+ * into the sandbox tests and the test-only copies of the daemons in tests/sandbox/hooked
+ * (CELLVM_TEST_HOOKS), never into an installed binary.
  *
  *   open       openat of a host file        exec        execve of /bin/true
  *   socket-tcp an AF_INET stream socket     ptrace      PTRACE_TRACEME

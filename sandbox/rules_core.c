@@ -45,6 +45,7 @@ static const struct sbx_rule core[] = {
     SBX_IOCTL(KVM_IRQFD, "vhost-user call eventfds inject MSIs directly"),
     SBX_IOCTL(KVM_IOEVENTFD, "queue-notify writes signal the kick eventfds directly"),
     SBX_IOCTL(KVM_SIGNAL_MSI, "re-injection of a pending MSI-X vector on unmask"),
+    SBX_IOCTL(KVM_NMI, "vm.nmi: queued on each vCPU by the VM thread while the vCPUs are stopped"),
     SBX_IOCTL(KVM_GET_CLOCK, "guest clock stops across pause"),
     SBX_IOCTL(KVM_SET_CLOCK, "guest clock stops across pause"),
     SBX_ALLOW(eventfd2, "VM event fd, serial stop fd, kick/call eventfds"),

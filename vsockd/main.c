@@ -7,7 +7,19 @@
  * From the controller, DeviceConfigure carries option "vsock", the spec with the socket path
  * as the user gave it (its file name names the PATH_<port> sockets) and optionally one fd: a
  * listening AF_UNIX stream socket already bound to that path. Without the fd the process binds
- * the path itself, before the jail. */
+ * the path itself, before the jail.
+ *
+ * Transport reset. The event queue is the frontend's: cellvm's core keeps it (core/vm,
+ * virtio_pci_vu.c) the way QEMU's vhost-user-vsock does: it lets the guest set it up and post
+ * its buffers, never hands it to this process, and today never writes an event into it. That is
+ * enough for the cases that exist: a guest-initiated reset, a reboot or a frontend that
+ * disconnects resets the device (vsockd_reset below drops every stream, and the guest forgets
+ * its own), and a vsockd that dies stops the VM (the controller has no respawn yet). The case
+ * that would need the queue is a vsockd replaced while the guest runs (a respawn, or an
+ * external backend reconnected): the new process starts with no streams, so the frontend, once
+ * the rings run again, must post one VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (le32 id 0) so that the
+ * guest resets its sockets and re-reads guest_cid, as QEMU does after a migration. Nothing in
+ * this process has to change for that. */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>

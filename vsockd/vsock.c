@@ -113,8 +113,12 @@ static int ep_add_conn(struct vsock_dev *d, struct vsock_conn *c)
 static struct vsock_conn *adopt(struct vsock_dev *d, int fd, uint32_t local_port,
                                 uint32_t peer_port)
 {
-    struct vsock_conn *c = conn_new(&d->conns, fd, local_port, peer_port, d->buf_alloc);
+    uint32_t window = d->buf_alloc;
+    struct vsock_conn *c;
 
+    if (d->conns.count >= VSOCK_WIDE_CONNS && window > VSOCK_NARROW_BUF_ALLOC)
+        window = VSOCK_NARROW_BUF_ALLOC;
+    c = conn_new(&d->conns, fd, local_port, peer_port, window);
     if (!c) {
         close(fd);
         return NULL;
@@ -126,11 +130,23 @@ static struct vsock_conn *adopt(struct vsock_dev *d, int fd, uint32_t local_port
     return c;
 }
 
+/*
+ * Tells the guest about forwarded bytes only when it needs to know: once what it sent since the
+ * fwd_cnt it last heard reaches half of the window it can actually use, as Linux does with its
+ * own threshold. That window is ours capped at the guest's own buf_alloc: Linux guests cap their
+ * TX credit so (a larger window from us would leave them stalled, waiting for an update we
+ * would not send). A guest streaming at full speed so hears from us about twice per window,
+ * not once per packet, and still has half a window of credit while the update travels. Nothing
+ * to tell (fwd_cnt unchanged) sends nothing; the next flush that forwards bytes asks again.
+ */
 static void maybe_credit_update(struct vsock_dev *d, struct vsock_conn *c)
 {
-    /* A quarter of the window forwarded since the guest last heard: tell it, so a one-way
-       stream never waits on a CREDIT_REQUEST the driver may not send. */
-    if (c->fwd_cnt - c->fwd_cnt_sent >= c->buf_size / 4) {
+    uint32_t unheard = c->rx_cnt - c->fwd_cnt_sent; /* the guest counts these against us */
+    uint32_t window = c->buf_size;
+
+    if (c->peer_buf_alloc && c->peer_buf_alloc < window)
+        window = c->peer_buf_alloc;
+    if (c->fwd_cnt != c->fwd_cnt_sent && unheard >= window / 2) {
         c->need |= CONN_NEED_CREDIT;
         rxq_kick(d, c);
     }

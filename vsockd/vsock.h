@@ -16,12 +16,19 @@
 #include "device-procs/virtq.h"
 #include "vsockd/pkt.h"
 
-#define VSOCK_DEFAULT_BUF_ALLOC (256u * 1024u) /* per-connection buffer we advertise */
-#define VSOCK_DEFAULT_MAX_CONNS 1023u          /* as Cloud Hypervisor */
-#define VSOCK_TIMEOUT_MS        2000u          /* handshake line and REQUEST -> RESPONSE */
-#define VSOCK_DRAIN_MS          10000u         /* guest closed, host slow to take the rest */
-#define VSOCK_RST_QUEUE         2048u          /* RSTs owed to the guest, beyond connections */
-#define VSOCK_LOCAL_PORT_BASE   (1u << 30)     /* ports of host-initiated streams */
+/* The window we advertise per connection. A large one lets a guest keep sending while the
+   host reader catches up (its credit updates come about twice per window, see vsock.c); since
+   a guest may fill the window of every stream whose host reader stalls, only the first
+   VSOCK_WIDE_CONNS open connections get it, later ones VSOCK_NARROW_BUF_ALLOC at most, which
+   bounds what vsockd may hold to about 64 MiB + 1023 x 256 KiB. */
+#define VSOCK_DEFAULT_BUF_ALLOC (1024u * 1024u)
+#define VSOCK_NARROW_BUF_ALLOC  (256u * 1024u)
+#define VSOCK_WIDE_CONNS        64u
+#define VSOCK_DEFAULT_MAX_CONNS 1023u      /* as Cloud Hypervisor */
+#define VSOCK_TIMEOUT_MS        2000u      /* handshake line and REQUEST -> RESPONSE */
+#define VSOCK_DRAIN_MS          10000u     /* guest closed, host slow to take the rest */
+#define VSOCK_RST_QUEUE         2048u      /* RSTs owed to the guest, beyond connections */
+#define VSOCK_LOCAL_PORT_BASE   (1u << 30) /* ports of host-initiated streams */
 
 struct vsock_cfg {
     uint64_t guest_cid;

@@ -16,6 +16,13 @@ struct acpi_cpu {
     bool enabled; /* false: present but disabled (max > boot), for hotplug later */
 };
 
+/* A PCI function that initiates memory accesses for a node of its own: a Generic Initiator
+ * (SRAT type 5) on segment 0, bus 0, which the DSDT lists under the host bridge with _PXM. */
+struct acpi_pci_initiator {
+    uint8_t dev, fn; /* dev 0..31, fn 0..7 */
+    uint32_t node;
+};
+
 /* A guest-physical RAM range and the proximity domain it belongs to (SRAT). */
 struct acpi_mem_range {
     uint64_t base, size;
@@ -37,6 +44,9 @@ struct acpi_params {
     const struct acpi_mem_range *mem;
     uint32_t nmem; /* 0..ACPI_MAX_MEM_RANGES */
     const uint8_t *distances;
+    /* Generic Initiators (need pci and NUMA; each node below numa_nodes, each function once). */
+    const struct acpi_pci_initiator *initiators;
+    uint32_t ninitiators; /* 0..ACPI_MAX_INITIATORS */
     /*
      * PCI segment 0 (platform.h's ECAM and MMIO32 window): with pci, the DSDT gets the PNP0A08
      * host bridge with its bus, I/O and memory windows (MMIO64 when end > start) and the MCFG
@@ -50,6 +60,7 @@ struct acpi_params {
 #define ACPI_MAX_CPUS       4096
 #define ACPI_MAX_NUMA_NODES 64
 #define ACPI_MAX_MEM_RANGES 64
+#define ACPI_MAX_INITIATORS 32
 
 /*
  * Builds all tables into buf (cap bytes), which the guest will see at guest-physical address

@@ -181,10 +181,26 @@ static void sb_cpus(struct acpi_buf *b, const struct acpi_params *p)
     }
 }
 
+/* A Generic Initiator function under the host bridge: _ADR finds it (device in the high word,
+ * function in the low), _PXM gives the node Linux then reports as its numa_node. */
+static void pci_initiator(struct acpi_buf *b, const struct acpi_pci_initiator *g)
+{
+    char name[8];
+    size_t dev;
+
+    snprintf(name, sizeof(name), "S%02X%X", (unsigned)g->dev & 0x1f, (unsigned)g->fn & 7);
+    dev = aml_device(b, name);
+    aml_name(b, "_ADR");
+    aml_int(b, (uint64_t)g->dev << 16 | g->fn);
+    aml_name(b, "_PXM");
+    aml_int(b, g->node);
+    aml_end(b, dev);
+}
+
 /*
  * The PCI Express host bridge of segment 0: buses 0-255 (all of ECAM), the I/O ports around
  * the 0xCF8 configuration pair, MMIO32 below ECAM and MMIO64 above RAM. virtio-pci functions
- * use MSI-X only, so there is no _PRT.
+ * use MSI-X only, so there is no _PRT. No _ADR: a device has _HID or _ADR, never both.
  */
 static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
 {
@@ -197,8 +213,6 @@ static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
     aml_eisaid(b, "PNP0A08");
     aml_name(b, "_CID");
     aml_eisaid(b, "PNP0A03");
-    aml_name(b, "_ADR");
-    aml_int(b, 0);
     aml_name(b, "_SEG");
     aml_int(b, 0);
     aml_name(b, "_UID");
@@ -215,6 +229,8 @@ static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
     if (p->pci_mmio64_end > p->pci_mmio64_start)
         aml_res_qword_mem(b, p->pci_mmio64_start, p->pci_mmio64_end - 1);
     aml_restemp_end(b, crs);
+    for (uint32_t i = 0; i < p->ninitiators; i++)
+        pci_initiator(b, &p->initiators[i]);
     aml_end(b, dev);
 }
 

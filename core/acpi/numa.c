@@ -10,22 +10,25 @@ enum srat_type {
     SRAT_LAPIC_AFFINITY = 0,
     SRAT_MEMORY_AFFINITY = 1,
     SRAT_X2APIC_AFFINITY = 2,
+    SRAT_GENERIC_INITIATOR = 5,
 };
 
-#define SRAT_LAPIC_LEN   16
-#define SRAT_MEMORY_LEN  40
-#define SRAT_X2APIC_LEN  24
-#define SRAT_F_ENABLED   (1u << 0)
-#define SLIT_LOCAL       10
-#define SLIT_REMOTE      20 /* the default between two nodes when no distances are given */
-#define SLIT_UNREACHABLE 255
+#define SRAT_LAPIC_LEN     16
+#define SRAT_MEMORY_LEN    40
+#define SRAT_X2APIC_LEN    24
+#define SRAT_GI_LEN        32
+#define SRAT_GI_HANDLE_PCI 1
+#define SRAT_F_ENABLED     (1u << 0)
+#define SLIT_LOCAL         10
+#define SLIT_REMOTE        20 /* the default between two nodes when no distances are given */
+#define SLIT_UNREACHABLE   255
 
 int acpi_numa_check(const struct acpi_params *p)
 {
     uint32_t n = p->numa_nodes;
 
     if (n == 0)
-        return p->nmem ? -EINVAL : 0;
+        return p->nmem || p->ninitiators ? -EINVAL : 0;
     if (n > ACPI_MAX_NUMA_NODES || p->nmem > ACPI_MAX_MEM_RANGES || (p->nmem && !p->mem) ||
         !p->cpu_node)
         return -EINVAL;
@@ -37,6 +40,17 @@ int acpi_numa_check(const struct acpi_params *p)
 
         if (m->node >= n || m->size == 0 || m->base > UINT64_MAX - m->size)
             return -EINVAL;
+    }
+    if (p->ninitiators > ACPI_MAX_INITIATORS || (p->ninitiators && (!p->initiators || !p->pci)))
+        return -EINVAL;
+    for (uint32_t i = 0; i < p->ninitiators; i++) {
+        const struct acpi_pci_initiator *g = &p->initiators[i];
+
+        if (g->node >= n || g->dev > 31 || g->fn > 7)
+            return -EINVAL;
+        for (uint32_t j = 0; j < i; j++)
+            if (p->initiators[j].dev == g->dev && p->initiators[j].fn == g->fn)
+                return -EINVAL;
     }
     if (!p->distances)
         return 0;
@@ -96,6 +110,27 @@ static void srat_mem(struct acpi_buf *b, const struct acpi_mem_range *m)
     acpi_buf_put64(b, 0);
 }
 
+/*
+ * Generic Initiator Affinity (ACPI 6.3+, 5.2.16.6) with a PCI device handle (Table 5-80): the
+ * 16-bit segment at offset 0, then the 16-bit BDF (bus in bits 15:8, device 7:3, function 2:0)
+ * at offset 2, both little-endian like every ACPI integer, then 12 reserved bytes.
+ */
+static void srat_initiator(struct acpi_buf *b, const struct acpi_pci_initiator *g)
+{
+    acpi_buf_put8(b, SRAT_GENERIC_INITIATOR);
+    acpi_buf_put8(b, SRAT_GI_LEN);
+    acpi_buf_put8(b, 0);
+    acpi_buf_put8(b, SRAT_GI_HANDLE_PCI);
+    acpi_buf_put32(b, g->node);
+    acpi_buf_put16(b, 0);                               /* segment */
+    acpi_buf_put16(b, (uint16_t)(g->dev << 3 | g->fn)); /* bus 0 */
+    acpi_buf_put32(b, 0);
+    acpi_buf_put64(b, 0);
+    /* Enabled; no Architectural Transactions bit: a virtio device is an ordinary PCI master. */
+    acpi_buf_put32(b, SRAT_F_ENABLED);
+    acpi_buf_put32(b, 0);
+}
+
 void acpi_srat_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
 {
     const struct acpi_params *p = ctx->p;
@@ -107,6 +142,8 @@ void acpi_srat_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
         srat_cpu(b, &p->cpus[i], p->cpu_node[i]);
     for (uint32_t i = 0; i < p->nmem; i++)
         srat_mem(b, &p->mem[i]);
+    for (uint32_t i = 0; i < p->ninitiators; i++)
+        srat_initiator(b, &p->initiators[i]);
     acpi_sdt_end(b, start);
 }
 

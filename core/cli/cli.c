@@ -222,7 +222,7 @@ static const struct cli_option options[] = {
     { "net", ARG_MANY, GRP_VM, true, h_net,
       "tap=,ip=,mask=,mac=,fd=,num_queues=,queue_size=,mtu=,id=,..." },
     { "numa", ARG_MANY, GRP_VM, true, h_numa,
-      "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=" },
+      "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=,device_id=" },
     { "pci-segment", ARG_MANY, GRP_VM, false, NULL, "PCI segment apertures" },
     { "platform", ARG_ONE, GRP_VM, false, NULL, "PCI segments, IOMMU, SMBIOS strings" },
     { "pmem", ARG_MANY, GRP_VM, false, NULL, "virtio-pmem device" },

@@ -425,8 +425,8 @@ static const struct optparse_key numa_keys[] = {
     NUMA_KEY("guest_numa_id", OPTPARSE_U32, n.guest_numa_id, true, NULL),
     NUMA_KEY("cpus", OPTPARSE_CUSTOM, n.cpus, true, conv_intlist_u32),
     NUMA_KEY("distances", OPTPARSE_CUSTOM, distances, true, conv_distances),
-    /* names a --device (VFIO), which cellvm does not have yet */
-    NUMA_KEY("device_id", OPTPARSE_STR, n.device_id, false, NULL),
+    /* Cloud Hypervisor takes only a --device (VFIO) here; cellvm takes any PCI device's id */
+    NUMA_KEY("device_id", OPTPARSE_STR, n.device_id, true, NULL),
     NUMA_KEY("memory_zones", OPTPARSE_CUSTOM, n.memory_zones, true, conv_strlist),
     NUMA_KEY("pci_segments", OPTPARSE_CUSTOM, n.pci_segments, true, conv_intlist_u16),
 };

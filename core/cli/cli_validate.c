@@ -120,6 +120,45 @@ static const struct cli_memory_zone *find_zone(const struct cli_config *cfg, con
     return NULL;
 }
 
+/* Whether a PCI device (--disk, --net, --vsock) has this id. */
+static bool pci_device_has_id(const struct cli_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->ndisks; i++)
+        if (cfg->disks[i].id && !strcmp(cfg->disks[i].id, id))
+            return true;
+    for (size_t i = 0; i < cfg->nnets; i++)
+        if (cfg->nets[i].id && !strcmp(cfg->nets[i].id, id))
+            return true;
+    return cfg->vsock.present && cfg->vsock.id && !strcmp(cfg->vsock.id, id);
+}
+
+/* device_id makes the node a Generic Initiator node for one PCI device: the device must exist
+ * and can be the initiator of one node only. */
+static int check_numa_device(const struct cli_config *cfg, size_t idx, char *err, size_t errlen)
+{
+    const struct cli_numa *node = &cfg->numa[idx];
+    char shown[OPTPARSE_MAX_SHOWN + 8];
+
+    if (!node->device_id)
+        return 0;
+    optparse_show(node->device_id, shown, sizeof(shown));
+    if (!pci_device_has_id(cfg, node->device_id)) {
+        cli_err(err, errlen,
+                "--numa: invalid value for 'device_id': '%s' (no --disk, --net or --vsock has "
+                "that id)",
+                shown);
+        return -EINVAL;
+    }
+    for (size_t j = 0; j < idx; j++) {
+        if (cfg->numa[j].device_id && !strcmp(cfg->numa[j].device_id, node->device_id)) {
+            cli_err(err, errlen, "--numa: invalid value for 'device_id': '%s' (already on node %u)",
+                    shown, cfg->numa[j].guest_numa_id);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int check_numa_node(const struct cli_config *cfg, size_t idx, char *err, size_t errlen)
 {
     const struct cli_numa *node = &cfg->numa[idx];
@@ -317,8 +356,11 @@ int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
         r = check_ids(cfg, err, errlen);
     if (r == 0)
         r = check_zones(cfg, err, errlen);
-    for (i = 0; r == 0 && i < cfg->nnuma; i++)
+    for (i = 0; r == 0 && i < cfg->nnuma; i++) {
         r = check_numa_node(cfg, i, err, errlen);
+        if (r == 0)
+            r = check_numa_device(cfg, i, err, errlen);
+    }
     if (r == 0)
         r = check_numa_cover(cfg, err, errlen);
     if (r == 0)

@@ -12,12 +12,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "core/controller/api_cfg.h"
 #include "ipc/channel.h"
 #include "validate.h"
 #include "validate_api.h"
 
 #define EP(x) CELLVM__API_ENDPOINT__API_##x
+
+/* devices_request() tags: which API request a device's answer closes. */
+enum { TAG_RESIZE = 1, TAG_COUNTERS = 2 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
                   void *arg)
@@ -305,18 +310,9 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         else
             respond_info(a, id);
         return;
-    case EP(VM_COUNTERS): {
-        Cellvm__ApiResponse rs = CELLVM__API_RESPONSE__INIT;
-        Cellvm__ApiCounters c = CELLVM__API_COUNTERS__INIT;
-
-        if (a->state == API_VM_NONE) {
-            respond(a, id, 500, "the VM is not created", NULL);
-            return;
-        }
-        rs.counters = &c; /* no device process reports counters yet */
-        respond(a, id, 200, NULL, &rs);
+    case EP(VM_COUNTERS):
+        counters(a, id);
         return;
-    }
     case EP(VM_SHUTDOWN):
         if (a->state == API_VM_NONE)
             respond(a, id, 404, "the VM is not created", NULL);
@@ -343,7 +339,7 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         vm_control(a, id, rq->endpoint);
         return;
     case EP(VM_RESIZE_DISK):
-        respond(a, id, 500, "disk resize is not supported by cellvm yet (no disk device)", NULL);
+        resize_disk(a, id, rq->resize_disk);
         return;
     case EP(VM_ADD_NET):
         respond(a, id, 500, "network devices are not supported by cellvm yet", NULL);
@@ -433,6 +429,10 @@ int api_ctl_start(struct api_ctl *a, struct supervisor *sv, char *err, size_t er
         snprintf(err, errlen, "cannot start %.200s: %s", exe, strerror(-r));
         return r;
     }
+    if (a->devs) {
+        a->devs->on_reply = device_reply;
+        a->devs->reply_arg = a;
+    }
     r = sv_add(sv, &a->svc, &a->proc, &api_ops, a, 2);
     if (r) {
         snprintf(err, errlen, "cannot watch the API process: %s", strerror(-r));
@@ -519,6 +519,13 @@ void api_ctl_vmm_ended(struct api_ctl *a)
 
 void api_ctl_close(struct api_ctl *a)
 {
+    if (a->ev_resize)
+        event_free(a->ev_resize);
+    if (a->ev_counters)
+        event_free(a->ev_counters);
+    a->ev_resize = a->ev_counters = NULL;
+    free(a->ctr);
+    a->ctr = NULL;
     if (a->listen_fd >= 0)
         close(a->listen_fd);
     a->listen_fd = -1;

@@ -12,6 +12,7 @@
 #include "api.pb-c.h"
 #include "control.pb-c.h"
 #include "core/cli/cli.h"
+#include "core/controller/devices.h"
 #include "core/controller/event_monitor.h"
 #include "core/controller/launch.h"
 #include "core/controller/supervise.h"
@@ -24,6 +25,20 @@ struct api_ctl_ops {
 };
 
 enum api_vm { API_VM_NONE, API_VM_CREATED, API_VM_RUNNING, API_VM_PAUSED, API_VM_SHUTDOWN };
+
+struct event;
+
+/* How long a device process may take to answer: counters are answered without the devices
+ * still silent after API_COUNTERS_MS; a resize not answered after API_RESIZE_MS fails. */
+#define API_COUNTERS_MS    500
+#define API_RESIZE_MS      10000
+#define API_COUNTERS_NAMES 6
+
+/* One device's counters as its DeviceStats gave them. */
+struct api_dev_counters {
+    bool got;
+    uint64_t v[API_COUNTERS_NAMES];
+};
 
 struct api_ctl {
     bool enabled;           /* --api-socket given; set by the caller after parsing */
@@ -43,6 +58,13 @@ struct api_ctl {
     uint64_t stop_id;    /* the request answered when the core has stopped, 0 if none */
     uint64_t control_id; /* the request waiting for VmControlDone, 0 if none */
     Cellvm__ApiEndpoint control_ep;
+    struct devices *devs; /* the VM's device rows (set by the caller); borrowed */
+    uint64_t resize_id;   /* vm.resize-disk waiting for its device, 0 if none */
+    struct device *resize_dev;
+    uint64_t counters_id; /* vm.counters waiting for device answers, 0 if none */
+    size_t counters_owed;
+    struct api_dev_counters *ctr;          /* one per device row while counters_id; owned */
+    struct event *ev_resize, *ev_counters; /* the answer bounds above; owned */
 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,

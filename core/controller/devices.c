@@ -259,6 +259,11 @@ static int net_taps(struct device *dv, const struct cli_net *c, unsigned pairs, 
     }
     snprintf(tap, IFNAMSIZ, "%s", c->tap ? c->tap : "");
     r = ctl_tap_open(tap, pairs, dv->data_fds);
+    if (r == -EMLINK)
+        return fail(err, errlen, -EINVAL,
+                    "--net %s: TAP '%s' exists without multi_queue, so it carries one queue "
+                    "pair only: use num_queues=2, or recreate it with multi_queue",
+                    dv->id, tap);
     if (r)
         return fail(err, errlen, r, "--net %s: cannot open TAP '%s': %s", dv->id, tap,
                     strerror(-r));
@@ -296,6 +301,9 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
     r = net_taps(dv, c, pairs, tap, err, errlen);
     if (r)
         return r;
+    /* Without it the link is simply not watched (see linkwatch.h). */
+    r = ctl_tap_ifindex(dv->data_fds[0]);
+    dv->tap_ifindex = r > 0 ? r : 0;
     if (c->has_mac) {
         memcpy(mac, c->mac, 6);
     } else {
@@ -316,9 +324,10 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
 /* The host side of the hybrid vsock protocol: bound here, where the user's permissions apply
  * (cellvm-vsockd starts unprivileged); it accepts on the fd and connects to PATH_<port> in
  * the directory its jail mounts. */
-static int vsock_listen(const char *path, int *out)
+static int vsock_listen(struct device *dv, const char *path, int *out)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat st;
     int fd;
 
     if (strlen(path) >= sizeof(sa.sun_path))
@@ -327,7 +336,19 @@ static int vsock_listen(const char *path, int *out)
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = -errno;
+
+        close(fd);
+        return e;
+    }
+    /* Ours from here: remembered so that closing removes this file and no later one. */
+    if (lstat(path, &st) == 0) {
+        snprintf(dv->bound_path, sizeof(dv->bound_path), "%s", path);
+        dv->bound_dev = st.st_dev;
+        dv->bound_ino = st.st_ino;
+    }
+    if (listen(fd, 64) < 0) {
         int e = -errno;
 
         close(fd);
@@ -335,6 +356,17 @@ static int vsock_listen(const char *path, int *out)
     }
     *out = fd;
     return 0;
+}
+
+/* Removes the vsock socket file this controller bound, if the path still names it. */
+static void vsock_unlink(struct device *dv)
+{
+    struct stat st;
+
+    if (dv->bound_path[0] && lstat(dv->bound_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_dev == dv->bound_dev && st.st_ino == dv->bound_ino)
+        unlink(dv->bound_path);
+    dv->bound_path[0] = '\0';
 }
 
 static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, size_t errlen)
@@ -356,7 +388,7 @@ static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, s
         r = spec_add(dv, "id", dv->id);
     if (r)
         return fail(err, errlen, r, "--vsock: socket path cannot be passed on");
-    r = vsock_listen(c->socket ? c->socket : "", &dv->data_fds[0]);
+    r = vsock_listen(dv, c->socket ? c->socket : "", &dv->data_fds[0]);
     if (r)
         return fail(err, errlen, r, "--vsock: cannot listen on '%s': %s",
                     c->socket ? c->socket : "", strerror(-r));
@@ -462,6 +494,25 @@ static void answer_backing(struct device *dv, const Cellvm__OpenBackingFile *req
     sv_send(&dv->svc, &env, NULL, 0);
 }
 
+static int send_link(struct device *dv)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__LinkState ls = CELLVM__LINK_STATE__INIT;
+
+    ls.up = !dv->link_down;
+    env.body_case = CELLVM__ENVELOPE__BODY_LINK_STATE;
+    env.link_state = &ls;
+    return sv_send(&dv->svc, &env, NULL, 0);
+}
+
+int devices_set_link(struct device *dv, bool up)
+{
+    if (dv->link_down == !up)
+        return 0;
+    dv->link_down = !up;
+    return dv->ready && !dv->svc.exited ? send_link(dv) : 0;
+}
+
 static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, size_t nfds)
 {
     struct device *dv = (struct device *)((char *)c - offsetof(struct device, svc));
@@ -479,10 +530,31 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         return;
     case CELLVM__ENVELOPE__BODY_READY:
         dv->ready = true;
+        if (dv->link_down) /* went down before the device could be told */
+            send_link(dv);
         return;
     case CELLVM__ENVELOPE__BODY_ERROR:
+        if (dv->pending) { /* the refusal of a request; its DeviceStats follows */
+            sv_report(c->sv, "cellvm: device %s: %s\n", dv->id, env->error->message);
+            dv->req_errnum = env->error->errnum > 0 ? env->error->errnum : EIO;
+            return;
+        }
         dev_error(dv, env->error->message);
         return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_STATS: {
+        struct devices *d = c->arg;
+        int e = dv->req_errnum;
+        uint8_t tag = dv->tags[0];
+
+        if (!dv->pending)
+            break;
+        dv->pending--;
+        memmove(dv->tags, dv->tags + 1, dv->pending);
+        dv->req_errnum = 0;
+        if (d->on_reply)
+            d->on_reply(d->reply_arg, dv, tag, e, env->device_stats);
+        return;
+    }
     case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
         answer_backing(dv, env->open_backing_file);
         return;
@@ -492,9 +564,9 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
                       env->device_event->queue, env->device_event->errnum);
         return;
     default:
-        sv_report(c->sv, "cellvm: unexpected control message from device %s ignored\n", dv->id);
-        return;
+        break;
     }
+    sv_report(c->sv, "cellvm: unexpected control message from device %s ignored\n", dv->id);
 }
 
 static void dev_exit(struct sv_child *c, int st)
@@ -574,6 +646,33 @@ int devices_attach(struct devices *d, struct sv_child *core)
     return 0;
 }
 
+struct device *devices_find(struct devices *d, const char *id)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(d->v[i].id, id))
+            return d->v[i].external || !d->v[i].ready || d->v[i].svc.exited ? NULL : &d->v[i];
+    return NULL;
+}
+
+int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__StatsRequest sr = CELLVM__STATS_REQUEST__INIT;
+    int r = 0;
+
+    if (dv->pending >= DEVICES_MAX_PENDING)
+        return -EBUSY; /* a device that stopped answering gets no more requests */
+    if (req)
+        r = sv_send(&dv->svc, req, NULL, 0);
+    env.body_case = CELLVM__ENVELOPE__BODY_STATS_REQUEST;
+    env.stats_request = &sr;
+    if (!r)
+        r = sv_send(&dv->svc, &env, NULL, 0);
+    if (!r)
+        dv->tags[dv->pending++] = tag;
+    return r;
+}
+
 void devices_close(struct devices *d)
 {
     for (size_t i = 0; i < d->n; i++) {
@@ -585,6 +684,7 @@ void devices_close(struct devices *d)
         if (dv->dev_sock >= 0)
             close(dv->dev_sock);
         child_close(&dv->proc);
+        vsock_unlink(dv);
     }
     free(d->v);
     d->v = NULL;

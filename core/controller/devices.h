@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "control.pb-c.h"
 #include "core/cli/cli.h"
@@ -25,6 +26,8 @@
 
 struct dev_kind; /* the per-kind table row in devices.c */
 
+#define DEVICES_MAX_PENDING 8 /* open requests per device; a device owing more gets no more */
+
 struct device {
     const struct dev_kind *kind;
     char id[PB_MAX_ID_LEN + 1];
@@ -41,13 +44,34 @@ struct device {
     struct child proc;
     struct sv_child svc;
     bool configured, ready;
+    /* Net rows: the TAP's ifindex (0: unknown, not watched) and whether the host link is down
+     * (the state netd was last told, or will be told once ready). See linkwatch.h. */
+    int tap_ifindex;
+    bool link_down;
+    /* Requests sent with devices_request() whose closing DeviceStats has not come back yet, and
+     * the errno of an Error the device sent while one was open (0 if none). */
+    unsigned pending;
+    int req_errnum;
+    uint8_t tags[DEVICES_MAX_PENDING]; /* the caller's tag of each open request, oldest first */
+    /* Vsock rows: the socket file the controller bound ("" if none) and its identity; closing
+     * removes it only while it is still that file. The PATH_<port> listeners are the user's. */
+    char bound_path[108];
+    dev_t bound_dev;
+    ino_t bound_ino;
 };
+
+/* A device's answer to devices_request(tag): errnum 0 or the positive errno of the Error it sent
+ * before the closing DeviceStats; st is valid for the call only. */
+typedef void (*devices_reply_fn)(void *arg, struct device *dv, uint8_t tag, int errnum,
+                                 const Cellvm__DeviceStats *st);
 
 struct devices {
     struct device *v; /* owned */
     size_t n;
     Cellvm__SeccompMode seccomp;
     uint32_t verbosity;
+    devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
+    void *reply_arg;
 };
 
 void devices_init(struct devices *d);
@@ -63,6 +87,21 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
 /* Sends the core one AttachDevice per device and drops the controller's copy of each core
  * socket. 0 or -errno. */
 int devices_attach(struct devices *d, struct sv_child *core);
+
+/* The started, ready device process with this id, or NULL (external backends have none). */
+struct device *devices_find(struct devices *d, const char *id);
+
+/*
+ * Sends `req` (a Resize or NULL) and then a StatsRequest. The control channel is ordered, so
+ * the DeviceStats that answers the StatsRequest closes the exchange: an Error before it is the
+ * refusal of `req`, which then does not stop the VM. The answer comes to d->on_reply from the
+ * controller's loop with `tag`; nothing here waits. 0 or -errno.
+ */
+int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag);
+
+/* Records the host link state of a net row's TAP and, when it changed and the device is ready,
+ * sends it a LinkState. 0 or -errno. */
+int devices_set_link(struct device *dv, bool up);
 
 void devices_close(struct devices *d);
 

@@ -21,6 +21,7 @@
 #include "core/controller/devices.h"
 #include "core/controller/event_monitor.h"
 #include "core/controller/launch.h"
+#include "core/controller/linkwatch.h"
 #include "core/controller/resources.h"
 #include "core/controller/serial.h"
 #include "core/controller/supervise.h"
@@ -36,8 +37,9 @@ struct controller {
     struct vm_resources res;
     struct serial_backend serial;
     struct devices devs;
-    struct api_ctl api; /* --api-socket: cellvm-api and the VM lifecycle it drives */
-    struct evmon evmon; /* --event-monitor */
+    struct api_ctl api;  /* --api-socket: cellvm-api and the VM lifecycle it drives */
+    struct evmon evmon;  /* --event-monitor */
+    struct linkwatch lw; /* host link state of the --net TAPs */
     struct child core;
     struct sv_child core_svc;
     enum core_state core_state;
@@ -179,6 +181,8 @@ static void fill_numa(const struct cli_config *c, struct core_msg *m)
 
         cellvm__numa_node__init(node);
         node->guest_numa_id = n->guest_numa_id;
+        if (n->device_id)
+            node->device_id = n->device_id;
         node->cpus = n->cpus.v;
         node->n_cpus = n->cpus.n;
         for (size_t j = 0; j < n->memory_zones.n && j < PB_MAX_ZONES; j++)
@@ -283,6 +287,11 @@ static int open_everything(struct controller *ctl)
         if (!r)
             ctl->res.nzones++;
     }
+    /* Info, not warning: most hosts keep shmem THP off and the VM works either way. */
+    if (!r && c->verbosity && c->memory.thp && !huge && resources_shmem_thp_off())
+        fprintf(stderr, "cellvm: info: --memory thp=on has no effect: this host keeps "
+                        "transparent huge pages off shared memory, so guest RAM uses 4 KiB pages "
+                        "(echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled)\n");
     if (!r)
         r = serial_open(&ctl->serial, serial_mode_of(c->serial.mode), c->serial.path, ctl->err, n);
     if (!r)
@@ -472,6 +481,8 @@ static int boot_vm(struct controller *ctl)
     r = devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
     for (size_t i = 0; !r && i < ctl->devs.n; i++)
         evmon_device(&ctl->evmon, "device-added", ctl->devs.v[i].id);
+    if (!r && linkwatch_start(&ctl->lw, ctl->base, &ctl->devs))
+        fprintf(stderr, "cellvm: warning: host link changes will not reach the guest\n");
     return r;
 }
 
@@ -547,8 +558,10 @@ int main(int argc, char **argv)
     devices_init(&ctl.devs);
     child_init(&ctl.core, "core");
     evmon_init(&ctl.evmon);
+    linkwatch_init(&ctl.lw);
     api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
     ctl.api.evmon = &ctl.evmon;
+    ctl.api.devs = &ctl.devs; /* vm.resize-disk, vm.counters */
     if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
         fprintf(stderr, "cellvm: error: %s\n", ctl.err);
         goto out;
@@ -586,6 +599,7 @@ out:
     if (ctl.sv_inited)
         sv_destroy(&ctl.sv);
     serial_close(&ctl.serial);
+    linkwatch_close(&ctl.lw);
     devices_close(&ctl.devs);
     api_ctl_close(&ctl.api);
     evmon_close(&ctl.evmon);

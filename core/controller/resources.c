@@ -118,6 +118,22 @@ int resources_create_ram(uint64_t size, uint64_t hugepage_size, int *fd, char *e
     return 0;
 }
 
+bool resources_shmem_thp_off(void)
+{
+    char buf[128] = "";
+    int fd = open("/sys/kernel/mm/transparent_hugepage/shmem_enabled", O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, "[never]") || strstr(buf, "[deny]");
+}
+
 static int zone_fail(const struct resources_zone *z, int e, char *err, size_t errlen,
                      const char *what)
 {

@@ -36,6 +36,13 @@ int resources_open_kvm(int *fd, char *err, size_t errlen);
  */
 int resources_create_ram(uint64_t size, uint64_t hugepage_size, int *fd, char *err, size_t errlen);
 
+/*
+ * Whether the host keeps transparent huge pages off shared memory (shmem_enabled "never" or
+ * "deny"): guest RAM is a memfd, so --memory thp=on then gets 4 KiB pages, and a nested guest
+ * pays a page fault per 4 KiB. Unreadable counts as on (no false alarm).
+ */
+bool resources_shmem_thp_off(void);
+
 /* What one --memory-zone asks for, as resources_open_zone needs it. */
 struct resources_zone {
     const char *id;

@@ -1,8 +1,11 @@
 #include "core/controller/tap_sys.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,29 +14,52 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static int tap_attach(const char *name, short flags, char out[IFNAMSIZ])
+{
+    struct ifreq ifr;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = flags;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int r = -errno;
+
+        close(fd);
+        return r;
+    }
+    /* The kernel's choice for an empty name: later queues attach to the same device. */
+    snprintf(out, IFNAMSIZ, "%s", ifr.ifr_name);
+    return fd;
+}
+
 int ctl_tap_open(char name[IFNAMSIZ], unsigned nqueues, int *fds)
 {
+    const short base = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     unsigned n = 0;
     int r = 0;
 
     for (; n < nqueues; n++) {
-        struct ifreq ifr;
-        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        int fd = tap_attach(name, base | IFF_MULTI_QUEUE, name);
 
+        /*
+         * The kernel refuses a multi-queue attach to an existing TAP made without
+         * IFF_MULTI_QUEUE (e.g. by `ip tuntap add` without multi_queue) with EINVAL. One queue
+         * pair needs only one fd, so that TAP serves as it is; more pairs cannot share it.
+         */
+        if (fd == -EINVAL && n == 0) {
+            fd = tap_attach(name, base, name);
+            if (fd >= 0 && nqueues > 1) {
+                close(fd);
+                fd = -EMLINK;
+            }
+        }
         if (fd < 0) {
-            r = -errno;
+            r = fd;
             break;
         }
-        memset(&ifr, 0, sizeof(ifr));
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-            r = -errno;
-            close(fd);
-            break;
-        }
-        /* The kernel's choice for an empty name: later queues attach to the same device. */
-        snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
         fds[n] = fd;
     }
     if (r)
@@ -90,4 +116,35 @@ int ctl_tap_configure(const char *name, const struct ctl_tap_if *c)
     }
     close(s);
     return r;
+}
+
+int ctl_tap_ifindex(int fd)
+{
+    struct ifreq ifr;
+    unsigned idx;
+
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+        return -errno;
+    ifr.ifr_name[IFNAMSIZ - 1] = 0;
+    idx = if_nametoindex(ifr.ifr_name);
+    if (!idx)
+        return -errno;
+    return idx > INT_MAX ? -EOVERFLOW : (int)idx;
+}
+
+int ctl_link_socket(void)
+{
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int r = -errno;
+
+        close(fd);
+        return r;
+    }
+    return fd;
 }

@@ -107,7 +107,7 @@ static int map_zones(struct core_layout *l, const Cellvm__CoreConfig *cfg, const
 /* Proximity domain = guest_numa_id; ids are dense in practice and below PB_MAX_NUMA_NODES. */
 static void fill_numa(struct core_layout *l, const Cellvm__CoreConfig *cfg, struct vm_numa *out)
 {
-    uint32_t n = 0;
+    uint32_t n = 0, ngi = 0;
 
     memset(out, 0, sizeof(*out));
     if (!cfg->n_numa_nodes)
@@ -130,9 +130,19 @@ static void fill_numa(struct core_layout *l, const Cellvm__CoreConfig *cfg, stru
             l->distances[id * n + node->distances[j]->destination] =
                 (uint8_t)node->distances[j]->distance;
     }
-    *out = (struct vm_numa){
-        .nnodes = n, .cpu_node = l->cpu_node, .zone_node = l->zone_node, .distances = l->distances
-    };
+    for (size_t i = 0; i < cfg->n_numa_nodes && i < PB_MAX_NUMA_NODES; i++) {
+        const Cellvm__NumaNode *node = cfg->numa_nodes[i];
+
+        if (node->device_id && node->device_id[0])
+            l->initiators[ngi++] = (struct vm_numa_initiator){ .device_id = node->device_id,
+                                                               .node = node->guest_numa_id };
+    }
+    *out = (struct vm_numa){ .nnodes = n,
+                             .cpu_node = l->cpu_node,
+                             .zone_node = l->zone_node,
+                             .distances = l->distances,
+                             .initiators = l->initiators,
+                             .ninitiators = ngi };
 }
 
 static uint32_t fill_affinity(struct core_layout *l, const Cellvm__CpuConfig *c)

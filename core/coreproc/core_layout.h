@@ -25,6 +25,7 @@ struct core_layout {
     uint32_t zone_node[GUEST_MEM_MAX_ZONES];
     uint8_t distances[PB_MAX_NUMA_NODES * PB_MAX_NUMA_NODES];
     struct vm_cpu_affinity affinity[PB_MAX_VCPUS];
+    struct vm_numa_initiator initiators[PB_MAX_NUMA_NODES]; /* ids borrowed from the config */
 };
 
 void core_layout_init(struct core_layout *l);

@@ -159,7 +159,8 @@ static int receive_devices(struct core *c, uint32_t count)
     return 0;
 }
 
-/* An API request on the running VM (pause, resume, power button); answered VmControlDone. */
+/* An API request on the running VM (pause, resume, power button, reboot, NMI); answered
+ * VmControlDone once the request is queued for vm_run (reboot, NMI) or done (the others). */
 static void vm_control(struct core *c, Cellvm__VmControl__Op op)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
@@ -177,8 +178,16 @@ static void vm_control(struct core *c, Cellvm__VmControl__Op op)
         vm_power_button(c->vm);
         r = 0;
         break;
+    case CELLVM__VM_CONTROL__OP__OP_REBOOT:
+        vm_reboot(c->vm); /* the guest-initiated path: vCPUs and devices reset in vm_run */
+        r = 0;
+        break;
+    case CELLVM__VM_CONTROL__OP__OP_NMI:
+        vm_nmi(c->vm);
+        r = 0;
+        break;
     default:
-        r = -EOPNOTSUPP; /* reboot and NMI from the API are not wired yet */
+        r = -EOPNOTSUPP;
         break;
     }
     done.op = op;

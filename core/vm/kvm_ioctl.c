@@ -167,6 +167,11 @@ int kvm_set_mp_state(int vcpu_fd, uint32_t state)
     return ret_or_errno(ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp));
 }
 
+int kvm_nmi(int vcpu_fd)
+{
+    return ret_or_errno(ioctl(vcpu_fd, KVM_NMI));
+}
+
 int kvm_get_tsc_khz(int vcpu_fd)
 {
     return ret_or_errno(ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0));

@@ -59,6 +59,7 @@ int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs);
 int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *lapic);
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *lapic);
 int kvm_set_mp_state(int vcpu_fd, uint32_t state);
+int kvm_nmi(int vcpu_fd);
 /* TSC frequency in kHz. */
 int kvm_get_tsc_khz(int vcpu_fd);
 

@@ -166,7 +166,9 @@ uint32_t pci_cfg_read(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, u
     d = lookup(b, bus, dev, fn);
     if (!d)
         v = UINT32_MAX;
-    else if (reg + len <= PCI_CFG_SIZE)
+    else if (reg + len <= PCI_CFG_SIZE && reg + len > PCI_CAP_START && d->ops && d->ops->cfg_read)
+        d->ops->cfg_read(d, reg, len);
+    if (d && reg + len <= PCI_CFG_SIZE)
         for (uint32_t i = 0; i < len; i++)
             v |= (uint32_t)d->cfg[reg + i] << (8 * i);
     /* Extended space of a conventional PCI function reads as zero: no capabilities. */

@@ -20,10 +20,17 @@
 #define VIRTIO_CAP_NOTIFY      2
 #define VIRTIO_CAP_ISR         3
 #define VIRTIO_CAP_DEVICE      4
+#define VIRTIO_CAP_PCI_CFG     5
 #define VIRTIO_CAP_LEN         16
 #define VIRTIO_NOTIFY_CAP_LEN  20
+#define VIRTIO_PCICFG_CAP_LEN  20
+/* struct virtio_pci_cfg_cap: cap.bar at +4, cap.offset at +8, cap.length at +12, data at +16 */
+#define PCICFG_BAR  4
+#define PCICFG_OFF  8
+#define PCICFG_LEN  12
+#define PCICFG_DATA 16
 
-#define ISR_CONFIG             0x2
+#define ISR_CONFIG  0x2
 
 /* Common configuration registers (virtio 1.x, 4.1.4.3). */
 enum {
@@ -441,12 +448,53 @@ static void vpci_bar_write(struct pci_dev *p, unsigned bar, uint64_t off, uint32
     pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * The VIRTIO_PCI_CAP_PCI_CFG window (virtio 1.x, 4.1.4.9): an access to its data field
+ * reaches BAR cap.bar at cap.offset, cap.length (1, 2 or 4) bytes wide, through the same
+ * handlers as an MMIO access. Whether [off, off + len) touches the data field; *bar_off and
+ * *width say where the window points, when it points inside BAR 0 at an aligned offset.
+ */
+static bool pcicfg_target(const struct pci_dev *p, uint8_t cap, uint32_t off, uint32_t len,
+                          uint64_t *bar_off, uint32_t *width)
+{
+    uint32_t o, w;
+
+    if (!cap || off + len <= cap + PCICFG_DATA + 0u || off >= cap + PCICFG_DATA + 4u)
+        return false;
+    o = pci_get32(p->cfg + cap + PCICFG_OFF);
+    w = pci_get32(p->cfg + cap + PCICFG_LEN);
+    if (p->cfg[cap + PCICFG_BAR] != 0 || (w != 1 && w != 2 && w != 4) || o % w ||
+        o > VPCI_BAR_SIZE - w)
+        return false;
+    *bar_off = o;
+    *width = w;
+    return true;
+}
+
+static void vpci_cfg_read(struct pci_dev *p, uint32_t off, uint32_t len)
+{
+    struct vpci_dev *d = dev_of(p);
+    uint64_t at, val = 0;
+    uint32_t w;
+
+    if (!pcicfg_target(p, d->pcicfg_cap, off, len, &at, &w))
+        return;
+    vpci_bar_read(p, 0, at, w, &val);
+    pci_put32(p->cfg + d->pcicfg_cap + PCICFG_DATA, (uint32_t)val);
+}
+
 static void vpci_cfg_written(struct pci_dev *p, uint32_t off, uint32_t len)
 {
     struct vpci_dev *d = dev_of(p);
+    uint64_t at;
+    uint32_t w;
 
-    (void)off;
-    (void)len;
+    if (pcicfg_target(p, d->pcicfg_cap, off, len, &at, &w)) {
+        uint32_t v = pci_get32(p->cfg + d->pcicfg_cap + PCICFG_DATA);
+
+        vpci_bar_write(p, 0, at, w, w == 4 ? v : v & ((1u << (8 * w)) - 1));
+        return;
+    }
     pthread_mutex_lock(&d->lock);
     if (msix_sync_control(&d->msix))
         vpci_sync_irqs(d);
@@ -469,6 +517,7 @@ static const struct pci_dev_ops vpci_pci_ops = {
     .bar_read = vpci_bar_read,
     .bar_write = vpci_bar_write,
     .cfg_written = vpci_cfg_written,
+    .cfg_read = vpci_cfg_read,
     .bar_mapped = vpci_bar_mapped,
 };
 
@@ -486,6 +535,22 @@ static int add_virtio_cap(struct pci_dev *p, uint8_t type, uint32_t off, uint32_
     pci_put32(p->cfg + c + 12, len);
     if (notify)
         pci_put32(p->cfg + c + 16, VPCI_NOTIFY_MULT);
+    return 0;
+}
+
+/* The config-space window into BAR 0; bar, offset, length and data are the driver's to set. */
+static int add_pcicfg_cap(struct vpci_dev *d)
+{
+    struct pci_dev *p = &d->pci;
+    int c = pci_dev_add_cap(p, PCI_CAP_ID_VNDR, VIRTIO_PCICFG_CAP_LEN);
+
+    if (c < 0)
+        return c;
+    p->cfg[c + 2] = VIRTIO_PCICFG_CAP_LEN;
+    p->cfg[c + 3] = VIRTIO_CAP_PCI_CFG;
+    p->wmask[c + PCICFG_BAR] = 0xff;
+    memset(p->wmask + c + PCICFG_OFF, 0xff, 12); /* offset, length, data */
+    d->pcicfg_cap = (uint8_t)c;
     return 0;
 }
 
@@ -536,6 +601,8 @@ static int build_function(struct vpci_dev *d, struct pci_bus *bus)
                            d->config_len ? d->config_len : 4);
     if (!r)
         r = add_virtio_cap(p, VIRTIO_CAP_NOTIFY, VPCI_NOTIFY_OFF, VPCI_NOTIFY_MULT * d->nqueues);
+    if (!r)
+        r = add_pcicfg_cap(d);
     if (!r)
         r = pci_bus_add(bus, p);
     return r;

@@ -100,6 +100,7 @@ struct vpci_dev {
     uint8_t isr;
     uint32_t vec_gsi[MSIX_MAX_VECTORS]; /* MSI route of each vector, GSI_NONE until used */
     uint64_t bar_addr;                  /* BAR 0 decode address or PCI_BAR_UNMAPPED */
+    uint8_t pcicfg_cap;                 /* config offset of VIRTIO_PCI_CAP_PCI_CFG */
     unsigned work;                      /* enum vpci_work bits queued for the frontend thread */
     bool busy;                          /* the frontend thread works on this device */
     bool failed;                        /* its backend is gone */

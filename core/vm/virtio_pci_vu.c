@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/vm/virtio_net_ctrl.h"
@@ -20,12 +22,17 @@
 #define VIRTIO_RING_F_EVENT_IDX 29
 /* Poll-set tag of a control queue's kick fd (>= 0 are call fds, -1 channel, -2 socket). */
 #define PQ_CTRL_KICK (-3)
+/* How long a VM pause or resume waits for the backends, twice (before and after shutting down
+ * a silent one's socket): within the 5 s vm_pause and vm_resume give the VM thread. */
+#define VPCI_PAUSE_WAIT_MS 2000
 
-/* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket. */
+/* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket;
+ * CONFIGURE_MEM_SLOTS carries more than VHOST_USER_MAX_REGIONS memory regions. */
 #define WANT_PF                                                                         \
     (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |       \
      1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ | 1ull << VHOST_USER_PROTOCOL_F_CONFIG | \
-     1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)
+     1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                       \
+     1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
 
 /* Transport features this core does not implement (or a guest must never see): log-all,
  * protocol features, access-platform, packed ring, SR-IOV, notification data, ring reset. */
@@ -175,7 +182,7 @@ static int send_mem_table(struct vpci_dev *d)
     const struct guest_mem *m = d->ctx->mem;
     struct vu_fe_region regs[GUEST_MEM_MAX_REGIONS];
 
-    if (m->nregions > VHOST_USER_MAX_REGIONS)
+    if (m->nregions > GUEST_MEM_MAX_REGIONS)
         return -E2BIG;
     for (uint32_t i = 0; i < m->nregions; i++)
         regs[i] = (struct vu_fe_region){
@@ -185,7 +192,7 @@ static int send_mem_table(struct vpci_dev *d)
             .mmap_offset = m->regions[i].fd_offset,
             .fd = m->regions[i].fd,
         };
-    return vu_fe_set_mem_table(&d->fe, regs, m->nregions);
+    return vu_fe_set_memory(&d->fe, regs, m->nregions);
 }
 
 /* SET_VRING_ENABLE on every started data queue: pairs below `pairs` on, the rest off. */
@@ -522,6 +529,98 @@ static void handle(struct vpci_worker *w, size_t i)
     }
 }
 
+enum { VPCI_PAUSE_STOP = 1, VPCI_PAUSE_START = 2 };
+_Static_assert(VPCI_MAX_QUEUES <= 64, "vpci_paused.rings is a 64-bit mask");
+
+/* Frontend thread: stops d's started rings; the transport keeps what the guest set up. */
+static void pause_rings(struct vpci_dev *d, struct vpci_paused *ps)
+{
+    int r = 0;
+
+    ps->rings = 0;
+    for (uint16_t i = 0; i < d->nqueues; i++) {
+        if (!d->q[i].started) /* only this thread changes it */
+            continue;
+        r = vu_fe_get_vring_base(&d->fe, i, &ps->base[i]);
+        if (r)
+            break;
+        pthread_mutex_lock(&d->lock);
+        d->q[i].started = false;
+        pthread_mutex_unlock(&d->lock);
+        ps->rings |= 1ull << i;
+    }
+    if (r)
+        dev_fail(d, "did not stop its rings for a pause", r);
+    else if (ps->rings)
+        log_debug(d->ctx->log, "%s: rings 0x%llx stopped for a pause", d->id,
+                  (unsigned long long)ps->rings);
+}
+
+/* Frontend thread: the rings pause_rings stopped, handed back where the backend left them. */
+static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
+{
+    for (uint16_t i = 0; i < d->nqueues; i++) {
+        struct vpci_queue q;
+        uint64_t desc, avail, used;
+        int r;
+
+        if (!(ps->rings & (1ull << i)))
+            continue;
+        pthread_mutex_lock(&d->lock);
+        q = d->q[i];
+        pthread_mutex_unlock(&d->lock);
+        if (ring_uva(d->ctx->mem, q.desc, 16ull * q.size, &desc) ||
+            ring_uva(d->ctx->mem, q.avail, 6 + 2ull * q.size, &avail) ||
+            ring_uva(d->ctx->mem, q.used, 6 + 8ull * q.size, &used)) {
+            dev_needs_reset(d, "a ring lies outside guest RAM");
+            break;
+        }
+        r = vu_fe_set_vring_num(&d->fe, i, q.size);
+        if (!r)
+            r = vu_fe_set_vring_addr(&d->fe, i, desc, avail, used);
+        if (!r)
+            r = vu_fe_set_vring_base(&d->fe, i, ps->base[i]);
+        if (!r)
+            r = vu_fe_set_vring_call(&d->fe, i, q.call_fd);
+        if (!r)
+            r = vu_fe_set_vring_kick(&d->fe, i, q.kick_fd); /* restarts the ring */
+        if (r) {
+            dev_fail(d, "refused to restart a ring after a pause", r);
+            break;
+        }
+        pthread_mutex_lock(&d->lock);
+        d->q[i].started = true;
+        pthread_mutex_unlock(&d->lock);
+    }
+    ps->rings = 0;
+}
+
+/* Frontend thread, after the queued guest work: a pause or resume asked by the VM thread. */
+static void pause_work(struct vpci_worker *w)
+{
+    int req = atomic_load(&w->pause_req);
+
+    if (!req)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        struct vpci_dev *d = w->devs[i];
+        bool failed;
+
+        pthread_mutex_lock(&d->lock);
+        failed = d->failed;
+        pthread_mutex_unlock(&d->lock);
+        if (failed)
+            continue;
+        atomic_store(&w->pause_dev, (int)i);
+        if (req == VPCI_PAUSE_STOP)
+            pause_rings(d, &w->paused[i]);
+        else
+            resume_rings(d, &w->paused[i]);
+    }
+    atomic_store(&w->pause_dev, -1);
+    atomic_store(&w->pause_req, 0);
+}
+
 static void *worker_main(void *arg)
 {
     struct vpci_worker *w = arg;
@@ -531,6 +630,7 @@ static void *worker_main(void *arg)
 
         for (size_t i = 0; i < w->n; i++)
             process_work(w->devs[i]);
+        pause_work(w);
         n = build_pollset(w);
         if (poll(w->pfd, n, -1) < 0 && errno != EINTR)
             break;
@@ -546,8 +646,13 @@ int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_de
 {
     memset(w, 0, sizeof(*w));
     atomic_init(&w->quit, false);
+    atomic_init(&w->pause_req, 0);
+    atomic_init(&w->pause_dev, -1);
     w->devs = devs;
     w->n = n;
+    w->paused = calloc(n ? n : 1, sizeof(*w->paused));
+    if (!w->paused)
+        return -ENOMEM;
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0)
         return -errno;
@@ -590,6 +695,8 @@ void vpci_worker_destroy(struct vpci_worker *w)
     free(w->pfd);
     free(w->pdev);
     free(w->pq);
+    free(w->paused);
+    w->paused = NULL;
     w->wake_fd = -1;
 }
 
@@ -618,4 +725,55 @@ int vpci_reset_all(struct vpci_worker *w, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* Asks the frontend thread for req and waits for it, bounded: a backend that does not answer
+ * has its socket shut down, which fails its request (and the device) on the thread. */
+static int pause_ask(struct vpci_worker *w, int req, char *err, size_t errlen)
+{
+    const struct timespec tick = { .tv_nsec = 1000000 };
+    uint64_t one = 1;
+    int dev = -1, r = 0;
+
+    if (!w->running)
+        return 0;
+    atomic_store(&w->pause_req, req);
+    (void)!write(w->wake_fd, &one, sizeof(one));
+    for (int i = 0; i < VPCI_PAUSE_WAIT_MS && atomic_load(&w->pause_req); i++)
+        nanosleep(&tick, NULL);
+    if (atomic_load(&w->pause_req)) {
+        dev = atomic_load(&w->pause_dev);
+        if (dev >= 0 && (size_t)dev < w->n)
+            shutdown(w->devs[dev]->fe.sock, SHUT_RD); /* its pending recv returns 0 */
+        for (int i = 0; i < VPCI_PAUSE_WAIT_MS && atomic_load(&w->pause_req); i++)
+            nanosleep(&tick, NULL);
+        r = -ETIMEDOUT;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        struct vpci_dev *d = w->devs[i];
+        bool failed;
+
+        pthread_mutex_lock(&d->lock);
+        failed = d->failed;
+        pthread_mutex_unlock(&d->lock);
+        if (failed || (r && (int)i == dev)) {
+            snprintf(err, errlen, "device %s did not %s its rings%s", d->id,
+                     req == VPCI_PAUSE_STOP ? "stop" : "restart", r ? " in time" : "");
+            return r ? r : -EIO;
+        }
+    }
+    if (r)
+        snprintf(err, errlen, "the vhost-user frontend did not %s the rings in time",
+                 req == VPCI_PAUSE_STOP ? "stop" : "restart");
+    return r;
+}
+
+int vpci_pause_all(struct vpci_worker *w, char *err, size_t errlen)
+{
+    return pause_ask(w, VPCI_PAUSE_STOP, err, errlen);
+}
+
+int vpci_resume_all(struct vpci_worker *w, char *err, size_t errlen)
+{
+    return pause_ask(w, VPCI_PAUSE_START, err, errlen);
 }

@@ -17,6 +17,12 @@
  * eventfds of masked vectors, and reports a backend that went away.
  */
 
+/* One device's rings stopped by a VM pause, with the avail index each backend gave back. */
+struct vpci_paused {
+    uint64_t rings; /* bit i: ring i was started and is stopped */
+    uint16_t base[VPCI_MAX_QUEUES];
+};
+
 struct vpci_worker {
     pthread_t thread;
     bool running;
@@ -28,6 +34,11 @@ struct vpci_worker {
     struct vpci_dev **pdev; /* owned: device of each poll entry */
     int16_t *pq;            /* owned: queue of each entry, -1 backend channel, -2 socket */
     size_t cap;
+    /* VM pause: vpci_pause_all/vpci_resume_all ask (VPCI_PAUSE_*), the thread clears it when
+     * done; pause_dev is the device it talks to meanwhile (-1 none), for a bounded wait. */
+    atomic_int pause_req;
+    atomic_int pause_dev;
+    struct vpci_paused *paused; /* owned, n of them: rings a pause stopped (frontend thread) */
 };
 
 /* GET_FEATURES and protocol features, SET_OWNER, the backend channel, queue count and the
@@ -46,5 +57,16 @@ void vpci_worker_destroy(struct vpci_worker *w);
  * the device named in err when one did not come back.
  */
 int vpci_reset_all(struct vpci_worker *w, char *err, size_t errlen);
+
+/*
+ * VM pause, vCPUs stopped: every started ring of every backend stopped with GET_VRING_BASE,
+ * its index kept; the guest-visible transport is untouched. Returns when all are stopped, or
+ * after a bound: a backend that fails or does not answer is failed like a dead one (the VM
+ * stops), -EIO or -ETIMEDOUT with the device named in err.
+ */
+int vpci_pause_all(struct vpci_worker *w, char *err, size_t errlen);
+/* VM resume, before the vCPUs run: those rings restarted where they stopped (NUM, ADDR, BASE,
+ * CALL, KICK; their enable state survives the stop). Same bound and errors. */
+int vpci_resume_all(struct vpci_worker *w, char *err, size_t errlen);
 
 #endif

@@ -185,6 +185,7 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
 {
     struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
     struct acpi_mem_range ranges[GUEST_MEM_MAX_REGIONS];
+    struct acpi_pci_initiator initiators[ACPI_MAX_INITIATORS];
     struct acpi_params ap = { .cpus = cpus,
                               .ncpus = vm->max_vcpus,
                               .no_com1 = !vm->dev.serial_enabled };
@@ -207,7 +208,7 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
         cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
         cpus[i].enabled = i < vm->boot_vcpus;
     }
-    vm_numa_acpi(&vm->numa, &vm->mem, ranges, &ap);
+    vm_numa_acpi(&vm->numa, &vm->mem, vm->pci_inited ? &vm->pci : NULL, ranges, initiators, &ap);
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
@@ -329,9 +330,10 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->boot_vcpus = p->boot_vcpus;
     vm->max_vcpus = p->max_vcpus;
     vm->cpu.max_phys_bits = p->max_phys_bits;
-    r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones);
+    r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones, p->virtio, p->nvirtio);
     if (r < 0) {
-        set_err(err, errlen, r, "vm: NUMA layout");
+        set_err(err, errlen, r,
+                r == -ENOENT ? "vm: NUMA device_id names no device" : "vm: NUMA layout");
         goto fail;
     }
     if (p->boot.cmdline) {
@@ -499,16 +501,22 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
 enum pause_state { PAUSE_NONE, PAUSE_ASKED, PAUSE_DONE, PAUSE_ENDED };
 
 /*
- * vm_run's side of a pause: the vCPUs are stopped already; the guest clock is saved and the
- * thread waits for a resume (or a stop). Returns the events that end the pause.
+ * vm_run's side of a pause: the vCPUs are stopped already; every backend ring is stopped, the
+ * guest clock saved, and the thread waits for a resume (or a stop). Returns the events that
+ * end the pause; *r < 0 (with err) when the VM cannot go on.
  */
 static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
 {
     unsigned int ev = 0;
 
-    *r = kvm_get_clock(vm->vm_fd, &vm->clock);
+    /* vm_pause answers only once the backends no longer touch guest memory. */
+    *r = vm->pci_inited ? vpci_pause_all(&vm->pci.worker, err, errlen) : 0;
+    if (*r == 0) {
+        *r = kvm_get_clock(vm->vm_fd, &vm->clock);
+        if (*r < 0)
+            set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
+    }
     if (*r < 0) {
-        set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
         atomic_store(&vm->pause_state, PAUSE_NONE);
         return 0;
     }
@@ -516,11 +524,19 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
     log_info(&vm->log, "vm: paused");
     while (!(ev & (VMEV_RESUME | VMEV_STOP | VMEV_ERROR)))
         ev |= vmev_wait(&vm->ev, -1);
-    /* Only the saved value goes back: no realtime adjustment, so the pause is invisible. */
-    vm->clock.flags = 0;
-    *r = kvm_set_clock(vm->vm_fd, &vm->clock);
-    if (*r < 0)
-        set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
+    if (ev & VMEV_ERROR) { /* a backend died while paused */
+        *r = set_err(err, errlen, -EIO, "%s",
+                     atomic_load(&vm->dev_failed) ? vm->dev_err : "vm: failed while paused");
+    } else if (!(ev & VMEV_STOP) && vm->pci_inited) {
+        *r = vpci_resume_all(&vm->pci.worker, err, errlen);
+    }
+    if (*r == 0 && !(ev & VMEV_STOP)) {
+        /* Only the saved value goes back: no realtime adjustment, so the pause is invisible. */
+        vm->clock.flags = 0;
+        *r = kvm_set_clock(vm->vm_fd, &vm->clock);
+        if (*r < 0)
+            set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
+    }
     atomic_store(&vm->pause_state, PAUSE_NONE);
     log_info(&vm->log, "vm: resumed");
     return ev & ~(unsigned int)(VMEV_RESUME | VMEV_PAUSE);
@@ -559,6 +575,17 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
             return VM_RESULT_STOPPED;
         if (ev & VMEV_POWEROFF)
             return VM_RESULT_POWEROFF;
+        if ((ev & VMEV_NMI) && !(ev & VMEV_REBOOT)) {
+            for (i = 0; i < vm->nvcpus; i++) {
+                r = kvm_nmi(vm->vcpus[i].fd);
+                if (r < 0)
+                    return set_err(err, errlen, r, "vm: KVM_NMI on vCPU %u", i);
+            }
+            log_info(&vm->log, "vm: NMI injected on %u vCPUs", vm->nvcpus);
+            ev &= ~(unsigned int)VMEV_NMI;
+            if (!ev)
+                continue;
+        }
         if ((ev & VMEV_PAUSE) && !(ev & VMEV_REBOOT)) {
             ev = paused(vm, err, errlen, &r);
             if (r < 0)
@@ -571,6 +598,10 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
         r = reboot(vm, err, errlen);
         if (r < 0)
             return r;
+        /* A pause asked while the reboot was pending applies to the rebooted guest: dropping
+         * it would leave vm_pause waiting on a state nobody moves. */
+        if (ev & VMEV_PAUSE)
+            vmev_post(&vm->ev, VMEV_PAUSE);
     }
 }
 
@@ -620,6 +651,16 @@ int vm_resume(struct vm *vm)
 void vm_power_button(struct vm *vm)
 {
     ged_raise(&vm->dev.ged, GED_EVENT_POWER_BUTTON);
+}
+
+void vm_reboot(struct vm *vm)
+{
+    vmev_post(&vm->ev, VMEV_REBOOT);
+}
+
+void vm_nmi(struct vm *vm)
+{
+    vmev_post(&vm->ev, VMEV_NMI);
 }
 
 unsigned int vm_reboot_count(const struct vm *vm)

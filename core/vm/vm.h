@@ -24,12 +24,20 @@ struct vm_cpu_affinity {
     uint32_t nhost_cpus;
 };
 
+/* A node whose only member is a PCI device (--numa device_id=): a Generic Initiator. */
+struct vm_numa_initiator {
+    const char *device_id; /* a vpci_params id */
+    uint32_t node;
+};
+
 /* Guest NUMA (--numa): what SRAT and SLIT describe. nnodes 0: no NUMA tables. */
 struct vm_numa {
     uint32_t nnodes;           /* proximity domains 0..nnodes-1 */
     const uint32_t *cpu_node;  /* max_vcpus entries: the node of each vCPU */
     const uint32_t *zone_node; /* mem.nzones entries: the node of each memory zone */
     const uint8_t *distances;  /* nnodes * nnodes, row-major, 10 on the diagonal */
+    const struct vm_numa_initiator *initiators;
+    uint32_t ninitiators;
 };
 
 struct vm_params {
@@ -89,6 +97,14 @@ void vm_power_button(struct vm *vm);
  */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+
+/* Thread-safe: the reboot a guest asks for (every vCPU and device reset, the kernel loaded
+ * again), asked from outside (vm.reboot). Returns at once; vm_run does it. */
+void vm_reboot(struct vm *vm);
+
+/* Thread-safe: vm_run stops the vCPUs, queues an NMI on each (KVM_NMI: a vCPU ioctl, issued
+ * while no thread is in KVM_RUN on it) and restarts them. Returns at once. */
+void vm_nmi(struct vm *vm);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

@@ -26,7 +26,7 @@ void vmev_post(struct vmev *ev, unsigned int bits)
     uint64_t one = 1;
     int saved = errno; /* may run in a signal handler */
 
-    if (bits & (VMEV_POWEROFF | VMEV_REBOOT | VMEV_STOP | VMEV_ERROR | VMEV_PAUSE))
+    if (bits & (VMEV_POWEROFF | VMEV_REBOOT | VMEV_STOP | VMEV_ERROR | VMEV_PAUSE | VMEV_NMI))
         atomic_store(&ev->halted, true);
     atomic_fetch_or(&ev->pending, bits);
     /* EAGAIN only when the counter is saturated, which still wakes the reader. */

@@ -17,6 +17,7 @@ enum vmev_bits {
     VMEV_ERROR = 1u << 3,
     VMEV_PAUSE = 1u << 4, /* vm_pause(): vCPUs stop until VMEV_RESUME */
     VMEV_RESUME = 1u << 5,
+    VMEV_NMI = 1u << 6, /* vm_nmi(): vCPUs stop, each gets KVM_NMI, they restart */
 };
 
 struct vmev {

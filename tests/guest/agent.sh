@@ -416,6 +416,128 @@ check_blkresize() {
 	cmp /tmp/pattern /tmp/readback || fail "the grown part does not read back"
 }
 
+# netpeer ARGS...: runs cellvm-net-peer (tests/netd/net-peer.c, appended to the initramfs by
+# the test) with ARGS, e.g. netpeer:send:169.254.10.1:5000:1:67108864 or netpeer:serve:6000:1;
+# the streams are checked on both ends.
+check_netpeer() {
+	[ -x /bin/cellvm-net-peer ] || {
+		fail "no /bin/cellvm-net-peer in the initramfs"
+		return
+	}
+	/bin/cellvm-net-peer "$@" || fail "cellvm-net-peer $*: exit $?"
+}
+
+# netlink SECS [HOST_IP [IFACE]]: the host takes the link down and up again, and the guest
+# sees it: prints "CELLVM-AGENT: LINK-WAIT-DOWN" (the host's cue), waits at most SECS for
+# IFACE's carrier to drop, prints "CELLVM-AGENT: LINK-DOWN-SEEN" (the cue to bring it back),
+# waits at most SECS for the carrier, then pings HOST_IP when given.
+check_netlink() {
+	local secs=${1:-60} host=${2:-} dev=${3:-eth0} c=/sys/class/net/${3:-eth0}/carrier i
+	[ -r "$c" ] || {
+		fail "no $c"
+		return
+	}
+	[ "$(cat "$c")" = 1 ] || {
+		fail "$dev has no carrier before the test"
+		return
+	}
+	say LINK-WAIT-DOWN
+	i=0
+	while [ "$(cat "$c" 2>/dev/null)" != 0 ] && [ "$i" -lt $((secs * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(cat "$c" 2>/dev/null)" = 0 ] || {
+		fail "carrier still up ${secs} s after the cue"
+		return
+	}
+	echo "netlink: carrier down after $((i / 10)).$((i % 10)) s"
+	say LINK-DOWN-SEEN
+	i=0
+	while [ "$(cat "$c" 2>/dev/null)" != 1 ] && [ "$i" -lt $((secs * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(cat "$c" 2>/dev/null)" = 1 ] || {
+		fail "carrier still down ${secs} s after the cue"
+		return
+	}
+	echo "netlink: carrier up after $((i / 10)).$((i % 10)) s"
+	[ -z "$host" ] || ping -c 2 -W 5 "$host" || fail "no answer from $host after the link came back"
+}
+
+# ginode N: node N is a Generic Initiator node (SRAT type 5): has_generic_initiator lists it.
+# Also prints the node of every PCI function, where _PXM shows up.
+check_ginode() {
+	f=/sys/devices/system/node/has_generic_initiator
+	for d in /sys/bus/pci/devices/*; do
+		[ -r "$d/numa_node" ] && echo "ginode: ${d##*/} numa_node $(cat "$d/numa_node")"
+	done
+	[ -r $f ] || {
+		fail "no $f"
+		return
+	}
+	list=$(cat $f)
+	echo "ginode: has_generic_initiator '$list' (want node $1)"
+	for r in $(echo "$list" | tr ',' ' '); do
+		lo=${r%-*}
+		hi=${r#*-}
+		[ "$1" -ge "$lo" ] && [ "$1" -le "$hi" ] && return 0
+	done
+	fail "node $1 not in has_generic_initiator '$list'"
+}
+
+# pauseclock SECONDS [MAXGAP_CS]: prints "CELLVM-AGENT: TICK N" every 0.5 s of guest time for
+# SECONDS (the host pauses the VM meanwhile and sees the ticks stop); fails when two ticks lie
+# more than MAXGAP_CS centiseconds (200) apart on the guest's clock: it jumped across a pause.
+check_pauseclock() {
+	secs=${1:-10}
+	maxcs=${2:-200}
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	prev=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+	n=0
+	worst=0
+	while [ "$n" -lt $((secs * 2)) ]; do
+		sleep 0.5
+		now=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+		gap=$((now - prev))
+		prev=$now
+		[ "$gap" -le "$worst" ] || worst=$gap
+		n=$((n + 1))
+		say "TICK $n"
+	done
+	echo "largest gap between two ticks: ${worst}0 ms"
+	[ "$worst" -le "$maxcs" ] || fail "the guest clock jumped: ${worst}0 ms between two ticks"
+}
+
+# powerbutton [SECONDS]: prints "CELLVM-AGENT: POWER-BUTTON-READY", then waits (bounded) for the
+# ACPI GED interrupt the host's power button raises (the button driver is a module this image
+# does not load, so the interrupt count in /proc/interrupts is the evidence); the agent's
+# poweroff follows, as a button handler's would.
+ged_irqs() {
+	awk '/ACPI:Ged/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' \
+		/proc/interrupts
+}
+check_powerbutton() {
+	secs=${1:-120}
+	grep -q 'ACPI:Ged' /proc/interrupts || {
+		fail "no ACPI:Ged interrupt in /proc/interrupts"
+		return
+	}
+	before=$(ged_irqs)
+	say POWER-BUTTON-READY
+	i=0
+	while [ "$(ged_irqs)" = "$before" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no GED interrupt within $secs s"
+			return
+		}
+		sleep 0.2
+	done
+	echo "GED interrupts: $before before, $(ged_irqs) after"
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

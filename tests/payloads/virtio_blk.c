@@ -58,6 +58,7 @@ struct blk_hdr {
 
 static uint64_t common, notify, device, msix_table, msix_pba;
 static uint32_t notify_mult;
+static uint32_t pcicfg_cap; /* VIRTIO_PCI_CAP_PCI_CFG in config space */
 static uint16_t used_seen;
 
 static uint16_t rd16(uint64_t a)
@@ -153,10 +154,48 @@ static void walk_caps(int d, uint64_t bar, uint32_t *msix_cap)
             notify_mult = mmio_read32(ECAM(d, p + 16));
         } else if (id == CAP_VNDR && type == 4) {
             device = bar + off;
+        } else if (id == CAP_VNDR && type == 5) {
+            pcicfg_cap = p;
         }
         p = (uint8_t)(w0 >> 8);
     }
     payload_check(common && notify && device && *msix_cap, "virtio and MSI-X capabilities", common);
+}
+
+/* Points the VIRTIO_PCI_CAP_PCI_CFG window at BAR 0 + off, width bytes. */
+static void pcicfg_point(int d, uint32_t off, uint32_t width)
+{
+    wr8(ECAM(d, pcicfg_cap + 4), 0);
+    mmio_write32(ECAM(d, pcicfg_cap + 8), off);
+    mmio_write32(ECAM(d, pcicfg_cap + 12), width);
+}
+
+/*
+ * The common config read and written through config space only (the window the spec requires
+ * of modern devices), checked against the same registers read through the BAR.
+ */
+static void pcicfg_checks(int d)
+{
+    uint32_t v;
+
+    payload_check(pcicfg_cap != 0, "VIRTIO_PCI_CAP_PCI_CFG present", pcicfg_cap);
+    pcicfg_point(d, 0x12, 2); /* num_queues */
+    v = mmio_read32(ECAM(d, pcicfg_cap + 16)) & 0xffff;
+    payload_check(v == rd16(common + 0x12) && v >= 1, "num_queues through PCI_CFG", v);
+    pcicfg_point(d, 0x00, 4); /* device_feature_select := 1 */
+    mmio_write32(ECAM(d, pcicfg_cap + 16), 1);
+    payload_check(mmio_read32(common + 0x00) == 1, "feature select written through PCI_CFG",
+                  mmio_read32(common + 0x00));
+    pcicfg_point(d, 0x04, 4); /* device_feature, bits 32..63 */
+    v = mmio_read32(ECAM(d, pcicfg_cap + 16));
+    payload_check(v == mmio_read32(common + 0x04) && (v & VIRTIO_F_VERSION_1_HI),
+                  "device features through PCI_CFG", v);
+    pcicfg_point(d, 0x14, 1); /* device_status, one byte: ACKNOWLEDGE, read back both ways */
+    mmio_write32(ECAM(d, pcicfg_cap + 16), S_ACK);
+    payload_check(mmio_read8(common + 0x14) == S_ACK, "status written through PCI_CFG",
+                  mmio_read8(common + 0x14));
+    v = mmio_read32(ECAM(d, pcicfg_cap + 16)) & 0xff;
+    payload_check(v == S_ACK, "status read through PCI_CFG", v);
 }
 
 static void msix_entry(uint16_t v, uint8_t vector, bool masked)
@@ -304,6 +343,7 @@ void payload_main(uint32_t start_info)
     /* MSI-X on, function unmasked, vector 0 -> APIC 0 vector VEC_A. */
     msix_entry(0, VEC_A, false);
     mmio_write32(ECAM(d, msix_cap), mmio_read32(ECAM(d, msix_cap)) | 0x80000000u);
+    pcicfg_checks(d);
     if (!negotiate())
         payload_fail(NAME, "FEATURES_OK refused");
     wr16(common + 0x10, 0xffff); /* no config vector */

@@ -135,4 +135,9 @@ Test(validate_layout, zones_and_nodes)
     expect_bad(&l, "numa_nodes.distances");
     l.dist.destination = 0;
     expect_bad(&l, "numa_nodes.distances");
+    /* device_id: a Generic Initiator node has no CPUs and no memory of its own */
+    l.node[1].device_id = (char *)"gidisk";
+    expect_bad(&l, "numa_nodes.device_id");
+    l.node[0].device_id = (char *)"bad\nid";
+    expect_bad(&l, "numa_nodes.device_id");
 }

@@ -235,7 +235,8 @@ Test(vsock, credit_update_unprompted)
     bool got_update = false;
 
     s = h_guest_connect(&H, 92, 5005, lfd);
-    for (int i = 0; i < 8 && !got_update; i++) {
+    /* Within one window of credit: the update comes once the guest has used half of it. */
+    for (int i = 0; i < (int)(VSOCK_DEFAULT_BUF_ALLOC / VSOCK_MAX_PKT) && !got_update; i++) {
         p = h_pkt(VSOCK_OP_RW, 92, 5005);
         p.len = sizeof(chunk);
         h_tx(&H, &p, chunk, sizeof(chunk), NULL, 0);
@@ -248,6 +249,95 @@ Test(vsock, credit_update_unprompted)
     }
     cr_assert(got_update, "no CREDIT_UPDATE after %u bytes", sent);
     close(s);
+    close(lfd);
+}
+
+/* Reads everything the host socket holds now. */
+static void drain_host(int fd)
+{
+    static uint8_t sink[VSOCK_MAX_PKT];
+
+    while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+        ;
+}
+
+/*
+ * A guest streaming 8 MiB as fast as its credit allows, the host reading everything: it never
+ * has to ask for credit, and hears from us about twice per usable window, not once per packet.
+ * The usable window is ours capped at the guest's own buf_alloc (cap: Linux guests do that).
+ */
+static void stream_batched(uint32_t port, uint32_t guest_buf_alloc)
+{
+    enum { TOTAL = 8u << 20, PKTS = TOTAL / VSOCK_MAX_PKT };
+    uint32_t window =
+        guest_buf_alloc < VSOCK_DEFAULT_BUF_ALLOC ? guest_buf_alloc : VSOCK_DEFAULT_BUF_ALLOC;
+    int lfd = host_listener(port), s;
+    static uint8_t chunk[VSOCK_MAX_PKT];
+    uint32_t sent = 0, peer_fwd = 0, updates = 0;
+    struct h_pkt p, r;
+
+    s = h_guest_connect(&H, 95, port, lfd);
+    for (int round = 0; sent < TOTAL && round < 2000; round++) {
+        if (window - (sent - peer_fwd) >= VSOCK_MAX_PKT) {
+            p = h_pkt(VSOCK_OP_RW, 95, port);
+            p.len = sizeof(chunk);
+            p.buf_alloc = guest_buf_alloc;
+            h_tx(&H, &p, chunk, sizeof(chunk), NULL, 0);
+            sent += sizeof(chunk);
+        } else {
+            h_pump(&H, 10); /* out of credit: the host's reads must bring an update */
+        }
+        drain_host(s);
+        h_pump(&H, 0);
+        while (h_rx(&H, 4096, &r, NULL, NULL) == 1) {
+            cr_assert_eq(r.op, VSOCK_OP_CREDIT_UPDATE, "op %u", r.op);
+            cr_assert_eq(r.buf_alloc, VSOCK_DEFAULT_BUF_ALLOC);
+            peer_fwd = r.fwd_cnt;
+            updates++;
+        }
+    }
+    cr_assert_eq(sent, TOTAL, "the stream stalled after %u bytes", sent);
+    cr_assert_geq(updates, TOTAL / window - 1);
+    cr_assert_leq(updates, 2 * TOTAL / window + 1, "%u updates for %u packets", updates,
+                  (unsigned)PKTS);
+    close(s);
+    close(lfd);
+}
+
+Test(vsock, credit_updates_batched)
+{
+    stream_batched(5009, 4u << 20);
+}
+
+Test(vsock, credit_updates_batched_capped_guest)
+{
+    stream_batched(5012, 256u * 1024u);
+}
+
+/* The wide window goes to the first VSOCK_WIDE_CONNS connections only: what a guest can make
+   vsockd hold stays bounded. */
+Test(vsock, narrow_window_past_wide_conns)
+{
+    int lfd = host_listener(5010), s[VSOCK_WIDE_CONNS + 1];
+    struct h_pkt p, r;
+
+    for (uint32_t i = 0; i < VSOCK_WIDE_CONNS; i++)
+        s[i] = h_guest_connect(&H, 2000 + i, 5010, lfd);
+    p = h_pkt(VSOCK_OP_REQUEST, 3000, 5010);
+    h_tx(&H, &p, NULL, 0, NULL, 0);
+    cr_assert_eq(h_rx(&H, 4096, &r, NULL, NULL), 1);
+    cr_assert_eq(r.op, VSOCK_OP_RESPONSE);
+    cr_assert_eq(r.buf_alloc, VSOCK_NARROW_BUF_ALLOC);
+    s[VSOCK_WIDE_CONNS] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    cr_assert_geq(s[VSOCK_WIDE_CONNS], 0);
+    /* A stream opened when few were open keeps its wide window. */
+    p = h_pkt(VSOCK_OP_CREDIT_REQUEST, 2000, 5010);
+    h_tx(&H, &p, NULL, 0, NULL, 0);
+    cr_assert_eq(h_rx(&H, 4096, &r, NULL, NULL), 1);
+    cr_assert_eq(r.op, VSOCK_OP_CREDIT_UPDATE);
+    cr_assert_eq(r.buf_alloc, VSOCK_DEFAULT_BUF_ALLOC);
+    for (uint32_t i = 0; i <= VSOCK_WIDE_CONNS; i++)
+        close(s[i]);
     close(lfd);
 }
 
@@ -306,4 +396,39 @@ Test(vsock, parse_connect_line)
     cr_assert_eq(host_parse_connect("CONNECT 5x", 10, &port), -EPROTO);
     cr_assert_eq(host_parse_connect("CONNECT -5", 10, &port), -EPROTO);
     cr_assert_eq(host_parse_connect("HELLO 5", 7, &port), -EPROTO);
+}
+
+/* The guest fills the whole window while the host reads nothing, then half-closes: the host
+   still gets every byte, then EOF. */
+Test(vsock, full_window_then_shutdown)
+{
+    int lfd = host_listener(5011), s;
+    static uint8_t chunk[VSOCK_MAX_PKT], sink[VSOCK_MAX_PKT];
+    struct h_pkt p;
+    uint64_t got = 0;
+    ssize_t n;
+
+    s = h_guest_connect(&H, 96, 5011, lfd);
+    for (uint32_t i = 0; i < VSOCK_DEFAULT_BUF_ALLOC / VSOCK_MAX_PKT; i++) {
+        memset(chunk, (int)i, sizeof(chunk));
+        p = h_pkt(VSOCK_OP_RW, 96, 5011);
+        p.len = sizeof(chunk);
+        h_tx(&H, &p, chunk, sizeof(chunk), NULL, 0);
+    }
+    p = h_pkt(VSOCK_OP_SHUTDOWN, 96, 5011);
+    p.flags = VSOCK_SHUT_SEND;
+    h_tx(&H, &p, NULL, 0, NULL, 0);
+    for (int round = 0; round < 10000; round++) {
+        h_pump(&H, 0);
+        n = recv(s, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n == 0)
+            break;
+        if (n > 0) {
+            cr_assert_eq(sink[0], (uint8_t)(got / VSOCK_MAX_PKT));
+            got += (uint64_t)n;
+        }
+    }
+    cr_assert_eq(got, VSOCK_DEFAULT_BUF_ALLOC, "host got %lu bytes", (unsigned long)got);
+    close(s);
+    close(lfd);
 }

@@ -138,6 +138,93 @@ Test(acpi_numa, refuses_bad_layouts)
     free(img);
 }
 
+/* One node with the CPU and the RAM, two memory-less, CPU-less nodes that are Generic
+ * Initiators for the PCI functions in slots 3 and 5. */
+static const uint32_t gi_cpu_node[] = { 0 };
+static const struct acpi_mem_range gi_mem[] = { { 0, GiB, 0 } };
+static const struct acpi_pci_initiator gi[] = { { 3, 0, 2 }, { 5, 0, 1 } };
+
+static struct acpi_params gi_params(void)
+{
+    return (struct acpi_params){ .cpus = cpus,
+                                 .ncpus = 1,
+                                 .numa_nodes = 3,
+                                 .cpu_node = gi_cpu_node,
+                                 .mem = gi_mem,
+                                 .nmem = 1,
+                                 .initiators = gi,
+                                 .ninitiators = 2,
+                                 .pci = true };
+}
+
+Test(acpi_numa, generic_initiator_bytes)
+{
+    struct acpi_params p = gi_params();
+    struct acpi_image *img = build(&p);
+    static const uint8_t adr3[] = { '_', 'A', 'D', 'R', 0x0c, 0, 0, 3, 0 };
+    static const uint8_t pxm2[] = { '_', 'P', 'X', 'M', 0x0a, 2 };
+    const uint8_t *srat, *slit, *dsdt, *e, *s3;
+
+    cr_assert_gt(img->len, 0);
+    srat = image_table(img, "SRAT");
+    slit = image_table(img, "SLIT");
+    dsdt = image_table(img, "DSDT");
+    cr_assert(srat && slit && dsdt);
+    cr_assert_eq(byte_sum(srat, rd32(srat + 4)), 0);
+    cr_assert_eq(rd32(srat + 4), 48 + 16 + 40 + 2 * 32);
+    e = srat + 48 + 16 + 40;
+    cr_expect_eq(e[0], 5, "Generic Initiator Affinity");
+    cr_expect_eq(e[1], 32);
+    cr_expect_eq(e[3], 1, "PCI device handle");
+    cr_expect_eq(rd32(e + 4), 2, "proximity domain");
+    cr_expect_eq(rd16(e + 8), 0, "segment first");
+    cr_expect_eq(rd16(e + 10), 3 << 3, "then the BDF: bus 0, device 3, function 0");
+    for (int i = 12; i < 24; i++)
+        cr_expect_eq(e[i], 0, "reserved byte %d", i);
+    cr_expect_eq(rd32(e + 24), 1, "enabled");
+    cr_expect_eq(rd32(e + 28), 0);
+    cr_expect_eq(rd16(e + 32 + 10), 5 << 3);
+    cr_expect_eq(rd32(e + 32 + 4), 1);
+    cr_expect_eq(rd64(slit + 36), 3, "SLIT covers the initiator nodes");
+    /* Device (S030) { Name (_ADR, 0x00030000) Name (_PXM, 2) } under \_SB.PCI0 */
+    s3 = memmem(dsdt, rd32(dsdt + 4), "S030", 4);
+    cr_assert_not_null(s3, "no S030 device in the DSDT");
+    cr_expect_not_null(memmem(s3, 32, adr3, sizeof(adr3)), "_ADR 0x00030000");
+    cr_expect_not_null(memmem(s3, 32, pxm2, sizeof(pxm2)), "_PXM 2");
+    cr_expect_not_null(memmem(dsdt, rd32(dsdt + 4), "S050", 4));
+    free(img);
+}
+
+Test(acpi_numa, generic_initiator_refusals)
+{
+    static const struct acpi_pci_initiator bad_node[] = { { 3, 0, 3 } };
+    static const struct acpi_pci_initiator twice[] = { { 3, 0, 1 }, { 3, 0, 2 } };
+    static const struct acpi_pci_initiator bad_dev[] = { { 32, 0, 1 } };
+    struct acpi_params p = gi_params();
+    struct acpi_image *img;
+
+    p.initiators = bad_node;
+    p.ninitiators = 1;
+    img = build(&p);
+    cr_expect_eq(img->len, -EINVAL, "initiator on a node that does not exist");
+    free(img);
+    p.initiators = twice;
+    p.ninitiators = 2;
+    img = build(&p);
+    cr_expect_eq(img->len, -EINVAL, "one function on two nodes");
+    free(img);
+    p.initiators = bad_dev;
+    p.ninitiators = 1;
+    img = build(&p);
+    cr_expect_eq(img->len, -EINVAL, "device 32");
+    free(img);
+    p = gi_params();
+    p.pci = false;
+    img = build(&p);
+    cr_expect_eq(img->len, -EINVAL, "initiators without a PCI host bridge");
+    free(img);
+}
+
 static bool update_mode(void)
 {
     const char *v = getenv("CELLVM_UPDATE_GOLDEN");
@@ -198,7 +285,8 @@ static bool goldens_match_iasl(const char *dir)
     return same;
 }
 
-static void iasl_check(const char *dir, const char *sig, const uint8_t *t, bool compare)
+static void iasl_check(const char *dir, const char *set, const char *sig, const uint8_t *t,
+                       bool compare)
 {
     char dat[4096], prefix[4096], dsl[4096], log[4096], re[4096], aml[4096], golden[4096];
     char *dis[] = { "iasl", "-vs", "-p", prefix, "-d", dat, NULL };
@@ -214,7 +302,7 @@ static void iasl_check(const char *dir, const char *sig, const uint8_t *t, bool 
     snprintf(dsl, sizeof(dsl), "%s/%s.dsl", dir, sig);
     snprintf(re, sizeof(re), "%s/re-%s", dir, sig);
     snprintf(aml, sizeof(aml), "%s/re-%s.aml", dir, sig);
-    snprintf(golden, sizeof(golden), "%s/numa-%s.dsl", ACPI_GOLDEN_DIR, lower);
+    snprintf(golden, sizeof(golden), "%s/%s-%s.dsl", ACPI_GOLDEN_DIR, set, lower);
     cr_assert_eq(write_file(dat, t, rd32(t + 4)), 0);
     snprintf(log, sizeof(log), "%s/%s-d.log", dir, sig);
     cr_assert_eq(run_logged(dis, log), 0, "iasl -d %s", sig);
@@ -267,8 +355,30 @@ Test(acpi_numa, iasl_golden)
     cr_assert_gt(asprintf(&dir, "%s/cellvm-numa-XXXXXX", base ? base : "/tmp"), 0);
     cr_assert_not_null(mkdtemp(dir));
     compare = goldens_match_iasl(dir);
-    iasl_check(dir, "SRAT", image_table(img, "SRAT"), compare);
-    iasl_check(dir, "SLIT", image_table(img, "SLIT"), compare);
+    iasl_check(dir, "numa", "SRAT", image_table(img, "SRAT"), compare);
+    iasl_check(dir, "numa", "SLIT", image_table(img, "SLIT"), compare);
+    remove_tree(dir);
+    free(dir);
+    free(img);
+}
+
+Test(acpi_numa, iasl_golden_generic_initiator)
+{
+    struct acpi_params p = gi_params();
+    struct acpi_image *img;
+    const char *base = getenv("TMPDIR");
+    char *dir;
+    bool compare;
+
+    if (!find_in_path("iasl"))
+        cr_skip_test("iasl not found in PATH (Debian: apt-get install acpica-tools); skipping");
+    img = build(&p);
+    cr_assert_gt(img->len, 0);
+    cr_assert_gt(asprintf(&dir, "%s/cellvm-gi-XXXXXX", base ? base : "/tmp"), 0);
+    cr_assert_not_null(mkdtemp(dir));
+    compare = goldens_match_iasl(dir);
+    iasl_check(dir, "gi", "SRAT", image_table(img, "SRAT"), compare);
+    iasl_check(dir, "gi", "DSDT", image_table(img, "DSDT"), compare);
     remove_tree(dir);
     free(dir);
     free(img);

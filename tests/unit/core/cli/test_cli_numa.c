@@ -68,6 +68,19 @@ static const struct err_case cases[] = {
         "id=d,size=4M", "id=e,size=4M", "id=f,size=4M", "id=g,size=4M", "id=h,size=4M",
         "id=i,size=4M" },
       "--memory-zone: known but not supported yet: 9 zones (cellvm's limit is 8)" },
+    /* device_id: a Generic Initiator node for one existing PCI device */
+    { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
+        "guest_numa_id=1,device_id=nope" },
+      "--numa: invalid value for 'device_id': 'nope' (no --disk, --net or --vsock has that id)" },
+    { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
+        "guest_numa_id=1,device_id=d0", "guest_numa_id=2,device_id=d0" },
+      "--numa: invalid value for 'device_id': 'd0' (already on node 1)" },
+    { { K, Z0, "--disk", "path=d,id=d0", "--numa",
+        "guest_numa_id=0,cpus=[0],memory_zones=[m0],device_id=d0" },
+      "--numa: invalid value for 'device_id': not together with cpus or memory_zones" },
+    { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
+        "guest_numa_id=1,device_id=m0" },
+      "--numa: invalid value for 'device_id': 'm0' (no --disk, --net or --vsock has that id)" },
     { { K, "--memory", "size=0", "--memory-zone", "id=m0,size=64M", "id=m0,size=64M" },
       "--memory-zone: invalid value for 'id': 'm0' (already used)" },
     { { K, "--memory", "size=0", "--memory-zone", "id=m0,size=3M,hugepages=on,hugepage_size=2M" },
@@ -122,6 +135,31 @@ Test(cli_numa, good_two_nodes)
     cr_expect_eq(c.nnuma, 2);
     cr_expect(cli_option_supported("numa"));
     cr_expect(cli_option_supported("memory-zone"));
+    cli_config_free(&c);
+}
+
+Test(cli_numa, generic_initiator_for_any_pci_device)
+{
+    static const char *const args[] = { K,
+                                        Z0,
+                                        "--disk",
+                                        "path=d,id=gidisk",
+                                        "--vsock",
+                                        "cid=3,socket=/tmp/v,id=vs",
+                                        "--numa",
+                                        "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
+                                        "guest_numa_id=2,device_id=gidisk,distances=[0@30]",
+                                        "guest_numa_id=1,device_id=vs",
+                                        NULL };
+    char err[CLI_ERR_LEN];
+    struct cli_config c;
+
+    cr_assert_eq(parse(args, &c, err), 0, "%s", err);
+    cr_assert_eq(c.nnuma, 3);
+    cr_expect_str_eq(c.numa[1].device_id, "gidisk");
+    cr_expect_eq(c.numa[1].guest_numa_id, 2);
+    cr_expect(!c.numa[1].has_cpus && !c.numa[1].has_memory_zones);
+    cr_expect_str_eq(c.numa[2].device_id, "vs");
     cli_config_free(&c);
 }
 

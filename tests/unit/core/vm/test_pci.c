@@ -130,3 +130,35 @@ Test(pci, msix_capability_and_masks)
     cr_expect(msix_masked(&m, 1), "function mask");
     pci_bus_destroy(&b);
 }
+
+/* A device that fills a capability field only when it is read (the virtio PCI_CFG window). */
+static void refresh(struct pci_dev *d, uint32_t off, uint32_t len)
+{
+    struct seen *s = d->opaque;
+
+    s->calls++;
+    s->last = (uint64_t)off << 8 | len;
+    d->cfg[off] = 0xa5;
+}
+
+static const struct pci_dev_ops refresh_ops = { .cfg_read = refresh };
+
+Test(pci, cfg_read_hook_in_the_capability_area)
+{
+    struct pci_bus b;
+    struct pci_dev d;
+    struct seen s = { 0 };
+    int c;
+
+    cr_assert_eq(pci_bus_init(&b, 0x200000000ull, 0x300000000ull), 0);
+    pci_dev_init(&d, 0x1af4, 0x1042, 0x010000, 1, 0x1100, &refresh_ops, &s);
+    c = pci_dev_add_cap(&d, 0x09, 20);
+    cr_assert_geq(c, PCI_CAP_START);
+    cr_assert_eq(pci_bus_add(&b, &d), 0);
+    cr_expect_eq(pci_cfg_read(&b, 0, 1, 0, 0, 4), 0x10421af4u);
+    cr_expect_eq(s.calls, 0, "the header is not the device's");
+    cr_expect_eq(pci_cfg_read(&b, 0, 1, 0, (uint32_t)c + 16, 1), 0xa5);
+    cr_expect_eq(s.calls, 1);
+    cr_expect_eq(s.last, ((uint64_t)c + 16) << 8 | 1);
+    pci_bus_destroy(&b);
+}

@@ -1,0 +1,162 @@
+#!/bin/sh
+# Nested test (runs in L1 as /test/run.sh): one L2 Linux driven only through the REST API.
+# cellvm starts with nothing but --api-socket and --event-monitor; cellvm-remote creates the VM
+# (kernel, initramfs, 2 vCPUs, 512 MiB, a 64 MiB raw disk behind cellvm-blockd, serial on
+# cellvm's stdout) and boots it. While the agent prints a tick every 0.5 s of guest time, L1
+# pauses the VM for 4 s: no tick may arrive, vm.counters may not move, and cellvm-blockd must
+# have closed its kick eventfds (the rings are stopped with GET_VRING_BASE, so a backend that
+# still ran would keep them); after vm.resume the ticks go on, the kick fds are back, and the
+# guest's clock must not have jumped across the pause. Then vm.resize-disk grows the disk to
+# 128 MiB while the guest runs (the guest sees the new capacity and writes past the old end),
+# and vm.power-button ends it: the guest sees the GED interrupt and powers off, cellvm exits 0,
+# and the event log lists every step in order. Needs cellvm, cellvm-core, cellvm-api,
+# cellvm-remote and cellvm-blockd in /opt/cellvm/bin (run-nested.sh --add).
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:$PATH
+d=/tmp/api
+mkdir -p $d "$L2_LOGDIR"
+rm -f $d/api.sock $d/ev.log
+truncate -s 64M $d/disk.img
+raw=$d/serial.raw
+log=$L2_LOGDIR/api-serial.log
+sock=$d/api.sock
+PAUSE_S=4 # a clock that jumped shows a gap of 4.5 s; load alone stays under 3 s
+
+# 128 MiB = 262144 sectors.
+checks=boot,pauseclock:12:300,blkresize:/dev/vda:262144:150,powerbutton:150
+
+say() { echo "l2-api: $*"; }
+remote() { cellvm-remote --api-socket $sock "$@"; }
+ticks() { grep -c 'CELLVM-AGENT: TICK' $raw; }
+# wait_serial PATTERN SECS: until L2's serial output matches, at most SECS seconds.
+wait_serial() {
+	local i=0
+	while [ "$i" -lt $(($2 * 5)) ]; do
+		grep -qs "$1" $raw && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+blockd_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm-blockd ] && echo "${p#/proc/}" && return 0
+	done
+	return 1
+}
+# eventfds PID: how many eventfds the process holds (blockd's kick and call fds among them).
+eventfds() {
+	local f n=0
+	for f in "/proc/$1/fd/"*; do
+		[ "$(readlink "$f" 2>/dev/null)" = 'anon_inode:[eventfd]' ] && n=$((n + 1))
+	done
+	echo $n
+}
+requests() { remote counters | tr -d ' \n' | sed -n 's/.*"requests":\([0-9]*\).*/\1/p'; }
+fails=0
+bad() {
+	say "FAIL: $*"
+	fails=$((fails + 1))
+}
+finish() {
+	tr -d '\r' <$raw >"$log"
+	cat "$log"
+	say "event log:"
+	cat $d/ev.log
+	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
+	say "$fails failure(s)"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+# give_up WHY: the VM hangs or died: report, kill it, judge what there is.
+give_up() {
+	bad "$*"
+	kill -0 "$vmm" 2>/dev/null && l2_hang_report
+	kill -9 "$vmm" 2>/dev/null
+	wait "$vmm"
+	finish 137
+}
+
+cat >$d/vm.json <<EOF
+{
+  "payload": {
+    "kernel": "$L2_IMAGES/vmlinux",
+    "initramfs": "$L2_IMAGES/l2-initramfs.cpio.gz",
+    "cmdline": "$(l2_cmdline "$checks")"
+  },
+  "cpus": {"boot_vcpus": 2, "max_vcpus": 2},
+  "memory": {"size": $((512 << 20))},
+  "disks": [{"path": "$d/disk.img", "id": "disk0"}],
+  "serial": {"mode": "Tty"},
+  "console": {"mode": "Off"}
+}
+EOF
+
+cellvm --api-socket path=$sock --event-monitor path=$d/ev.log </dev/null >$raw 2>&1 &
+vmm=$!
+i=0
+until remote ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || give_up "the API socket did not answer within 10 s"
+	sleep 0.1
+done
+remote create $d/vm.json || give_up "vm.create failed"
+remote info | grep -q '"state": *"Created"' || bad "vm.info does not say Created"
+t0=$(cut -d. -f1 /proc/uptime)
+remote boot || give_up "vm.boot failed"
+wait_serial 'CELLVM-AGENT: TICK 2' 300 || give_up "no tick from the guest within 300 s of vm.boot"
+say "guest ticking $(($(cut -d. -f1 /proc/uptime) - t0)) s after vm.boot"
+
+b=$(blockd_pid) || give_up "no cellvm-blockd process"
+run_fds=$(eventfds "$b")
+remote pause || give_up "vm.pause failed"
+remote info | grep -q '"state": *"Paused"' || bad "vm.info does not say Paused"
+sleep 0.5
+t_paused=$(ticks)
+r_paused=$(requests)
+pause_fds=$(eventfds "$b")
+sleep $PAUSE_S
+t_end=$(ticks)
+r_end=$(requests)
+say "paused: ticks $t_paused -> $t_end, blockd requests $r_paused -> $r_end," \
+	"blockd eventfds $run_fds running, $pause_fds paused"
+[ "$t_paused" = "$t_end" ] || bad "the guest ticked while paused ($t_paused -> $t_end)"
+if [ -z "$r_paused" ] || [ "$r_paused" != "$r_end" ]; then
+	bad "blockd's request count moved while paused ('$r_paused' -> '$r_end')"
+fi
+[ "$pause_fds" -lt "$run_fds" ] ||
+	bad "cellvm-blockd still holds its kick eventfds while paused: the rings were not stopped"
+remote resume || give_up "vm.resume failed"
+remote info | grep -q '"state": *"Running"' || bad "vm.info does not say Running"
+i=0
+until [ "$(ticks)" -ge $((t_end + 2)) ]; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || give_up "no tick within 60 s of vm.resume"
+	sleep 0.2
+done
+res_fds=$(eventfds "$b")
+say "resumed: ticking again, blockd eventfds $res_fds"
+[ "$res_fds" = "$run_fds" ] || bad "cellvm-blockd holds $res_fds eventfds after resume, $run_fds before"
+
+wait_serial 'CELLVM-AGENT: RESIZE-READY' 120 || give_up "the guest never got to the resize"
+remote resize-disk --disk disk0 --size 128M || bad "vm.resize-disk failed"
+[ "$(stat -c %s $d/disk.img)" = $((128 << 20)) ] || bad "the image is $(stat -c %s $d/disk.img) bytes"
+wait_serial 'CELLVM-AGENT: POWER-BUTTON-READY' 200 || give_up "the guest never got to the power button"
+remote power-button || bad "vm.power-button failed"
+i=0
+while kill -0 "$vmm" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || give_up "cellvm still runs 120 s after vm.power-button"
+	sleep 0.2
+done
+wait "$vmm"
+rc=$?
+say "cellvm exited with status $rc"
+
+evs=$(sed -n 's/^  "event": "\(.*\)",*$/\1/p' $d/ev.log | grep -v child-exited | tr '\n' ' ')
+want="starting booting device-added booted pausing paused resuming resumed device-resized"
+want="$want shutdown deleted shutdown "
+[ "$evs" = "$want" ] || bad "events '$evs', expected '$want'"
+finish $rc

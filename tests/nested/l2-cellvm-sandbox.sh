@@ -1,0 +1,121 @@
+#!/bin/sh
+# Nested test (runs in L1 as /test/run.sh): one L2 Linux boot under cellvm with the default
+# --seccomp true and a disk (cellvm-blockd), a net device on a TAP with a link-local address
+# (cellvm-netd) and a vsock device (cellvm-vsockd). The guest's device checks must pass under
+# the real profiles: a 4 MiB O_DIRECT write and read-back on /dev/vda, ping to L1 over the TAP,
+# and one vsock stream from L1 to the guest. While the guest waits for that stream, L1 inspects
+# every process cellvm started (core, blockd, netd, vsockd) in /proc: Seccomp 2, NoNewPrivs 1,
+# CapEff/CapPrm/CapBnd 0, its own mount, net, user and PID namespaces, and a root directory that
+# holds only what the role needs; any deviation fails the test. Only then does L1 send the
+# stream, so the guest cannot finish before the inspection. Needs cellvm, cellvm-core,
+# cellvm-blockd, cellvm-netd, cellvm-vsockd and cellvm-vsock-peer in /opt/cellvm/bin
+# (run-nested.sh --add).
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:$PATH
+rc=0
+d=/tmp/sbx
+tap=cvmtap0
+net="tap=$tap,ip=169.254.10.1,mask=255.255.0.0,mac=52:54:00:0a:0b:0d"
+mkdir -p $d/extra/bin $d/vs $d/logs
+truncate -s 64M $d/a.img
+cp /opt/cellvm/bin/cellvm-vsock-peer $d/extra/bin/cellvm-vsock-peer
+(cd $d/extra && find . | cpio -o -H newc 2>/dev/null | gzip -1) >$d/extra.cpio.gz
+cat "$L2_IMAGES/l2-initramfs.cpio.gz" $d/extra.cpio.gz >$d/initrd
+
+[ -c /dev/net/tun ] || {
+	mkdir -p /dev/net
+	mknod /dev/net/tun c 10 200
+}
+
+# wait_log PATTERN SECS: until a line of the running L2's log (the only log in $d/logs)
+# matches, at most SECS seconds.
+wait_log() {
+	local i=0
+	while [ "$i" -lt "$2" ]; do
+		grep -qs "$1" $d/logs/*.log && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+bad() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# field PID NAME: a value from /proc/PID/status
+field() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# inspect PID ROLE: the jail of one process as /proc shows it; the count of failures in $fails.
+inspect() {
+	local pid=$1 role=$2 f v n a b got want
+	for f in Seccomp:2 NoNewPrivs:1 CapEff:0000000000000000 CapPrm:0000000000000000 \
+		CapBnd:0000000000000000; do
+		v=$(field "$pid" "${f%%:*}")
+		[ "$v" = "${f#*:}" ] || bad "$role ($pid): ${f%%:*} is '$v', want ${f#*:}"
+	done
+	for n in mnt net user pid; do
+		a=$(readlink "/proc/$pid/ns/$n")
+		b=$(readlink "/proc/self/ns/$n")
+		[ -n "$a" ] && [ "$a" != "$b" ] || bad "$role ($pid): shares L1's $n namespace ($a)"
+	done
+	case $role in
+	vsockd) want=vsock ;;
+	*) want= ;;
+	esac
+	got=$(ls -A "/proc/$pid/root/" 2>&1 | tr '\n' ' ')
+	got=${got% }
+	[ "$got" = "$want" ] || bad "$role ($pid): root holds '$got', want '${want:-nothing}'"
+	echo "$role ($pid): Seccomp $(field "$pid" Seccomp), NoNewPrivs $(field "$pid" NoNewPrivs)," \
+		"CapEff $(field "$pid" CapEff), CapBnd $(field "$pid" CapBnd), uid $(field "$pid" Uid)," \
+		"root '$got'"
+}
+
+# L1's side, in the background: once the guest has passed its disk and net checks (every
+# daemon is up and jailed by then), inspect each cellvm process, then send the vsock stream the
+# guest is waiting for.
+(
+	fails=0
+	if ! wait_log '^CELLVM-AGENT: PASS net$' 500; then
+		echo "FAIL: the guest never passed its net check; nothing inspected"
+		exit 1
+	fi
+	for role in core blockd netd vsockd; do
+		seen=0
+		for p in /proc/[0-9]*; do
+			[ "$(cat "$p/comm" 2>/dev/null)" = "cellvm-$role" ] || continue
+			seen=$((seen + 1))
+			inspect "${p#/proc/}" "$role"
+		done
+		[ "$seen" -eq 1 ] || bad "$seen cellvm-$role processes running, want 1"
+	done
+	# L1 is the controller's only privilege holder; cellvm itself is not jailed, so it is not
+	# inspected, but nothing else of cellvm's may run.
+	for p in /proc/[0-9]*; do
+		c=$(cat "$p/comm" 2>/dev/null) || continue
+		case $c in
+		cellvm | cellvm-core | cellvm-blockd | cellvm-netd | cellvm-vsockd) ;;
+		cellvm*) bad "unexpected cellvm process $c (${p#/proc/})" ;;
+		esac
+	done
+	timeout 120 cellvm-vsock-peer send unix $d/vs/v.sock 6000 1 1048576 0 ||
+		bad "the vsock stream to the guest failed"
+	[ "$fails" -eq 0 ] || exit 1
+	echo "L1: every cellvm process is jailed"
+) >$d/inspect.log 2>&1 &
+inspector=$!
+
+checks=boot,blk:/dev/vda:4,net:169.254.10.2:169.254.10.1,vsock:serve:vsock:6000:1
+L2_LOGDIR=$d/logs L2_INITRD=$d/initrd L2_CPUS=2 run_l2_cellvm 560 "$checks" --seccomp true \
+	--disk path=$d/a.img,image_type=raw --net "$net" --vsock cid=3,socket=$d/vs/v.sock || rc=1
+wait $inspector || rc=1
+sed 's/^/L1 inspect: /' $d/inspect.log
+grep -q '^L1: every cellvm process is jailed$' $d/inspect.log || {
+	l2_say "the jail inspection did not complete"
+	rc=1
+}
+ip link del $tap 2>/dev/null
+exit $rc
