@@ -1,5 +1,6 @@
 #include "core/controller/api_cfg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -323,6 +324,41 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
     return r;
 }
 
+int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfds, char **out,
+                       char *err, size_t errlen)
+{
+    struct sb *b = calloc(1, sizeof(*b));
+    int r;
+
+    *out = NULL;
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    r = add_scalars(b, &n->base, NULL, err, errlen);
+    if (!r && nfds) {
+        sb_add(b, "fd=[");
+        for (size_t i = 0; i < nfds; i++)
+            sb_add(b, "%s%d", i ? "," : "", fds[i]);
+        sb_add(b, "],");
+    }
+    if (!r && b->overflow) {
+        snprintf(err, errlen, "NetConfig: the configuration is too long");
+        r = -EINVAL;
+    }
+    if (!r) {
+        if (b->len && b->buf[b->len - 1] == ',')
+            b->buf[--b->len] = '\0';
+        *out = strdup(b->buf);
+        if (!*out) {
+            snprintf(err, errlen, "out of memory");
+            r = -ENOMEM;
+        }
+    }
+    free(b);
+    return r;
+}
+
 void api_argv_free(struct api_argv *a)
 {
     for (int i = 0; i < a->n; i++)
@@ -480,6 +516,53 @@ static Cellvm__ApiDiskConfig *disk_of(const struct cli_disk *d, bool *oom)
     return m;
 }
 
+static char *ip_of(bool has, const struct cli_ip *ip, bool *oom)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if (!has || !inet_ntop(ip->family, ip->addr, buf, sizeof(buf)))
+        return NULL;
+    return dup_or_null(buf, oom);
+}
+
+static char *mac_of(bool has, const uint8_t *a, bool *oom)
+{
+    char buf[18];
+
+    if (!has)
+        return NULL;
+    snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+    return dup_or_null(buf, oom);
+}
+
+/* TAP fds (fd=[...]) are not shown: the NetConfig of vm.info has no field for them here. */
+static Cellvm__ApiNetConfig *net_of(const struct cli_net *n, bool *oom)
+{
+    Cellvm__ApiNetConfig *m = new_msg(&cellvm__api_net_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    m->tap = n->tap && n->tap[0] ? dup_or_null(n->tap, oom) : NULL;
+    m->ip = ip_of(n->has_ip, &n->ip, oom);
+    m->mask = ip_of(n->has_mask, &n->mask, oom);
+    m->mac = mac_of(n->has_mac, n->mac, oom);
+    m->host_mac = mac_of(n->has_host_mac, n->host_mac, oom);
+    if (n->has_mtu)
+        SET(m, mtu, n->mtu);
+    SET(m, iommu, n->iommu);
+    SET(m, num_queues, n->num_queues);
+    SET(m, queue_size, n->queue_size);
+    SET(m, vhost_user, n->vhost_user);
+    m->vhost_socket = dup_or_null(n->socket, oom);
+    m->vhost_mode = dup_or_null(n->vhost_mode == CLI_VHOST_SERVER ? "Server" : "Client", oom);
+    m->id = dup_or_null(n->id, oom);
+    SET(m, pci_segment, n->pci_segment);
+    SET(m, offload_tso, n->offload_tso);
+    SET(m, offload_ufo, n->offload_ufo);
+    SET(m, offload_csum, n->offload_csum);
+    return m;
+}
+
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
 {
     Cellvm__ApiVmConfig *m;
@@ -508,6 +591,16 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
             m->n_disks++;
         }
         oom = oom || !m->disks;
+    }
+    if (cfg->nnets) {
+        m->net = calloc(cfg->nnets, sizeof(*m->net));
+        for (size_t i = 0; m->net && i < cfg->nnets; i++) {
+            m->net[i] = net_of(&cfg->nets[i], &oom);
+            if (!m->net[i])
+                break;
+            m->n_net++;
+        }
+        oom = oom || !m->net;
     }
     if (cfg->vsock.present) {
         m->vsock = new_msg(&cellvm__api_vsock_config__descriptor, &oom);

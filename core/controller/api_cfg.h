@@ -22,6 +22,11 @@ struct api_argv {
 int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *err, size_t errlen);
 void api_argv_free(struct api_argv *a);
 
+/* vm.add-net's NetConfig as a --net option string, with fd=[...] listing `fds` (the
+ * controller's own numbers) when nfds > 0; *out is malloc'ed. 0 or -EINVAL/-ENOMEM with err. */
+int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfds, char **out,
+                       char *err, size_t errlen);
+
 /* A new ApiVmConfig describing cfg (free with protobuf_c_message_free_unpacked), or NULL. */
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg);
 

@@ -15,14 +15,12 @@
 #include <event2/event.h>
 
 #include "core/controller/api_cfg.h"
+#include "core/controller/api_dev.h"
 #include "ipc/channel.h"
 #include "validate.h"
 #include "validate_api.h"
 
 #define EP(x) CELLVM__API_ENDPOINT__API_##x
-
-/* devices_request() tags: which API request a device's answer closes. */
-enum { TAG_RESIZE = 1, TAG_COUNTERS = 2 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
                   void *arg)
@@ -77,8 +75,8 @@ static int send_env(struct api_ctl *a, Cellvm__Envelope *env, const int *fds, si
 }
 
 /* Answers one request; `error` is made one printable line for the API's validator. */
-static void respond(struct api_ctl *a, uint64_t id, uint32_t status, const char *error,
-                    Cellvm__ApiResponse *rs)
+void api_ctl_respond(struct api_ctl *a, uint64_t id, uint32_t status, const char *error,
+                     Cellvm__ApiResponse *rs)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
     Cellvm__ApiResponse plain = CELLVM__API_RESPONSE__INIT;
@@ -116,7 +114,7 @@ static void respond_ping(struct api_ctl *a, uint64_t id)
     ping.features = features;
     ping.n_features = 1;
     rs.ping = &ping;
-    respond(a, id, 200, NULL, &rs);
+    api_ctl_respond(a, id, 200, NULL, &rs);
 }
 
 static void respond_info(struct api_ctl *a, uint64_t id)
@@ -132,7 +130,7 @@ static void respond_info(struct api_ctl *a, uint64_t id)
 
     info.config = api_cfg_from_cli(a->cfg);
     if (!info.config) {
-        respond(a, id, 500, "out of memory", NULL);
+        api_ctl_respond(a, id, 500, "out of memory", NULL);
         return;
     }
     info.state = states[a->state];
@@ -140,7 +138,7 @@ static void respond_info(struct api_ctl *a, uint64_t id)
     info.memory_actual_size = a->cfg->memory.size;
     info.has_memory_actual_size = 1;
     rs.info = &info;
-    respond(a, id, 200, NULL, &rs);
+    api_ctl_respond(a, id, 200, NULL, &rs);
     protobuf_c_message_free_unpacked(&info.config->base, NULL);
 }
 
@@ -153,7 +151,7 @@ static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc
     int r;
 
     if (a->state != API_VM_NONE) {
-        respond(a, id, 500, "the VM is already created", NULL);
+        api_ctl_respond(a, id, 500, "the VM is already created", NULL);
         return;
     }
     r = api_cfg_to_argv(vc, &argv, err, sizeof(err));
@@ -164,7 +162,7 @@ static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc
     api_argv_free(&argv);
     if (r) {
         cli_config_free(&tmp);
-        respond(a, id, r == -ENOMEM ? 500 : 400, err, NULL);
+        api_ctl_respond(a, id, r == -ENOMEM ? 500 : 400, err, NULL);
         return;
     }
     /* What the command line said about the VMM itself stays: the API socket, logging. */
@@ -179,7 +177,7 @@ static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc
     cli_config_free(a->cfg);
     *a->cfg = tmp;
     a->state = API_VM_CREATED;
-    respond(a, id, 204, NULL, NULL);
+    api_ctl_respond(a, id, 204, NULL, NULL);
 }
 
 static void boot(struct api_ctl *a, uint64_t id)
@@ -188,20 +186,20 @@ static void boot(struct api_ctl *a, uint64_t id)
     int r;
 
     if (a->state == API_VM_NONE) {
-        respond(a, id, 404, "the VM is not created", NULL);
+        api_ctl_respond(a, id, 404, "the VM is not created", NULL);
         return;
     }
     if (a->state != API_VM_CREATED) {
-        respond(a, id, 500,
-                a->state == API_VM_SHUTDOWN
-                    ? "booting again after vm.shutdown is not supported by cellvm yet"
-                    : "the VM is already booted",
-                NULL);
+        api_ctl_respond(a, id, 500,
+                        a->state == API_VM_SHUTDOWN
+                            ? "booting again after vm.shutdown is not supported by cellvm yet"
+                            : "the VM is already booted",
+                        NULL);
         return;
     }
     r = a->ops->boot(a->arg, err, sizeof(err));
     if (r) {
-        respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
+        api_ctl_respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
         return;
     }
     a->state = API_VM_RUNNING;
@@ -214,14 +212,14 @@ static void stop_vm(struct api_ctl *a, uint64_t id, bool delete)
     struct sv_child *core = a->ops->core(a->arg);
 
     if (a->cfg->ndisks || a->cfg->nnets || a->cfg->vsock.present) {
-        respond(a, id, 500,
-                "stopping a VM with device processes while the VMM stays is not supported "
-                "yet: use vmm.shutdown",
-                NULL);
+        api_ctl_respond(a, id, 500,
+                        "stopping a VM with device processes while the VMM stays is not supported "
+                        "yet: use vmm.shutdown",
+                        NULL);
         return;
     }
     if (!core || a->vm_stopping || sv_send_shutdown(core)) {
-        respond(a, id, 500, "the VM cannot be stopped now", NULL);
+        api_ctl_respond(a, id, 500, "the VM cannot be stopped now", NULL);
         return;
     }
     a->vm_stopping = true;
@@ -252,20 +250,20 @@ static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
     bool paused = a->state == API_VM_PAUSED;
 
     if (a->state == API_VM_NONE) {
-        respond(a, id, 404, "the VM is not created", NULL);
+        api_ctl_respond(a, id, 404, "the VM is not created", NULL);
         return;
     }
     if ((ep == EP(VM_RESUME) && !paused) || (ep != EP(VM_RESUME) && a->state != API_VM_RUNNING) ||
         !core) {
-        respond(a, id, 405,
-                ep == EP(VM_RESUME) ? "the VM is not paused"
-                : paused            ? "the VM is paused"
-                                    : "the VM is not booted",
-                NULL);
+        api_ctl_respond(a, id, 405,
+                        ep == EP(VM_RESUME) ? "the VM is not paused"
+                        : paused            ? "the VM is paused"
+                                            : "the VM is not booted",
+                        NULL);
         return;
     }
     if (a->control_id) {
-        respond(a, id, 500, "another VM operation is in progress", NULL);
+        api_ctl_respond(a, id, 500, "another VM operation is in progress", NULL);
         return;
     }
     vc.op = ep == EP(VM_PAUSE)          ? CELLVM__VM_CONTROL__OP__OP_PAUSE
@@ -276,7 +274,7 @@ static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
     env.body_case = CELLVM__ENVELOPE__BODY_VM_CONTROL;
     env.vm_control = &vc;
     if (sv_send(core, &env, NULL, 0)) {
-        respond(a, id, 500, "the VM's core process is not reachable", NULL);
+        api_ctl_respond(a, id, 500, "the VM's core process is not reachable", NULL);
         return;
     }
     a->control_id = id;
@@ -288,13 +286,17 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
 {
     uint64_t id = rq->id;
 
-    ipc_close_fds(fds, nfds); /* vm.add-net's TAP fds: no net device to give them to yet */
+    if (rq->endpoint == EP(VM_ADD_NET)) {
+        api_dev_add_net(a, id, rq->net, fds, nfds); /* takes the fds */
+        return;
+    }
+    ipc_close_fds(fds, nfds); /* the API process lets fds through with vm.add-net only */
     switch (rq->endpoint) {
     case EP(VMM_PING):
         respond_ping(a, id);
         return;
     case EP(VMM_SHUTDOWN):
-        respond(a, id, 204, NULL, NULL);
+        api_ctl_respond(a, id, 204, NULL, NULL);
         sv_set_status(a->svc.sv, 0); /* a requested end, unless something failed first */
         sv_stop(a->svc.sv);
         return;
@@ -306,18 +308,18 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         return;
     case EP(VM_INFO):
         if (a->state == API_VM_NONE)
-            respond(a, id, 500, "the VM is not created", NULL);
+            api_ctl_respond(a, id, 500, "the VM is not created", NULL);
         else
             respond_info(a, id);
         return;
     case EP(VM_COUNTERS):
-        counters(a, id);
+        api_dev_counters(a, id);
         return;
     case EP(VM_SHUTDOWN):
         if (a->state == API_VM_NONE)
-            respond(a, id, 404, "the VM is not created", NULL);
+            api_ctl_respond(a, id, 404, "the VM is not created", NULL);
         else if (a->state != API_VM_RUNNING && a->state != API_VM_PAUSED)
-            respond(a, id, 405, "the VM is not booted", NULL);
+            api_ctl_respond(a, id, 405, "the VM is not booted", NULL);
         else
             stop_vm(a, id, false);
         return;
@@ -329,7 +331,8 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         if (a->state != API_VM_NONE)
             evmon_event(a->evmon, "vm", "deleted");
         a->state = API_VM_NONE;
-        respond(a, id, 204, NULL, NULL);
+        api_dev_drop_net_fds(a);
+        api_ctl_respond(a, id, 204, NULL, NULL);
         return;
     case EP(VM_PAUSE):
     case EP(VM_RESUME):
@@ -339,13 +342,10 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         vm_control(a, id, rq->endpoint);
         return;
     case EP(VM_RESIZE_DISK):
-        resize_disk(a, id, rq->resize_disk);
-        return;
-    case EP(VM_ADD_NET):
-        respond(a, id, 500, "network devices are not supported by cellvm yet", NULL);
+        api_dev_resize_disk(a, id, rq->resize_disk);
         return;
     default:
-        respond(a, id, 404, "no such endpoint", NULL);
+        api_ctl_respond(a, id, 404, "no such endpoint", NULL);
         return;
     }
 }
@@ -430,7 +430,7 @@ int api_ctl_start(struct api_ctl *a, struct supervisor *sv, char *err, size_t er
         return r;
     }
     if (a->devs) {
-        a->devs->on_reply = device_reply;
+        a->devs->on_reply = api_dev_reply;
         a->devs->reply_arg = a;
     }
     r = sv_add(sv, &a->svc, &a->proc, &api_ops, a, 2);
@@ -449,7 +449,7 @@ void api_ctl_vm_booted(struct api_ctl *a)
 void api_ctl_vm_ready(struct api_ctl *a)
 {
     if (a->boot_id)
-        respond(a, a->boot_id, 204, NULL, NULL);
+        api_ctl_respond(a, a->boot_id, 204, NULL, NULL);
     a->boot_id = 0;
 }
 
@@ -474,7 +474,7 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
                  : a->control_ep == EP(VM_NMI)    ? "NMI injection"
                                                   : "the power button",
                  d->errnum == EOPNOTSUPP ? "not supported by cellvm yet" : strerror(d->errnum));
-        respond(a, id, 500, msg, NULL);
+        api_ctl_respond(a, id, 500, msg, NULL);
         return true;
     }
     if (a->control_ep == EP(VM_PAUSE))
@@ -482,7 +482,7 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
     else if (a->control_ep == EP(VM_RESUME))
         a->state = API_VM_RUNNING;
     evmon_event(a->evmon, "vm", control_event(a->control_ep, true));
-    respond(a, id, 204, NULL, NULL);
+    api_ctl_respond(a, id, 204, NULL, NULL);
     return true;
 }
 
@@ -497,14 +497,15 @@ void api_ctl_vm_ended(struct api_ctl *a)
         return;
     a->vm_stopping = false;
     a->state = a->delete_after ? API_VM_NONE : API_VM_SHUTDOWN;
+    api_dev_drop_net_fds(a); /* booting again after vm.shutdown is not supported */
     evmon_event(a->evmon, "vm", "shutdown");
     if (a->delete_after)
         evmon_event(a->evmon, "vm", "deleted");
     if (a->stop_id)
-        respond(a, a->stop_id, 204, NULL, NULL);
+        api_ctl_respond(a, a->stop_id, 204, NULL, NULL);
     a->stop_id = 0;
     if (a->control_id)
-        respond(a, a->control_id, 500, "the VM stopped", NULL);
+        api_ctl_respond(a, a->control_id, 500, "the VM stopped", NULL);
     a->control_id = 0;
 }
 
@@ -519,13 +520,7 @@ void api_ctl_vmm_ended(struct api_ctl *a)
 
 void api_ctl_close(struct api_ctl *a)
 {
-    if (a->ev_resize)
-        event_free(a->ev_resize);
-    if (a->ev_counters)
-        event_free(a->ev_counters);
-    a->ev_resize = a->ev_counters = NULL;
-    free(a->ctr);
-    a->ctr = NULL;
+    api_dev_close(a);
     if (a->listen_fd >= 0)
         close(a->listen_fd);
     a->listen_fd = -1;

@@ -65,6 +65,8 @@ struct api_ctl {
     size_t counters_owed;
     struct api_dev_counters *ctr;          /* one per device row while counters_id; owned */
     struct event *ev_resize, *ev_counters; /* the answer bounds above; owned */
+    int *net_fds; /* TAP fds vm.add-net handed over, listed in cfg->nets[].fds; owned */
+    size_t n_net_fds;
 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,

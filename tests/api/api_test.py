@@ -12,13 +12,17 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             timestamp {secs, nanos}, source, event, properties, separated by blank lines)
   disk      a raw disk behind a real cellvm-blockd: vm.counters has its row, vm.resize-disk
             grows the image (file size, blockd's log), refuses a shrink and an unknown id
-  kata      the part of Kata's sequence that exists: vmm.ping every 10 ms until up, vm.create,
-            vm.info Created, vm.boot, vm.info Running, vmm.shutdown, the process exits
+  kata      Kata's sequence: vmm.ping every 10 ms until up, vm.create (kernel, cmdline,
+            initramfs, cpus, memory, a readonly raw disk, serial, vsock), vm.info Created,
+            vm.add-net with a TAP fd in SCM_RIGHTS (root only: a host TAP with a unique name),
+            vm.boot, vm.info Running with the disk, net and vsock, vmm.shutdown, the process
+            exits; vm.add-net's refusals (fd count, hotplug) close the fds they came with
 
 Skips (77) without /dev/kvm or python3-yaml or the OpenAPI file.
 """
 import argparse
 import array
+import fcntl
 import http.client
 import json
 import os
@@ -51,6 +55,22 @@ def call(sock, method, path, body=None):
     r = c.getresponse()
     out = r.read()
     c.close()
+    return r.status, out
+
+
+def put_fds(sock, path, body, fds):
+    """PUT with a JSON body and fds in SCM_RIGHTS, as Kata sends vm.add-net; (status, body)."""
+    data = json.dumps(body).encode()
+    req = (f"PUT /api/v1/{path} HTTP/1.1\r\nHost: localhost\r\n"
+           f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock)
+    s.sendmsg([req + data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    r = http.client.HTTPResponse(s)
+    r.begin()
+    out = r.read()
+    s.close()
     return r.status, out
 
 
@@ -130,7 +150,7 @@ class Vmm:
         self.dir = tempfile.mkdtemp(prefix="cellvm-api-")
         lx = os.path.join(self.dir, "lx")
         os.mkdir(lx)
-        for exe in (args.core, args.api, args.blockd):
+        for exe in (args.core, args.api, args.blockd, args.netd, args.vsockd):
             if exe:
                 os.symlink(exe, os.path.join(lx, os.path.basename(exe)))
         self.sock = os.path.join(self.dir, "api.sock")
@@ -495,40 +515,150 @@ def case_disk(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+TUNSETIFF = 0x400454CA
+IFF_TAP, IFF_NO_PI, IFF_VNET_HDR, IFF_MULTI_QUEUE = 0x0002, 0x1000, 0x4000, 0x0100
+
+
+def open_tap(name):
+    """A TAP queue fd as Kata opens it (multi-queue, vnet header); the TAP is not persistent,
+    so it disappears from the host once every fd on it is closed."""
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+    ifr = name.encode().ljust(16, b"\0") + \
+        (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE).to_bytes(2, "little") + b"\0" * 22
+    fcntl.ioctl(fd, TUNSETIFF, ifr)
+    return fd
+
+
+def tun_fds(pid):
+    """How many fds process pid holds on /dev/net/tun."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/net/tun"
+        except OSError:
+            pass
+    return n
+
+
+def children(pid):
+    """The command names of pid's child processes."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except (OSError, ValueError):
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if fields[1] == str(pid):
+            out.append(st[st.index("(") + 1:st.rindex(")")])
+    return out
+
+
+def wait_tun_fds(pid, want, limit=5.0):
+    t0 = time.monotonic()
+    while tun_fds(pid) != want and time.monotonic() - t0 < limit:
+        time.sleep(0.02)
+    return tun_fds(pid)
+
+
 def case_kata(args, doc, schema):
+    missing = [n for n in ("blockd", "netd", "vsockd") if not getattr(args, n)]
+    if missing:
+        print("SKIP: not built: " + ", ".join("cellvm-" + n for n in missing))
+        sys.exit(SKIP)
+    root = os.geteuid() == 0 and os.path.exists("/dev/net/tun")
+    tap = f"cvk{os.getpid() % 1000000}"
     v = Vmm(args)
+    taps = []
     try:
         up = v.wait_up(period=0.01)
         print(f"vmm.ping answered after {up * 1000:.0f} ms")
         initrd = os.path.join(v.dir, "initrd")
         with open(initrd, "wb") as f:
             f.write(b"\0" * 4096)
+        img = os.path.join(v.dir, "rootfs.raw")
+        with open(img, "wb") as f:
+            f.truncate(4 << 20)
         cfg = vm_config(args, serial={"mode": "Tty"})
         cfg["payload"].update(cmdline="console=ttyS0 quiet", initramfs=initrd)
+        cfg["cpus"] = {"boot_vcpus": 1, "max_vcpus": 1}
         cfg["memory"] = {"size": 128 << 20, "shared": True}
+        cfg["disks"] = [{"path": img, "readonly": True, "image_type": "Raw", "id": "disk0"}]
+        cfg["vsock"] = {"cid": 3, "socket": os.path.join(v.dir, "kata.hvsock"), "id": "vsock0"}
         cfg["rng"] = {"src": "/dev/urandom"}
         cfg["iommu"] = False
         cfg["pvpanic"] = False
         expect(v, "PUT", "vm.create", {204}, cfg)
         assert info(v, schema)["state"] == "Created"
+        if root:
+            base = tun_fds(v.p.pid)
+            # Refused: 2 fds for num_queues 2 (one pair); both are closed again.
+            bad = [open_tap(tap), open_tap(tap)]
+            st, out = put_fds(v.sock, "vm.add-net", {"num_queues": 2, "id": "bad"}, bad)
+            assert st == 500 and b"fd" in out, (st, out)
+            print("vm.add-net with 2 fds for one queue pair:", st, out.decode().strip())
+            for fd in bad:
+                os.close(fd)
+            assert wait_tun_fds(v.p.pid, base) == base, "refused TAP fds were not closed"
+            taps = [open_tap(tap)]
+            st, out = put_fds(v.sock, "vm.add-net",
+                              {"mac": "52:54:00:c1:7e:01", "num_queues": 2, "id": "net0"}, taps)
+            assert st == 204, (st, out)
+            assert wait_tun_fds(v.p.pid, base + 1) == base + 1, "the TAP fd is not held"
+            # Without fds the TAP is named (or generated) and opened at boot, as on the CLI.
+            expect(v, "PUT", "vm.add-net", {204}, {"tap": tap + "b", "id": "net1"})
+            nets = info(v, schema)["config"].get("net") or []
+            assert [n.get("id") for n in nets] == ["net0", "net1"], nets
+            assert nets[1]["tap"] == tap + "b", nets
+            assert nets[0]["mac"] == "52:54:00:c1:7e:01", nets
+        else:
+            print("skipped vm.add-net with a TAP fd: creating a TAP needs root and /dev/net/tun")
         expect(v, "PUT", "vm.boot", {204})
-        assert info(v, schema)["state"] == "Running"
+        doc_ = info(v, schema)
+        assert doc_["state"] == "Running", doc_
+        c = doc_["config"]
+        assert [d["id"] for d in c.get("disks") or []] == ["disk0"], c
+        assert c["disks"][0]["readonly"] is True, c
+        assert c.get("vsock", {}).get("cid") == 3, c
+        kids = children(v.p.pid)
+        for role in ("blockd", "vsockd") + (("netd",) if root else ()):
+            assert "cellvm-" + role in kids, f"no cellvm-{role} among {kids}"
+        print("device processes:", sorted(k for k in kids if k != "cellvm-core"))
+        if root:
+            assert [n["id"] for n in c.get("net") or []] == ["net0", "net1"], c
+            assert os.path.exists(f"/sys/class/net/{tap}")
+            assert os.path.exists(f"/sys/class/net/{tap}b")
+            # Booted: a net would need PCI hotplug; the fd that came with it is closed.
+            held = tun_fds(v.p.pid)
+            extra = open_tap(tap)
+            st, out = put_fds(v.sock, "vm.add-net", {"id": "net2"}, [extra])
+            os.close(extra)
+            assert st == 500 and b"hotplug" in out, (st, out)
+            print("running vm.add-net:", st, out.decode().strip())
+            assert wait_tun_fds(v.p.pid, held) == held, "the hotplug request's fd was kept"
         t0 = time.monotonic()
         expect(v, "PUT", "vmm.shutdown", {204})
         v.p.wait(10)
         print(f"process exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
-        print("skipped (devices not wired yet): readonly raw disk, vsock, vm.add-net with a "
-              "TAP fd")
     finally:
         v.stop()
+        for fd in taps:
+            os.close(fd)
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+    if root:
+        for name in (tap, tap + "b"):
+            if os.path.exists(f"/sys/class/net/{name}"):
+                subprocess.run(["ip", "link", "delete", name], check=False)
+                raise AssertionError(f"TAP {name} left behind")
 
 
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
         ap.add_argument("--" + a, required=True)
-    ap.add_argument("--blockd")
+    for a in ("blockd", "netd", "vsockd"):
+        ap.add_argument("--" + a)
     ap.add_argument("case", choices=["openapi", "lifecycle", "badinput", "events", "disk", "kata"])
     args = ap.parse_args()
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):

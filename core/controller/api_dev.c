@@ -1,0 +1,367 @@
+#include "core/controller/api_dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/cli/cli_devices.h"
+#include "core/cli/cli_validate.h"
+#include "core/controller/api_cfg.h"
+#include "core/controller/tap_sys.h"
+#include "ipc/channel.h"
+#include "validate.h"
+
+/* devices_request() tags: which API request a device's answer closes. */
+enum { TAG_RESIZE = 1, TAG_COUNTERS = 2 };
+
+static void resize_done(struct api_ctl *a, int errnum)
+{
+    char msg[PB_MAX_MESSAGE_LEN];
+    uint64_t id = a->resize_id;
+
+    if (a->ev_resize)
+        evtimer_del(a->ev_resize);
+    a->resize_id = 0;
+    if (!errnum) {
+        evmon_device(a->evmon, "device-resized", a->resize_dev->id);
+        api_ctl_respond(a, id, 204, NULL, NULL);
+        return;
+    }
+    if (errnum == ENOTSUP || errnum == EOPNOTSUPP)
+        snprintf(msg, sizeof(msg), "disk %s: shrinking a disk is not supported", a->resize_dev->id);
+    else if (errnum == EROFS)
+        snprintf(msg, sizeof(msg), "disk %s is read-only", a->resize_dev->id);
+    else if (errnum == ETIMEDOUT)
+        snprintf(msg, sizeof(msg), "disk %s: its device process did not answer", a->resize_dev->id);
+    else
+        snprintf(msg, sizeof(msg), "disk %s: resize failed: %s", a->resize_dev->id,
+                 strerror(errnum));
+    api_ctl_respond(a, id, 500, msg, NULL);
+}
+
+static void resize_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    resize_done(arg, ETIMEDOUT);
+}
+
+/* vm.resize-disk: blockd grows the image, then tells the core (CONFIG_CHANGE), which raises
+ * the guest's config interrupt; the controller only relays and waits for the answer. */
+void api_dev_resize_disk(struct api_ctl *a, uint64_t id, const Cellvm__ApiResizeDisk *rd)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__Resize rz = CELLVM__RESIZE__INIT;
+    struct device *dv = a->devs ? devices_find(a->devs, rd->id) : NULL;
+    struct timeval tv = { API_RESIZE_MS / 1000, (API_RESIZE_MS % 1000) * 1000 };
+    char msg[PB_MAX_MESSAGE_LEN];
+    const char *why = NULL;
+    int r;
+
+    if (a->state == API_VM_NONE)
+        why = "the VM is not created";
+    else if (a->state != API_VM_RUNNING && a->state != API_VM_PAUSED)
+        why = "the VM is not booted";
+    else if (a->resize_id)
+        why = "another disk resize is in progress";
+    if (!why && (!dv || dv->virtio_id != 2)) {
+        snprintf(msg, sizeof(msg), "no disk with id '%.64s' served by cellvm-blockd", rd->id);
+        why = msg;
+    }
+    if (!why && (!rd->desired_size || rd->desired_size % 512 || rd->desired_size > (1ull << 62)))
+        why = "desired_size must be a non-zero multiple of 512";
+    if (why) {
+        api_ctl_respond(a, id, 500, why, NULL);
+        return;
+    }
+    if (!a->ev_resize)
+        a->ev_resize = evtimer_new(a->svc.sv->base, resize_timeout, a);
+    rz.size = rd->desired_size;
+    env.body_case = CELLVM__ENVELOPE__BODY_RESIZE;
+    env.resize = &rz;
+    r = a->ev_resize ? devices_request(dv, &env, TAG_RESIZE) : -ENOMEM;
+    if (r) {
+        snprintf(msg, sizeof(msg), "disk %s: cannot reach its device process: %s", dv->id,
+                 strerror(-r));
+        api_ctl_respond(a, id, 500, msg, NULL);
+        return;
+    }
+    a->resize_id = id;
+    a->resize_dev = dv;
+    evtimer_add(a->ev_resize, &tv);
+}
+
+/* Cloud Hypervisor's counter names where the device processes' DeviceStats can give them,
+ * the transport's own figures otherwise. */
+static const char *const ctr_common[] = { "requests", "kicks", "notifies", "errors" };
+
+static void counters_collect(struct api_dev_counters *c, const struct device *dv,
+                             const Cellvm__DeviceStats *st)
+{
+    memset(c, 0, sizeof(*c));
+    c->got = true;
+    for (size_t i = 0; i < st->n_queues; i++) {
+        const Cellvm__QueueStats *q = st->queues[i];
+
+        c->v[0] += q->requests;
+        c->v[1] += q->kicks;
+        c->v[2] += q->notifies;
+        c->v[3] += q->errors;
+        if (dv->virtio_id == 2) /* bytes into guest buffers: read data plus one status byte */
+            c->v[4] += q->bytes_written > q->requests ? q->bytes_written - q->requests : 0;
+        else if (dv->virtio_id == 1) /* rx on even queues, tx on odd ones */
+            c->v[4 + (q->index & 1)] += q->requests;
+    }
+}
+
+static void counters_done(struct api_ctl *a)
+{
+    Cellvm__ApiResponse rs = CELLVM__API_RESPONSE__INIT;
+    Cellvm__ApiCounters all = CELLVM__API_COUNTERS__INIT;
+    size_t n = a->devs ? a->devs->n : 0, nd = 0;
+    Cellvm__ApiDeviceCounters *dc = calloc(n ? n : 1, sizeof(*dc));
+    Cellvm__ApiDeviceCounters **dp = calloc(n ? n : 1, sizeof(*dp));
+    Cellvm__ApiCounter *cv = calloc(n ? n * API_COUNTERS_NAMES : 1, sizeof(*cv));
+    Cellvm__ApiCounter **cp = calloc(n ? n * API_COUNTERS_NAMES : 1, sizeof(*cp));
+    uint64_t id = a->counters_id;
+
+    if (a->ev_counters)
+        evtimer_del(a->ev_counters);
+    a->counters_id = 0;
+    if (!dc || !dp || !cv || !cp) {
+        api_ctl_respond(a, id, 500, "out of memory", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct device *dv = &a->devs->v[i];
+        const struct api_dev_counters *c = &a->ctr[i];
+        Cellvm__ApiCounter *row = &cv[i * API_COUNTERS_NAMES];
+        Cellvm__ApiCounter **prow = &cp[i * API_COUNTERS_NAMES];
+        size_t k = 0;
+
+        if (!c->got)
+            continue; /* external, not ready, or silent past the bound: left out */
+        cellvm__api_device_counters__init(&dc[nd]);
+        dc[nd].id = (char *)dv->id;
+        for (size_t j = 0; j < API_COUNTERS_NAMES; j++) {
+            const char *name = j < 4                ? ctr_common[j]
+                               : dv->virtio_id == 2 ? (j == 4 ? "read_bytes" : NULL)
+                               : dv->virtio_id == 1 ? (j == 4 ? "rx_frames" : "tx_frames")
+                                                    : NULL;
+
+            if (!name)
+                continue;
+            cellvm__api_counter__init(&row[k]);
+            row[k].name = (char *)name;
+            row[k].value = c->v[j];
+            row[k].has_value = 1;
+            prow[k] = &row[k];
+            k++;
+        }
+        dc[nd].counters = prow;
+        dc[nd].n_counters = k;
+        dp[nd] = &dc[nd];
+        nd++;
+    }
+    all.devices = dp;
+    all.n_devices = nd;
+    rs.counters = &all;
+    api_ctl_respond(a, id, 200, NULL, &rs);
+out:
+    free(dc);
+    free(dp);
+    free(cv);
+    free(cp);
+    free(a->ctr);
+    a->ctr = NULL;
+}
+
+static void counters_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    counters_done(arg);
+}
+
+/* vm.counters: every device process is asked at once; the answer goes out when all have
+ * answered or API_COUNTERS_MS has passed, whichever is first. The loop never waits. */
+void api_dev_counters(struct api_ctl *a, uint64_t id)
+{
+    struct timeval tv = { 0, API_COUNTERS_MS * 1000 };
+    size_t n = a->devs ? a->devs->n : 0;
+
+    if (a->state == API_VM_NONE) {
+        api_ctl_respond(a, id, 500, "the VM is not created", NULL);
+        return;
+    }
+    if (a->counters_id) {
+        api_ctl_respond(a, id, 500, "another vm.counters request is in progress", NULL);
+        return;
+    }
+    if (!a->ev_counters)
+        a->ev_counters = evtimer_new(a->svc.sv->base, counters_timeout, a);
+    a->ctr = calloc(n ? n : 1, sizeof(*a->ctr));
+    if (!a->ev_counters || !a->ctr) {
+        free(a->ctr);
+        a->ctr = NULL;
+        api_ctl_respond(a, id, 500, "out of memory", NULL);
+        return;
+    }
+    a->counters_id = id;
+    a->counters_owed = 0;
+    for (size_t i = 0; i < n && (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED); i++) {
+        struct device *dv = devices_find(a->devs, a->devs->v[i].id);
+
+        if (dv == &a->devs->v[i] && !devices_request(dv, NULL, TAG_COUNTERS))
+            a->counters_owed++;
+    }
+    if (!a->counters_owed) {
+        counters_done(a);
+        return;
+    }
+    evtimer_add(a->ev_counters, &tv);
+}
+
+/* devices_reply_fn: a device process answered a resize or a counters request. */
+void api_dev_reply(void *arg, struct device *dv, uint8_t tag, int errnum,
+                   const Cellvm__DeviceStats *st)
+{
+    struct api_ctl *a = arg;
+
+    if (tag == TAG_RESIZE && a->resize_id && dv == a->resize_dev) {
+        resize_done(a, errnum);
+        return;
+    }
+    if (tag != TAG_COUNTERS || !a->counters_id || !a->ctr)
+        return; /* an answer after its bound: the request was answered without it */
+    counters_collect(&a->ctr[dv - a->devs->v], dv, st);
+    if (a->counters_owed && !--a->counters_owed)
+        counters_done(a);
+}
+
+/* Whether fd is one of the TAP fds vm.add-net handed over. */
+static bool owns_fd(const struct api_ctl *a, uint32_t fd)
+{
+    for (size_t i = 0; i < a->n_net_fds; i++)
+        if ((uint32_t)a->net_fds[i] == fd)
+            return true;
+    return false;
+}
+
+/* Appends `net` (moved in) to the configuration and checks the whole configuration again, as
+ * Cloud Hypervisor validates a clone with the new device; on failure nothing changes. */
+static int add_to_config(struct cli_config *cfg, struct cli_net *net, char *err, size_t errlen)
+{
+    unsigned nwarnings = cfg->nwarnings;
+    struct cli_net *v;
+    int r;
+
+    if (cfg->nnets >= CLI_MAX_NETS) {
+        snprintf(err, errlen, "more than %d net devices", CLI_MAX_NETS);
+        return -EINVAL;
+    }
+    v = realloc(cfg->nets, (cfg->nnets + 1) * sizeof(*v));
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    cfg->nets = v;
+    v[cfg->nnets++] = *net;
+    r = cli_validate(cfg, err, errlen);
+    cfg->nwarnings = nwarnings; /* said when the configuration was created */
+    if (r) {
+        *net = v[--cfg->nnets];
+        return r;
+    }
+    memset(net, 0, sizeof(*net));
+    return 0;
+}
+
+/* vm.add-net. Before boot the net joins the stored configuration and the VM gets it at boot,
+ * as Cloud Hypervisor does (204: "cold" added). A booted VM would need PCI hotplug. The fds
+ * that came with the request become the net's fd=[...] list, one per queue pair; the
+ * controller keeps them (devices_open() duplicates them at boot) until api_dev_drop_net_fds(). */
+void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig *nc, int *fds,
+                     size_t nfds)
+{
+    char err[CLI_ERR_LEN] = "";
+    struct cli_net net;
+    char *opt = NULL;
+    int *owned = NULL;
+    int r = -EINVAL;
+
+    memset(&net, 0, sizeof(net));
+    if (a->state == API_VM_NONE)
+        snprintf(err, sizeof(err), "the VM is not created");
+    else if (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED)
+        snprintf(err, sizeof(err),
+                 "adding a net device to a booted VM needs PCI hotplug, which cellvm does not "
+                 "support yet");
+    else if (!nc)
+        snprintf(err, sizeof(err), "vm.add-net: NetConfig missing");
+    else
+        r = 0;
+    for (size_t i = 0; !r && i < nfds; i++) {
+        r = ctl_tap_ifindex(fds[i]);
+        if (r < 0)
+            snprintf(err, sizeof(err), "vm.add-net: fd %zu is not a TAP device: %s", i,
+                     strerror(-r));
+        r = r < 0 ? r : 0;
+    }
+    if (!r)
+        r = api_cfg_net_option(nc, fds, nfds, &opt, err, sizeof(err));
+    if (!r)
+        r = cli_net_parse(opt, &net, err, sizeof(err));
+    if (!r && nfds) {
+        owned = realloc(a->net_fds, (a->n_net_fds + nfds) * sizeof(*owned));
+        r = owned ? 0 : -ENOMEM;
+        if (owned)
+            a->net_fds = owned;
+        else
+            snprintf(err, sizeof(err), "out of memory");
+    }
+    if (!r)
+        r = add_to_config(a->cfg, &net, err, sizeof(err));
+    if (r) {
+        cli_net_free(&net);
+        free(opt);
+        ipc_close_fds(fds, nfds);
+        /* Cloud Hypervisor's file allows only 500 for a device that cannot be added. */
+        api_ctl_respond(a, id, 500, err, NULL);
+        return;
+    }
+    for (size_t i = 0; i < nfds; i++)
+        a->net_fds[a->n_net_fds++] = fds[i];
+    free(opt);
+    api_ctl_respond(a, id, 204, NULL, NULL);
+}
+
+void api_dev_drop_net_fds(struct api_ctl *a)
+{
+    for (size_t i = 0; a->n_net_fds && i < a->cfg->nnets; i++) {
+        struct optparse_u32_list *l = &a->cfg->nets[i].fds;
+
+        if (l->n && owns_fd(a, l->v[0]))
+            l->n = 0; /* the values go with the list when the configuration is freed */
+    }
+    ipc_close_fds(a->net_fds, a->n_net_fds);
+    free(a->net_fds);
+    a->net_fds = NULL;
+    a->n_net_fds = 0;
+}
+
+void api_dev_close(struct api_ctl *a)
+{
+    if (a->ev_resize)
+        event_free(a->ev_resize);
+    if (a->ev_counters)
+        event_free(a->ev_counters);
+    a->ev_resize = a->ev_counters = NULL;
+    free(a->ctr);
+    a->ctr = NULL;
+    api_dev_drop_net_fds(a);
+}
