@@ -127,6 +127,19 @@ int conn_buf_append(struct vsock_conn *c, const struct vsock_mem *mem, const str
     return 0;
 }
 
+int conn_send_iov(struct vsock_conn *c, const struct vsock_mem *mem, const struct iovec *iov,
+                  unsigned n, size_t len)
+{
+    ssize_t w = len ? host_send(c->fd, iov, n) : 0;
+    size_t sent;
+
+    if (w < 0 && w != -EAGAIN)
+        return (int)w;
+    sent = w > 0 ? (size_t)w : 0;
+    c->fwd_cnt += (uint32_t)sent;
+    return sent < len ? conn_buf_append(c, mem, iov, n, sent, len - sent) : 0;
+}
+
 int conn_buf_flush(struct vsock_conn *c)
 {
     while (c->buf_len) {

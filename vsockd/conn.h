@@ -84,6 +84,11 @@ uint32_t conn_peer_credit(const struct vsock_conn *c);
 /* Appends len guest bytes at off in iov[0..n) (read through mem). -ENOBUFS past buf_size. */
 int conn_buf_append(struct vsock_conn *c, const struct vsock_mem *mem, const struct iovec *iov,
                     unsigned n, size_t off, size_t len);
+/* Sends len guest bytes in iov[0..n) (host addresses inside guest memory) to the host socket
+   in one sendmsg, counting what it took in fwd_cnt; the rest is appended to the buffer (read
+   through mem) for EPOLLOUT. The caller has checked that nothing is buffered. 0 or -errno. */
+int conn_send_iov(struct vsock_conn *c, const struct vsock_mem *mem, const struct iovec *iov,
+                  unsigned n, size_t len);
 /* Writes buffered bytes to the host socket; 0 (possibly with bytes left), or -errno. */
 int conn_buf_flush(struct vsock_conn *c);
 

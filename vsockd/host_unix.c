@@ -122,6 +122,13 @@ int host_send_ok(int fd, uint32_t port)
     return w == n ? 0 : -EAGAIN;
 }
 
+int host_set_sndbuf(int fd, uint32_t bytes)
+{
+    int v = bytes > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
+
+    return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
 ssize_t host_send(int fd, const struct iovec *iov, unsigned n)
 {
     struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };

@@ -32,6 +32,14 @@ int host_parse_connect(const char *line, size_t len, uint32_t *port);
 int host_connect(const char *dir, const char *name, uint32_t port, int *fd);
 /* "OK <port>\n". 0, or -errno (a short write counts as -EAGAIN). */
 int host_send_ok(int fd, uint32_t port);
+/*
+ * Sets SO_SNDBUF on fd to bytes: the kernel then holds about twice that of unread data we sent
+ * (it doubles the value for its bookkeeping, after capping it at net.core.wmem_max). With room
+ * for the whole credit a guest may use, a host reader that keeps up never makes us copy guest
+ * bytes into our own buffer or wait for EPOLLOUT. Best effort: 0 or -errno; the socket works
+ * either way.
+ */
+int host_set_sndbuf(int fd, uint32_t bytes);
 /* sendmsg/recvmsg without blocking: bytes, 0 for EOF (recv), -EAGAIN or -errno. */
 ssize_t host_send(int fd, const struct iovec *iov, unsigned n);
 ssize_t host_recv(int fd, const struct iovec *iov, unsigned n);

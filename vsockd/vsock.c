@@ -20,6 +20,9 @@
 #define EP_BATCH       64
 #define SCAN_EVERY_MS  250
 #define CONN_EP_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* Payloads of consecutive RW packets of one stream go to the host in one sendmsg, up to: */
+#define GATHER_SEGS  64u
+#define GATHER_BYTES (512u * 1024u)
 
 struct rst_entry {
     uint32_t local_port, peer_port;
@@ -38,6 +41,12 @@ struct vsock_dev {
     uint32_t rst_head, rst_len;
     uint32_t next_local_port;
     uint64_t next_scan_ms;
+    /* Guest payload of pend not sent yet: addresses inside TX elements the caller keeps until
+       the end of vsock_tx_batch. pend has nothing buffered while it is set. */
+    struct vsock_conn *pend;
+    struct iovec pend_iov[GATHER_SEGS];
+    unsigned pend_n;
+    size_t pend_len;
     struct vsock_stats st;
 };
 
@@ -90,6 +99,8 @@ static void queue_rst(struct vsock_dev *d, uint32_t local_port, uint32_t peer_po
 
 static void conn_close(struct vsock_dev *d, struct vsock_conn *c)
 {
+    if (d->pend == c)
+        d->pend = NULL; /* its stream is gone: the gathered bytes have nowhere to go */
     rxq_drop(d, c);
     conn_free(&d->conns, c);
 }
@@ -127,6 +138,7 @@ static struct vsock_conn *adopt(struct vsock_dev *d, int fd, uint32_t local_port
         conn_close(d, c);
         return NULL;
     }
+    (void)host_set_sndbuf(fd, window / 2); /* the kernel doubles it; smaller only costs speed */
     return c;
 }
 
@@ -356,13 +368,29 @@ static void guest_response(struct vsock_dev *d, struct vsock_conn *c)
     rxq_kick(d, c);
 }
 
-/* Payload [VSOCK_HDR_LEN, VSOCK_HDR_LEN + len) of e to the host: straight from guest memory
-   when nothing is queued before it, the rest buffered within our advertised window. */
+/* Sends what was gathered for d->pend. True if that stream is gone. */
+static bool pend_flush(struct vsock_dev *d)
+{
+    struct vsock_conn *c = d->pend;
+
+    if (!c)
+        return false;
+    d->pend = NULL;
+    if (conn_send_iov(c, d->mem, d->pend_iov, d->pend_n, d->pend_len) < 0) {
+        conn_kill(d, c);
+        return true;
+    }
+    maybe_credit_update(d, c);
+    return false;
+}
+
+/* Payload [VSOCK_HDR_LEN, VSOCK_HDR_LEN + len) of e to the host: gathered with the packets of
+   c around it when nothing is queued before it, else buffered within our advertised window. */
 static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *e,
                      uint32_t len)
 {
     struct iovec v[VIRTQ_MAX_SEGS];
-    size_t got, sent = 0;
+    size_t got;
     unsigned nv;
 
     if (c->state != CONN_ESTABLISHED || c->peer_shut_send) {
@@ -375,6 +403,13 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
         return;
     }
     c->rx_cnt += len;
+    if (!len)
+        return;
+    nv = vsock_iov_slice(e->iov, e->out_num, VSOCK_HDR_LEN, len, v, VIRTQ_MAX_SEGS, &got);
+    /* No room for it in the gather: what is there goes first (and may leave bytes buffered). */
+    if (d->pend == c && (d->pend_n + nv > GATHER_SEGS || d->pend_len + got > GATHER_BYTES) &&
+        pend_flush(d))
+        return;
     if (c->buf_len) {
         /* Behind bytes already queued: keep the order, then try the host again. */
         if (conn_buf_append(c, d->mem, e->iov, e->out_num, VSOCK_HDR_LEN, len) < 0)
@@ -383,21 +418,19 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
             flush(d, c);
         return;
     }
-    if (len) {
-        ssize_t w;
-
-        nv = vsock_iov_slice(e->iov, e->out_num, VSOCK_HDR_LEN, len, v, VIRTQ_MAX_SEGS, &got);
-        w = host_send(c->fd, v, nv);
-        if (w < 0 && w != -EAGAIN) {
-            conn_kill(d, c);
-            return;
+    if (nv <= GATHER_SEGS) {
+        if (!d->pend) {
+            d->pend = c;
+            d->pend_n = 0;
+            d->pend_len = 0;
         }
-        sent = w > 0 ? (size_t)w : 0;
-        c->fwd_cnt += (uint32_t)sent;
+        memcpy(d->pend_iov + d->pend_n, v, nv * sizeof(*v));
+        d->pend_n += nv;
+        d->pend_len += got;
+        return;
     }
-    /* What the host did not take now waits for its EPOLLOUT. */
-    if (sent < len &&
-        conn_buf_append(c, d->mem, e->iov, e->out_num, VSOCK_HDR_LEN + sent, len - sent) < 0) {
+    /* Too many segments to gather: on its own. */
+    if (conn_send_iov(c, d->mem, v, nv, got) < 0) {
         conn_kill(d, c);
         return;
     }
@@ -430,7 +463,7 @@ static int fetch_hdr(struct vsock_dev *d, const struct virtq_elem *e, struct vso
     return 0;
 }
 
-void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e)
+static void tx_one(struct vsock_dev *d, const struct virtq_elem *e)
 {
     struct vsock_conn *c;
     struct vsock_hdr h;
@@ -441,6 +474,9 @@ void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e)
         return;
     }
     c = h.src_port == HS_PEER ? NULL : conn_find(&d->conns, h.dst_port, h.src_port);
+    /* Anything but more data for the gathered stream sends the gather first: order holds. */
+    if (d->pend && (d->pend != c || h.op != VSOCK_OP_RW))
+        pend_flush(d);
     if (h.type != VSOCK_TYPE_STREAM || h.src_port == HS_PEER || h.len > VSOCK_MAX_PKT ||
         h.len > e->out_len - VSOCK_HDR_LEN || h.op > VSOCK_OP_CREDIT_REQUEST ||
         h.op == VSOCK_OP_INVALID) {
@@ -485,6 +521,19 @@ void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e)
         break;
     }
     rxq_kick(d, c);
+}
+
+void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e)
+{
+    tx_one(d, e);
+    pend_flush(d);
+}
+
+void vsock_tx_batch(struct vsock_dev *d, struct virtq_elem *const *e, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        tx_one(d, e[i]);
+    pend_flush(d);
 }
 
 bool vsock_rx_pending(struct vsock_dev *d)

@@ -20,7 +20,9 @@
    host reader catches up (its credit updates come about twice per window, see vsock.c); since
    a guest may fill the window of every stream whose host reader stalls, only the first
    VSOCK_WIDE_CONNS open connections get it, later ones VSOCK_NARROW_BUF_ALLOC at most, which
-   bounds what vsockd may hold to about 64 MiB + 1023 x 256 KiB. */
+   bounds what vsockd may hold to about 64 MiB + 1023 x 256 KiB. Each host socket's send buffer
+   is sized to hold one window too (vsock.c adopt), so a stalled host reader pins at most twice
+   its window, half of it in the kernel. */
 #define VSOCK_DEFAULT_BUF_ALLOC (1024u * 1024u)
 #define VSOCK_NARROW_BUF_ALLOC  (256u * 1024u)
 #define VSOCK_WIDE_CONNS        64u
@@ -71,6 +73,11 @@ int vsock_poll(struct vsock_dev *d, int timeout_ms, uint32_t *fired);
 /* Consumes one TX element (the driver's packet). Never fails: bad packets are counted, and
    answered with an RST where there is someone to answer. */
 void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e);
+
+/* The same for n elements in ring order, which must stay valid (not pushed back to the driver)
+   until it returns: payloads of consecutive RW packets of one stream are sent to the host in
+   one sendmsg. */
+void vsock_tx_batch(struct vsock_dev *d, struct virtq_elem *const *e, unsigned n);
 
 /* True when a packet is waiting for an RX buffer. */
 bool vsock_rx_pending(struct vsock_dev *d);

@@ -20,7 +20,10 @@ static void report_broken(struct vsock_worker *w, uint16_t idx, int r)
         devproc_needs_reset(w->dp, idx, r);
 }
 
-/* Drains TX; true if the batch ran out with packets left. */
+static bool do_rx(struct vsock_worker *w);
+
+/* Drains TX, VSOCK_TX_GATHER elements at a time, signalling once per drain; true if the
+   batch ran out with packets left. */
 static bool do_tx(struct vsock_worker *w)
 {
     struct virtq *vq = w->vq[VSOCK_QUEUE_TX];
@@ -30,10 +33,22 @@ static bool do_tx(struct vsock_worker *w)
         return false;
     do {
         virtq_disable_notify(vq);
-        while (n < BATCH && (r = virtq_pop(vq, w->elem)) == 1) {
-            vsock_tx(w->dev, w->elem);
-            virtq_push(vq, w->elem, 0);
-            n++;
+        while (n < BATCH && r >= 0) {
+            unsigned k = 0;
+
+            while (k < VSOCK_TX_GATHER && (r = virtq_pop(vq, w->txe[k])) == 1)
+                k++;
+            if (!k)
+                break;
+            vsock_tx_batch(w->dev, w->txe, k);
+            for (unsigned i = 0; i < k; i++)
+                virtq_push(vq, w->txe[i], 0);
+            n += (int)k;
+            /* Credit the gather freed goes out now, so the driver refills while we send. */
+            if (vsock_rx_pending(w->dev))
+                do_rx(w);
+            if (r == 0)
+                break;
         }
         if (r < 0)
             report_broken(w, VSOCK_QUEUE_TX, r);
@@ -158,10 +173,15 @@ void vsock_worker_stop(struct vsock_worker *w)
 
 int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devproc *dp)
 {
+    bool ok;
+
     *w = (struct vsock_worker){ .dev = dev, .dp = dp, .stop_fd = -1 };
     w->elem = malloc(sizeof(*w->elem));
+    ok = w->elem != NULL;
+    for (unsigned i = 0; i < VSOCK_TX_GATHER; i++)
+        ok &= (w->txe[i] = malloc(sizeof(*w->txe[i]))) != NULL;
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!w->elem || w->stop_fd < 0) {
+    if (!ok || w->stop_fd < 0) {
         vsock_worker_destroy(w);
         return -ENOMEM;
     }
@@ -173,6 +193,10 @@ void vsock_worker_destroy(struct vsock_worker *w)
     vsock_worker_stop(w);
     free(w->elem);
     w->elem = NULL;
+    for (unsigned i = 0; i < VSOCK_TX_GATHER; i++) {
+        free(w->txe[i]);
+        w->txe[i] = NULL;
+    }
     if (w->stop_fd >= 0)
         close(w->stop_fd);
     w->stop_fd = -1;

@@ -16,13 +16,16 @@
 
 #define VSOCK_QUEUE_RX 0u
 #define VSOCK_QUEUE_TX 1u
+/* TX elements popped before any is given back: their payloads may leave in one sendmsg. */
+#define VSOCK_TX_GATHER 8u
 
 struct vsock_worker {
     struct vsock_dev *dev;   /* borrowed */
     struct devproc *dp;      /* borrowed, may be NULL (tests): broken rings are reported */
     struct virtq *vq[2];     /* rx, tx: borrowed from the backend while started */
-    struct virtq_elem *elem; /* owned: scratch element of the thread */
-    int stop_fd;             /* owned: eventfd that ends the thread */
+    struct virtq_elem *elem; /* owned: scratch element of the thread (RX) */
+    struct virtq_elem *txe[VSOCK_TX_GATHER]; /* owned: TX elements held for one gather */
+    int stop_fd;                             /* owned: eventfd that ends the thread */
     pthread_t thread;
     bool running;
 };

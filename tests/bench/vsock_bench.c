@@ -5,8 +5,9 @@
  * The machines this runs on are shared, so each direction is measured ROUNDS times, each
  * vsockd transfer right after its own socketpair one, and the median round is reported.
  *
- *   vsock-bench VSOCKD MIB
- * prints one line per direction: vsockd MiB/s, socketpair MiB/s, ratio (of the median round). */
+ *   vsock-bench VSOCKD MIB [in|out]
+ * (in: host -> guest only, out: guest -> host only, for profiling one path) prints one line per
+ * direction: vsockd MiB/s, socketpair MiB/s, ratio (of the median round). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/virtio_config.h>
 
 #include "ipc/vu_frontend.h"
 #include "ipc/vu_guest.h"
@@ -82,7 +85,9 @@ static void post_rx(struct drv *d, uint64_t gpa)
     d->rx_gpa[head] = gpa;
 }
 
-static void send_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
+/* Publishes one packet without kicking: callers batch, then kick once (queue_pkt + kick), as
+   Linux's driver does when it queues several packets per virtqueue_kick_prepare. */
+static void queue_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
 {
     struct vsock_hdr h = {
         .src_cid = CID,
@@ -111,6 +116,11 @@ static void send_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
     d->fwd_sent = d->fwd_cnt;
     if (op == VSOCK_OP_RW)
         d->tx_cnt += len;
+}
+
+static void send_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
+{
+    queue_pkt(d, op, flags, len);
     vu_gring_kick(&d->tx);
 }
 
@@ -137,16 +147,28 @@ static void on_rx(struct drv *d, const struct vsock_hdr *h)
         d->got += h->len;
         d->fwd_cnt += h->len; /* the "application" consumed it at once */
         if (d->fwd_cnt - d->fwd_sent >= WINDOW / 4)
-            send_pkt(d, VSOCK_OP_CREDIT_UPDATE, 0, 0);
+            queue_pkt(d, VSOCK_OP_CREDIT_UPDATE, 0, 0); /* kicked once per service() */
     }
 }
 
-/* Reaps both rings once, waiting up to ms when nothing was there. */
+static bool used_pending(const struct vu_gring *r)
+{
+    return __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) != r->last_used;
+}
+
+/*
+ * Reaps both rings; when nothing was there, waits up to ms for an interrupt. With EVENT_IDX the
+ * device signals only when it passes used_event, so that is armed just before sleeping (and the
+ * rings looked at once more, in case the device went past it meanwhile) and left stale while we
+ * are busy: a driver that is not waiting takes no interrupts. TX completions only give buffers
+ * back, so, like Linux's driver, we ask to hear of them only when short of buffers; what a
+ * sender waits for is credit, which arrives on RX.
+ */
 static void service(struct drv *d, int ms)
 {
     uint16_t head;
     uint32_t len;
-    int n = 0;
+    int n = 0, rx = 0;
 
     while (vu_gring_get_used(&d->rx, &head, &len) == 1) {
         struct vsock_hdr h;
@@ -154,21 +176,31 @@ static void service(struct drv *d, int ms)
         vsock_hdr_decode(&h, vu_gmem_ptr(&d->mem, d->rx_gpa[head]));
         on_rx(d, &h);
         post_rx(d, d->rx_gpa[head]);
-        n++;
+        rx++;
     }
-    if (n)
+    if (rx)
         vu_gring_kick(&d->rx);
+    vu_gring_kick(&d->tx); /* credit updates queued by on_rx */
+    n = rx;
     while (vu_gring_get_used(&d->tx, &head, &len) == 1) {
         if (d->tx_of_head[head])
             d->tx_free[d->ntx_free++] = (unsigned)(d->tx_of_head[head] - 1);
         d->tx_of_head[head] = 0;
         n++;
     }
-    if (!n) {
+    if (!n && ms) {
         struct pollfd p[2] = { { .fd = d->rx.call_fd, .events = POLLIN },
                                { .fd = d->tx.call_fd, .events = POLLIN } };
         uint64_t v;
 
+        bool tx_low = d->ntx_free < NBUF / 2;
+
+        vu_gring_want_interrupt(&d->rx);
+        if (tx_low)
+            vu_gring_want_interrupt(&d->tx);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (used_pending(&d->rx) || (tx_low && used_pending(&d->tx)))
+            return;
         if (poll(p, 2, ms) > 0)
             for (int i = 0; i < 2; i++)
                 if (p[i].revents)
@@ -184,7 +216,8 @@ static void drv_setup(struct drv *d, const char *sock)
 
     memset(d, 0, sizeof(*d));
     if ((r = vu_fe_connect(&d->fe, sock)) || (r = vu_fe_negotiate(&d->fe, ~0ull, &offered)) ||
-        (r = vu_fe_set_features(&d->fe, 1ull << 32)))
+        (r = vu_fe_set_features(&d->fe,
+                                1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX)))
         die("vhost-user setup", r);
     if ((r = vu_gmem_create(&d->mem, 32u << 20)))
         die("guest memory", r);
@@ -194,8 +227,8 @@ static void drv_setup(struct drv *d, const char *sock)
         if ((r = vu_fe_set_mem_table(&d->fe, &reg, 1)))
             die("SET_MEM_TABLE", r);
     }
-    if ((r = vu_gring_init(&d->rx, &d->mem, RING, false)) ||
-        (r = vu_gring_init(&d->tx, &d->mem, RING, false)))
+    if ((r = vu_gring_init(&d->rx, &d->mem, RING, true)) ||
+        (r = vu_gring_init(&d->tx, &d->mem, RING, true)))
         die("rings", r);
     for (unsigned i = 0; i < NBUF; i++) {
         d->tx_gpa[i] = vu_gmem_alloc(&d->mem, BUFSZ, 64);
@@ -319,16 +352,22 @@ static double guest_to_host(struct drv *d, const char *dir, uint64_t bytes, unsi
         die("guest connect", ECONNREFUSED);
     t0 = now();
     while (sent < bytes) {
-        uint32_t credit = d->peer_buf_alloc - (d->tx_cnt - d->peer_fwd_cnt);
-        uint32_t n = bytes - sent < VSOCK_MAX_PKT ? (uint32_t)(bytes - sent) : VSOCK_MAX_PKT;
+        unsigned queued = 0;
 
-        if (credit >= n && d->ntx_free) {
-            send_pkt(d, VSOCK_OP_RW, 0, n);
+        /* Everything the credit and the free buffers allow, then one kick. */
+        for (;;) {
+            uint32_t credit = d->peer_buf_alloc - (d->tx_cnt - d->peer_fwd_cnt);
+            uint32_t n = bytes - sent < VSOCK_MAX_PKT ? (uint32_t)(bytes - sent) : VSOCK_MAX_PKT;
+
+            if (!n || credit < n || !d->ntx_free)
+                break;
+            queue_pkt(d, VSOCK_OP_RW, 0, n);
             sent += n;
-            service(d, 0);
-        } else {
-            service(d, 100);
+            queued++;
         }
+        if (queued)
+            vu_gring_kick(&d->tx);
+        service(d, queued ? 0 : 100);
     }
     pthread_join(t, NULL);
     send_pkt(d, VSOCK_OP_RST, 0, 0);
@@ -411,8 +450,10 @@ int main(int argc, char **argv)
     pid_t pid;
     int st;
 
-    if (argc != 3)
-        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB\n"), 2;
+    const char *only = argc == 4 ? argv[3] : "";
+
+    if (argc != 3 && (argc != 4 || (strcmp(only, "in") && strcmp(only, "out"))))
+        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB [in|out]\n"), 2;
     bytes = strtoull(argv[2], NULL, 10) << 20;
     signal(SIGPIPE, SIG_IGN);
     if (!mkdtemp(dir))
@@ -431,13 +472,19 @@ int main(int argc, char **argv)
     chmod(dir, 0755); /* vsockd runs as nobody once jailed by root */
     drv_setup(&d, vu);
     for (unsigned i = 0; i < ROUNDS; i++) {
-        in[i].lim = socketpair_limit(bytes);
-        in[i].vs = host_to_guest(&d, hybrid, bytes);
-        out[i].lim = socketpair_limit(bytes);
-        out[i].vs = guest_to_host(&d, dir, bytes, i);
+        if (strcmp(only, "out")) {
+            in[i].lim = socketpair_limit(bytes);
+            in[i].vs = host_to_guest(&d, hybrid, bytes);
+        }
+        if (strcmp(only, "in")) {
+            out[i].lim = socketpair_limit(bytes);
+            out[i].vs = guest_to_host(&d, dir, bytes, i);
+        }
     }
-    print_median("host->guest", in);
-    print_median("guest->host", out);
+    if (strcmp(only, "out"))
+        print_median("host->guest", in);
+    if (strcmp(only, "in"))
+        print_median("guest->host", out);
     vu_fe_close(&d.fe);
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);

@@ -145,6 +145,22 @@ uint8_t *h_tx_raw(struct harness *h, const struct h_pkt *p, const void *payload,
     return h->mem;
 }
 
+struct virtq_elem *h_elem(struct harness *h, const struct h_pkt *p, const void *payload,
+                          size_t plen, size_t at)
+{
+    struct virtq_elem *e = elem_new();
+    size_t total = VSOCK_HDR_LEN + plen;
+
+    cr_assert_leq(at + total, H_MEM_SIZE / 2, "the upper half holds RX buffers");
+    encode(h->mem + at, p);
+    if (plen)
+        memcpy(h->mem + at + VSOCK_HDR_LEN, payload, plen);
+    e->iov[0] = (struct iovec){ .iov_base = h->mem + at, .iov_len = total };
+    e->out_num = 1;
+    e->out_len = total;
+    return e;
+}
+
 int h_rx(struct harness *h, size_t cap, struct h_pkt *p, uint8_t *payload, size_t *plen)
 {
     struct virtq_elem *e = elem_new();

@@ -61,6 +61,11 @@ uint8_t *h_tx(struct harness *h, const struct h_pkt *p, const void *payload, siz
 uint8_t *h_tx_raw(struct harness *h, const struct h_pkt *p, const void *payload, size_t plen,
                   size_t desc_bytes);
 
+/* One TX element, not sent: the packet laid out at h->mem + at in one descriptor, for
+   vsock_tx_batch. The caller frees it. */
+struct virtq_elem *h_elem(struct harness *h, const struct h_pkt *p, const void *payload,
+                          size_t plen, size_t at);
+
 /* Offers one RX buffer of cap bytes; 1 with the packet's header and payload, 0 none. */
 int h_rx(struct harness *h, size_t cap, struct h_pkt *p, uint8_t *payload, size_t *plen);
 /* Polls host sockets a few times (each up to ms). */
