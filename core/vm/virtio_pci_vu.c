@@ -177,6 +177,38 @@ static int ring_uva(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint6
     return 0;
 }
 
+/* A ring's three parts (guest-physical, size entries) as frontend addresses in v; -EFAULT when
+ * one lies outside guest RAM. */
+static int ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
+                     uint16_t size, struct vu_fe_vring *v)
+{
+    uint64_t n = size;
+
+    if (ring_uva(m, desc, 16 * n, &v->desc_uva) || ring_uva(m, avail, 6 + 2 * n, &v->avail_uva) ||
+        ring_uva(m, used, 6 + 8 * n, &v->used_uva))
+        return -EFAULT;
+    return 0;
+}
+
+/* Whether the device failed (dev_fail), read under its lock. */
+static bool dev_failed(struct vpci_dev *d)
+{
+    bool failed;
+
+    pthread_mutex_lock(&d->lock);
+    failed = d->failed;
+    pthread_mutex_unlock(&d->lock);
+    return failed;
+}
+
+/* Frontend thread only: whether the backend serves ring i (others read it under the lock). */
+static void set_started(struct vpci_dev *d, uint16_t i, bool started)
+{
+    pthread_mutex_lock(&d->lock);
+    d->q[i].started = started;
+    pthread_mutex_unlock(&d->lock);
+}
+
 static int send_mem_table(struct vpci_dev *d)
 {
     const struct guest_mem *m = d->ctx->mem;
@@ -231,13 +263,10 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
         struct vu_fe_vring v = { .num = s->q[i].size,
                                  .kick_fd = s->q[i].kick,
                                  .call_fd = s->q[i].call };
-        uint64_t n = s->q[i].size;
 
         if (!s->q[i].enabled || i == d->ctrl_q)
             continue;
-        if (ring_uva(d->ctx->mem, s->q[i].desc, 16 * n, &v.desc_uva) ||
-            ring_uva(d->ctx->mem, s->q[i].avail, 6 + 2 * n, &v.avail_uva) ||
-            ring_uva(d->ctx->mem, s->q[i].used, 6 + 8 * n, &v.used_uva)) {
+        if (ring_uvas(d->ctx->mem, s->q[i].desc, s->q[i].avail, s->q[i].used, s->q[i].size, &v)) {
             dev_needs_reset(d, "a ring lies outside guest RAM");
             return;
         }
@@ -246,9 +275,7 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
             dev_fail(d, "refused a ring", r);
             return;
         }
-        pthread_mutex_lock(&d->lock);
-        d->q[i].started = true;
-        pthread_mutex_unlock(&d->lock);
+        set_started(d, i, true);
     }
     /* With MQ only the first pair runs until the driver asks for more on the control queue. */
     if (d->virtio_id == VIRTIO_ID_NET && (s->features & (1ull << VIRTIO_NET_F_MQ)))
@@ -270,9 +297,7 @@ static void do_stop(struct vpci_dev *d)
             r = vu_fe_set_vring_enable(&d->fe, i, false);
         if (!r)
             r = vu_fe_get_vring_base(&d->fe, i, &base);
-        pthread_mutex_lock(&d->lock);
-        d->q[i].started = false;
-        pthread_mutex_unlock(&d->lock);
+        set_started(d, i, false);
     }
     if (!r && has_pf(d, VHOST_USER_PROTOCOL_F_RESET_DEVICE))
         r = vu_fe_reset_device(&d->fe);
@@ -544,9 +569,7 @@ static void pause_rings(struct vpci_dev *d, struct vpci_paused *ps)
         r = vu_fe_get_vring_base(&d->fe, i, &ps->base[i]);
         if (r)
             break;
-        pthread_mutex_lock(&d->lock);
-        d->q[i].started = false;
-        pthread_mutex_unlock(&d->lock);
+        set_started(d, i, false);
         ps->rings |= 1ull << i;
     }
     if (r)
@@ -561,7 +584,7 @@ static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
 {
     for (uint16_t i = 0; i < d->nqueues; i++) {
         struct vpci_queue q;
-        uint64_t desc, avail, used;
+        struct vu_fe_vring v;
         int r;
 
         if (!(ps->rings & (1ull << i)))
@@ -569,15 +592,13 @@ static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
         pthread_mutex_lock(&d->lock);
         q = d->q[i];
         pthread_mutex_unlock(&d->lock);
-        if (ring_uva(d->ctx->mem, q.desc, 16ull * q.size, &desc) ||
-            ring_uva(d->ctx->mem, q.avail, 6 + 2ull * q.size, &avail) ||
-            ring_uva(d->ctx->mem, q.used, 6 + 8ull * q.size, &used)) {
+        if (ring_uvas(d->ctx->mem, q.desc, q.avail, q.used, q.size, &v)) {
             dev_needs_reset(d, "a ring lies outside guest RAM");
             break;
         }
         r = vu_fe_set_vring_num(&d->fe, i, q.size);
         if (!r)
-            r = vu_fe_set_vring_addr(&d->fe, i, desc, avail, used);
+            r = vu_fe_set_vring_addr(&d->fe, i, v.desc_uva, v.avail_uva, v.used_uva);
         if (!r)
             r = vu_fe_set_vring_base(&d->fe, i, ps->base[i]);
         if (!r)
@@ -588,9 +609,7 @@ static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
             dev_fail(d, "refused to restart a ring after a pause", r);
             break;
         }
-        pthread_mutex_lock(&d->lock);
-        d->q[i].started = true;
-        pthread_mutex_unlock(&d->lock);
+        set_started(d, i, true);
     }
     ps->rings = 0;
 }
@@ -604,12 +623,8 @@ static void pause_work(struct vpci_worker *w)
         return;
     for (size_t i = 0; i < w->n; i++) {
         struct vpci_dev *d = w->devs[i];
-        bool failed;
 
-        pthread_mutex_lock(&d->lock);
-        failed = d->failed;
-        pthread_mutex_unlock(&d->lock);
-        if (failed)
+        if (dev_failed(d))
             continue;
         atomic_store(&w->pause_dev, (int)i);
         if (req == VPCI_PAUSE_STOP)
@@ -751,12 +766,8 @@ static int pause_ask(struct vpci_worker *w, int req, char *err, size_t errlen)
     }
     for (size_t i = 0; i < w->n; i++) {
         struct vpci_dev *d = w->devs[i];
-        bool failed;
 
-        pthread_mutex_lock(&d->lock);
-        failed = d->failed;
-        pthread_mutex_unlock(&d->lock);
-        if (failed || (r && (int)i == dev)) {
+        if (dev_failed(d) || (r && (int)i == dev)) {
             snprintf(err, errlen, "device %s did not %s its rings%s", d->id,
                      req == VPCI_PAUSE_STOP ? "stop" : "restart", r ? " in time" : "");
             return r ? r : -EIO;

@@ -27,6 +27,34 @@ L2_SEQ=0
 
 l2_say() { echo "lib: $*"; }
 
+# l2_initrd_with DIR FILE...: DIR/initrd is the agent's L2 initramfs with each FILE added as
+# /bin/<its name> (a second cpio appended: the kernel unpacks both), for l2 runs' L2_INITRD.
+l2_initrd_with() {
+	local dir=$1
+	shift
+	mkdir -p "$dir/extra/bin" && cp "$@" "$dir/extra/bin/" || return 1
+	(cd "$dir/extra" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$dir/extra.cpio.gz" &&
+		cat "$L2_IMAGES/l2-initramfs.cpio.gz" "$dir/extra.cpio.gz" >"$dir/initrd"
+}
+
+# l2_tun_dev: /dev/net/tun for cellvm's TAP devices, made when L1's /dev lacks it.
+l2_tun_dev() {
+	[ -c /dev/net/tun ] && return 0
+	mkdir -p /dev/net && mknod /dev/net/tun c 10 200
+}
+
+# l2_wait_log DIR PATTERN SECS: until a line of a log in DIR (the L2_LOGDIR of the one L2 that
+# runs) matches PATTERN, at most SECS seconds; 1 when it never did.
+l2_wait_log() {
+	local i=0
+	while [ "$i" -lt "$3" ]; do
+		grep -qs "$2" "$1"/*.log && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # l2_cmdline CHECKS: the L2 kernel command line.  panic=-1 turns a guest panic into a reset, which
 # ends the VM under -no-reboot instead of leaving it to the timeout.
 l2_cmdline() {

@@ -18,44 +18,25 @@ tap=cvmtap0
 net="tap=$tap,ip=169.254.10.1,mask=255.255.0.0,mac=52:54:00:0a:0b:0c"
 size=$((64 * 1024 * 1024))
 d=/tmp/net
-mkdir -p $d/extra/bin
-cp /opt/cellvm/bin/cellvm-net-peer $d/extra/bin/cellvm-net-peer
-(cd $d/extra && find . | cpio -o -H newc 2>/dev/null | gzip -1) >$d/extra.cpio.gz
-cat "$L2_IMAGES/l2-initramfs.cpio.gz" $d/extra.cpio.gz >$d/initrd
-
-[ -c /dev/net/tun ] || {
-	mkdir -p /dev/net
-	mknod /dev/net/tun c 10 200
-}
-
-# wait_log PATTERN SECS: until a line of the running L2's log (the only log in $d/logs)
-# matches, at most SECS seconds.
-wait_log() {
-	local i=0
-	while [ "$i" -lt "$2" ]; do
-		grep -qs "$1" $d/logs/*.log && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
+l2_initrd_with $d /opt/cellvm/bin/cellvm-net-peer || exit 1
+l2_tun_dev
 
 # L1's side of boot 1, in the background: the guest -> L1 server from the start; the
 # L1 -> guest sender once the guest listens; the link flap on the agent's cues.
 timeout 500 cellvm-net-peer serve 5000 1 >$d/serve.log 2>&1 &
 serve=$!
 (
-	wait_log '^net-peer: listening on port 6000' 400 || exit 1
+	l2_wait_log $d/logs '^net-peer: listening on port 6000' 400 || exit 1
 	timeout 300 cellvm-net-peer send 169.254.10.2 6000 1 $size
 ) >$d/send.log 2>&1 &
 send=$!
 (
-	wait_log '^CELLVM-AGENT: LINK-WAIT-DOWN' 480 || {
+	l2_wait_log $d/logs '^CELLVM-AGENT: LINK-WAIT-DOWN' 480 || {
 		echo "no LINK-WAIT-DOWN cue"
 		exit 1
 	}
 	ip link set $tap down && echo "L1: $tap down"
-	wait_log '^CELLVM-AGENT: LINK-DOWN-SEEN' 60 || echo "no LINK-DOWN-SEEN cue"
+	l2_wait_log $d/logs '^CELLVM-AGENT: LINK-DOWN-SEEN' 60 || echo "no LINK-DOWN-SEEN cue"
 	ip link set $tap up && echo "L1: $tap up"
 ) >$d/flap.log 2>&1 &
 flap=$!

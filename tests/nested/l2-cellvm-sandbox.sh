@@ -16,28 +16,10 @@ rc=0
 d=/tmp/sbx
 tap=cvmtap0
 net="tap=$tap,ip=169.254.10.1,mask=255.255.0.0,mac=52:54:00:0a:0b:0d"
-mkdir -p $d/extra/bin $d/vs $d/logs
+mkdir -p $d/vs $d/logs
 truncate -s 64M $d/a.img
-cp /opt/cellvm/bin/cellvm-vsock-peer $d/extra/bin/cellvm-vsock-peer
-(cd $d/extra && find . | cpio -o -H newc 2>/dev/null | gzip -1) >$d/extra.cpio.gz
-cat "$L2_IMAGES/l2-initramfs.cpio.gz" $d/extra.cpio.gz >$d/initrd
-
-[ -c /dev/net/tun ] || {
-	mkdir -p /dev/net
-	mknod /dev/net/tun c 10 200
-}
-
-# wait_log PATTERN SECS: until a line of the running L2's log (the only log in $d/logs)
-# matches, at most SECS seconds.
-wait_log() {
-	local i=0
-	while [ "$i" -lt "$2" ]; do
-		grep -qs "$1" $d/logs/*.log && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
+l2_initrd_with $d /opt/cellvm/bin/cellvm-vsock-peer || exit 1
+l2_tun_dev
 
 bad() {
 	echo "FAIL: $*"
@@ -79,7 +61,7 @@ inspect() {
 # guest is waiting for.
 (
 	fails=0
-	if ! wait_log '^CELLVM-AGENT: PASS net$' 500; then
+	if ! l2_wait_log $d/logs '^CELLVM-AGENT: PASS net$' 500; then
 		echo "FAIL: the guest never passed its net check; nothing inspected"
 		exit 1
 	fi

@@ -14,10 +14,7 @@ rc=0
 d=/tmp/vs
 big=$((64 * 1024 * 1024))
 small=$((1024 * 1024))
-mkdir -p $d/extra/bin
-cp /opt/cellvm/bin/cellvm-vsock-peer $d/extra/bin/cellvm-vsock-peer
-(cd $d/extra && find . | cpio -o -H newc 2>/dev/null | gzip -1) >$d/extra.cpio.gz
-cat "$L2_IMAGES/l2-initramfs.cpio.gz" $d/extra.cpio.gz >$d/initrd
+l2_initrd_with $d /opt/cellvm/bin/cellvm-vsock-peer || exit 1
 
 timeout 560 cellvm-vsock-peer serve unix $d/v.sock_5000 4 >$d/serve.log 2>&1 &
 serve=$!

@@ -12,7 +12,8 @@
  * SMALL. Each stream starts with a 16-byte preamble {seed, length} and continues with
  * xorshift64 bytes from seed; the sender half-closes, the server checks every byte against
  * the same generator and answers "SUM <length> <hash>\n", which the sender compares with its
- * own hash. So both ends verify. Every wait is bounded (alarm). Exit 0 when all passed.
+ * own hash. So both ends verify (the protocol is tests/common/stream_check.h, shared with
+ * net-peer). Every wait is bounded (alarm). Exit 0 when all passed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,86 +26,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "../common/stream_check.h"
+
 #define TIMEOUT_S 540 /* 64 MiB through L2 under a TCG L1 on a loaded machine */
-#define CHUNK     (64 * 1024)
-
-struct gen {
-    uint64_t s, h;
-};
-
-static void gen_init(struct gen *g, uint64_t seed)
-{
-    g->s = seed ? seed : 1;
-    g->h = 1469598103934665603ull;
-}
-
-/* Fills buf (a multiple of 8 bytes) and hashes it. */
-static void gen_fill(struct gen *g, uint64_t *buf, size_t words)
-{
-    for (size_t i = 0; i < words; i++) {
-        g->s ^= g->s << 13;
-        g->s ^= g->s >> 7;
-        g->s ^= g->s << 17;
-        buf[i] = g->s;
-        g->h = (g->h ^ g->s) * 1099511628211ull;
-    }
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p = (const char *)p + w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static ssize_t read_full(int fd, void *p, size_t n)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = read(fd, (char *)p + got, n - got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
-static int read_line(int fd, char *line, size_t max)
-{
-    size_t n = 0;
-
-    while (n + 1 < max) {
-        ssize_t r = read(fd, line + n, 1);
-
-        if (r <= 0)
-            return -1;
-        if (line[n] == '\n') {
-            line[n] = 0;
-            return 0;
-        }
-        n++;
-    }
-    return -1;
-}
 
 static int vsock_connect(uint32_t cid, uint32_t port)
 {
@@ -148,8 +75,8 @@ static int hybrid_connect(const char *path, uint32_t port)
 
         if (s >= 0) {
             snprintf(line, sizeof(line), "CONNECT %u\n", port);
-            if (!write_all(s, line, strlen(line)) && !read_line(s, line, sizeof(line)) &&
-                !strncmp(line, "OK ", 3))
+            if (!stream_write_all(s, line, strlen(line)) &&
+                !stream_read_line(s, line, sizeof(line)) && !strncmp(line, "OK ", 3))
                 return s;
             close(s);
         }
@@ -158,107 +85,17 @@ static int hybrid_connect(const char *path, uint32_t port)
     return -ETIMEDOUT;
 }
 
-static int serve_stream(int s)
-{
-    static uint64_t got[CHUNK / 8], want[CHUNK / 8];
-    uint64_t pre[2], left;
-    struct gen g;
-    char line[64];
-
-    if (read_full(s, pre, sizeof(pre)) != sizeof(pre)) {
-        fprintf(stderr, "serve: short preamble\n");
-        return 1;
-    }
-    gen_init(&g, pre[0]);
-    for (left = pre[1]; left;) {
-        size_t n = left < CHUNK ? (size_t)left : CHUNK;
-
-        if (read_full(s, got, n) != (ssize_t)n) {
-            fprintf(stderr, "serve: stream ended %" PRIu64 " bytes early\n", left);
-            return 1;
-        }
-        gen_fill(&g, want, n / 8);
-        if (memcmp(got, want, n)) {
-            fprintf(stderr, "serve: data differs %" PRIu64 " bytes before the end\n", left);
-            return 1;
-        }
-        left -= n;
-    }
-    if (read(s, got, 1) != 0) {
-        fprintf(stderr, "serve: bytes after the announced length, or no EOF\n");
-        return 1;
-    }
-    snprintf(line, sizeof(line), "SUM %" PRIu64 " %016" PRIx64 "\n", pre[1], g.h);
-    return write_all(s, line, strlen(line)) ? 1 : 0;
-}
-
-static int send_stream(int s, uint64_t seed, uint64_t len)
-{
-    static uint64_t buf[CHUNK / 8];
-    uint64_t pre[2] = { seed, len };
-    char line[64], want[64];
-    struct gen g;
-
-    gen_init(&g, seed);
-    if (write_all(s, pre, sizeof(pre)))
-        return 1;
-    for (uint64_t left = len; left;) {
-        size_t n = left < CHUNK ? (size_t)left : CHUNK;
-
-        gen_fill(&g, buf, n / 8);
-        if (write_all(s, buf, n)) {
-            fprintf(stderr, "send: write failed: %s\n", strerror(errno));
-            return 1;
-        }
-        left -= n;
-    }
-    shutdown(s, SHUT_WR);
-    if (read_line(s, line, sizeof(line))) {
-        fprintf(stderr, "send: no SUM line\n");
-        return 1;
-    }
-    snprintf(want, sizeof(want), "SUM %" PRIu64 " %016" PRIx64, len, g.h);
-    if (strcmp(line, want)) {
-        fprintf(stderr, "send: got '%s', want '%s'\n", line, want);
-        return 1;
-    }
-    return 0;
-}
-
-static int wait_all(int n)
-{
-    int bad = 0, st;
-
-    for (int i = 0; i < n; i++)
-        if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-            bad++;
-    return bad;
-}
-
 static int do_serve(int ls, int n)
 {
-    struct timespec t0, t1;
+    double secs;
 
-    listen(ls, 64);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++) {
-        int s = accept(ls, NULL, NULL);
-
-        if (s < 0) {
-            perror("accept");
-            return 1;
-        }
-        if (fork() == 0)
-            _exit(serve_stream(s));
-        close(s);
-    }
-    if (wait_all(n)) {
-        fprintf(stderr, "serve: a stream failed\n");
+    if (listen(ls, 64) < 0) {
+        perror("listen");
         return 1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("vsock-peer: served %d streams in %.2f s\n", n,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (stream_serve_all(ls, n, "vsock-peer", &secs))
+        return 1;
+    printf("vsock-peer: served %d streams in %.2f s\n", n, secs);
     return 0;
 }
 
@@ -294,42 +131,47 @@ static int serve(int argc, char **argv)
     return do_serve(ls, atoi(argv[2]));
 }
 
+/* Where send connects: AF_VSOCK cid:port, or the hybrid unix socket path and its port. */
+struct send_target {
+    bool vsock;
+    const char *where; /* the CID (vsock) or the unix socket path */
+    uint32_t port;
+};
+
+/* stream_send_all's connect: the guest may not listen yet, so both ways retry a while. */
+static int send_connect(const void *ctx, int i)
+{
+    const struct send_target *t = ctx;
+    int s = -ECONNREFUSED;
+
+    (void)i;
+    if (!t->vsock)
+        return hybrid_connect(t->where, t->port);
+    for (int tries = 0; s < 0 && tries < 100; tries++) {
+        s = vsock_connect((uint32_t)atoi(t->where), t->port);
+        if (s < 0)
+            usleep(100000);
+    }
+    return s;
+}
+
 static int send_cmd(int argc, char **argv)
 {
-    bool vs = argc == 6 && !strcmp(argv[0], "vsock");
-    int n, started = 0;
+    struct send_target t;
     uint64_t big, small;
-    struct timespec t0, t1;
     double secs;
+    int n;
 
     if (argc != 6)
         return 2;
+    t.vsock = !strcmp(argv[0], "vsock");
+    t.where = argv[1];
+    t.port = (uint32_t)atoi(argv[2]);
     n = atoi(argv[3]);
     big = strtoull(argv[4], NULL, 0) & ~7ull;
     small = strtoull(argv[5], NULL, 0) & ~7ull;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++, started++) {
-        if (fork() == 0) {
-            int s = vs ? -ECONNREFUSED : hybrid_connect(argv[1], (uint32_t)atoi(argv[2]));
-
-            for (int t = 0; vs && s < 0 && t < 100; t++) {
-                s = vsock_connect((uint32_t)atoi(argv[1]), (uint32_t)atoi(argv[2]));
-                if (s < 0)
-                    usleep(100000);
-            }
-            if (s < 0) {
-                fprintf(stderr, "send: stream %d: connect: %s\n", i, strerror(-s));
-                _exit(1);
-            }
-            _exit(send_stream(s, 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1), i ? small : big));
-        }
-    }
-    if (wait_all(started)) {
-        fprintf(stderr, "send: a stream failed\n");
+    if (stream_send_all(n, big, small, send_connect, &t, "vsock-peer", &secs))
         return 1;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("vsock-peer: sent %d streams (%" PRIu64 " + %d x %" PRIu64 " bytes) in %.2f s\n", n, big,
            n - 1, small, secs);
     return 0;
@@ -369,7 +211,7 @@ static int flood(int argc, char **argv)
             continue; /* backlog full: also fine */
         if (*l)
             (void)!write(s, l, strlen(l));
-        if (i % 5 != 4 && read_line(s, buf, sizeof(buf)) == 0)
+        if (i % 5 != 4 && stream_read_line(s, buf, sizeof(buf)) == 0)
             answered++;
         close(s);
     }
