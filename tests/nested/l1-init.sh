@@ -36,12 +36,14 @@ ip link set lo up 2>/dev/null
 [ -c /dev/kvm ] || echo "l1-init: no /dev/kvm (is SVM in the L1 CPU model? QEMU needs -cpu max)"
 # Only errors from the L1 kernel on the console from here on, so the test's output stays readable.
 dmesg -n 4
-# L1 itself occasionally wedges while it runs a 2-vCPU L2 under heavy host load: both of L1's
-# CPUs stop scheduling inside KVM_RUN (the soft-lockup watchdog fires on each).  A userspace VMM
-# cannot legitimately do that to a kernel, so the fault is below cellvm (L1's KVM under QEMU
-# TCG's SVM emulation).  Panic at once, so run-nested.sh sees the lockup in seconds instead of
-# waiting for its timeout, and can tell it from a test failure.
+# L1 itself occasionally wedges while it runs a 2-vCPU L2 (seen under heavy host load): its CPUs
+# stop scheduling inside the VMM's KVM_RUN; the soft-lockup watchdog fires on each, or RCU
+# reports a stall on one.  A userspace VMM cannot legitimately do that to a kernel, so the fault
+# is below cellvm (L1's KVM under QEMU TCG's SVM emulation).  Panic at once, so run-nested.sh
+# sees the lockup in seconds instead of waiting for its timeout, and can tell it from a test
+# failure.
 echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null
+echo 1 >/proc/sys/kernel/panic_on_rcu_stall 2>/dev/null
 # L1 is configured as a cellvm host should be: guest RAM is a shared memfd (device processes
 # map it), which gets transparent huge pages only with shmem THP at "advise" (cellvm madvises
 # it with --memory thp=on, Cloud Hypervisor's default).  With "never", Debian's default, every

@@ -154,17 +154,23 @@ run_l1() {
 	set -e
 }
 run_l1
-# L1's own kernel locking up (l1-init.sh turns that into a panic; an L2 lockup does not panic)
-# is a fault below cellvm (see l1-init.sh), not the test's: the run is repeated once, and said so; the first log
-# is kept next to the second.  Anything else, including a second lockup, is a failure.  The
-# repeat gets what is left of the timeout plus 150 s, which the meson timeouts (run timeout +
-# 200 or more) leave room for.
+# L1's own kernel failing (a panic, and l1-init.sh turns lockups and RCU stalls into panics) is a
+# fault below cellvm (see l1-init.sh), not the test's: the run is repeated once, and said so;
+# the first log is kept next to the second.  L1 panicked when its log has a kernel panic and no
+# EXIT line (an L2 panic leaves L1 running to its EXIT line).  Anything else, including a second
+# L1 failure, is a failure.  The repeat gets what is left of the timeout plus 150 s, which the
+# meson timeouts (run timeout + 200 or more) leave room for.
+l1_panicked() {
+	! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT ' &&
+		grep -aq 'Kernel panic - not syncing' "$log"
+}
 retry_t=$((timeout + 150 - (SECONDS - start)))
-if [ "$interactive" = 0 ] && [ "$retry_t" -ge 120 ] && grep -aq 'Kernel panic - not syncing: softlockup' "$log"; then
-	say "L1's kernel locked up (a fault below cellvm, see l1-init.sh; log $log.lockup): repeating the run once, timeout ${retry_t}s"
+if [ "$interactive" = 0 ] && [ "$retry_t" -ge 120 ] && l1_panicked; then
+	say "L1's kernel panicked (a fault below cellvm, see l1-init.sh; log $log.l1panic): repeating the run once, timeout ${retry_t}s"
 	l1_cmd "$retry_t"
-	tr -d '\r' <"$log" | grep -a -E 'soft lockup|^lib: ' | head -n 8 | sed 's/^/  | /' >&2
-	mv "$log" "$log.lockup"
+	tr -d '\r' <"$log" | grep -a -E 'soft lockup|detected stalls|Kernel panic| RIP: 0010:|^lib: ' |
+		head -n 12 | sed 's/^/  | /' >&2
+	mv "$log" "$log.l1panic"
 	run_l1
 fi
 elapsed=$((SECONDS - start))
@@ -183,7 +189,7 @@ if [ "$status" -ne 0 ]; then
 	if [ "$stream" = 0 ]; then
 		# What the test infrastructure said (lib.sh, L1's init, the agent's markers) explains a
 		# failure better than the log's tail, which is mostly kernel messages.
-		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic|soft lockup' | tail -n 80 || true)
+		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic|soft lockup|detected stalls| RIP: 0010:' | tail -n 80 || true)
 		if [ -n "$summary" ]; then
 			say "what the run reported (serial log, filtered):"
 		else
