@@ -153,8 +153,9 @@ static bool handle_exit(struct vcpu *c)
     case KVM_EXIT_INTR:
         return true;
     case KVM_EXIT_SHUTDOWN:
-        /* Triple fault: a PC resets, and so do we. */
-        log_info(c->env->log, "vcpu%u: triple fault, rebooting", c->index);
+        /* Triple fault: a PC resets, and so do we. A warning: a guest that reboots on its own
+         * must be visible to whoever watches the VM. */
+        log_warn(c->env->log, "vcpu%u: triple fault, rebooting the VM", c->index);
         vmev_post(c->env->ev, VMEV_REBOOT);
         return false;
     case KVM_EXIT_SYSTEM_EVENT:
