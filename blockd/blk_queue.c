@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blockd/qcow2/qcow2.h"
@@ -44,12 +45,14 @@ struct blk_slot {
     struct blk_queue *q;
     struct qcow2_req qreq;
     struct virtq_elem elem;
+    uint64_t start_us; /* popped at, CLOCK_MONOTONIC: the request's latency runs from here */
 };
 
 struct blk_queue {
     const struct blk_disk *disk;
     const struct raw_image *img;
     struct qcow2 *q2;        /* NULL: raw */
+    struct blk_stats *stats; /* this queue's entry of the backend's array, or NULL */
     struct qcow2_file *chan; /* owned by the thread: q2's data channel on our ring */
     struct virtq *vq;
     struct devproc *dp;
@@ -109,11 +112,36 @@ static void mark_broken(struct blk_queue *q, int err)
         devproc_needs_reset(q->dp, q->vq->index, err);
 }
 
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Reads and writes that completed with OK count, as Cloud Hypervisor's counters; requests the
+ * device model refused never reach the READ/WRITE ops. */
+static void count(struct blk_queue *q, struct blk_slot *s, uint8_t status)
+{
+    const struct blk_req *r = &s->req;
+    uint64_t t;
+
+    if (!q->stats || status != VIRTIO_BLK_S_OK || (r->op != BLK_OP_READ && r->op != BLK_OP_WRITE))
+        return;
+    t = now_us();
+    blk_stats_record(q->stats, r->op == BLK_OP_WRITE, r->len,
+                     t > s->start_us ? t - s->start_us : 0);
+}
+
 static void finish(struct blk_queue *q, struct blk_req *r, uint8_t status)
 {
     struct blk_slot *s = (struct blk_slot *)((uint8_t *)r - offsetof(struct blk_slot, req));
-    uint32_t len = blk_req_finish(r, status);
+    uint32_t len;
     int e;
+
+    count(q, s, status);
+    len = blk_req_finish(r, status);
 
     if (!q->broken && (e = virtq_push(q->vq, &s->elem, len)) < 0)
         mark_broken(q, e);
@@ -215,6 +243,7 @@ static void handle(struct blk_queue *q, struct blk_slot *s)
 {
     struct blk_req *r = &s->req;
 
+    s->start_us = q->stats ? now_us() : 0;
     blk_req_prepare(q->disk, &s->elem, r);
     if (r->op == BLK_OP_DONE) {
         finish(q, r, r->result);
@@ -407,6 +436,7 @@ int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
     q->disk = disk;
     q->img = be->img;
     q->q2 = be->q2;
+    q->stats = be->stats ? &be->stats[vq->index] : NULL;
     q->vq = vq;
     q->dp = dp;
     q->wake_fd = -1;

@@ -5,6 +5,7 @@
 #define CELLVM_BLOCKD_BLK_QUEUE_H
 
 #include "blk.h"
+#include "blk_stats.h"
 #include "device-procs/devproc.h"
 #include "raw.h"
 
@@ -16,6 +17,9 @@ struct qcow2;
 struct blk_backend {
     const struct raw_image *img;
     struct qcow2 *q2; /* NULL: raw */
+    /* vm.counters: one entry per queue, indexed by the ring's index, written by that queue's
+     * thread only; NULL: not counted. */
+    struct blk_stats *stats;
 };
 
 /*

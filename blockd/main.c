@@ -35,6 +35,7 @@ struct blockd {
     struct blk_backend be;
     struct devproc *dp;
     struct blk_queue *queues[BLOCKD_MAX_QUEUES];
+    struct blk_stats stats[BLOCKD_MAX_QUEUES]; /* be.stats; kept across resets, as CH's */
 };
 
 static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, size_t nfds, char *err,
@@ -53,6 +54,7 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
         return r;
     b->be.img = &b->img.raw;
     b->be.q2 = b->img.q2;
+    b->be.stats = b->stats; /* indexed by ring index, which start_queue keeps < num_queues */
     if (b->img.q2)
         d->discard_align = qcow2_cluster_size(b->img.q2);
 
@@ -241,6 +243,24 @@ static void blockd_reset(void *dev)
     atomic_store(&b->disk.writeback, true);
 }
 
+static void blockd_stats(void *dev, Cellvm__DeviceStats *st)
+{
+    struct blockd *b = dev;
+    struct blk_stats sum;
+
+    blk_stats_sum(b->stats, BLOCKD_MAX_QUEUES, &sum);
+    st->read_bytes = sum.rd.bytes;
+    st->read_ops = sum.rd.ops;
+    st->read_latency_min = sum.rd.lat_min;
+    st->read_latency_max = sum.rd.lat_max;
+    st->read_latency_total = sum.rd.lat_total;
+    st->write_bytes = sum.wr.bytes;
+    st->write_ops = sum.wr.ops;
+    st->write_latency_min = sum.wr.lat_min;
+    st->write_latency_max = sum.wr.lat_max;
+    st->write_latency_total = sum.wr.lat_total;
+}
+
 int main(int argc, char **argv)
 {
     struct blockd b;
@@ -265,6 +285,7 @@ int main(int argc, char **argv)
         .reset = blockd_reset,
         .jail = blockd_jail,
         .control = blockd_control,
+        .stats = blockd_stats,
     };
     status = devproc_main(argc, argv, &b.ops, &b);
     blockd_reset(&b);

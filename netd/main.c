@@ -308,6 +308,13 @@ static void netd_stats(void *dev, Cellvm__DeviceStats *st)
 {
     struct netd *n = dev;
 
+    /* Cloud Hypervisor's vm.counters: the whole device, every pair summed. */
+    for (unsigned i = 0; i < n->pairs_ready; i++) {
+        st->rx_bytes += net_pair_counter(&n->pairs[i], NET_C_RX_BYTES);
+        st->rx_frames += net_pair_counter(&n->pairs[i], NET_C_RX_FRAMES);
+        st->tx_bytes += net_pair_counter(&n->pairs[i], NET_C_TX_BYTES);
+        st->tx_frames += net_pair_counter(&n->pairs[i], NET_C_TX_FRAMES);
+    }
     for (size_t i = 0; i < st->n_queues; i++) {
         Cellvm__QueueStats *q = st->queues[i];
         const struct net_pair *p;

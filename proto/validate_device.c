@@ -28,6 +28,13 @@ int pb_validate_device_stats(const Cellvm__DeviceStats *m, const char **why)
     for (size_t i = 0; i < m->n_queues; i++)
         if (!m->queues[i] || m->queues[i]->index >= PB_MAX_QUEUES)
             return pb_fail(why, "device_stats.queues.index");
+    /* Latencies describe completed requests only: none without ops, min never above max. */
+    if (m->read_ops ? m->read_latency_min > m->read_latency_max
+                    : (m->read_latency_min | m->read_latency_max | m->read_latency_total))
+        return pb_fail(why, "device_stats.read_latency");
+    if (m->write_ops ? m->write_latency_min > m->write_latency_max
+                     : (m->write_latency_min | m->write_latency_max | m->write_latency_total))
+        return pb_fail(why, "device_stats.write_latency");
     return 0;
 }
 

@@ -32,11 +32,13 @@ struct event;
  * still silent after API_COUNTERS_MS; a resize not answered after API_RESIZE_MS fails. */
 #define API_COUNTERS_MS    500
 #define API_RESIZE_MS      10000
-#define API_COUNTERS_NAMES 6
+#define API_COUNTERS_NAMES 10
 
-/* One device's counters as its DeviceStats gave them. */
+/* One device's counters as its DeviceStats gave them, under Cloud Hypervisor's names. */
 struct api_dev_counters {
     bool got;
+    size_t n;                 /* names and values used */
+    const char *const *names; /* a const table of api_dev.c */
     uint64_t v[API_COUNTERS_NAMES];
 };
 

@@ -95,27 +95,53 @@ void api_dev_resize_disk(struct api_ctl *a, uint64_t id, const Cellvm__ApiResize
     evtimer_add(a->ev_resize, &tv);
 }
 
-/* Cloud Hypervisor's counter names where the device processes' DeviceStats can give them,
- * the transport's own figures otherwise. */
-static const char *const ctr_common[] = { "requests", "kicks", "notifies", "errors" };
+/* vm.counters in Cloud Hypervisor's shape: disks and nets only, with its names; a device
+ * without counters (vsock, ...) has no row. */
+static const char *const ctr_blk[] = { "read_bytes",       "write_bytes",       "read_ops",
+                                       "write_ops",        "read_latency_min",  "read_latency_max",
+                                       "read_latency_avg", "write_latency_min", "write_latency_max",
+                                       "write_latency_avg" };
+static const char *const ctr_net[] = { "rx_bytes", "rx_frames", "tx_bytes", "tx_frames" };
+
+_Static_assert(sizeof(ctr_blk) / sizeof(ctr_blk[0]) <= API_COUNTERS_NAMES,
+               "room for disk counters");
+_Static_assert(sizeof(ctr_net) / sizeof(ctr_net[0]) <= API_COUNTERS_NAMES, "room for net counters");
+
+/* Cloud Hypervisor starts each latency at u64::MAX and reports the average scaled down by its
+ * fixed-point factor, so a direction without requests reads max, max and max / 10000. */
+#define CH_LATENCY_SCALE 10000u
+
+static void latency(uint64_t *v, uint64_t ops, uint64_t min, uint64_t max, uint64_t total)
+{
+    v[0] = ops ? min : UINT64_MAX;
+    v[1] = ops ? max : UINT64_MAX;
+    v[2] = ops ? total / ops : UINT64_MAX / CH_LATENCY_SCALE;
+}
 
 static void counters_collect(struct api_dev_counters *c, const struct device *dv,
                              const Cellvm__DeviceStats *st)
 {
     memset(c, 0, sizeof(*c));
-    c->got = true;
-    for (size_t i = 0; i < st->n_queues; i++) {
-        const Cellvm__QueueStats *q = st->queues[i];
-
-        c->v[0] += q->requests;
-        c->v[1] += q->kicks;
-        c->v[2] += q->notifies;
-        c->v[3] += q->errors;
-        if (dv->virtio_id == 2) /* bytes into guest buffers: read data plus one status byte */
-            c->v[4] += q->bytes_written > q->requests ? q->bytes_written - q->requests : 0;
-        else if (dv->virtio_id == 1) /* rx on even queues, tx on odd ones */
-            c->v[4 + (q->index & 1)] += q->requests;
+    if (dv->virtio_id == 2) {
+        c->names = ctr_blk;
+        c->n = sizeof(ctr_blk) / sizeof(ctr_blk[0]);
+        c->v[0] = st->read_bytes;
+        c->v[1] = st->write_bytes;
+        c->v[2] = st->read_ops;
+        c->v[3] = st->write_ops;
+        latency(&c->v[4], st->read_ops, st->read_latency_min, st->read_latency_max,
+                st->read_latency_total);
+        latency(&c->v[7], st->write_ops, st->write_latency_min, st->write_latency_max,
+                st->write_latency_total);
+    } else if (dv->virtio_id == 1) {
+        c->names = ctr_net;
+        c->n = sizeof(ctr_net) / sizeof(ctr_net[0]);
+        c->v[0] = st->rx_bytes;
+        c->v[1] = st->rx_frames;
+        c->v[2] = st->tx_bytes;
+        c->v[3] = st->tx_frames;
     }
+    c->got = c->n > 0;
 }
 
 static void counters_done(struct api_ctl *a)
@@ -147,16 +173,9 @@ static void counters_done(struct api_ctl *a)
             continue; /* external, not ready, or silent past the bound: left out */
         cellvm__api_device_counters__init(&dc[nd]);
         dc[nd].id = (char *)dv->id;
-        for (size_t j = 0; j < API_COUNTERS_NAMES; j++) {
-            const char *name = j < 4                ? ctr_common[j]
-                               : dv->virtio_id == 2 ? (j == 4 ? "read_bytes" : NULL)
-                               : dv->virtio_id == 1 ? (j == 4 ? "rx_frames" : "tx_frames")
-                                                    : NULL;
-
-            if (!name)
-                continue;
+        for (size_t j = 0; j < c->n && j < API_COUNTERS_NAMES; j++) {
             cellvm__api_counter__init(&row[k]);
-            row[k].name = (char *)name;
+            row[k].name = (char *)c->names[j];
             row[k].value = c->v[j];
             row[k].has_value = 1;
             prow[k] = &row[k];

@@ -54,7 +54,12 @@ eventfds() {
 	done
 	echo $n
 }
-requests() { remote counters | tr -d ' \n' | sed -n 's/.*"requests":\([0-9]*\).*/\1/p'; }
+# ctr NAME: disk0's Cloud Hypervisor counter NAME from vm.counters (the only device with any).
+ctr() { remote counters | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+ops() {
+	local r w
+	r=$(ctr read_ops) && w=$(ctr write_ops) && [ -n "$r" ] && [ -n "$w" ] && echo $((r + w))
+}
 fails=0
 bad() {
 	say "FAIL: $*"
@@ -115,16 +120,16 @@ remote pause || give_up "vm.pause failed"
 remote info | grep -q '"state": *"Paused"' || bad "vm.info does not say Paused"
 sleep 0.5
 t_paused=$(ticks)
-r_paused=$(requests)
+r_paused=$(ops)
 pause_fds=$(eventfds "$b")
 sleep $PAUSE_S
 t_end=$(ticks)
-r_end=$(requests)
-say "paused: ticks $t_paused -> $t_end, blockd requests $r_paused -> $r_end," \
+r_end=$(ops)
+say "paused: ticks $t_paused -> $t_end, disk0 read_ops+write_ops $r_paused -> $r_end," \
 	"blockd eventfds $run_fds running, $pause_fds paused"
 [ "$t_paused" = "$t_end" ] || bad "the guest ticked while paused ($t_paused -> $t_end)"
 if [ -z "$r_paused" ] || [ "$r_paused" != "$r_end" ]; then
-	bad "blockd's request count moved while paused ('$r_paused' -> '$r_end')"
+	bad "disk0's read_ops+write_ops moved while paused ('$r_paused' -> '$r_end')"
 fi
 [ "$pause_fds" -lt "$run_fds" ] ||
 	bad "cellvm-blockd still holds its kick eventfds while paused: the rings were not stopped"
@@ -141,9 +146,25 @@ say "resumed: ticking again, blockd eventfds $res_fds"
 [ "$res_fds" = "$run_fds" ] || bad "cellvm-blockd holds $res_fds eventfds after resume, $run_fds before"
 
 wait_serial 'CELLVM-AGENT: RESIZE-READY' 120 || give_up "the guest never got to the resize"
+# vm.counters has Cloud Hypervisor's block names, and the guest's 1 MiB write past the old end
+# (blkresize, done before POWER-BUTTON-READY) shows in write_bytes and write_ops.
+c=$(remote counters | tr -d ' \n')
+for k in read_bytes write_bytes read_ops write_ops read_latency_min read_latency_max \
+	read_latency_avg write_latency_min write_latency_max write_latency_avg; do
+	case "$c" in *"\"$k\":"[0-9]*) ;; *) bad "vm.counters has no $k: $c" ;; esac
+done
+case "$c" in *requests* | *kicks*) bad "vm.counters has names Cloud Hypervisor lacks: $c" ;; esac
+wb0=$(ctr write_bytes)
+wo0=$(ctr write_ops)
 remote resize-disk --disk disk0 --size 128M || bad "vm.resize-disk failed"
 [ "$(stat -c %s $d/disk.img)" = $((128 << 20)) ] || bad "the image is $(stat -c %s $d/disk.img) bytes"
 wait_serial 'CELLVM-AGENT: POWER-BUTTON-READY' 200 || give_up "the guest never got to the power button"
+wb1=$(ctr write_bytes)
+wo1=$(ctr write_ops)
+say "disk0 write_bytes $wb0 -> $wb1, write_ops $wo0 -> $wo1 across the guest's 1 MiB write"
+if [ -z "$wb0" ] || [ -z "$wb1" ] || [ $((wb1 - wb0)) -lt $((1 << 20)) ] || [ "$wo1" -le "$wo0" ]; then
+	bad "write_bytes/write_ops did not grow by the guest's 1 MiB write"
+fi
 remote power-button || bad "vm.power-button failed"
 i=0
 while kill -0 "$vmm" 2>/dev/null; do

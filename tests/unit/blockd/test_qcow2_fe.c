@@ -209,9 +209,15 @@ Test(qcow2_fe, backing_file_shrinking_underneath_reads_zeroes)
     expect_fill((900 << 10) + 512, 512, 0);
 }
 
+/* The vm.counters figures of a DeviceStats answer. */
+struct fe_ctr {
+    uint64_t rd_ops, rd_bytes, wr_ops, wr_bytes, rd_min, rd_max, wr_min, wr_max, wr_total;
+};
+
 /* Sends Resize then StatsRequest on the control socket; the stats answer says the resize was
- * handled, an Error before it that it was refused. Returns 0 or the Error's errnum. */
-static int control_resize(int ctl, uint64_t size)
+ * handled, an Error before it that it was refused. Returns 0 or the Error's errnum; the stats
+ * answer's counters go to *ctr when it is not NULL. */
+static int control_resize_ctr(int ctl, uint64_t size, struct fe_ctr *ctr)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT, *ans = NULL;
     Cellvm__Resize rs = CELLVM__RESIZE__INIT;
@@ -232,6 +238,14 @@ static int control_resize(int ctl, uint64_t size)
         if (ans->body_case == CELLVM__ENVELOPE__BODY_ERROR)
             err = ans->error->errnum;
         if (ans->body_case == CELLVM__ENVELOPE__BODY_DEVICE_STATS) {
+            const Cellvm__DeviceStats *st = ans->device_stats;
+
+            if (ctr)
+                *ctr = (struct fe_ctr){ st->read_ops,           st->read_bytes,
+                                        st->write_ops,          st->write_bytes,
+                                        st->read_latency_min,   st->read_latency_max,
+                                        st->write_latency_min,  st->write_latency_max,
+                                        st->write_latency_total };
             ipc_free_envelope(ans);
             return err;
         }
@@ -239,6 +253,11 @@ static int control_resize(int ctl, uint64_t size)
     }
     cr_assert_fail("no DeviceStats answer");
     return -1;
+}
+
+static int control_resize(int ctl, uint64_t size)
+{
+    return control_resize_ctr(ctl, size, NULL);
 }
 
 static int control_connect(void)
@@ -258,6 +277,7 @@ static int control_connect(void)
 static void resize_round(const char *spec, const char *img)
 {
     struct virtio_blk_config cfg;
+    struct fe_ctr c;
     struct stat st;
     int ctl;
 
@@ -275,7 +295,16 @@ static void resize_round(const char *spec, const char *img)
     cr_assert_eq(fe_req(&t, VIRTIO_BLK_T_OUT, 16376, 4096, false), VIRTIO_BLK_S_OK);
     expect_fill(16376 * 512ull, 4096, 0x44);
     cr_assert_eq(fe_req(&t, VIRTIO_BLK_T_IN, 16384, 512, true), VIRTIO_BLK_S_IOERR);
-    cr_assert_eq(control_resize(ctl, 4u << 20), ENOTSUP, "shrinking is refused");
+    /* vm.counters: the one write and the one good read count; the refused reads do not. */
+    cr_assert_eq(control_resize_ctr(ctl, 4u << 20, &c), ENOTSUP, "shrinking is refused");
+    cr_assert_eq(c.wr_ops, 1);
+    cr_assert_eq(c.wr_bytes, 4096);
+    cr_assert_eq(c.rd_ops, 1);
+    cr_assert_eq(c.rd_bytes, 4096);
+    cr_assert_leq(c.wr_min, c.wr_max);
+    cr_assert_eq(c.wr_total, c.wr_min, "one write: total is its latency");
+    cr_assert_lt(c.wr_max, 10000000, "a 4 KiB write in under 10 s");
+    cr_assert_leq(c.rd_min, c.rd_max);
     cr_assert_eq(control_resize(ctl, (8u << 20) + 100), EINVAL, "not whole sectors");
     close(ctl);
     /* The next supervisor is served too. */

@@ -9,6 +9,7 @@
 #include "ipc/channel.h"
 #include "ipc/msg.h"
 #include "validate.h"
+#include "validate_device.h"
 
 static int count_open_fds(void)
 {
@@ -211,4 +212,25 @@ Test(validate, core_config)
 
     cfg.serial = CELLVM__SERIAL_MODE__SERIAL_STREAM;
     cr_assert_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL, "stream serial needs an fd");
+}
+
+/* DeviceStats' vm.counters latencies: only with completed requests, and min never above max. */
+Test(validate, device_stats_latencies)
+{
+    Cellvm__DeviceStats st = CELLVM__DEVICE_STATS__INIT;
+    const char *why = NULL;
+
+    cr_assert_eq(pb_validate_device_stats(&st, &why), 0, "%s", why);
+    st.write_latency_max = 5;
+    cr_assert_eq(pb_validate_device_stats(&st, &why), -EINVAL, "a latency without writes");
+    cr_assert_str_eq(why, "device_stats.write_latency");
+    st.write_ops = 2;
+    st.write_latency_min = 3;
+    st.write_latency_total = 8;
+    cr_assert_eq(pb_validate_device_stats(&st, &why), 0, "%s", why);
+    st.read_ops = 1;
+    st.read_latency_min = 9;
+    st.read_latency_max = 4;
+    cr_assert_eq(pb_validate_device_stats(&st, &why), -EINVAL, "min above max");
+    cr_assert_str_eq(why, "device_stats.read_latency");
 }
