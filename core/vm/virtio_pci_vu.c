@@ -328,7 +328,7 @@ static void do_config(struct vpci_dev *d, uint32_t lo, const uint8_t *buf, uint3
 /* Runs what vCPUs queued for d, one item at a time, the lock dropped around the I/O. */
 static void process_work(struct vpci_dev *d)
 {
-    static struct start_snap snap; /* frontend thread only */
+    struct start_snap snap; /* 2.6 KiB on the frontend thread's (default-sized) stack */
     uint8_t cfg[VPCI_CONFIG_MAX];
 
     pthread_mutex_lock(&d->lock);
