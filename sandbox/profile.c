@@ -6,7 +6,7 @@
 
 #include "sandbox/profile_rules.h"
 
-#define MAX_PARTS 2
+#define MAX_PARTS 3
 
 struct profile_def {
     const char *name;
@@ -17,10 +17,10 @@ struct profile_def {
 static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_CORE] = { "core", { &sbx_rules_base, &sbx_rules_core } },
     [SBX_PROFILE_VCPU] = { "vcpu", { &sbx_rules_vcpu } },
-    [SBX_PROFILE_BLOCKD] = { "blockd", { &sbx_rules_base, &sbx_rules_blockd } },
-    [SBX_PROFILE_NETD] = { "netd", { &sbx_rules_base, &sbx_rules_netd } },
+    [SBX_PROFILE_BLOCKD] = { "blockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_blockd } },
+    [SBX_PROFILE_NETD] = { "netd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_netd } },
     [SBX_PROFILE_API] = { "api", { &sbx_rules_base, &sbx_rules_api } },
-    [SBX_PROFILE_VSOCKD] = { "vsockd", { &sbx_rules_base, &sbx_rules_vsockd } },
+    [SBX_PROFILE_VSOCKD] = { "vsockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_vsockd } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

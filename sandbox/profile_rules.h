@@ -53,15 +53,19 @@ extern const struct sbx_rule_table sbx_rules_base;
 extern const struct sbx_rule_table sbx_rules_core;
 /* A vCPU thread, alone (it is stacked on the core's filter, so it can only narrow). */
 extern const struct sbx_rule_table sbx_rules_vcpu;
-/* blockd on top of the base: io_uring, the vhost-user socket, guest memory, image I/O. */
+/* Every device process (blockd, netd, vsockd), on top of the base: the device-procs/ runtime's
+ * libevent loop, vhost-user socket and inflight memfd. */
+extern const struct sbx_rule_table sbx_rules_devproc;
+/* blockd on top of base and devproc: io_uring, the vhost-user socket, guest memory, image I/O. */
 extern const struct sbx_rule_table sbx_rules_blockd;
-/* netd on top of the base: the vhost-user socket, guest memory, TAP reads/writes/offloads. */
+/* netd on top of base and devproc: the vhost-user socket, guest memory, TAP reads/writes/offloads. */
 extern const struct sbx_rule_table sbx_rules_netd;
 
 /* cellvm-api on top of the base: the API socket, evhttp, the relay sockets. */
 extern const struct sbx_rule_table sbx_rules_api;
 
-/* vsockd on top of the base: the vhost-user socket, guest memory, unix streams to the host. */
+/* vsockd on top of base and devproc (whose accept4 also takes host programs on the hybrid
+ * socket): the vhost-user socket, guest memory, unix streams to the host. */
 extern const struct sbx_rule_table sbx_rules_vsockd;
 
 #endif
