@@ -108,17 +108,26 @@ static int disk_spec(struct device *dv, const struct cli_disk *c)
     return r;
 }
 
-static int connect_unix(const char *path, int *out)
+/* A new unix stream socket and PATH's address for it: the fd, or -errno. */
+static int unix_stream(const char *path, struct sockaddr_un *sa)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path))
+    *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa->sun_path))
         return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
+    memcpy(sa->sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+static int connect_unix(const char *path, int *out)
+{
+    struct sockaddr_un sa;
+    int fd = unix_stream(path, &sa);
+
     if (fd < 0)
-        return -errno;
+        return fd;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = -errno;
 
@@ -326,16 +335,12 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
  * the directory its jail mounts. */
 static int vsock_listen(struct device *dv, const char *path, int *out)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa;
     struct stat st;
-    int fd;
+    int fd = unix_stream(path, &sa);
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = -errno;
 
