@@ -41,8 +41,10 @@ static uint32_t seg_max(const struct blk_disk *d)
 {
     uint32_t s = d->queue_size > 2 ? d->queue_size - 2u : 1u;
 
-    /* Keep a request within what the backend can split (BLK_MAX_IOS readv chunks). */
-    return s < BLK_IOV_CHUNK * BLK_MAX_IOS - 2 ? s : BLK_IOV_CHUNK * BLK_MAX_IOS - 2;
+    /* A chain with more segments than one element holds breaks the whole ring (virtq_pop's
+     * -E2BIG): an honest driver that fills seg_max, header and status included, must fit. That
+     * also keeps every readv/writev within io_uring's UIO_MAXIOV (1024). */
+    return s < VIRTQ_MAX_SEGS - 2 ? s : VIRTQ_MAX_SEGS - 2;
 }
 
 void blk_config(const struct blk_disk *d, struct virtio_blk_config *cfg)

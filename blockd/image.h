@@ -12,8 +12,8 @@
 #include "blk.h"
 #include "blockd/qcow2/qcow2.h"
 #include "chain.h"
-#include "core/cli/cli.h"
-#include "core/controller/backing.h"
+#include "devspec/backing.h"
+#include "devspec/devspec.h"
 #include "raw.h"
 
 struct devproc;

@@ -13,9 +13,9 @@
 
 #include "blk.h"
 #include "blk_queue.h"
-#include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
 #include "device-procs/devproc_util.h"
+#include "devspec/devspec.h"
 #include "image.h"
 #include "sandbox/jail.h"
 

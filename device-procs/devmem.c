@@ -1,15 +1,17 @@
 #include "device-procs/devmem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "device-procs/devmem_guard.h"
 #include "device-procs/devmem_sys.h"
 
 void devmem_init(struct devmem *m)
 {
     m->n = 0;
+    m->broken = 0;
 }
 
 /* [a, a + alen) and [b, b + blen) overlap; both already known not to wrap. */
@@ -47,7 +49,7 @@ static void insert(struct devmem *m, const struct devmem_region *nr)
 int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
 {
     struct devmem_region nr = { 0 };
-    struct stat st;
+    const char *why = NULL;
     uint64_t page_off;
     void *base = NULL;
     int ret = 0;
@@ -66,19 +68,27 @@ int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
         goto out;
     /* mmap wants a page-aligned offset; map from the page start and skip the head. */
     page_off = r->mmap_offset & 4095u;
-    if (r->mmap_offset + r->size < r->mmap_offset || r->size + page_off < r->size) {
+    if (r->size + page_off < r->size) {
         ret = -EINVAL;
         goto out;
     }
-    /* A region past the end of its file would SIGBUS us on first touch. */
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size < r->mmap_offset + r->size) {
-        ret = -EINVAL;
+    /* A region past the end of its file, or in one that may shrink later, would SIGBUS us. */
+    ret = devmem_sys_check_fd(fd, r->mmap_offset, r->size, &why);
+    if (ret) {
+        fprintf(stderr, "guest memory region gpa 0x%llx size 0x%llx refused: %s\n",
+                (unsigned long long)r->guest_addr, (unsigned long long)r->size, why);
         goto out;
     }
     ret = devmem_sys_map(fd, r->mmap_offset - page_off, r->size + page_off, &base);
     if (ret)
         goto out;
+    /* A regular file can still be truncated by the frontend: survive that (devmem_guard.h). */
+    nr.guard = devmem_guard_add(base, r->size + page_off, &m->broken);
+    if (nr.guard < 0) {
+        ret = nr.guard;
+        devmem_sys_unmap(base, r->size + page_off);
+        goto out;
+    }
     nr.gpa = r->guest_addr;
     nr.size = r->size;
     nr.uva = r->user_addr;
@@ -95,7 +105,7 @@ out:
 
 int devmem_add_host(struct devmem *m, uint64_t gpa, uint64_t uva, void *host, uint64_t size)
 {
-    struct devmem_region nr = { .gpa = gpa, .size = size, .uva = uva, .host = host };
+    struct devmem_region nr = { .gpa = gpa, .size = size, .uva = uva, .host = host, .guard = -1 };
     int ret = check_new(m, gpa, uva, size);
 
     if (!ret)
@@ -114,9 +124,15 @@ int devmem_remove(struct devmem *m, const struct vu_mem_region *r)
             x->refs--;
             return 0;
         }
+        devmem_guard_remove(x->guard);
         devmem_sys_unmap(x->map_base, x->map_len);
         memmove(x, x + 1, (m->n - i - 1) * sizeof(*x));
         m->n--;
+        /* Broken only while a region whose file shrank is still in the table. */
+        m->broken = 0;
+        for (unsigned k = 0; k < m->n; k++)
+            if (devmem_guard_hit(m->r[k].guard))
+                m->broken = 1;
         return 0;
     }
     return -ENOENT;
@@ -124,9 +140,12 @@ int devmem_remove(struct devmem *m, const struct vu_mem_region *r)
 
 void devmem_clear(struct devmem *m)
 {
-    for (unsigned i = 0; i < m->n; i++)
+    for (unsigned i = 0; i < m->n; i++) {
+        devmem_guard_remove(m->r[i].guard);
         devmem_sys_unmap(m->r[i].map_base, m->r[i].map_len);
+    }
     m->n = 0;
+    m->broken = 0;
 }
 
 /* The region holding gpa, or NULL. Bisects the sorted table. */

@@ -26,6 +26,7 @@ struct devmem_region {
     uint8_t *host;  /* host address of gpa */
     void *map_base; /* what devmem_sys mapped, NULL for a caller-owned region */
     uint64_t map_len;
+    int guard; /* devmem_guard slot of the mapping, -1 for none */
     /* Identical ADD_MEM_REGs held: QEMU before 8.1 sends one per vhost_dev, and a multi-queue
        net device has one vhost_dev per queue pair (each REM_MEM_REG drops one). */
     unsigned refs;
@@ -33,6 +34,9 @@ struct devmem_region {
 
 struct devmem {
     unsigned n; /* regions, sorted by gpa, non-overlapping */
+    /* Set from the SIGBUS handler when a mapped file shrank under a region (devmem_guard.h):
+       the table no longer describes the guest's memory and must not be used until replaced. */
+    int broken;
     struct devmem_region r[DEVMEM_MAX_REGIONS];
 };
 
@@ -42,8 +46,9 @@ void devmem_init(struct devmem *m);
  * Maps one region of fd (shared, read/write, no exec) at r->mmap_offset and adds it. The fd is
  * always consumed (closed), mapped or not, so a backend never keeps the guest's memfds open.
  * Adding a region identical to a mapped one (gpa, size, user address) only counts it again.
- * -EINVAL for an empty or wrapping region or one overlapping an existing region (by gpa or by
- * user address), -ENOSPC when DEVMEM_MAX_REGIONS are in use, -errno from mmap.
+ * -EINVAL for an empty or wrapping region, one overlapping an existing region (by gpa or by
+ * user address), one past the end of its file or in a memfd not sealed against shrinking (each
+ * logged), -ENOSPC when DEVMEM_MAX_REGIONS are in use, -errno from mmap.
  */
 int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd);
 
@@ -53,8 +58,14 @@ int devmem_add_host(struct devmem *m, uint64_t gpa, uint64_t uva, void *host, ui
 /* Removes the region matching gpa, uva and size exactly; -ENOENT if none does. */
 int devmem_remove(struct devmem *m, const struct vu_mem_region *r);
 
-/* Unmaps and forgets every region. */
+/* Unmaps and forgets every region (and the broken state). */
 void devmem_clear(struct devmem *m);
+
+/* True once a region's file shrank under it (read by queue threads). */
+static inline bool devmem_broken(const struct devmem *m)
+{
+    return __atomic_load_n(&m->broken, __ATOMIC_ACQUIRE);
+}
 
 /* Host pointer for [gpa, gpa + len) if it lies inside one region, else NULL. len 0 is refused. */
 void *devmem_gpa(const struct devmem *m, uint64_t gpa, uint64_t len);

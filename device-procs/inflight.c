@@ -35,9 +35,11 @@ int inflight_attach(struct virtq *vq, struct virtq_inflight *inf, void *region)
     memset(inf, 0, sizeof(*inf));
     inf->hdr = h;
     inf->desc = (struct virtq_inflight_desc *)(h + 1);
-    inf->resubmit = calloc(vq->num, sizeof(uint16_t));
+    inf->num = vq->num;
+    inf->resubmit = calloc(2 * (size_t)vq->num, sizeof(uint16_t));
     if (!inf->resubmit)
         return -ENOMEM;
+    inf->popped = inf->resubmit + vq->num;
     if (h->version == 0) {
         memset(inf->desc, 0, (size_t)vq->num * sizeof(*inf->desc));
         h->desc_num = vq->num;
@@ -48,7 +50,7 @@ int inflight_attach(struct virtq *vq, struct virtq_inflight *inf, void *region)
     }
     if (h->version != INFLIGHT_VERSION || h->desc_num != vq->num) {
         free(inf->resubmit);
-        inf->resubmit = NULL;
+        inf->resubmit = inf->popped = NULL;
         return -EINVAL;
     }
     /* Heads the old backend pushed but had not yet cleared: the used ring is the truth. */
@@ -70,6 +72,7 @@ int inflight_attach(struct virtq *vq, struct virtq_inflight *inf, void *region)
             inf->counter = inf->desc[i].counter;
     }
     qsort_r(inf->resubmit, inf->nresubmit, sizeof(uint16_t), cmp_counter, inf->desc);
+    vq->last_avail_idx = (uint16_t)(ring_used + inf->nresubmit);
     vq->inflight = inf;
     return 0;
 }
@@ -79,14 +82,16 @@ void inflight_detach(struct virtq *vq)
     if (!vq->inflight)
         return;
     free(vq->inflight->resubmit);
-    vq->inflight->resubmit = NULL;
+    vq->inflight->resubmit = vq->inflight->popped = NULL;
     vq->inflight = NULL;
 }
 
-void inflight_mark(struct virtq_inflight *inf, uint16_t head)
+void inflight_mark(struct virtq_inflight *inf, uint16_t head, uint16_t avail_idx)
 {
     inf->desc[head].counter = ++inf->counter;
     inf->desc[head].inflight = 1;
+    inf->popped[avail_idx & (inf->num - 1)] = head;
+    inf->from_avail++;
 }
 
 void inflight_clear(struct virtq_inflight *inf, uint16_t head, uint16_t used_idx)
@@ -101,4 +106,18 @@ int inflight_next_resubmit(struct virtq_inflight *inf)
     if (inf->resubmit_pos >= inf->nresubmit)
         return -1;
     return inf->resubmit[inf->resubmit_pos++];
+}
+
+int inflight_unpop(struct virtq_inflight *inf, uint16_t avail_idx)
+{
+    if (inf->from_avail) {
+        inf->from_avail--;
+        inf->desc[inf->popped[avail_idx & (inf->num - 1)]].inflight = 0;
+        return 0;
+    }
+    if (inf->resubmit_pos) {
+        inf->resubmit_pos--;
+        return 1;
+    }
+    return 0; /* popped before this attach: nothing of ours to undo */
 }

@@ -175,6 +175,9 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 
     if (vq->broken)
         return vq->broken;
+    /* A file under guest memory shrank (devmem_guard.h): nothing more from this table. */
+    if (vq->mem && devmem_broken(vq->mem))
+        return fail(vq, -EFAULT);
     if (vq->inflight) {
         int h = inflight_next_resubmit(vq->inflight);
 
@@ -192,15 +195,18 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
     r = walk(vq, head, elem);
     if (r)
         return fail(vq, r);
+    if (vq->inflight)
+        inflight_mark(vq->inflight, head, vq->last_avail_idx);
     vq->last_avail_idx++;
     vq->stats.popped++;
-    if (vq->inflight)
-        inflight_mark(vq->inflight, head);
     return 1;
 }
 
 void virtq_unpop(struct virtq *vq)
 {
+    /* A resubmitted element never moved the avail index: it goes back on its list instead. */
+    if (vq->inflight && inflight_unpop(vq->inflight, (uint16_t)(vq->last_avail_idx - 1)))
+        return;
     vq->last_avail_idx--;
 }
 

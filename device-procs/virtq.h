@@ -97,7 +97,12 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written
  */
 int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n);
 
-/* Gives an element back unused (pop undone): the next pop returns it again. */
+/*
+ * Gives the newest popped element back unused (pop undone): the next pop returns it again.
+ * Several unpops undo pops newest first. With an inflight buffer a resubmitted element goes
+ * back on the resubmit list and one from the ring loses its inflight mark, so each head is
+ * handed out once per (re)start.
+ */
 void virtq_unpop(struct virtq *vq);
 
 /*

@@ -8,6 +8,7 @@
 
 #include <linux/virtio_ring.h>
 
+#include "device-procs/devmem_guard.h"
 #include "device-procs/vu_backend_priv.h"
 
 /* Protocol features the runtime implements for every device. */
@@ -26,6 +27,9 @@ struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
 
     if (!ops->max_queues || !ops->start_queue || !ops->stop_queue)
         return NULL;
+    /* Before any guest memory is mapped; a process without it dies on a truncated file. */
+    if (devmem_guard_install() < 0)
+        return NULL;
     b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
@@ -43,6 +47,7 @@ struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
         b->offered_pf &=
             ~((1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ));
     b->backend_req_fd = -1;
+    b->inflight_guard = -1;
     devmem_init(&b->mem);
     for (uint16_t i = 0; i < b->nqueues; i++) {
         virtq_init(&b->q[i].vq, i);

@@ -33,6 +33,7 @@ struct vu_backend {
     int backend_req_fd;  /* owned: BACKEND_REQ channel, -1 if none */
     void *inflight_base; /* owned mapping of the inflight buffer, NULL if none */
     uint64_t inflight_size;
+    int inflight_guard; /* devmem_guard slot of a SET_INFLIGHT_FD mapping, -1 if none */
     uint16_t inflight_nq, inflight_qs;
     struct devmem mem;
     uint16_t nqueues;

@@ -5,6 +5,7 @@
 
 #include <linux/virtio_ring.h>
 
+#include "device-procs/devmem_guard.h"
 #include "device-procs/devmem_sys.h"
 #include "device-procs/vu_backend_priv.h"
 
@@ -128,7 +129,7 @@ static int set_mem_table(struct vu_backend *b, const struct vu_mem_table *t, int
 
 static int add_mem_reg(struct vu_backend *b, const struct vu_mem_region *reg, int *fd)
 {
-    int f = *fd, r;
+    int f = *fd, r, s;
 
     *fd = -1;
     if (!vub_has_pf(b, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
@@ -137,9 +138,9 @@ static int add_mem_reg(struct vu_backend *b, const struct vu_mem_region *reg, in
     }
     vub_stop_all(b);
     r = devmem_add_fd(&b->mem, reg, f);
-    if (r)
-        return r;
-    return vub_sync_all(b);
+    /* A refused region changes nothing: the queues stopped for it must run again. */
+    s = vub_sync_all(b);
+    return r ? r : s;
 }
 
 static int rem_mem_reg(struct vu_backend *b, const struct vu_mem_region *reg)
@@ -274,6 +275,8 @@ static bool any_running(const struct vu_backend *b)
 
 static void drop_inflight(struct vu_backend *b)
 {
+    devmem_guard_remove(b->inflight_guard);
+    b->inflight_guard = -1;
     devmem_sys_unmap(b->inflight_base, b->inflight_size);
     b->inflight_base = NULL;
     b->inflight_size = 0;
@@ -319,22 +322,33 @@ static int get_inflight(struct vu_backend *b, struct vu_msg *m, uint32_t *reply_
 
 static int set_inflight(struct vu_backend *b, const struct vu_inflight *in, int *fds)
 {
+    const char *why = NULL;
     uint64_t size;
     void *base = NULL;
-    int fd = fds[0], r;
+    int fd = fds[0], guard = -1, r;
 
     fds[0] = -1;
     r = inflight_shape(b, in, &size);
     if (!r && in->mmap_size < size)
         r = -EINVAL;
+    /* Mapped as claimed, a file shorter than the queues need would SIGBUS the first queue that
+       starts: check it the way guest memory is checked. */
+    if (!r && (r = devmem_sys_check_fd(fd, in->mmap_offset, size, &why)) != 0)
+        fprintf(stderr, "vhost-user: SET_INFLIGHT_FD: %s\n", why);
     if (!r)
         r = devmem_sys_map(fd, in->mmap_offset, size, &base);
     close(fd);
+    /* A regular file may still be truncated later: only the buffer's contents are lost then. */
+    if (!r && (guard = devmem_guard_add(base, size, NULL)) < 0) {
+        r = guard;
+        devmem_sys_unmap(base, size);
+    }
     if (r)
         return r;
     drop_inflight(b);
     b->inflight_base = base;
     b->inflight_size = size;
+    b->inflight_guard = guard;
     b->inflight_nq = in->num_queues;
     b->inflight_qs = in->queue_size;
     return 0;

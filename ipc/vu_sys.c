@@ -1,6 +1,7 @@
 #include "ipc/vu_sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -15,7 +16,8 @@ int vu_sys_memfd(const char *name, uint64_t len, int *fd, void **out)
     f = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (f < 0)
         return -errno;
-    if (ftruncate(f, (off_t)len) < 0) {
+    /* Sealed as the controller seals guest RAM: backends refuse a memfd that could shrink. */
+    if (ftruncate(f, (off_t)len) < 0 || fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
         r = -errno;
         goto out;
     }

@@ -21,9 +21,9 @@
 
 #include <linux/virtio_net.h>
 
-#include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
 #include "device-procs/devproc_util.h"
+#include "devspec/devspec.h"
 #include "ipc/vhost_user.h"
 #include "netd/net_hdr.h"
 #include "netd/net_queue.h"

@@ -248,6 +248,15 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
     return 0;
 }
 
+int pb_validate_device_reconnected(const Cellvm__DeviceReconnected *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "device_reconnected.id");
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "device_reconnected.errnum");
+    return 0;
+}
+
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     int r = pb_validate_device_envelope(m, nfds, why);
@@ -275,6 +284,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_core_config(m->core_config, nfds, why);
     case CELLVM__ENVELOPE__BODY_ATTACH_DEVICE:
         return pb_validate_attach_device(m->attach_device, nfds, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_RECONNECTED:
+        return pb_validate_device_reconnected(m->device_reconnected, why);
     default:
         return pb_fail(why, "envelope.body");
     }

@@ -1,4 +1,5 @@
 #include "validate_device.h"
+#include "validate.h"
 #include "validate_util.h"
 
 #include <errno.h>
@@ -74,10 +75,30 @@ int pb_validate_device_event(const Cellvm__DeviceEvent *m, const char **why)
     return 0;
 }
 
+int pb_validate_vsock_connect(const Cellvm__VsockConnect *m, const char **why)
+{
+    (void)m; /* every u32 port names a socket: <socket>_<port> */
+    (void)why;
+    return 0;
+}
+
+int pb_validate_vsock_connect_result(const Cellvm__VsockConnectResult *m, size_t nfds,
+                                     const char **why)
+{
+    if (m->errnum < 0 || m->errnum > 4095)
+        return pb_fail(why, "vsock_connect_result.errnum");
+    if (nfds != (m->errnum ? 0u : 1u))
+        return pb_fail(why, "vsock_connect_result.fds");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "vsock_connect_result.message");
+    return 0;
+}
+
 int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     bool carries_fds = m->body_case == CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE ||
-                       m->body_case == CELLVM__ENVELOPE__BODY_BACKING_FILE;
+                       m->body_case == CELLVM__ENVELOPE__BODY_BACKING_FILE ||
+                       m->body_case == CELLVM__ENVELOPE__BODY_VSOCK_CONNECT_RESULT;
 
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE:
@@ -88,6 +109,8 @@ int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const ch
     case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
     case CELLVM__ENVELOPE__BODY_BACKING_FILE:
     case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
+    case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT:
+    case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT_RESULT:
         break;
     default:
         return -ENOENT;
@@ -107,6 +130,10 @@ int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const ch
         return pb_validate_backing_file(m->backing_file, nfds, why);
     case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
         return pb_validate_device_event(m->device_event, why);
+    case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT:
+        return pb_validate_vsock_connect(m->vsock_connect, why);
+    case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT_RESULT:
+        return pb_validate_vsock_connect_result(m->vsock_connect_result, nfds, why);
     default:
         return 0;
     }

@@ -18,6 +18,10 @@ int pb_validate_resize(const Cellvm__Resize *m, const char **why);
 int pb_validate_open_backing_file(const Cellvm__OpenBackingFile *m, const char **why);
 int pb_validate_backing_file(const Cellvm__BackingFile *m, size_t nfds, const char **why);
 int pb_validate_device_event(const Cellvm__DeviceEvent *m, const char **why);
+int pb_validate_vsock_connect(const Cellvm__VsockConnect *m, const char **why);
+/* errnum 0 with exactly one fd, or an errno in 1..4095 with none. */
+int pb_validate_vsock_connect_result(const Cellvm__VsockConnectResult *m, size_t nfds,
+                                     const char **why);
 
 /* Dispatches a device-process envelope body; -ENOENT if the body is not one of them. */
 int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);

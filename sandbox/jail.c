@@ -54,6 +54,7 @@ static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_BLOCKD] = { 1024, 256 }, /* io-wq workers count against NPROC */
     [SBX_PROFILE_NETD] = { 256, 64 },     /* one thread per queue pair */
     [SBX_PROFILE_VSOCKD] = { 2048, 64 },  /* up to 1023 streams, each a host socket */
+    [SBX_PROFILE_VSOCKCONN] = { 0, 0 },   /* sbx_enter_helper sets no limits */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,
@@ -346,7 +347,8 @@ int sbx_enter(const struct sbx_config *cfg, char *err, size_t len)
 
     for (size_t i = 0; i < MAX_BINDS; i++)
         src[i] = -1;
-    if ((unsigned)cfg->profile >= SBX_PROFILE_COUNT || cfg->profile == SBX_PROFILE_VCPU)
+    if ((unsigned)cfg->profile >= SBX_PROFILE_COUNT || cfg->profile == SBX_PROFILE_VCPU ||
+        cfg->profile == SBX_PROFILE_VSOCKCONN)
         return fail(err, len, -EINVAL, "jail: no process profile %d", (int)cfg->profile);
     if (read_launch(&l))
         return fail(err, len, -EINVAL, "jail: bad %s", SBX_LAUNCH_ENV);
@@ -398,6 +400,22 @@ int sbx_enter(const struct sbx_config *cfg, char *err, size_t len)
 out:
     close_fds(src, nsrc);
     return r;
+}
+
+int sbx_enter_helper(const struct sbx_config *cfg, char *err, size_t len)
+{
+    int r;
+
+    if (cfg->profile != SBX_PROFILE_VSOCKCONN)
+        return fail(err, len, -EINVAL, "helper jail: no helper profile %d", (int)cfg->profile);
+    r = close_others(cfg->keep_fds, cfg->nkeep);
+    if (r)
+        return fail(err, len, r, "closing inherited fds");
+    if ((r = sbx_sys_set_dumpable(false)))
+        return fail(err, len, r, "PR_SET_DUMPABLE");
+    if ((r = sbx_sys_set_no_new_privs()))
+        return fail(err, len, r, "PR_SET_NO_NEW_PRIVS");
+    return load_filter(cfg, err, len);
 }
 
 int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,

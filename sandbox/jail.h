@@ -51,6 +51,15 @@ struct sbx_config {
 int sbx_enter(const struct sbx_config *cfg, char *err, size_t errlen);
 
 /*
+ * For a helper that must keep its parent's identity and file system view because that is its
+ * job (vsockd's connector, which connects to host sockets as the invoking user): step 1 without
+ * touching the environment, then steps 4, 5 and 8 with cfg->profile, which must be a helper
+ * profile (SBX_PROFILE_VSOCKCONN). No namespace, no new root, capabilities unchanged: the
+ * filter is what confines it. binds, rlimits and rooted are ignored. 0 or -errno with err.
+ */
+int sbx_enter_helper(const struct sbx_config *cfg, char *err, size_t errlen);
+
+/*
  * A per-thread filter compiled before the process filter is loaded (compiling needs nothing the
  * jailed process may do) and applied by each thread to itself (e.g. the core's vCPU threads),
  * stacked on the process filter. The core's profile allows the seccomp() call this needs.

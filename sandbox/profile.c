@@ -21,6 +21,8 @@ static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_NETD] = { "netd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_netd } },
     [SBX_PROFILE_API] = { "api", { &sbx_rules_base, &sbx_rules_api } },
     [SBX_PROFILE_VSOCKD] = { "vsockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_vsockd } },
+    /* No base either: the connector is one loop of recvmsg, socket, connect, sendmsg. */
+    [SBX_PROFILE_VSOCKCONN] = { "vsockconn", { &sbx_rules_vsockconn } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

@@ -12,12 +12,13 @@
  */
 
 enum sbx_profile {
-    SBX_PROFILE_CORE,   /* cellvm-core's process-wide filter */
-    SBX_PROFILE_VCPU,   /* stacked on the core's filter in every vCPU thread */
-    SBX_PROFILE_BLOCKD, /* cellvm-blockd */
-    SBX_PROFILE_NETD,   /* cellvm-netd */
-    SBX_PROFILE_API,    /* cellvm-api */
-    SBX_PROFILE_VSOCKD, /* cellvm-vsockd */
+    SBX_PROFILE_CORE,      /* cellvm-core's process-wide filter */
+    SBX_PROFILE_VCPU,      /* stacked on the core's filter in every vCPU thread */
+    SBX_PROFILE_BLOCKD,    /* cellvm-blockd */
+    SBX_PROFILE_NETD,      /* cellvm-netd */
+    SBX_PROFILE_API,       /* cellvm-api */
+    SBX_PROFILE_VSOCKD,    /* cellvm-vsockd */
+    SBX_PROFILE_VSOCKCONN, /* cellvm-vsockd's connector (standalone): sbx_enter_helper only */
     SBX_PROFILE_COUNT,
 };
 
@@ -28,7 +29,7 @@ enum sbx_seccomp {
     SBX_SECCOMP_LOG,
 };
 
-/* "core", "vcpu", "blockd", "netd"; NULL for an unknown profile. */
+/* "core", "vcpu", "blockd", "netd", ...; NULL for an unknown profile. */
 const char *sbx_profile_name(enum sbx_profile p);
 
 /* -EINVAL for an unknown name. */

@@ -67,5 +67,8 @@ extern const struct sbx_rule_table sbx_rules_api;
 /* vsockd on top of base and devproc (whose accept4 also takes host programs on the hybrid
  * socket): the vhost-user socket, guest memory, unix streams to the host. */
 extern const struct sbx_rule_table sbx_rules_vsockd;
+/* vsockd's standalone connector, alone: it keeps the user's identity, so it may do nothing but
+ * connect unix streams for the daemon. */
+extern const struct sbx_rule_table sbx_rules_vsockconn;
 
 #endif

@@ -31,7 +31,6 @@ static const struct sbx_rule blockd[] = {
     SBX_ALLOW(ftruncate, "sizing the inflight memfd; QCOW2 image growth"),
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_OFD_SETLK, 0),
                "QEMU-compatible image locks, released at exit (imglock.c)"),
-    SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_GET_SEALS, 0), "received memory must be sealed"),
     SBX_IOCTL(BLKGETSIZE64, "capacity of a block-device image"),
     SBX_IOCTL(BLKSSZGET, "logical block size of a block-device image"),
     SBX_IOCTL(BLKDISCARD, "DISCARD on a block-device image"),

@@ -35,6 +35,8 @@ static const struct sbx_rule devproc[] = {
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_GETFD, 0), "libevent: close-on-exec check"),
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_SETFD, 0), "libevent: close-on-exec"),
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_ADD_SEALS, 0), "sealing the inflight memfd"),
+    SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_GET_SEALS, 0),
+               "a received memfd (guest memory, inflight) must be sealed against shrinking"),
 };
 
 const struct sbx_rule_table sbx_rules_devproc = { devproc, sizeof(devproc) / sizeof(devproc[0]) };

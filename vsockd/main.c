@@ -6,8 +6,11 @@
  *
  * From the controller, DeviceConfigure carries option "vsock", the spec with the socket path
  * as the user gave it (its file name names the PATH_<port> sockets) and optionally one fd: a
- * listening AF_UNIX stream socket already bound to that path. Without the fd the process binds
- * the path itself, before the jail.
+ * listening AF_UNIX stream socket already bound to that path, then the controller's end of the
+ * connect channel (vconn.h): guests reach <socket>_<port> through the controller, which
+ * connects as the invoking user. Without fds (standalone) the process binds the path itself
+ * and forks its connector (connector.h), both before the jail; the jail then holds no host
+ * directory at all.
  *
  * Transport reset. The event queue is the frontend's: cellvm's core keeps it (core/vm,
  * virtio_pci_vu.c) the way QEMU's vhost-user-vsock does: it lets the guest set it up and post
@@ -27,11 +30,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cli/cli_devices.h"
 #include "device-procs/devproc.h"
 #include "device-procs/devproc_util.h"
+#include "devspec/devspec.h"
 #include "sandbox/jail.h"
+#include "vsockd/connector.h"
 #include "vsockd/host_unix.h"
+#include "vsockd/vconn.h"
 #include "vsockd/vsock.h"
 #include "vsockd/worker.h"
 
@@ -42,14 +47,16 @@
 #define VHOST_USER_PF_CONFIG   (1ull << 9)
 #define VSOCKD_CONFIG_SIZE     8 /* struct virtio_vsock_config: le64 guest_cid */
 #define VSOCKD_MAX_KEEP        16
-#define VSOCKD_JAIL_DIR        "vsock" /* the socket directory's name inside the jail */
 
 struct vsockd {
     struct vsock_dev *dev; /* owned */
     struct vsock_worker w;
     bool worker_ready;
     uint64_t cid;
-    char *host_dir; /* owned: the socket directory, absolute, bind-mounted into the jail */
+    char *host_dir;    /* owned: the socket directory, absolute: where the connector looks */
+    char *host_name;   /* owned: the socket's file name: the connector reaches <name>_<port> */
+    bool standalone;   /* no controller: fork a connector before the jail */
+    struct vconn conn; /* to whoever connects for us; used by the data-plane thread only */
 };
 
 /* "dir/name" -> dir and name; a bare name lives in ".". */
@@ -100,6 +107,15 @@ static int setup(struct vsockd *v, const struct cli_vsock *cv, int *fds, size_t 
     }
     cfg.uds_dir = dir;
     cfg.uds_name = name;
+    cfg.connect = vconn_connect;
+    cfg.connect_arg = &v->conn;
+    v->standalone = fds == NULL;
+    if (nfds > 1) {
+        vconn_set(&v->conn, fds[1], VCONN_CONTROLLER);
+        fds[1] = -1;
+    }
+    v->host_name = name;
+    name = NULL;
     r = vsock_dev_new(&cfg, &v->dev); /* takes the listener in every case */
     if (r < 0)
         r = devproc_err(err, errlen, r, "--vsock: %s", strerror(-r));
@@ -142,37 +158,36 @@ static int vsockd_prepare(void *devp, struct devproc *dp, char *err, size_t errl
     return 0;
 }
 
-/* sandbox/'s jail with the vsockd profile; the socket directory is the only thing mounted. */
+/* sandbox/'s jail with the vsockd profile and nothing mounted: host sockets are reached through
+   the controller or, standalone, the connector forked here, which stays outside. */
 static int vsockd_jail(void *devp, enum devproc_seccomp mode, const int *keep, size_t nkeep,
                        char *err, size_t errlen)
 {
     struct vsockd *v = devp;
-    struct sbx_bind bind = { .src = v->host_dir, .name = VSOCKD_JAIL_DIR, .writable = false };
     int fds[VSOCKD_MAX_KEEP];
-    bool rooted = false;
     size_t k = 0;
-    int r;
-    struct sbx_config cfg = {
-        .profile = SBX_PROFILE_VSOCKD,
-        .binds = &bind,
-        .nbinds = 1,
-        .rooted = &rooted,
-    };
+    int r, fd;
+    struct sbx_config cfg = { .profile = SBX_PROFILE_VSOCKD };
 
+    if (v->standalone) {
+        r = vconn_spawn(v->host_dir, v->host_name, devproc_sbx_seccomp(mode), &fd);
+        if (r < 0)
+            return devproc_err(err, errlen, r, "connector: %s", strerror(-r));
+        vconn_set(&v->conn, fd, VCONN_CONNECTOR);
+    }
     for (size_t i = 0; i < nkeep && k < VSOCKD_MAX_KEEP; i++)
         fds[k++] = keep[i];
     k += vsock_dev_fds(v->dev, fds + k, VSOCKD_MAX_KEEP - k);
     if (k < VSOCKD_MAX_KEEP)
         fds[k++] = v->w.stop_fd;
+    if (k < VSOCKD_MAX_KEEP && v->conn.fd >= 0)
+        fds[k++] = v->conn.fd;
     if (k == VSOCKD_MAX_KEEP)
         return devproc_err(err, errlen, -EMFILE, "%s", "jail: too many fds to keep");
     cfg.keep_fds = fds;
     cfg.nkeep = k;
     cfg.seccomp = devproc_sbx_seccomp(mode);
-    r = sbx_enter(&cfg, err, errlen);
-    if (!r && rooted)
-        r = vsock_set_uds_dir(v->dev, "/" VSOCKD_JAIL_DIR);
-    return r;
+    return sbx_enter(&cfg, err, errlen);
 }
 
 static int vsockd_get_config(void *devp, uint8_t *buf, uint32_t off, uint32_t len)
@@ -240,11 +255,14 @@ int main(int argc, char **argv)
     struct vsockd v = { .dev = NULL };
     int status;
 
+    vconn_init(&v.conn);
     status = devproc_main(argc, argv, &vsockd_ops, &v);
     vsockd_reset(&v);
     if (v.worker_ready)
         vsock_worker_destroy(&v.w);
     vsock_dev_free(v.dev);
+    vconn_close(&v.conn);
     free(v.host_dir);
+    free(v.host_name);
     return status;
 }

@@ -35,6 +35,8 @@ struct vsock_dev {
     char *uds_dir, *uds_name;
     uint32_t buf_alloc, max_conns;
     const struct vsock_mem *mem;
+    int (*connect)(void *arg, uint32_t port, int *fd); /* vsock_cfg.connect */
+    void *connect_arg;
     struct conn_table conns;
     struct conn_list rxq; /* connections with a packet for the guest */
     struct rst_entry rst[VSOCK_RST_QUEUE];
@@ -334,7 +336,8 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
         reply_rst(d, h);
         return;
     }
-    r = host_connect(d->uds_dir, d->uds_name, h->dst_port, &fd);
+    r = d->connect ? d->connect(d->connect_arg, h->dst_port, &fd)
+                   : host_connect(d->uds_dir, d->uds_name, h->dst_port, &fd);
     if (r < 0) {
         d->st.refused++;
         reply_rst(d, h);
@@ -474,9 +477,15 @@ static void tx_one(struct vsock_dev *d, const struct virtq_elem *e)
         return;
     }
     c = h.src_port == HS_PEER ? NULL : conn_find(&d->conns, h.dst_port, h.src_port);
-    /* Anything but more data for the gathered stream sends the gather first: order holds. */
-    if (d->pend && (d->pend != c || h.op != VSOCK_OP_RW))
-        pend_flush(d);
+    /* Anything but more data for the gathered stream sends the gather first: order holds. If
+       that ends c's own stream (the host closed it), c is freed and its RST queued: this
+       packet belongs to a stream that is gone, and nothing below may touch c. */
+    if (d->pend && (d->pend != c || h.op != VSOCK_OP_RW)) {
+        bool mine = d->pend == c;
+
+        if (pend_flush(d) && mine)
+            return;
+    }
     if (h.type != VSOCK_TYPE_STREAM || h.src_port == HS_PEER || h.len > VSOCK_MAX_PKT ||
         h.len > e->out_len - VSOCK_HDR_LEN || h.op > VSOCK_OP_CREDIT_REQUEST ||
         h.op == VSOCK_OP_INVALID) {
@@ -762,6 +771,8 @@ int vsock_dev_new(const struct vsock_cfg *cfg, struct vsock_dev **out)
     d->buf_alloc = cfg->buf_alloc ? cfg->buf_alloc : VSOCK_DEFAULT_BUF_ALLOC;
     d->max_conns = cfg->max_conns ? cfg->max_conns : VSOCK_DEFAULT_MAX_CONNS;
     d->mem = cfg->mem ? cfg->mem : &vsock_mem_direct;
+    d->connect = cfg->connect;
+    d->connect_arg = cfg->connect_arg;
     d->next_local_port = VSOCK_LOCAL_PORT_BASE;
     conn_table_init(&d->conns);
     TAILQ_INIT(&d->rxq);

@@ -40,6 +40,11 @@ struct vsock_cfg {
     uint32_t buf_alloc;   /* 0: VSOCK_DEFAULT_BUF_ALLOC */
     uint32_t max_conns;   /* 0: VSOCK_DEFAULT_MAX_CONNS */
     const struct vsock_mem *mem; /* NULL: vsock_mem_direct */
+    /* Connects to host port P for a guest: 0 with *fd (connected, non-blocking, close-on-exec,
+       the caller's), or -errno. The jailed daemon asks whoever keeps the user's identity (see
+       vsockd/vconn.h); NULL: host_connect to <uds_dir>/<uds_name>_P from this process. */
+    int (*connect)(void *arg, uint32_t port, int *fd);
+    void *connect_arg;
 };
 
 struct vsock_stats {

@@ -298,10 +298,13 @@ static int cmd_check(int argc, char **argv)
         return 1;
     int ret = qcow2_check(im->q, rep, &r);
     img_close(im);
-    if (ret < 0) {
+    if (ret < 0 && ret != -EUCLEAN) {
         fprintf(stderr, "cellvm-img: check failed: %s\n", strerror(-ret));
         return 1;
     }
+    if (ret == -EUCLEAN)
+        fprintf(stderr, "cellvm-img: some leaks lie in refcount blocks that other clusters share; "
+                        "only -r all can repair them\n");
     if (r.leaks_fixed || r.corruptions_fixed)
         printf("The following inconsistencies were found and repaired:\n\n"
                "    %" PRIu64 " leaked clusters\n    %" PRIu64 " corruptions\n\n",

@@ -49,6 +49,7 @@ static void engine_free(struct qcow2 *q)
 {
     q2_cache_free(&q->l2c);
     q2_cache_free(&q->rbc);
+    q2_meta_free(&q->meta);
     free(q->l1);
     free(q->rt);
     free(q->pending);
@@ -104,6 +105,20 @@ int qcow2_open(struct qcow2 **out, struct qcow2_file *f, const struct qcow2_opts
                             cache_tables(o->rc_cache_bytes, DEFAULT_RC_CACHE, q->cluster_size),
                             q->cluster_size);
     if (ret < 0) {
+        snprintf(err, errlen, "qcow2: out of memory");
+        goto fail;
+    }
+    char why[160];
+    ret = q2_meta_build(q, why, sizeof(why));
+    if (ret == -EUCLEAN && !o->readonly) {
+        snprintf(err, errlen, "qcow2: image is corrupt: %s; it can only be opened read-only", why);
+        goto fail;
+    }
+    if (ret == -EUCLEAN) {
+        /* Reads through the overlapping tables fail; the rest of the image stays readable. */
+        q->corrupt = true;
+        q2_warn(q, "qcow2: image is corrupt: %s; opened read-only", why);
+    } else if (ret < 0) {
         snprintf(err, errlen, "qcow2: out of memory");
         goto fail;
     }

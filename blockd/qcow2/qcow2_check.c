@@ -1,5 +1,8 @@
 /* Reference counting from scratch: image check, leak repair and the refcount rebuild that a
- * dirty (lazy_refcounts or crashed) image gets on open. */
+ * dirty (lazy_refcounts or crashed) image gets on open. Every walk is bounded by the file, not
+ * by what a header or table claims: each distinct L2 table is read once however many L1
+ * entries name it, the comparison covers the clusters the file holds, and refcount blocks that
+ * describe only clusters past the end of the file are read once per distinct block. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #define MAX_CLUSTERS (1ull << 28) /* counting array bound: 1 GiB of uint32 */
 #define MAX_FINDINGS 20
+#define L1_IDX_BITS  24 /* an L1 index (at most 2^22 entries) packed under a cluster number */
 
 struct counter {
     struct qcow2 *q;
@@ -18,7 +22,8 @@ struct counter {
     uint64_t errors;
 };
 
-static void add(struct counter *c, uint64_t off, uint64_t len, const char *what)
+/* Counts `times` references to every cluster of [off, off+len); saturates. */
+static void add(struct counter *c, uint64_t off, uint64_t len, uint64_t times, const char *what)
 {
     struct qcow2 *q = c->q;
 
@@ -31,8 +36,8 @@ static void add(struct counter *c, uint64_t off, uint64_t len, const char *what)
                         k << q->cluster_bits);
             return;
         }
-        if (c->cnt[k] != UINT32_MAX)
-            c->cnt[k]++;
+        uint64_t v = c->cnt[k] + times;
+        c->cnt[k] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
     }
 }
 
@@ -47,7 +52,7 @@ static bool bad_off(struct counter *c, uint64_t e, uint64_t reserved, const char
     return true;
 }
 
-static int count_l2(struct counter *c, uint64_t l1_idx)
+static int count_l2(struct counter *c, uint64_t l1_idx, uint64_t times)
 {
     struct qcow2 *q = c->q;
     uint64_t per = 1ull << q->l2_bits, e, off, len;
@@ -59,12 +64,57 @@ static int count_l2(struct counter *c, uint64_t l1_idx)
             return ret;
         if (e & Q2_OFLAG_COMPRESSED) {
             q2_compressed_span(q, e, &off, &len);
-            add(c, off, len, "compressed cluster");
+            add(c, off, len, times, "compressed cluster");
         } else if ((e & Q2_OFF_MASK) && !bad_off(c, e, reserved, "L2")) {
-            add(c, e & Q2_OFF_MASK, q->cluster_size, "data cluster");
+            add(c, e & Q2_OFF_MASK, q->cluster_size, times, "data cluster");
         }
     }
     return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * L2 tables, each walked once and counted as often as L1 names it: an L1 that repeats one
+ * table millions of times costs one walk, so the work is bounded by the tables in the file.
+ */
+static int count_tables(struct counter *c)
+{
+    struct qcow2 *q = c->q;
+    uint64_t *tabs = malloc((q->l1_size ? q->l1_size : 1) * sizeof(*tabs)), n = 0;
+    int ret = 0;
+
+    if (!tabs)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < q->l1_size; i++) {
+        uint64_t e = q->l1[i], off = e & Q2_OFF_MASK;
+        if (!off || bad_off(c, e, Q2_L1_RESERVED, "L1"))
+            continue;
+        add(c, off, q->cluster_size, 1, "L2 table");
+        if (off >> q->cluster_bits >= c->n)
+            continue;
+        const char *what = q2_meta_at(q, off, q->cluster_size, Q2_META_L2);
+        if (what) {
+            /* Counted above, so the overlap also shows as a refcount error; not walked. */
+            if (c->errors++ < MAX_FINDINGS)
+                q2_warn(q, "ERROR L1 entry %" PRIu32 " puts an L2 table on %s", i, what);
+            continue;
+        }
+        tabs[n++] = (off >> q->cluster_bits) << L1_IDX_BITS | i;
+    }
+    qsort(tabs, n, sizeof(*tabs), cmp_u64);
+    for (uint64_t a = 0, b; a < n && ret == 0; a = b) {
+        for (b = a + 1; b < n && tabs[b] >> L1_IDX_BITS == tabs[a] >> L1_IDX_BITS; b++)
+            ;
+        ret = count_l2(c, tabs[a] & ((1ull << L1_IDX_BITS) - 1), b - a);
+    }
+    free(tabs);
+    return ret;
 }
 
 /* Counts references; with meta, also the refcount table and blocks themselves. */
@@ -86,28 +136,20 @@ static int count_refs(struct qcow2 *q, bool meta, struct counter *c)
     c->cnt = calloc(c->n ? c->n : 1, sizeof(*c->cnt));
     if (!c->cnt)
         return -ENOMEM;
-    add(c, 0, q->cluster_size, "header");
-    add(c, q->l1_off, (uint64_t)q->l1_size * 8, "L1 table");
+    add(c, 0, q->cluster_size, 1, "header");
+    add(c, q->l1_off, (uint64_t)q->l1_size * 8, 1, "L1 table");
     if (meta) {
-        add(c, q->rt_off, (uint64_t)q->rt_clusters * q->cluster_size, "refcount table");
+        add(c, q->rt_off, (uint64_t)q->rt_clusters * q->cluster_size, 1, "refcount table");
         for (uint32_t j = 0; j < q->rt_size; j++) {
             if (q->rt[j] && !bad_off(c, q->rt[j], 511, "refcount table"))
-                add(c, q->rt[j] & ~511ull, q->cluster_size, "refcount block");
+                add(c, q->rt[j] & ~511ull, q->cluster_size, 1, "refcount block");
         }
     }
-    for (uint32_t i = 0; i < q->l1_size; i++) {
-        uint64_t e = q->l1[i];
-        if (!(e & Q2_OFF_MASK) || bad_off(c, e, Q2_L1_RESERVED, "L1"))
-            continue;
-        add(c, e & Q2_OFF_MASK, q->cluster_size, "L2 table");
-        if ((e & Q2_OFF_MASK) >= end)
-            continue;
-        if ((ret = count_l2(c, i)) < 0) {
-            free(c->cnt);
-            return ret;
-        }
+    if ((ret = count_tables(c)) < 0) {
+        free(c->cnt);
+        c->cnt = NULL;
     }
-    return 0;
+    return ret;
 }
 
 /* Writes a fresh refcount table and blocks past the end of the file, then switches to them. */
@@ -198,7 +240,10 @@ static int rebuild_from(struct qcow2 *q, const struct counter *c)
     q->host_end = (p + t + m) * cs;
     q->free_hint = 0;
     q->npending = 0;
-    ret = 0;
+    /* The old refcount blocks are free now; conflicts were refused when the image opened. */
+    ret = q2_meta_build(q, NULL, 0);
+    if (ret == -EUCLEAN)
+        ret = 0;
 out:
     free(blocks);
     free(tbuf);
@@ -221,9 +266,141 @@ int q2_rebuild_refcounts(struct qcow2 *q)
     return ret;
 }
 
+/* The refcount block of table entry j if the check can read it: a valid offset inside the file
+ * (others were reported while counting; their refcounts read as 0). */
+static uint64_t usable_block(const struct counter *c, uint64_t j)
+{
+    const struct qcow2 *q = c->q;
+    uint64_t off = j < q->rt_size ? q->rt[j] & ~511ull : 0;
+
+    if (!off || off % q->cluster_size || off >> q->cluster_bits >= c->n ||
+        q2_meta_at(q, off, q->cluster_size, Q2_META_RB))
+        return 0;
+    return off;
+}
+
+/* Repair writes into a refcount block only if no one but the `users` table entries that name
+ * it claims its cluster: a block that also serves another entry or holds other data would turn
+ * one leak into another cluster's too-low refcount. */
+static bool block_owned(const struct counter *c, uint64_t off, uint64_t users)
+{
+    return off && c->cnt[off >> c->q->cluster_bits] == users;
+}
+
+struct scan {
+    struct counter c;
+    struct qcow2_check_result *res;
+    enum qcow2_repair repair;
+    uint64_t unfixed; /* leaks a leak repair had to leave alone */
+};
+
+/* One cluster whose stored refcount `have` differs from the `want` references found. */
+static int mismatch(struct scan *s, uint64_t k, uint64_t have, uint64_t want, bool can_fix)
+{
+    struct qcow2 *q = s->c.q;
+    struct qcow2_check_result *res = s->res;
+
+    if (have < want) {
+        if (res->corruptions++ < MAX_FINDINGS)
+            q2_warn(q, "ERROR cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k, have,
+                    want);
+        return 0;
+    }
+    if (res->leaks++ < MAX_FINDINGS)
+        q2_warn(q, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k, have,
+                want);
+    if (s->repair == QCOW2_REPAIR_NONE)
+        return 0;
+    if (!can_fix) {
+        s->unfixed++;
+        return 0;
+    }
+    /* One store, whatever the width: a 64-bit refcount can be 2^64 - 1. */
+    int ret = q2_rc_set(q, k, want);
+    if (ret == 0)
+        res->leaks_fixed++;
+    return ret;
+}
+
+/* Clusters the file holds (or the metadata references): stored against counted. */
+static int scan_image(struct scan *s)
+{
+    struct qcow2 *q = s->c.q;
+    uint64_t blk = 0, have, j_cur = UINT64_MAX;
+    int ret;
+
+    for (uint64_t k = 0; k < s->c.n; k++) {
+        uint64_t want = s->c.cnt[k];
+        if (k >> q->rc_block_bits != j_cur) {
+            j_cur = k >> q->rc_block_bits;
+            blk = usable_block(&s->c, j_cur);
+        }
+        have = 0;
+        if (blk && (ret = q2_rc_get(q, k, &have)) < 0)
+            return ret;
+        if (want)
+            s->res->allocated++;
+        if (have != want && (ret = mismatch(s, k, have, want, block_owned(&s->c, blk, 1))) < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/*
+ * Refcounts past the end of the file: nothing references those clusters, so every non-zero
+ * refcount there is a leak. Blocks named by several table entries are read once; each entry
+ * still counts its own leaks.
+ */
+static int scan_past_end(struct scan *s)
+{
+    struct qcow2 *q = s->c.q;
+    uint64_t bb = q->rc_block_bits, per = 1ull << bb, first = s->c.n >> bb, n = 0;
+    uint64_t *whole = malloc(((q->rt_size > first ? q->rt_size - first : 0) + 1) * 16);
+    int ret = 0;
+
+    if (!whole)
+        return -ENOMEM;
+    for (uint64_t j = first; j < q->rt_size && ret == 0; j++) {
+        uint64_t blk = usable_block(&s->c, j), have;
+        if (!blk)
+            continue;
+        if (j << bb >= s->c.n) {
+            whole[2 * n] = blk;
+            whole[2 * n++ + 1] = j;
+            continue;
+        }
+        for (uint64_t k = s->c.n; k < (j + 1) << bb && ret == 0; k++) {
+            if ((ret = q2_rc_get(q, k, &have)) == 0 && have)
+                ret = mismatch(s, k, have, 0, block_owned(&s->c, blk, 1));
+        }
+    }
+    qsort(whole, n, 16, cmp_u64);
+    for (uint64_t a = 0, b; a < n && ret == 0; a = b) {
+        for (b = a + 1; b < n && whole[2 * b] == whole[2 * a]; b++)
+            ;
+        /* Named by b - a entries, all past the end: one store clears a slot for all of them. */
+        uint64_t base = whole[2 * a + 1] << bb, nz = 0;
+        bool own = block_owned(&s->c, whole[2 * a], b - a);
+        for (uint64_t i = 0; i < per && ret == 0; i++) {
+            uint64_t have;
+            if ((ret = q2_rc_get(q, base + i, &have)) == 0 && have) {
+                nz++;
+                ret = mismatch(s, base + i, have, 0, own);
+            }
+        }
+        s->res->leaks += nz * (b - a - 1);
+        if (s->repair != QCOW2_REPAIR_NONE && own)
+            s->res->leaks_fixed += nz * (b - a - 1);
+        else if (s->repair != QCOW2_REPAIR_NONE)
+            s->unfixed += nz * (b - a - 1);
+    }
+    free(whole);
+    return ret;
+}
+
 int qcow2_check(struct qcow2 *q, enum qcow2_repair repair, struct qcow2_check_result *res)
 {
-    struct counter c;
+    struct scan s = { .res = res, .repair = repair };
     int ret;
 
     memset(res, 0, sizeof(*res));
@@ -232,46 +409,15 @@ int qcow2_check(struct qcow2 *q, enum qcow2_repair repair, struct qcow2_check_re
         ret = -EROFS;
         goto out;
     }
-    if ((ret = q2_flush_locked(q)) < 0 || (ret = count_refs(q, true, &c)) < 0)
+    if ((ret = q2_flush_locked(q)) < 0 || (ret = count_refs(q, true, &s.c)) < 0)
         goto out;
-    res->corruptions = c.errors;
-    uint64_t limit = (uint64_t)q->rt_size << q->rc_block_bits;
-    for (uint64_t k = 0; k < limit; k++) {
-        uint64_t want = k < c.n ? c.cnt[k] : 0, have;
-        if (k >= c.n && (k & ((1ull << q->rc_block_bits) - 1)) == 0 &&
-            q->rt[k >> q->rc_block_bits] == 0) {
-            k += (1ull << q->rc_block_bits) - 1; /* no block: all zero */
-            continue;
-        }
-        if ((ret = q2_rc_get(q, k, &have)) < 0)
-            goto out_free;
-        if (want)
-            res->allocated++;
-        if (have == want)
-            continue;
-        if (have > want) {
-            res->leaks++;
-            if (res->leaks <= MAX_FINDINGS)
-                q2_warn(q, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k,
-                        have, want);
-            if (repair != QCOW2_REPAIR_NONE) {
-                for (uint64_t extra = have - want; extra && ret == 0; extra--)
-                    ret = q2_rc_add(q, k, -1);
-                if (ret < 0)
-                    goto out_free;
-                res->leaks_fixed++;
-            }
-        } else {
-            res->corruptions++;
-            if (res->corruptions <= MAX_FINDINGS)
-                q2_warn(q, "ERROR cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k,
-                        have, want);
-        }
-    }
-    res->image_end = c.n << q->cluster_bits;
+    res->corruptions = s.c.errors;
+    if ((ret = scan_image(&s)) < 0 || (ret = scan_past_end(&s)) < 0)
+        goto out_free;
+    res->image_end = s.c.n << q->cluster_bits;
     if (repair == QCOW2_REPAIR_ALL && (res->corruptions || res->leaks > res->leaks_fixed)) {
-        free(c.cnt);
-        c.cnt = NULL;
+        free(s.c.cnt);
+        s.c.cnt = NULL;
         ret = q2_rebuild_refcounts(q);
         if (ret == 0) {
             res->corruptions_fixed = res->corruptions;
@@ -280,8 +426,10 @@ int qcow2_check(struct qcow2 *q, enum qcow2_repair repair, struct qcow2_check_re
     } else if (res->leaks_fixed) {
         ret = q2_flush_locked(q);
     }
+    if (ret == 0 && repair == QCOW2_REPAIR_LEAKS && s.unfixed)
+        ret = -EUCLEAN;
 out_free:
-    free(c.cnt);
+    free(s.c.cnt);
 out:
     pthread_mutex_unlock(&q->lock);
     return ret;

@@ -24,7 +24,9 @@ enum qcow2_repair {
 /*
  * Recounts every reference (header, L1, refcount structure, L2 tables, data and compressed
  * clusters) and compares with the stored refcounts; findings go to the warn callback. Repair
- * needs a writable engine. Images with internal snapshots are refused (-ENOTSUP).
+ * needs a writable engine. Images with internal snapshots are refused (-ENOTSUP). A leak
+ * repair that had to leave leaks alone (their refcount block also serves other clusters, so
+ * only a rebuild can fix them) repairs the rest, fills res and returns -EUCLEAN.
  */
 int qcow2_check(struct qcow2 *q, enum qcow2_repair repair, struct qcow2_check_result *res);
 

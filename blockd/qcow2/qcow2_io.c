@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,19 @@ static bool entry_zero(const struct qcow2 *q, uint64_t e)
     return q->version >= 3 && !(e & Q2_OFLAG_COMPRESSED) && (e & Q2_OFLAG_ZERO);
 }
 
+/* Guest data must never alias the image's own tables: reading would show them to the guest,
+ * writing would overwrite them. */
+static int data_overlap(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+    char why[96];
+    const char *what = q2_meta_at(q, off, len, 0);
+
+    if (!what)
+        return 0;
+    snprintf(why, sizeof(why), "an L2 entry maps guest data onto %s", what);
+    return q2_mark_corrupt(q, why);
+}
+
 /* Checks a normal (uncompressed) entry's host offset; 0 = unallocated. */
 static int entry_host(struct qcow2 *q, uint64_t e, uint64_t *host)
 {
@@ -112,7 +126,7 @@ static int entry_host(struct qcow2 *q, uint64_t e, uint64_t *host)
     *host = e & Q2_OFF_MASK;
     if ((e & reserved) || *host % q->cluster_size)
         return q2_mark_corrupt(q, "invalid L2 entry");
-    return 0;
+    return *host ? data_overlap(q, *host, q->cluster_size) : 0;
 }
 
 static int plan_read(struct q2_op *op, uint64_t pos, uint64_t roff, uint64_t n)
@@ -124,6 +138,10 @@ static int plan_read(struct q2_op *op, uint64_t pos, uint64_t roff, uint64_t n)
     if (ret < 0)
         return ret;
     if (e & Q2_OFLAG_COMPRESSED) {
+        uint64_t zoff, zlen;
+        q2_compressed_span(q, e, &zoff, &zlen);
+        if ((ret = data_overlap(q, zoff, zlen)) < 0)
+            return ret;
         struct q2_seg *s = seg_add(op, SEG_COMPRESSED, roff, n);
         if (!s)
             return -ENOMEM;

@@ -112,6 +112,9 @@ static int l2_slot(struct qcow2 *q, uint64_t off, bool fresh, struct q2_cache_en
             memset(e->data, 0, q->cluster_size);
             e->dirty = true;
         } else {
+            /* Entries are written back here: never into another kind of table. */
+            if (q2_meta_at(q, off, q->cluster_size, Q2_META_L2))
+                return q2_mark_corrupt(q, "an L2 table overlaps other metadata");
             ret = q2_pread_meta(q, e->data, q->cluster_size, off);
             if (ret < 0)
                 return ret == -EIO ? q2_mark_corrupt(q, "L2 table past the end of the file") : ret;
@@ -137,7 +140,8 @@ static int l2_table(struct qcow2 *q, uint64_t gc, bool alloc, struct q2_cache_en
     if (off == 0) {
         if (!alloc)
             return 0;
-        if ((ret = q2_alloc_clusters(q, 1, &newoff)) < 0)
+        if ((ret = q2_alloc_clusters(q, 1, &newoff)) < 0 ||
+            (ret = q2_meta_add(q, newoff, Q2_META_L2)) < 0)
             return ret;
         if ((ret = l2_slot(q, newoff, true, &e)) < 0)
             return ret;
@@ -160,6 +164,8 @@ static int l2_table(struct qcow2 *q, uint64_t gc, bool alloc, struct q2_cache_en
                 return -ENOMEM;
             memcpy(copy, e->data, q->cluster_size);
             ret = q2_alloc_clusters(q, 1, &newoff);
+            if (ret == 0)
+                ret = q2_meta_add(q, newoff, Q2_META_L2);
             if (ret == 0)
                 ret = l2_slot(q, newoff, true, &e);
             if (ret == 0)

@@ -53,6 +53,16 @@ struct q2_cache {
     unsigned last; /* index of the last hit */
 };
 
+/* L2 tables and refcount blocks by cluster (qcow2_cache.c); slots hold cluster << 2 | kinds. */
+#define Q2_META_L2 1u
+#define Q2_META_RB 2u
+
+struct q2_meta {
+    uint64_t *slots; /* 0 = empty */
+    size_t cap;      /* power of two, or 0 */
+    size_t used;
+};
+
 struct q2_op;
 
 struct q2_range {
@@ -98,6 +108,7 @@ struct qcow2 {
 
     struct q2_cache l2c;
     struct q2_cache rbc;
+    struct q2_meta meta; /* where L2 tables and refcount blocks live */
 
     uint64_t host_end;  /* bytes; past the last cluster in use or the file end */
     uint64_t free_hint; /* cluster index where the free search starts */
@@ -126,6 +137,8 @@ void q2_cache_touch(struct q2_cache *c, struct q2_cache_ent *e);
 /* qcow2_refcount.c */
 int q2_rc_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int q2_rc_add(struct qcow2 *q, uint64_t cluster, int delta);
+/* Sets a refcount outright, in one step whatever its width (check repair). */
+int q2_rc_set(struct qcow2 *q, uint64_t cluster, uint64_t v);
 int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off);
 int q2_free_later(struct qcow2 *q, uint64_t host_off, uint64_t bytes);
 int q2_rc_write_dirty(struct qcow2 *q);
@@ -148,6 +161,15 @@ void q2_warn(struct qcow2 *q, const char *fmt, ...) __attribute__((format(printf
 int q2_decompress(bool zstd, const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);
 int q2_read_compressed(struct qcow2 *q, uint64_t entry, uint8_t *out);
 void q2_compressed_span(const struct qcow2 *q, uint64_t entry, uint64_t *off, uint64_t *len);
+
+/* qcow2_cache.c: the metadata index */
+/* Rebuilds the set from the L1 and refcount tables: 0, -ENOMEM, or -EUCLEAN (why says which
+ * entry puts a table on other metadata). */
+int q2_meta_build(struct qcow2 *q, char *why, size_t whylen);
+int q2_meta_add(struct qcow2 *q, uint64_t host_off, unsigned kind);
+void q2_meta_free(struct q2_meta *m);
+/* Names the metadata that [off, off+len) overlaps, or NULL; kinds in ignore are not asked. */
+const char *q2_meta_at(const struct qcow2 *q, uint64_t off, uint64_t len, unsigned ignore);
 
 /* qcow2_check.c */
 int q2_rebuild_refcounts(struct qcow2 *q);

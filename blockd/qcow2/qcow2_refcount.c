@@ -79,6 +79,9 @@ static int rb_load(struct qcow2 *q, uint64_t off, bool fresh, struct q2_cache_en
             memset(e->data, 0, q->cluster_size);
             e->dirty = true;
         } else {
+            /* Refcount updates are written back here: never into another table. */
+            if (q2_meta_at(q, off, q->cluster_size, Q2_META_RB))
+                return q2_mark_corrupt(q, "a refcount block overlaps other metadata");
             ret = q2_pread_meta(q, e->data, q->cluster_size, off);
             if (ret < 0)
                 return ret;
@@ -144,15 +147,30 @@ int q2_rc_add(struct qcow2 *q, uint64_t cluster, int delta)
     return 0;
 }
 
+int q2_rc_set(struct qcow2 *q, uint64_t cluster, uint64_t v)
+{
+    struct q2_cache_ent *e;
+    uint64_t off;
+    int ret = rb_of(q, cluster, &off);
+
+    if (ret < 0)
+        return ret;
+    if (v > q->rc_max)
+        return -ERANGE;
+    if (off == 0)
+        return v ? q2_mark_corrupt(q, "refcount update for a cluster without a refcount block") : 0;
+    ret = rb_load(q, off, false, &e);
+    if (ret < 0)
+        return ret;
+    rb_set(e->data, q->rc_order, cluster & ((1ull << q->rc_block_bits) - 1), v);
+    e->dirty = true;
+    return 0;
+}
+
+/* Metadata never counts as free, whatever its (wrong) refcount says. */
 static bool fixed_meta(const struct qcow2 *q, uint64_t c)
 {
-    uint64_t off = c << q->cluster_bits, cs = q->cluster_size;
-
-    if (c == 0)
-        return true;
-    if (q->l1_size && off + cs > q->l1_off && off < q->l1_off + (uint64_t)q->l1_size * 8)
-        return true;
-    return off + cs > q->rt_off && off < q->rt_off + (uint64_t)q->rt_clusters * cs;
+    return q2_meta_at(q, c << q->cluster_bits, q->cluster_size, 0) != NULL;
 }
 
 int q2_rt_write(struct qcow2 *q)
@@ -224,6 +242,10 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_j)
             break;
         m = cnt;
     }
+    /* The new table and blocks go past the end of the image, bypassing the allocator: a stale
+     * entry that names a cluster there must not get a table written over it. */
+    if (q2_meta_at(q, p * cs, (t + m) * cs, 0))
+        return q2_mark_corrupt(q, "a table entry names a cluster past the end of the image");
     nt = calloc(entries, 8);
     blocks = calloc(m ? m : 1, cs);
     tbuf = calloc(t, cs);
@@ -272,7 +294,10 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_j)
     q->rt_off = p * cs;
     q->rt_clusters = (uint32_t)t;
     q->host_end = (p + t + m) * cs;
-    ret = q2_free_later(q, old_off, old_bytes);
+    for (uint64_t i = 0; i < m && ret == 0; i++)
+        ret = q2_meta_add(q, (p + t + i) * cs, Q2_META_RB);
+    if (ret == 0)
+        ret = q2_free_later(q, old_off, old_bytes);
 out:
     free(nt);
     free(blocks);
@@ -309,6 +334,8 @@ int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off)
             if (ret < 0)
                 return ret;
             rb_set(e->data, q->rc_order, c & ((1ull << q->rc_block_bits) - 1), 1);
+            if ((ret = q2_meta_add(q, c << q->cluster_bits, Q2_META_RB)) < 0)
+                return ret;
             q->rt[j] = c << q->cluster_bits;
             q->rt_dirty = true;
             if (q->host_end < (c + 1) << q->cluster_bits)

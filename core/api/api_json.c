@@ -217,9 +217,11 @@ static int parse_field(struct walk *w, json_object *v, const ProtobufCFieldDescr
         snprintf(w->path + plen, sizeof(w->path) - plen, "[%zu]", i);
         r = parse_value(w, json_object_array_get_idx(v, i), f, arr + i * elem_size(f));
         w->path[plen] = '\0';
+        /* A message refused halfway is already in its slot: count it, or nothing frees it. */
+        if (!r || (f->type == PROTOBUF_C_TYPE_MESSAGE && *(void **)(arr + i * elem_size(f))))
+            *(size_t *)(base + f->quantifier_offset) = i + 1;
         if (r)
             return r;
-        *(size_t *)(base + f->quantifier_offset) = i + 1;
     }
     return 0;
 }

@@ -11,7 +11,6 @@
 
 #include "cli_console.h"
 #include "cli_cpus_mem.h"
-#include "cli_devices.h"
 #include "cli_util.h"
 #include "cli_validate.h"
 
@@ -179,6 +178,8 @@ static void *grow(void **arr, size_t *n, size_t max, size_t elem, const char *op
 
 APPEND_HANDLER(h_disk, disks, ndisks, CLI_MAX_DISKS, "--disk", cli_disk_parse)
 APPEND_HANDLER(h_net, nets, nnets, CLI_MAX_NETS, "--net", cli_net_parse)
+APPEND_HANDLER(h_device, devices, ndevices, CLI_MAX_DEVICES, "--device", cli_device_parse)
+APPEND_HANDLER(h_fs, fs, nfs, CLI_MAX_FS, "--fs", cli_fs_parse)
 APPEND_HANDLER(h_zone, zones, nzones, CLI_MAX_ZONES, "--memory-zone", cli_memory_zone_parse)
 APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
 
@@ -198,13 +199,14 @@ static const struct cli_option options[] = {
     { "dbus-service-name", ARG_ONE, GRP_OTHER, false, NULL, "D-Bus service name" },
     { "dbus-system-bus", ARG_NONE, GRP_OTHER, false, NULL, "Use the D-Bus system bus" },
     { "debug-console", ARG_ONE, GRP_VM, false, NULL, "Port 0xe9 debug console" },
-    { "device", ARG_MANY, GRP_VM, false, NULL, "VFIO device passthrough" },
+    { "device", ARG_MANY, GRP_VM, false, h_device, "VFIO device passthrough: path=,id=" },
     { "disk", ARG_MANY, GRP_VM, true, h_disk,
       "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,..." },
     { "event-monitor", ARG_ONE, GRP_OTHER, true, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },
     { "firmware", ARG_ONE, GRP_PAYLOAD, false, h_firmware, "Firmware image" },
-    { "fs", ARG_MANY, GRP_VM, false, NULL, "virtio-fs device" },
+    { "fs", ARG_MANY, GRP_VM, false, h_fs,
+      "virtio-fs device: tag=,socket=,num_queues=,queue_size=,id=" },
     { "fw-cfg-config", ARG_ONE, GRP_PAYLOAD, false, NULL, "fw_cfg items" },
     { "gdb", ARG_ONE, GRP_OTHER, false, NULL, "GDB stub socket" },
     { "host-data", ARG_ONE, GRP_VM, false, NULL, "SEV-SNP host data" },
@@ -526,6 +528,12 @@ void cli_config_free(struct cli_config *cfg)
         cli_net_free(&cfg->nets[i]);
     free(cfg->nets);
     cli_vsock_free(&cfg->vsock);
+    for (i = 0; i < cfg->ndevices; i++)
+        cli_device_free(&cfg->devices[i]);
+    free(cfg->devices);
+    for (i = 0; i < cfg->nfs; i++)
+        cli_fs_free(&cfg->fs[i]);
+    free(cfg->fs);
     for (i = 0; i < cfg->nzones; i++)
         cli_memory_zone_free(&cfg->zones[i]);
     free(cfg->zones);

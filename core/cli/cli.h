@@ -1,7 +1,8 @@
 /* cellvm's command line, which is Cloud Hypervisor v51.0's: the same options, keys, defaults and
  * value syntax, so a supervisor that drives cloud-hypervisor can drive cellvm. What CH has and
  * cellvm does not implement yet is refused with "known but not supported yet" rather than
- * silently ignored. */
+ * silently ignored. The device options' structs and parsers (struct cli_disk, ...) live in
+ * devspec/, which the device daemons share. */
 #ifndef CELLVM_CORE_CLI_CLI_H
 #define CELLVM_CORE_CLI_CLI_H
 
@@ -10,12 +11,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "optparse.h"
+#include "devspec/devspec.h"
+#include "devspec/optparse.h"
 
 #define CLI_ERR_LEN         512 /* err buffers passed to cli_parse() */
 #define CLI_MAX_ARGS        4096
 #define CLI_MAX_DISKS       64
 #define CLI_MAX_NETS        64
+#define CLI_MAX_DEVICES     64
+#define CLI_MAX_FS          64
 #define CLI_MAX_ZONES       64
 #define CLI_MAX_NUMA        64
 #define CLI_MAX_GUEST_ZONES 8  /* cellvm's limit: one fd per zone in the core's config message */
@@ -43,14 +47,6 @@ enum cli_console_mode {
 
 enum cli_seccomp { CLI_SECCOMP_TRUE, CLI_SECCOMP_FALSE, CLI_SECCOMP_LOG };
 enum cli_hotplug_method { CLI_HOTPLUG_ACPI, CLI_HOTPLUG_VIRTIO_MEM };
-enum cli_vhost_mode { CLI_VHOST_CLIENT, CLI_VHOST_SERVER };
-enum cli_image_type {
-    CLI_IMAGE_UNKNOWN, /* autodetect */
-    CLI_IMAGE_RAW,
-    CLI_IMAGE_QCOW2,
-    CLI_IMAGE_VHD,
-    CLI_IMAGE_VHDX,
-};
 
 struct cli_cpus {
     uint32_t boot; /* 1 */
@@ -102,59 +98,6 @@ struct cli_console {
     bool iommu;
 };
 
-/* CH's inline token buckets. A bucket is active only if its size and refill time are non-zero. */
-struct cli_rate_limit {
-    uint64_t bw_size, bw_one_time_burst, bw_refill_time;
-    uint64_t ops_size, ops_one_time_burst, ops_refill_time;
-};
-
-struct cli_disk {
-    char *path, *socket, *id, *serial, *rate_limit_group; /* NULL when not given */
-    bool readonly, direct, iommu, vhost_user;
-    bool backing_files; /* off */
-    bool sparse;        /* on */
-    bool disable_io_uring, disable_aio;
-    uint16_t num_queues; /* 1, <= boot vCPUs */
-    uint16_t queue_size; /* 128 */
-    uint16_t pci_segment;
-    enum cli_image_type image_type;
-    struct cli_rate_limit rl;
-    struct optparse_tuple_list queue_affinity; /* key: queue index, vals: host CPUs */
-};
-
-struct cli_ip {
-    int family; /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-};
-
-struct cli_net {
-    char *tap, *socket, *id; /* tap "" or NULL: auto-created */
-    bool has_ip, has_mask;
-    struct cli_ip ip, mask;
-    bool has_mac; /* else the caller picks a random locally administered one (2e:..) */
-    uint8_t mac[6];
-    bool has_host_mac;
-    uint8_t host_mac[6];
-    bool has_mtu;
-    uint16_t mtu;
-    bool iommu, vhost_user;
-    enum cli_vhost_mode vhost_mode;
-    uint16_t num_queues; /* 2: one rx/tx pair */
-    uint16_t queue_size; /* 256 */
-    uint16_t pci_segment;
-    bool offload_tso, offload_ufo, offload_csum; /* on */
-    struct optparse_u32_list fds;                /* pre-opened TAP fds, one per queue pair */
-    struct cli_rate_limit rl;
-};
-
-struct cli_vsock {
-    bool present;
-    uint32_t cid;
-    char *socket, *id;
-    bool iommu;
-    uint16_t pci_segment;
-};
-
 struct cli_numa_distance {
     uint32_t destination;
     uint8_t distance;
@@ -197,6 +140,10 @@ struct cli_config {
     struct cli_net *nets;
     size_t nnets;
     struct cli_vsock vsock;
+    struct cli_device *devices; /* --device: parsed, then refused until VFIO lands */
+    size_t ndevices;
+    struct cli_fs *fs; /* --fs: parsed, then refused until virtio-fs lands */
+    size_t nfs;
     struct cli_memory_zone *zones;
     size_t nzones;
     struct cli_numa *numa;
@@ -217,9 +164,9 @@ void cli_config_free(struct cli_config *cfg);
 void cli_print_help(FILE *out);
 void cli_print_version(FILE *out);
 
-/* Whether the option is implemented. Device options (--disk, --net, --vsock) are fully parsed
- * and validated yet report "known but not supported yet" until their device lands: flip
- * `.supported` in cli.c's option table. `name` has no leading dashes. */
+/* Whether the option is implemented. Device options (--disk, --net, --vsock, --device, --fs) are
+ * fully parsed and validated yet report "known but not supported yet" until their device lands:
+ * flip `.supported` in cli.c's option table. `name` has no leading dashes. */
 bool cli_option_supported(const char *name);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cli/optparse.h"
+#include "devspec/optparse.h"
 
 /* One option string being built. */
 struct sb {

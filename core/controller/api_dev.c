@@ -8,10 +8,10 @@
 
 #include <event2/event.h>
 
-#include "core/cli/cli_devices.h"
 #include "core/cli/cli_validate.h"
 #include "core/controller/api_cfg.h"
 #include "core/controller/tap_sys.h"
+#include "devspec/devspec.h"
 #include "ipc/channel.h"
 #include "validate.h"
 

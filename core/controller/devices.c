@@ -61,6 +61,8 @@ static void device_init(struct device *dv)
     dv->core_sock = -1;
     dv->dev_sock = -1;
     child_init(&dv->proc, "device");
+    vsock_relay_init(&dv->relay);
+    respawn_init(&dv->rs);
 }
 
 /* Appends key=value to the spec, quoting values that hold a comma (CH's syntax). */
@@ -398,6 +400,12 @@ static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, s
         return fail(err, errlen, r, "--vsock: cannot listen on '%s': %s",
                     c->socket ? c->socket : "", strerror(-r));
     dv->ndata = 1;
+    /* The jailed daemon cannot connect to a listener only the user may reach: we do. */
+    r = vsock_relay_open(&dv->relay, c->socket ? c->socket : "", &dv->data_fds[1]);
+    if (r)
+        return fail(err, errlen, r, "--vsock: socket '%s': %s", c->socket ? c->socket : "",
+                    strerror(-r));
+    dv->ndata = 2;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
     dv->core_sock = sv[0];
@@ -463,10 +471,8 @@ static void send_configure(struct device *dv)
     cfg.verbosity = d->verbosity;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
     env.device_configure = &cfg;
+    /* The controller keeps its own copies: a replacement gets them again (respawn.h). */
     r = sv_send(&dv->svc, &env, dv->data_fds, dv->ndata);
-    /* The device holds its data fds now (respawn will keep dups: not yet). */
-    ipc_close_fds(dv->data_fds, dv->ndata);
-    dv->ndata = 0;
     if (r)
         dev_error(dv, "cannot send its configuration");
     dv->configured = true;
@@ -537,6 +543,7 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         dv->ready = true;
         if (dv->link_down) /* went down before the device could be told */
             send_link(dv);
+        respawn_on_ready(c->arg, dv);
         return;
     case CELLVM__ENVELOPE__BODY_ERROR:
         if (dv->pending) { /* the refusal of a request; its DeviceStats follows */
@@ -581,6 +588,10 @@ static void dev_exit(struct sv_child *c, int st)
 
     bool abnormal = WIFSIGNALED(st) ? !c->killed : WEXITSTATUS(st) != 0;
 
+    if (!c->sv->stopping && !dv->external) {
+        respawn_on_exit(c->arg, dv, st);
+        return;
+    }
     /* Once the VM stops, a device leaving cleanly (its frontend closed) is the normal end. */
     if (c->sv->stopping && !abnormal)
         return;
@@ -595,31 +606,43 @@ static const struct sv_child_ops dev_ops = {
     .on_exit = dev_exit,
 };
 
+int devices_start_process(struct device *dv, char *err, size_t errlen)
+{
+    char exe[PATH_MAX], ctl_arg[16], fd_arg[16];
+    char *argv[] = {
+        (char *)dv->kind->exe, (char *)"--control-fd", ctl_arg, (char *)"--fd", fd_arg, NULL
+    };
+    int r;
+
+    r = child_exe_path(dv->kind->exe, exe, sizeof(exe));
+    if (r)
+        return fail(err, errlen, r, "cannot locate %s: %s", dv->kind->exe, strerror(-r));
+    snprintf(ctl_arg, sizeof(ctl_arg), "%d", LAUNCH_CHANNEL_FD);
+    snprintf(fd_arg, sizeof(fd_arg), "%d", DEV_VU_FD);
+    dv->proc.role = dv->kind->role;
+    dv->proc.id = dv->id;
+    r = child_spawn_fds(&dv->proc, exe, argv, &dv->dev_sock, 1);
+    if (r)
+        return fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
+    close(dv->dev_sock);
+    dv->dev_sock = -1;
+    return 0;
+}
+
 int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t errlen)
 {
     for (size_t i = 0; i < d->n; i++) {
         struct device *dv = &d->v[i];
-        char exe[PATH_MAX], ctl_arg[16], fd_arg[16];
-        char *argv[] = {
-            (char *)dv->kind->exe, (char *)"--control-fd", ctl_arg, (char *)"--fd", fd_arg, NULL
-        };
         int r;
 
         if (dv->external)
             continue;
-        r = child_exe_path(dv->kind->exe, exe, sizeof(exe));
+        r = devices_start_process(dv, err, errlen);
         if (r)
-            return fail(err, errlen, r, "cannot locate %s: %s", dv->kind->exe, strerror(-r));
-        snprintf(ctl_arg, sizeof(ctl_arg), "%d", LAUNCH_CHANNEL_FD);
-        snprintf(fd_arg, sizeof(fd_arg), "%d", DEV_VU_FD);
-        dv->proc.role = dv->kind->role;
-        dv->proc.id = dv->id;
-        r = child_spawn_fds(&dv->proc, exe, argv, &dv->dev_sock, 1);
-        if (r)
-            return fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
-        close(dv->dev_sock);
-        dv->dev_sock = -1;
+            return r;
         r = sv_add(sv, &dv->svc, &dv->proc, &dev_ops, d, 1);
+        if (!r)
+            r = vsock_relay_watch(&dv->relay, sv->base);
         if (r)
             return fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
     }
@@ -628,6 +651,7 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
 
 int devices_attach(struct devices *d, struct sv_child *core)
 {
+    d->core = core;
     for (size_t i = 0; i < d->n; i++) {
         struct device *dv = &d->v[i];
         Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
@@ -689,6 +713,8 @@ void devices_close(struct devices *d)
         if (dv->dev_sock >= 0)
             close(dv->dev_sock);
         child_close(&dv->proc);
+        respawn_close(&dv->rs);
+        vsock_relay_close(&dv->relay);
         vsock_unlink(dv);
     }
     free(d->v);

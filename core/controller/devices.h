@@ -9,9 +9,11 @@
 
 #include "control.pb-c.h"
 #include "core/cli/cli.h"
-#include "core/controller/backing.h"
 #include "core/controller/launch.h"
+#include "core/controller/respawn.h"
 #include "core/controller/supervise.h"
+#include "core/controller/vsock_relay.h"
+#include "devspec/backing.h"
 #include "validate.h"
 #include "validate_device.h"
 
@@ -58,6 +60,11 @@ struct device {
     char bound_path[108];
     dev_t bound_dev;
     ino_t bound_ino;
+    /* Vsock rows: connects to <socket>_<port> for the daemon (its second data fd is the other
+     * end of this channel), as the invoking user. */
+    struct vsock_relay relay;
+    /* Replacing the process when it dies while the VM runs (respawn.h). */
+    struct respawn rs;
 };
 
 /* A device's answer to devices_request(tag): errnum 0 or the positive errno of the Error it sent
@@ -72,6 +79,8 @@ struct devices {
     uint32_t verbosity;
     devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
     void *reply_arg;
+    struct sv_child *core; /* set by devices_attach: where reconnections go; borrowed */
+    struct evmon *evmon;   /* device-respawned events; borrowed, or NULL */
 };
 
 void devices_init(struct devices *d);
@@ -102,6 +111,10 @@ int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag)
 /* Records the host link state of a net row's TAP and, when it changed and the device is ready,
  * sends it a LinkState. 0 or -errno. */
 int devices_set_link(struct device *dv, bool up);
+
+/* Starts dv's process with dv->dev_sock (closed here once the child holds it) and its
+ * control channel in dv->proc. 0 or -errno with err. */
+int devices_start_process(struct device *dv, char *err, size_t errlen);
 
 void devices_close(struct devices *d);
 

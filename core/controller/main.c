@@ -383,6 +383,10 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
     case CELLVM__ENVELOPE__BODY_ERROR:
         core_fail(c, env->error->message);
         return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_RECONNECTED:
+        respawn_on_reconnected(&ctl->devs, env->device_reconnected->id,
+                               env->device_reconnected->errnum);
+        return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
         if (api_ctl_keeps_running(&ctl->api)) {
             /* vm.shutdown through the API: the VMM stays to serve it. */
@@ -562,6 +566,7 @@ int main(int argc, char **argv)
     api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
     ctl.api.evmon = &ctl.evmon;
     ctl.api.devs = &ctl.devs; /* vm.resize-disk, vm.counters */
+    ctl.devs.evmon = &ctl.evmon;
     if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
         fprintf(stderr, "cellvm: error: %s\n", ctl.err);
         goto out;

@@ -341,6 +341,58 @@ int sv_add(struct supervisor *sv, struct sv_child *c, struct child *proc,
     return ok ? 0 : -ENOMEM;
 }
 
+void sv_unwatch(struct sv_child *c)
+{
+    char buf[4096];
+
+    /* The process is gone; its log is read to the end, bounded so a writer that somehow
+     * remains cannot hold the controller. */
+    for (int k = 0; k < 64 && c->ev_log && c->proc->log_rd >= 0; k++) {
+        struct pollfd p = { .fd = c->proc->log_rd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, 50) != 1)
+            break;
+        n = read(c->proc->log_rd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n' || c->linelen == sizeof(c->line)) {
+                flush_line(c);
+                if (buf[i] == '\n')
+                    continue;
+            }
+            c->line[c->linelen++] = buf[i];
+        }
+    }
+    flush_line(c);
+    if (c->ev_chan)
+        event_free(c->ev_chan);
+    if (c->ev_log)
+        event_free(c->ev_log);
+    if (c->ev_pidfd)
+        event_free(c->ev_pidfd);
+    c->ev_chan = c->ev_log = c->ev_pidfd = NULL;
+}
+
+int sv_rewatch(struct sv_child *c)
+{
+    struct supervisor *sv = c->sv;
+    bool ok = true;
+
+    c->exited = c->stop_sent = c->killed = false;
+    c->linelen = 0;
+    if (c->proc->pidfd >= 0) {
+        c->ev_pidfd = event_new(sv->base, c->proc->pidfd, EV_READ | EV_PERSIST, on_pidfd, c);
+        ok = c->ev_pidfd && !event_add(c->ev_pidfd, NULL);
+    }
+    c->ev_chan = event_new(sv->base, c->proc->chan, EV_READ | EV_PERSIST, on_chan, c);
+    c->ev_log = event_new(sv->base, c->proc->log_rd, EV_READ | EV_PERSIST, on_log, c);
+    ok = ok && c->ev_chan && c->ev_log && !event_add(c->ev_chan, NULL) &&
+         !event_add(c->ev_log, NULL);
+    return ok ? 0 : -ENOMEM;
+}
+
 int sv_run(struct supervisor *sv)
 {
     static const int sigs[3] = { SIGINT, SIGTERM, SIGCHLD };

@@ -76,6 +76,14 @@ void sv_destroy(struct supervisor *sv);
 int sv_add(struct supervisor *sv, struct sv_child *c, struct child *proc,
            const struct sv_child_ops *ops, void *arg, unsigned stage);
 
+/*
+ * Respawn (issue 19), for a child whose process exited: sv_unwatch reads what is left of its
+ * log (bounded) and drops its events; the caller then closes c->proc and starts a new process
+ * in it; sv_rewatch watches that one in the same slot, stage and ops. 0 or -errno.
+ */
+void sv_unwatch(struct sv_child *c);
+int sv_rewatch(struct sv_child *c);
+
 /* Sends one message with fds (still owned by the caller) on the child's channel. */
 int sv_send(struct sv_child *c, const Cellvm__Envelope *env, const int *fds, size_t nfds);
 int sv_send_shutdown(struct sv_child *c);

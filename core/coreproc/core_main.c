@@ -153,6 +153,7 @@ static int receive_devices(struct core *c, uint32_t count)
             .num_queues = (uint16_t)a->num_queues,
             .queue_size = (uint16_t)a->queue_size,
             .sock = fd[0],
+            .external = a->external,
         };
         c->nvirtio++;
     }
@@ -197,6 +198,31 @@ static void vm_control(struct core *c, Cellvm__VmControl__Op op)
     (void)send_simple(c->chan, &env);
 }
 
+/* From the frontend thread: how the reconnection of a replaced device process went. */
+static void send_reconnected(void *arg, const char *id, int err)
+{
+    struct core *c = arg;
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceReconnected dr = CELLVM__DEVICE_RECONNECTED__INIT;
+
+    dr.id = (char *)id;
+    dr.errnum = err < 0 && -err < 4096 ? -err : 0;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_RECONNECTED;
+    env.device_reconnected = &dr;
+    (void)send_simple(c->chan, &env);
+}
+
+/* AttachDevice while running: the controller replaced a device process (issue 19). */
+static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
+{
+    int r = a->reconnect ? vm_reconnect_device(c->vm, a->id, fd, send_reconnected, c) : -EPROTO;
+
+    if (!a->reconnect)
+        close(fd);
+    if (r)
+        send_reconnected(c, a->id, r);
+}
+
 /* Watches the control channel while the vCPUs run: Shutdown, or the controller going away,
  * stops the VM. */
 static void *control_thread(void *arg)
@@ -226,6 +252,11 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_VM_CONTROL) {
             vm_control(c, env->vm_control->op);
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_ATTACH_DEVICE) {
+            reattach(c, env->attach_device, fds[0]); /* validated: exactly one fd */
             ipc_free_envelope(env);
             continue;
         }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/vm/virtio_pci_rc.h"
+
 enum { STEP_GSI = 1, STEP_BUS, STEP_WORKER, STEP_DEVICES, STEP_RUNNING };
 
 int pci_devices_init(struct pci_devices *pd, const struct pci_devices_params *p, struct bus *pio,
@@ -99,4 +101,18 @@ void pci_devices_destroy(struct pci_devices *pd)
     free(pd->devs);
     free(pd->devp);
     memset(pd, 0, sizeof(*pd));
+}
+
+int pci_devices_reconnect(struct pci_devices *pd, const char *id, int sock,
+                          void (*done)(void *arg, const char *id, int err), void *arg)
+{
+    for (size_t i = 0; i < pd->ninited && pd->inited >= STEP_RUNNING; i++) {
+        if (strcmp(pd->devs[i].id, id))
+            continue;
+        pd->ctx.reconnected = done;
+        pd->ctx.reconnected_arg = arg;
+        return vpci_rc_post(&pd->devs[i], sock);
+    }
+    close(sock);
+    return -ENODEV;
 }

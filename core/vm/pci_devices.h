@@ -47,4 +47,10 @@ int pci_devices_init(struct pci_devices *pd, const struct pci_devices_params *p,
 int pci_devices_reset(struct pci_devices *pd, char *err, size_t errlen);
 void pci_devices_destroy(struct pci_devices *pd);
 
+/* The connection to the replacement of device id's backend (taken over); done(arg, id, err)
+ * comes from the frontend thread once it is taken over or refused. 0, or -ENODEV (no such
+ * running device, or one whose backend is external). */
+int pci_devices_reconnect(struct pci_devices *pd, const char *id, int sock,
+                          void (*done)(void *arg, const char *id, int err), void *arg);
+
 #endif

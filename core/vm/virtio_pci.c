@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/vm/kvm_ioctl.h"
+#include "core/vm/virtio_pci_rc.h"
 #include "core/vm/virtio_pci_vu.h"
 
 #define VIRTIO_PCI_VENDOR      0x1af4
@@ -631,6 +632,7 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     d->virtio_id = p->virtio_id;
     snprintf(d->id, sizeof(d->id), "%s", p->id);
     vu_fe_init(&d->fe, p->sock);
+    d->rc = (struct vpci_rc){ .managed = !p->external, .new_sock = -1, .inflight_fd = -1 };
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->idle, NULL);
     if (!p->num_queues || p->num_queues > VPCI_MAX_QUEUES) {
@@ -668,6 +670,7 @@ void vpci_dev_destroy(struct vpci_dev *d)
     if (d->config_fd >= 0)
         close(d->config_fd);
     vu_fe_close(&d->fe);
+    vpci_rc_destroy(d);
     pthread_cond_destroy(&d->idle);
     pthread_mutex_destroy(&d->lock);
 }

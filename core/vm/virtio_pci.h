@@ -61,6 +61,27 @@ struct vpci_ctx {
     /* A backend is gone or broken beyond a guest reset: the VM must stop. Any thread. */
     void (*fatal)(void *arg, const char *msg);
     void *fatal_arg;
+    /* A connection handed in with vpci_rc_post was taken over (err 0) or refused (-errno).
+     * Frontend thread. Optional. */
+    void (*reconnected)(void *arg, const char *id, int err);
+    void *reconnected_arg;
+};
+
+/*
+ * A backend the controller replaces when it dies (virtio_pci_rc.c): while it is gone the device
+ * waits (the guest sees requests that take longer), and a new connection gets the features,
+ * memory table, inflight region and rings the old one had. Frontend thread, except new_sock,
+ * disconnected and lost_rings, which are read and written under the device lock.
+ */
+struct vpci_rc {
+    bool managed;        /* a device process of this VM, not vhost_user=on */
+    bool disconnected;   /* the backend is gone; no request goes out until a new one comes */
+    int new_sock;        /* a connection to the replacement, not taken yet; owned, or -1 */
+    uint64_t lost_rings; /* rings the gone backend served: restarted on reconnection */
+    int inflight_fd;     /* INFLIGHT_SHMFD region from GET_INFLIGHT_FD; owned, or -1 */
+    uint64_t inflight_size;
+    uint16_t inflight_nq, inflight_qs;
+    uint16_t pairs; /* net with MQ: queue pairs enabled, 0 before the driver chose */
 };
 
 struct vpci_queue {
@@ -114,6 +135,7 @@ struct vpci_dev {
     uint16_t ctrl_avail;
     uint16_t ctrl_pairs;    /* queue pairs the backend serves (data queues / 2) */
     uint64_t core_features; /* offered by the core itself (CTRL_VQ), kept from the backend */
+    struct vpci_rc rc;
 };
 
 struct vpci_params {
@@ -121,7 +143,8 @@ struct vpci_params {
     uint16_t virtio_id;
     uint16_t num_queues;
     uint16_t queue_size;
-    int sock; /* connected vhost-user socket, taken over (closed on failure too) */
+    int sock;      /* connected vhost-user socket, taken over (closed on failure too) */
+    bool external; /* vhost_user=on: nobody replaces the backend when it goes away */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/vm/virtio_net_ctrl.h"
+#include "core/vm/virtio_pci_rc.h"
 #include "ipc/vhost_user.h"
 
 #define VIRTIO_ID_NET   1
@@ -22,17 +23,15 @@
 #define VIRTIO_RING_F_EVENT_IDX 29
 /* Poll-set tag of a control queue's kick fd (>= 0 are call fds, -1 channel, -2 socket). */
 #define PQ_CTRL_KICK (-3)
-/* How long a VM pause or resume waits for the backends, twice (before and after shutting down
- * a silent one's socket): within the 5 s vm_pause and vm_resume give the VM thread. */
-#define VPCI_PAUSE_WAIT_MS 2000
-
 /* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket;
- * CONFIGURE_MEM_SLOTS carries more than VHOST_USER_MAX_REGIONS memory regions. */
+ * CONFIGURE_MEM_SLOTS carries more than VHOST_USER_MAX_REGIONS memory regions; INFLIGHT_SHMFD
+ * lets a replacement backend resubmit what a dead one had in flight (virtio_pci_rc.c). */
 #define WANT_PF                                                                         \
     (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |       \
      1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ | 1ull << VHOST_USER_PROTOCOL_F_CONFIG | \
      1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                       \
-     1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
+     1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                                \
+     1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)
 
 /* Transport features this core does not implement (or a guest must never see): log-all,
  * protocol features, access-platform, packed ring, SR-IOV, notification data, ring reset. */
@@ -124,10 +123,14 @@ static void config_changed(void *opaque)
 }
 
 /* The backend is gone or broke the protocol: the device is dead and the VM must stop. */
-static void dev_fail(struct vpci_dev *d, const char *what, int r)
+void vpci_vu_fail(struct vpci_dev *d, const char *what, int r)
 {
     char msg[200];
 
+    if (d->rc.managed) { /* its process is replaced: closing our end makes sure it goes */
+        vpci_rc_lost(d, what, r);
+        return;
+    }
     pthread_mutex_lock(&d->lock);
     if (d->failed) {
         pthread_mutex_unlock(&d->lock);
@@ -147,7 +150,7 @@ static void dev_fail(struct vpci_dev *d, const char *what, int r)
 }
 
 /* A guest mistake (a ring outside RAM): the device needs a reset, the VM goes on. */
-static void dev_needs_reset(struct vpci_dev *d, const char *why)
+void vpci_vu_needs_reset(struct vpci_dev *d, const char *why)
 {
     log_warn(d->ctx->log, "%s: %s; device needs reset", d->id, why);
     pthread_mutex_lock(&d->lock);
@@ -179,8 +182,8 @@ static int ring_uva(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint6
 
 /* A ring's three parts (guest-physical, size entries) as frontend addresses in v; -EFAULT when
  * one lies outside guest RAM. */
-static int ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
-                     uint16_t size, struct vu_fe_vring *v)
+int vpci_vu_ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
+                      uint16_t size, struct vu_fe_vring *v)
 {
     uint64_t n = size;
 
@@ -191,7 +194,7 @@ static int ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, u
 }
 
 /* Whether the device failed (dev_fail), read under its lock. */
-static bool dev_failed(struct vpci_dev *d)
+bool vpci_vu_failed(struct vpci_dev *d)
 {
     bool failed;
 
@@ -202,14 +205,14 @@ static bool dev_failed(struct vpci_dev *d)
 }
 
 /* Frontend thread only: whether the backend serves ring i (others read it under the lock). */
-static void set_started(struct vpci_dev *d, uint16_t i, bool started)
+void vpci_vu_set_started(struct vpci_dev *d, uint16_t i, bool started)
 {
     pthread_mutex_lock(&d->lock);
     d->q[i].started = started;
     pthread_mutex_unlock(&d->lock);
 }
 
-static int send_mem_table(struct vpci_dev *d)
+int vpci_vu_send_mem_table(struct vpci_dev *d)
 {
     const struct guest_mem *m = d->ctx->mem;
     struct vu_fe_region regs[GUEST_MEM_MAX_REGIONS];
@@ -239,10 +242,11 @@ static void set_pairs(struct vpci_dev *d, uint16_t pairs)
             continue;
         r = vu_fe_set_vring_enable(&d->fe, i, i / 2u < pairs);
         if (r) {
-            dev_fail(d, "refused SET_VRING_ENABLE", r);
+            vpci_vu_fail(d, "refused SET_VRING_ENABLE", r);
             return;
         }
     }
+    d->rc.pairs = pairs;
     log_debug(d->ctx->log, "%s: %u queue pairs enabled", d->id, pairs);
 }
 
@@ -254,11 +258,14 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
     d->backend_dirty = true;
     pthread_mutex_unlock(&d->lock);
     if (!r)
-        r = send_mem_table(d);
+        r = vpci_vu_send_mem_table(d);
     if (r) {
-        dev_fail(d, "refused the features or memory table", r);
+        vpci_vu_fail(d, "refused the features or memory table", r);
         return;
     }
+    for (uint16_t i = 0; i < s->n && d->rc.inflight_fd < 0; i++)
+        if (s->q[i].enabled && i != d->ctrl_q)
+            vpci_rc_inflight_get(d, s->q[i].size); /* the first data ring's size */
     for (uint16_t i = 0; i < s->n; i++) {
         struct vu_fe_vring v = { .num = s->q[i].size,
                                  .kick_fd = s->q[i].kick,
@@ -266,16 +273,17 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
 
         if (!s->q[i].enabled || i == d->ctrl_q)
             continue;
-        if (ring_uvas(d->ctx->mem, s->q[i].desc, s->q[i].avail, s->q[i].used, s->q[i].size, &v)) {
-            dev_needs_reset(d, "a ring lies outside guest RAM");
+        if (vpci_vu_ring_uvas(d->ctx->mem, s->q[i].desc, s->q[i].avail, s->q[i].used, s->q[i].size,
+                              &v)) {
+            vpci_vu_needs_reset(d, "a ring lies outside guest RAM");
             return;
         }
         r = vu_fe_start_vring(&d->fe, i, &v);
         if (r) {
-            dev_fail(d, "refused a ring", r);
+            vpci_vu_fail(d, "refused a ring", r);
             return;
         }
-        set_started(d, i, true);
+        vpci_vu_set_started(d, i, true);
     }
     /* With MQ only the first pair runs until the driver asks for more on the control queue. */
     if (d->virtio_id == VIRTIO_ID_NET && (s->features & (1ull << VIRTIO_NET_F_MQ)))
@@ -297,13 +305,14 @@ static void do_stop(struct vpci_dev *d)
             r = vu_fe_set_vring_enable(&d->fe, i, false);
         if (!r)
             r = vu_fe_get_vring_base(&d->fe, i, &base);
-        set_started(d, i, false);
+        vpci_vu_set_started(d, i, false);
     }
     if (!r && has_pf(d, VHOST_USER_PROTOCOL_F_RESET_DEVICE))
         r = vu_fe_reset_device(&d->fe);
+    vpci_rc_inflight_drop(d); /* the driver starts over: nothing of the old rings is replayed */
     log_debug(d->ctx->log, "%s: rings stopped, backend reset: %d", d->id, r);
     if (r) {
-        dev_fail(d, "did not stop", r);
+        vpci_vu_fail(d, "did not stop", r);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -320,7 +329,7 @@ static void do_config(struct vpci_dev *d, uint32_t lo, const uint8_t *buf, uint3
     int r = vu_fe_set_config(&d->fe, lo, buf, len, VHOST_USER_CONFIG_WRITABLE);
 
     if (r == -EPIPE || r == -ECONNRESET || r == -EBADMSG || r == -EPROTO)
-        dev_fail(d, "failed SET_CONFIG", r);
+        vpci_vu_fail(d, "failed SET_CONFIG", r);
     else if (r)
         log_info(d->ctx->log, "%s: backend refused a config write at %u", d->id, lo);
 }
@@ -331,6 +340,8 @@ static void process_work(struct vpci_dev *d)
     struct start_snap snap; /* 2.6 KiB on the frontend thread's (default-sized) stack */
     uint8_t cfg[VPCI_CONFIG_MAX];
 
+    if (vpci_rc_hold_work(d))
+        return; /* no backend: the work waits for the replacement */
     pthread_mutex_lock(&d->lock);
     while (d->work) {
         unsigned w = d->work & VPCI_WORK_STOP    ? VPCI_WORK_STOP
@@ -338,6 +349,8 @@ static void process_work(struct vpci_dev *d)
                                                  : VPCI_WORK_CONFIG;
         uint32_t lo = d->cfg_lo, hi = d->cfg_hi;
 
+        if (d->rc.disconnected)
+            break; /* lost meanwhile: vpci_rc_hold_work takes it from here */
         d->work &= ~w;
         if (d->failed)
             continue;
@@ -433,7 +446,7 @@ static void serve_ctrl(struct vpci_dev *d)
         more = vnet_ctrl_pending(d->ctx->mem, &ring);
     pthread_mutex_unlock(&d->lock);
     if (n < 0)
-        dev_needs_reset(d, "malformed control queue");
+        vpci_vu_needs_reset(d, "malformed control queue");
     if (req.pairs)
         set_pairs(d, req.pairs);
     if (more) {
@@ -449,7 +462,7 @@ static void refresh_config(struct vpci_dev *d)
     int r = vu_fe_get_config(&d->fe, 0, buf, d->config_len);
 
     if (r) {
-        dev_fail(d, "failed GET_CONFIG", r);
+        vpci_vu_fail(d, "failed GET_CONFIG", r);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -499,7 +512,7 @@ static size_t build_pollset(struct vpci_worker *w)
         struct vpci_dev *d = w->devs[i];
 
         pthread_mutex_lock(&d->lock);
-        if (!d->failed) {
+        if (!d->failed && !d->rc.disconnected) {
             n = add_pfd(w, n, d->fe.sock, POLLRDHUP, d, -2);
             if (d->fe.backend_req_fd >= 0)
                 n = add_pfd(w, n, d->fe.backend_req_fd, POLLIN, d, -1);
@@ -532,7 +545,7 @@ static void handle(struct vpci_worker *w, size_t i)
     if (!re || !d)
         return;
     if (w->pq[i] == -2) {
-        dev_fail(d, "disconnected", 0);
+        vpci_vu_fail(d, "disconnected", 0);
     } else if (w->pq[i] == PQ_CTRL_KICK) {
         drain(w->pfd[i].fd);
         serve_ctrl(d);
@@ -554,88 +567,6 @@ static void handle(struct vpci_worker *w, size_t i)
     }
 }
 
-enum { VPCI_PAUSE_STOP = 1, VPCI_PAUSE_START = 2 };
-_Static_assert(VPCI_MAX_QUEUES <= 64, "vpci_paused.rings is a 64-bit mask");
-
-/* Frontend thread: stops d's started rings; the transport keeps what the guest set up. */
-static void pause_rings(struct vpci_dev *d, struct vpci_paused *ps)
-{
-    int r = 0;
-
-    ps->rings = 0;
-    for (uint16_t i = 0; i < d->nqueues; i++) {
-        if (!d->q[i].started) /* only this thread changes it */
-            continue;
-        r = vu_fe_get_vring_base(&d->fe, i, &ps->base[i]);
-        if (r)
-            break;
-        set_started(d, i, false);
-        ps->rings |= 1ull << i;
-    }
-    if (r)
-        dev_fail(d, "did not stop its rings for a pause", r);
-    else if (ps->rings)
-        log_debug(d->ctx->log, "%s: rings 0x%llx stopped for a pause", d->id,
-                  (unsigned long long)ps->rings);
-}
-
-/* Frontend thread: the rings pause_rings stopped, handed back where the backend left them. */
-static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
-{
-    for (uint16_t i = 0; i < d->nqueues; i++) {
-        struct vpci_queue q;
-        struct vu_fe_vring v;
-        int r;
-
-        if (!(ps->rings & (1ull << i)))
-            continue;
-        pthread_mutex_lock(&d->lock);
-        q = d->q[i];
-        pthread_mutex_unlock(&d->lock);
-        if (ring_uvas(d->ctx->mem, q.desc, q.avail, q.used, q.size, &v)) {
-            dev_needs_reset(d, "a ring lies outside guest RAM");
-            break;
-        }
-        r = vu_fe_set_vring_num(&d->fe, i, q.size);
-        if (!r)
-            r = vu_fe_set_vring_addr(&d->fe, i, v.desc_uva, v.avail_uva, v.used_uva);
-        if (!r)
-            r = vu_fe_set_vring_base(&d->fe, i, ps->base[i]);
-        if (!r)
-            r = vu_fe_set_vring_call(&d->fe, i, q.call_fd);
-        if (!r)
-            r = vu_fe_set_vring_kick(&d->fe, i, q.kick_fd); /* restarts the ring */
-        if (r) {
-            dev_fail(d, "refused to restart a ring after a pause", r);
-            break;
-        }
-        set_started(d, i, true);
-    }
-    ps->rings = 0;
-}
-
-/* Frontend thread, after the queued guest work: a pause or resume asked by the VM thread. */
-static void pause_work(struct vpci_worker *w)
-{
-    int req = atomic_load(&w->pause_req);
-
-    if (!req)
-        return;
-    for (size_t i = 0; i < w->n; i++) {
-        struct vpci_dev *d = w->devs[i];
-
-        if (dev_failed(d))
-            continue;
-        atomic_store(&w->pause_dev, (int)i);
-        if (req == VPCI_PAUSE_STOP)
-            pause_rings(d, &w->paused[i]);
-        else
-            resume_rings(d, &w->paused[i]);
-    }
-    atomic_store(&w->pause_dev, -1);
-    atomic_store(&w->pause_req, 0);
-}
-
 static void *worker_main(void *arg)
 {
     struct vpci_worker *w = arg;
@@ -643,9 +574,11 @@ static void *worker_main(void *arg)
     while (!atomic_load(&w->quit)) {
         size_t n;
 
-        for (size_t i = 0; i < w->n; i++)
+        for (size_t i = 0; i < w->n; i++) {
+            vpci_rc_poll(w, w->devs[i]); /* a replacement's connection first, then its work */
             process_work(w->devs[i]);
-        pause_work(w);
+        }
+        vpci_pause_work(w);
         n = build_pollset(w);
         if (poll(w->pfd, n, -1) < 0 && errno != EINTR)
             break;
@@ -663,6 +596,7 @@ int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_de
     atomic_init(&w->quit, false);
     atomic_init(&w->pause_req, 0);
     atomic_init(&w->pause_dev, -1);
+    atomic_init(&w->vm_paused, false);
     w->devs = devs;
     w->n = n;
     w->paused = calloc(n ? n : 1, sizeof(*w->paused));
@@ -729,8 +663,10 @@ int vpci_reset_all(struct vpci_worker *w, char *err, size_t errlen)
         bool failed;
 
         pthread_mutex_lock(&d->lock);
-        /* Bounded by the backend: a dead one fails its request, which sets failed. */
-        while ((d->work || d->busy) && !d->failed && w->running)
+        /* Bounded by the backend: a dead one fails its request, which sets failed; without a
+         * backend only the stop is done (virtio_pci_rc.c), the rest waits for a new one. */
+        while ((d->busy || (d->work & VPCI_WORK_STOP) || (d->work && !d->rc.disconnected)) &&
+               !d->failed && w->running)
             pthread_cond_wait(&d->idle, &d->lock);
         failed = d->failed;
         pthread_mutex_unlock(&d->lock);
@@ -740,51 +676,4 @@ int vpci_reset_all(struct vpci_worker *w, char *err, size_t errlen)
         }
     }
     return 0;
-}
-
-/* Asks the frontend thread for req and waits for it, bounded: a backend that does not answer
- * has its socket shut down, which fails its request (and the device) on the thread. */
-static int pause_ask(struct vpci_worker *w, int req, char *err, size_t errlen)
-{
-    const struct timespec tick = { .tv_nsec = 1000000 };
-    uint64_t one = 1;
-    int dev = -1, r = 0;
-
-    if (!w->running)
-        return 0;
-    atomic_store(&w->pause_req, req);
-    (void)!write(w->wake_fd, &one, sizeof(one));
-    for (int i = 0; i < VPCI_PAUSE_WAIT_MS && atomic_load(&w->pause_req); i++)
-        nanosleep(&tick, NULL);
-    if (atomic_load(&w->pause_req)) {
-        dev = atomic_load(&w->pause_dev);
-        if (dev >= 0 && (size_t)dev < w->n)
-            shutdown(w->devs[dev]->fe.sock, SHUT_RD); /* its pending recv returns 0 */
-        for (int i = 0; i < VPCI_PAUSE_WAIT_MS && atomic_load(&w->pause_req); i++)
-            nanosleep(&tick, NULL);
-        r = -ETIMEDOUT;
-    }
-    for (size_t i = 0; i < w->n; i++) {
-        struct vpci_dev *d = w->devs[i];
-
-        if (dev_failed(d) || (r && (int)i == dev)) {
-            snprintf(err, errlen, "device %s did not %s its rings%s", d->id,
-                     req == VPCI_PAUSE_STOP ? "stop" : "restart", r ? " in time" : "");
-            return r ? r : -EIO;
-        }
-    }
-    if (r)
-        snprintf(err, errlen, "the vhost-user frontend did not %s the rings in time",
-                 req == VPCI_PAUSE_STOP ? "stop" : "restart");
-    return r;
-}
-
-int vpci_pause_all(struct vpci_worker *w, char *err, size_t errlen)
-{
-    return pause_ask(w, VPCI_PAUSE_STOP, err, errlen);
-}
-
-int vpci_resume_all(struct vpci_worker *w, char *err, size_t errlen)
-{
-    return pause_ask(w, VPCI_PAUSE_START, err, errlen);
 }

@@ -38,6 +38,7 @@ struct vpci_worker {
      * done; pause_dev is the device it talks to meanwhile (-1 none), for a bounded wait. */
     atomic_int pause_req;
     atomic_int pause_dev;
+    atomic_bool vm_paused; /* the last request done was a pause: a reconnection starts no ring */
     struct vpci_paused *paused; /* owned, n of them: rings a pause stopped (frontend thread) */
 };
 
@@ -68,5 +69,20 @@ int vpci_pause_all(struct vpci_worker *w, char *err, size_t errlen);
 /* VM resume, before the vCPUs run: those rings restarted where they stopped (NUM, ADDR, BASE,
  * CALL, KICK; their enable state survives the stop). Same bound and errors. */
 int vpci_resume_all(struct vpci_worker *w, char *err, size_t errlen);
+
+/* Shared by the frontend thread's files (virtio_pci_vu.c, _pause.c, _rc.c); frontend thread. */
+/* The backend is gone or broke the protocol: replaced (managed) or the VM stops. */
+void vpci_vu_fail(struct vpci_dev *d, const char *what, int r);
+/* A guest mistake (a ring outside RAM): the device needs a reset, the VM goes on. */
+void vpci_vu_needs_reset(struct vpci_dev *d, const char *why);
+bool vpci_vu_failed(struct vpci_dev *d);
+void vpci_vu_set_started(struct vpci_dev *d, uint16_t i, bool started);
+/* A ring's three parts (guest-physical, size entries) as frontend addresses in v. */
+int vpci_vu_ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
+                      uint16_t size, struct vu_fe_vring *v);
+/* Guest memory to the backend: SET_MEM_TABLE, or ADD_MEM_REG beyond its regions. */
+int vpci_vu_send_mem_table(struct vpci_dev *d);
+/* A pause or resume the VM thread asked for (virtio_pci_pause.c). */
+void vpci_pause_work(struct vpci_worker *w);
 
 #endif

@@ -663,6 +663,12 @@ void vm_nmi(struct vm *vm)
     vmev_post(&vm->ev, VMEV_NMI);
 }
 
+int vm_reconnect_device(struct vm *vm, const char *id, int sock,
+                        void (*done)(void *arg, const char *id, int err), void *arg)
+{
+    return pci_devices_reconnect(&vm->pci, id, sock, done, arg);
+}
+
 unsigned int vm_reboot_count(const struct vm *vm)
 {
     return vm->reboots;

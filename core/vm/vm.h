@@ -106,6 +106,11 @@ void vm_reboot(struct vm *vm);
  * while no thread is in KVM_RUN on it) and restarts them. Returns at once. */
 void vm_nmi(struct vm *vm);
 
+/* Thread-safe: sock (taken over) connects device id to the replacement of its dead backend;
+ * done(arg, id, err) reports the outcome later from the frontend thread. 0 or -ENODEV. */
+int vm_reconnect_device(struct vm *vm, const char *id, int sock,
+                        void (*done)(void *arg, const char *id, int err), void *arg);
+
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);
 

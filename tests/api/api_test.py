@@ -2,8 +2,6 @@
 """The REST API end to end: cellvm --api-socket with its real cellvm-api and cellvm-core
 processes, payload guests on /dev/kvm. Cases (one per run, named on the command line):
 
-  openapi   every path of Cloud Hypervisor v51.0's OpenAPI file answers a status the file lists
-            (or, with no VM, the error CH itself gives); bodies are checked against its schemas
   lifecycle create/boot/pause/resume/power-button/counters/shutdown with vm.info before/after
   badinput  malformed JSON, wrong types, unknown fields, huge bodies, slow and half-closed
             clients, hundreds of connections, fds on requests that take none; vm.info after
@@ -18,12 +16,12 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             vm.boot, vm.info Running with the disk, net and vsock, vmm.shutdown, the process
             exits; vm.add-net's refusals (fd count, hotplug) close the fds they came with
 
-Skips (77) without /dev/kvm or python3-yaml or the OpenAPI file.
+Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
+api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
+Hypervisor's. Skips (77) without /dev/kvm or python3-yaml.
 """
 import argparse
-import array
 import fcntl
-import http.client
 import json
 import os
 import shutil
@@ -33,177 +31,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-def call(sock, method, path, body=None):
-    c = UnixHTTP(sock)
-    data = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
-    headers = {"Content-Type": "application/json"} if data is not None else {}
-    c.request(method, "/api/v1/" + path, body=data, headers=headers)
-    r = c.getresponse()
-    out = r.read()
-    c.close()
-    return r.status, out
-
-
-def put_fds(sock, path, body, fds):
-    """PUT with a JSON body and fds in SCM_RIGHTS, as Kata sends vm.add-net; (status, body)."""
-    data = json.dumps(body).encode()
-    req = (f"PUT /api/v1/{path} HTTP/1.1\r\nHost: localhost\r\n"
-           f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(sock)
-    s.sendmsg([req + data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-    r = http.client.HTTPResponse(s)
-    r.begin()
-    out = r.read()
-    s.close()
-    return r.status, out
-
-
-def raw(sock, payload, fds=(), shut=False, timeout=10):
-    """Sends raw bytes (fds in SCM_RIGHTS with the first chunk); returns the status or None."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock)
-    if fds:
-        s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-    else:
-        s.sendall(payload)
-    if shut:
-        s.shutdown(socket.SHUT_WR)
-    buf = b""
-    try:
-        while b"\r\n\r\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    except socket.timeout:
-        pass
-    s.close()
-    try:
-        return int(buf.split(b" ", 2)[1])
-    except (IndexError, ValueError):
-        return None
-
-
-class Schema:
-    def __init__(self, doc):
-        self.doc = doc
-        self.schemas = doc["components"]["schemas"]
-
-    def resolve(self, s):
-        while "$ref" in s:
-            s = self.schemas[s["$ref"].split("/")[-1]]
-        return s
-
-    def check(self, value, s, where="$"):
-        s = self.resolve(s)
-        t = s.get("type")
-        if isinstance(t, str) and t.startswith("enum"):  # v51.0's malformed image_type
-            t = "string"
-        if t == "object" or "properties" in s:
-            assert isinstance(value, dict), f"{where}: expected object, got {value!r}"
-            for k in s.get("required", []):
-                assert k in value, f"{where}: required '{k}' missing"
-            props = s.get("properties", {})
-            extra = s.get("additionalProperties")
-            for k, v in value.items():
-                if k in props:
-                    self.check(v, props[k], f"{where}.{k}")
-                elif isinstance(extra, dict):
-                    self.check(v, extra, f"{where}.{k}")
-                else:
-                    raise AssertionError(f"{where}: '{k}' is not in the schema")
-        elif t == "array":
-            assert isinstance(value, list), f"{where}: expected array"
-            for i, v in enumerate(value):
-                self.check(v, s["items"], f"{where}[{i}]")
-        elif t == "string":
-            assert isinstance(value, str), f"{where}: expected string"
-            if "enum" in s:
-                assert value in s["enum"], f"{where}: {value!r} not in {s['enum']}"
-        elif t == "integer":
-            assert isinstance(value, int) and not isinstance(value, bool), f"{where}: integer"
-            if "minimum" in s:
-                assert value >= s["minimum"], f"{where}: below minimum"
-        elif t == "boolean":
-            assert isinstance(value, bool), f"{where}: expected boolean"
-
-
-class Vmm:
-    def __init__(self, args, extra=(), pass_fds=()):
-        self.dir = tempfile.mkdtemp(prefix="cellvm-api-")
-        lx = os.path.join(self.dir, "lx")
-        os.mkdir(lx)
-        for exe in (args.core, args.api, args.blockd, args.netd, args.vsockd):
-            if exe:
-                os.symlink(exe, os.path.join(lx, os.path.basename(exe)))
-        self.sock = os.path.join(self.dir, "api.sock")
-        env = dict(os.environ, CELLVM_LIBEXEC_DIR=lx)
-        self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.p = subprocess.Popen([args.cellvm, "--api-socket", "path=" + self.sock, *extra],
-                                  env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                  pass_fds=pass_fds)
-
-    def wait_up(self, period=0.01, limit=10.0):
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < limit:
-            try:
-                if call(self.sock, "GET", "vmm.ping")[0] == 200:
-                    return time.monotonic() - t0
-            except OSError:
-                pass
-            assert self.p.poll() is None, "cellvm exited: " + self.logtext()
-            time.sleep(period)
-        raise AssertionError("API did not come up: " + self.logtext())
-
-    def logtext(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        if self.p.poll() is None:
-            try:
-                call(self.sock, "PUT", "vmm.shutdown")
-            except OSError:
-                pass
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        # The log stays readable through its open file; the directory (socket, symlinks, log,
-        # images) goes, so runs leave nothing in /tmp.
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def vm_config(args, **over):
-    cfg = {
-        "payload": {"kernel": os.path.join(args.payloads, "idle.elf")},
-        "cpus": {"boot_vcpus": 1, "max_vcpus": 1},
-        "memory": {"size": 64 << 20},
-        "serial": {"mode": "Null"},
-        "console": {"mode": "Off"},
-    }
-    cfg.update(over)
-    return cfg
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apilib import SKIP, Schema, Vmm, call, kvm_usable, load_yaml, put_fds, raw, vm_config  # noqa: E402
 
 def info(v, schema):
     st, body = call(v.sock, "GET", "vm.info")
@@ -217,66 +46,6 @@ def expect(v, method, path, want, body=None):
     st, out = call(v.sock, method, path, body)
     assert st in want, f"{method} {path}: {st} {out!r}, expected {want}"
     return out
-
-
-def case_openapi(args, doc, schema):
-    v = Vmm(args)
-    try:
-        v.wait_up()
-        impl_no_vm = {  # CH's answers without a VM
-            "/vmm.ping": {200}, "/vm.info": {500}, "/vm.counters": {500}, "/vm.boot": {404},
-            "/vm.pause": {404}, "/vm.resume": {404}, "/vm.shutdown": {404}, "/vm.reboot": {404},
-            "/vm.power-button": {404}, "/vm.delete": {204}, "/vm.resize-disk": {500},
-            "/vm.add-net": {500}, "/vmm.nmi": {404},
-        }
-        for path, ops in doc["paths"].items():
-            if path in ("/vm.create", "/vmm.shutdown"):
-                continue
-            served = "/vm.nmi" if path == "/vmm.nmi" else path  # CH's router quirk
-            for method, op in ops.items():
-                allowed = {int(k) for k in op["responses"]}
-                want = impl_no_vm.get(path, allowed - {200, 204})
-                body = {} if "requestBody" in op else None
-                if path == "/vm.resize-disk":
-                    body = {"id": "disk0", "desired_size": 1 << 20}
-                if path == "/vm.add-net":
-                    body = {"tap": "tap0"}
-                st, out = call(v.sock, method.upper(), served[1:], body)
-                assert st in want, f"{path}: {st} {out!r}, expected one of {want}"
-                if st == 200:
-                    sch = op["responses"][200 if 200 in op["responses"] else "200"]
-                    schema.check(json.loads(out), sch["content"]["application/json"]["schema"])
-                print(f"ok {method.upper()} {path}: {st}")
-        assert call(v.sock, "PUT", "vmm.nmi")[0] == 404, "/vmm.nmi is not routed (quirk)"
-        expect(v, "PUT", "vm.create", {204}, vm_config(args))
-        before = info(v, schema)
-        assert before["state"] == "Created"
-        expect(v, "PUT", "vm.boot", {204})
-        assert info(v, schema)["state"] == "Running"
-        for path, ops in doc["paths"].items():
-            served = "/vm.nmi" if path == "/vmm.nmi" else path
-            if path in ("/vm.create", "/vmm.shutdown", "/vm.boot", "/vm.delete", "/vm.shutdown",
-                        "/vm.pause", "/vm.resume", "/vm.power-button"):
-                continue
-            for method, op in ops.items():
-                allowed = {int(k) for k in op["responses"]}
-                body = {} if "requestBody" in op else None
-                if path == "/vm.resize-disk":
-                    body = {"id": "disk0", "desired_size": 1 << 20}
-                if path == "/vm.add-net":
-                    body = {"tap": "tap0"}
-                st, out = call(v.sock, method.upper(), served[1:], body)
-                assert st in allowed, f"running {path}: {st} {out!r}, expected one of {allowed}"
-                if path in ("/vmm.nmi", "/vm.reboot"):
-                    assert st == 204, f"running {path}: {st} {out!r}"
-                if st == 200:
-                    sch = op["responses"][200 if 200 in op["responses"] else "200"]
-                    schema.check(json.loads(out), sch["content"]["application/json"]["schema"])
-                print(f"ok running {method.upper()} {path}: {st}")
-        assert info(v, schema)["state"] == "Running"
-    finally:
-        v.stop()
-    assert v.p.returncode == 0, v.p.returncode
 
 
 def case_lifecycle(args, doc, schema):
@@ -682,21 +451,15 @@ def main():
         ap.add_argument("--" + a, required=True)
     for a in ("blockd", "netd", "vsockd"):
         ap.add_argument("--" + a)
-    ap.add_argument("case", choices=["openapi", "lifecycle", "badinput", "events", "disk", "kata"])
+    ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata"])
     args = ap.parse_args()
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    if not kvm_usable():
         print("SKIP: /dev/kvm is not usable")
         return SKIP
-    try:
-        import yaml
-    except ImportError:
+    doc = load_yaml(args.openapi)
+    if doc is None:
         print("SKIP: python3-yaml is not installed")
         return SKIP
-    if not os.path.exists(args.openapi):
-        print("SKIP: " + args.openapi + " is absent (../shared not mounted)")
-        return SKIP
-    with open(args.openapi) as f:
-        doc = yaml.safe_load(f)
     globals()["case_" + args.case](args, doc, Schema(doc))
     print("PASS " + args.case)
     return 0

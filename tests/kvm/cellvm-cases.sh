@@ -287,29 +287,77 @@ virtio-blk | virtio-blk-* | disk-*)
             fail "the guest's write did not reach sector 8 of the image"
         echo "ok: sector 8 holds the guest's pattern"
         ;;
-    virtio-blk-device-dies)
-        # The device process dies under a running guest: cellvm names it and stops the VM.
-        "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload idle)" \
+    virtio-blk-respawn | virtio-blk-respawn-budget)
+        # Issue 19: the device process dies under a running guest and is replaced.
+        # blockd_of CTL: the controller's cellvm-blockd child, if any.
+        blockd_of() {
+            local p
+            for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+                [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-blockd ] && echo "$p"
+            done
+        }
+        # wait_out TEXT: up to 20 s for TEXT on the guest's serial output.
+        wait_out() {
+            local i
+            for ((i = 0; i < 400; i++)); do
+                grep -q "$1" "$out" 2>/dev/null && return 0
+                sleep 0.05
+            done
+            return 1
+        }
+        # new_blockd OLD: up to 10 s for a cellvm-blockd child other than OLD; echoes it.
+        new_blockd() {
+            local i p
+            for ((i = 0; i < 200; i++)); do
+                p=$(blockd_of "$ctl" | head -1)
+                [ -n "$p" ] && [ "$p" != "$1" ] && { echo "$p"; return 0; }
+                sleep 0.05
+            done
+            return 1
+        }
+        payload=blk-loop
+        [ "$case_name" = virtio-blk-respawn ] || payload=idle
+        "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload $payload)" \
             --serial tty "${mem[@]}" --disk "path=$img,id=victim" </dev/null >"$out" 2>"$err" &
         vmm=$!
-        for ((i = 0; i < 200; i++)); do
-            grep -q 'ready idle' "$out" 2>/dev/null && break
-            sleep 0.05
-        done
+        wait_out "$([ $payload = idle ] && echo 'ready idle' || echo 'looping')" ||
+            { kill "$vmm"; wait "$vmm"; fail "the guest did not start"; }
         ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
-        blockd=
-        for p in $(cat /proc/"${ctl:-0}"/task/*/children 2>/dev/null); do
-            [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-blockd ] && blockd=$p
-        done
+        blockd=$(blockd_of "${ctl:-0}" | head -1)
         [ -n "$blockd" ] || { kill "$vmm"; wait "$vmm"; fail "no cellvm-blockd child found"; }
-        kill -9 "$blockd"
-        wait "$vmm"
-        rc=$?
-        check_reaped
-        [ "$rc" -eq 1 ] || fail "expected exit status 1, got $rc"
-        grep -q 'error: device victim: the blockd process (victim) died of signal 9' "$err" ||
-            fail "cellvm did not name the device that died"
-        echo "ok: $(grep 'device victim' "$err" | head -1)"
+        if [ "$case_name" = virtio-blk-respawn ]; then
+            # Killed twice mid-run: every round still reads back what it wrote.
+            for at in 0x14 0x64; do
+                wait_out "round $at" || { kill "$vmm"; wait "$vmm"; fail "no round $at"; }
+                kill -9 "$blockd"
+                echo "ok: killed cellvm-blockd $blockd after round $at"
+                blockd=$(new_blockd "$blockd") ||
+                    { kill "$vmm"; wait "$vmm"; fail "no replacement cellvm-blockd"; }
+            done
+            wait "$vmm"
+            rc=$?
+            expect_pass blk-loop
+            [ "$(grep -c 'device victim: the blockd process (victim) died of signal 9; starting a replacement' "$err")" -eq 2 ] ||
+                fail "cellvm did not log both replacements"
+            [ "$(grep -c 'device victim: the replacement blockd process took over' "$err")" -eq 2 ] ||
+                fail "cellvm did not log both reconnections"
+            echo "ok: $(grep -c 'took over' "$err") replacements took over; every round verified"
+        else
+            # Killed again and again: the sixth death within 10 s stops the VM, naming it.
+            for ((k = 0; k < 6; k++)); do
+                kill -9 "$blockd"
+                [ $k -lt 5 ] || break
+                blockd=$(new_blockd "$blockd") ||
+                    { kill "$vmm"; wait "$vmm"; fail "no replacement cellvm-blockd after $k"; }
+            done
+            wait "$vmm"
+            rc=$?
+            check_reaped
+            [ "$rc" -eq 1 ] || fail "expected exit status 1, got $rc"
+            grep -q 'error: device victim: the blockd process (victim) died of signal 9; restarted 5 times within 10 s already; stopping the VM' "$err" ||
+                fail "cellvm did not name the device and its last exit"
+            echo "ok: $(grep 'error: device victim' "$err" | head -1)"
+        fi
         ;;
     disk-missing-image)
         cellvm --kernel "$hello" --serial tty "${mem[@]}" --disk "path=$work/none.img"

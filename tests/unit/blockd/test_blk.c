@@ -469,6 +469,20 @@ Test(blk, config_space)
                  -EINVAL);
 }
 
+Test(blk, seg_max_fits_one_element)
+{
+    struct virtio_blk_config c;
+
+    /* queue_size may be 32768: a driver trusting seg_max must never build a chain that
+       virtq_pop refuses (and breaks the ring for). */
+    disk.queue_size = 32768;
+    blk_config(&disk, &c);
+    cr_assert_eq(le32toh(c.seg_max), VIRTQ_MAX_SEGS - 2);
+    disk.queue_size = 1024;
+    blk_config(&disk, &c);
+    cr_assert_eq(le32toh(c.seg_max), 1022);
+}
+
 Test(blk, features)
 {
     uint64_t f = blk_features(&disk);

@@ -152,3 +152,22 @@ Test(mem_slots, too_many_without_mem_slots)
     cr_assert_eq(vu_fe_set_memory(&fe, regs, 8), 0, "eight fit in SET_MEM_TABLE");
     cr_assert_eq(fe.nheld, 8);
 }
+
+Test(mem_slots, refused_add_mem_reg_leaves_queues_serving)
+{
+    struct vu_fe_region clash = regs[0];
+
+    negotiate(PF_SLOTS);
+    cr_assert_eq(vu_fe_set_memory(&fe, regs, NREG), 0);
+    start_ring();
+    cr_assert_eq(echo_once("before"), 6);
+    /* Overlaps region 0 in guest-physical space under another user address: refused. */
+    clash.uva += 1ull << 32;
+    cr_assert_eq(vu_fe_add_mem_reg(&fe, &clash), -EIO);
+    cr_assert_eq(echo_once("after a refused region"), 22, "the queues were restarted");
+    /* A region past the end of its file is refused after the overlap checks: same answer. */
+    clash.gpa = 1ull << 32;
+    clash.mmap_offset = 1ull << 20;
+    cr_assert_eq(vu_fe_add_mem_reg(&fe, &clash), -EIO);
+    cr_assert_eq(echo_once("again"), 5);
+}

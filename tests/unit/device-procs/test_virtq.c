@@ -436,3 +436,91 @@ Test(devmem, table_full)
         cr_assert_eq(devmem_gpa(m, i * 0x100ull + 15, 1), buf + 15);
     free(m);
 }
+
+/* Three chains published, all popped into the inflight buffer and never pushed: a backend that
+   died with them in flight. A new one attaches the buffer with the ring where it was. */
+static uint8_t *crash_with_three_in_flight(struct virtq_inflight *inf)
+{
+    uint8_t *region = calloc(1, inflight_queue_bytes(NUM));
+
+    cr_assert_eq(inflight_attach(&vq, inf, region), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        desc(i, GPA + 0x4000, 16, 0, 0);
+        publish((uint16_t)i);
+        cr_assert_eq(virtq_pop(&vq, e), 1);
+    }
+    inflight_detach(&vq);
+    return region;
+}
+
+Test(virtq, unpop_of_resubmitted_element_keeps_the_avail_index)
+{
+    struct virtq_inflight inf, inf2;
+    uint8_t *region = crash_with_three_in_flight(&inf);
+    uint16_t seen[8];
+    unsigned n = 0;
+    int r;
+
+    cr_assert_eq(inflight_attach(&vq, &inf2, region), 0);
+    desc(3, GPA + 0x4000, 16, 0, 0);
+    publish(3);
+    cr_assert_eq(virtq_pop(&vq, e), 1);
+    cr_assert_eq(e->head, 0);
+    virtq_unpop(&vq); /* the host side could not take it */
+    cr_assert_eq(vq.last_avail_idx, 3, "a resubmitted element never came from the avail index");
+    while ((r = virtq_pop(&vq, e)) == 1 && n < 8)
+        seen[n++] = e->head;
+    cr_assert_eq(r, 0);
+    cr_assert_eq(n, 4, "each head exactly once");
+    cr_assert(seen[0] == 0 && seen[1] == 1 && seen[2] == 2 && seen[3] == 3);
+    inflight_detach(&vq);
+    free(region);
+}
+
+Test(virtq, unpops_undo_in_reverse_across_resubmit_and_avail)
+{
+    struct virtq_inflight inf, inf2;
+    uint8_t *region = crash_with_three_in_flight(&inf);
+
+    cr_assert_eq(inflight_attach(&vq, &inf2, region), 0);
+    desc(3, GPA + 0x4000, 16, 0, 0);
+    desc(4, GPA + 0x4000, 16, 0, 0);
+    publish(3);
+    publish(4);
+    /* netd gives back every buffer of a frame that does not fit: 2, 3 and 4 here. */
+    for (unsigned i = 0; i < 5; i++)
+        cr_assert_eq(virtq_pop(&vq, e), 1);
+    for (unsigned i = 0; i < 3; i++)
+        virtq_unpop(&vq);
+    cr_assert_eq(vq.last_avail_idx, 3);
+    for (uint16_t want = 2; want <= 4; want++) {
+        cr_assert_eq(virtq_pop(&vq, e), 1);
+        cr_assert_eq(e->head, want);
+    }
+    cr_assert_eq(virtq_pop(&vq, e), 0);
+    inflight_detach(&vq);
+    free(region);
+}
+
+Test(virtq, unpopped_element_is_not_resubmitted_after_a_restart)
+{
+    uint8_t *region = calloc(1, inflight_queue_bytes(NUM));
+    struct virtq_inflight inf, inf2;
+    int r;
+
+    cr_assert_eq(inflight_attach(&vq, &inf, region), 0);
+    desc(0, GPA + 0x4000, 16, 0, 0);
+    publish(0);
+    cr_assert_eq(virtq_pop(&vq, e), 1);
+    virtq_unpop(&vq);
+    /* GET_VRING_BASE then a restart at the reported index, with the same inflight buffer. */
+    inflight_detach(&vq);
+    cr_assert_eq(vq.last_avail_idx, 0);
+    cr_assert_eq(inflight_attach(&vq, &inf2, region), 0);
+    cr_assert_eq(virtq_pop(&vq, e), 1);
+    cr_assert_eq(e->head, 0);
+    r = virtq_pop(&vq, e);
+    cr_assert_eq(r, 0, "head 0 handed out once, not from the inflight list and the ring both");
+    inflight_detach(&vq);
+    free(region);
+}

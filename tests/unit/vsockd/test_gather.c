@@ -157,3 +157,63 @@ Test(gather, host_full_mid_gather)
     close(s);
     close(lfd);
 }
+
+/*
+ * The host closes its end; the guest then sends RW and a control packet for that stream in one
+ * batch. The RW is gathered; the control packet sends the gather first, which fails (EPIPE) and
+ * ends the stream, so the control packet must find no stream behind it (issue 22 item 1: it
+ * was used after free, and an RST freed it twice). One RST tells the guest; the model lives on.
+ */
+static void host_gone_mid_gather(uint16_t op, uint32_t flags)
+{
+    uint32_t gport = 73, hport = 6004;
+    int lfd = host_listener(hport), s = h_guest_connect(&H, gport, hport, lfd), s2;
+    struct virtq_elem *e[2];
+    struct h_pkt p = h_pkt(VSOCK_OP_RW, gport, hport), r;
+    static uint8_t buf[PKT];
+
+    close(s); /* the host side is gone before vsockd has polled it */
+    fill(buf, hport, 0, PKT);
+    p.len = PKT;
+    e[0] = h_elem(&H, &p, buf, PKT, 0);
+    p = h_pkt(op, gport, hport);
+    p.flags = flags;
+    e[1] = h_elem(&H, &p, NULL, 0, PKT + VSOCK_HDR_LEN + 64);
+    vsock_tx_batch(H.d, e, 2);
+    free(e[0]);
+    free(e[1]);
+    cr_assert_eq(vsock_conn_count(H.d), 0, "the stream outlived its host socket");
+    cr_assert_eq(h_rx(&H, 4096, &r, NULL, NULL), 1, "no RST for the dead stream");
+    cr_assert_eq(r.op, VSOCK_OP_RST, "op %u", r.op);
+    cr_assert_eq(r.src_port, hport);
+    cr_assert_eq(r.dst_port, gport);
+    cr_assert_eq(h_rx(&H, 4096, &r, NULL, NULL), 0, "op %u after the RST", r.op);
+    /* Still serving: the same pair connects again and carries bytes. */
+    s2 = h_guest_connect(&H, gport, hport, lfd);
+    p = h_pkt(VSOCK_OP_RW, gport, hport);
+    p.len = 64;
+    h_tx(&H, &p, buf, 64, NULL, 0);
+    cr_assert_eq(drain_check(s2, hport, 0, 2000), 64);
+    close(s2);
+    close(lfd);
+}
+
+Test(gather, host_gone_then_rw_rst)
+{
+    host_gone_mid_gather(VSOCK_OP_RST, 0);
+}
+
+Test(gather, host_gone_then_rw_shutdown)
+{
+    host_gone_mid_gather(VSOCK_OP_SHUTDOWN, VSOCK_SHUT_SEND | VSOCK_SHUT_RCV);
+}
+
+Test(gather, host_gone_then_rw_credit_request)
+{
+    host_gone_mid_gather(VSOCK_OP_CREDIT_REQUEST, 0);
+}
+
+Test(gather, host_gone_then_rw_request)
+{
+    host_gone_mid_gather(VSOCK_OP_REQUEST, 0);
+}

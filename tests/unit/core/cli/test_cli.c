@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/cli/cli.h"
-#include "core/cli/cli_devices.h"
 
 #define MAX_ARGV 24
 #define ARGV(...)                   \

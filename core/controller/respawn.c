@@ -1,0 +1,186 @@
+#include "core/controller/respawn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/controller/devices.h"
+#include "core/controller/event_monitor.h"
+#include "ipc/channel.h"
+
+void respawn_init(struct respawn *rs)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->core_sock = -1;
+}
+
+void respawn_close(struct respawn *rs)
+{
+    if (rs->core_sock >= 0)
+        close(rs->core_sock);
+    rs->core_sock = -1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Whether one more restart fits: fewer than RESPAWN_BURST within the interval. Records it. */
+static bool budget_take(struct respawn *rs)
+{
+    uint64_t now = now_ms();
+    uint64_t *oldest = &rs->when_ms[rs->count % RESPAWN_BURST];
+
+    if (rs->count >= RESPAWN_BURST && now - *oldest < RESPAWN_INTERVAL_S * 1000u)
+        return false;
+    *oldest = now;
+    rs->count++;
+    return true;
+}
+
+static void give_up(struct device *dv, const char *what, const char *why)
+{
+    struct supervisor *sv = dv->svc.sv;
+
+    sv_report(sv, "cellvm: error: device %s: %s; %s; stopping the VM\n", dv->id, why, what);
+    sv_set_status(sv, 1);
+    sv_stop(sv);
+}
+
+/* Requests the dead process owed an answer to are closed with EIO: nobody waits forever. */
+static void drop_pending(struct devices *d, struct device *dv)
+{
+    const Cellvm__DeviceStats none = CELLVM__DEVICE_STATS__INIT;
+
+    while (dv->pending) {
+        uint8_t tag = dv->tags[0];
+
+        dv->pending--;
+        memmove(dv->tags, dv->tags + 1, dv->pending);
+        if (d->on_reply)
+            d->on_reply(d->reply_arg, dv, tag, EIO, &none);
+    }
+    dv->req_errnum = 0;
+}
+
+/* A new socketpair: the device end goes to the new process, the frontend end waits for its
+ * Ready (or replaces the one the core has not been sent yet). */
+static int new_connection(struct device *dv)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    if (dv->dev_sock >= 0)
+        close(dv->dev_sock);
+    dv->dev_sock = sv[1];
+    if (dv->core_sock >= 0) { /* the core was not configured yet: it gets this one at boot */
+        close(dv->core_sock);
+        dv->core_sock = sv[0];
+        return 0;
+    }
+    respawn_close(&dv->rs);
+    dv->rs.core_sock = sv[0];
+    return 0;
+}
+
+void respawn_on_exit(struct devices *d, struct device *dv, int st)
+{
+    struct sv_child *c = &dv->svc;
+    char why[320], err[256];
+    int r;
+
+    if (dv->rs.failure[0])
+        snprintf(why, sizeof(why), "the %s process (%s) %s", dv->proc.role, dv->id, dv->rs.failure);
+    else
+        sv_describe_death(c->sv, c, st, why, sizeof(why));
+    dv->rs.failure[0] = '\0';
+    dv->rs.reconnecting = false;
+    drop_pending(d, dv);
+    if (!budget_take(&dv->rs)) {
+        char what[96];
+
+        snprintf(what, sizeof(what), "restarted %d times within %d s already", RESPAWN_BURST,
+                 RESPAWN_INTERVAL_S);
+        give_up(dv, what, why);
+        return;
+    }
+    sv_report(c->sv, "cellvm: device %s: %s; starting a replacement (restart %u)\n", dv->id, why,
+              dv->rs.count);
+    if (d->evmon) {
+        const struct evmon_prop p[2] = { { "id", dv->id }, { "reason", why } };
+
+        evmon_emit(d->evmon, "vm", "device-respawned", p, 2);
+    }
+    sv_unwatch(c);
+    child_close(&dv->proc);
+    dv->configured = dv->ready = false;
+    r = new_connection(dv);
+    if (!r)
+        r = devices_start_process(dv, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "socketpair: %s", strerror(-r));
+    if (!r)
+        r = sv_rewatch(c);
+    if (r) {
+        c->exited = true; /* nothing runs in this slot */
+        give_up(dv, err, "cannot start a replacement");
+    }
+}
+
+void respawn_on_ready(struct devices *d, struct device *dv)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
+    int r;
+
+    if (dv->rs.core_sock < 0)
+        return; /* a first start, or a restart before the core had its connection */
+    ad.id = dv->id;
+    ad.virtio_id = dv->virtio_id;
+    ad.num_queues = dv->num_queues;
+    ad.queue_size = dv->queue_size;
+    ad.pci_segment = dv->pci_segment;
+    ad.reconnect = true;
+    env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
+    env.attach_device = &ad;
+    r = d->core ? sv_send(d->core, &env, &dv->rs.core_sock, 1) : -ENOTCONN;
+    respawn_close(&dv->rs);
+    if (r) {
+        /* No core to reconnect: the VM is ending already, or ends now. */
+        if (!dv->svc.sv->stopping)
+            give_up(dv, strerror(-r), "cannot hand the core its replacement");
+        return;
+    }
+    dv->rs.reconnecting = true;
+}
+
+void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct device *dv = &d->v[i];
+
+        if (strcmp(dv->id, id) || !dv->rs.reconnecting)
+            continue;
+        dv->rs.reconnecting = false;
+        if (!errnum) {
+            sv_report(dv->svc.sv, "cellvm: device %s: the replacement %s process took over\n",
+                      dv->id, dv->proc.role);
+            if (d->evmon)
+                evmon_device(d->evmon, "device-reconnected", dv->id);
+            return;
+        }
+        /* Its death brings respawn_on_exit, which counts it against the budget. */
+        snprintf(dv->rs.failure, sizeof(dv->rs.failure), "failed its vhost-user reconnection: %s",
+                 strerror(errnum));
+        sv_kill(&dv->svc);
+        return;
+    }
+}
