@@ -38,6 +38,18 @@ static const char *feature_name(const uint8_t *names, size_t n, uint8_t type, ui
     return NULL;
 }
 
+/* A name from the image, fit for a log line: every byte outside printable ASCII becomes '?',
+   so a hostile image cannot put control sequences into logs and terminals. */
+static const char *printable(char *buf, size_t buflen, const char *src)
+{
+    size_t i = 0;
+
+    for (; src[i] && i + 1 < buflen; i++)
+        buf[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+    buf[i] = 0;
+    return buf;
+}
+
 static int check_incompat(uint64_t bits, const uint8_t *names, size_t nnames, char *err,
                           size_t errlen)
 {
@@ -52,9 +64,11 @@ static int check_incompat(uint64_t bits, const uint8_t *names, size_t nnames, ch
     for (unsigned bit = 0; bit < 64; bit++) {
         if (!(bits & ~KNOWN_INCOMPAT & (1ull << bit)))
             continue;
+        char shown[48];
         const char *nm = feature_name(names, nnames, 0, (uint8_t)bit, name, sizeof(name));
+
         FAIL(-ENOTSUP, "qcow2: unsupported incompatible feature bit %u (%s)", bit,
-             nm ? nm : "unnamed");
+             nm ? printable(shown, sizeof(shown), nm) : "unnamed");
     }
 out:
     return ret;
@@ -213,11 +227,14 @@ int q2_header_load(struct qcow2 *q, char *err, size_t errlen)
             FAIL(-EINVAL, "qcow2: backing file name field is invalid");
         memcpy(q->backing_name, c0 + bf_off, bf_len);
         q->backing_name[bf_len] = 0;
-        if (!q->opts.allow_backing)
+        if (!q->opts.allow_backing) {
+            char shown[128];
+
             FAIL(-EPERM,
                  "qcow2: the image names a backing file (%s); refused without "
                  "backing_files=on",
-                 q->backing_name);
+                 printable(shown, sizeof(shown), q->backing_name));
+        }
     }
 
     /* Tables: aligned, sized for the virtual size, inside the file, not overlapping. */

@@ -102,10 +102,7 @@ static int fq_open(struct fq *s, const uint8_t *img, size_t len, uint8_t flags, 
     if (r < 0) {
         if (s->q || !err[0])
             abort(); /* a refusal always says why */
-        /* Printable too, but the header code echoes the image's backing name and feature
-         * names raw today (issue 22's report): checked only on request until that is fixed. */
-        if (getenv("FUZZ_QCOW2_PRINTABLE_ERR"))
-            fq_warn(NULL, err);
+        fq_warn(NULL, err); /* printable too: names from the image are escaped */
         qcow2_file_destroy(s->f);
         s->f = NULL;
     }
