@@ -183,42 +183,40 @@ static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc
 static void boot(struct api_ctl *a, uint64_t id)
 {
     char err[CLI_ERR_LEN] = "";
+    enum api_vm was = a->state;
     int r;
 
     if (a->state == API_VM_NONE) {
         api_ctl_respond(a, id, 404, "the VM is not created", NULL);
         return;
     }
-    if (a->state != API_VM_CREATED) {
-        api_ctl_respond(a, id, 500,
-                        a->state == API_VM_SHUTDOWN
-                            ? "booting again after vm.shutdown is not supported by cellvm yet"
-                            : "the VM is already booted",
-                        NULL);
+    /* Shutdown: booted afresh from the same configuration, as Cloud Hypervisor does. */
+    if (a->state != API_VM_CREATED && a->state != API_VM_SHUTDOWN) {
+        api_ctl_respond(a, id, 500, "the VM is already booted", NULL);
         return;
     }
-    r = a->ops->boot(a->arg, err, sizeof(err));
-    if (r) {
-        api_ctl_respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
+    if (a->vm_stopping) {
+        api_ctl_respond(a, id, 500, "the VM is still stopping", NULL);
         return;
     }
+    /* Set first: the answer may come from inside ops->boot's failure path. */
     a->state = API_VM_RUNNING;
-    a->boot_id = id; /* answered when the core is Ready */
+    a->boot_id = id; /* answered when the core is Ready, or when the boot has failed */
+    r = a->ops->boot(a->arg, err, sizeof(err));
+    if (r && a->boot_id == id) {
+        a->boot_id = 0;
+        a->state = was;
+        api_ctl_respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
+    }
 }
 
-/* vm.shutdown and vm.delete of a booted VM: the core stops, the VMM keeps serving. */
+/* vm.shutdown and vm.delete of a booted VM: the core and the device processes stop, the VMM
+ * keeps serving. */
 static void stop_vm(struct api_ctl *a, uint64_t id, bool delete)
 {
     struct sv_child *core = a->ops->core(a->arg);
 
-    if (a->cfg->ndisks || a->cfg->nnets || a->cfg->vsock.present) {
-        api_ctl_respond(a, id, 500,
-                        "stopping a VM with device processes while the VMM stays is not supported "
-                        "yet: use vmm.shutdown",
-                        NULL);
-        return;
-    }
-    if (!core || a->vm_stopping || sv_send_shutdown(core)) {
+    if (!core || a->vm_stopping || a->boot_id || a->ops->stop(a->arg)) {
         api_ctl_respond(a, id, 500, "the VM cannot be stopped now", NULL);
         return;
     }
@@ -486,18 +484,14 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
     return true;
 }
 
-bool api_ctl_keeps_running(const struct api_ctl *a)
-{
-    return a->enabled && a->vm_stopping && !a->svc.sv->stopping;
-}
-
 void api_ctl_vm_ended(struct api_ctl *a)
 {
     if (!a->vm_stopping)
         return;
     a->vm_stopping = false;
     a->state = a->delete_after ? API_VM_NONE : API_VM_SHUTDOWN;
-    api_dev_drop_net_fds(a); /* booting again after vm.shutdown is not supported */
+    if (a->delete_after)
+        api_dev_drop_net_fds(a); /* vm.boot after vm.shutdown uses them again */
     evmon_event(a->evmon, "vm", "shutdown");
     if (a->delete_after)
         evmon_event(a->evmon, "vm", "deleted");
@@ -507,6 +501,15 @@ void api_ctl_vm_ended(struct api_ctl *a)
     if (a->control_id)
         api_ctl_respond(a, a->control_id, 500, "the VM stopped", NULL);
     a->control_id = 0;
+}
+
+void api_ctl_boot_failed(struct api_ctl *a, const char *why)
+{
+    if (a->state == API_VM_RUNNING)
+        a->state = API_VM_CREATED;
+    if (a->boot_id)
+        api_ctl_respond(a, a->boot_id, 500, why && *why ? why : "the VM could not boot", NULL);
+    a->boot_id = 0;
 }
 
 void api_ctl_vmm_ended(struct api_ctl *a)

@@ -18,10 +18,13 @@
 #include "core/controller/supervise.h"
 
 struct api_ctl_ops {
-    /* Boots the VM the controller's configuration describes. 0 or -errno with err. */
+    /* Boots the VM the controller's configuration describes; the answer comes later
+     * (api_ctl_vm_ready or api_ctl_boot_failed). 0, or -errno with err when it is refused. */
     int (*boot)(void *arg, char *err, size_t errlen);
     /* The running core, or NULL. */
     struct sv_child *(*core)(void *arg);
+    /* Stops the VM's processes, the VMM staying; api_ctl_vm_ended follows. 0 or -errno. */
+    int (*stop)(void *arg);
 };
 
 enum api_vm { API_VM_NONE, API_VM_CREATED, API_VM_RUNNING, API_VM_PAUSED, API_VM_SHUTDOWN };
@@ -89,11 +92,13 @@ void api_ctl_vm_ready(struct api_ctl *a);
 /* A message from the core the API waits for (VmControlDone): true when consumed. */
 bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env);
 
-/* Whether the core's end was asked for through the API, so the VMM keeps serving. */
-bool api_ctl_keeps_running(const struct api_ctl *a);
-
-/* The core has exited after an API stop: answers the request, VM state Shutdown (or none). */
+/* The VM's processes have stopped after an API stop: answers the request, VM state Shutdown
+ * (or none after vm.delete). */
 void api_ctl_vm_ended(struct api_ctl *a);
+
+/* The pending vm.boot failed and whatever it started has stopped: answered 500 with why, the
+ * VM is Created again. */
+void api_ctl_boot_failed(struct api_ctl *a, const char *why);
 
 /* The VMM is ending: the events Cloud Hypervisor writes then (vm shutdown, vm deleted, vmm
  * shutdown) for the VM state it ends in. */

@@ -450,8 +450,11 @@ int devices_open(struct devices *d, const struct cli_config *cfg, char *err, siz
 static void dev_error(struct device *dv, const char *what)
 {
     struct supervisor *sv = dv->svc.sv;
+    const struct devices *d = dv->svc.arg;
 
     sv_report(sv, "cellvm: error: device %s (%s): %s\n", dv->id, dv->kind->role, what);
+    if (d->stopping && !sv->stopping)
+        return; /* the VM is stopping anyway; the VMM stays */
     sv_set_status(sv, 1);
     sv_stop(sv);
 }
@@ -587,7 +590,17 @@ static void dev_exit(struct sv_child *c, int st)
     char msg[320];
 
     bool abnormal = WIFSIGNALED(st) ? !c->killed : WEXITSTATUS(st) != 0;
+    struct devices *d = c->arg;
 
+    if (d->stopping && !c->sv->stopping) { /* only the VM stops (vm_stop.h) */
+        if (abnormal) {
+            sv_describe_death(c->sv, c, st, msg, sizeof(msg));
+            sv_report(c->sv, "cellvm: warning: device %s: %s\n", dv->id, msg);
+        }
+        if (d->on_gone)
+            d->on_gone(d->gone_arg);
+        return;
+    }
     if (!c->sv->stopping && !dv->external) {
         respawn_on_exit(c->arg, dv, st);
         return;

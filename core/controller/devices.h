@@ -81,6 +81,11 @@ struct devices {
     void *reply_arg;
     struct sv_child *core; /* set by devices_attach: where reconnections go; borrowed */
     struct evmon *evmon;   /* device-respawned events; borrowed, or NULL */
+    /* The VM is being stopped while the VMM stays (vm_stop.h): an exit is neither respawned
+     * nor the VMM's end; on_gone(gone_arg) is told of each. */
+    bool stopping;
+    void (*on_gone)(void *arg);
+    void *gone_arg;
 };
 
 void devices_init(struct devices *d);

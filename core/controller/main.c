@@ -13,43 +13,15 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/cli/cli.h"
 #include "core/cli/cli_host.h"
-#include "core/controller/api_ctl.h"
-#include "core/controller/devices.h"
-#include "core/controller/event_monitor.h"
-#include "core/controller/launch.h"
-#include "core/controller/linkwatch.h"
-#include "core/controller/resources.h"
-#include "core/controller/serial.h"
-#include "core/controller/supervise.h"
+#include "core/controller/controller.h"
+#include "core/controller/vm_stop.h"
 #include "ipc/channel.h"
 #include "validate.h"
-
-enum core_state { CORE_WAIT_HELLO, CORE_WAIT_READY, CORE_RUNNING, CORE_DONE };
-
-struct core_msg;
-
-struct controller {
-    struct cli_config cfg;
-    struct vm_resources res;
-    struct serial_backend serial;
-    struct devices devs;
-    struct api_ctl api;  /* --api-socket: cellvm-api and the VM lifecycle it drives */
-    struct evmon evmon;  /* --event-monitor */
-    struct linkwatch lw; /* host link state of the --net TAPs */
-    struct child core;
-    struct sv_child core_svc;
-    enum core_state core_state;
-    struct core_msg *msg; /* the CoreConfig, sent after the core's Hello; borrowed */
-    struct supervisor sv;
-    bool sv_inited;
-    struct event_base *base;
-    int log_fd; /* --log-file, or -1 for stderr; owned */
-    char err[CLI_ERR_LEN];
-};
 
 /* What the core is told, and the fds it gets, in the same order. */
 struct core_msg {
@@ -257,19 +229,23 @@ static int open_everything(struct controller *ctl)
         huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
     int r;
 
-    if (c->log_file) {
+    if (c->log_file && ctl->log_fd < 0) { /* opened once: a second vm.boot keeps it */
         ctl->log_fd = open(c->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (ctl->log_fd < 0) {
             snprintf(ctl->err, n, "--log-file: cannot open '%s': %s", c->log_file, strerror(errno));
             return -errno;
         }
     }
-    r = resources_open_kvm(&ctl->res.kvm, ctl->err, n);
+    /* The payload before /dev/kvm: a vm.boot of a missing or wrong kernel is refused with
+     * that reason, before any process starts. */
+    r = resources_open_ro("--kernel", c->payload.kernel, &ctl->res.kernel, ctl->err, n);
     if (!r)
-        r = resources_open_ro("--kernel", c->payload.kernel, &ctl->res.kernel, ctl->err, n);
+        r = resources_check_kernel(ctl->res.kernel, c->payload.kernel, ctl->err, n);
     if (!r && c->payload.initramfs)
         r = resources_open_ro("--initramfs", c->payload.initramfs, &ctl->res.initramfs, ctl->err,
                               n);
+    if (!r)
+        r = resources_open_kvm(&ctl->res.kvm, ctl->err, n);
     if (!r && !c->nzones)
         r = resources_create_ram(c->memory.size, huge, &ctl->res.memfd, ctl->err, n);
     for (size_t i = 0; !r && i < c->nzones && i < RESOURCES_MAX_ZONES; i++) {
@@ -327,6 +303,14 @@ static struct controller *ctl_of(struct sv_child *c)
 
 static void core_fail(struct sv_child *c, const char *what)
 {
+    struct controller *ctl = ctl_of(c);
+
+    if (ctl->api.boot_id && !c->sv->stopping) {
+        /* A vm.boot the core could not carry out (the kernel, guest RAM, KVM): the answer to
+         * it, and the VMM keeps serving. */
+        vm_stop_begin(ctl, what);
+        return;
+    }
     sv_report(c->sv, "cellvm: error: %s\n", what);
     sv_set_status(c->sv, 1);
     sv_stop(c->sv);
@@ -388,7 +372,7 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
                                env->device_reconnected->errnum);
         return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
-        if (api_ctl_keeps_running(&ctl->api)) {
+        if (vm_stop_active(ctl)) {
             /* vm.shutdown through the API: the VMM stays to serve it. */
             ctl->core_state = CORE_DONE;
             c->stop_sent = true;
@@ -414,8 +398,16 @@ static void core_exit(struct sv_child *c, int st)
 {
     struct controller *ctl = ctl_of(c);
 
-    if (api_ctl_keeps_running(&ctl->api)) {
-        api_ctl_vm_ended(&ctl->api);
+    if (vm_stop_active(ctl)) {
+        vm_stop_step(ctl);
+        return;
+    }
+    if (ctl->api.boot_id && !c->sv->stopping) {
+        char msg[256];
+
+        /* Died before it was Ready, through vm.boot: that boot fails, the VMM stays. */
+        sv_describe_death(c->sv, c, st, msg, sizeof(msg));
+        vm_stop_begin(ctl, msg);
         return;
     }
     if (ctl->core_state != CORE_DONE && !c->sv->have_status) {
@@ -475,12 +467,16 @@ static int boot_vm(struct controller *ctl)
         snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
         return r;
     }
+    ctl->core_state = CORE_WAIT_HELLO;
     r = sv_add(&ctl->sv, &ctl->core_svc, &ctl->core, &core_ops, ctl, 0);
     if (r) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot watch the core: %s", strerror(-r));
         kill(ctl->core.pid, SIGKILL);
+        waitpid(ctl->core.pid, NULL, 0); /* nobody else would reap it */
+        ctl->core.pid = 0;
         return r;
     }
+    ctl->core_watched = true;
     /* On failure whatever started is stopped in order by the caller. */
     r = devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
     for (size_t i = 0; !r && i < ctl->devs.n; i++)
@@ -490,17 +486,33 @@ static int boot_vm(struct controller *ctl)
     return r;
 }
 
+/* vm.boot: answered later, by the core's Ready or, when the boot fails at any point, once
+ * whatever started has stopped again (vm_stop.h); the VMM keeps serving either way. */
 static int api_boot(void *arg, char *err, size_t errlen)
 {
     struct controller *ctl = arg;
-    int r = boot_vm(ctl);
 
-    if (r) {
-        snprintf(err, errlen, "%s", ctl->err);
-        if (ctl->core.pid > 0)
-            sv_stop(&ctl->sv); /* half started: the VMM ends, as after a failed CLI boot */
-    }
-    return r;
+    (void)err;
+    (void)errlen;
+    if (boot_vm(ctl))
+        vm_stop_begin(ctl, ctl->err);
+    return 0;
+}
+
+/* vm.shutdown, vm.delete: the VM's processes stop, the VMM stays; answered at the end. */
+static int api_stop(void *arg)
+{
+    struct controller *ctl = arg;
+
+    if (vm_stop_active(ctl) || ctl->sv.stopping)
+        return -EBUSY;
+    vm_stop_begin(ctl, NULL);
+    return 0;
+}
+
+static void devices_gone(void *arg)
+{
+    vm_stop_step(arg);
 }
 
 static struct sv_child *api_core(void *arg)
@@ -510,7 +522,7 @@ static struct sv_child *api_core(void *arg)
     return ctl->core.pid > 0 && ctl->core_state == CORE_RUNNING ? &ctl->core_svc : NULL;
 }
 
-static const struct api_ctl_ops api_ops = { .boot = api_boot, .core = api_core };
+static const struct api_ctl_ops api_ops = { .boot = api_boot, .core = api_core, .stop = api_stop };
 
 static int run_vm(struct controller *ctl)
 {
@@ -567,6 +579,8 @@ int main(int argc, char **argv)
     ctl.api.evmon = &ctl.evmon;
     ctl.api.devs = &ctl.devs; /* vm.resize-disk, vm.counters */
     ctl.devs.evmon = &ctl.evmon;
+    ctl.devs.on_gone = devices_gone;
+    ctl.devs.gone_arg = &ctl;
     if (cli_parse(argc, argv, &ctl.cfg, ctl.err, sizeof(ctl.err))) {
         fprintf(stderr, "cellvm: error: %s\n", ctl.err);
         goto out;
@@ -601,6 +615,7 @@ int main(int argc, char **argv)
         status = 1;
     }
 out:
+    vm_stop_close(&ctl);
     if (ctl.sv_inited)
         sv_destroy(&ctl.sv);
     serial_close(&ctl.serial);

@@ -60,6 +60,24 @@ int resources_open_ro(const char *what, const char *path, int *fd, char *err, si
     return 0;
 }
 
+int resources_check_kernel(int fd, const char *path, char *err, size_t errlen)
+{
+    static const uint8_t elf[4] = { 0x7f, 'E', 'L', 'F' };
+    uint8_t head[4] = { 0 }, sig[2] = { 0 }, hdrs[4] = { 0 };
+
+    if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) && !memcmp(head, elf, 4))
+        return 0;
+    if (pread(fd, sig, sizeof(sig), 0x1fe) == (ssize_t)sizeof(sig) && sig[0] == 0x55 &&
+        sig[1] == 0xaa && pread(fd, hdrs, sizeof(hdrs), 0x202) == (ssize_t)sizeof(hdrs) &&
+        !memcmp(hdrs, "HdrS", 4))
+        return 0;
+    snprintf(err, errlen,
+             "--kernel: '%s' is not a kernel cellvm can boot (neither a bzImage nor "
+             "an ELF file)",
+             path);
+    return -ENOEXEC;
+}
+
 int resources_open_kvm(int *fd, char *err, size_t errlen)
 {
     int f = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -28,6 +28,14 @@ void resources_close(struct vm_resources *r);
 /* Opens a file read-only for the guest; err names `what` and the path on failure. */
 int resources_open_ro(const char *what, const char *path, int *fd, char *err, size_t errlen);
 
+/*
+ * Whether the opened kernel starts like one the core can load: a bzImage (the boot sector's
+ * 0x55AA and the setup header's "HdrS") or an ELF file. Two fixed-offset compares, not a parse:
+ * the core parses the kernel; this lets vm.boot refuse a wrong file before any process
+ * starts. 0, or -ENOEXEC with err naming `path`.
+ */
+int resources_check_kernel(int fd, const char *path, char *err, size_t errlen);
+
 int resources_open_kvm(int *fd, char *err, size_t errlen);
 
 /*

@@ -375,6 +375,22 @@ void sv_unwatch(struct sv_child *c)
     c->ev_chan = c->ev_log = c->ev_pidfd = NULL;
 }
 
+void sv_remove(struct sv_child *c)
+{
+    struct supervisor *sv = c->sv;
+
+    sv_unwatch(c);
+    for (size_t i = 0; sv && i < sv->nchildren; i++) {
+        if (sv->children[i] != c)
+            continue;
+        memmove(&sv->children[i], &sv->children[i + 1],
+                (sv->nchildren - i - 1) * sizeof(sv->children[0]));
+        sv->nchildren--;
+        break;
+    }
+    c->sv = NULL;
+}
+
 int sv_rewatch(struct sv_child *c)
 {
     struct supervisor *sv = c->sv;

@@ -84,6 +84,10 @@ int sv_add(struct supervisor *sv, struct sv_child *c, struct child *proc,
 void sv_unwatch(struct sv_child *c);
 int sv_rewatch(struct sv_child *c);
 
+/* A child that exited leaves the supervisor for good (sv_unwatch, then out of its list): the
+ * VM stopped while the VMM stays, and its slot may be added again at the next boot. */
+void sv_remove(struct sv_child *c);
+
 /* Sends one message with fds (still owned by the caller) on the child's channel. */
 int sv_send(struct sv_child *c, const Cellvm__Envelope *env, const int *fds, size_t nfds);
 int sv_send_shutdown(struct sv_child *c);

@@ -2,7 +2,9 @@
 """The REST API end to end: cellvm --api-socket with its real cellvm-api and cellvm-core
 processes, payload guests on /dev/kvm. Cases (one per run, named on the command line):
 
-  lifecycle create/boot/pause/resume/power-button/counters/shutdown with vm.info before/after
+  lifecycle create/boot/pause/resume/power-button/counters/shutdown with vm.info before/after;
+            vm.boot again after vm.shutdown (a fresh core), vm.delete of a running VM and
+            vm.create again; after each stop only cellvm-api is left
   badinput  malformed JSON, wrong types, unknown fields, huge bodies, slow and half-closed
             clients, hundreds of connections, fds on requests that take none; vm.info after
   events    --event-monitor path= and fd=: create/boot/pause/resume/shutdown/delete through the
@@ -14,11 +16,17 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             initramfs, cpus, memory, a readonly raw disk, serial, vsock), vm.info Created,
             vm.add-net with a TAP fd in SCM_RIGHTS (root only: a host TAP with a unique name),
             vm.boot, vm.info Running with the disk, net and vsock, vmm.shutdown, the process
-            exits; vm.add-net's refusals (fd count, hotplug) close the fds they came with
+            exits; vm.add-net's refusals (fd count, hotplug) close the fds they came with;
+            vm.shutdown ends every device process, removes the vsock socket and the TAP cellvm
+            created, and vm.boot starts them all again
+  bootfail  (runs without /dev/kvm) vm.boot of a missing kernel, a file that is no kernel, a
+            directory, a missing initramfs, a kernel the core cannot load: 500 with the reason,
+            the VM Created again, no process of the VM left, the VMM still serving; vmm.shutdown
+            leaves no socket file
 
 Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
 api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
-Hypervisor's. Skips (77) without /dev/kvm or python3-yaml.
+Hypervisor's. Skips (77) without /dev/kvm (except bootfail) or python3-yaml.
 """
 import argparse
 import fcntl
@@ -90,9 +98,29 @@ def case_lifecycle(args, doc, schema):
         expect(v, "PUT", "vm.power-button", {204})
         expect(v, "PUT", "vm.shutdown", {204})
         assert info(v, schema)["state"] == "Shutdown"
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
         expect(v, "PUT", "vm.shutdown", {405})
+        # Booted again from the same configuration: a fresh core, which runs and stops again.
+        expect(v, "PUT", "vm.boot", {204})
+        assert info(v, schema)["state"] == "Running"
+        assert "cellvm-core" in children(v.p.pid), children(v.p.pid)
+        expect(v, "PUT", "vm.pause", {204})
+        expect(v, "PUT", "vm.resume", {204})
+        expect(v, "PUT", "vm.shutdown", {204})
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
         expect(v, "PUT", "vm.delete", {204})
         expect(v, "GET", "vm.info", {500})
+        # vm.delete of a running VM, then vm.create and vm.boot in the same VMM.
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        expect(v, "PUT", "vm.boot", {204})
+        expect(v, "PUT", "vm.delete", {204})
+        expect(v, "GET", "vm.info", {500})
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+        expect(v, "PUT", "vm.create", {204}, vm_config(args, cpus={"boot_vcpus": 2,
+                                                                   "max_vcpus": 2}))
+        expect(v, "PUT", "vm.boot", {204})
+        assert info(v, schema)["config"]["cpus"]["boot_vcpus"] == 2
+        expect(v, "PUT", "vm.delete", {204})
         r = subprocess.run([args.remote, "--api-socket", v.sock, "ping"], capture_output=True,
                            text=True, timeout=10)
         assert r.returncode == 0 and '"version"' in r.stdout, r
@@ -108,6 +136,15 @@ def case_badinput(args, doc, schema):
     v = Vmm(args)
     try:
         v.wait_up()
+        # A kernel that is no kernel: refused with the reason, and the VMM goes on.
+        bad = os.path.join(v.dir, "bad-kernel")
+        with open(bad, "wb") as f:
+            f.write(b"\x7fELF" + b"\0" * 60)  # passes the controller's check; the core refuses
+        expect(v, "PUT", "vm.create", {204}, vm_config(args, payload={"kernel": bad}))
+        out = expect(v, "PUT", "vm.boot", {500})
+        assert b"kernel" in out, out
+        assert info(v, schema)["state"] == "Created"
+        expect(v, "PUT", "vm.delete", {204})
         expect(v, "PUT", "vm.create", {204}, vm_config(args))
         expect(v, "PUT", "vm.boot", {204})
         for body in (b"{", b"{\"payload\":", b"[1,2", b"\xff\xfe", b"{'a':1}", b"null", b"7",
@@ -429,10 +466,29 @@ def case_kata(args, doc, schema):
             assert st == 500 and b"hotplug" in out, (st, out)
             print("running vm.add-net:", st, out.decode().strip())
             assert wait_tun_fds(v.p.pid, held) == held, "the hotplug request's fd was kept"
+        # vm.shutdown: every device process ends, the vsock socket file and the TAP cellvm
+        # created go (the fd-given TAP stays: its fd is the caller's); vm.boot starts it all
+        # again from the same configuration.
+        hvsock = cfg["vsock"]["socket"]
+        assert os.path.exists(hvsock)
+        expect(v, "PUT", "vm.shutdown", {204})
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+        assert not os.path.exists(hvsock), "the vsock socket file outlived vm.shutdown"
+        if root:
+            assert not os.path.exists(f"/sys/class/net/{tap}b"), "cellvm's TAP outlived it"
+            assert os.path.exists(f"/sys/class/net/{tap}")
+        expect(v, "PUT", "vm.boot", {204})
+        kids = children(v.p.pid)
+        for role in ("blockd", "vsockd") + (("netd",) if root else ()):
+            assert "cellvm-" + role in kids, f"booted again: no cellvm-{role} among {kids}"
+        assert os.path.exists(hvsock)
+        if root:
+            assert os.path.exists(f"/sys/class/net/{tap}b")
         t0 = time.monotonic()
         expect(v, "PUT", "vmm.shutdown", {204})
         v.p.wait(10)
         print(f"process exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
+        assert not os.path.exists(hvsock) and not os.path.exists(v.sock)
     finally:
         v.stop()
         for fd in taps:
@@ -445,15 +501,68 @@ def case_kata(args, doc, schema):
                 raise AssertionError(f"TAP {name} left behind")
 
 
+def case_bootfail(args, doc, schema):
+    """Needs no /dev/kvm: the controller checks the payload before any process starts."""
+    kvm = kvm_usable()
+    v = Vmm(args)
+    try:
+        v.wait_up()
+
+        def boot_fails(want, disk=False, **payload):
+            cfg = vm_config(args, payload=payload)
+            if disk and args.blockd:
+                img = os.path.join(v.dir, "disk.raw")
+                with open(img, "wb") as f:
+                    f.truncate(1 << 20)
+                cfg["disks"] = [{"path": img, "id": "disk0"}]
+            expect(v, "PUT", "vm.create", {204}, cfg)
+            out = expect(v, "PUT", "vm.boot", {500})
+            print(f"vm.boot of {payload}: {out.decode().strip()}")
+            assert want in out, out
+            assert call(v.sock, "GET", "vmm.ping")[0] == 200, "the VMM still serves"
+            assert info(v, schema)["state"] == "Created"
+            assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+            # The same answer again: nothing of the first attempt is left over.
+            assert want in expect(v, "PUT", "vm.boot", {500})
+            expect(v, "PUT", "vm.delete", {204})
+
+        missing = os.path.join(v.dir, "missing")
+        junk = os.path.join(v.dir, "junk")
+        with open(junk, "wb") as f:
+            f.write(b"no kernel here\n" * 64)
+        elf_only = os.path.join(v.dir, "elf-header-only")
+        with open(elf_only, "wb") as f:
+            f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 57)
+        idle = os.path.join(args.payloads, "idle.elf")
+        boot_fails(b"cannot open", kernel=missing)
+        boot_fails(b"not a kernel", kernel=junk)
+        boot_fails(b"not a regular file", kernel=v.dir)
+        boot_fails(b"--initramfs: cannot open", kernel=idle, initramfs=missing)
+        # Past the controller's check: the core's reason (or, here, /dev/kvm's), also with a
+        # device process that the failed boot must stop again.
+        boot_fails(b"kernel" if kvm else b"/dev/kvm", disk=True, kernel=elf_only)
+        # The configuration fixed, the same VMM boots it (where /dev/kvm can).
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        expect(v, "PUT", "vm.boot", {204} if kvm else {500})
+        assert v.p.poll() is None
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+        assert not os.path.exists(v.sock), "the API socket file outlived the VMM"
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
         ap.add_argument("--" + a, required=True)
     for a in ("blockd", "netd", "vsockd"):
         ap.add_argument("--" + a)
-    ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata"])
+    ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",
+                                     "bootfail"])
     args = ap.parse_args()
-    if not kvm_usable():
+    if not kvm_usable() and args.case != "bootfail":
         print("SKIP: /dev/kvm is not usable")
         return SKIP
     doc = load_yaml(args.openapi)

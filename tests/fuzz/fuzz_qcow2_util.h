@@ -101,7 +101,7 @@ static int fq_open(struct fq *s, const uint8_t *img, size_t len, uint8_t flags, 
     r = qcow2_open(&s->q, s->f, &o, err, sizeof(err));
     if (r < 0) {
         if (s->q || !err[0])
-            abort(); /* a refusal always says why */
+            abort();        /* a refusal always says why */
         fq_warn(NULL, err); /* printable too: names from the image are escaped */
         qcow2_file_destroy(s->f);
         s->f = NULL;

@@ -7,9 +7,11 @@
 # have closed its kick eventfds (the rings are stopped with GET_VRING_BASE, so a backend that
 # still ran would keep them); after vm.resume the ticks go on, the kick fds are back, and the
 # guest's clock must not have jumped across the pause. Then vm.resize-disk grows the disk to
-# 128 MiB while the guest runs (the guest sees the new capacity and writes past the old end),
-# and vm.power-button ends it: the guest sees the GED interrupt and powers off, cellvm exits 0,
-# and the event log lists every step in order. Needs cellvm, cellvm-core, cellvm-api,
+# 128 MiB while the guest runs (the guest sees the new capacity and writes past the old end).
+# vm.shutdown then ends the core and cellvm-blockd while cellvm keeps serving, and vm.boot boots
+# the same configuration again: the guest starts a second time and runs its checks again (the
+# disk already has its new size). vm.power-button ends that boot: the guest sees the GED
+# interrupt and powers off, cellvm exits 0, and the event log lists every step in order. Needs cellvm, cellvm-core, cellvm-api,
 # cellvm-remote and cellvm-blockd in /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
@@ -28,6 +30,24 @@ checks=boot,pauseclock:12:300,blkresize:/dev/vda:262144:150,powerbutton:150
 say() { echo "l2-api: $*"; }
 remote() { cellvm-remote --api-socket $sock "$@"; }
 ticks() { grep -c 'CELLVM-AGENT: TICK' $raw; }
+# wait_count PATTERN N SECS: until L2's serial output has N lines matching, at most SECS s.
+wait_count() {
+	local i=0
+	while [ "$i" -lt $(($3 * 5)) ]; do
+		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+core_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm-core ] && echo "${p#/proc/}" && return 0
+	done
+	return 1
+}
 # wait_serial PATTERN SECS: until L2's serial output matches, at most SECS seconds.
 wait_serial() {
 	local i=0
@@ -165,6 +185,20 @@ say "disk0 write_bytes $wb0 -> $wb1, write_ops $wo0 -> $wo1 across the guest's 1
 if [ -z "$wb0" ] || [ -z "$wb1" ] || [ $((wb1 - wb0)) -lt $((1 << 20)) ] || [ "$wo1" -le "$wo0" ]; then
 	bad "write_bytes/write_ops did not grow by the guest's 1 MiB write"
 fi
+# vm.shutdown: the VM's processes end, cellvm serves on; vm.boot: the guest boots again.
+remote shutdown || give_up "vm.shutdown failed"
+remote info | grep -q '"state": *"Shutdown"' || bad "vm.info does not say Shutdown"
+blockd_pid >/dev/null && bad "cellvm-blockd still runs after vm.shutdown"
+core_pid >/dev/null && bad "cellvm-core still runs after vm.shutdown"
+remote ping >/dev/null || give_up "vmm.ping failed after vm.shutdown"
+t0=$(cut -d. -f1 /proc/uptime)
+remote boot || give_up "vm.boot after vm.shutdown failed"
+remote info | grep -q '"state": *"Running"' || bad "vm.info does not say Running after the second vm.boot"
+wait_count 'CELLVM-AGENT: START' 2 300 || give_up "the guest did not start again within 300 s"
+say "guest started again $(($(cut -d. -f1 /proc/uptime) - t0)) s after the second vm.boot"
+blockd_pid >/dev/null || bad "no cellvm-blockd after the second vm.boot"
+wait_count 'CELLVM-AGENT: POWER-BUTTON-READY' 2 300 ||
+	give_up "the second boot never got to the power button"
 remote power-button || bad "vm.power-button failed"
 i=0
 while kill -0 "$vmm" 2>/dev/null; do
@@ -178,6 +212,6 @@ say "cellvm exited with status $rc"
 
 evs=$(sed -n 's/^  "event": "\(.*\)",*$/\1/p' $d/ev.log | grep -v child-exited | tr '\n' ' ')
 want="starting booting device-added booted pausing paused resuming resumed device-resized"
-want="$want shutdown deleted shutdown "
+want="$want shutdown booting device-added booted shutdown deleted shutdown "
 [ "$evs" = "$want" ] || bad "events '$evs', expected '$want'"
 finish $rc
