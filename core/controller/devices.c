@@ -715,6 +715,21 @@ int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag)
     return r;
 }
 
+void devices_fail_pending(struct devices *d, struct device *dv)
+{
+    const Cellvm__DeviceStats none = CELLVM__DEVICE_STATS__INIT;
+
+    while (dv->pending) {
+        uint8_t tag = dv->tags[0];
+
+        dv->pending--;
+        memmove(dv->tags, dv->tags + 1, dv->pending);
+        if (d->on_reply)
+            d->on_reply(d->reply_arg, dv, tag, EIO, &none);
+    }
+    dv->req_errnum = 0;
+}
+
 void devices_close(struct devices *d)
 {
     for (size_t i = 0; i < d->n; i++) {

@@ -112,6 +112,9 @@ struct device *devices_find(struct devices *d, const char *id);
  * controller's loop with `tag`; nothing here waits. 0 or -errno.
  */
 int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag);
+/* Answers every request dv still owes with EIO (its process is gone or being stopped), so no
+ * API call waits on a device that will not reply. */
+void devices_fail_pending(struct devices *d, struct device *dv);
 
 /* Records the host link state of a net row's TAP and, when it changed and the device is ready,
  * sends it a LinkState. 0 or -errno. */

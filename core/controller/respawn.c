@@ -54,22 +54,6 @@ static void give_up(struct device *dv, const char *what, const char *why)
     sv_stop(sv);
 }
 
-/* Requests the dead process owed an answer to are closed with EIO: nobody waits forever. */
-static void drop_pending(struct devices *d, struct device *dv)
-{
-    const Cellvm__DeviceStats none = CELLVM__DEVICE_STATS__INIT;
-
-    while (dv->pending) {
-        uint8_t tag = dv->tags[0];
-
-        dv->pending--;
-        memmove(dv->tags, dv->tags + 1, dv->pending);
-        if (d->on_reply)
-            d->on_reply(d->reply_arg, dv, tag, EIO, &none);
-    }
-    dv->req_errnum = 0;
-}
-
 /* A new socketpair: the device end goes to the new process, the frontend end waits for its
  * Ready (or replaces the one the core has not been sent yet). */
 static int new_connection(struct device *dv)
@@ -103,7 +87,7 @@ void respawn_on_exit(struct devices *d, struct device *dv, int st)
         sv_describe_death(c->sv, c, st, why, sizeof(why));
     dv->rs.failure[0] = '\0';
     dv->rs.reconnecting = false;
-    drop_pending(d, dv);
+    devices_fail_pending(d, dv);
     if (!budget_take(&dv->rs)) {
         char what[96];
 

@@ -152,6 +152,19 @@ static void flush_line(struct sv_child *c)
     c->linelen = 0;
 }
 
+/* Bytes of the child's log into whole lines, each one prefixed and written out. */
+static void feed_log(struct sv_child *c, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n' || c->linelen == sizeof(c->line)) {
+            flush_line(c);
+            if (buf[i] == '\n')
+                continue;
+        }
+        c->line[c->linelen++] = buf[i];
+    }
+}
+
 static void on_log(evutil_socket_t fd, short what, void *arg)
 {
     struct sv_child *c = arg;
@@ -168,14 +181,7 @@ static void on_log(evutil_socket_t fd, short what, void *arg)
         maybe_exit_loop(c->sv);
         return;
     }
-    for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] == '\n' || c->linelen == sizeof(c->line)) {
-            flush_line(c);
-            if (buf[i] == '\n')
-                continue;
-        }
-        c->line[c->linelen++] = buf[i];
-    }
+    feed_log(c, buf, (size_t)n);
 }
 
 static void read_chan(struct sv_child *c)
@@ -356,14 +362,7 @@ void sv_unwatch(struct sv_child *c)
         n = read(c->proc->log_rd, buf, sizeof(buf));
         if (n <= 0)
             break;
-        for (ssize_t i = 0; i < n; i++) {
-            if (buf[i] == '\n' || c->linelen == sizeof(c->line)) {
-                flush_line(c);
-                if (buf[i] == '\n')
-                    continue;
-            }
-            c->line[c->linelen++] = buf[i];
-        }
+        feed_log(c, buf, (size_t)n);
     }
     flush_line(c);
     if (c->ev_chan)

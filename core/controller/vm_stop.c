@@ -50,20 +50,8 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
  * vm.counters or vm.resize-disk does not outlive the device rows. */
 static void drop_requests(struct devices *d)
 {
-    const Cellvm__DeviceStats none = CELLVM__DEVICE_STATS__INIT;
-
-    for (size_t i = 0; i < d->n; i++) {
-        struct device *dv = &d->v[i];
-
-        while (dv->pending) {
-            uint8_t tag = dv->tags[0];
-
-            dv->pending--;
-            memmove(dv->tags, dv->tags + 1, dv->pending);
-            if (d->on_reply)
-                d->on_reply(d->reply_arg, dv, tag, EIO, &none);
-        }
-    }
+    for (size_t i = 0; i < d->n; i++)
+        devices_fail_pending(d, &d->v[i]);
 }
 
 /* Every process of the VM has exited: out of the supervisor, and the VM's fds closed. */
