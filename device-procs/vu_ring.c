@@ -36,11 +36,17 @@ static int attach_inflight(struct vu_backend *b, uint16_t i)
 {
     struct vu_queue *q = &b->q[i];
     uint64_t per;
+    int r;
 
     if (!b->inflight_base || i >= b->inflight_nq || q->vq.num != b->inflight_qs)
         return 0;
     per = inflight_queue_bytes(b->inflight_qs);
-    return inflight_attach(&q->vq, &q->inflight, (uint8_t *)b->inflight_base + per * i);
+    r = inflight_attach(&q->vq, &q->inflight, (uint8_t *)b->inflight_base + per * i);
+    /* Only after a predecessor died with requests taken: says that the region did its job. */
+    if (!r && q->inflight.nresubmit)
+        fprintf(stderr, "vhost-user: queue %u: resubmitting %u requests in flight\n", i,
+                q->inflight.nresubmit);
+    return r;
 }
 
 int vub_sync_queue(struct vu_backend *b, uint16_t i)

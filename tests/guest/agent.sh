@@ -538,6 +538,146 @@ check_powerbutton() {
 	echo "GED interrupts: $before before, $(ged_irqs) after"
 }
 
+# uptime_cs: the guest's uptime in centiseconds.
+uptime_cs() {
+	cut -d' ' -f1 /proc/uptime | tr -d .
+}
+
+# blkrespawn DEV ROUNDS [MB]: ROUNDS rounds of fresh data on DEV while the host kills the disk's
+# device process: round N writes MB MiB (1) of a pattern of its own at N*MB MiB with O_DIRECT and
+# a flush, reads it back (O_DIRECT) and compares, then prints "CELLVM-AGENT: BLK-ROUND N" (the
+# host's cue). Afterwards every round is read again (data the dead process wrote, or that its
+# replacement resubmitted, must all be there) and the kernel must have logged no I/O error.
+# Prints the slowest round: the one the respawn stalled. Meanwhile a second writer rewrites a
+# 4 MiB pattern at 48 MiB in 256 KiB O_DIRECT writes (bounded), so more requests are in flight
+# when the process dies; that region must hold the pattern at the end.
+blk_pattern() {
+	yes "cellvm respawn round $1 of $2" | head -c $(($3 * 1048576))
+}
+check_blkrespawn() {
+	local dev=${1:-/dev/vda} rounds=${2:-30} mb=${3:-1} n=1 t0 t1 worst=0 slow=0 bg
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	blk_pattern background "$dev" 4 >/tmp/bgpat
+	: >/tmp/bg.run
+	(
+		i=0
+		while [ -e /tmp/bg.run ] && [ "$i" -lt 1000 ]; do
+			dd if=/tmp/bgpat of="$dev" bs=256k seek=192 oflag=direct 2>/tmp/bg.err || exit 1
+			i=$((i + 1))
+		done
+		echo "blkrespawn: the second writer wrote its pattern $i times"
+	) &
+	bg=$!
+	while [ "$n" -le "$rounds" ]; do
+		t0=$(uptime_cs)
+		blk_pattern "$n" "$dev" "$mb" >/tmp/pattern
+		dd if=/tmp/pattern of="$dev" bs=1M seek=$((n * mb)) oflag=direct conv=fsync \
+			2>/tmp/dd.err || {
+			fail "round $n: write: $(tail -n 1 /tmp/dd.err)"
+			break
+		}
+		dd if="$dev" of=/tmp/readback bs=1M skip=$((n * mb)) count="$mb" iflag=direct \
+			2>/tmp/dd.err || {
+			fail "round $n: read: $(tail -n 1 /tmp/dd.err)"
+			break
+		}
+		cmp -s /tmp/pattern /tmp/readback || {
+			fail "round $n: read back differs from what was written"
+			break
+		}
+		t1=$(uptime_cs)
+		[ $((t1 - t0)) -le "$worst" ] || {
+			worst=$((t1 - t0))
+			slow=$n
+		}
+		say "BLK-ROUND $n"
+		n=$((n + 1))
+	done
+	rm -f /tmp/bg.run
+	[ -z "$REASON" ] || return 1
+	wait "$bg" || fail "the second writer failed: $(tail -n 1 /tmp/bg.err)" || return
+	echo "blkrespawn: $rounds rounds verified; slowest round $slow: ${worst}0 ms"
+	dd if="$dev" of=/tmp/readback bs=1M skip=48 count=4 iflag=direct 2>/tmp/dd.err &&
+		cmp -s /tmp/bgpat /tmp/readback || fail "the second writer's region is wrong" || return
+	n=1
+	while [ "$n" -le "$rounds" ]; do
+		blk_pattern "$n" "$dev" "$mb" >/tmp/pattern
+		dd if="$dev" of=/tmp/readback bs=1M skip=$((n * mb)) count="$mb" iflag=direct \
+			2>/tmp/dd.err || {
+			fail "reread of round $n: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		cmp -s /tmp/pattern /tmp/readback || {
+			fail "round $n no longer reads back at the end"
+			return
+		}
+		n=$((n + 1))
+	done
+	echo "blkrespawn: every round reads back at the end"
+	check_noioerr
+}
+
+# noioerr: the kernel logged no block I/O error (nor a virtio-blk complaint).
+check_noioerr() {
+	local bad
+	bad=$(dmesg | grep -iE 'I/O error|blk_update_request|critical (medium|target|nexus)|virtio_blk.*(error|fail)' |
+		head -n 3)
+	[ -z "$bad" ] || fail "kernel logged I/O errors: $(echo "$bad" | tr '\n' '|')"
+}
+
+# netrespawn HOST SECS [MAXGAP]: prints "CELLVM-AGENT: NET-KILL-READY" (the host kills the NIC's
+# device process a few seconds later), pings HOST once a second for SECS seconds and passes when
+# the answers came back: the last two pings answered and no more than MAXGAP (5) pings in a row
+# went unanswered.
+check_netrespawn() {
+	local host=${1:-} secs=${2:-15} maxgap=${3:-5} seqs sent last prev gap=0 worst=0 s
+	case "$host" in 169.254.*) ;; *)
+		fail "usage: netrespawn 169.254.X.Y SECS [MAXGAP] (link-local only)"
+		return
+		;;
+	esac
+	say NET-KILL-READY
+	ping -w "$secs" "$host" >/tmp/ping.out 2>&1
+	sed -n '/packets transmitted/p; /time=[0-9.]* ms/{s/.*seq=\([0-9]*\).*time=\([0-9.]*\) ms.*/seq \1 \2 ms/p}' \
+		/tmp/ping.out | tr '\n' ' '
+	echo
+	seqs=$(sed -n 's/.*seq=\([0-9]*\) .*/\1/p' /tmp/ping.out)
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' /tmp/ping.out)
+	[ -n "$seqs" ] && [ -n "$sent" ] || {
+		fail "no answer from $host at all"
+		return
+	}
+	prev=-1
+	for s in $seqs; do
+		gap=$((s - prev - 1))
+		[ "$gap" -le "$worst" ] || worst=$gap
+		prev=$s
+	done
+	last=$prev
+	echo "netrespawn: $sent sent, $(echo "$seqs" | wc -l) answered, at most $worst in a row lost, last answered seq $last"
+	[ "$worst" -le "$maxgap" ] || fail "$worst pings in a row unanswered (at most $maxgap allowed)" || return
+	[ "$last" -ge $((sent - 2)) ] || fail "pings stopped being answered after seq $last of $sent"
+}
+
+# vsockreset PORT NEWPORT [SECS]: opens a stream to the host's PORT and holds it; the host kills
+# the vsock device process once it sees "vsock-peer: holding a stream" and the stream must fail
+# (the transport reset the VMM posts) within SECS (60). Then a new stream of 1 MiB to NEWPORT,
+# checked on both ends, must work.
+check_vsockreset() {
+	local port=${1:-5000} newport=${2:-5001} secs=${3:-60}
+	[ -x /bin/cellvm-vsock-peer ] || {
+		fail "no /bin/cellvm-vsock-peer in the initramfs"
+		return
+	}
+	/bin/cellvm-vsock-peer hold vsock 2 "$port" "$secs" ||
+		fail "the stream to port $port was not reset" || return
+	/bin/cellvm-vsock-peer send vsock 2 "$newport" 1 1048576 0 ||
+		fail "a new stream to port $newport after the reset failed"
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

@@ -7,6 +7,10 @@
  *   vsock-peer send unix PATH PORT N BIG SMALL   ("CONNECT PORT\n", expects "OK <n>\n")
  *   vsock-peer refused vsock CID PORT      a connect must be refused (nobody listens)
  *   vsock-peer flood unix PATH COUNT       COUNT bad or unanswerable connection attempts
+ *   vsock-peer hold vsock CID PORT SECS    open a stream and wait (at most SECS) for it to be
+ *                                          reset: exit 0 on an error such as ECONNRESET, 1 on
+ *                                          an orderly end or the timeout (device respawn test)
+ *   vsock-peer hold unix PATH SECS         accept one stream on PATH, wait for its end
  *
  * send opens N streams at once (one process each): stream 0 carries BIG bytes, the others
  * SMALL. Each stream starts with a 16-byte preamble {seed, length} and continues with
@@ -17,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -219,6 +224,89 @@ static int flood(int argc, char **argv)
     return answered ? 1 : 0;
 }
 
+/* The stream's end, at most secs from now: 0 after an orderly end, -errno after an error, or
+ * -ETIMEDOUT. Bytes the peer sends are read and dropped. */
+static int wait_end(int s, int secs)
+{
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    char buf[256];
+
+    alarm(0);
+    for (;;) {
+        ssize_t n;
+        int r = poll(&p, 1, secs * 1000);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -ETIMEDOUT;
+        /* A reset shows as the socket's error before any read; a read would say ENOTCONN. */
+        if (p.revents & (POLLERR | POLLHUP)) {
+            int e = 0;
+            socklen_t len = sizeof(e);
+
+            if (!getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) && e)
+                return -e;
+        }
+        n = read(s, buf, sizeof(buf));
+        if (n == 0)
+            return 0;
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            return -errno;
+    }
+}
+
+static int hold(int argc, char **argv)
+{
+    int s, secs, r;
+
+    if (argc != 3 && argc != 4)
+        return 2;
+    if (!strcmp(argv[0], "vsock") && argc == 4) {
+        struct send_target t = { .vsock = true, .where = argv[1], .port = (uint32_t)atoi(argv[2]) };
+
+        s = send_connect(&t, 0);
+        if (s < 0) {
+            fprintf(stderr, "hold: connect to port %s: %s\n", argv[2], strerror(-s));
+            return 1;
+        }
+        secs = atoi(argv[3]);
+        printf("vsock-peer: holding a stream to port %s\n", argv[2]);
+    } else if (!strcmp(argv[0], "unix") && argc == 3) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
+        unlink(argv[1]);
+        if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0) {
+            perror("hold: unix listen");
+            return 1;
+        }
+        chmod(argv[1], 0666);
+        s = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+        close(ls);
+        if (s < 0) {
+            perror("hold: accept");
+            return 1;
+        }
+        secs = atoi(argv[2]);
+        printf("vsock-peer: holding an accepted stream\n");
+    } else {
+        return 2;
+    }
+    fflush(stdout);
+    r = wait_end(s, secs > 0 ? secs : 1);
+    close(s);
+    if (r == -ETIMEDOUT) {
+        fprintf(stderr, "hold: the stream still stands after %d s\n", secs);
+        return 1;
+    }
+    printf("vsock-peer: the stream %s%s\n", r ? "failed: " : "ended in order",
+           r ? strerror(-r) : "");
+    /* The guest end must see its transport reset; the host end sees its connection closed. */
+    return !strcmp(argv[0], "vsock") && !r ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     int r = 2;
@@ -233,6 +321,8 @@ int main(int argc, char **argv)
         r = refused(argc - 2, argv + 2);
     else if (argc >= 2 && !strcmp(argv[1], "flood"))
         r = flood(argc - 2, argv + 2);
+    else if (argc >= 2 && !strcmp(argv[1], "hold"))
+        r = hold(argc - 2, argv + 2);
     if (r == 2)
         fprintf(stderr, "usage: see the comment at the top of vsock-peer.c\n");
     return r;
