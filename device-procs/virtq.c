@@ -231,6 +231,8 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written
 
 int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n)
 {
+    uint16_t before = vq->used_idx;
+
     if (vq->broken)
         return vq->broken;
     if (n > vq->num)
@@ -244,8 +246,10 @@ int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, 
     }
     vq->used_idx = (uint16_t)(vq->used_idx + n);
     store16(&vq->used->idx, vq->used_idx);
+    /* The record moves past the group with its last head only: a death while the heads are
+       cleared leaves the group to the used-ring walk on attach, not resubmitted. */
     for (unsigned i = 0; vq->inflight && i < n; i++)
-        inflight_clear(vq->inflight, heads[i], vq->used_idx);
+        inflight_clear(vq->inflight, heads[i], i + 1 < n ? before : vq->used_idx);
     return 0;
 }
 
