@@ -257,6 +257,15 @@ int pb_validate_device_reconnected(const Cellvm__DeviceReconnected *m, const cha
     return 0;
 }
 
+int pb_validate_device_lost(const Cellvm__DeviceLost *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "device_lost.id");
+    if (!pb_text_ok(m->reason, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "device_lost.reason");
+    return 0;
+}
+
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     int r = pb_validate_device_envelope(m, nfds, why);
@@ -286,6 +295,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_attach_device(m->attach_device, nfds, why);
     case CELLVM__ENVELOPE__BODY_DEVICE_RECONNECTED:
         return pb_validate_device_reconnected(m->device_reconnected, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_LOST:
+        return pb_validate_device_lost(m->device_lost, why);
     default:
         return pb_fail(why, "envelope.body");
     }

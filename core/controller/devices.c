@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/controller/tap_sys.h"
+#include "core/controller/unix_sock.h"
 #include "ipc/channel.h"
 
 /* The fd at which a device process finds its vhost-user socket (after its control channel). */
@@ -63,6 +64,7 @@ static void device_init(struct device *dv)
     child_init(&dv->proc, "device");
     vsock_relay_init(&dv->relay);
     respawn_init(&dv->rs);
+    vu_reconnect_init(&dv->vr);
 }
 
 /* Appends key=value to the spec, quoting values that hold a comma (CH's syntax). */
@@ -110,36 +112,6 @@ static int disk_spec(struct device *dv, const struct cli_disk *c)
     return r;
 }
 
-/* A new unix stream socket and PATH's address for it: the fd, or -errno. */
-static int unix_stream(const char *path, struct sockaddr_un *sa)
-{
-    int fd;
-
-    *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa->sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa->sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return fd < 0 ? -errno : fd;
-}
-
-static int connect_unix(const char *path, int *out)
-{
-    struct sockaddr_un sa;
-    int fd = unix_stream(path, &sa);
-
-    if (fd < 0)
-        return fd;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int e = -errno;
-
-        close(fd);
-        return e;
-    }
-    *out = fd;
-    return 0;
-}
-
 static void remember_dir(struct device *dv, const char *path)
 {
     char *real = realpath(path, NULL);
@@ -175,7 +147,8 @@ static int device_external(struct device *dv, const char *opt, const char *socke
     int r;
 
     dv->external = true;
-    r = connect_unix(socket, &dv->core_sock);
+    snprintf(dv->vr.path, sizeof(dv->vr.path), "%s", socket ? socket : "");
+    r = unix_connect(socket ? socket : "", false, &dv->core_sock);
     if (r)
         return fail(err, errlen, r, "%s %s: cannot connect to vhost-user socket '%s': %s", opt,
                     dv->id, socket ? socket : "", strerror(-r));
@@ -339,7 +312,7 @@ static int vsock_listen(struct device *dv, const char *path, int *out)
 {
     struct sockaddr_un sa;
     struct stat st;
-    int fd = unix_stream(path, &sa);
+    int fd = unix_stream(path, &sa, false);
 
     if (fd < 0)
         return fd;
@@ -742,6 +715,7 @@ void devices_close(struct devices *d)
             close(dv->dev_sock);
         child_close(&dv->proc);
         respawn_close(&dv->rs);
+        vu_reconnect_close(&dv->vr);
         vsock_relay_close(&dv->relay);
         vsock_unlink(dv);
     }

@@ -12,6 +12,7 @@
 #include "core/controller/launch.h"
 #include "core/controller/respawn.h"
 #include "core/controller/supervise.h"
+#include "core/controller/vu_reconnect.h"
 #include "core/controller/vsock_relay.h"
 #include "devspec/backing.h"
 #include "validate.h"
@@ -65,6 +66,8 @@ struct device {
     struct vsock_relay relay;
     /* Replacing the process when it dies while the VM runs (respawn.h). */
     struct respawn rs;
+    /* External rows: finding the backend again when it goes away (vu_reconnect.h). */
+    struct vu_reconnect vr;
 };
 
 /* A device's answer to devices_request(tag): errnum 0 or the positive errno of the Error it sent
@@ -80,7 +83,7 @@ struct devices {
     devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
     void *reply_arg;
     struct sv_child *core; /* set by devices_attach: where reconnections go; borrowed */
-    struct evmon *evmon;   /* device-respawned events; borrowed, or NULL */
+    struct evmon *evmon;   /* device-respawned/-disconnected events; borrowed, or NULL */
     /* The VM is being stopped while the VMM stays (vm_stop.h): an exit is neither respawned
      * nor the VMM's end; on_gone(gone_arg) is told of each. */
     bool stopping;

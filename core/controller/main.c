@@ -371,6 +371,9 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
         respawn_on_reconnected(&ctl->devs, env->device_reconnected->id,
                                env->device_reconnected->errnum);
         return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_LOST:
+        vu_reconnect_on_lost(&ctl->devs, env->device_lost->id, env->device_lost->reason);
+        return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
         if (vm_stop_active(ctl)) {
             /* vm.shutdown through the API: the VMM stays to serve it. */

@@ -154,6 +154,10 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
         if (strcmp(dv->id, id) || !dv->rs.reconnecting)
             continue;
         dv->rs.reconnecting = false;
+        if (dv->external) { /* a backend found again, not a replacement (vu_reconnect.h) */
+            vu_reconnect_on_reconnected(d, dv, errnum);
+            return;
+        }
         if (!errnum) {
             sv_report(dv->svc.sv, "cellvm: device %s: the replacement %s process took over\n",
                       dv->id, dv->proc.role);

@@ -82,6 +82,26 @@ static int fd_for(const struct core *c, Cellvm__CoreFd role)
     return -1;
 }
 
+/* From the frontend thread: an external backend went away; the controller looks for it again
+ * and answers with an AttachDevice (reconnect) or stops the VM. */
+static void send_lost(void *arg, const char *id, const char *why)
+{
+    struct core *c = arg;
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceLost dl = CELLVM__DEVICE_LOST__INIT;
+    char line[PB_MAX_MESSAGE_LEN + 1];
+
+    snprintf(line, sizeof(line), "%s", why);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    dl.id = (char *)id;
+    dl.reason = line;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_LOST;
+    env.device_lost = &dl;
+    (void)send_simple(c->chan, &env);
+}
+
 static int build_vm(struct core *c, char *err, size_t errlen)
 {
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
@@ -109,6 +129,8 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.verbosity = (int)cfg->verbosity;
     p.vcpu_thread_init = core_jail_vcpu_thread;
     p.vcpu_thread_arg = &c->jail;
+    p.device_lost = send_lost;
+    p.device_lost_arg = c;
     p.virtio = c->virtio;
     p.nvirtio = (uint32_t)c->nvirtio;
     /* Everything is received and RAM mapped; no thread exists yet. */
@@ -212,7 +234,8 @@ static void send_reconnected(void *arg, const char *id, int err)
     (void)send_simple(c->chan, &env);
 }
 
-/* AttachDevice while running: the controller replaced a device process (issue 19). */
+/* AttachDevice while running: the controller replaced a device process, or found an external
+ * backend again (issue 19). */
 static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
 {
     int r = a->reconnect ? vm_reconnect_device(c->vm, a->id, fd, send_reconnected, c) : -EPROTO;

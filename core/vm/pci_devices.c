@@ -23,7 +23,9 @@ int pci_devices_init(struct pci_devices *pd, const struct pci_devices_params *p,
                                  .log = p->log,
                                  .wake_fd = -1,
                                  .fatal = p->fatal,
-                                 .fatal_arg = p->fatal_arg };
+                                 .fatal_arg = p->fatal_arg,
+                                 .lost = p->lost,
+                                 .lost_arg = p->lost_arg };
     r = gsi_init(&pd->gsi, p->vm_fd);
     if (r) {
         snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-r));

@@ -37,6 +37,8 @@ struct pci_devices_params {
     size_t nvirtio;
     void (*fatal)(void *arg, const char *msg);
     void *fatal_arg;
+    void (*lost)(void *arg, const char *id, const char *why); /* vpci_ctx.lost; optional */
+    void *lost_arg;
 };
 
 /* Builds the bus on pio/mmio, connects every backend and starts the frontend thread. 0 or
@@ -49,7 +51,7 @@ void pci_devices_destroy(struct pci_devices *pd);
 
 /* The connection to the replacement of device id's backend (taken over); done(arg, id, err)
  * comes from the frontend thread once it is taken over or refused. 0, or -ENODEV (no such
- * running device, or one whose backend is external). */
+ * running device, or an external one without a lost callback). */
 int pci_devices_reconnect(struct pci_devices *pd, const char *id, int sock,
                           void (*done)(void *arg, const char *id, int err), void *arg);
 

@@ -632,7 +632,10 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     d->virtio_id = p->virtio_id;
     snprintf(d->id, sizeof(d->id), "%s", p->id);
     vu_fe_init(&d->fe, p->sock);
-    d->rc = (struct vpci_rc){ .managed = !p->external, .new_sock = -1, .inflight_fd = -1 };
+    d->rc = (struct vpci_rc){ .managed = !p->external || ctx->lost,
+                              .external = p->external,
+                              .new_sock = -1,
+                              .inflight_fd = -1 };
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->idle, NULL);
     if (!p->num_queues || p->num_queues > VPCI_MAX_QUEUES) {

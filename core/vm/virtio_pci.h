@@ -65,6 +65,11 @@ struct vpci_ctx {
      * Frontend thread. Optional. */
     void (*reconnected)(void *arg, const char *id, int err);
     void *reconnected_arg;
+    /* The backend of an external device (vhost_user=on) went away (why: printable): whoever
+     * connected it is to connect again and hand the socket in with vpci_rc_post. Frontend
+     * thread. Without it an external backend's loss is fatal. */
+    void (*lost)(void *arg, const char *id, const char *why);
+    void *lost_arg;
 };
 
 /*
@@ -74,7 +79,9 @@ struct vpci_ctx {
  * disconnected and lost_rings, which are read and written under the device lock.
  */
 struct vpci_rc {
-    bool managed;        /* a device process of this VM, not vhost_user=on */
+    bool managed;        /* reconnected when lost: a device process of this VM, or an
+                          * external backend when ctx->lost is there to report it */
+    bool external;       /* vhost_user=on: its loss goes to ctx->lost */
     bool disconnected;   /* the backend is gone; no request goes out until a new one comes */
     int new_sock;        /* a connection to the replacement, not taken yet; owned, or -1 */
     uint64_t lost_rings; /* rings the gone backend served: restarted on reconnection */
@@ -144,7 +151,7 @@ struct vpci_params {
     uint16_t num_queues;
     uint16_t queue_size;
     int sock;      /* connected vhost-user socket, taken over (closed on failure too) */
-    bool external; /* vhost_user=on: nobody replaces the backend when it goes away */
+    bool external; /* vhost_user=on: see vpci_ctx.lost */
 };
 
 /*

@@ -1,11 +1,13 @@
 #include "core/vm/virtio_pci_rc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ipc/vhost_user.h"
+#include "ipc/vu_inflight.h"
 
 #define VIRTIO_ID_NET      1
 #define VIRTIO_ID_VSOCK    19
@@ -13,10 +15,6 @@
 #define VRING_DESC_F_WRITE 2
 /* virtio-vsock event id: the guest drops its connections and reads the CID again. */
 #define VSOCK_EVENT_TRANSPORT_RESET 0
-/* device-procs/inflight.h's layout: a 16-byte header, 16 bytes per descriptor head. */
-#define INFLIGHT_VERSION 1
-#define INFLIGHT_HDR     16
-#define INFLIGHT_DESC    16
 
 int vpci_rc_post(struct vpci_dev *d, int sock)
 {
@@ -50,6 +48,8 @@ static void mark_lost(struct vpci_dev *d)
 void vpci_rc_lost(struct vpci_dev *d, const char *what, int r)
 {
     uint64_t one = 1;
+    char why[160];
+    bool unsafe;
 
     pthread_mutex_lock(&d->lock);
     if (d->rc.disconnected) {
@@ -57,14 +57,23 @@ void vpci_rc_lost(struct vpci_dev *d, const char *what, int r)
         return;
     }
     d->rc.disconnected = true;
+    unsafe = d->backend_dirty && d->rc.inflight_fd < 0;
     mark_lost(d);
     pthread_cond_broadcast(&d->idle);
     pthread_mutex_unlock(&d->lock);
     /* Features and protocol features stay in d->fe: the replacement must match them. */
     vu_fe_close(&d->fe);
     (void)!write(d->ctx->wake_fd, &one, sizeof(one)); /* queued work goes to hold_work */
-    log_warn(d->ctx->log, "%s: vhost-user backend %s%s%s; waiting for its replacement", d->id, what,
-             r ? ": " : "", r ? strerror(-r) : "");
+    snprintf(why, sizeof(why), "%s%s%s", what, r ? ": " : "", r ? strerror(-r) : "");
+    log_warn(d->ctx->log, "%s: vhost-user backend %s; waiting for %s", d->id, why,
+             d->rc.external ? "it to come back" : "its replacement");
+    if (unsafe)
+        log_warn(d->ctx->log,
+                 "%s: the backend kept no inflight region (no INFLIGHT_SHMFD): requests it had "
+                 "in flight are lost",
+                 d->id);
+    if (d->rc.external && d->ctx->lost)
+        d->ctx->lost(d->ctx->lost_arg, d->id, why);
 }
 
 bool vpci_rc_hold_work(struct vpci_dev *d)
@@ -153,18 +162,18 @@ static uint16_t load16(const void *p)
 }
 
 /*
- * Where ring i resumes: the used index in guest memory plus the heads the inflight region still
- * marks (a head the old backend pushed after its last recorded used index is not in flight).
- * Without a valid inflight record: *paused_base (what the backend said when a pause stopped the
- * ring) if given, else the used index (what was in flight is lost).
+ * Where ring i resumes: vu_inflight_ring_base on a copy of the ring's inflight record (the used
+ * index in guest memory plus the heads still in flight). Without a valid inflight record:
+ * *paused_base (what the backend said when a pause stopped the ring) if given, else the used
+ * index (what was in flight is lost).
  */
 static uint16_t ring_base(struct vpci_dev *d, uint16_t i, const struct vpci_queue *q,
                           const uint16_t *paused_base)
 {
     const struct guest_mem *m = d->ctx->mem;
     const uint8_t *used = guest_mem_ptr(m, q->used, 4 + 8ull * q->size);
-    uint16_t qs = d->rc.inflight_qs, now, rec, count = 0;
-    uint64_t per = (INFLIGHT_HDR + (uint64_t)qs * INFLIGHT_DESC + 63) & ~63ull;
+    uint16_t qs = d->rc.inflight_qs, now, base;
+    uint64_t per = vu_inflight_queue_bytes(qs);
     uint16_t fallback;
     uint8_t *buf;
 
@@ -179,22 +188,9 @@ static uint16_t ring_base(struct vpci_dev *d, uint16_t i, const struct vpci_queu
         free(buf);
         return fallback;
     }
-    if (load16(buf + 8) != INFLIGHT_VERSION || load16(buf + 10) != qs) {
-        free(buf);
-        return now; /* never attached: nothing was in flight with that backend's tracking */
-    }
-    rec = load16(buf + 14);
-    for (uint16_t k = rec, steps = 0; k != now && steps < qs; k++, steps++) {
-        uint32_t id;
-
-        memcpy(&id, used + 4 + 8u * (k & (qs - 1)), sizeof(id));
-        if (id < qs)
-            buf[INFLIGHT_HDR + INFLIGHT_DESC * id] = 0;
-    }
-    for (uint16_t k = 0; k < qs; k++)
-        count += buf[INFLIGHT_HDR + INFLIGHT_DESC * k] == 1;
+    base = vu_inflight_ring_base(buf, used, now, qs);
     free(buf);
-    return (uint16_t)(now + count);
+    return base;
 }
 
 /* Tells a vsock driver its transport was reset (streams of the old backend are gone): one

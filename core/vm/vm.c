@@ -294,6 +294,8 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
         .nvirtio = p->nvirtio,
         .fatal = device_fatal,
         .fatal_arg = vm,
+        .lost = p->device_lost,
+        .lost_arg = p->device_lost_arg,
     };
     int r;
 

@@ -65,6 +65,11 @@ struct vm_params {
      * non-zero -errno stops the VM with an error. */
     int (*vcpu_thread_init)(void *arg);
     void *vcpu_thread_arg;
+    /* Optional, from the frontend thread: the backend of an external virtio device went away
+     * (why: printable). With it the device waits for vm_reconnect_device; without it the
+     * loss stops the VM. */
+    void (*device_lost)(void *arg, const char *id, const char *why);
+    void *device_lost_arg;
 };
 
 enum vm_result {

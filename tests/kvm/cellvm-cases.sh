@@ -185,7 +185,8 @@ missing-kernel)
 empty-kernel)
     : >"$work/empty.elf"
     cellvm --kernel "$work/empty.elf" --serial tty "${mem[@]}"
-    expect_error "kernel: not a bzImage or a PVH ELF"
+    # The controller refuses it before any process starts (no bzImage or ELF magic).
+    expect_error "--kernel: '$work/empty.elf' is not a kernel cellvm can boot (neither a bzImage nor an ELF file)"
     ;;
 truncated-elf-header)
     head -c 40 "$hello" >"$work/k.elf"
@@ -218,7 +219,7 @@ elf-outside-memory)
 bzimage-bad-magic)
     bzimage "$work/bz" 0x020f 'HdrX' 2048
     cellvm --kernel "$work/bz" --serial tty "${mem[@]}"
-    expect_error "kernel: not a bzImage or a PVH ELF"
+    expect_error "--kernel: '$work/bz' is not a kernel cellvm can boot (neither a bzImage nor an ELF file)"
     ;;
 bzimage-old-protocol)
     bzimage "$work/bz" 0x0204 'HdrS' 2048
@@ -333,7 +334,13 @@ virtio-blk | virtio-blk-* | disk-*)
                 echo "ok: killed cellvm-blockd $blockd after round $at"
                 blockd=$(new_blockd "$blockd") ||
                     { kill "$vmm"; wait "$vmm"; fail "no replacement cellvm-blockd"; }
-            done
+                # The next kill only once this replacement serves: a guest running ahead of
+                # this script would otherwise see the replacement killed before it took over.
+                n=$((${n:-0} + 1))
+                for ((i = 0; i < 400; i++)); do
+                    [ "$(grep -c 'replacement blockd process took over' "$err")" -ge "$n" ] && break
+                    sleep 0.05
+                done
             wait "$vmm"
             rc=$?
             expect_pass blk-loop
