@@ -341,6 +341,7 @@ virtio-blk | virtio-blk-* | disk-*)
                     [ "$(grep -c 'replacement blockd process took over' "$err")" -ge "$n" ] && break
                     sleep 0.05
                 done
+            done
             wait "$vmm"
             rc=$?
             expect_pass blk-loop
