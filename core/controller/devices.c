@@ -635,24 +635,30 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
     return 0;
 }
 
+int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
+
+    ad.id = dv->id;
+    ad.virtio_id = dv->virtio_id;
+    ad.num_queues = dv->num_queues;
+    ad.queue_size = dv->queue_size;
+    ad.pci_segment = dv->pci_segment;
+    ad.external = dv->external;
+    ad.reconnect = reconnect;
+    env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
+    env.attach_device = &ad;
+    return sv_send(core, &env, &fd, 1);
+}
+
 int devices_attach(struct devices *d, struct sv_child *core)
 {
     d->core = core;
     for (size_t i = 0; i < d->n; i++) {
         struct device *dv = &d->v[i];
-        Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
-        Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
-        int r;
+        int r = devices_send_attach(core, dv, dv->core_sock, false);
 
-        ad.id = dv->id;
-        ad.virtio_id = dv->virtio_id;
-        ad.num_queues = dv->num_queues;
-        ad.queue_size = dv->queue_size;
-        ad.pci_segment = dv->pci_segment;
-        ad.external = dv->external;
-        env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
-        env.attach_device = &ad;
-        r = sv_send(core, &env, &dv->core_sock, 1);
         close(dv->core_sock);
         dv->core_sock = -1;
         if (r)

@@ -104,6 +104,9 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
 /* Sends the core one AttachDevice per device and drops the controller's copy of each core
  * socket. 0 or -errno. */
 int devices_attach(struct devices *d, struct sv_child *core);
+/* Sends the core dv's AttachDevice with its vhost-user connection fd (kept by the caller, which
+ * closes it); reconnect: a replacement for a connection the core lost. 0 or -errno. */
+int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect);
 
 /* The started, ready device process with this id, or NULL (external backends have none). */
 struct device *devices_find(struct devices *d, const char *id);

@@ -121,21 +121,11 @@ void respawn_on_exit(struct devices *d, struct device *dv, int st)
 
 void respawn_on_ready(struct devices *d, struct device *dv)
 {
-    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
-    Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
     int r;
 
     if (dv->rs.core_sock < 0)
         return; /* a first start, or a restart before the core had its connection */
-    ad.id = dv->id;
-    ad.virtio_id = dv->virtio_id;
-    ad.num_queues = dv->num_queues;
-    ad.queue_size = dv->queue_size;
-    ad.pci_segment = dv->pci_segment;
-    ad.reconnect = true;
-    env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
-    env.attach_device = &ad;
-    r = d->core ? sv_send(d->core, &env, &dv->rs.core_sock, 1) : -ENOTCONN;
+    r = d->core ? devices_send_attach(d->core, dv, dv->rs.core_sock, true) : -ENOTCONN;
     respawn_close(&dv->rs);
     if (r) {
         /* No core to reconnect: the VM is ending already, or ends now. */

@@ -64,20 +64,8 @@ static void arm(struct vu_reconnect *vr)
 /* The new connection to the core, as a respawned process's (fd closed here). 0 or -errno. */
 static int send_attach(struct devices *d, struct device *dv, int fd)
 {
-    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
-    Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
-    int r;
+    int r = devices_send_attach(d->core, dv, fd, true);
 
-    ad.id = dv->id;
-    ad.virtio_id = dv->virtio_id;
-    ad.num_queues = dv->num_queues;
-    ad.queue_size = dv->queue_size;
-    ad.pci_segment = dv->pci_segment;
-    ad.external = true;
-    ad.reconnect = true;
-    env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
-    env.attach_device = &ad;
-    r = sv_send(d->core, &env, &fd, 1);
     close(fd);
     if (!r)
         dv->rs.reconnecting = true; /* the core answers DeviceReconnected */
