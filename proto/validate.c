@@ -237,6 +237,14 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
         return pb_fail(why, "attach_device.fds");
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
         return pb_fail(why, "attach_device.id");
+    if (m->vfio_user) {
+        /* a vfio-user function: no virtio fields, never external or reconnected (yet) */
+        if (m->virtio_id || m->num_queues || m->queue_size || m->external || m->reconnect)
+            return pb_fail(why, "attach_device.vfio_user");
+        if (m->pci_segment != 0)
+            return pb_fail(why, "attach_device.pci_segment");
+        return 0;
+    }
     if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19)
         return pb_fail(why, "attach_device.virtio_id");
     if (m->num_queues == 0 || m->num_queues > PB_MAX_DEVICE_QUEUES)

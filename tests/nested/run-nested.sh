@@ -17,6 +17,7 @@
 #                    ~/.cache/cellvm/images); build-images.sh is run first (cached: ~1 s)
 #   --no-build       use --images as they are
 #   --append ARGS    more L1 kernel command line
+#   --qemu-arg ARG   one more argument for L0's QEMU (repeatable; e.g. devices to pass through)
 #   --verbose        stream the serial console to stdout (the default when stdout is a tty)
 #   --quiet          do not stream
 #   --interactive    give L1's console this terminal's input (for demo shells)
@@ -42,6 +43,7 @@ stream=auto
 interactive=0
 adds=()
 envs=()
+qargs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout=$2; shift 2 ;;
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--images) images=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--append) append=$2; shift 2 ;;
+	--qemu-arg) qargs+=("$2"); shift 2 ;;
 	--verbose) stream=1; shift ;;
 	--quiet) stream=0; shift ;;
 	--interactive) interactive=1; shift ;;
@@ -134,7 +137,7 @@ l1_cmd() {
 	[ "$inner" -ge 20 ] || inner=20
 	qemu_cmd=(timeout --foreground -k 5 "$t" "$qemu" -accel tcg -cpu max -smp "$smp" -m "$mem"
 		-M q35 -no-reboot -nographic -nodefaults -no-user-config -serial mon:stdio
-		-kernel "$images/l1-kernel" -initrd "$tmp/initrd"
+		-kernel "$images/l1-kernel" -initrd "$tmp/initrd" "${qargs[@]}"
 		-append "console=ttyS0 panic=-1 cellvm.timeout=$inner${append:+ $append}")
 }
 l1_cmd "$timeout"
