@@ -678,6 +678,50 @@ check_vsockreset() {
 		fail "a new stream to port $newport after the reset failed"
 }
 
+# sleep SECS: keeps the guest running for SECS seconds (L1 inspects the VMM meanwhile).
+check_sleep() {
+	sleep "${1:-5}"
+}
+
+# edu: QEMU's edu device passed through (VFIO): /bin/cellvm-edu-check reads its ident, computes a
+# factorial, copies a page through its DMA engine and raises an MSI on vector 0xdf, which no driver
+# owns, so the kernel logs "No irq handler for vector" when the interrupt arrives.
+check_edu() {
+	[ -x /bin/cellvm-edu-check ] || {
+		fail "no /bin/cellvm-edu-check in the initramfs"
+		return
+	}
+	/bin/cellvm-edu-check || fail "cellvm-edu-check failed" || return
+	i=0
+	while ! dmesg | grep -q "No irq handler for vector"; do
+		[ $i -lt 20 ] || {
+			fail "the edu MSI (vector 0xdf) never reached the guest"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	dmesg | grep "No irq handler for vector" | head -n 1
+}
+
+# nvme DEV SHA256: the NVMe namespace DEV (a passed-through controller that Linux's nvme driver
+# binds with MSI-X) appears within 15 s and its whole content hashes to SHA256.
+check_nvme() {
+	i=0
+	while [ ! -b "$1" ]; do
+		[ $i -lt 150 ] || {
+			fail "no $1 after 15 s"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -i nvme /proc/interrupts | head -n 3
+	got=$(sha256sum <"$1" | cut -d' ' -f1)
+	echo "nvme: $1 sha256 $got"
+	[ "$got" = "$2" ] || fail "$1 reads back $got, want $2"
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

@@ -195,3 +195,38 @@ run_l2_cellvm() {
 		--cpus "boot=${L2_CPUS:-1}" --memory "size=${L2_MEM:-512}M" \
 		--serial tty --console off "$@"
 }
+
+# Jail inspection, for tests that check what /proc shows of cellvm's processes.
+bad() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# field PID NAME: a value from /proc/PID/status
+field() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# inspect PID ROLE [ROOT]: the jail of one process as /proc shows it (Seccomp 2, NoNewPrivs 1, no
+# capabilities, its own mnt/net/user/pid namespaces, a root directory holding ROOT, default
+# nothing); each deviation is a `bad` line and counts in $fails.
+inspect() {
+	local pid=$1 role=$2 want=$3 f v n a b got
+	for f in Seccomp:2 NoNewPrivs:1 CapEff:0000000000000000 CapPrm:0000000000000000 \
+		CapBnd:0000000000000000; do
+		v=$(field "$pid" "${f%%:*}")
+		[ "$v" = "${f#*:}" ] || bad "$role ($pid): ${f%%:*} is '$v', want ${f#*:}"
+	done
+	for n in mnt net user pid; do
+		a=$(readlink "/proc/$pid/ns/$n")
+		b=$(readlink "/proc/self/ns/$n")
+		[ -n "$a" ] && [ "$a" != "$b" ] || bad "$role ($pid): shares L1's $n namespace ($a)"
+	done
+	got=$(ls -A "/proc/$pid/root/" 2>&1 | tr '\n' ' ')
+	got=${got% }
+	[ "$got" = "$want" ] || bad "$role ($pid): root holds '$got', want '${want:-nothing}'"
+	echo "$role ($pid): Seccomp $(field "$pid" Seccomp), NoNewPrivs $(field "$pid" NoNewPrivs)," \
+		"CapEff $(field "$pid" CapEff), CapBnd $(field "$pid" CapBnd), uid $(field "$pid" Uid)," \
+		"root '$got'"
+}
+

@@ -21,40 +21,6 @@ truncate -s 64M $d/a.img
 l2_initrd_with $d /opt/cellvm/bin/cellvm-vsock-peer || exit 1
 l2_tun_dev
 
-bad() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-# field PID NAME: a value from /proc/PID/status
-field() {
-	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
-}
-
-# inspect PID ROLE: the jail of one process as /proc shows it; the count of failures in $fails.
-inspect() {
-	local pid=$1 role=$2 f v n a b got want
-	for f in Seccomp:2 NoNewPrivs:1 CapEff:0000000000000000 CapPrm:0000000000000000 \
-		CapBnd:0000000000000000; do
-		v=$(field "$pid" "${f%%:*}")
-		[ "$v" = "${f#*:}" ] || bad "$role ($pid): ${f%%:*} is '$v', want ${f#*:}"
-	done
-	for n in mnt net user pid; do
-		a=$(readlink "/proc/$pid/ns/$n")
-		b=$(readlink "/proc/self/ns/$n")
-		[ -n "$a" ] && [ "$a" != "$b" ] || bad "$role ($pid): shares L1's $n namespace ($a)"
-	done
-	# Every root is empty: vsockd's host connections come from the controller (its relay), so it
-	# needs no view of the socket directory.
-	want=
-	got=$(ls -A "/proc/$pid/root/" 2>&1 | tr '\n' ' ')
-	got=${got% }
-	[ "$got" = "$want" ] || bad "$role ($pid): root holds '$got', want '${want:-nothing}'"
-	echo "$role ($pid): Seccomp $(field "$pid" Seccomp), NoNewPrivs $(field "$pid" NoNewPrivs)," \
-		"CapEff $(field "$pid" CapEff), CapBnd $(field "$pid" CapBnd), uid $(field "$pid" Uid)," \
-		"root '$got'"
-}
-
 # L1's side, in the background: once the guest has passed its disk and net checks (every
 # daemon is up and jailed by then), inspect each cellvm process, then send the vsock stream the
 # guest is waiting for.

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Nested test (runs in L1 as /test/run.sh): VFIO passthrough (issue 15). L0's QEMU gives L1 an
+# Intel IOMMU, QEMU's edu device and an NVMe controller (run-nested.sh --qemu-arg, see
+# tests/nested/meson.build) whose 16 MiB image holds data whose sha256 is $NVME_SHA. L1 binds both
+# to vfio-pci and cellvm passes both to one L2 Linux boot:
+#   edu   ident, factorial, a DMA round trip through a page of guest memory and an MSI
+#         (tests/guest/edu-check.c), and its node is a Generic Initiator node (--numa device_id=)
+#   nvme  Linux's nvme driver binds the controller (MSI-X) and reads back the whole image
+# While L2 runs, L1 checks each cellvm-vfiod's jail (Seccomp 2, NoNewPrivs 1, no capabilities,
+# own namespaces, empty root) and that the core holds no /dev/vfio fd. After cellvm exits, both
+# groups open again at once. With VFIO_QEMU_REFERENCE=1, QEMU in L1 passes the same devices to
+# the same guest first (the bench's reference). Needs cellvm, cellvm-core, cellvm-vfiod and
+# cellvm-edu-check in /opt/cellvm/bin (run-nested.sh --add).
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:$PATH
+rc=0
+d=/tmp/vfio
+mkdir -p $d/logs
+l2_initrd_with $d /opt/cellvm/bin/cellvm-edu-check || exit 1
+
+# bind VENDOR:DEVICE: binds the first such function to vfio-pci and prints its BDF.
+bind() {
+	local dev bdf
+	for dev in /sys/bus/pci/devices/*; do
+		[ "$(cat "$dev/vendor"):$(cat "$dev/device")" = "$1" ] || continue
+		bdf=${dev##*/}
+		[ ! -e "$dev/driver" ] || echo "$bdf" >"$dev/driver/unbind"
+		echo vfio-pci >"$dev/driver_override"
+		echo "$bdf" >/sys/bus/pci/drivers_probe
+		[ "$(basename "$(readlink "$dev/driver")")" = vfio-pci ] || return 1
+		echo "$bdf"
+		return 0
+	done
+	return 1
+}
+edu=$(bind 0x1234:0x11e8) || {
+	l2_say "no edu device bound to vfio-pci (run-nested.sh --qemu-arg -device edu...)"
+	exit 1
+}
+nvme=$(bind 0x1b36:0x0010) || {
+	l2_say "no NVMe controller bound to vfio-pci"
+	exit 1
+}
+group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+l2_say "edu $edu (group $(group "$edu")), nvme $nvme (group $(group "$nvme")) bound to vfio-pci"
+
+checks=boot,edu,nvme:/dev/nvme0n1:$NVME_SHA
+if [ "${VFIO_QEMU_REFERENCE:-0}" = 1 ]; then
+	L2_INITRD=$d/initrd L2_LOGDIR=$d/qlogs run_l2_qemu 200 "$checks" \
+		-device "vfio-pci,host=$edu" -device "vfio-pci,host=$nvme" || rc=1
+fi
+
+# L1's side while the guest sleeps after its device checks.
+(
+	fails=0
+	if ! l2_wait_log $d/logs '^CELLVM-AGENT: PASS nvme$' 400; then
+		echo "FAIL: the guest never passed its nvme check; nothing inspected"
+		exit 1
+	fi
+	n=0
+	for p in /proc/[0-9]*; do
+		c=$(cat "$p/comm" 2>/dev/null) || continue
+		case $c in
+		cellvm-vfiod)
+			n=$((n + 1))
+			inspect "${p#/proc/}" vfiod
+			;;
+		cellvm-core)
+			for f in "$p"/fd/*; do
+				t=$(readlink "$f")
+				case $t in /dev/vfio/*) bad "the core holds $t (fd ${f##*/})" ;; esac
+			done
+			;;
+		esac
+	done
+	[ "$n" -eq 2 ] || bad "$n cellvm-vfiod processes running, want 2"
+	[ "$fails" -eq 0 ] || exit 1
+	echo "L1: both cellvm-vfiod are jailed, the core holds no VFIO group"
+) >$d/inspect.log 2>&1 &
+inspector=$!
+
+checks=$checks,ginode:1,sleep:8
+L2_LOGDIR=$d/logs l2_run 400 "$checks" cellvm-vfio \
+	cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
+	--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory size=0 \
+	--memory-zone id=m0,size=512M \
+	--numa guest_numa_id=0,cpus=[0],memory_zones=[m0] guest_numa_id=1,device_id=edu0 \
+	--device "path=/sys/bus/pci/devices/$edu,id=edu0" "path=/sys/bus/pci/devices/$nvme" \
+	--serial tty --console off -v || rc=1
+wait $inspector || rc=1
+sed 's/^/L1 inspect: /' $d/inspect.log
+grep -q '^L1: both cellvm-vfiod' $d/inspect.log || rc=1
+
+# Every fd of the groups is gone with cellvm: both open again at once.
+for b in "$edu" "$nvme"; do
+	g=$(group "$b")
+	if (exec 3<>"/dev/vfio/$g") 2>/dev/null; then
+		l2_say "group $g ($b) opens again after cellvm exited"
+	else
+		l2_say "group $g ($b) cannot be opened after cellvm exited (still held?)"
+		rc=1
+	fi
+done
+exit $rc
