@@ -1,6 +1,6 @@
 /* --device (VFIO passthrough) and --fs (virtio-fs): the key tables and per-option checks
- * (Cloud Hypervisor v51.0 semantics). Neither device exists in cellvm yet; the controller
- * refuses both options as a whole after parsing them, as it did for --disk before blockd. */
+ * (Cloud Hypervisor v51.0 semantics). --device is served by cellvm-vfiod; virtio-fs does not
+ * exist in cellvm yet, so the controller refuses --fs as a whole after parsing it. */
 #include "devspec.h"
 
 #include <errno.h>

@@ -50,11 +50,11 @@ struct vfu_hdr {
 } __attribute__((packed));
 
 /* Limits this implementation holds a peer to (both directions). */
-#define VFU_MAX_MSG      (1u << 20) /* header + payload */
-#define VFU_MAX_DATA     (1u << 16) /* REGION_READ/WRITE count; advertised max_data_xfer_size */
-#define VFU_MAX_FDS      16         /* advertised max_msg_fds */
-#define VFU_MAX_VERSION  4096       /* JSON capabilities string, NUL included */
-#define VFU_MAX_SPARSE   16         /* sparse mmap areas per region */
+#define VFU_MAX_MSG     (1u << 20) /* header + payload */
+#define VFU_MAX_DATA    (1u << 16) /* REGION_READ/WRITE count; advertised max_data_xfer_size */
+#define VFU_MAX_FDS     16         /* advertised max_msg_fds */
+#define VFU_MAX_VERSION 4096       /* JSON capabilities string, NUL included */
+#define VFU_MAX_SPARSE  16         /* sparse mmap areas per region */
 
 /* VERSION: payload is this, then a NUL-terminated JSON string:
  * {"capabilities":{"max_msg_fds":N,"max_data_xfer_size":N,"pgsizes":4096}} */
@@ -74,8 +74,8 @@ struct vfu_caps {
 #define VFU_DMA_WRITE 0x2u
 
 struct vfu_dma_map {
-    uint32_t argsz; /* sizeof(struct vfu_dma_map) */
-    uint32_t flags; /* VFU_DMA_READ | VFU_DMA_WRITE */
+    uint32_t argsz;  /* sizeof(struct vfu_dma_map) */
+    uint32_t flags;  /* VFU_DMA_READ | VFU_DMA_WRITE */
     uint64_t offset; /* into the fd that comes with the message */
     uint64_t addr;   /* IOVA (the guest physical address, no vIOMMU) */
     uint64_t size;
@@ -151,10 +151,11 @@ struct vfu_irq_info {
     uint32_t count;
 } __attribute__((packed));
 
-/* DEVICE_SET_IRQS: flags as VFIO_IRQ_SET_*; with DATA_EVENTFD the message carries `count` fds
- * (an fd may be -1 in VFIO; over vfio-user a vector without an fd is sent as a separate
- * DATA_NONE | ACTION_TRIGGER message, so fds always number exactly `count`). A client splits a
- * block larger than the server's max_msg_fds into several messages by `start`. */
+/* DEVICE_SET_IRQS: flags as VFIO_IRQ_SET_*; with DATA_EVENTFD the message carries exactly
+ * `count` fds (SCM_RIGHTS cannot carry VFIO's -1, so a client gives every vector an eventfd;
+ * DATA_NONE | ACTION_TRIGGER with count > 0 fires the vectors, as in VFIO, and count 0 disables
+ * the index). A client splits a block larger than the server's max_msg_fds into several
+ * messages by `start`. */
 #define VFU_IRQ_SET_DATA_NONE      (1u << 0)
 #define VFU_IRQ_SET_DATA_BOOL      (1u << 1)
 #define VFU_IRQ_SET_DATA_EVENTFD   (1u << 2)
@@ -162,11 +163,11 @@ struct vfu_irq_info {
 #define VFU_IRQ_SET_ACTION_UNMASK  (1u << 4)
 #define VFU_IRQ_SET_ACTION_TRIGGER (1u << 5)
 
-#define VFU_PCI_INTX_IRQ_INDEX 0
-#define VFU_PCI_MSI_IRQ_INDEX  1
-#define VFU_PCI_MSIX_IRQ_INDEX 2
-#define VFU_PCI_ERR_IRQ_INDEX  3
-#define VFU_PCI_REQ_IRQ_INDEX  4
+#define VFU_PCI_INTX_IRQ_INDEX     0
+#define VFU_PCI_MSI_IRQ_INDEX      1
+#define VFU_PCI_MSIX_IRQ_INDEX     2
+#define VFU_PCI_ERR_IRQ_INDEX      3
+#define VFU_PCI_REQ_IRQ_INDEX      4
 
 /* PCI region indexes (as VFIO's) */
 #define VFU_PCI_BAR0_REGION_INDEX   0
@@ -215,6 +216,9 @@ int vfu_send(int sock, struct vfu_hdr *hdr, const void *payload, size_t len, con
  * closed and m empty when: the header's size is below 16 or above max_size (-EMSGSIZE), more than
  * max_fds fds came (-E2BIG), fds arrived anywhere but with the header (-EPROTO), or the stream
  * ended mid-message (-ECONNRESET). Returns 1 for a message, 0 at a clean end of stream.
+ * After -E2BIG and -EPROTO the message was read whole, so the stream keeps its framing, and
+ * m->hdr holds its header (payload and fds gone) so that the caller can answer it with an error;
+ * after any other error the stream cannot continue.
  */
 int vfu_recv(int sock, struct vfu_msg *m, size_t max_size, unsigned max_fds);
 
@@ -227,6 +231,8 @@ void vfu_reply_hdr(const struct vfu_hdr *req, struct vfu_hdr *rep, uint32_t err)
 /*
  * VERSION payloads: the string this side offers, and the parse of the peer's (unknown keys
  * ignored, known keys with the wrong type or out of range refused). 0 or -EINVAL.
+ * encode: *len is the string's size with its NUL (the bytes that follow struct vfu_version).
+ * decode: payload is the whole VERSION payload (struct vfu_version, then the optional string).
  */
 int vfu_version_encode(const struct vfu_caps *caps, char *buf, size_t cap, size_t *len);
 int vfu_version_decode(const void *payload, size_t len, struct vfu_version *v,

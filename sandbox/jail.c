@@ -55,6 +55,7 @@ static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_NETD] = { 256, 64 },     /* one thread per queue pair */
     [SBX_PROFILE_VSOCKD] = { 2048, 64 },  /* up to 1023 streams, each a host socket */
     [SBX_PROFILE_VSOCKCONN] = { 0, 0 },   /* sbx_enter_helper sets no limits */
+    [SBX_PROFILE_VFIOD] = { 256, 16 },    /* one thread; up to 16 fds per message */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,

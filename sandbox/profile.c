@@ -23,6 +23,8 @@ static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_VSOCKD] = { "vsockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_vsockd } },
     /* No base either: the connector is one loop of recvmsg, socket, connect, sendmsg. */
     [SBX_PROFILE_VSOCKCONN] = { "vsockconn", { &sbx_rules_vsockconn } },
+    /* Its own poll loop, no libevent: the base and its VFIO rules only. */
+    [SBX_PROFILE_VFIOD] = { "vfiod", { &sbx_rules_base, &sbx_rules_vfiod } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

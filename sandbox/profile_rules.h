@@ -71,4 +71,7 @@ extern const struct sbx_rule_table sbx_rules_vsockd;
  * connect unix streams for the daemon. */
 extern const struct sbx_rule_table sbx_rules_vsockconn;
 
+/* cellvm-vfiod on top of the base: its client socket, the VFIO device and IOMMU ioctls. */
+extern const struct sbx_rule_table sbx_rules_vfiod;
+
 #endif

@@ -60,6 +60,9 @@ static const struct sbx_rule core[] = {
                "the main thread ends the control thread's read at VM end"),
     SBX_ALLOW1(seccomp, SBX_ARG(0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0),
                "each vCPU thread stacks its narrower filter"),
+    SBX_ALLOW2(setsockopt, SBX_ARG(1, SCMP_CMP_EQ, SOL_SOCKET, 0),
+               SBX_ARG(2, SCMP_CMP_EQ, SO_RCVTIMEO, 0),
+               "a vfio-user server that stops answering times out instead of hanging a vCPU"),
 };
 
 const struct sbx_rule_table sbx_rules_core = { core, sizeof(core) / sizeof(core[0]) };
@@ -71,6 +74,12 @@ static const struct sbx_rule vcpu[] = {
     SBX_IOCTL(KVM_IRQFD, "an MSI-X mask or vector change rebinds a call eventfd"),
     SBX_IOCTL(KVM_IOEVENTFD, "queue enable or a BAR move registers a notify address"),
     SBX_IOCTL(KVM_SET_GSI_ROUTING, "an MSI-X table write changes a vector's route"),
+    SBX_IOCTL(KVM_SET_USER_MEMORY_REGION,
+              "a passed-through BAR that moves or stops decoding moves its memory slots"),
+    SBX_ALLOW(sendmsg, "trapped accesses to a passed-through device go to vfiod (vfio-user)"),
+    SBX_ALLOW(recvmsg, "vfio-user replies to those accesses"),
+    SBX_ALLOW(read, "a masked passed-through vector's eventfd is read on unmask and PBA read"),
+    SBX_ALLOW(close, "fds a vfio-user server attaches to a reply are closed, not kept"),
     SBX_ALLOW(write, "serial output, VM events on the eventfd, log lines"),
     SBX_ALLOW(futex, "locks shared with the main thread (UART)"),
     SBX_ALLOW(rt_sigreturn, "return from the kick handler"),

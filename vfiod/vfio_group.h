@@ -17,8 +17,8 @@
  * sysfs/devices). Fills bdf and the IOMMU group number. -ENOENT (no such device), -ENODEV (not
  * a PCI device), -EINVAL (no IOMMU group: no IOMMU, or VFIO no-IOMMU mode), err says which.
  */
-int vfio_group_resolve(const char *sysfs, const char *path, char bdf[VFIO_BDF_LEN],
-                       unsigned *group, char *err, size_t errlen);
+int vfio_group_resolve(const char *sysfs, const char *path, char bdf[VFIO_BDF_LEN], unsigned *group,
+                       char *err, size_t errlen);
 
 /*
  * Every device in the group is bound to vfio-pci or to no driver (a PCI bridge in the group is
@@ -32,7 +32,7 @@ int vfio_group_viable(const char *sysfs, unsigned group, char *err, size_t errle
  * the group. The caller owns both fds. -EBUSY when the group is already open elsewhere (a
  * device in use), other -errno with err filled.
  */
-int vfio_group_open(const char *devdir, unsigned group, int *container_fd, int *group_fd,
-                    char *err, size_t errlen);
+int vfio_group_open(const char *devdir, unsigned group, int *container_fd, int *group_fd, char *err,
+                    size_t errlen);
 
 #endif

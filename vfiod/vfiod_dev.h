@@ -35,8 +35,7 @@ struct vfiod_dev_ops {
     int (*region_info)(void *dev, uint32_t index, struct vfiod_region *r, int *mmap_fd);
     int (*irq_info)(void *dev, uint32_t index, uint32_t *flags, uint32_t *count);
     ssize_t (*region_read)(void *dev, uint32_t index, uint64_t off, void *buf, uint32_t len);
-    ssize_t (*region_write)(void *dev, uint32_t index, uint64_t off, const void *buf,
-                            uint32_t len);
+    ssize_t (*region_write)(void *dev, uint32_t index, uint64_t off, const void *buf, uint32_t len);
     /*
      * VFIO_DEVICE_SET_IRQS: flags and index as sent; for DATA_EVENTFD, fds[count] (the device
      * dups what it keeps: the server closes them afterwards); for DATA_BOOL, bools[count].

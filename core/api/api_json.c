@@ -24,7 +24,6 @@ static const struct unsupported_key unsupported[] = {
     { "ApiVmConfig", "fs", "virtio-fs" },
     { "ApiVmConfig", "pmem", "virtio-pmem" },
     { "ApiVmConfig", "debug_console", "the debug console" },
-    { "ApiVmConfig", "devices", "VFIO passthrough" },
     { "ApiVmConfig", "vdpa", "vDPA devices" },
     { "ApiVmConfig", "pci_segments", "multiple PCI segments" },
     { "ApiVmConfig", "platform", "platform options (SMBIOS, PCI segments, IOMMU segments)" },

@@ -140,7 +140,7 @@ struct cli_config {
     struct cli_net *nets;
     size_t nnets;
     struct cli_vsock vsock;
-    struct cli_device *devices; /* --device: parsed, then refused until VFIO lands */
+    struct cli_device *devices; /* --device: VFIO passthrough */
     size_t ndevices;
     struct cli_fs *fs; /* --fs: parsed, then refused until virtio-fs lands */
     size_t nfs;

@@ -26,7 +26,7 @@ static int check_unique_id(const char *opt, const char *id, const char *const *i
 
 static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_ZONES + 1];
+    const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_ZONES + 1];
     size_t n = 0, i;
 
 #define ADD_ID(opt, id)                                                \
@@ -43,6 +43,8 @@ static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
         ADD_ID("--net", cfg->nets[i].id);
     if (cfg->vsock.present)
         ADD_ID("--vsock", cfg->vsock.id);
+    for (i = 0; i < cfg->ndevices; i++)
+        ADD_ID("--device", cfg->devices[i].id);
     for (i = 0; i < cfg->nzones; i++)
         ADD_ID("--memory-zone", cfg->zones[i].id);
 #undef ADD_ID
@@ -120,7 +122,7 @@ static const struct cli_memory_zone *find_zone(const struct cli_config *cfg, con
     return NULL;
 }
 
-/* Whether a PCI device (--disk, --net, --vsock) has this id. */
+/* Whether a PCI device (--disk, --net, --vsock, --device) has this id. */
 static bool pci_device_has_id(const struct cli_config *cfg, const char *id)
 {
     for (size_t i = 0; i < cfg->ndisks; i++)
@@ -128,6 +130,9 @@ static bool pci_device_has_id(const struct cli_config *cfg, const char *id)
             return true;
     for (size_t i = 0; i < cfg->nnets; i++)
         if (cfg->nets[i].id && !strcmp(cfg->nets[i].id, id))
+            return true;
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        if (cfg->devices[i].id && !strcmp(cfg->devices[i].id, id))
             return true;
     return cfg->vsock.present && cfg->vsock.id && !strcmp(cfg->vsock.id, id);
 }
@@ -144,8 +149,8 @@ static int check_numa_device(const struct cli_config *cfg, size_t idx, char *err
     optparse_show(node->device_id, shown, sizeof(shown));
     if (!pci_device_has_id(cfg, node->device_id)) {
         cli_err(err, errlen,
-                "--numa: invalid value for 'device_id': '%s' (no --disk, --net or --vsock has "
-                "that id)",
+                "--numa: invalid value for 'device_id': '%s' (no --disk, --net, --vsock or "
+                "--device has that id)",
                 shown);
         return -EINVAL;
     }

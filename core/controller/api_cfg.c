@@ -317,6 +317,11 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         if (!r)
             r = push_group(out, "--vsock", &b, err, errlen);
     }
+    for (size_t i = 0; !r && i < c->n_devices; i++) {
+        r = add_scalars(&b, &c->devices[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--device", &b, err, errlen);
+    }
     for (size_t i = 0; !r && i < c->n_numa; i++)
         r = numa_argv(out, &b, c->numa[i], err, errlen);
     if (r == -ENOMEM)
@@ -563,6 +568,22 @@ static Cellvm__ApiNetConfig *net_of(const struct cli_net *n, bool *oom)
     return m;
 }
 
+/* The id is the one the VMM gives the device: Cloud Hypervisor's _vfio<N> when none was set. */
+static Cellvm__ApiDeviceConfig *device_of(const struct cli_device *d, size_t index, bool *oom)
+{
+    Cellvm__ApiDeviceConfig *m = new_msg(&cellvm__api_device_config__descriptor, oom);
+    char id[32];
+
+    if (!m)
+        return NULL;
+    m->path = dup_or_null(d->path, oom);
+    snprintf(id, sizeof(id), "_vfio%zu", index);
+    m->id = dup_or_null(d->id ? d->id : id, oom);
+    SET(m, iommu, d->iommu);
+    SET(m, pci_segment, d->pci_segment);
+    return m;
+}
+
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
 {
     Cellvm__ApiVmConfig *m;
@@ -611,6 +632,16 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
             SET(m->vsock, iommu, cfg->vsock.iommu);
             SET(m->vsock, pci_segment, cfg->vsock.pci_segment);
         }
+    }
+    if (cfg->ndevices) {
+        m->devices = calloc(cfg->ndevices, sizeof(*m->devices));
+        for (size_t i = 0; m->devices && i < cfg->ndevices; i++) {
+            m->devices[i] = device_of(&cfg->devices[i], i, &oom);
+            if (!m->devices[i])
+                break;
+            m->n_devices++;
+        }
+        oom = oom || !m->devices;
     }
     SET(m, iommu, false);
     SET(m, watchdog, false);

@@ -17,6 +17,7 @@
 
 #include "core/controller/tap_sys.h"
 #include "core/controller/unix_sock.h"
+#include "core/controller/vfio_host.h"
 #include "ipc/channel.h"
 
 /* The fd at which a device process finds its vhost-user socket (after its control channel). */
@@ -37,6 +38,9 @@ static const struct dev_kind kind_vsock = { "vsock", "vsockd", "cellvm-vsockd",
                                             CELLVM__ROLE__ROLE_VSOCKD, 19 };
 static const struct dev_kind kind_net = { "net", "netd", "cellvm-netd", CELLVM__ROLE__ROLE_NETD,
                                           1 };
+/* Not virtio: the core speaks vfio-user to it and emulates the PCI function itself. */
+static const struct dev_kind kind_vfio = { "device", "vfiod", "cellvm-vfiod",
+                                           CELLVM__ROLE__ROLE_VFIOD, 0 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int r,
                                                       const char *fmt, ...)
@@ -386,15 +390,41 @@ static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, s
     return 0;
 }
 
+/* --device: the group resolved, checked and opened here (the controller's privileged step);
+ * vfiod gets the container and the group, and finds the function by the canonical path. */
+static int open_vfio(struct devices *d, struct device *dv, const struct cli_device *c, size_t index,
+                     uint64_t memlock, char *err, size_t errlen)
+{
+    char path[VFIO_HOST_PATH_LEN];
+    int sv[2], r;
+
+    device_base(dv, &kind_vfio, c->id, "_vfio", index, 0, 0, c->pci_segment);
+    dv->vfio_user = true;
+    dv->memlock = memlock;
+    r = vfio_host_setup(d, dv, c->path, path, err, errlen);
+    if (r)
+        return r;
+    r = spec_add(dv, "path", path);
+    if (!r)
+        r = spec_add(dv, "id", dv->id);
+    if (r)
+        return fail(err, errlen, r, "--device %s: spec cannot be passed on", dv->id);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
 int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
 {
-    size_t total = cfg->ndisks + cfg->nnets + (cfg->vsock.present ? 1 : 0);
+    size_t total = cfg->ndisks + cfg->nnets + (cfg->vsock.present ? 1 : 0) + cfg->ndevices;
     int r = 0;
 
     if (!total)
         return 0;
     if (total > PB_MAX_ATTACH)
-        return fail(err, errlen, -E2BIG, "more than %d virtio devices", PB_MAX_ATTACH);
+        return fail(err, errlen, -E2BIG, "more than %d PCI devices", PB_MAX_ATTACH);
     d->v = calloc(total, sizeof(*d->v));
     if (!d->v)
         return fail(err, errlen, -ENOMEM, "out of memory");
@@ -412,6 +442,11 @@ int devices_open(struct devices *d, const struct cli_config *cfg, char *err, siz
         device_init(&d->v[d->n]);
         d->n++;
         r = open_vsock(&d->v[d->n - 1], &cfg->vsock, err, errlen);
+    }
+    for (size_t i = 0; i < cfg->ndevices && !r; i++) {
+        device_init(&d->v[d->n]);
+        d->n++;
+        r = open_vfio(d, &d->v[d->n - 1], &cfg->devices[i], i, vfio_host_memlock(cfg), err, errlen);
     }
     d->seccomp = cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
                  : cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
@@ -449,6 +484,12 @@ static void send_configure(struct device *dv)
     env.device_configure = &cfg;
     /* The controller keeps its own copies: a replacement gets them again (respawn.h). */
     r = sv_send(&dv->svc, &env, dv->data_fds, dv->ndata);
+    /* Except VFIO's: vfiod is not replaced, and a group fd kept here would keep the group
+     * busy after the VM ended (Cloud Hypervisor v51.0 fixed that leak for hot removal). */
+    if (dv->vfio_user) {
+        ipc_close_fds(dv->data_fds, dv->ndata);
+        dv->ndata = 0;
+    }
     if (r)
         dev_error(dv, "cannot send its configuration");
     dv->configured = true;
@@ -574,7 +615,9 @@ static void dev_exit(struct sv_child *c, int st)
             d->on_gone(d->gone_arg);
         return;
     }
-    if (!c->sv->stopping && !dv->external) {
+    /* VFIO: a replacement would need the group reopened and the device reset under a guest
+     * that keeps using it (issue 19); the VM ends instead. */
+    if (!c->sv->stopping && !dv->external && !dv->vfio_user) {
         respawn_on_exit(c->arg, dv, st);
         return;
     }
@@ -582,7 +625,8 @@ static void dev_exit(struct sv_child *c, int st)
     if (c->sv->stopping && !abnormal)
         return;
     sv_describe_death(c->sv, c, st, msg, sizeof(msg));
-    sv_report(c->sv, "cellvm: error: device %s: %s; stopping the VM\n", dv->id, msg);
+    sv_report(c->sv, "cellvm: error: device %s: %s%s; stopping the VM\n", dv->id, msg,
+              dv->vfio_user && !c->sv->stopping ? " (a VFIO device process is not restarted)" : "");
     sv_set_status(c->sv, 1);
     sv_stop(c->sv);
 }
@@ -612,6 +656,9 @@ int devices_start_process(struct device *dv, char *err, size_t errlen)
         return fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
     close(dv->dev_sock);
     dv->dev_sock = -1;
+    /* Before its Hello is read, so before it gets its fds and can map anything for DMA. */
+    if (dv->vfio_user)
+        return vfio_host_limit(dv, err, errlen);
     return 0;
 }
 
@@ -647,6 +694,7 @@ int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool r
     ad.pci_segment = dv->pci_segment;
     ad.external = dv->external;
     ad.reconnect = reconnect;
+    ad.vfio_user = dv->vfio_user;
     env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
     env.attach_device = &ad;
     return sv_send(core, &env, &fd, 1);
@@ -671,7 +719,9 @@ struct device *devices_find(struct devices *d, const char *id)
 {
     for (size_t i = 0; i < d->n; i++)
         if (!strcmp(d->v[i].id, id))
-            return d->v[i].external || !d->v[i].ready || d->v[i].svc.exited ? NULL : &d->v[i];
+            return d->v[i].external || d->v[i].vfio_user || !d->v[i].ready || d->v[i].svc.exited
+                       ? NULL
+                       : &d->v[i];
     return NULL;
 }
 

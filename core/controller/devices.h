@@ -19,12 +19,13 @@
 #include "validate_device.h"
 
 /*
- * The VM's virtio devices as the controller sees them: one row per --disk, --net and --vsock,
- * each either a device process the controller starts (cellvm-blockd with its image fd,
- * cellvm-netd with one TAP fd per queue pair, cellvm-vsockd with its listening socket; each
- * with its end of a vhost-user socketpair and its control channel) or an external vhost-user
- * backend (vhost_user=on,socket=PATH) the controller connects to. Either way the core gets one
- * connected vhost-user socket per device in an AttachDevice message.
+ * The VM's devices as the controller sees them: one row per --disk, --net, --vsock and
+ * --device, each either a device process the controller starts (cellvm-blockd with its image
+ * fd, cellvm-netd with one TAP fd per queue pair, cellvm-vsockd with its listening socket,
+ * cellvm-vfiod with the VFIO container and group; each with its end of a vhost-user (vfio-user
+ * for vfiod) socketpair and its control channel) or an external vhost-user backend
+ * (vhost_user=on,socket=PATH) the controller connects to. Either way the core gets one
+ * connected socket per device in an AttachDevice message.
  */
 
 struct dev_kind; /* the per-kind table row in devices.c */
@@ -41,6 +42,12 @@ struct device {
     int dev_sock;  /* backend end; owned until the child is spawned */
     uint32_t virtio_id, num_queues, queue_size, pci_segment;
     bool external;
+    /* --device rows (VFIO): the core gets a vfio-user connection, vfiod the container and
+     * group fds as data_fds (closed here once sent: vfiod is not respawned), and the IOMMU
+     * group (one --device per group) and the RLIMIT_MEMLOCK vfiod needs. */
+    bool vfio_user;
+    unsigned vfio_group;
+    uint64_t memlock;
     /* Open-backing-file policy (disks): backing_files=, the image's directory and identity. */
     struct backing_policy policy;
     char image_dir[PATH_MAX];
@@ -108,7 +115,8 @@ int devices_attach(struct devices *d, struct sv_child *core);
  * closes it); reconnect: a replacement for a connection the core lost. 0 or -errno. */
 int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect);
 
-/* The started, ready device process with this id, or NULL (external backends have none). */
+/* The started, ready device process with this id, or NULL (external backends have none; a
+ * vfiod answers no requests: VFIO devices have no resize and no counters, as in CH). */
 struct device *devices_find(struct devices *d, const char *id);
 
 /*

@@ -19,6 +19,7 @@
 #include "core/cli/cli.h"
 #include "core/cli/cli_host.h"
 #include "core/controller/controller.h"
+#include "core/controller/vfio_host.h"
 #include "core/controller/vm_stop.h"
 #include "ipc/channel.h"
 #include "validate.h"
@@ -244,6 +245,9 @@ static int open_everything(struct controller *ctl)
     if (!r && c->payload.initramfs)
         r = resources_open_ro("--initramfs", c->payload.initramfs, &ctl->res.initramfs, ctl->err,
                               n);
+    /* --device paths too: a path that is no usable PCI device is refused the same way. */
+    if (!r)
+        r = vfio_host_check(c, ctl->err, n);
     if (!r)
         r = resources_open_kvm(&ctl->res.kvm, ctl->err, n);
     if (!r && !c->nzones)

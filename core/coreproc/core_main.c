@@ -29,6 +29,8 @@ struct core {
     Cellvm__Envelope *attach_env[PB_MAX_ATTACH];
     struct vpci_params virtio[PB_MAX_ATTACH];
     size_t nvirtio;
+    struct vfio_pci_params vfio[PB_MAX_ATTACH]; /* --device: vfio-user sockets, likewise */
+    size_t nvfio;
     Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
     struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
@@ -133,20 +135,26 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.device_lost_arg = c;
     p.virtio = c->virtio;
     p.nvirtio = (uint32_t)c->nvirtio;
+    p.vfio = c->vfio;
+    p.nvfio = (uint32_t)c->nvfio;
     /* Everything is received and RAM mapped; no thread exists yet. */
     for (size_t i = 0; i < c->nvirtio && c->nfds + i < CORE_MAX_KEEP; i++)
         keep[c->nfds + i] = c->virtio[i].sock;
+    for (size_t i = 0; i < c->nvfio && c->nfds + c->nvirtio + i < CORE_MAX_KEEP; i++)
+        keep[c->nfds + c->nvirtio + i] = c->vfio[i].sock;
     memcpy(keep, c->fds, c->nfds * sizeof(keep[0]));
-    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, c->nfds + c->nvirtio,
+    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, c->nfds + c->nvirtio + c->nvfio,
                         cfg->cpus->max_vcpus, err, errlen);
     if (r)
         return r;
     /* vm_create owns the sockets from here, on failure too. */
     c->nvirtio = 0;
+    c->nvfio = 0;
     return vm_create(&c->vm, &p, err, errlen);
 }
 
-/* The AttachDevice messages that follow the configuration, one vhost-user socket each. */
+/* The AttachDevice messages that follow the configuration, one vhost-user socket (virtio) or
+ * vfio-user socket (--device) each. */
 static int receive_devices(struct core *c, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
@@ -169,7 +177,11 @@ static int receive_devices(struct core *c, uint32_t count)
         }
         a = env->attach_device;
         c->attach_env[i] = env;
-        c->virtio[i] = (struct vpci_params){
+        if (a->vfio_user) {
+            c->vfio[c->nvfio++] = (struct vfio_pci_params){ .id = a->id, .sock = fd[0] };
+            continue;
+        }
+        c->virtio[c->nvirtio] = (struct vpci_params){
             .id = a->id,
             .virtio_id = (uint16_t)a->virtio_id,
             .num_queues = (uint16_t)a->num_queues,
@@ -396,6 +408,8 @@ int main(int argc, char **argv)
     core_jail_release(&c.jail);
     for (size_t i = 0; i < c.nvirtio; i++)
         close(c.virtio[i].sock);
+    for (size_t i = 0; i < c.nvfio; i++)
+        close(c.vfio[i].sock);
     for (size_t i = 0; i < PB_MAX_ATTACH; i++)
         ipc_free_envelope(c.attach_env[i]);
     ipc_close_fds(c.fds, c.nfds);

@@ -22,6 +22,7 @@
 #define PCI_COMMAND_INTX_OFF    0x0400
 #define PCI_STATUS_CAP_LIST     0x0010
 #define PCI_BAR_MEM_64          0x04
+#define PCI_BAR_PREFETCH        0x08
 
 #define PORT_PCI_CONFIG_ADDRESS 0xcf8
 #define PORT_PCI_CONFIG_DATA    0xcfc
@@ -72,7 +73,8 @@ static int window_alloc(struct pci_window *w, uint64_t size, uint64_t *addr)
 
 static void bar_store(struct pci_dev *d, unsigned bar, uint64_t addr)
 {
-    pci_put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr | (d->bar64[bar] ? PCI_BAR_MEM_64 : 0));
+    pci_put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr | (d->bar64[bar] ? PCI_BAR_MEM_64 : 0) |
+                                               (d->bar_prefetch[bar] ? PCI_BAR_PREFETCH : 0));
     if (d->bar64[bar])
         pci_put32(d->cfg + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(addr >> 32));
 }
@@ -193,7 +195,7 @@ void pci_cfg_write(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint
         }
         if (reg < PCI_BAR0 + 4 * PCI_NUM_BARS && reg + len > PCI_COMMAND)
             update_bars(b, d);
-        if (reg + len > PCI_CAP_START && d->ops && d->ops->cfg_written)
+        if (d->ops && d->ops->cfg_written)
             d->ops->cfg_written(d, reg, len);
     }
     pthread_mutex_unlock(&b->lock);

@@ -28,7 +28,8 @@ struct pci_dev_ops {
     /* An access inside memory BAR `bar` at byte offset off (len 1, 2, 4 or 8). No lock held. */
     void (*bar_read)(struct pci_dev *d, unsigned bar, uint64_t off, uint32_t len, uint64_t *val);
     void (*bar_write)(struct pci_dev *d, unsigned bar, uint64_t off, uint32_t len, uint64_t val);
-    /* A config write reached [off, off + len) in the capability area; bytes already stored. */
+    /* A config write reached [off, off + len) (header or capability area; BAR decode already
+     * updated); bytes already stored. Bus lock held. */
     void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
     /* Optional: a config read of [off, off + len) in the capability area is about to return
      * cfg's bytes; the device may refresh them first. Bus lock held. */
@@ -42,6 +43,7 @@ struct pci_dev {
     uint8_t wmask[PCI_CFG_SIZE];
     uint64_t bar_size[PCI_NUM_BARS]; /* 0: no BAR there (or the upper half of a 64-bit one) */
     bool bar64[PCI_NUM_BARS];
+    bool bar_prefetch[PCI_NUM_BARS]; /* set before pci_dev_add_bar: the prefetchable bit */
     uint64_t bar_home[PCI_NUM_BARS]; /* where the allocator put it: restored on reset */
     uint64_t bar_at[PCI_NUM_BARS];   /* last address reported to bar_mapped */
     const struct pci_dev_ops *ops;
@@ -103,6 +105,11 @@ static inline void pci_put32(uint8_t *p, uint32_t v)
 {
     pci_put16(p, (uint16_t)v);
     pci_put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline uint16_t pci_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
 }
 
 static inline uint32_t pci_get32(const uint8_t *p)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/vm/kvm_ioctl.h"
+#include "core/vm/msi_irq.h"
 #include "core/vm/virtio_pci_rc.h"
 #include "core/vm/virtio_pci_vu.h"
 
@@ -75,34 +76,18 @@ static void signal_fd(int fd)
 /* Binds fd's irqfd to the route of `vector` when that vector may deliver, else unbinds it. */
 static void irq_bind(struct vpci_dev *d, int fd, uint32_t *cur, uint16_t vector)
 {
-    uint32_t want = GSI_NONE;
+    bool deliver = vector < d->msix.nvec && !msix_masked(&d->msix, vector);
+    uint64_t addr = 0;
+    uint32_t data = 0, none = GSI_NONE;
+    int r;
 
-    if (vector < d->msix.nvec && !msix_masked(&d->msix, vector)) {
-        uint64_t addr;
-        uint32_t data;
-
-        if (d->vec_gsi[vector] == GSI_NONE)
-            d->vec_gsi[vector] = gsi_alloc_msi(d->ctx->gsi);
+    if (deliver)
         msix_message(&d->msix, vector, &addr, &data);
-        if (d->vec_gsi[vector] != GSI_NONE &&
-            gsi_set_msi(d->ctx->gsi, d->vec_gsi[vector], addr, data) == 0)
-            want = d->vec_gsi[vector];
-        else
-            log_warn(d->ctx->log, "%s: no MSI route for vector %u", d->id, vector);
-    }
-    if (*cur == want)
-        return;
-    if (*cur != GSI_NONE)
-        kvm_irqfd(d->ctx->vm_fd, fd, *cur, false);
-    *cur = GSI_NONE;
-    if (want != GSI_NONE) {
-        int r = kvm_irqfd(d->ctx->vm_fd, fd, want, true);
-
-        if (r == 0)
-            *cur = want;
-        else
-            log_warn(d->ctx->log, "%s: KVM_IRQFD: %s", d->id, strerror(-r));
-    }
+    r = msi_irq_bind(d->ctx->gsi, d->ctx->vm_fd, fd, deliver, addr, data,
+                     deliver ? &d->vec_gsi[vector] : &none, cur);
+    if (r)
+        log_warn(d->ctx->log, "%s: vector %u: MSI route or KVM_IRQFD: %s", d->id, vector,
+                 strerror(-r));
 }
 
 void vpci_sync_irqs(struct vpci_dev *d)
@@ -110,16 +95,7 @@ void vpci_sync_irqs(struct vpci_dev *d)
     for (uint16_t i = 0; i < d->nqueues; i++)
         irq_bind(d, d->q[i].call_fd, &d->q[i].irq_gsi, d->q[i].vector);
     irq_bind(d, d->config_fd, &d->config_gsi, d->config_vector);
-    for (uint16_t v = 0; v < d->msix.nvec; v++) {
-        uint64_t addr;
-        uint32_t data;
-
-        if (!msix_pending(&d->msix, v) || msix_masked(&d->msix, v))
-            continue;
-        msix_set_pending(&d->msix, v, false);
-        msix_message(&d->msix, v, &addr, &data);
-        kvm_signal_msi(d->ctx->vm_fd, addr, data);
-    }
+    msi_irq_flush_pending(&d->msix, d->ctx->vm_fd);
     /* Which call fds the frontend thread must read has changed. */
     wake_worker(d);
 }

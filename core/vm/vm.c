@@ -28,6 +28,8 @@
 /* A guest that reboots this often this fast is looping, not working. */
 #define REBOOT_BURST     16
 #define REBOOT_WINDOW_NS 1000000000ll
+/* Passed-through functions: every one takes a slot on bus 0. */
+#define VM_MAX_VFIO PCI_SLOTS
 
 struct vm {
     struct log log;
@@ -50,6 +52,9 @@ struct vm {
     bool dev_inited;
     struct pci_devices pci;
     bool pci_inited;
+    struct vfio_pci_ctx vfio_ctx;
+    struct vfio_pci_dev *vfio; /* owned; nvfio of them built */
+    uint32_t nvfio;
     /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
     char dev_err[200];
     atomic_bool dev_failed;
@@ -186,6 +191,7 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
     struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
     struct acpi_mem_range ranges[GUEST_MEM_MAX_REGIONS];
     struct acpi_pci_initiator initiators[ACPI_MAX_INITIATORS];
+    uint8_t vfio_slot[VM_MAX_VFIO];
     struct acpi_params ap = { .cpus = cpus,
                               .ncpus = vm->max_vcpus,
                               .no_com1 = !vm->dev.serial_enabled };
@@ -208,7 +214,10 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
         cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
         cpus[i].enabled = i < vm->boot_vcpus;
     }
-    vm_numa_acpi(&vm->numa, &vm->mem, vm->pci_inited ? &vm->pci : NULL, ranges, initiators, &ap);
+    for (i = 0; i < vm->nvfio && i < VM_MAX_VFIO; i++)
+        vfio_slot[i] = vm->vfio[i].pci.slot;
+    vm_numa_acpi(&vm->numa, &vm->mem, vm->pci_inited ? &vm->pci : NULL, vfio_slot, i, ranges,
+                 initiators, &ap);
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
@@ -306,6 +315,29 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
     return r;
 }
 
+/* The passed-through functions, after the virtio ones (sockets taken over, closed on failure
+ * too). */
+static int setup_vfio(struct vm *vm, const struct vm_params *p, char *err, size_t errlen)
+{
+    uint32_t i = 0;
+    int r = 0;
+
+    if (!p->nvfio)
+        return 0;
+    vfio_pci_ctx_init(&vm->vfio_ctx, vm->vm_fd, &vm->pci.gsi, &vm->mem, &vm->log, &vm->pci.bus);
+    vm->vfio = p->nvfio <= VM_MAX_VFIO ? calloc(p->nvfio, sizeof(*vm->vfio)) : NULL;
+    if (!vm->vfio)
+        r = set_err(err, errlen, p->nvfio <= VM_MAX_VFIO ? -ENOMEM : -ENOSPC, "vm: vfio devices");
+    for (; !r && i < p->nvfio; i++) {
+        r = vfio_pci_init(&vm->vfio[i], &vm->vfio_ctx, &p->vfio[i], err, errlen);
+        if (!r)
+            vm->nvfio++;
+    }
+    for (; r && i < p->nvfio; i++)
+        close(p->vfio[i].sock);
+    return r;
+}
+
 int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen)
 {
     struct vm_devices_params dp;
@@ -317,6 +349,8 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     if (!vm) {
         for (uint32_t i = 0; i < p->nvirtio; i++)
             close(p->virtio[i].sock);
+        for (uint32_t i = 0; i < p->nvfio; i++)
+            close(p->vfio[i].sock);
         return set_err(err, errlen, -ENOMEM, "vm");
     }
     atomic_init(&vm->dev_failed, false);
@@ -332,7 +366,8 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->boot_vcpus = p->boot_vcpus;
     vm->max_vcpus = p->max_vcpus;
     vm->cpu.max_phys_bits = p->max_phys_bits;
-    r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones, p->virtio, p->nvirtio);
+    r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones, p->virtio, p->nvirtio,
+                     p->vfio, p->nvfio);
     if (r < 0) {
         set_err(err, errlen, r,
                 r == -ENOENT ? "vm: NUMA device_id names no device" : "vm: NUMA layout");
@@ -376,6 +411,12 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->dev_inited = true;
     socks_taken = true; /* setup_pci closes them on failure */
     r = setup_pci(vm, p, err, errlen);
+    if (r < 0) {
+        for (uint32_t i = 0; i < p->nvfio; i++)
+            close(p->vfio[i].sock);
+        goto fail;
+    }
+    r = setup_vfio(vm, p, err, errlen);
     if (r < 0)
         goto fail;
     vm->env = (struct vcpu_env){ .pio = &vm->dev.pio,
@@ -398,6 +439,8 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
 fail:
     for (uint32_t i = 0; !socks_taken && i < p->nvirtio; i++)
         close(p->virtio[i].sock);
+    for (uint32_t i = 0; !socks_taken && i < p->nvfio; i++)
+        close(p->vfio[i].sock);
     vm_destroy(vm);
     return r;
 }
@@ -494,6 +537,10 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
         if (r < 0)
             return r;
     }
+    /* A passed-through function that does not come back is logged and left dead: the guest
+     * may go on without it. */
+    for (uint32_t i = 0; i < vm->nvfio; i++)
+        (void)vfio_pci_reset(&vm->vfio[i]);
     r = reset_irqchip(vm);
     if (r < 0)
         return set_err(err, errlen, r, "vm: irqchip reset");
@@ -686,6 +733,10 @@ void vm_destroy(struct vm *vm)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
     vm_numa_free(&vm->numa);
+    /* Before the bus and the GSI table they use, and before the VM fd their slots are in. */
+    for (i = 0; i < vm->nvfio; i++)
+        vfio_pci_destroy(&vm->vfio[i]);
+    free(vm->vfio);
     if (vm->pci_inited)
         pci_devices_destroy(&vm->pci);
     if (vm->dev_inited)

@@ -7,6 +7,7 @@
 
 #include "core/boot/boot.h"
 #include "core/mem/guest_mem.h"
+#include "core/vm/vfio_pci.h"
 #include "core/vm/virtio_pci.h"
 
 /*
@@ -26,7 +27,7 @@ struct vm_cpu_affinity {
 
 /* A node whose only member is a PCI device (--numa device_id=): a Generic Initiator. */
 struct vm_numa_initiator {
-    const char *device_id; /* a vpci_params id */
+    const char *device_id; /* a vpci_params or vfio_pci_params id */
     uint32_t node;
 };
 
@@ -61,6 +62,10 @@ struct vm_params {
      * vm_create on failure, by vm_destroy otherwise). */
     const struct vpci_params *virtio;
     uint32_t nvirtio;
+    /* Passed-through functions behind vfio-user servers (--device); their sockets are taken
+     * over like the virtio ones. */
+    const struct vfio_pci_params *vfio;
+    uint32_t nvfio;
     /* Optional: run first in every vCPU thread (the core stacks its vCPU seccomp filter); a
      * non-zero -errno stops the VM with an error. */
     int (*vcpu_thread_init)(void *arg);

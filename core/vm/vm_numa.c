@@ -4,26 +4,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Resolves each initiator's device_id to its index among the virtio devices. */
+/* Resolves each initiator's device_id to its index among the virtio or the vfio devices. */
 static int copy_initiators(struct vm_numa_state *dst, const struct vm_numa *src,
-                           const struct vpci_params *virtio, uint32_t nvirtio)
+                           const struct vpci_params *virtio, uint32_t nvirtio,
+                           const struct vfio_pci_params *vfio, uint32_t nvfio)
 {
     if (src->ninitiators > ACPI_MAX_INITIATORS || (src->ninitiators && !src->initiators))
         return -EINVAL;
     for (uint32_t i = 0; i < src->ninitiators; i++) {
         const struct vm_numa_initiator *g = &src->initiators[i];
-        uint32_t k = 0;
+        bool is_vfio = false;
+        uint32_t k;
 
         if (!g->device_id || g->node >= src->nnodes)
             return -EINVAL;
+        k = 0;
         while (k < nvirtio && (!virtio[k].id || strcmp(virtio[k].id, g->device_id)))
             k++;
-        if (k == nvirtio)
-            return -ENOENT;
+        if (k == nvirtio) {
+            is_vfio = true;
+            k = 0;
+            while (k < nvfio && (!vfio[k].id || strcmp(vfio[k].id, g->device_id)))
+                k++;
+            if (k == nvfio)
+                return -ENOENT;
+        }
         for (uint32_t j = 0; j < i; j++)
-            if (dst->initiators[j].virtio == k)
+            if (dst->initiators[j].virtio == k && dst->initiators[j].vfio == is_vfio)
                 return -EINVAL;
         dst->initiators[i].virtio = k;
+        dst->initiators[i].vfio = is_vfio;
         dst->initiators[i].node = g->node;
     }
     dst->ninitiators = src->ninitiators;
@@ -31,7 +41,8 @@ static int copy_initiators(struct vm_numa_state *dst, const struct vm_numa *src,
 }
 
 int vm_numa_copy(struct vm_numa_state *dst, const struct vm_numa *src, uint32_t max_vcpus,
-                 uint32_t nzones, const struct vpci_params *virtio, uint32_t nvirtio)
+                 uint32_t nzones, const struct vpci_params *virtio, uint32_t nvirtio,
+                 const struct vfio_pci_params *vfio, uint32_t nvfio)
 {
     int r;
 
@@ -59,7 +70,7 @@ int vm_numa_copy(struct vm_numa_state *dst, const struct vm_numa *src, uint32_t 
     memcpy(dst->zone_node, src->zone_node, nzones * sizeof(*dst->zone_node));
     memcpy(dst->distances, src->distances, (size_t)n * n);
     dst->nnodes = n;
-    r = copy_initiators(dst, src, virtio, nvirtio);
+    r = copy_initiators(dst, src, virtio, nvirtio, vfio, nvfio);
     if (r < 0)
         vm_numa_free(dst);
     return r;
@@ -73,8 +84,8 @@ void vm_numa_free(struct vm_numa_state *s)
 }
 
 void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
-                  const struct pci_devices *pd, struct acpi_mem_range *out,
-                  struct acpi_pci_initiator *gi, struct acpi_params *ap)
+                  const struct pci_devices *pd, const uint8_t *vfio_slot, uint32_t nvfio,
+                  struct acpi_mem_range *out, struct acpi_pci_initiator *gi, struct acpi_params *ap)
 {
     uint32_t i;
 
@@ -96,10 +107,15 @@ void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
     ap->distances = s->distances;
     for (i = 0; i < s->ninitiators && i < ACPI_MAX_INITIATORS; i++) {
         uint32_t k = s->initiators[i].virtio;
+        uint8_t slot = 0xff; /* 0xff: acpi_build refuses */
 
-        /* Every virtio function sits on bus 0 as function 0 of its own slot. */
+        /* Every virtio and vfio function sits on bus 0 as function 0 of its own slot. */
+        if (s->initiators[i].vfio)
+            slot = vfio_slot && k < nvfio ? vfio_slot[k] : 0xff;
+        else if (pd && k < pd->n)
+            slot = pd->devs[k].pci.slot;
         gi[i] = (struct acpi_pci_initiator){
-            .dev = pd && k < pd->n ? pd->devs[k].pci.slot : 0xff, /* 0xff: acpi_build refuses */
+            .dev = slot,
             .fn = 0,
             .node = s->initiators[i].node,
         };

@@ -17,23 +17,28 @@ struct vm_numa_state {
     uint8_t *distances; /* nnodes^2; owned */
     uint32_t ninitiators;
     struct {
-        uint32_t virtio; /* index into vm_params.virtio, which is also pci_devices.devs' */
+        uint32_t virtio; /* index into vm_params.virtio (also pci_devices.devs'), or into
+                          * vm_params.vfio when vfio */
+        bool vfio;
         uint32_t node;
     } initiators[ACPI_MAX_INITIATORS];
 };
 
 /* Copies and checks src (every node index below nnodes, nnodes <= ACPI_MAX_NUMA_NODES, every
- * initiator's device_id among the nvirtio devices, once). -EINVAL, -ENOENT (a device_id names
- * no device) or -ENOMEM; dst is then empty. */
+ * initiator's device_id among the nvirtio and nvfio devices, once). -EINVAL, -ENOENT (a
+ * device_id names no device) or -ENOMEM; dst is then empty. */
 int vm_numa_copy(struct vm_numa_state *dst, const struct vm_numa *src, uint32_t max_vcpus,
-                 uint32_t nzones, const struct vpci_params *virtio, uint32_t nvirtio);
+                 uint32_t nzones, const struct vpci_params *virtio, uint32_t nvirtio,
+                 const struct vfio_pci_params *vfio, uint32_t nvfio);
 void vm_numa_free(struct vm_numa_state *s);
 
 /* Fills the NUMA part of ap (CPU nodes point into s): one memory range per guest_mem region,
  * in out, which has room for GUEST_MEM_MAX_REGIONS; the initiators' PCI functions in gi (room
- * for ACPI_MAX_INITIATORS), found in pd (NULL: no PCI bus, then acpi_build refuses them). */
+ * for ACPI_MAX_INITIATORS), found in pd (NULL: no PCI bus, then acpi_build refuses them) and
+ * vfio_slot (the slot of each passed-through function, nvfio of them). */
 void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
-                  const struct pci_devices *pd, struct acpi_mem_range *out,
-                  struct acpi_pci_initiator *gi, struct acpi_params *ap);
+                  const struct pci_devices *pd, const uint8_t *vfio_slot, uint32_t nvfio,
+                  struct acpi_mem_range *out, struct acpi_pci_initiator *gi,
+                  struct acpi_params *ap);
 
 #endif

@@ -23,10 +23,15 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             directory, a missing initramfs, a kernel the core cannot load: 500 with the reason,
             the VM Created again, no process of the VM left, the VMM still serving; vmm.shutdown
             leaves no socket file
+  vfio      (runs without /dev/kvm) vm.create with devices (VFIO): vm.info shows them with the
+            ids the VMM gives (_vfio0 when none is set); iommu, pci_segment, an unknown key and
+            two devices with one id answer 400; vm.boot of a path that is no PCI device (or
+            one without IOMMU group) answers 500 naming it before any process of the VM starts,
+            and the VMM still serves
 
 Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
 api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
-Hypervisor's. Skips (77) without /dev/kvm (except bootfail) or python3-yaml.
+Hypervisor's. Skips (77) without /dev/kvm (except bootfail and vfio) or python3-yaml.
 """
 import argparse
 import fcntl
@@ -553,6 +558,54 @@ def case_bootfail(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+def case_vfio(args, doc, schema):
+    """Needs no /dev/kvm: --device paths are checked with the payload, before /dev/kvm."""
+    v = Vmm(args)
+    try:
+        v.wait_up()
+        pci = "/sys/bus/pci/devices"
+        # A PCI device of this host without an IOMMU group, if it has one (CI machines do).
+        fns = sorted(os.listdir(pci)) if os.path.isdir(pci) else []
+        no_group = [f for f in fns if not os.path.exists(os.path.join(pci, f, "iommu_group"))]
+        cfg = vm_config(args)
+        cfg["devices"] = [{"path": v.dir}, {"path": v.dir, "id": "gpu1", "iommu": False}]
+        expect(v, "PUT", "vm.create", {204}, cfg)
+        devs = info(v, schema)["config"]["devices"]
+        assert [d["id"] for d in devs] == ["_vfio0", "gpu1"], devs
+        assert all(d["path"] == v.dir and d["iommu"] is False and d["pci_segment"] == 0
+                   for d in devs), devs
+        out = expect(v, "PUT", "vm.boot", {500})
+        print(f"vm.boot of a directory: {out.decode().strip()}")
+        assert b"--device _vfio0" in out and b"is not a PCI device" in out, out
+        assert call(v.sock, "GET", "vmm.ping")[0] == 200, "the VMM still serves"
+        assert info(v, schema)["state"] == "Created"
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+        expect(v, "PUT", "vm.delete", {204})
+        if no_group:
+            cfg["devices"] = [{"path": os.path.join(pci, no_group[0]), "id": "d0"}]
+            expect(v, "PUT", "vm.create", {204}, cfg)
+            out = expect(v, "PUT", "vm.boot", {500})
+            print(f"vm.boot of {no_group[0]}: {out.decode().strip()}")
+            assert b"--device d0" in out and b"has no IOMMU group" in out, out
+            assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+            expect(v, "PUT", "vm.delete", {204})
+        for dev, want in (({"path": "/p", "iommu": True}, b"iommu"),
+                          ({"path": "/p", "pci_segment": 1}, b"pci_segment"),
+                          ({"path": "/p", "x_nv_gpudirect_clique": 0}, b"x_nv_gpudirect_clique"),
+                          ({"path": "/p", "bdf": "x"}, b"bdf"),
+                          ({"id": "d0"}, b"path")):
+            cfg["devices"] = [dev]
+            out = expect(v, "PUT", "vm.create", {400}, cfg)
+            assert want in out, (dev, out)
+        cfg["devices"] = [{"path": "/p", "id": "x"}, {"path": "/q", "id": "x"}]
+        assert b"already used" in expect(v, "PUT", "vm.create", {400}, cfg)
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
@@ -560,9 +613,9 @@ def main():
     for a in ("blockd", "netd", "vsockd"):
         ap.add_argument("--" + a)
     ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",
-                                     "bootfail"])
+                                     "bootfail", "vfio"])
     args = ap.parse_args()
-    if not kvm_usable() and args.case != "bootfail":
+    if not kvm_usable() and args.case not in ("bootfail", "vfio"):
         print("SKIP: /dev/kvm is not usable")
         return SKIP
     doc = load_yaml(args.openapi)

@@ -704,6 +704,11 @@ check_edu() {
 	dmesg | grep "No irq handler for vector" | head -n 1
 }
 
+# edubench N: cellvm-edu-check's benchmark (N BAR0 reads and N config-space reads, mean times).
+check_edubench() {
+	/bin/cellvm-edu-check --bench "${1:-100000}" || fail "cellvm-edu-check --bench failed"
+}
+
 # nvme DEV SHA256: the NVMe namespace DEV (a passed-through controller that Linux's nvme driver
 # binds with MSI-X) appears within 15 s and its whole content hashes to SHA256.
 check_nvme() {

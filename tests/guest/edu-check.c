@@ -2,7 +2,11 @@
  * cellvm-edu-check: drives QEMU's `edu` PCI device (docs/specs/edu.rst in QEMU) from L2 userspace
  * through sysfs, with no driver bound: the device is passed through from L1 by cellvm's VFIO.
  *
- *   cellvm-edu-check [BDF]       (default: the first function with ids 1234:11e8)
+ *   cellvm-edu-check [BDF]         (default: the first function with ids 1234:11e8)
+ *   cellvm-edu-check --bench N     instead of the checks: the mean time of N reads of a BAR0
+ *                                  register (a memslot when the VMM maps the BAR, no exit) and of
+ *                                  N 4-byte config-space reads through sysfs (always trapped),
+ *                                  printed as "edu-bench: mmio_read_ns X config_read_ns Y"
  *
  * Checks, each printed as "edu: ..." and failing with exit status 1:
  *   ident      BAR0 register 0x00 reads 0x010000ed, and the liveness register inverts
@@ -205,14 +209,59 @@ static int check_msi(const char *dev)
     return 0;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int bench(const char *dev, long n)
+{
+    char path[256];
+    volatile uint32_t sink = 0;
+    uint64_t t0, t1, t2;
+    uint32_t v;
+    int fd;
+
+    snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return printf("edu-bench: open %s: %s\n", path, strerror(errno)), 1;
+    t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        sink += rd(EDU_IDENT);
+    t1 = now_ns();
+    for (long i = 0; i < n; i++) {
+        if (pread(fd, &v, 4, 0) != 4)
+            return printf("edu-bench: config read failed\n"), 1;
+        sink += v;
+    }
+    t2 = now_ns();
+    close(fd);
+    printf("edu-bench: mmio_read_ns %llu config_read_ns %llu (%ld reads each)\n",
+           (unsigned long long)((t1 - t0) / (uint64_t)n),
+           (unsigned long long)((t2 - t1) / (uint64_t)n), n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    long nbench = 0;
     char dev[64];
     char path[256];
     uint16_t cmd;
     uint32_t f;
     int fd;
 
+    if (argc > 2 && !strcmp(argv[1], "--bench")) {
+        nbench = strtol(argv[2], NULL, 10);
+        if (nbench <= 0 || nbench > 100000000)
+            return printf("edu: --bench needs a count from 1 to 1e8\n"), 2;
+        argc -= 2;
+        argv += 2;
+    }
     if (argc > 1)
         snprintf(dev, sizeof(dev), "%s", argv[1]);
     else if (find_edu(dev, sizeof(dev)))
@@ -235,6 +284,8 @@ int main(int argc, char **argv)
     wr(EDU_LIVE, 0x12345678);
     if (rd(EDU_LIVE) != ~0x12345678u)
         return printf("edu: liveness 0x%08x, want 0x%08x\n", rd(EDU_LIVE), ~0x12345678u), 1;
+    if (nbench)
+        return bench(dev, nbench);
     printf("edu: %s ident 0x010000ed, liveness ok\n", dev);
     wr(EDU_FACT, 5);
     if (wait_clear(EDU_STATUS, 1) || (f = rd(EDU_FACT)) != 120)

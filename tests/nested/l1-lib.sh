@@ -230,3 +230,22 @@ inspect() {
 		"root '$got'"
 }
 
+
+# VFIO (the bench of run-vfio.sh).
+# vfio_bind VENDOR:DEVICE: binds the first such function to vfio-pci and prints its BDF.
+vfio_bind() {
+	local dev bdf
+	for dev in /sys/bus/pci/devices/*; do
+		[ "$(cat "$dev/vendor"):$(cat "$dev/device")" = "$1" ] || continue
+		bdf=${dev##*/}
+		[ ! -e "$dev/driver" ] || echo "$bdf" >"$dev/driver/unbind"
+		echo vfio-pci >"$dev/driver_override"
+		echo "$bdf" >/sys/bus/pci/drivers_probe
+		[ "$(basename "$(readlink "$dev/driver")")" = vfio-pci ] || return 1
+		echo "$bdf"
+		return 0
+	done
+	return 1
+}
+# vfio_group BDF: the IOMMU group number of a PCI function.
+vfio_group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }

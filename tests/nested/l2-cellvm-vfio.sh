@@ -18,31 +18,15 @@ d=/tmp/vfio
 mkdir -p $d/logs
 l2_initrd_with $d /opt/cellvm/bin/cellvm-edu-check || exit 1
 
-# bind VENDOR:DEVICE: binds the first such function to vfio-pci and prints its BDF.
-bind() {
-	local dev bdf
-	for dev in /sys/bus/pci/devices/*; do
-		[ "$(cat "$dev/vendor"):$(cat "$dev/device")" = "$1" ] || continue
-		bdf=${dev##*/}
-		[ ! -e "$dev/driver" ] || echo "$bdf" >"$dev/driver/unbind"
-		echo vfio-pci >"$dev/driver_override"
-		echo "$bdf" >/sys/bus/pci/drivers_probe
-		[ "$(basename "$(readlink "$dev/driver")")" = vfio-pci ] || return 1
-		echo "$bdf"
-		return 0
-	done
-	return 1
-}
-edu=$(bind 0x1234:0x11e8) || {
+edu=$(vfio_bind 0x1234:0x11e8) || {
 	l2_say "no edu device bound to vfio-pci (run-nested.sh --qemu-arg -device edu...)"
 	exit 1
 }
-nvme=$(bind 0x1b36:0x0010) || {
+nvme=$(vfio_bind 0x1b36:0x0010) || {
 	l2_say "no NVMe controller bound to vfio-pci"
 	exit 1
 }
-group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
-l2_say "edu $edu (group $(group "$edu")), nvme $nvme (group $(group "$nvme")) bound to vfio-pci"
+l2_say "edu $edu (group $(vfio_group "$edu")), nvme $nvme (group $(vfio_group "$nvme")) bound to vfio-pci"
 
 checks=boot,edu,nvme:/dev/nvme0n1:$NVME_SHA
 if [ "${VFIO_QEMU_REFERENCE:-0}" = 1 ]; then
@@ -93,7 +77,7 @@ grep -q '^L1: both cellvm-vfiod' $d/inspect.log || rc=1
 
 # Every fd of the groups is gone with cellvm: both open again at once.
 for b in "$edu" "$nvme"; do
-	g=$(group "$b")
+	g=$(vfio_group "$b")
 	if (exec 3<>"/dev/vfio/$g") 2>/dev/null; then
 		l2_say "group $g ($b) opens again after cellvm exited"
 	else

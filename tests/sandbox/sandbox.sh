@@ -25,11 +25,13 @@
 #   counts                the allowed-syscall count of every profile, each within its goal
 #   product-no-hooks      the shipped binaries have no hook linked in, and a shipped daemon asked
 #                         for a forbidden action ignores the request
+#   vfiod-cli             cellvm-vfiod's command-line and --device errors: one clear line, exit 1,
+#                         no socket file left behind (no VFIO device is needed)
 # Exit 77 (skip) with a reason when the case cannot run here.
 set -uo pipefail
 case_name=${1:?usage: sandbox.sh CASE}
 : "${SBX_PROBE:?} ${CELLVM:?} ${PAYLOAD_DIR:?} ${HOOKED_DIR:?} ${CELLVM_CORE:?}"
-: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?}"
+: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?} ${VFIOD:?}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-sbx.XXXXXX") || exit 1
 pids=()
@@ -145,7 +147,7 @@ check_empty_root() {
 }
 
 # goal of allowed syscalls per profile (issue 11)
-declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8)
+declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8 [vfiod]=45)
 
 check_count() {
     local out n
@@ -386,17 +388,17 @@ dev-errno-*)
     stop_dev "$pid"
     ;;
 counts)
-    for p in api core vcpu blockd netd vsockd vsockconn; do
+    for p in api core vcpu blockd netd vsockd vsockconn vfiod; do
         check_count "$p"
     done
     ;;
 product-no-hooks)
-    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD"; do
+    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD" "$VFIOD"; do
         ! grep -q -a -e CELLVM_TEST_JAIL_PROBE -e CELLVM_TEST_FORBIDDEN "$b" ||
             fail "$b has a test hook compiled in"
         ! nm "$b" 2>/dev/null | grep -qw sbx_probe || fail "$b links sbx_probe"
     done
-    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd"
+    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd, cellvm-vfiod"
     # the negative control: the hooked copies do carry it, so the check above can fail
     grep -q -a CELLVM_TEST_JAIL_PROBE "$HOOKED_DIR/cellvm-blockd" ||
         fail "the hooked cellvm-blockd has no hook either: the check proves nothing"
@@ -408,6 +410,40 @@ product-no-hooks)
     ! grep -q "test hook" "$work/err" || fail "the shipped blockd ran a hook: $(cat "$work/err")"
     echo "ok: the shipped cellvm-blockd ignores CELLVM_TEST_JAIL_PROBE"
     stop_dev "$pid"
+    ;;
+vfiod-cli)
+    dev=/sys/bus/pci/devices/0000:00:00.0
+    # vfiod_refused WANT ARGS...: exit 1, and stderr's one "vfiod:" line contains WANT.
+    vfiod_refused() {
+        local want=$1 rc
+        shift
+        "$VFIOD" "$@" >"$work/out" 2>"$work/err" </dev/null
+        rc=$?
+        [ "$rc" -eq 1 ] || fail "$*: exit $rc, want 1: $(cat "$work/err")"
+        grep -q "^vfiod: .*$want" "$work/err" || fail "$*: no '$want' in: $(cat "$work/err")"
+        [ ! -e "$work/v.sock" ] || fail "$*: left $work/v.sock behind"
+        echo "ok: $* -> $(grep '^vfiod: ' "$work/err" | tail -n 1)"
+    }
+    vfiod_refused "unknown" --socket-path "$work/v.sock" --device "path=$dev,foo=1"
+    vfiod_refused "iommu" --socket-path "$work/v.sock" --device "path=$dev,iommu=on"
+    vfiod_refused "pci_segment" --socket-path "$work/v.sock" --device "path=$dev,pci_segment=1"
+    vfiod_refused "path" --socket-path "$work/v.sock" --device "id=x"
+    vfiod_refused "/nonexistent/0000:00:01.0" --socket-path "$work/v.sock" \
+        --device "path=/nonexistent/0000:00:01.0"
+    vfiod_refused "/proc/self" --socket-path "$work/v.sock" --device "path=/proc/self"
+    vfiod_refused "exactly one of" --device "path=$dev"
+    vfiod_refused "exactly one of" --fd 0 --socket-path "$work/v.sock" --device "path=$dev"
+    vfiod_refused "device is needed" --socket-path "$work/v.sock"
+    vfiod_refused "one --device" --socket-path "$work/v.sock" --device "path=$dev" \
+        --device "path=$dev"
+    vfiod_refused "--seccomp" --socket-path "$work/v.sock" --seccomp maybe --device "path=$dev"
+    vfiod_refused "--fd 99" --fd 99 --device "path=$dev"
+    # A real PCI device of this host without an IOMMU group (no host IOMMU), where there is one.
+    for d in /sys/bus/pci/devices/*; do
+        [ -e "$d" ] && [ ! -e "$d/iommu_group" ] || continue
+        vfiod_refused "no IOMMU group" --socket-path "$work/v.sock" --device "path=$d"
+        break
+    done
     ;;
 *)
     fail "unknown case"

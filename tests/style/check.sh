@@ -5,7 +5,7 @@ set -uo pipefail
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root" || exit 1
 
-product_dirs=(core device-procs devspec blockd netd vsockd ipc proto sandbox)
+product_dirs=(core device-procs devspec blockd netd vsockd vfiod ipc proto sandbox)
 fail=0
 report() { echo "style: $*"; fail=1; }
 

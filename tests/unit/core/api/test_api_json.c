@@ -81,6 +81,36 @@ Test(api_json, render_is_the_inverse)
     protobuf_c_message_free_unpacked(&c2->base, NULL);
 }
 
+/* vm.create's devices (VFIO): Cloud Hypervisor's DeviceConfig, field by field and back. */
+Test(api_json, devices_parse_and_render)
+{
+    Cellvm__ApiVmConfig *c =
+        parse_vm("{\"payload\":{\"kernel\":\"k\"},\"devices\":[{\"path\":"
+                 "\"/sys/bus/pci/devices/0000:01:00.0\",\"id\":\"gpu0\",\"iommu\":false,"
+                 "\"pci_segment\":0},{\"path\":\"/sys/bus/pci/devices/0000:02:00.0/\","
+                 "\"x_nv_gpudirect_clique\":1}]}",
+                 0);
+    char *json;
+
+    cr_assert_eq(c->n_devices, 2);
+    cr_assert_str_eq(c->devices[0]->path, "/sys/bus/pci/devices/0000:01:00.0");
+    cr_assert_str_eq(c->devices[0]->id, "gpu0");
+    cr_assert(c->devices[0]->has_iommu && !c->devices[0]->iommu);
+    cr_assert(c->devices[0]->has_pci_segment && c->devices[0]->pci_segment == 0);
+    cr_assert_null(c->devices[1]->id);
+    cr_assert(c->devices[1]->has_x_nv_gpudirect_clique);
+    json = apij_render(&c->base);
+    cr_assert_not_null(json);
+    cr_assert(strstr(json, "\"devices\":[{\"path\":\"\\/sys\\/bus") ||
+                  strstr(json, "\"devices\":[{\"path\":\"/sys/bus"),
+              "%s", json);
+    free(json);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    refused("{\"devices\":[{\"path\":\"p\",\"bdf\":\"x\"}]}", "VmConfig.devices[0].bdf");
+    refused("{\"devices\":[{\"path\":1}]}", "devices[0].path: expected a string");
+    refused("{\"devices\":{\"path\":\"p\"}}", "devices: expected an array");
+}
+
 Test(api_json, unknown_fields_are_named)
 {
     refused("{\"payload\":{\"kernel\":\"k\"},\"bogus\":1}", "VmConfig.bogus: unknown field");

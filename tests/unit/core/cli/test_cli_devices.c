@@ -79,3 +79,53 @@ Test(cli_devices, parsed_before_refused)
     cr_expect_eq(c.nnuma, 1);
     cli_config_free(&c);
 }
+
+/* --device (VFIO) through cli_parse(): accepted and stored (the path is checked at launch, where
+ * sysfs is read), its id in the one namespace of device ids, a Generic Initiator candidate. */
+Test(cli_devices, vfio_device)
+{
+    struct cli_config c;
+    char err[CLI_ERR_LEN];
+    char *ok[] = { "cellvm",
+                   "--kernel",
+                   "k",
+                   "--device",
+                   "path=/sys/bus/pci/devices/0000:01:00.0,id=gpu0",
+                   "path=/sys/bus/pci/devices/0000:02:00.0",
+                   "--memory",
+                   "size=0",
+                   "--memory-zone",
+                   "id=m0,size=64M",
+                   "--numa",
+                   "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
+                   "guest_numa_id=1,device_id=gpu0",
+                   NULL };
+    char *dup[] = { "cellvm",
+                    "--kernel",
+                    "k",
+                    "--disk",
+                    "path=/d,id=gpu0",
+                    "--device",
+                    "path=/sys/bus/pci/devices/0000:01:00.0,id=gpu0",
+                    NULL };
+    char *seg[] = { "cellvm",
+                    "--kernel",
+                    "k",
+                    "--device",
+                    "path=/sys/bus/pci/devices/0000:01:00.0,pci_segment=1",
+                    NULL };
+
+    cr_assert_eq(cli_parse(sizeof(ok) / sizeof(ok[0]) - 1, ok, &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(c.ndevices, 2);
+    cr_expect_str_eq(c.devices[0].id, "gpu0");
+    cr_expect_str_eq(c.devices[1].path, "/sys/bus/pci/devices/0000:02:00.0");
+    cr_expect_null(c.devices[1].id);
+    cr_expect_not(c.devices[0].iommu);
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(sizeof(dup) / sizeof(dup[0]) - 1, dup, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--device: invalid value for 'id': 'gpu0' (already used)");
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(sizeof(seg) / sizeof(seg[0]) - 1, seg, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--device: known but not supported yet: pci_segment");
+    cli_config_free(&c);
+}

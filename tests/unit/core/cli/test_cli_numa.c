@@ -71,7 +71,8 @@ static const struct err_case cases[] = {
     /* device_id: a Generic Initiator node for one existing PCI device */
     { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
         "guest_numa_id=1,device_id=nope" },
-      "--numa: invalid value for 'device_id': 'nope' (no --disk, --net or --vsock has that id)" },
+      "--numa: invalid value for 'device_id': 'nope' (no --disk, --net, --vsock or --device has "
+      "that id)" },
     { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
         "guest_numa_id=1,device_id=d0", "guest_numa_id=2,device_id=d0" },
       "--numa: invalid value for 'device_id': 'd0' (already on node 1)" },
@@ -80,7 +81,8 @@ static const struct err_case cases[] = {
       "--numa: invalid value for 'device_id': not together with cpus or memory_zones" },
     { { K, Z0, "--disk", "path=d,id=d0", "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[m0]",
         "guest_numa_id=1,device_id=m0" },
-      "--numa: invalid value for 'device_id': 'm0' (no --disk, --net or --vsock has that id)" },
+      "--numa: invalid value for 'device_id': 'm0' (no --disk, --net, --vsock or --device has that "
+      "id)" },
     { { K, "--memory", "size=0", "--memory-zone", "id=m0,size=64M", "id=m0,size=64M" },
       "--memory-zone: invalid value for 'id': 'm0' (already used)" },
     { { K, "--memory", "size=0", "--memory-zone", "id=m0,size=3M,hugepages=on,hugepage_size=2M" },
