@@ -188,11 +188,17 @@ static int read_regions(struct vfiod_vfio *v, char *err, size_t errlen)
     int msix_r;
 
     for (uint32_t i = 0; i < v->num_regions; i++) {
-        struct vfio_region_info ri;
+        struct vfio_region_info ri = { 0 };
         struct kernel_sparse tmp, *k = i < NUM_BARS ? &ks[i] : &tmp;
         struct vfiod_region *reg = &v->regions[i];
         int r = region_info(v, i, &ri, k);
 
+        /* vfio-pci answers EINVAL for a region the function lacks (VGA on anything but a VGA
+         * device): absent, as an unimplemented BAR is. Config space must exist. */
+        if (r == -EINVAL && i != VFU_PCI_CONFIG_REGION_INDEX) {
+            memset(reg, 0, sizeof(*reg));
+            continue;
+        }
         if (r)
             return fail(err, errlen, r, "%s: region %u info: %s", v->bdf, i, strerror(-r));
         reg->size = ri.size;
@@ -225,6 +231,12 @@ static int read_irqs(struct vfiod_vfio *v, char *err, size_t errlen)
         struct vfio_irq_info ii = { .index = i };
         int r = vfiod_sys_irq_info(v->device_fd, &ii);
 
+        /* EINVAL for an index the function lacks (ERR on a conventional PCI device): none. */
+        if (r == -EINVAL && i != VFU_PCI_INTX_IRQ_INDEX) {
+            v->irq_flags[i] = 0;
+            v->irq_count[i] = 0;
+            continue;
+        }
         if (r)
             return fail(err, errlen, r, "%s: irq %u info: %s", v->bdf, i, strerror(-r));
         v->irq_flags[i] = ii.flags & (VFU_IRQ_F_EVENTFD | VFU_IRQ_F_MASKABLE |

@@ -28,6 +28,50 @@ static int broken(struct vfu_client *c, int r)
 }
 
 /*
+ * How long the server may take: pinning guest RAM (DMA_MAP) faults in and pins every page, which
+ * takes seconds per GiB on a loaded or nested host (512 MiB took more than 5 s in the nested
+ * bench), and a function reset may wait for the device; so those get VFUC_SLOW_TIMEOUT_S plus
+ * one second per 64 MiB mapped. Everything else answers from the server's memory.
+ */
+static unsigned timeout_for(uint16_t cmd, const void *req, size_t len)
+{
+    const struct vfu_dma_map *m = req;
+
+    if (cmd == VFU_CMD_DMA_MAP && len >= sizeof(*m))
+        return VFUC_SLOW_TIMEOUT_S + (unsigned)((m->size >> 26) > 3600 ? 3600 : m->size >> 26);
+    if (cmd == VFU_CMD_DMA_UNMAP || cmd == VFU_CMD_DEVICE_RESET)
+        return VFUC_SLOW_TIMEOUT_S;
+    return VFUC_TIMEOUT_S;
+}
+
+/*
+ * Waits up to secs for the reply's first byte without consuming anything: a peek that times out
+ * (the socket's VFUC_TIMEOUT_S) leaves the stream in step, so a slow request can wait longer
+ * without changing the socket's options (a vCPU thread's filter has no setsockopt). 0 when
+ * bytes are there; -ETIMEDOUT, -ECONNRESET or -errno.
+ */
+static int wait_reply(int sock, unsigned secs)
+{
+    for (unsigned waited = 0;; waited += VFUC_TIMEOUT_S) {
+        char b;
+        struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n = recvmsg(sock, &mh, MSG_PEEK);
+
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return -ECONNRESET;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        if (waited + VFUC_TIMEOUT_S >= secs)
+            return -ETIMEDOUT;
+    }
+}
+
+/*
  * One request and its reply, which must be a reply to exactly this message (id, command). On 0
  * the reply (payload and at most max_fds fds) is the caller's to check and release; an error
  * reply becomes -error.
@@ -52,7 +96,9 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len,
         r = broken(c, r);
         goto out;
     }
-    r = vfu_recv(c->sock, rep, VFU_MAX_MSG, max_fds);
+    r = wait_reply(c->sock, timeout_for(cmd, req, len));
+    if (!r)
+        r = vfu_recv(c->sock, rep, VFU_MAX_MSG, max_fds);
     if (r <= 0) {
         r = broken(c, r ? r : -ECONNRESET);
         goto out;

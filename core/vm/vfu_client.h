@@ -20,7 +20,8 @@
  * -error (EIO when the server gave no usable errno).
  */
 
-#define VFUC_TIMEOUT_S 5
+#define VFUC_TIMEOUT_S      5
+#define VFUC_SLOW_TIMEOUT_S 60 /* DMA_MAP (plus 1 s per 64 MiB), DMA_UNMAP, DEVICE_RESET */
 
 struct vfu_client {
     pthread_mutex_t lock; /* one exchange at a time */
