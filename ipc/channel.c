@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
+
 int ipc_chan_pair(int sv[2])
 {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -23,34 +25,12 @@ void ipc_close_fds(int *fds, size_t n)
 
 int ipc_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
-        struct cmsghdr align;
-    } ctl;
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n;
 
     if (len == 0 || len > IPC_MAX_PACKET || nfds > IPC_MAX_FDS)
         return -EMSGSIZE;
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    do
-        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EMSGSIZE;
+    /* SEQPACKET: the packet goes whole or not at all, so ipc_sendv sends it once. */
+    return ipc_sendv(sock, &iov, 1, fds, nfds);
 }
 
 /* Collects every fd of every SCM_RIGHTS header; returns how many were stored, or -EMSGSIZE

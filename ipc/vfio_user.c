@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
+
 _Static_assert(sizeof(struct vfu_hdr) == 16, "header size");
 _Static_assert(sizeof(struct vfu_dma_map) == 32, "dma map size");
 _Static_assert(sizeof(struct vfu_dma_unmap) == 24, "dma unmap size");
@@ -20,56 +22,17 @@ _Static_assert(sizeof(struct vfu_region_access) == 16, "region access size");
 int vfu_send(int sock, struct vfu_hdr *hdr, const void *payload, size_t len, const int *fds,
              unsigned nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * VFU_MAX_FDS)];
-        struct cmsghdr align;
-    } ctl;
     struct iovec iov[2] = {
         { .iov_base = hdr, .iov_len = HDR_SIZE },
         { .iov_base = (void *)payload, .iov_len = len },
     };
-    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 
     if (nfds > VFU_MAX_FDS)
         return -EINVAL;
     if (len > VFU_MAX_MSG - HDR_SIZE || (len && !payload))
         return -EMSGSIZE;
     hdr->size = (uint32_t)(HDR_SIZE + len);
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    while (msg.msg_iovlen) {
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-        size_t left;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        /* The fds went with the first byte; the rest is plain data. */
-        msg.msg_control = NULL;
-        msg.msg_controllen = 0;
-        left = (size_t)n;
-        while (msg.msg_iovlen && left >= msg.msg_iov[0].iov_len) {
-            left -= msg.msg_iov[0].iov_len;
-            msg.msg_iov++;
-            msg.msg_iovlen--;
-        }
-        if (msg.msg_iovlen) {
-            msg.msg_iov[0].iov_base = (char *)msg.msg_iov[0].iov_base + left;
-            msg.msg_iov[0].iov_len -= left;
-        }
-    }
-    return 0;
+    return ipc_sendv(sock, iov, len ? 2 : 1, fds, nfds);
 }
 
 static void close_fds(int *fds, unsigned *nfds)

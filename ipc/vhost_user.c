@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
+
 _Static_assert(sizeof(struct vu_hdr) == VHOST_USER_HDR_SIZE, "header size");
 _Static_assert(sizeof(struct vu_vring_addr) == 40, "vring addr size");
 _Static_assert(sizeof(struct vu_mem_region) == 32, "region size");
@@ -87,54 +89,15 @@ void vu_msg_init(struct vu_msg *m, uint32_t request, uint32_t extra_flags, uint3
 
 int vu_msg_send(int sock, const struct vu_msg *m, const int *fds, size_t nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-        struct cmsghdr align;
-    } ctl;
     /* The payload union is 8-byte aligned, so it does not follow the header directly. */
     struct iovec iov[2] = {
         { .iov_base = (void *)&m->hdr, .iov_len = VHOST_USER_HDR_SIZE },
         { .iov_base = (void *)&m->p, .iov_len = m->hdr.size },
     };
-    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = m->hdr.size ? 2 : 1 };
 
     if (m->hdr.size > VU_MAX_PAYLOAD || nfds > VHOST_USER_MAX_FDS)
         return -EMSGSIZE;
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    while (msg.msg_iovlen) {
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-        size_t left;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        /* The fds went with the first byte; the rest is plain data. */
-        msg.msg_control = NULL;
-        msg.msg_controllen = 0;
-        left = (size_t)n;
-        while (msg.msg_iovlen && left >= msg.msg_iov[0].iov_len) {
-            left -= msg.msg_iov[0].iov_len;
-            msg.msg_iov++;
-            msg.msg_iovlen--;
-        }
-        if (msg.msg_iovlen) {
-            msg.msg_iov[0].iov_base = (char *)msg.msg_iov[0].iov_base + left;
-            msg.msg_iov[0].iov_len -= left;
-        }
-    }
-    return 0;
+    return ipc_sendv(sock, iov, m->hdr.size ? 2 : 1, fds, nfds);
 }
 
 /* Moves every SCM_RIGHTS fd into fds[]; more than VHOST_USER_MAX_FDS closes all of them. */

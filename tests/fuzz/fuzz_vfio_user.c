@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
 #include "ipc/vfio_user.h"
 #include "tests/unit/vfiod/fake_dev.h"
 #include "vfiod/vfiod_server.h"
@@ -46,35 +47,9 @@ static void drain(int sock)
 
 static void send_all(int sock, const void *p, size_t len, const int *fds, unsigned nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-        struct cmsghdr align;
-    } ctl;
     struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    while (iov.iov_len) {
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-
-        if (n <= 0)
-            return;
-        msg.msg_control = NULL;
-        msg.msg_controllen = 0;
-        iov.iov_base = (char *)iov.iov_base + n;
-        iov.iov_len -= (size_t)n;
-    }
+    (void)ipc_sendv(sock, &iov, 1, fds, nfds);
 }
 
 static uint8_t msgbuf[sizeof(struct vfu_hdr) + 65536];
