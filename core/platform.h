@@ -63,5 +63,12 @@
 #define IRQ_SERIAL_COM1 4
 #define IRQ_GED         5
 #define IRQ_RTC         8
+/* PCI INTx: IOAPIC pins 16-23 (above every ISA IRQ, below the MSI GSIs), level-triggered,
+ * active-low; INTA-INTD of slot s go to GSI 16 + (s + pin) % 8 (pin 0 = INTA), the DSDT's
+ * _PRT says so. */
+#define IRQ_PCI_INTX_FIRST 16
+#define IRQ_PCI_INTX_COUNT 8
+#define IRQ_PCI_INTX(slot, pin) \
+    (IRQ_PCI_INTX_FIRST + ((unsigned)(slot) + (unsigned)(pin)) % IRQ_PCI_INTX_COUNT)
 
 #endif

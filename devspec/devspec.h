@@ -1,5 +1,5 @@
 /* Device specs in Cloud Hypervisor v51.0's key=value syntax (--disk, --net, --vsock, --device,
- * --fs), shared by the controller's command line and the device daemons' standalone mode, so a
+ * --user-device, --fs), shared by the controller's command line and the device daemons' standalone mode, so a
  * daemon parses its one spec exactly as `cellvm` does and links no controller code. The `cli_`
  * names are the command-line grammar's: every Cloud Hypervisor key is parsed, stored and checked
  * on its own here; checks against other options (queues vs boot vCPUs, unique ids) are the
@@ -92,6 +92,13 @@ struct cli_fs {
     uint16_t pci_segment;
 };
 
+/* --user-device: a vfio-user server someone else runs, listening on `socket`; the core is its
+ * client and emulates the PCI function as for --device. */
+struct cli_user_device {
+    char *socket, *id; /* socket required */
+    uint16_t pci_segment;
+};
+
 #define CLI_FS_TAG_MAX 36 /* virtio-fs config space: tag[36] */
 
 int cli_disk_parse(const char *value, struct cli_disk *disk, char *err, size_t errlen);
@@ -108,6 +115,9 @@ void cli_device_free(struct cli_device *dev);
 
 int cli_fs_parse(const char *value, struct cli_fs *fs, char *err, size_t errlen);
 void cli_fs_free(struct cli_fs *fs);
+
+int cli_user_device_parse(const char *value, struct cli_user_device *ud, char *err, size_t errlen);
+void cli_user_device_free(struct cli_user_device *ud);
 
 /* Parses a MAC address as CH v51.0 does: exactly six colon-separated pairs of hex digits. */
 int cli_parse_mac(const char *s, uint8_t mac[6]);

@@ -1,5 +1,6 @@
-/* --device (VFIO passthrough) and --fs (virtio-fs): the key tables and per-option checks
- * (Cloud Hypervisor v51.0 semantics). --device is served by cellvm-vfiod; virtio-fs does not
+/* --device (VFIO passthrough), --user-device (an external vfio-user server) and --fs
+ * (virtio-fs): the key tables and per-option checks (Cloud Hypervisor v51.0 semantics). --device
+ * is served by cellvm-vfiod, --user-device by whoever listens on its socket; virtio-fs does not
  * exist in cellvm yet, so the controller refuses --fs as a whole after parsing it. */
 #include "devspec.h"
 
@@ -61,6 +62,49 @@ int cli_device_parse(const char *value, struct cli_device *dev, char *err, size_
     if (cli_check_path("--device", "path", dev->path, err, errlen) < 0)
         return -EINVAL;
     return devspec_check_id("--device", dev->id, err, errlen);
+}
+
+#define USER_KEY(n, t, m, sup, dflt_)                                                      \
+    {                                                                                      \
+        .name = n, .type = t, OPTPARSE_FIELD(struct cli_user_device, m), .supported = sup, \
+        .dflt = dflt_                                                                      \
+    }
+
+static const struct optparse_key user_device_keys[] = {
+    USER_KEY("socket", OPTPARSE_STR, socket, true, NULL),
+    USER_KEY("id", OPTPARSE_STR, id, true, NULL),
+    USER_KEY("pci_segment", OPTPARSE_U16, pci_segment, false, "0"),
+};
+
+static const struct optparse_spec user_device_spec = {
+    .opt = "--user-device",
+    .keys = user_device_keys,
+    .nkeys = sizeof(user_device_keys) / sizeof(user_device_keys[0]),
+};
+
+void cli_user_device_free(struct cli_user_device *ud)
+{
+    free(ud->socket);
+    free(ud->id);
+    ud->socket = ud->id = NULL;
+}
+
+int cli_user_device_parse(const char *value, struct cli_user_device *ud, char *err, size_t errlen)
+{
+    struct optparse_seen seen;
+    int r;
+
+    memset(ud, 0, sizeof(*ud));
+    r = optparse_parse(&user_device_spec, value, ud, &seen, err, errlen);
+    if (r < 0)
+        return r;
+    if (!ud->socket) {
+        cli_err(err, errlen, "--user-device: missing required key 'socket'");
+        return -EINVAL;
+    }
+    if (cli_check_path("--user-device", "socket", ud->socket, err, errlen) < 0)
+        return -EINVAL;
+    return devspec_check_id("--user-device", ud->id, err, errlen);
 }
 
 #define FS_KEY(n, t, m, sup, dflt_)                                                             \

@@ -197,10 +197,42 @@ static void pci_initiator(struct acpi_buf *b, const struct acpi_pci_initiator *g
     aml_end(b, dev);
 }
 
+/* Slots on bus 0 (device numbers), each with pins INTA-INTD. */
+#define PCI_SLOTS 32
+#define PCI_PINS  4
+
+/*
+ * _PRT: INTx of every slot of bus 0 as GSIs (source Zero), INTA-INTD of slot s on
+ * IRQ_PCI_INTX(s, pin), the swizzle over IOAPIC pins 16-23 that core/vm/vfio_pci_irq.c raises.
+ * A GSI entry makes the OS program the pin level-triggered, active-low (ACPI 6.2.13);
+ * KVM's IOAPIC honours either polarity. Entries: {0xSSSSFFFF (any function of slot s), pin,
+ * Zero, GSI}.
+ */
+static void pci_prt(struct acpi_buf *b)
+{
+    size_t prt;
+
+    aml_name(b, "_PRT");
+    prt = aml_package(b, PCI_SLOTS * PCI_PINS);
+    for (unsigned s = 0; s < PCI_SLOTS; s++) {
+        for (unsigned pin = 0; pin < PCI_PINS; pin++) {
+            size_t e = aml_package(b, 4);
+
+            aml_int(b, (uint64_t)s << 16 | 0xffff);
+            aml_int(b, pin);
+            aml_int(b, 0);
+            aml_int(b, IRQ_PCI_INTX(s, pin));
+            aml_end(b, e);
+        }
+    }
+    aml_end(b, prt);
+}
+
 /*
  * The PCI Express host bridge of segment 0: buses 0-255 (all of ECAM), the I/O ports around
- * the 0xCF8 configuration pair, MMIO32 below ECAM and MMIO64 above RAM. virtio-pci functions
- * use MSI-X only, so there is no _PRT. No _ADR: a device has _HID or _ADR, never both.
+ * the 0xCF8 configuration pair, MMIO32 below ECAM and MMIO64 above RAM, and the _PRT for
+ * passed-through functions' INTx (virtio-pci uses MSI-X only). No _ADR: a device has _HID or
+ * _ADR, never both.
  */
 static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
 {
@@ -229,6 +261,7 @@ static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
     if (p->pci_mmio64_end > p->pci_mmio64_start)
         aml_res_qword_mem(b, p->pci_mmio64_start, p->pci_mmio64_end - 1);
     aml_restemp_end(b, crs);
+    pci_prt(b);
     for (uint32_t i = 0; i < p->ninitiators; i++)
         pci_initiator(b, &p->initiators[i]);
     aml_end(b, dev);

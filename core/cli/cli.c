@@ -179,6 +179,8 @@ static void *grow(void **arr, size_t *n, size_t max, size_t elem, const char *op
 APPEND_HANDLER(h_disk, disks, ndisks, CLI_MAX_DISKS, "--disk", cli_disk_parse)
 APPEND_HANDLER(h_net, nets, nnets, CLI_MAX_NETS, "--net", cli_net_parse)
 APPEND_HANDLER(h_device, devices, ndevices, CLI_MAX_DEVICES, "--device", cli_device_parse)
+APPEND_HANDLER(h_user_device, user_devices, nuser_devices, CLI_MAX_USER_DEVS, "--user-device",
+               cli_user_device_parse)
 APPEND_HANDLER(h_fs, fs, nfs, CLI_MAX_FS, "--fs", cli_fs_parse)
 APPEND_HANDLER(h_zone, zones, nzones, CLI_MAX_ZONES, "--memory-zone", cli_memory_zone_parse)
 APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
@@ -238,7 +240,8 @@ static const struct cli_option options[] = {
     { "serial", ARG_ONE, GRP_VM, true, h_serial,
       "off|null|pty|tty|file=<path>|socket=<path> (default tty, see below)" },
     { "tpm", ARG_ONE, GRP_VM, false, NULL, "TPM device (swtpm socket)" },
-    { "user-device", ARG_MANY, GRP_VM, false, NULL, "vfio-user device" },
+    { "user-device", ARG_MANY, GRP_VM, true, h_user_device,
+      "vfio-user device served by an external server: socket=,id=" },
     { "vdpa", ARG_MANY, GRP_VM, false, NULL, "vDPA device" },
     { "vsock", ARG_ONE, GRP_VM, true, h_vsock, "cid=<cid>,socket=<path>,id=<id>" },
     { "watchdog", ARG_NONE, GRP_VM, false, NULL, "virtio-watchdog device" },
@@ -532,6 +535,9 @@ void cli_config_free(struct cli_config *cfg)
     for (i = 0; i < cfg->ndevices; i++)
         cli_device_free(&cfg->devices[i]);
     free(cfg->devices);
+    for (i = 0; i < cfg->nuser_devices; i++)
+        cli_user_device_free(&cfg->user_devices[i]);
+    free(cfg->user_devices);
     for (i = 0; i < cfg->nfs; i++)
         cli_fs_free(&cfg->fs[i]);
     free(cfg->fs);

@@ -20,6 +20,7 @@
 #define CLI_MAX_NETS        64
 #define CLI_MAX_DEVICES     64
 #define CLI_MAX_FS          64
+#define CLI_MAX_USER_DEVS   64
 #define CLI_MAX_ZONES       64
 #define CLI_MAX_NUMA        64
 #define CLI_MAX_GUEST_ZONES 8  /* cellvm's limit: one fd per zone in the core's config message */
@@ -142,6 +143,8 @@ struct cli_config {
     struct cli_vsock vsock;
     struct cli_device *devices; /* --device: VFIO passthrough */
     size_t ndevices;
+    struct cli_user_device *user_devices; /* --user-device: external vfio-user servers */
+    size_t nuser_devices;
     struct cli_fs *fs; /* --fs: parsed, then refused until virtio-fs lands */
     size_t nfs;
     struct cli_memory_zone *zones;

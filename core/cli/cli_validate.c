@@ -26,7 +26,8 @@ static int check_unique_id(const char *opt, const char *id, const char *const *i
 
 static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_ZONES + 1];
+    const char *
+        ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_USER_DEVS + CLI_MAX_ZONES + 1];
     size_t n = 0, i;
 
 #define ADD_ID(opt, id)                                                \
@@ -45,6 +46,8 @@ static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
         ADD_ID("--vsock", cfg->vsock.id);
     for (i = 0; i < cfg->ndevices; i++)
         ADD_ID("--device", cfg->devices[i].id);
+    for (i = 0; i < cfg->nuser_devices; i++)
+        ADD_ID("--user-device", cfg->user_devices[i].id);
     for (i = 0; i < cfg->nzones; i++)
         ADD_ID("--memory-zone", cfg->zones[i].id);
 #undef ADD_ID

@@ -322,6 +322,11 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         if (!r)
             r = push_group(out, "--device", &b, err, errlen);
     }
+    for (size_t i = 0; !r && i < c->n_user_devices; i++) {
+        r = add_scalars(&b, &c->user_devices[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--user-device", &b, err, errlen);
+    }
     for (size_t i = 0; !r && i < c->n_numa; i++)
         r = numa_argv(out, &b, c->numa[i], err, errlen);
     if (r == -ENOMEM)
@@ -584,6 +589,22 @@ static Cellvm__ApiDeviceConfig *device_of(const struct cli_device *d, size_t ind
     return m;
 }
 
+/* Cloud Hypervisor names a vfio-user device without an id _vfio_user<N>. */
+static Cellvm__ApiUserDeviceConfig *user_device_of(const struct cli_user_device *d, size_t index,
+                                                   bool *oom)
+{
+    Cellvm__ApiUserDeviceConfig *m = new_msg(&cellvm__api_user_device_config__descriptor, oom);
+    char id[32];
+
+    if (!m)
+        return NULL;
+    m->socket = dup_or_null(d->socket, oom);
+    snprintf(id, sizeof(id), "_vfio_user%zu", index);
+    m->id = dup_or_null(d->id ? d->id : id, oom);
+    SET(m, pci_segment, d->pci_segment);
+    return m;
+}
+
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
 {
     Cellvm__ApiVmConfig *m;
@@ -642,6 +663,16 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
             m->n_devices++;
         }
         oom = oom || !m->devices;
+    }
+    if (cfg->nuser_devices) {
+        m->user_devices = calloc(cfg->nuser_devices, sizeof(*m->user_devices));
+        for (size_t i = 0; m->user_devices && i < cfg->nuser_devices; i++) {
+            m->user_devices[i] = user_device_of(&cfg->user_devices[i], i, &oom);
+            if (!m->user_devices[i])
+                break;
+            m->n_user_devices++;
+        }
+        oom = oom || !m->user_devices;
     }
     SET(m, iommu, false);
     SET(m, watchdog, false);

@@ -18,442 +18,10 @@
 #include "core/controller/tap_sys.h"
 #include "core/controller/unix_sock.h"
 #include "core/controller/vfio_host.h"
+#include "core/controller/devices_priv.h"
 #include "ipc/channel.h"
-
 /* The fd at which a device process finds its vhost-user socket (after its control channel). */
 #define DEV_VU_FD (LAUNCH_CHANNEL_FD + 1)
-
-/* One row per kind of device process: adding net or vsock is a row plus its spec builder. */
-struct dev_kind {
-    const char *option; /* CLI option and DeviceConfigure.option */
-    const char *role;   /* log prefix */
-    const char *exe;    /* sibling executable */
-    Cellvm__Role hello_role;
-    uint32_t virtio_id;
-};
-
-static const struct dev_kind kind_disk = { "disk", "blockd", "cellvm-blockd",
-                                           CELLVM__ROLE__ROLE_BLOCKD, 2 };
-static const struct dev_kind kind_vsock = { "vsock", "vsockd", "cellvm-vsockd",
-                                            CELLVM__ROLE__ROLE_VSOCKD, 19 };
-static const struct dev_kind kind_net = { "net", "netd", "cellvm-netd", CELLVM__ROLE__ROLE_NETD,
-                                          1 };
-/* Not virtio: the core speaks vfio-user to it and emulates the PCI function itself. */
-static const struct dev_kind kind_vfio = { "device", "vfiod", "cellvm-vfiod",
-                                           CELLVM__ROLE__ROLE_VFIOD, 0 };
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int r,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-void devices_init(struct devices *d)
-{
-    memset(d, 0, sizeof(*d));
-}
-
-static void device_init(struct device *dv)
-{
-    memset(dv, 0, sizeof(*dv));
-    for (size_t i = 0; i < PB_MAX_DEVICE_FDS; i++)
-        dv->data_fds[i] = -1;
-    dv->core_sock = -1;
-    dv->dev_sock = -1;
-    child_init(&dv->proc, "device");
-    vsock_relay_init(&dv->relay);
-    respawn_init(&dv->rs);
-    vu_reconnect_init(&dv->vr);
-}
-
-/* Appends key=value to the spec, quoting values that hold a comma (CH's syntax). */
-static int spec_add(struct device *dv, const char *key, const char *val)
-{
-    size_t len = strlen(dv->spec);
-    bool quote = strchr(val, ',') != NULL;
-    int w;
-
-    if (strchr(val, '"'))
-        return -EINVAL; /* cannot be written back in CH's syntax unambiguously */
-    w = snprintf(dv->spec + len, sizeof(dv->spec) - len, "%s%s=%s%s%s", len ? "," : "", key,
-                 quote ? "\"" : "", val, quote ? "\"" : "");
-    return w > 0 && (size_t)w < sizeof(dv->spec) - len ? 0 : -ENAMETOOLONG;
-}
-
-static int disk_spec(struct device *dv, const struct cli_disk *c)
-{
-    static const char *const types[] = { [CLI_IMAGE_RAW] = "raw", [CLI_IMAGE_QCOW2] = "qcow2" };
-    char num[16];
-    int r;
-
-    r = spec_add(dv, "path", c->path);
-    if (!r && c->readonly)
-        r = spec_add(dv, "readonly", "on");
-    if (!r && c->direct)
-        r = spec_add(dv, "direct", "on");
-    snprintf(num, sizeof(num), "%u", (unsigned)c->num_queues);
-    if (!r)
-        r = spec_add(dv, "num_queues", num);
-    snprintf(num, sizeof(num), "%u", (unsigned)c->queue_size);
-    if (!r)
-        r = spec_add(dv, "queue_size", num);
-    if (!r && c->serial)
-        r = spec_add(dv, "serial", c->serial);
-    if (!r)
-        r = spec_add(dv, "id", dv->id);
-    if (!r && c->image_type != CLI_IMAGE_UNKNOWN && (size_t)c->image_type < 3 &&
-        types[c->image_type])
-        r = spec_add(dv, "image_type", types[c->image_type]);
-    if (!r && c->backing_files)
-        r = spec_add(dv, "backing_files", "on");
-    if (!r && !c->sparse)
-        r = spec_add(dv, "sparse", "off");
-    return r;
-}
-
-static void remember_dir(struct device *dv, const char *path)
-{
-    char *real = realpath(path, NULL);
-    char *slash = real ? strrchr(real, '/') : NULL;
-
-    if (slash && slash != real)
-        snprintf(dv->image_dir, sizeof(dv->image_dir), "%.*s", (int)(slash - real), real);
-    else
-        snprintf(dv->image_dir, sizeof(dv->image_dir), "/");
-    free(real);
-}
-
-/* What every device row starts with; Cloud Hypervisor names unnamed devices _disk0, _net0, ... */
-static void device_base(struct device *dv, const struct dev_kind *kind, const char *id,
-                        const char *prefix, size_t index, uint16_t num_queues, uint16_t queue_size,
-                        uint16_t pci_segment)
-{
-    dv->kind = kind;
-    dv->virtio_id = kind->virtio_id;
-    if (id)
-        snprintf(dv->id, sizeof(dv->id), "%s", id);
-    else
-        snprintf(dv->id, sizeof(dv->id), "%s%zu", prefix, index);
-    dv->num_queues = num_queues;
-    dv->queue_size = queue_size;
-    dv->pci_segment = pci_segment;
-}
-
-/* vhost_user=on: the core talks to a backend someone else runs. */
-static int device_external(struct device *dv, const char *opt, const char *socket, char *err,
-                           size_t errlen)
-{
-    int r;
-
-    dv->external = true;
-    snprintf(dv->vr.path, sizeof(dv->vr.path), "%s", socket ? socket : "");
-    r = unix_connect(socket ? socket : "", false, &dv->core_sock);
-    if (r)
-        return fail(err, errlen, r, "%s %s: cannot connect to vhost-user socket '%s': %s", opt,
-                    dv->id, socket ? socket : "", strerror(-r));
-    return 0;
-}
-
-static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, char *err,
-                     size_t errlen)
-{
-    int sv[2];
-    struct stat st;
-    int fd, r;
-
-    device_base(dv, &kind_disk, c->id, "_disk", index, c->num_queues, c->queue_size,
-                c->pci_segment);
-    if (c->vhost_user)
-        return device_external(dv, "--disk", c->socket, err, errlen);
-    fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, -errno, "--disk %s: cannot open '%s': %s", dv->id, c->path,
-                    strerror(errno));
-    dv->data_fds[dv->ndata++] = fd;
-    if (fstat(fd, &st) < 0)
-        return fail(err, errlen, -errno, "--disk %s: %s", dv->id, strerror(errno));
-    remember_dir(dv, c->path);
-    dv->policy.allow = c->backing_files;
-    dv->policy.image_dir = dv->image_dir;
-    dv->policy.image_dev = st.st_dev;
-    dv->policy.image_ino = st.st_ino;
-    r = disk_spec(dv, c);
-    if (r)
-        return fail(err, errlen, r, "--disk %s: path or serial cannot be passed on", dv->id);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
-    dv->core_sock = sv[0];
-    dv->dev_sock = sv[1];
-    return 0;
-}
-
-static int net_spec(struct device *dv, const struct cli_net *c, const char *tap,
-                    const uint8_t mac[6])
-{
-    char v[32];
-    int r;
-
-    r = tap[0] ? spec_add(dv, "tap", tap) : 0;
-    snprintf(v, sizeof(v), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-             mac[5]);
-    if (!r)
-        r = spec_add(dv, "mac", v);
-    snprintf(v, sizeof(v), "%u", (unsigned)c->num_queues);
-    if (!r)
-        r = spec_add(dv, "num_queues", v);
-    snprintf(v, sizeof(v), "%u", (unsigned)c->queue_size);
-    if (!r)
-        r = spec_add(dv, "queue_size", v);
-    snprintf(v, sizeof(v), "%u", (unsigned)c->mtu);
-    if (!r && c->has_mtu)
-        r = spec_add(dv, "mtu", v);
-    if (!r && !c->offload_tso)
-        r = spec_add(dv, "offload_tso", "off");
-    if (!r && !c->offload_ufo)
-        r = spec_add(dv, "offload_ufo", "off");
-    if (!r && !c->offload_csum)
-        r = spec_add(dv, "offload_csum", "off");
-    if (!r)
-        r = spec_add(dv, "id", dv->id);
-    return r;
-}
-
-/* TAP fds for every queue pair: the ones given with fd=[...] (duplicated, the caller keeps
- * its own), or a TAP opened (created if missing) and set up as the keys say. */
-static int net_taps(struct device *dv, const struct cli_net *c, unsigned pairs, char *tap,
-                    char *err, size_t errlen)
-{
-    struct ctl_tap_if ic = { .has_ip = c->has_ip, .has_mac = c->has_host_mac, .mtu = 0 };
-    int r;
-
-    if (c->fds.n) {
-        if (c->fds.n != pairs)
-            return fail(err, errlen, -EINVAL, "--net %s: %zu fds for %u queue pairs", dv->id,
-                        c->fds.n, pairs);
-        for (size_t i = 0; i < c->fds.n; i++) {
-            int fd = fcntl((int)c->fds.v[i], F_DUPFD_CLOEXEC, 3);
-
-            if (fd < 0)
-                return fail(err, errlen, -errno, "--net %s: fd %u: %s", dv->id,
-                            (unsigned)c->fds.v[i], strerror(errno));
-            dv->data_fds[dv->ndata++] = fd;
-        }
-        return 0;
-    }
-    snprintf(tap, IFNAMSIZ, "%s", c->tap ? c->tap : "");
-    r = ctl_tap_open(tap, pairs, dv->data_fds);
-    if (r == -EMLINK)
-        return fail(err, errlen, -EINVAL,
-                    "--net %s: TAP '%s' exists without multi_queue, so it carries one queue "
-                    "pair only: use num_queues=2, or recreate it with multi_queue",
-                    dv->id, tap);
-    if (r)
-        return fail(err, errlen, r, "--net %s: cannot open TAP '%s': %s", dv->id, tap,
-                    strerror(-r));
-    dv->ndata = pairs;
-    if (c->has_ip && (c->ip.family != AF_INET || (c->has_mask && c->mask.family != AF_INET)))
-        return fail(err, errlen, -EINVAL, "--net %s: ip/mask: IPv4 only", dv->id);
-    memcpy(ic.ip, c->ip.addr, 4);
-    if (c->has_mask)
-        memcpy(ic.mask, c->mask.addr, 4);
-    else
-        memset(ic.mask, 0xff, 3); /* Cloud Hypervisor's default 255.255.255.0 */
-    memcpy(ic.mac, c->host_mac, 6);
-    ic.mtu = c->has_mtu ? c->mtu : 0;
-    r = ctl_tap_configure(tap, &ic);
-    if (r)
-        return fail(err, errlen, r, "--net %s: cannot set up TAP '%s': %s", dv->id, tap,
-                    strerror(-r));
-    return 0;
-}
-
-static int open_net(struct device *dv, const struct cli_net *c, size_t index, char *err,
-                    size_t errlen)
-{
-    char tap[IFNAMSIZ] = "";
-    uint8_t mac[6];
-    unsigned pairs = c->num_queues / 2u;
-    int sv[2], r;
-
-    device_base(dv, &kind_net, c->id, "_net", index, c->num_queues, c->queue_size, c->pci_segment);
-    if (c->vhost_user)
-        return device_external(dv, "--net", c->socket, err, errlen);
-    if (!pairs || c->num_queues % 2 || pairs > PB_MAX_DEVICE_FDS)
-        return fail(err, errlen, -EINVAL, "--net %s: num_queues must be even, 2 to %d", dv->id,
-                    2 * PB_MAX_DEVICE_FDS);
-    r = net_taps(dv, c, pairs, tap, err, errlen);
-    if (r)
-        return r;
-    /* Without it the link is simply not watched (see linkwatch.h). */
-    r = ctl_tap_ifindex(dv->data_fds[0]);
-    dv->tap_ifindex = r > 0 ? r : 0;
-    if (c->has_mac) {
-        memcpy(mac, c->mac, 6);
-    } else {
-        if (getrandom(mac, sizeof(mac), 0) != (ssize_t)sizeof(mac))
-            return fail(err, errlen, -EIO, "--net %s: no random MAC", dv->id);
-        mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
-    }
-    r = net_spec(dv, c, tap, mac);
-    if (r)
-        return fail(err, errlen, r, "--net %s: spec cannot be passed on", dv->id);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
-    dv->core_sock = sv[0];
-    dv->dev_sock = sv[1];
-    return 0;
-}
-
-/* The host side of the hybrid vsock protocol: bound here, where the user's permissions apply
- * (cellvm-vsockd starts unprivileged); it accepts on the fd and connects to PATH_<port> in
- * the directory its jail mounts. */
-static int vsock_listen(struct device *dv, const char *path, int *out)
-{
-    struct sockaddr_un sa;
-    struct stat st;
-    int fd = unix_stream(path, &sa, false);
-
-    if (fd < 0)
-        return fd;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int e = -errno;
-
-        close(fd);
-        return e;
-    }
-    /* Ours from here: remembered so that closing removes this file and no later one. */
-    if (lstat(path, &st) == 0) {
-        snprintf(dv->bound_path, sizeof(dv->bound_path), "%s", path);
-        dv->bound_dev = st.st_dev;
-        dv->bound_ino = st.st_ino;
-    }
-    if (listen(fd, 64) < 0) {
-        int e = -errno;
-
-        close(fd);
-        return e;
-    }
-    *out = fd;
-    return 0;
-}
-
-/* Removes the vsock socket file this controller bound, if the path still names it. */
-static void vsock_unlink(struct device *dv)
-{
-    struct stat st;
-
-    if (dv->bound_path[0] && lstat(dv->bound_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        st.st_dev == dv->bound_dev && st.st_ino == dv->bound_ino)
-        unlink(dv->bound_path);
-    dv->bound_path[0] = '\0';
-}
-
-static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, size_t errlen)
-{
-    char num[24];
-    int sv[2], r;
-
-    dv->kind = &kind_vsock;
-    dv->virtio_id = kind_vsock.virtio_id;
-    snprintf(dv->id, sizeof(dv->id), "%s", c->id ? c->id : "_vsock0");
-    dv->num_queues = 2; /* rx and tx; the core adds and keeps the event queue */
-    dv->queue_size = 256;
-    dv->pci_segment = c->pci_segment;
-    snprintf(num, sizeof(num), "%u", (unsigned)c->cid);
-    r = spec_add(dv, "cid", num);
-    if (!r)
-        r = spec_add(dv, "socket", c->socket ? c->socket : "");
-    if (!r)
-        r = spec_add(dv, "id", dv->id);
-    if (r)
-        return fail(err, errlen, r, "--vsock: socket path cannot be passed on");
-    r = vsock_listen(dv, c->socket ? c->socket : "", &dv->data_fds[0]);
-    if (r)
-        return fail(err, errlen, r, "--vsock: cannot listen on '%s': %s",
-                    c->socket ? c->socket : "", strerror(-r));
-    dv->ndata = 1;
-    /* The jailed daemon cannot connect to a listener only the user may reach: we do. */
-    r = vsock_relay_open(&dv->relay, c->socket ? c->socket : "", &dv->data_fds[1]);
-    if (r)
-        return fail(err, errlen, r, "--vsock: socket '%s': %s", c->socket ? c->socket : "",
-                    strerror(-r));
-    dv->ndata = 2;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
-    dv->core_sock = sv[0];
-    dv->dev_sock = sv[1];
-    return 0;
-}
-
-/* --device: the group resolved, checked and opened here (the controller's privileged step);
- * vfiod gets the container and the group, and finds the function by the canonical path. */
-static int open_vfio(struct devices *d, struct device *dv, const struct cli_device *c, size_t index,
-                     uint64_t memlock, char *err, size_t errlen)
-{
-    char path[VFIO_HOST_PATH_LEN];
-    int sv[2], r;
-
-    device_base(dv, &kind_vfio, c->id, "_vfio", index, 0, 0, c->pci_segment);
-    dv->vfio_user = true;
-    dv->memlock = memlock;
-    r = vfio_host_setup(d, dv, c->path, path, err, errlen);
-    if (r)
-        return r;
-    r = spec_add(dv, "path", path);
-    if (!r)
-        r = spec_add(dv, "id", dv->id);
-    if (r)
-        return fail(err, errlen, r, "--device %s: spec cannot be passed on", dv->id);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
-    dv->core_sock = sv[0];
-    dv->dev_sock = sv[1];
-    return 0;
-}
-
-int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
-{
-    size_t total = cfg->ndisks + cfg->nnets + (cfg->vsock.present ? 1 : 0) + cfg->ndevices;
-    int r = 0;
-
-    if (!total)
-        return 0;
-    if (total > PB_MAX_ATTACH)
-        return fail(err, errlen, -E2BIG, "more than %d PCI devices", PB_MAX_ATTACH);
-    d->v = calloc(total, sizeof(*d->v));
-    if (!d->v)
-        return fail(err, errlen, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->ndisks && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_disk(&d->v[d->n - 1], &cfg->disks[i], i, err, errlen);
-    }
-    for (size_t i = 0; i < cfg->nnets && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_net(&d->v[d->n - 1], &cfg->nets[i], i, err, errlen);
-    }
-    if (cfg->vsock.present && !r) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_vsock(&d->v[d->n - 1], &cfg->vsock, err, errlen);
-    }
-    for (size_t i = 0; i < cfg->ndevices && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_vfio(d, &d->v[d->n - 1], &cfg->devices[i], i, vfio_host_memlock(cfg), err, errlen);
-    }
-    d->seccomp = cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
-                 : cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
-                                                   : CELLVM__SECCOMP_MODE__SECCOMP_ON;
-    d->verbosity = cfg->verbosity > 4 ? 4 : cfg->verbosity;
-    return r;
-}
 
 static void dev_error(struct device *dv, const char *what)
 {
@@ -646,14 +214,14 @@ int devices_start_process(struct device *dv, char *err, size_t errlen)
 
     r = child_exe_path(dv->kind->exe, exe, sizeof(exe));
     if (r)
-        return fail(err, errlen, r, "cannot locate %s: %s", dv->kind->exe, strerror(-r));
+        return devices_fail(err, errlen, r, "cannot locate %s: %s", dv->kind->exe, strerror(-r));
     snprintf(ctl_arg, sizeof(ctl_arg), "%d", LAUNCH_CHANNEL_FD);
     snprintf(fd_arg, sizeof(fd_arg), "%d", DEV_VU_FD);
     dv->proc.role = dv->kind->role;
     dv->proc.id = dv->id;
     r = child_spawn_fds(&dv->proc, exe, argv, &dv->dev_sock, 1);
     if (r)
-        return fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
+        return devices_fail(err, errlen, r, "cannot start %.200s: %s", exe, strerror(-r));
     close(dv->dev_sock);
     dv->dev_sock = -1;
     /* Before its Hello is read, so before it gets its fds and can map anything for DMA. */
@@ -677,7 +245,7 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
         if (!r)
             r = vsock_relay_watch(&dv->relay, sv->base);
         if (r)
-            return fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
+            return devices_fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
     }
     return 0;
 }
@@ -692,7 +260,9 @@ int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool r
     ad.num_queues = dv->num_queues;
     ad.queue_size = dv->queue_size;
     ad.pci_segment = dv->pci_segment;
-    ad.external = dv->external;
+    /* The core needs no difference between a vfio-user server we started and one we did not
+     * (neither is reconnected), so AttachDevice keeps external for vhost-user. */
+    ad.external = dv->external && !dv->vfio_user;
     ad.reconnect = reconnect;
     ad.vfio_user = dv->vfio_user;
     env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
@@ -773,7 +343,7 @@ void devices_close(struct devices *d)
         respawn_close(&dv->rs);
         vu_reconnect_close(&dv->vr);
         vsock_relay_close(&dv->relay);
-        vsock_unlink(dv);
+        devices_vsock_unlink(dv);
     }
     free(d->v);
     d->v = NULL;

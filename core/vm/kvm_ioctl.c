@@ -191,6 +191,19 @@ int kvm_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign)
     return ret_or_errno(ioctl(vm_fd, KVM_IRQFD, &i));
 }
 
+int kvm_irqfd_resample(int vm_fd, int fd, int resample_fd, uint32_t gsi, bool assign)
+{
+    struct kvm_irqfd i = { .fd = (__u32)fd, .gsi = gsi };
+
+    if (assign) {
+        i.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        i.resamplefd = (__u32)resample_fd;
+    } else {
+        i.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    }
+    return ret_or_errno(ioctl(vm_fd, KVM_IRQFD, &i));
+}
+
 int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign)
 {
     struct kvm_ioeventfd e = {

@@ -37,6 +37,9 @@ int kvm_set_clock(int vm_fd, const struct kvm_clock_data *data);
 int kvm_set_gsi_routing(int vm_fd, const struct kvm_irq_routing *table);
 /* Binds (assign) or unbinds an eventfd to a GSI: a signal on fd injects that interrupt. */
 int kvm_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign);
+/* A level-triggered irqfd: a signal on fd asserts GSI gsi (an IOAPIC pin) until the guest's
+ * EOI, which deasserts it and signals resample_fd. Unbinding (assign false) deasserts it. */
+int kvm_irqfd_resample(int vm_fd, int fd, int resample_fd, uint32_t gsi, bool assign);
 /* A guest write of len bytes at MMIO gpa signals fd instead of exiting (no datamatch). */
 int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign);
 /* Injects one MSI (a pending MSI-X vector on unmask). 1 delivered, 0 blocked, or -errno. */

@@ -156,6 +156,12 @@ static struct pci_dev *lookup(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8
     return bus == 0 && fn == 0 && dev < PCI_SLOTS ? b->slots[dev] : NULL;
 }
 
+/* The status register's interrupt bit can be the device's (a passed-through function). */
+static bool reads_status(uint32_t reg, uint32_t len)
+{
+    return reg < PCI_STATUS + 2 && reg + len > PCI_STATUS;
+}
+
 uint32_t pci_cfg_read(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t reg,
                       uint32_t len)
 {
@@ -168,7 +174,8 @@ uint32_t pci_cfg_read(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, u
     d = lookup(b, bus, dev, fn);
     if (!d)
         v = UINT32_MAX;
-    else if (reg + len <= PCI_CFG_SIZE && reg + len > PCI_CAP_START && d->ops && d->ops->cfg_read)
+    else if (reg + len <= PCI_CFG_SIZE && (reg + len > PCI_CAP_START || reads_status(reg, len)) &&
+             d->ops && d->ops->cfg_read)
         d->ops->cfg_read(d, reg, len);
     if (d && reg + len <= PCI_CFG_SIZE)
         for (uint32_t i = 0; i < len; i++)

@@ -31,8 +31,9 @@ struct pci_dev_ops {
     /* A config write reached [off, off + len) (header or capability area; BAR decode already
      * updated); bytes already stored. Bus lock held. */
     void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
-    /* Optional: a config read of [off, off + len) in the capability area is about to return
-     * cfg's bytes; the device may refresh them first. Bus lock held. */
+    /* Optional: a config read of [off, off + len) in the capability area or covering the
+     * status register is about to return cfg's bytes; the device may refresh them first. Bus
+     * lock held. */
     void (*cfg_read)(struct pci_dev *d, uint32_t off, uint32_t len);
     /* The BAR now decodes at addr, or stopped decoding (PCI_BAR_UNMAPPED). */
     void (*bar_mapped)(struct pci_dev *d, unsigned bar, uint64_t addr);

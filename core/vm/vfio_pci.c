@@ -29,6 +29,7 @@
 #define PCI_SUBSYS_VENDOR   0x2c
 #define PCI_CAP_PTR         0x34
 #define PCI_STATUS_CAP_LIST 0x10
+#define STATUS_INTX         0x08
 
 #define CMD_IO              0x0001u
 #define CMD_MEMORY          0x0002u
@@ -90,13 +91,15 @@ static void dev_cfg_write16(struct vfio_pci_dev *d, uint32_t off, uint16_t v)
         memcpy(d->dev_cfg + off, b, 2);
 }
 
-/* The device's command register follows the guest's memory and bus-master bits; I/O and INTx
- * stay off (no I/O BARs, no INTx route). */
+/* The device's command register follows the guest's memory, bus-master and INTx-disable bits
+ * (vfio-pci masks INTx while INTx-disable is set); I/O stays off (no I/O BARs), and so does
+ * INTx of a function that shows no pin. */
 static void sync_command(struct vfio_pci_dev *d)
 {
-    uint16_t guest = pci_get16(d->pci.cfg + PCI_COMMAND) & (CMD_MEMORY | CMD_MASTER);
+    uint16_t guest = pci_get16(d->pci.cfg + PCI_COMMAND) & (CMD_MEMORY | CMD_MASTER | CMD_INTX_OFF);
     uint16_t dev = pci_get16(d->dev_cfg + PCI_COMMAND);
-    uint16_t want = (uint16_t)((dev & ~(CMD_IO | CMD_MEMORY | CMD_MASTER)) | guest | CMD_INTX_OFF);
+    uint16_t want = (uint16_t)((dev & ~(CMD_IO | CMD_MEMORY | CMD_MASTER | CMD_INTX_OFF)) | guest |
+                               (d->intx_pin ? 0 : CMD_INTX_OFF));
 
     if (want != dev)
         dev_cfg_write16(d, PCI_COMMAND, want);
@@ -114,6 +117,25 @@ static void vfio_cfg_written(struct pci_dev *p, uint32_t off, uint32_t len)
     if (overlaps(off, len, PCI_COMMAND, 2))
         sync_command(d);
     vfio_irq_cfg_written(d, off, len);
+}
+
+/* The status register's interrupt bit is the device's (INTx drivers such as uio_pci_generic
+ * check it to tell whether the shared line was theirs). */
+static void vfio_cfg_read(struct pci_dev *p, uint32_t off, uint32_t len)
+{
+    struct vfio_pci_dev *d = p->opaque;
+    uint8_t st[2];
+    int r;
+
+    if (!d->intx_pin || !overlaps(off, len, PCI_STATUS, 2) || d->dead)
+        return;
+    r = vfuc_region_read(&d->cl, VFU_PCI_CONFIG_REGION_INDEX, PCI_STATUS, st, sizeof(st));
+    if (r) {
+        vfio_pci_failed(d, "config read", r);
+        return;
+    }
+    d->pci.cfg[PCI_STATUS] =
+        (uint8_t)((d->pci.cfg[PCI_STATUS] & ~STATUS_INTX) | (st[0] & STATUS_INTX));
 }
 
 static uint64_t ones(uint32_t len)
@@ -165,6 +187,7 @@ static const struct pci_dev_ops vfio_pci_ops = {
     .bar_read = vfio_bar_read,
     .bar_write = vfio_bar_write,
     .cfg_written = vfio_cfg_written,
+    .cfg_read = vfio_cfg_read,
     .bar_mapped = vfio_pci_bar_mapped,
 };
 
@@ -407,6 +430,7 @@ static int build(struct vfio_pci_dev *d, char *err, size_t errlen)
         return r;
     }
     r = setup_caps(d, offs, n);
+    vfio_irq_add_intx(d);
     if (!r)
         r = vfio_irq_make_fds(d);
     if (r) {
@@ -445,6 +469,7 @@ int vfio_pci_init(struct vfio_pci_dev *d, struct vfio_pci_ctx *ctx, const struct
         d->irq_fd[v] = -1;
         d->irq_bound[v] = d->vec_gsi[v] = GSI_NONE;
     }
+    d->intx_fd = d->intx_unmask = -1;
     for (unsigned i = 0; i < PCI_NUM_BARS; i++)
         for (unsigned k = 0; k < VFIO_BAR_MAPS; k++)
             d->bars[i].maps[k].slot = VFIO_NO_SLOT;

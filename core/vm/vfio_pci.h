@@ -20,7 +20,8 @@
  * (vfio_pci_bar.c) and emulates MSI and MSI-X with irqfds handed to vfiod (vfio_pci_irq.c).
  * What the guest sees:
  * - ids, class, revision and subsystem from the device; command register writes (memory, bus
- *   master) forwarded, INTx always disabled on the device (no INTx yet: it needs a _PRT);
+ *   master, INTx disable) forwarded; interrupt pin as the device reports it (when vfiod offers
+ *   INTx), interrupt line writable;
  * - memory BARs at addresses the core allocates, the BAR registers never written to the device;
  *   I/O BARs and the expansion ROM left out;
  * - capabilities: MSI (one vector) and MSI-X emulated; PCI Express (shown as a root-complex
@@ -91,6 +92,12 @@ struct vfio_pci_dev {
     int irq_fd[MSIX_MAX_VECTORS];         /* eventfds, owned; vfiod signals them */
     uint32_t irq_bound[MSIX_MAX_VECTORS]; /* GSI each fd's irqfd is bound to, or GSI_NONE */
     uint32_t vec_gsi[MSIX_MAX_VECTORS];   /* MSI route of each vector, GSI_NONE until used */
+    /* INTx: intx_pin 1-4 (INTA-INTD), 0 none. While on, intx_fd is a resampling KVM irqfd on
+     * intx_gsi and vfiod holds intx_fd as trigger and intx_unmask as unmask eventfd. */
+    uint8_t intx_pin;
+    bool intx_on;
+    uint32_t intx_gsi;
+    int intx_fd, intx_unmask;
     bool dead; /* the connection broke (logged once); the device reads as all-ones */
 };
 
@@ -128,7 +135,9 @@ int vfio_irq_add_msi(struct vfio_pci_dev *d, uint8_t dev_off);
  * unusable); vfio_irq_add_msix then adds the emulated one once the BARs exist. */
 int vfio_irq_find_msix(struct vfio_pci_dev *d, uint8_t dev_off);
 int vfio_irq_add_msix(struct vfio_pci_dev *d);
-/* The eventfds for the vectors the capabilities offer. 0 or -errno. */
+/* The device's interrupt pin: shown when vfiod offers INTx with eventfds. */
+void vfio_irq_add_intx(struct vfio_pci_dev *d);
+/* The eventfds for the vectors the capabilities offer, and INTx's two. 0 or -errno. */
 int vfio_irq_make_fds(struct vfio_pci_dev *d);
 void vfio_irq_cfg_written(struct vfio_pci_dev *d, uint32_t off, uint32_t len);
 /* True when [off, off + len) of bar is the MSI-X table or PBA (then served). Lock free. */

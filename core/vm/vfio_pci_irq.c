@@ -5,30 +5,40 @@
  * the vector's MSI route, so an interrupt never passes through the core. A masked MSI-X vector
  * has no irqfd: the device's signal stays in the eventfd counter, which the core reads (without
  * blocking) on a PBA read and on unmask, and a vector found pending is injected on unmask, as
- * virtio-pci does. MSI is shown with one vector and no per-vector mask. No INTx (it needs a
- * _PRT and level-triggered pins; the function shows interrupt pin 0).
+ * virtio-pci does. MSI is shown with one vector and no per-vector mask.
+ * INTx: the device's pin goes to IOAPIC pin IRQ_PCI_INTX(slot, pin) (the DSDT's _PRT). While
+ * the guest has INTx-disable clear and MSI and MSI-X off, vfiod holds a trigger eventfd that
+ * is a resampling KVM irqfd (it asserts the level-triggered pin) and an unmask eventfd that
+ * KVM signals at the guest's EOI: vfio-pci masks the host's INTx when it fires and unmasks it
+ * from that eventfd, so the line never passes through the core.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/platform.h"
+#include "core/vm/kvm_ioctl.h"
 #include "core/vm/msi_irq.h"
 #include "core/vm/vfio_pci.h"
 
-#define CAP_MSI    0x05
-#define MSI_CTRL   2
-#define MSI_ENABLE 0x01
-#define MSI_64BIT  0x80
-#define MSI_ADDR   4
-#define MSI_LEN_32 10
-#define MSI_LEN_64 14
-#define MSIX_CTRL  2
-#define MSIX_TABLE 4
-#define MSIX_PBA   8
-#define MSIX_LEN   12
-#define MSIX_QSIZE 0x7ffu
-#define MSIX_BIR   0x7u
+#define CAP_MSI      0x05
+#define MSI_CTRL     2
+#define MSI_ENABLE   0x01
+#define MSI_64BIT    0x80
+#define MSI_ADDR     4
+#define MSI_LEN_32   10
+#define MSI_LEN_64   14
+#define MSIX_CTRL    2
+#define MSIX_TABLE   4
+#define MSIX_PBA     8
+#define MSIX_LEN     12
+#define MSIX_QSIZE   0x7ffu
+#define MSIX_BIR     0x7u
+#define MSIX_ON      0x80 /* enable, in the control word's high byte */
+#define PCI_CMD      0x04
+#define CMD_INTX_OFF 0x0400u
+#define PCI_INT_PIN  0x3d
 
 static bool overlaps(uint32_t off, uint32_t len, uint32_t start, uint32_t n)
 {
@@ -116,9 +126,35 @@ int vfio_irq_add_msix(struct vfio_pci_dev *d)
     return 0;
 }
 
+void vfio_irq_add_intx(struct vfio_pci_dev *d)
+{
+    uint8_t pin = d->dev_cfg[PCI_INT_PIN];
+    struct vfu_irq_info ii;
+    int r;
+
+    if (pin < 1 || pin > 4)
+        return;
+    r = vfuc_irq_info(&d->cl, VFU_PCI_INTX_IRQ_INDEX, &ii);
+    if (r || ii.count != 1 || !(ii.flags & VFU_IRQ_F_EVENTFD)) {
+        log_info(d->ctx->log, "%s: INTx not offered by the server: no interrupt pin", d->id);
+        return;
+    }
+    d->intx_pin = pin;
+    d->pci.cfg[PCI_INT_PIN] = pin;
+}
+
 int vfio_irq_make_fds(struct vfio_pci_dev *d)
 {
     uint16_t n = d->msix_cap ? d->msix_nvec : d->msi_cap ? 1 : 0;
+
+    if (d->intx_pin) {
+        d->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (d->intx_fd < 0)
+            return -errno;
+        d->intx_unmask = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (d->intx_unmask < 0)
+            return -errno;
+    }
 
     for (uint16_t v = 0; v < n; v++) {
         d->irq_fd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -179,6 +215,65 @@ static void set_mode(struct vfio_pci_dev *d, enum vfio_irq_mode want)
         d->mode = want;
 }
 
+/* INTx on (the irqfd bound, vfiod handed both eventfds) or off. Lock held. */
+static void intx_set(struct vfio_pci_dev *d, bool on)
+{
+    int fds[1], r;
+
+    if (d->intx_on == on)
+        return;
+    if (!on) {
+        r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+                          VFU_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+        if (r)
+            vfio_pci_failed(d, "SET_IRQS INTx disable", r);
+        kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
+        drain(d->intx_fd);
+        drain(d->intx_unmask);
+        d->intx_on = false;
+        return;
+    }
+    d->intx_gsi = IRQ_PCI_INTX(d->pci.slot, d->intx_pin - 1u);
+    r = kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, d->intx_unmask, d->intx_gsi, true);
+    if (r) {
+        log_warn(d->ctx->log, "%s: INTx: KVM_IRQFD on GSI %u: %s", d->id, d->intx_gsi,
+                 strerror(-r));
+        return;
+    }
+    fds[0] = d->intx_fd;
+    r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER,
+                      VFU_PCI_INTX_IRQ_INDEX, 0, 1, fds);
+    if (!r) {
+        fds[0] = d->intx_unmask;
+        r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_UNMASK,
+                          VFU_PCI_INTX_IRQ_INDEX, 0, 1, fds);
+        if (r)
+            vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+                          VFU_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+    }
+    if (r) {
+        vfio_pci_failed(d, "SET_IRQS INTx enable", r);
+        kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
+        return;
+    }
+    d->intx_on = true;
+}
+
+/* INTx is set up from the guest's first command write on while neither MSI nor MSI-X is
+ * enabled. INTx-disable does not tear it down: vfio_pci.c forwards the bit to the device, and
+ * vfio-pci masks INTx while it is set, which is what the guest's driver asks for (uio and
+ * others flip it at each interrupt; a SET_IRQS pair each time would cost round trips).
+ * may_enable false only turns it off (before MSI or MSI-X take over). Lock held. */
+static void intx_sync(struct vfio_pci_dev *d, bool may_enable)
+{
+    const uint8_t *c = d->pci.cfg;
+    bool want = d->intx_pin && !(d->msi_cap && (c[d->msi_cap + MSI_CTRL] & MSI_ENABLE)) &&
+                !(d->msix_cap && (c[d->msix_cap + MSIX_CTRL + 1] & MSIX_ON)) && !d->dead;
+
+    if (!want || may_enable)
+        intx_set(d, want);
+}
+
 static void msi_message(const struct vfio_pci_dev *d, uint64_t *addr, uint32_t *data)
 {
     const uint8_t *c = d->pci.cfg + d->msi_cap;
@@ -223,10 +318,12 @@ void vfio_irq_cfg_written(struct vfio_pci_dev *d, uint32_t off, uint32_t len)
 {
     bool msi = d->msi_cap && overlaps(off, len, d->msi_cap, msi_len(d));
     bool msix = d->msix_cap && overlaps(off, len, d->msix_cap, MSIX_LEN);
+    bool cmd = d->intx_pin && overlaps(off, len, PCI_CMD, 2);
 
-    if (!msi && !msix)
+    if (!msi && !msix && !cmd)
         return;
     pthread_mutex_lock(&d->lock);
+    intx_sync(d, false);
     if (msix && msix_sync_control(&d->msix)) {
         if (d->msix.enabled)
             set_mode(d, VFIO_IRQ_MSIX);
@@ -243,6 +340,7 @@ void vfio_irq_cfg_written(struct vfio_pci_dev *d, uint32_t off, uint32_t len)
             set_mode(d, VFIO_IRQ_NONE);
     }
     sync_all(d);
+    intx_sync(d, true);
     pthread_mutex_unlock(&d->lock);
 }
 
@@ -299,6 +397,7 @@ bool vfio_irq_bar_write(struct vfio_pci_dev *d, unsigned bar, uint64_t off, uint
 void vfio_irq_reset(struct vfio_pci_dev *d)
 {
     pthread_mutex_lock(&d->lock);
+    intx_set(d, false);
     set_mode(d, VFIO_IRQ_NONE);
     unbind_all(d);
     if (d->msix_cap)
@@ -314,6 +413,11 @@ void vfio_irq_reset(struct vfio_pci_dev *d)
 
 void vfio_irq_destroy(struct vfio_pci_dev *d)
 {
+    if (d->intx_on && !d->cl.broken && d->cl.sock >= 0)
+        intx_set(d, false);
+    else if (d->intx_on)
+        kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
+    d->intx_on = false;
     if (d->mode != VFIO_IRQ_NONE && !d->cl.broken && d->cl.sock >= 0)
         set_mode(d, VFIO_IRQ_NONE);
     unbind_all(d);
@@ -326,4 +430,9 @@ void vfio_irq_destroy(struct vfio_pci_dev *d)
         d->irq_fd[v] = -1;
     }
     d->nfds = 0;
+    if (d->intx_fd >= 0)
+        close(d->intx_fd);
+    if (d->intx_unmask >= 0)
+        close(d->intx_unmask);
+    d->intx_fd = d->intx_unmask = -1;
 }

@@ -27,7 +27,9 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             ids the VMM gives (_vfio0 when none is set); iommu, pci_segment, an unknown key and
             two devices with one id answer 400; vm.boot of a path that is no PCI device (or
             one without IOMMU group) answers 500 naming it before any process of the VM starts,
-            and the VMM still serves
+            and the VMM still serves; user_devices (vfio-user) likewise: ids _vfio_user0 when
+            none is set, pci_segment refused, a socket nobody listens on fails vm.boot with 500
+            (naming it when /dev/kvm is usable: it is connected after /dev/kvm is opened)
 
 Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
 api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
@@ -598,6 +600,32 @@ def case_vfio(args, doc, schema):
             out = expect(v, "PUT", "vm.create", {400}, cfg)
             assert want in out, (dev, out)
         cfg["devices"] = [{"path": "/p", "id": "x"}, {"path": "/q", "id": "x"}]
+        assert b"already used" in expect(v, "PUT", "vm.create", {400}, cfg)
+        # user_devices: an external vfio-user server, connected at vm.boot.
+        del cfg["devices"]
+        nobody = os.path.join(v.dir, "nobody.sock")
+        cfg["user_devices"] = [{"socket": nobody}, {"socket": nobody, "id": "u1"}]
+        expect(v, "PUT", "vm.create", {204}, cfg)
+        udevs = info(v, schema)["config"]["user_devices"]
+        assert [d["id"] for d in udevs] == ["_vfio_user0", "u1"], udevs
+        assert all(d["socket"] == nobody and d["pci_segment"] == 0 for d in udevs), udevs
+        out = expect(v, "PUT", "vm.boot", {500})
+        print(f"vm.boot of a socket nobody listens on: {out.decode().strip()}")
+        # The socket is connected with the other devices, after /dev/kvm is opened.
+        if kvm_usable():
+            assert b"--user-device _vfio_user0" in out and b"cannot connect" in out, out
+        assert call(v.sock, "GET", "vmm.ping")[0] == 200, "the VMM still serves"
+        assert info(v, schema)["state"] == "Created"
+        assert children(v.p.pid) == ["cellvm-api"], children(v.p.pid)
+        expect(v, "PUT", "vm.delete", {204})
+        for dev, want in (({"socket": "/s", "pci_segment": 1}, b"pci_segment"),
+                          ({"socket": "/s", "path": "x"}, b"path"),
+                          ({"id": "u0"}, b"socket")):
+            cfg["user_devices"] = [dev]
+            out = expect(v, "PUT", "vm.create", {400}, cfg)
+            assert want in out, (dev, out)
+        cfg["user_devices"] = [{"socket": "/s", "id": "x"}]
+        cfg["disks"] = [{"path": "/d", "id": "x"}]
         assert b"already used" in expect(v, "PUT", "vm.create", {400}, cfg)
         expect(v, "PUT", "vmm.shutdown", {204})
         v.p.wait(10)

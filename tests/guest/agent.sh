@@ -704,6 +704,29 @@ check_edu() {
 	dmesg | grep "No irq handler for vector" | head -n 1
 }
 
+# eduintx: edu's INTx: the device bound to uio_pci_generic (which drives INTx only), then
+# cellvm-edu-check --intx raises two interrupts and waits for each on /dev/uioN.
+check_eduintx() {
+	drv=/sys/bus/pci/drivers/uio_pci_generic
+	[ -d $drv ] || {
+		fail "no uio_pci_generic driver in the guest"
+		return
+	}
+	echo "1234 11e8" >$drv/new_id 2>/dev/null
+	i=0
+	while ! ls /sys/bus/pci/drivers/uio_pci_generic/*/uio >/dev/null 2>&1; do
+		[ $i -lt 20 ] || {
+			fail "uio_pci_generic did not bind edu: $(dmesg | grep -i uio | tail -n 2)"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	mdev -s 2>/dev/null
+	/bin/cellvm-edu-check --intx || fail "cellvm-edu-check --intx failed" || return
+	grep uio_pci_generic /proc/interrupts
+}
+
 # edubench N: cellvm-edu-check's benchmark (N BAR0 reads and N config-space reads, mean times).
 check_edubench() {
 	/bin/cellvm-edu-check --bench "${1:-100000}" || fail "cellvm-edu-check --bench failed"

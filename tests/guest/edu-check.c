@@ -3,6 +3,12 @@
  * through sysfs, with no driver bound: the device is passed through from L1 by cellvm's VFIO.
  *
  *   cellvm-edu-check [BDF]         (default: the first function with ids 1234:11e8)
+ *   cellvm-edu-check --intx [BDF]  instead of the checks: INTx through uio_pci_generic (bound
+ *                                  to the device beforehand, /dev/uioN present): MSI turned off,
+ *                                  then twice: unmask (clear INTx-disable), raise an interrupt
+ *                                  (0x60), wait for the event count (poll, 2 s), acknowledge it
+ *                                  (0x64). The second only arrives when the first was EOId and
+ *                                  the host's INTx unmasked again; prints "edu: intx: ..."
  *   cellvm-edu-check --bench N     instead of the checks: the mean time of N reads of a BAR0
  *                                  register (a memslot when the VMM maps the BAR, no exit) and of
  *                                  N 4-byte config-space reads through sysfs (always trapped),
@@ -22,6 +28,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -209,6 +216,66 @@ static int check_msi(const char *dev)
     return 0;
 }
 
+/* The /dev/uioN node of dev (bound to uio_pci_generic), opened read-write; -1 when none. */
+static int open_uio(const char *dev)
+{
+    char cmd[320], name[64], path[96];
+    FILE *p;
+    int ok;
+
+    snprintf(cmd, sizeof(cmd), "ls /sys/bus/pci/devices/%s/uio 2>/dev/null | head -n 1", dev);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    ok = fgets(name, sizeof(name), p) != NULL;
+    pclose(p);
+    if (!ok)
+        return -1;
+    name[strcspn(name, "\n")] = 0;
+    snprintf(path, sizeof(path), "/dev/%s", name);
+    return open(path, O_RDWR);
+}
+
+static int check_intx(const char *dev)
+{
+    int at = find_cap(dev, 0x05), fd = open_uio(dev);
+    uint32_t count = 0, last = 0;
+    uint16_t ctrl;
+
+    if (fd < 0)
+        return printf("edu: intx: no /dev/uioN for %s (uio_pci_generic bound?)\n", dev), -1;
+    /* The MSI check leaves MSI on, and edu prefers MSI: off, so INTx is what it raises. */
+    if (at && (cfg_rw(dev, 0, at + 2, &ctrl, 2) ||
+               (ctrl = (uint16_t)(ctrl & ~1u), cfg_rw(dev, 1, at + 2, &ctrl, 2))))
+        return printf("edu: intx: cannot turn MSI off\n"), -1;
+    for (int round = 0; round < 2; round++) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        uint16_t cmd;
+        int r;
+
+        /* uio_pci_generic masks with INTx-disable at each interrupt and has no irqcontrol:
+         * userspace clears the bit in config space (Documentation/driver-api/uio-howto). */
+        if (cfg_rw(dev, 0, 4, &cmd, 2) ||
+            (cmd = (uint16_t)(cmd & ~0x400u), cfg_rw(dev, 1, 4, &cmd, 2)))
+            return printf("edu: intx: cannot clear INTx-disable\n"), -1;
+        wr(EDU_IRQ_RAISE, 0x100u << round);
+        r = poll(&pfd, 1, 2000);
+        if (r <= 0 || read(fd, &count, sizeof(count)) != (ssize_t)sizeof(count)) {
+            printf("edu: intx: interrupt %d never arrived (irq status 0x%x)\n", round + 1,
+                   rd(EDU_STATUS + 4));
+            wr(EDU_IRQ_ACK, rd(EDU_STATUS + 4));
+            return -1;
+        }
+        wr(EDU_IRQ_ACK, 0x100u << round);
+        if (round && count == last)
+            return printf("edu: intx: event count stuck at %u\n", count), -1;
+        last = count;
+    }
+    close(fd);
+    printf("edu: intx: two interrupts through INTx (uio event count %u)\n", count);
+    return 0;
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -249,13 +316,18 @@ static int bench(const char *dev, long n)
 int main(int argc, char **argv)
 {
     long nbench = 0;
+    int intx = 0;
     char dev[64];
     char path[256];
     uint16_t cmd;
     uint32_t f;
     int fd;
 
-    if (argc > 2 && !strcmp(argv[1], "--bench")) {
+    if (argc > 1 && !strcmp(argv[1], "--intx")) {
+        intx = 1;
+        argc--;
+        argv++;
+    } else if (argc > 2 && !strcmp(argv[1], "--bench")) {
         nbench = strtol(argv[2], NULL, 10);
         if (nbench <= 0 || nbench > 100000000)
             return printf("edu: --bench needs a count from 1 to 1e8\n"), 2;
@@ -286,6 +358,8 @@ int main(int argc, char **argv)
         return printf("edu: liveness 0x%08x, want 0x%08x\n", rd(EDU_LIVE), ~0x12345678u), 1;
     if (nbench)
         return bench(dev, nbench);
+    if (intx)
+        return check_intx(dev) ? 1 : 0;
     printf("edu: %s ident 0x010000ed, liveness ok\n", dev);
     wr(EDU_FACT, 5);
     if (wait_clear(EDU_STATUS, 1) || (f = rd(EDU_FACT)) != 120)

@@ -4,12 +4,16 @@
 # tests/nested/meson.build) whose 16 MiB image holds data whose sha256 is $NVME_SHA. L1 binds both
 # to vfio-pci and cellvm passes both to one L2 Linux boot:
 #   edu   ident, factorial, a DMA round trip through a page of guest memory and an MSI
-#         (tests/guest/edu-check.c), and its node is a Generic Initiator node (--numa device_id=)
+#         (tests/guest/edu-check.c), and its node is a Generic Initiator node (--numa device_id=);
+#         eduintx: two INTx interrupts with edu bound to uio_pci_generic (edu-check.c --intx)
 #   nvme  Linux's nvme driver binds the controller (MSI-X) and reads back the whole image
 # While L2 runs, L1 checks each cellvm-vfiod's jail (Seccomp 2, NoNewPrivs 1, no capabilities,
 # own namespaces, empty root) and that the core holds no /dev/vfio fd. After cellvm exits, both
 # groups open again at once. With VFIO_QEMU_REFERENCE=1, QEMU in L1 passes the same devices to
-# the same guest first (the bench's reference). Needs cellvm, cellvm-core, cellvm-vfiod and
+# the same guest first (the bench's reference). Then a shorter second boot: L1 starts
+# cellvm-vfiod standalone (--socket-path, it opens the edu group itself) and cellvm is only its
+# vfio-user client (--user-device socket=); the guest passes boot,edu, L1 checks that vfiod's
+# seccomp filter and privileges, and once that vfiod is killed the group opens again. Needs cellvm, cellvm-core, cellvm-vfiod and
 # cellvm-edu-check in /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
@@ -28,7 +32,7 @@ nvme=$(vfio_bind 0x1b36:0x0010) || {
 }
 l2_say "edu $edu (group $(vfio_group "$edu")), nvme $nvme (group $(vfio_group "$nvme")) bound to vfio-pci"
 
-checks=boot,edu,nvme:/dev/nvme0n1:$NVME_SHA
+checks=boot,edu,eduintx,nvme:/dev/nvme0n1:$NVME_SHA
 if [ "${VFIO_QEMU_REFERENCE:-0}" = 1 ]; then
 	L2_INITRD=$d/initrd L2_LOGDIR=$d/qlogs run_l2_qemu 200 "$checks" \
 		-device "vfio-pci,host=$edu" -device "vfio-pci,host=$nvme" || rc=1
@@ -85,4 +89,65 @@ for b in "$edu" "$nvme"; do
 		rc=1
 	fi
 done
+
+# --user-device: an external vfio-user server, here cellvm-vfiod run standalone. VFIO pins the
+# guest's RAM against the server's RLIMIT_MEMLOCK, which is ours to raise.
+mem=${L2_MEM:-512}
+rm -f $d/edu.sock
+(
+	ulimit -l $((mem * 1024 + 88 * 1024))
+	exec cellvm-vfiod --socket-path $d/edu.sock --device "path=/sys/bus/pci/devices/$edu" \
+		--seccomp=on
+) >$d/vfiod-standalone.log 2>&1 &
+vfiod=$!
+i=0
+while [ ! -S $d/edu.sock ] && [ "$i" -lt 30 ] && kill -0 $vfiod 2>/dev/null; do
+	sleep 1
+	i=$((i + 1))
+done
+if [ -S $d/edu.sock ]; then
+	l2_say "standalone cellvm-vfiod ($vfiod) listens on $d/edu.sock"
+	# Its jail while it serves the guest: the filter and no privileges are what the standalone
+	# mode must have; the rest of inspect's view (namespaces, root) is shown, not required.
+	(
+		fails=0
+		l2_wait_log $d/ulogs '^CELLVM-AGENT: PASS edu$' 300 || {
+			echo "FAIL: the guest never passed its edu check; nothing inspected"
+			exit 1
+		}
+		inspect $vfiod vfiod-standalone | sed 's/^FAIL: /shown, not required: /'
+		fails=0
+		for f in Seccomp:2 NoNewPrivs:1 CapEff:0000000000000000; do
+			v=$(field $vfiod "${f%%:*}")
+			[ "$v" = "${f#*:}" ] || bad "standalone vfiod: ${f%%:*} is '$v', want ${f#*:}"
+		done
+		[ "$fails" -eq 0 ] && echo "L1: the standalone cellvm-vfiod is jailed"
+	) >$d/uinspect.log 2>&1 &
+	uinspector=$!
+	checks=boot,edu,sleep:6
+	L2_LOGDIR=$d/ulogs l2_run 300 "$checks" cellvm-user-device \
+		cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
+		--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory "size=${mem}M" \
+		--user-device "socket=$d/edu.sock,id=uedu" --serial tty --console off -v || rc=1
+	wait $uinspector || rc=1
+	sed 's/^/L1 inspect: /' $d/uinspect.log
+	grep -q '^L1: the standalone cellvm-vfiod is jailed' $d/uinspect.log || rc=1
+	kill -0 $vfiod 2>/dev/null || {
+		l2_say "standalone cellvm-vfiod exited during the boot (it serves until killed)"
+		rc=1
+	}
+else
+	l2_say "standalone cellvm-vfiod never listened on $d/edu.sock"
+	rc=1
+fi
+kill $vfiod 2>/dev/null
+wait $vfiod
+sed 's/^/L1 vfiod: /' $d/vfiod-standalone.log
+g=$(vfio_group "$edu")
+if (exec 3<>"/dev/vfio/$g") 2>/dev/null; then
+	l2_say "group $g ($edu) opens again after the standalone cellvm-vfiod was killed"
+else
+	l2_say "group $g ($edu) cannot be opened after the standalone cellvm-vfiod was killed"
+	rc=1
+fi
 exit $rc

@@ -143,6 +143,51 @@ Test(devspec, device_keys)
     cli_device_free(&d);
 }
 
+Test(devspec, user_device_keys)
+{
+    struct cli_user_device u;
+    char err[ERR_LEN];
+
+    cr_assert_eq(
+        cli_user_device_parse("socket=/tmp/edu.sock,id=uedu,pci_segment=0", &u, err, sizeof(err)),
+        0, "%s", err);
+    cr_expect_str_eq(u.socket, "/tmp/edu.sock");
+    cr_expect_str_eq(u.id, "uedu");
+    cr_expect_eq(u.pci_segment, 0);
+    cli_user_device_free(&u);
+
+    cr_assert_eq(cli_user_device_parse("socket=\"/tmp/a,b.sock\"", &u, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_expect_str_eq(u.socket, "/tmp/a,b.sock");
+    cr_expect_null(u.id);
+    cli_user_device_free(&u);
+}
+
+Test(devspec, user_device_errors)
+{
+    static const struct {
+        const char *value, *err;
+    } cases[] = {
+        { "socket=/s,path=/d", "--user-device: unknown key 'path'" },
+        { "socket=/s,pci_segment=1", "--user-device: known but not supported yet: pci_segment" },
+        { "id=u0", "--user-device: missing required key 'socket'" },
+        { "socket=/s,id=__x",
+          "--user-device: invalid value for 'id': '__x' (ids starting with '__' are reserved)" },
+    };
+    char err[ERR_LEN];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cli_user_device u;
+        int r;
+
+        err[0] = '\0';
+        r = cli_user_device_parse(cases[i].value, &u, err, sizeof(err));
+        cli_user_device_free(&u);
+        cr_expect_eq(r, -EINVAL, "%s", cases[i].value);
+        cr_expect_str_eq(err, cases[i].err, "%s", cases[i].value);
+    }
+}
+
 Test(devspec, fs_keys)
 {
     struct cli_fs fs;

@@ -111,6 +111,32 @@ Test(api_json, devices_parse_and_render)
     refused("{\"devices\":{\"path\":\"p\"}}", "devices: expected an array");
 }
 
+/* vm.create's user_devices: Cloud Hypervisor's UserDeviceConfig, field by field and back. */
+Test(api_json, user_devices_parse_and_render)
+{
+    Cellvm__ApiVmConfig *c =
+        parse_vm("{\"payload\":{\"kernel\":\"k\"},\"user_devices\":[{\"socket\":"
+                 "\"/tmp/edu.sock\",\"id\":\"uedu\",\"pci_segment\":0},{\"socket\":\"/s\"}]}",
+                 0);
+    char *json;
+
+    cr_assert_eq(c->n_user_devices, 2);
+    cr_assert_str_eq(c->user_devices[0]->socket, "/tmp/edu.sock");
+    cr_assert_str_eq(c->user_devices[0]->id, "uedu");
+    cr_assert(c->user_devices[0]->has_pci_segment && c->user_devices[0]->pci_segment == 0);
+    cr_assert_null(c->user_devices[1]->id);
+    json = apij_render(&c->base);
+    cr_assert_not_null(json);
+    cr_assert(strstr(json, "\"user_devices\":[{\"socket\":\"\\/tmp\\/edu.sock\"") ||
+                  strstr(json, "\"user_devices\":[{\"socket\":\"/tmp/edu.sock\""),
+              "%s", json);
+    free(json);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    refused("{\"user_devices\":[{\"socket\":\"s\",\"path\":\"x\"}]}",
+            "VmConfig.user_devices[0].path");
+    refused("{\"user_devices\":[{\"socket\":1}]}", "user_devices[0].socket: expected a string");
+}
+
 Test(api_json, unknown_fields_are_named)
 {
     refused("{\"payload\":{\"kernel\":\"k\"},\"bogus\":1}", "VmConfig.bogus: unknown field");

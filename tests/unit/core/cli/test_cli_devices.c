@@ -129,3 +129,41 @@ Test(cli_devices, vfio_device)
     cr_expect_str_eq(err, "--device: known but not supported yet: pci_segment");
     cli_config_free(&c);
 }
+
+/* --user-device through cli_parse(): stored as given (the socket is connected at launch), its id
+ * in the one namespace of device ids. */
+Test(cli_devices, user_device)
+{
+    struct cli_config c;
+    char err[CLI_ERR_LEN];
+    char *ok[] = { "cellvm",
+                   "--kernel",
+                   "k",
+                   "--user-device",
+                   "socket=/tmp/a.sock,id=u0",
+                   "socket=/tmp/b.sock",
+                   NULL };
+    char *dup[] = { "cellvm",
+                    "--kernel",
+                    "k",
+                    "--device",
+                    "path=/sys/bus/pci/devices/0000:01:00.0,id=u0",
+                    "--user-device",
+                    "socket=/tmp/a.sock,id=u0",
+                    NULL };
+    char *seg[] = { "cellvm", "--kernel", "k", "--user-device", "socket=/s,pci_segment=1", NULL };
+
+    cr_assert_eq(cli_parse(sizeof(ok) / sizeof(ok[0]) - 1, ok, &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(c.nuser_devices, 2);
+    cr_expect_str_eq(c.user_devices[0].socket, "/tmp/a.sock");
+    cr_expect_str_eq(c.user_devices[0].id, "u0");
+    cr_expect_str_eq(c.user_devices[1].socket, "/tmp/b.sock");
+    cr_expect_null(c.user_devices[1].id);
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(sizeof(dup) / sizeof(dup[0]) - 1, dup, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--user-device: invalid value for 'id': 'u0' (already used)");
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(sizeof(seg) / sizeof(seg[0]) - 1, seg, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--user-device: known but not supported yet: pci_segment");
+    cli_config_free(&c);
+}

@@ -6,9 +6,9 @@
  *
  * Original Table Header:
  *     Signature        "DSDT"
- *     Length           0x00000237 (567)
+ *     Length           0x00000878 (2168)
  *     Revision         0x02
- *     Checksum         0xBC
+ *     Checksum         0x9A
  *     OEM ID           "CELLVM"
  *     OEM Table ID     "CVMDSDT "
  *     OEM Revision     0x00000001 (1)
@@ -144,6 +144,1032 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                     0x00000000,         // Translation Offset
                     0x20000000,         // Length
                     ,, , AddressRangeMemory, TypeStatic)
+            })
+            Name (_PRT, Package (0x80)  // _PRT: PCI Routing Table
+            {
+                Package (0x04)
+                {
+                    0xFFFF,
+                    Zero,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0xFFFF,
+                    One,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0xFFFF,
+                    0x02,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0xFFFF,
+                    0x03,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0001FFFF,
+                    Zero,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0001FFFF,
+                    One,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0001FFFF,
+                    0x02,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0001FFFF,
+                    0x03,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0002FFFF,
+                    Zero,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0002FFFF,
+                    One,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0002FFFF,
+                    0x02,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0002FFFF,
+                    0x03,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0003FFFF,
+                    Zero,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0003FFFF,
+                    One,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0003FFFF,
+                    0x02,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0003FFFF,
+                    0x03,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0004FFFF,
+                    Zero,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0004FFFF,
+                    One,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0004FFFF,
+                    0x02,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0004FFFF,
+                    0x03,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0005FFFF,
+                    Zero,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0005FFFF,
+                    One,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0005FFFF,
+                    0x02,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0005FFFF,
+                    0x03,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0006FFFF,
+                    Zero,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0006FFFF,
+                    One,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0006FFFF,
+                    0x02,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0006FFFF,
+                    0x03,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0007FFFF,
+                    Zero,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0007FFFF,
+                    One,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0007FFFF,
+                    0x02,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0007FFFF,
+                    0x03,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0008FFFF,
+                    Zero,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0008FFFF,
+                    One,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0008FFFF,
+                    0x02,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0008FFFF,
+                    0x03,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0009FFFF,
+                    Zero,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0009FFFF,
+                    One,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0009FFFF,
+                    0x02,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0009FFFF,
+                    0x03,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x000AFFFF,
+                    Zero,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x000AFFFF,
+                    One,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x000AFFFF,
+                    0x02,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x000AFFFF,
+                    0x03,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x000BFFFF,
+                    Zero,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x000BFFFF,
+                    One,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x000BFFFF,
+                    0x02,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x000BFFFF,
+                    0x03,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x000CFFFF,
+                    Zero,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x000CFFFF,
+                    One,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x000CFFFF,
+                    0x02,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x000CFFFF,
+                    0x03,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x000DFFFF,
+                    Zero,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x000DFFFF,
+                    One,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x000DFFFF,
+                    0x02,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x000DFFFF,
+                    0x03,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x000EFFFF,
+                    Zero,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x000EFFFF,
+                    One,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x000EFFFF,
+                    0x02,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x000EFFFF,
+                    0x03,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x000FFFFF,
+                    Zero,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x000FFFFF,
+                    One,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x000FFFFF,
+                    0x02,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x000FFFFF,
+                    0x03,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0010FFFF,
+                    Zero,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0010FFFF,
+                    One,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0010FFFF,
+                    0x02,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0010FFFF,
+                    0x03,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0011FFFF,
+                    Zero,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0011FFFF,
+                    One,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0011FFFF,
+                    0x02,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0011FFFF,
+                    0x03,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0012FFFF,
+                    Zero,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0012FFFF,
+                    One,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0012FFFF,
+                    0x02,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0012FFFF,
+                    0x03,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0013FFFF,
+                    Zero,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0013FFFF,
+                    One,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0013FFFF,
+                    0x02,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0013FFFF,
+                    0x03,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0014FFFF,
+                    Zero,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x0014FFFF,
+                    One,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0014FFFF,
+                    0x02,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0014FFFF,
+                    0x03,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0015FFFF,
+                    Zero,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x0015FFFF,
+                    One,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0015FFFF,
+                    0x02,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0015FFFF,
+                    0x03,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0016FFFF,
+                    Zero,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x0016FFFF,
+                    One,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0016FFFF,
+                    0x02,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0016FFFF,
+                    0x03,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0017FFFF,
+                    Zero,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x0017FFFF,
+                    One,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0017FFFF,
+                    0x02,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0017FFFF,
+                    0x03,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0018FFFF,
+                    Zero,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x0018FFFF,
+                    One,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0018FFFF,
+                    0x02,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0018FFFF,
+                    0x03,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0019FFFF,
+                    Zero,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x0019FFFF,
+                    One,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x0019FFFF,
+                    0x02,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x0019FFFF,
+                    0x03,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x001AFFFF,
+                    Zero,
+                    Zero,
+                    0x12
+                },
+
+                Package (0x04)
+                {
+                    0x001AFFFF,
+                    One,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x001AFFFF,
+                    0x02,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x001AFFFF,
+                    0x03,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x001BFFFF,
+                    Zero,
+                    Zero,
+                    0x13
+                },
+
+                Package (0x04)
+                {
+                    0x001BFFFF,
+                    One,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x001BFFFF,
+                    0x02,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x001BFFFF,
+                    0x03,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x001CFFFF,
+                    Zero,
+                    Zero,
+                    0x14
+                },
+
+                Package (0x04)
+                {
+                    0x001CFFFF,
+                    One,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x001CFFFF,
+                    0x02,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x001CFFFF,
+                    0x03,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x001DFFFF,
+                    Zero,
+                    Zero,
+                    0x15
+                },
+
+                Package (0x04)
+                {
+                    0x001DFFFF,
+                    One,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x001DFFFF,
+                    0x02,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x001DFFFF,
+                    0x03,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x001EFFFF,
+                    Zero,
+                    Zero,
+                    0x16
+                },
+
+                Package (0x04)
+                {
+                    0x001EFFFF,
+                    One,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x001EFFFF,
+                    0x02,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x001EFFFF,
+                    0x03,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x001FFFFF,
+                    Zero,
+                    Zero,
+                    0x17
+                },
+
+                Package (0x04)
+                {
+                    0x001FFFFF,
+                    One,
+                    Zero,
+                    0x10
+                },
+
+                Package (0x04)
+                {
+                    0x001FFFFF,
+                    0x02,
+                    Zero,
+                    0x11
+                },
+
+                Package (0x04)
+                {
+                    0x001FFFFF,
+                    0x03,
+                    Zero,
+                    0x12
+                }
             })
             Device (S030)
             {

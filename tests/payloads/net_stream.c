@@ -1,0 +1,2 @@
+#define STREAM_NET 1
+#include "tx_stream.c"

@@ -1,0 +1,2 @@
+#define STREAM_VSOCK 1
+#include "tx_stream.c"
