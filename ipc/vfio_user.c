@@ -205,7 +205,7 @@ static int bad(char *err, size_t errlen, const char *what)
     return -EINVAL;
 }
 
-static const char *cmd_name(uint16_t cmd)
+const char *vfu_cmd_name(uint16_t cmd)
 {
     static const char *const names[VFU_CMD_MAX + 1] = {
         [VFU_CMD_VERSION] = "VERSION",
@@ -229,7 +229,7 @@ static const char *cmd_name(uint16_t cmd)
 static int fmt(char *err, size_t errlen, const struct vfu_msg *m, const char *what)
 {
     if (err && errlen)
-        snprintf(err, errlen, "%s: %s", cmd_name(m->hdr.command), what);
+        snprintf(err, errlen, "%s: %s", vfu_cmd_name(m->hdr.command), what);
     return -EINVAL;
 }
 

@@ -225,6 +225,9 @@ int vfu_recv(int sock, struct vfu_msg *m, size_t max_size, unsigned max_fds);
 /* Frees m's payload and closes the fds it still holds (each set to -1 once taken). */
 void vfu_msg_release(struct vfu_msg *m);
 
+/* The command's name for logs ("DMA_MAP"), "UNKNOWN" for a number this codec does not know. */
+const char *vfu_cmd_name(uint16_t cmd);
+
 /* A reply header for request `req` (same id and command), error 0. */
 void vfu_reply_hdr(const struct vfu_hdr *req, struct vfu_hdr *rep, uint32_t err);
 

@@ -25,27 +25,6 @@ _Static_assert(sizeof(struct vfu_region_info) + sizeof(struct vfu_cap_sparse) +
                    sizeof(((struct out *)0)->u.buf),
                "region info reply fits");
 
-static const char *cmd_name(uint16_t cmd)
-{
-    static const char *const names[VFU_CMD_MAX + 1] = {
-        [VFU_CMD_VERSION] = "VERSION",
-        [VFU_CMD_DMA_MAP] = "DMA_MAP",
-        [VFU_CMD_DMA_UNMAP] = "DMA_UNMAP",
-        [VFU_CMD_DEVICE_GET_INFO] = "DEVICE_GET_INFO",
-        [VFU_CMD_DEVICE_GET_REGION_INFO] = "DEVICE_GET_REGION_INFO",
-        [VFU_CMD_DEVICE_GET_REGION_IO_FDS] = "DEVICE_GET_REGION_IO_FDS",
-        [VFU_CMD_DEVICE_GET_IRQ_INFO] = "DEVICE_GET_IRQ_INFO",
-        [VFU_CMD_DEVICE_SET_IRQS] = "DEVICE_SET_IRQS",
-        [VFU_CMD_REGION_READ] = "REGION_READ",
-        [VFU_CMD_REGION_WRITE] = "REGION_WRITE",
-        [VFU_CMD_DMA_READ] = "DMA_READ",
-        [VFU_CMD_DMA_WRITE] = "DMA_WRITE",
-        [VFU_CMD_DEVICE_RESET] = "DEVICE_RESET",
-    };
-
-    return cmd <= VFU_CMD_MAX && names[cmd] ? names[cmd] : "UNKNOWN";
-}
-
 __attribute__((format(printf, 2, 3))) static void slog(struct vfiod_server *s, const char *fmt, ...)
 {
     char line[256];
@@ -405,7 +384,7 @@ int vfiod_server_handle(struct vfiod_server *s, int sock)
         return 0;
     if (r == -E2BIG || r == -EPROTO) {
         /* Read whole, so the stream is still framed: answer and go on. */
-        slog(s, "%s (id %u): %s", cmd_name(m.hdr.command), m.hdr.msg_id,
+        slog(s, "%s (id %u): %s", vfu_cmd_name(m.hdr.command), m.hdr.msg_id,
              r == -E2BIG ? "too many fds" : "fds after the header");
         sent = send_reply(sock, &m.hdr, r, NULL);
         vfu_msg_release(&m);
@@ -417,11 +396,11 @@ int vfiod_server_handle(struct vfiod_server *s, int sock)
     }
     r = serve(s, &m, &o, err, sizeof(err));
     if (r < 0)
-        slog(s, "%s (id %u) refused: %s: %s", cmd_name(m.hdr.command), m.hdr.msg_id, err,
+        slog(s, "%s (id %u) refused: %s: %s", vfu_cmd_name(m.hdr.command), m.hdr.msg_id, err,
              strerror(-r));
     sent = send_reply(sock, &m.hdr, r, &o);
     if (sent < 0)
-        slog(s, "reply to %s: %s", cmd_name(m.hdr.command), strerror(-sent));
+        slog(s, "reply to %s: %s", vfu_cmd_name(m.hdr.command), strerror(-sent));
     free(o.heap);
     vfu_msg_release(&m);
     return sent < 0 ? sent : 1;

@@ -194,38 +194,36 @@ void vfuc_close(struct vfu_client *c)
     pthread_mutex_destroy(&c->lock);
 }
 
-int vfuc_device_info(struct vfu_client *c, struct vfu_device_info *out)
+/* A request whose reply is exactly one fixed-size struct, copied to out. */
+static int call_fixed(struct vfu_client *c, uint16_t cmd, const void *req, size_t len, void *out,
+                      size_t outlen)
 {
-    struct vfu_device_info req = { .argsz = sizeof(req) };
     struct vfu_msg rep;
-    int r = call(c, VFU_CMD_DEVICE_GET_INFO, &req, sizeof(req), NULL, 0, &rep, 0);
+    int r = call(c, cmd, req, len, NULL, 0, &rep, 0);
 
     if (r)
         return r;
-    if (rep.len != sizeof(*out))
+    if (rep.len != outlen)
         r = -EPROTO;
     else
-        memcpy(out, rep.payload, sizeof(*out));
+        memcpy(out, rep.payload, outlen);
     vfu_msg_release(&rep);
     return r;
+}
+
+int vfuc_device_info(struct vfu_client *c, struct vfu_device_info *out)
+{
+    struct vfu_device_info req = { .argsz = sizeof(req) };
+
+    return call_fixed(c, VFU_CMD_DEVICE_GET_INFO, &req, sizeof(req), out, sizeof(*out));
 }
 
 int vfuc_irq_info(struct vfu_client *c, uint32_t index, struct vfu_irq_info *out)
 {
     struct vfu_irq_info req = { .argsz = sizeof(req), .index = index };
-    struct vfu_msg rep;
-    int r = call(c, VFU_CMD_DEVICE_GET_IRQ_INFO, &req, sizeof(req), NULL, 0, &rep, 0);
+    int r = call_fixed(c, VFU_CMD_DEVICE_GET_IRQ_INFO, &req, sizeof(req), out, sizeof(*out));
 
-    if (r)
-        return r;
-    if (rep.len != sizeof(*out))
-        r = -EPROTO;
-    else
-        memcpy(out, rep.payload, sizeof(*out));
-    if (!r && out->index != index)
-        r = -EPROTO;
-    vfu_msg_release(&rep);
-    return r;
+    return !r && out->index != index ? -EPROTO : r;
 }
 
 /* The sparse-mmap capability at off (its header inside buf[0, len) already checked). */
