@@ -21,10 +21,12 @@ run() {
 	local role=$1
 	shift
 	if "$reaped" --timeout $((60 + kills * (gap / 1000 + 30))) -- \
-		"$bench" "$role" "$kills" "$gap" -- "$cellvm" --serial tty --memory size=128M "$@" \
+		"$bench" "$role" "$kills" "$gap" -- "$cellvm" -v --serial tty --memory size=128M "$@" \
 		>"$work/$role.out" 2>"$work/$role.err"; then
 		grep '^BENCH ' "$work/$role.out"
 		grep '^respawn-bench: kill ' "$work/$role.err" | sed 's/^/  /'
+		# Where each kill's time went: cellvm's log lines timed from the kill (respawn_bench.c).
+		grep -E '^(  \+|respawn-bench: kill )' "$work/$role.err" | sed 's/^/  | /'
 	else
 		echo "respawn-bench.sh: $role: failed; its log:"
 		tail -n 40 "$work/$role.err" | sed 's/^/  | /'
