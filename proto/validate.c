@@ -238,8 +238,8 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
         return pb_fail(why, "attach_device.id");
     if (m->vfio_user) {
-        /* a vfio-user function: no virtio fields, never external or reconnected (yet) */
-        if (m->virtio_id || m->num_queues || m->queue_size || m->external || m->reconnect)
+        /* a vfio-user function: no virtio fields, never external; reconnect: a new vfiod */
+        if (m->virtio_id || m->num_queues || m->queue_size || m->external)
             return pb_fail(why, "attach_device.vfio_user");
         if (m->pci_segment != 0)
             return pb_fail(why, "attach_device.pci_segment");
@@ -274,6 +274,13 @@ int pb_validate_device_lost(const Cellvm__DeviceLost *m, const char **why)
     return 0;
 }
 
+int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "vfio_detach.id");
+    return 0;
+}
+
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     int r = pb_validate_device_envelope(m, nfds, why);
@@ -305,6 +312,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_device_reconnected(m->device_reconnected, why);
     case CELLVM__ENVELOPE__BODY_DEVICE_LOST:
         return pb_validate_device_lost(m->device_lost, why);
+    case CELLVM__ENVELOPE__BODY_VFIO_DETACH:
+        return pb_validate_vfio_detach(m->vfio_detach, why);
     default:
         return pb_fail(why, "envelope.body");
     }

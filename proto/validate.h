@@ -28,6 +28,7 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
 int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const char **why);
 int pb_validate_device_reconnected(const Cellvm__DeviceReconnected *m, const char **why);
 int pb_validate_device_lost(const Cellvm__DeviceLost *m, const char **why);
+int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

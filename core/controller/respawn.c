@@ -9,6 +9,7 @@
 
 #include "core/controller/devices.h"
 #include "core/controller/event_monitor.h"
+#include "core/controller/vfio_host.h"
 #include "ipc/channel.h"
 
 void respawn_init(struct respawn *rs)
@@ -75,11 +76,52 @@ static int new_connection(struct device *dv)
     return 0;
 }
 
+static void start_replacement(struct device *dv);
+static void vfio_reopen_start(struct device *dv);
+
+/* The core lets go of the dead vfiod's device (respawn.h); its answer comes to
+ * respawn_on_reconnected. */
+static void vfio_detach(struct devices *d, struct device *dv)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__VfioDetach vd = CELLVM__VFIO_DETACH__INIT;
+    int r;
+
+    if (!d->core) { /* before the VM was built: the core holds nothing yet */
+        vfio_reopen_start(dv);
+        return;
+    }
+    vd.id = dv->id;
+    env.body_case = CELLVM__ENVELOPE__BODY_VFIO_DETACH;
+    env.vfio_detach = &vd;
+    r = sv_send(d->core, &env, NULL, 0);
+    if (r) {
+        dv->svc.exited = true;
+        if (!dv->svc.sv->stopping)
+            give_up(dv, strerror(-r), "cannot tell the core to let go of the device");
+        return;
+    }
+    dv->rs.detaching = true;
+}
+
+/* The group is free again: reopened for the replacement, which starts as at boot. */
+static void vfio_reopen_start(struct device *dv)
+{
+    char err[256];
+    int r = vfio_host_reopen(dv, err, sizeof(err));
+
+    if (r) {
+        dv->svc.exited = true;
+        give_up(dv, err, "cannot reopen its VFIO group");
+        return;
+    }
+    start_replacement(dv);
+}
+
 void respawn_on_exit(struct devices *d, struct device *dv, int st)
 {
     struct sv_child *c = &dv->svc;
-    char why[320], err[256];
-    int r;
+    char why[320];
 
     if (dv->rs.failure[0])
         snprintf(why, sizeof(why), "the %s process (%s) %s", dv->proc.role, dv->id, dv->rs.failure);
@@ -87,6 +129,7 @@ void respawn_on_exit(struct devices *d, struct device *dv, int st)
         sv_describe_death(c->sv, c, st, why, sizeof(why));
     dv->rs.failure[0] = '\0';
     dv->rs.reconnecting = false;
+    dv->rs.detaching = false;
     devices_fail_pending(d, dv);
     if (!budget_take(&dv->rs)) {
         char what[96];
@@ -106,7 +149,20 @@ void respawn_on_exit(struct devices *d, struct device *dv, int st)
     sv_unwatch(c);
     child_close(&dv->proc);
     dv->configured = dv->ready = false;
-    r = new_connection(dv);
+    if (dv->vfio_user) {
+        vfio_detach(d, dv);
+        return;
+    }
+    start_replacement(dv);
+}
+
+/* A new process in dv's slot, on a new connection; the VM stops when that fails. */
+static void start_replacement(struct device *dv)
+{
+    struct sv_child *c = &dv->svc;
+    char err[256];
+    int r = new_connection(dv);
+
     if (!r)
         r = devices_start_process(dv, err, sizeof(err));
     else
@@ -141,6 +197,20 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
     for (size_t i = 0; i < d->n; i++) {
         struct device *dv = &d->v[i];
 
+        if (!strcmp(dv->id, id) && dv->rs.detaching) {
+            dv->rs.detaching = false;
+            if (dv->svc.sv->stopping) {
+                dv->svc.exited = true; /* nothing runs in this slot */
+                return;
+            }
+            if (errnum) {
+                dv->svc.exited = true;
+                give_up(dv, strerror(errnum), "the core could not let go of the device");
+                return;
+            }
+            vfio_reopen_start(dv);
+            return;
+        }
         if (strcmp(dv->id, id) || !dv->rs.reconnecting)
             continue;
         dv->rs.reconnecting = false;
@@ -153,6 +223,11 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
                       dv->id, dv->proc.role);
             if (d->evmon)
                 evmon_device(d->evmon, "device-reconnected", dv->id);
+            return;
+        }
+        if (dv->vfio_user && errnum == ENOTTY) {
+            give_up(dv, "its state died with the cellvm-vfiod process",
+                    "the device cannot be reset, so it cannot be handed to a new cellvm-vfiod");
             return;
         }
         /* Its death brings respawn_on_exit, which counts it against the budget. */

@@ -14,6 +14,14 @@
  * Budget, as systemd's defaults StartLimitBurst=5 in StartLimitIntervalSec=10: a device
  * restarted RESPAWN_BURST times within RESPAWN_INTERVAL_S seconds is not restarted again; the
  * VM stops with the device's name and its last exit reason. Cloud Hypervisor has no respawn.
+ *
+ * cellvm-vfiod: the core's BAR mappings hold the dead vfiod's device file and so its group, so
+ * the core is told VfioDetach first; once it answers (DeviceReconnected), the group and container
+ * are reopened (vfio_host_reopen) and the replacement starts as at boot. The core resets the
+ * device on reconnection; a device without reset stops the VM (its state is lost). Opt-in for
+ * now (CELLVM_VFIO_RESPAWN set in the controller's environment; without it a dead vfiod stops
+ * the VM): on the nested bench the guest's NVMe gets no interrupt after the replacement (its
+ * commands complete only when the driver's timeout polls them).
  */
 
 #define RESPAWN_BURST      5
@@ -27,6 +35,7 @@ struct respawn {
     unsigned count;                  /* restarts so far */
     int core_sock;     /* frontend end for the replacement, until it is Ready; owned, or -1 */
     bool reconnecting; /* the core has that connection and has not answered yet */
+    bool detaching;    /* VFIO: the core was told VfioDetach and has not answered yet */
     char failure[160]; /* why the controller killed the last replacement, "" if it did not */
 };
 

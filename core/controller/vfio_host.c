@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ipc/channel.h"
+
 int vfio_host_resolve(const char *path, const char *id, struct vfio_host *out, char *err,
                       size_t errlen)
 {
@@ -142,6 +144,36 @@ int vfio_host_setup(const struct devices *d, struct device *dv, const char *path
     dv->data_fds[1] = h.group_fd;
     dv->ndata = 2;
     snprintf(canon, VFIO_HOST_PATH_LEN, "%s/bus/pci/devices/%s", VFIO_HOST_SYSFS, h.bdf);
+    return 0;
+}
+
+int vfio_host_reopen(struct device *dv, char *err, size_t errlen)
+{
+    char path[VFIO_HOST_PATH_LEN];
+    const char *at = strncmp(dv->spec, "path=", 5) ? NULL : dv->spec + 5;
+    size_t len = at ? strcspn(at, ",") : 0;
+    struct vfio_host h;
+    int r;
+
+    if (!at || !len || len >= sizeof(path)) {
+        snprintf(err, errlen, "--device %s: no path in its spec", dv->id);
+        return -EINVAL;
+    }
+    memcpy(path, at, len);
+    path[len] = '\0';
+    r = vfio_host_resolve(path, dv->id, &h, err, errlen);
+    if (!r && h.group != dv->vfio_group) {
+        snprintf(err, errlen, "--device %s: %s moved to IOMMU group %u", dv->id, h.bdf, h.group);
+        r = -ENODEV;
+    }
+    if (!r)
+        r = vfio_host_open(dv->id, &h, err, errlen);
+    if (r)
+        return r;
+    ipc_close_fds(dv->data_fds, dv->ndata);
+    dv->data_fds[0] = h.container_fd;
+    dv->data_fds[1] = h.group_fd;
+    dv->ndata = 2;
     return 0;
 }
 

@@ -5,9 +5,10 @@
  * The controller's privileged step for a --device (VFIO passthrough): the sysfs path checked
  * and resolved to its IOMMU group, the group's viability, the container and group opened
  * (vfiod/vfio_group.h), and the locked-memory limit cellvm-vfiod needs to pin guest RAM. The
- * fds go to cellvm-vfiod in its DeviceConfigure and the controller closes its copies at once:
- * a vfiod that dies ends the VM (no respawn for VFIO yet, issue 19), so nothing here keeps the
- * group busy once the VM is gone, and the same device can be passed through again at once.
+ * fds go to cellvm-vfiod in its DeviceConfigure and the controller closes its copies at once,
+ * so nothing here keeps the group busy once the VM is gone, and the same device can be passed
+ * through again at once; a vfiod that dies is replaced (opt-in, respawn.h) with the group opened
+ * again (vfio_host_reopen).
  *
  * Not done: the KVM VFIO pseudo-device (KVM_DEV_VFIO_GROUP_ADD). KVM uses it mainly to learn that
  * a device may do DMA that does not snoop CPU caches (an IOMMU without snoop control), so that
@@ -66,6 +67,10 @@ int vfio_host_check(const struct cli_config *cfg, char *err, size_t errlen);
  */
 int vfio_host_setup(const struct devices *d, struct device *dv, const char *path,
                     char canon[VFIO_HOST_PATH_LEN], char *err, size_t errlen);
+
+/* Respawn (respawn.h): dv's group and container opened again, from the path in its spec (which
+ * must still be in dv->vfio_group), as dv's data fds. 0 or -errno with err. */
+int vfio_host_reopen(struct device *dv, char *err, size_t errlen);
 
 /* Raises the just spawned vfiod's RLIMIT_MEMLOCK to dv->memlock (vfio_host_set_memlock); on
  * failure the process is killed and reaped and dv->proc closed. 0 or -errno with err. */

@@ -250,8 +250,17 @@ static void send_reconnected(void *arg, const char *id, int err)
  * backend again (issue 19). */
 static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
 {
-    int r = a->reconnect ? vm_reconnect_device(c->vm, a->id, fd, send_reconnected, c) : -EPROTO;
+    char err[256] = "";
+    int r;
 
+    if (a->reconnect && a->vfio_user) { /* a new vfiod: synchronous, here */
+        r = vm_vfio_reconnect(c->vm, a->id, fd, err, sizeof(err));
+        if (r)
+            fprintf(stderr, "cellvm-core: %s\n", err);
+        send_reconnected(c, a->id, r);
+        return;
+    }
+    r = a->reconnect ? vm_reconnect_device(c->vm, a->id, fd, send_reconnected, c) : -EPROTO;
     if (!a->reconnect)
         close(fd);
     if (r)
@@ -287,6 +296,12 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_VM_CONTROL) {
             vm_control(c, env->vm_control->op);
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VFIO_DETACH) {
+            /* Answered like a reconnection: the controller waits for it to reopen the group. */
+            send_reconnected(c, env->vfio_detach->id, vm_vfio_detach(c->vm, env->vfio_detach->id));
             ipc_free_envelope(env);
             continue;
         }

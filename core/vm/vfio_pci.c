@@ -83,8 +83,11 @@ void vfio_pci_failed(struct vfio_pci_dev *d, const char *what, int r)
 static void dev_cfg_write16(struct vfio_pci_dev *d, uint32_t off, uint16_t v)
 {
     uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    int r = vfuc_region_write(&d->cl, VFU_PCI_CONFIG_REGION_INDEX, off, b, 2);
+    int r;
 
+    if (vfio_pci_gone(d))
+        return; /* dev_cfg keeps the old value: vfio_pci_reconnect writes the guest's */
+    r = vfuc_region_write(&d->cl, VFU_PCI_CONFIG_REGION_INDEX, off, b, 2);
     if (r)
         vfio_pci_failed(d, "config write", r);
     else
@@ -156,6 +159,8 @@ static void vfio_bar_read(struct pci_dev *p, unsigned bar, uint64_t off, uint32_
     /* Past the device's region (a BAR rounded up to a page): nothing there. */
     if (off >= d->bars[bar].dev_size || d->bars[bar].dev_size - off < len)
         return;
+    if (vfio_pci_gone(d))
+        return;
     r = vfuc_region_read(&d->cl, bar, off, &v, len);
     if (r)
         vfio_pci_failed(d, "BAR read", r);
@@ -171,7 +176,7 @@ static void vfio_bar_write(struct pci_dev *p, unsigned bar, uint64_t off, uint32
 
     if (bar >= PCI_NUM_BARS || len > 8 || vfio_irq_bar_write(d, bar, off, len, val))
         return;
-    if (off >= d->bars[bar].dev_size || d->bars[bar].dev_size - off < len)
+    if (off >= d->bars[bar].dev_size || d->bars[bar].dev_size - off < len || vfio_pci_gone(d))
         return;
     r = vfuc_region_write(&d->cl, bar, off, &val, len);
     if (r)
@@ -492,6 +497,8 @@ int vfio_pci_reset(struct vfio_pci_dev *d)
 {
     int r;
 
+    if (d->cl.sock < 0)
+        return -ENOTCONN;
     vfio_irq_reset(d);
     r = vfuc_reset(&d->cl);
     if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL)
@@ -503,6 +510,105 @@ int vfio_pci_reset(struct vfio_pci_dev *d)
         return r;
     }
     sync_command(d); /* pci_bus_reset cleared the guest's command register */
+    return 0;
+}
+
+struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *v, uint32_t n, const char *id)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(v[i].id, id))
+            return &v[i];
+    return NULL;
+}
+
+bool vfio_pci_any_gone(struct vfio_pci_dev *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (vfio_pci_gone(&v[i]))
+            return true;
+    return false;
+}
+
+void vfio_pci_detach(struct vfio_pci_dev *d)
+{
+    __atomic_store_n(&d->dead, true, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&d->ctx->bus->lock);
+    vfio_bar_unmap_all(d);
+    pthread_mutex_unlock(&d->ctx->bus->lock);
+    /* The socket's peer is dead, so any late call fails at once; vfio_pci_reconnect replaces
+     * it (the core's filter allows shutdown with SHUT_RD only, so it is not shut down here). */
+    log_info(d->ctx->log, "%s: detached from its dead server: BAR areas unmapped", d->id);
+}
+
+/* The BARs' mappable areas from the new server, in KVM slots where the guest has them now. */
+static int remap_bars(struct vfio_pci_dev *d)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&d->ctx->bus->lock);
+    for (unsigned i = 0; i < PCI_NUM_BARS && !r; i++) {
+        struct vfuc_region reg;
+
+        if (!d->bars[i].dev_size)
+            continue;
+        r = vfuc_region_info(&d->cl, i, &reg);
+        if (r)
+            break;
+        if (reg.size != d->bars[i].dev_size)
+            r = -ENODEV; /* not the device the guest knows */
+        else if (reg.flags & VFU_REGION_F_MMAP)
+            vfio_bar_map(d, i, &reg);
+        if (reg.fd >= 0)
+            close(reg.fd); /* see the trust decision at the top */
+        if (!r && d->pci.bar_at[i] != PCI_BAR_UNMAPPED)
+            vfio_bar_mapped(d, i, d->pci.bar_at[i]);
+    }
+    pthread_mutex_unlock(&d->ctx->bus->lock);
+    return r;
+}
+
+int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errlen)
+{
+    int r;
+
+    vfuc_close(&d->cl);
+    r = vfuc_connect(&d->cl, sock, err, errlen);
+    if (!r)
+        r = map_dma(d, err, errlen);
+    if (!r) {
+        r = vfuc_reset(&d->cl);
+        if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL) {
+            snprintf(err, errlen,
+                     "%s: the device has no function reset, so it cannot be handed "
+                     "to a new vfiod under a running guest",
+                     d->id);
+            r = -ENOTTY;
+        } else if (r) {
+            snprintf(err, errlen, "%s: DEVICE_RESET: %s", d->id, strerror(-r));
+        }
+    }
+    if (!r) {
+        r = vfuc_region_read(&d->cl, VFU_PCI_CONFIG_REGION_INDEX, 0, d->dev_cfg, PCI_CFG_SIZE);
+        if (r)
+            snprintf(err, errlen, "%s: reading config space: %s", d->id, strerror(-r));
+    }
+    if (!r) {
+        r = remap_bars(d);
+        if (r)
+            snprintf(err, errlen, "%s: BARs: %s", d->id, strerror(-r));
+    }
+    if (r) {
+        pthread_mutex_lock(&d->ctx->bus->lock);
+        vfio_bar_unmap_all(d);
+        pthread_mutex_unlock(&d->ctx->bus->lock);
+        return r;
+    }
+    __atomic_store_n(&d->dead, false, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&d->ctx->bus->lock);
+    sync_command(d); /* memory decoding and bus mastering as the guest left them */
+    pthread_mutex_unlock(&d->ctx->bus->lock);
+    vfio_irq_restore(d);
+    log_info(d->ctx->log, "%s: reconnected to a new server; the device was reset", d->id);
     return 0;
 }
 

@@ -122,10 +122,30 @@ int vfio_pci_init(struct vfio_pci_dev *d, struct vfio_pci_ctx *ctx, const struct
  * -errno (the connection is gone; the VM may go on without the device). */
 int vfio_pci_reset(struct vfio_pci_dev *d);
 
+/*
+ * Respawn (issue 19), both with the vCPUs stopped (vm.c). detach: the server died; the function
+ * reads as all-ones, its BAR areas leave their KVM slots and are unmapped (they hold the VFIO
+ * device file, and so the group), the connection is shut down. The eventfds, irqfds and MSI
+ * routes stay for the next server. reconnect: sock (taken over) is the new server's: VERSION,
+ * guest RAM mapped, DEVICE_RESET (-ENOTTY when the device has none: it cannot be handed over
+ * under a guest that used it), config space read, BAR areas mapped where the guest has them,
+ * command register and interrupts as the guest has them. 0 or -errno with err (still detached).
+ */
+void vfio_pci_detach(struct vfio_pci_dev *d);
+/* The function called id among v[0..n), or NULL; whether any of them is detached or broken. */
+struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *v, uint32_t n, const char *id);
+bool vfio_pci_any_gone(struct vfio_pci_dev *v, uint32_t n);
+int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errlen);
+
 /* KVM slots deleted, BAR mappings unmapped, irqfds unbound, eventfds and socket closed. */
 void vfio_pci_destroy(struct vfio_pci_dev *d);
 
 /* Shared by vfio_pci*.c. */
+/* The connection is gone or detached: no request is sent. */
+static inline bool vfio_pci_gone(struct vfio_pci_dev *d)
+{
+    return __atomic_load_n(&d->dead, __ATOMIC_ACQUIRE);
+}
 /* A failed exchange with vfiod: logged (the first time the connection breaks, once). */
 void vfio_pci_failed(struct vfio_pci_dev *d, const char *what, int r);
 /* Interrupts (vfio_pci_irq.c). */
@@ -146,6 +166,8 @@ bool vfio_irq_bar_read(struct vfio_pci_dev *d, unsigned bar, uint64_t off, uint3
 bool vfio_irq_bar_write(struct vfio_pci_dev *d, unsigned bar, uint64_t off, uint32_t len,
                         uint64_t val);
 void vfio_irq_reset(struct vfio_pci_dev *d);
+/* A new server took over: handed the eventfds of the mode and INTx the guest has enabled. */
+void vfio_irq_restore(struct vfio_pci_dev *d);
 void vfio_irq_destroy(struct vfio_pci_dev *d);
 /* BAR mappings (vfio_pci_bar.c). */
 /* Maps the mappable parts of BAR bar from r (fd not closed here), minus the MSI-X pages. */

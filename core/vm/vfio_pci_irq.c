@@ -198,15 +198,17 @@ static void set_mode(struct vfio_pci_dev *d, enum vfio_irq_mode want)
     if (d->mode == want)
         return;
     if (d->mode != VFIO_IRQ_NONE) {
-        r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
-                          index_of(d->mode), 0, 0, NULL);
+        r = vfio_pci_gone(d)
+                ? 0
+                : vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+                                index_of(d->mode), 0, 0, NULL);
         if (r)
             vfio_pci_failed(d, "SET_IRQS disable", r);
         unbind_all(d);
         d->mode = VFIO_IRQ_NONE;
     }
-    if (want == VFIO_IRQ_NONE || n > d->nfds)
-        return;
+    if (want == VFIO_IRQ_NONE || n > d->nfds || vfio_pci_gone(d))
+        return; /* gone: vfio_irq_restore hands them over to the next server */
     r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER, index_of(want),
                       0, n, d->irq_fd);
     if (r)
@@ -215,16 +217,20 @@ static void set_mode(struct vfio_pci_dev *d, enum vfio_irq_mode want)
         d->mode = want;
 }
 
+static int intx_hand(struct vfio_pci_dev *d);
+
 /* INTx on (the irqfd bound, vfiod handed both eventfds) or off. Lock held. */
 static void intx_set(struct vfio_pci_dev *d, bool on)
 {
-    int fds[1], r;
+    int r;
 
     if (d->intx_on == on)
         return;
     if (!on) {
-        r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
-                          VFU_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+        r = vfio_pci_gone(d)
+                ? 0
+                : vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+                                VFU_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
         if (r)
             vfio_pci_failed(d, "SET_IRQS INTx disable", r);
         kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
@@ -240,6 +246,22 @@ static void intx_set(struct vfio_pci_dev *d, bool on)
                  strerror(-r));
         return;
     }
+    r = intx_hand(d);
+    if (r) {
+        vfio_pci_failed(d, "SET_IRQS INTx enable", r);
+        kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
+        return;
+    }
+    d->intx_on = true;
+}
+
+/* Hands vfiod INTx's trigger and unmask eventfds. 0 or -errno (then it holds neither). */
+static int intx_hand(struct vfio_pci_dev *d)
+{
+    int fds[1], r;
+
+    if (vfio_pci_gone(d))
+        return -ENOTCONN;
     fds[0] = d->intx_fd;
     r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER,
                       VFU_PCI_INTX_IRQ_INDEX, 0, 1, fds);
@@ -251,12 +273,7 @@ static void intx_set(struct vfio_pci_dev *d, bool on)
             vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
                           VFU_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
     }
-    if (r) {
-        vfio_pci_failed(d, "SET_IRQS INTx enable", r);
-        kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
-        return;
-    }
-    d->intx_on = true;
+    return r;
 }
 
 /* INTx is set up from the guest's first command write on while neither MSI nor MSI-X is
@@ -408,6 +425,33 @@ void vfio_irq_reset(struct vfio_pci_dev *d)
         c[MSI_CTRL] &= (uint8_t)~MSI_ENABLE;
         memset(c + MSI_ADDR, 0, msi_len(d) - MSI_ADDR);
     }
+    pthread_mutex_unlock(&d->lock);
+}
+
+void vfio_irq_restore(struct vfio_pci_dev *d)
+{
+    const uint8_t *c = d->pci.cfg;
+    enum vfio_irq_mode want = VFIO_IRQ_NONE;
+    int r;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->msix_cap && d->msix.enabled)
+        want = VFIO_IRQ_MSIX;
+    else if (d->msi_cap && (c[d->msi_cap + MSI_CTRL] & MSI_ENABLE))
+        want = VFIO_IRQ_MSI;
+    d->mode = VFIO_IRQ_NONE; /* the new server holds no eventfd yet */
+    set_mode(d, want);
+    sync_all(d);
+    /* The resampling irqfd stayed bound while the server was away; only vfiod needs them. */
+    if (d->intx_on) {
+        r = intx_hand(d);
+        if (r) {
+            vfio_pci_failed(d, "SET_IRQS INTx enable", r);
+            kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
+            d->intx_on = false;
+        }
+    }
+    intx_sync(d, true);
     pthread_mutex_unlock(&d->lock);
 }
 

@@ -55,6 +55,7 @@ struct vm {
     struct vfio_pci_ctx vfio_ctx;
     struct vfio_pci_dev *vfio; /* owned; nvfio of them built */
     uint32_t nvfio;
+    bool vfio_paused; /* vm_vfio_detach stopped the vCPUs (control thread only) */
     /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
     char dev_err[200];
     atomic_bool dev_failed;
@@ -716,6 +717,45 @@ int vm_reconnect_device(struct vm *vm, const char *id, int sock,
                         void (*done)(void *arg, const char *id, int err), void *arg)
 {
     return pci_devices_reconnect(&vm->pci, id, sock, done, arg);
+}
+
+/* The vCPUs stop from the detach until every detached function has a new server: no vCPU is in
+ * the function's callbacks meanwhile, the guest never reads a missing device's all-ones (Linux's
+ * nvme driver would remove it) and its clock stops too. A VM the user paused stays paused. */
+int vm_vfio_detach(struct vm *vm, const char *id)
+{
+    struct vfio_pci_dev *d = vfio_pci_find(vm->vfio, vm->nvfio, id);
+    int p = d ? vm_pause(vm) : -ENODEV;
+
+    if (p && p != -EALREADY)
+        return p;
+    vm->vfio_paused |= !p;
+    vfio_pci_detach(d);
+    return 0;
+}
+
+int vm_vfio_reconnect(struct vm *vm, const char *id, int sock, char *err, size_t errlen)
+{
+    struct vfio_pci_dev *d = vfio_pci_find(vm->vfio, vm->nvfio, id);
+    int r = d ? 0 : -ENODEV;
+
+    if (d && !vm->vfio_paused) { /* no detach came first: stop the vCPUs all the same */
+        r = vm_pause(vm);
+        vm->vfio_paused = !r;
+        r = r == -EALREADY ? 0 : r;
+    }
+    if (r) {
+        close(sock);
+        snprintf(err, errlen, "%s: %s", id, strerror(-r));
+        return r;
+    }
+    r = vfio_pci_reconnect(d, sock, err, errlen);
+    /* On failure the controller replaces the server again or stops the VM: stay stopped. */
+    if (!r && vm->vfio_paused && !vfio_pci_any_gone(vm->vfio, vm->nvfio)) {
+        vm->vfio_paused = false;
+        vm_resume(vm);
+    }
+    return r;
 }
 
 unsigned int vm_reboot_count(const struct vm *vm)

@@ -121,6 +121,14 @@ void vm_nmi(struct vm *vm);
 int vm_reconnect_device(struct vm *vm, const char *id, int sock,
                         void (*done)(void *arg, const char *id, int err), void *arg);
 
+/* Thread-safe (issue 19), from a thread other than vm_run's: the vfio-user server of
+ * passed-through device id died (vfio_pci_detach), or sock (taken over) is its replacement
+ * (vfio_pci_reconnect, -ENOTTY when the device cannot be reset). The vCPUs stop at the detach
+ * and run again once every detached function is reconnected. 0 or -errno (-ENODEV: no such
+ * device; with err for reconnect). */
+int vm_vfio_detach(struct vm *vm, const char *id);
+int vm_vfio_reconnect(struct vm *vm, const char *id, int sock, char *err, size_t errlen);
+
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);
 

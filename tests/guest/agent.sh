@@ -750,6 +750,50 @@ check_nvme() {
 	[ "$got" = "$2" ] || fail "$1 reads back $got, want $2"
 }
 
+# nvmerespawn DEV SHA [ROUNDS]: ROUNDS (8) reads of all of DEV with O_DIRECT (the device, not the
+# page cache), each compared with SHA, while the host kills the cellvm-vfiod that serves the
+# NVMe controller: round N prints "CELLVM-AGENT: NVME-ROUND N" (the host's cue). The replacement
+# resets the controller under Linux's nvme driver, which times out what was in flight (boot with
+# nvme_core.io_timeout=5) and resets it too; one round may end in a read error meanwhile, never
+# in wrong data, and the last round must read the right data. Prints the slowest round.
+check_nvmerespawn() {
+	local dev=$1 want=$2 rounds=${3:-8} n=1 t0 t1 worst=0 slow=0 errs=0 got i=0
+	while [ ! -b "$dev" ]; do
+		[ $i -lt 150 ] || {
+			fail "no $dev after 15 s"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	while [ "$n" -le "$rounds" ]; do
+		t0=$(uptime_cs)
+		if got=$(dd if="$dev" bs=1M iflag=direct 2>/tmp/dd.err | sha256sum | cut -d' ' -f1) &&
+			! grep -q -i error /tmp/dd.err; then
+			[ "$got" = "$want" ] || {
+				fail "round $n: $dev reads back $got, want $want"
+				return
+			}
+		else
+			errs=$((errs + 1))
+			echo "nvmerespawn: round $n: read error: $(tail -n 1 /tmp/dd.err)"
+			[ "$errs" -le 1 ] && [ "$n" -lt "$rounds" ] || {
+				fail "round $n: read error ($errs rounds so far): $(tail -n 1 /tmp/dd.err)"
+				return
+			}
+		fi
+		t1=$(uptime_cs)
+		[ $((t1 - t0)) -le "$worst" ] || {
+			worst=$((t1 - t0))
+			slow=$n
+		}
+		say "NVME-ROUND $n"
+		n=$((n + 1))
+	done
+	echo "nvmerespawn: $rounds rounds, $errs with a read error; slowest round $slow: ${worst}0 ms"
+	dmesg | grep -i nvme | tail -n 8
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

@@ -13,7 +13,10 @@
 # the same guest first (the bench's reference). Then a shorter second boot: L1 starts
 # cellvm-vfiod standalone (--socket-path, it opens the edu group itself) and cellvm is only its
 # vfio-user client (--user-device socket=); the guest passes boot,edu, L1 checks that vfiod's
-# seccomp filter and privileges, and once that vfiod is killed the group opens again. Needs cellvm, cellvm-core, cellvm-vfiod and
+# seccomp filter and privileges, and once that vfiod is killed the group opens again. Then, with
+# VFIO_RESPAWN=1 (the controller's respawn of vfiod is opt-in for now), the respawn (issue 19): the NVMe alone, its vfiod killed under a guest reading it in a
+# loop (replaced, the device reset, every later round right); edu alone, its vfiod killed (no
+# function reset: cellvm stops and says so). Needs cellvm, cellvm-core, cellvm-vfiod and
 # cellvm-edu-check in /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
@@ -148,6 +151,94 @@ if (exec 3<>"/dev/vfio/$g") 2>/dev/null; then
 	l2_say "group $g ($edu) opens again after the standalone cellvm-vfiod was killed"
 else
 	l2_say "group $g ($edu) cannot be opened after the standalone cellvm-vfiod was killed"
+	rc=1
+fi
+# Respawn of vfiod is opt-in in the controller (CELLVM_VFIO_RESPAWN) until the NVMe gets its
+# interrupts back after it: these two boots run with VFIO_RESPAWN=1 only.
+[ "${VFIO_RESPAWN:-0}" = 1 ] || exit $rc
+export CELLVM_VFIO_RESPAWN=1
+# Respawn (issue 19). A third boot with only the NVMe controller: the guest reads the whole
+# namespace in rounds (nvmerespawn) and L1 SIGKILLs its cellvm-vfiod once after round 2. The
+# controller has the core let go of the device, reopens the group, starts a new vfiod; the core
+# maps guest RAM for it, resets the controller and restores BARs and MSI-X; Linux's nvme driver
+# times out what was in flight and resets the controller too. Every later round reads the image.
+vfiod_child() {
+	local ctl="" p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm ] && ctl=${p#/proc/}
+	done
+	[ -n "$ctl" ] || return 1
+	for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = cellvm-vfiod ] && echo "$p" && return 0
+	done
+	return 1
+}
+(
+	l2_wait_log $d/rlogs '^CELLVM-AGENT: NVME-ROUND 2$' 400 || {
+		echo "FAIL: no NVME-ROUND 2 cue"
+		exit 1
+	}
+	old=$(vfiod_child) || {
+		echo "FAIL: no cellvm-vfiod child to kill"
+		exit 1
+	}
+	kill -9 "$old"
+	echo "L1: killed cellvm-vfiod $old"
+	i=0
+	while [ "$i" -lt 300 ]; do
+		new=$(vfiod_child) && [ "$new" != "$old" ] && {
+			echo "L1: replacement cellvm-vfiod $new"
+			exit 0
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "FAIL: no replacement cellvm-vfiod within 30 s"
+	exit 1
+) >$d/rkill.log 2>&1 &
+killer=$!
+rm -f $d/rev.log
+checks=nvmerespawn:/dev/nvme0n1:$NVME_SHA:8
+L2_APPEND="nvme_core.io_timeout=5 nvme_core.admin_timeout=5${L2_APPEND:+ $L2_APPEND}" L2_LOGDIR=$d/rlogs l2_run 500 "$checks" \
+	cellvm-vfio-respawn cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
+	--cmdline "$(L2_APPEND="nvme_core.io_timeout=5 nvme_core.admin_timeout=5${L2_APPEND:+ $L2_APPEND}" l2_cmdline "$checks")" \
+	--cpus boot=1 --memory "size=${mem}M" --device "path=/sys/bus/pci/devices/$nvme" \
+	--event-monitor path=$d/rev.log --serial tty --console off -v || rc=1
+wait $killer || rc=1
+sed 's/^/L1 respawn: /' $d/rkill.log
+if grep -qs 'device-respawned' $d/rev.log; then
+	l2_say "the event log has device-respawned for the NVMe's cellvm-vfiod"
+else
+	l2_say "no device-respawned event in $d/rev.log"
+	rc=1
+fi
+
+# And a device without a function reset (edu): its vfiod killed, the VM cannot keep it (its
+# state died with the process), so cellvm stops with a message saying so.
+(
+	l2_wait_log $d/elogs '^CELLVM-AGENT: PASS edu$' 300 || exit 1
+	old=$(vfiod_child) && kill -9 "$old" && echo "L1: killed edu's cellvm-vfiod $old"
+) >$d/ekill.log 2>&1 &
+killer=$!
+mkdir -p $d/elogs
+checks=boot,edu,sleep:60
+l2_say "starting L2 (edu only; its cellvm-vfiod is killed: cellvm must stop)"
+{
+	timeout -s KILL 300 cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
+		--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory "size=${mem}M" \
+		--device "path=/sys/bus/pci/devices/$edu" --serial tty --console off -v </dev/null 2>&1
+	echo $? >$d/elogs/rc
+} | tr -d '\r' >$d/elogs/edu-noreset.log
+erc=$(cat $d/elogs/rc)
+wait $killer || rc=1
+sed 's/^/L1 edu kill: /' $d/ekill.log
+grep -E 'cellvm: (error|warning)|cannot be reset' $d/elogs/edu-noreset.log | sed 's/^/L2 edu: /'
+if [ "$erc" != 0 ] && [ "$erc" != 137 ] && grep -q 'cannot be reset' $d/elogs/edu-noreset.log &&
+	! grep -q '^CELLVM-AGENT: DONE' $d/elogs/edu-noreset.log; then
+	l2_say "edu's vfiod killed: cellvm exited $erc, saying the device cannot be reset"
+else
+	l2_say "edu's vfiod killed: cellvm exited $erc without a 'cannot be reset' stop"
+	tail -n 30 $d/elogs/edu-noreset.log
 	rc=1
 fi
 exit $rc

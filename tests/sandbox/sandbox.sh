@@ -50,12 +50,16 @@ skip() { echo "SKIP: $case_name: $*"; exit 77; }
 declare -A nr=([open]=257 [exec]=59 [socket-tcp]=41 [ptrace]=101 [mount]=165 [mmap-exec]=9
                [fork]=56 [clone3]=435 [eventfd]=290)
 
-# audit_record PID NR: waits up to 2.5 s for the seccomp audit record of PID; 0 when it names
-# syscall NR, 1 when it names another one (printed), 2 when there is none.
+# audit_record PID NR [SINCE]: waits up to 2.5 s for the seccomp audit record of PID; 0 when it
+# names syscall NR, 1 when it names another one (printed), 2 when there is none. With SINCE (a
+# /proc/uptime reading taken before PID started), records older than that are ignored: the
+# kernel log keeps records of earlier processes that had the same pid.
 audit_record() {
-    local pid=$1 want=$2 line i
+    local pid=$1 want=$2 since=${3:-0} line i
     for i in $(seq 1 25); do
-        line=$(dmesg | grep 'type=1326' | grep " pid=$pid " | tail -n 1)
+        line=$(dmesg | grep 'type=1326' | grep " pid=$pid " |
+            awk -v t="$since" '{ s = $0; sub(/^\[ */, "", s); if (s + 0 >= t - 1) print }' |
+            tail -n 1)
         [ -n "$line" ] && break
         sleep 0.1
     done
@@ -80,8 +84,9 @@ launch_dev() {
 # names NR. The kernel prints at most 10 audit records per 5 s without auditd, shared with
 # every seccomp log on the host, so a missing record is retried after the rate-limit window.
 run_killed() {
-    local profile=$1 action=$2 want=$3 launch=${4:-launch_probe} try rc dog
+    local profile=$1 action=$2 want=$3 launch=${4:-launch_probe} try rc dog since
     for try in 1 2 3; do
+        since=$(cut -d' ' -f1 /proc/uptime)
         "$launch" "$profile" "$action"
         (sleep 15 && kill -KILL "$pid") >/dev/null 2>&1 &
         dog=$!
@@ -96,7 +101,7 @@ run_killed() {
             echo "note: kernel log unreadable here (dmesg_restrict): audit record not checked"
             return 0
         fi
-        audit_record "$pid" "$want"
+        audit_record "$pid" "$want" "$since"
         case $? in
         0) echo "ok: audit record: syscall=$want"; return 0 ;;
         1) fail "wrong syscall in the audit record" ;;
