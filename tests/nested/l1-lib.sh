@@ -249,3 +249,17 @@ vfio_bind() {
 }
 # vfio_group BDF: the IOMMU group number of a PCI function.
 vfio_group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
+# l1_child ROLE: the pid of the cellvm-ROLE child of the cellvm this test started (the only cellvm
+# controller in L1).
+l1_child() {
+	local ctl="" p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm ] && ctl=${p#/proc/}
+	done
+	[ -n "$ctl" ] || return 1
+	for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "cellvm-$1" ] && echo "$p" && return 0
+	done
+	return 1
+}

@@ -44,31 +44,17 @@ wait_cue() {
 	return 1
 }
 
-# child ROLE: the pid of the cellvm-ROLE child of the cellvm this test started (the only cellvm
-# controller in L1).
-child() {
-	local ctl="" p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm ] && ctl=${p#/proc/}
-	done
-	[ -n "$ctl" ] || return 1
-	for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "cellvm-$1" ] && echo "$p" && return 0
-	done
-	return 1
-}
-
 # kill_role ROLE: SIGKILL to that child; then up to 20 s for its replacement.
 kill_role() {
 	local old new i=0
-	old=$(child "$1") || {
+	old=$(l1_child "$1") || {
 		echo "FAIL: no cellvm-$1 child to kill"
 		return 1
 	}
 	kill -9 "$old"
 	echo "L1: killed cellvm-$1 $old at $(now) s"
 	while [ "$i" -lt 200 ]; do
-		new=$(child "$1") && [ "$new" != "$old" ] && {
+		new=$(l1_child "$1") && [ "$new" != "$old" ] && {
 			echo "L1: replacement cellvm-$1 $new seen at $(now) s"
 			return 0
 		}

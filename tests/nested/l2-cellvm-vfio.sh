@@ -162,23 +162,12 @@ export CELLVM_VFIO_RESPAWN=1
 # controller has the core let go of the device, reopens the group, starts a new vfiod; the core
 # maps guest RAM for it, resets the controller and restores BARs and MSI-X; Linux's nvme driver
 # times out what was in flight and resets the controller too. Every later round reads the image.
-vfiod_child() {
-	local ctl="" p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm ] && ctl=${p#/proc/}
-	done
-	[ -n "$ctl" ] || return 1
-	for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = cellvm-vfiod ] && echo "$p" && return 0
-	done
-	return 1
-}
 (
 	l2_wait_log $d/rlogs '^CELLVM-AGENT: NVME-ROUND 2$' 400 || {
 		echo "FAIL: no NVME-ROUND 2 cue"
 		exit 1
 	}
-	old=$(vfiod_child) || {
+	old=$(l1_child vfiod) || {
 		echo "FAIL: no cellvm-vfiod child to kill"
 		exit 1
 	}
@@ -186,7 +175,7 @@ vfiod_child() {
 	echo "L1: killed cellvm-vfiod $old"
 	i=0
 	while [ "$i" -lt 300 ]; do
-		new=$(vfiod_child) && [ "$new" != "$old" ] && {
+		new=$(l1_child vfiod) && [ "$new" != "$old" ] && {
 			echo "L1: replacement cellvm-vfiod $new"
 			exit 0
 		}
@@ -217,7 +206,7 @@ fi
 # state died with the process), so cellvm stops with a message saying so.
 (
 	l2_wait_log $d/elogs '^CELLVM-AGENT: PASS edu$' 300 || exit 1
-	old=$(vfiod_child) && kill -9 "$old" && echo "L1: killed edu's cellvm-vfiod $old"
+	old=$(l1_child vfiod) && kill -9 "$old" && echo "L1: killed edu's cellvm-vfiod $old"
 ) >$d/ekill.log 2>&1 &
 killer=$!
 mkdir -p $d/elogs
