@@ -31,52 +31,22 @@ static uint8_t pattern(uint32_t round, uint64_t sector, uint32_t i)
     return (uint8_t)((i & 1 ? round : sector) + i * 7u);
 }
 
-/* request() of the virtio-blk payload, with a time bound instead of a spin count. */
-static bool request_slow(uint32_t type, uint64_t sector)
-{
-    volatile uint8_t *status = (volatile uint8_t *)(uintptr_t)STATUS_GPA;
-    uint64_t start = rdtsc();
-
-    if (request(type, sector))
-        return true;
-    /* wait_used gave up after SPIN_MAX spins: keep looking until the bound. */
-    while (rdtsc() - start < WAIT_CYCLES) {
-        if (wait_used())
-            return *status == 0;
-    }
-    return false;
-}
-
 void payload_main(uint32_t start_info)
 {
     uint8_t *data = (uint8_t *)(uintptr_t)DATA_GPA;
-    uint32_t msix_cap = 0;
-    uint64_t bar;
-    int d;
 
     (void)start_info;
-    serial_init();
-    lapic_enable();
-    d = find_blk();
-    if (d < 0)
-        payload_fail(NAME, "no virtio-blk function on bus 0");
-    bar = setup_bar(d);
-    walk_caps(d, bar, &msix_cap);
-    if (!common || !negotiate())
-        payload_fail(NAME, "virtio-blk setup failed");
-    wr16(common + 0x10, 0xffff); /* no config vector */
-    setup_queue();
-    wr8(common + 0x14, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+    blk_bring_up(NAME);
     payload_say("looping", "");
     for (uint32_t r = 1; r <= ROUNDS; r++) {
         uint64_t s = FIRST_SECTOR + r % SECTORS;
 
         for (uint32_t i = 0; i < 512; i++)
             data[i] = pattern(r, s, i);
-        if (!request_slow(1, s))
+        if (!request_until(1, s, WAIT_CYCLES))
             payload_fail(NAME, "a write did not complete");
         memset(data, 0, 512);
-        if (!request_slow(0, s))
+        if (!request_until(0, s, WAIT_CYCLES))
             payload_fail(NAME, "a read did not complete");
         for (uint32_t i = 0; i < 512; i++)
             if (data[i] != pattern(r, s, i))

@@ -320,6 +320,44 @@ static void mask_checks(void)
     payload_check(!(mmio_read32(msix_pba) & 1), "pending bit cleared", mmio_read32(msix_pba));
 }
 
+/* A request that may outlive wait_used's spin bound: keeps looking until `cycles` of TSC time
+ * have passed (the respawn payloads: a replacement device process must finish it). */
+__attribute__((unused)) static bool request_until(uint32_t type, uint64_t sector, uint64_t cycles)
+{
+    volatile uint8_t *status = (volatile uint8_t *)(uintptr_t)STATUS_GPA;
+    uint64_t start = rdtsc();
+
+    if (request(type, sector))
+        return true;
+    while (rdtsc() - start < cycles) {
+        if (wait_used())
+            return *status == 0;
+    }
+    return false;
+}
+
+/* The driver up for the respawn payloads: the function found and set up, no config vector, one
+ * ring, DRIVER_OK. Fails the payload `name` otherwise. */
+__attribute__((unused)) static void blk_bring_up(const char *name)
+{
+    uint32_t msix_cap = 0;
+    uint64_t bar;
+    int d;
+
+    serial_init();
+    lapic_enable();
+    d = find_blk();
+    if (d < 0)
+        payload_fail(name, "no virtio-blk function on bus 0");
+    bar = setup_bar(d);
+    walk_caps(d, bar, &msix_cap);
+    if (!common || !negotiate())
+        payload_fail(name, "virtio-blk setup failed");
+    wr16(common + 0x10, 0xffff); /* no config vector */
+    setup_queue();
+    wr8(common + 0x14, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+}
+
 void payload_main(uint32_t start_info)
 {
     uint8_t boot = cmos_read(CMOS_BOOT_COUNT);
