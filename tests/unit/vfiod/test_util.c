@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
+
 static void count_log(void *opaque, const char *line)
 {
     struct tconn *t = opaque;
@@ -57,27 +59,9 @@ void t_close(struct tconn *t)
 
 void t_send_raw(int sock, const void *p, size_t len, const int *fds, unsigned nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * 64)];
-        struct cmsghdr align;
-    } ctl;
     struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-    cr_assert_leq(nfds, 64);
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    cr_assert_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+    cr_assert_eq(ipc_sendv(sock, &iov, 1, fds, nfds), 0);
 }
 
 void t_send(struct tconn *t, uint16_t cmd, uint32_t flags, const void *p, size_t len,

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
 #include "ipc/vfio_user.h"
 
 static int sv[2];
@@ -40,26 +41,9 @@ static int count_fds(void)
 
 static void send_raw(int sock, const void *p, size_t len, const int *fds, unsigned nfds)
 {
-    union {
-        char raw[CMSG_SPACE(sizeof(int) * 32)];
-        struct cmsghdr align;
-    } ctl;
     struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.raw;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    cr_assert_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+    cr_assert_eq(ipc_sendv(sock, &iov, 1, fds, nfds), 0);
 }
 
 static void send_ok(uint16_t id, const void *p, size_t len)
