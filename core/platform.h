@@ -7,19 +7,22 @@
  */
 
 /* Guest-physical memory map. */
-#define GPA_LOW_RAM_END    0x000A0000ull /* RAM below 640 KiB */
-#define GPA_BIOS_START     0x000E0000ull /* reserved: ACPI tables live here */
-#define GPA_HIGH_RAM_START 0x00100000ull /* RAM from 1 MiB ... */
-#define GPA_MEM32_END      0xC0000000ull /* ... up to 3 GiB, then the hole */
-#define GPA_MMIO32_START   0xC0000000ull /* 32-bit PCI BARs */
-#define GPA_MMIO32_END     0xE0000000ull
-#define GPA_ECAM_START     0xE0000000ull /* PCI ECAM, segment 0, 256 buses */
-#define GPA_ECAM_SIZE      0x10000000ull
-#define GPA_GED_START      0xFEB00000ull /* ACPI generic event device, one 32-bit register */
-#define GPA_GED_SIZE       0x1000ull
-#define GPA_IOAPIC         0xFEC00000ull
-#define GPA_LAPIC          0xFEE00000ull
-#define GPA_RAM_ABOVE_4G   0x100000000ull /* RAM beyond 3 GiB continues here */
+#define GPA_LOW_RAM_END       0x000A0000ull /* RAM below 640 KiB */
+#define GPA_BIOS_START        0x000E0000ull /* reserved: ACPI tables live here */
+#define GPA_HIGH_RAM_START    0x00100000ull /* RAM from 1 MiB ... */
+#define GPA_MEM32_END         0xC0000000ull /* ... up to 3 GiB, then the hole */
+#define GPA_MMIO32_START      0xC0000000ull /* 32-bit PCI BARs */
+#define GPA_MMIO32_END        0xE0000000ull
+#define GPA_ECAM_START        0xE0000000ull /* PCI ECAM: segment s at + s * GPA_ECAM_SEG_SIZE */
+#define GPA_ECAM_SIZE         0x10000000ull /* reserved whole (E820) */
+#define GPA_ECAM_SEG_SIZE     0x00100000ull /* one bus (bus 0) per segment, as Cloud Hypervisor */
+#define GPA_GED_START         0xFEB00000ull /* ACPI generic event device, one 32-bit register */
+#define GPA_GED_SIZE          0x1000ull
+#define GPA_PCI_HOTPLUG_START 0xFEB01000ull /* \_SB_.PHPR: PCIU, PCID, B0EJ, PSEG (16 bytes) */
+#define GPA_PCI_HOTPLUG_SIZE  0x1000ull     /* the page is reserved; 16 bytes decode */
+#define GPA_IOAPIC            0xFEC00000ull
+#define GPA_LAPIC             0xFEE00000ull
+#define GPA_RAM_ABOVE_4G      0x100000000ull /* RAM beyond 3 GiB continues here */
 
 /* Pages KVM needs inside the hole on Intel (VMX real-mode emulation): the identity-map page
  * table (one page) and the TSS (three pages), both unused by the guest. */
@@ -58,6 +61,10 @@
 
 /* GED event bits (the register at GPA_GED_START reads and clears them). */
 #define GED_EVENT_POWER_BUTTON 0x1u
+#define GED_EVENT_PCI          0x4u /* PCI slots changed: _EVT calls \_SB_.PHPR.PSCN (CH's bit) */
+
+/* PCI segments (--platform num_pci_segments): 1..PCI_MAX_SEGMENTS, 32 slots on bus 0 each. */
+#define PCI_MAX_SEGMENTS 96
 
 /* Interrupt lines (IOAPIC pins, GSI = pin). */
 #define IRQ_SERIAL_COM1 4

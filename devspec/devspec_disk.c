@@ -48,8 +48,8 @@ static const struct optparse_key disk_keys[] = {
     DISK_S("id", OPTPARSE_STR, d.id),
     DISK_S("_disable_io_uring", OPTPARSE_TOGGLE, d.disable_io_uring),
     DISK_S("_disable_aio", OPTPARSE_TOGGLE, d.disable_aio),
-    /* segments other than 0 need --platform */
-    DISK_KEY("pci_segment", OPTPARSE_U16, d.pci_segment, false, "0", NULL),
+    /* below --platform num_pci_segments: checked with the whole configuration */
+    DISK_KEY("pci_segment", OPTPARSE_U16, d.pci_segment, true, "0", NULL),
     DISK_S("serial", OPTPARSE_STR, d.serial),
     /* names a --rate-limit-group, which cellvm does not have yet */
     DISK_KEY("rate_limit_group", OPTPARSE_STR, d.rate_limit_group, false, NULL, NULL),

@@ -130,7 +130,7 @@ static const struct optparse_key net_keys[] = {
     NET_S("ops_size", OPTPARSE_U64, rl.ops_size),
     NET_S("ops_one_time_burst", OPTPARSE_U64, rl.ops_one_time_burst),
     NET_S("ops_refill_time", OPTPARSE_U64, rl.ops_refill_time),
-    NET_KEY("pci_segment", OPTPARSE_U16, pci_segment, false, "0", NULL),
+    NET_KEY("pci_segment", OPTPARSE_U16, pci_segment, true, "0", NULL),
 };
 
 static const struct optparse_spec net_spec = {

@@ -26,7 +26,7 @@ static const struct optparse_key device_keys[] = {
     DEVICE_KEY("path", OPTPARSE_STR, d.path, true, NULL),
     DEVICE_KEY("iommu", OPTPARSE_TOGGLE, d.iommu, false, "off"), /* no virtio-iommu */
     DEVICE_KEY("id", OPTPARSE_STR, d.id, true, NULL),
-    DEVICE_KEY("pci_segment", OPTPARSE_U16, d.pci_segment, false, "0"),
+    DEVICE_KEY("pci_segment", OPTPARSE_U16, d.pci_segment, true, "0"),
     /* NVIDIA GPUDirect P2P clique: no default, so any value is refused */
     DEVICE_KEY("x_nv_gpudirect_clique", OPTPARSE_U8, nv_clique, false, NULL),
 };
@@ -73,7 +73,7 @@ int cli_device_parse(const char *value, struct cli_device *dev, char *err, size_
 static const struct optparse_key user_device_keys[] = {
     USER_KEY("socket", OPTPARSE_STR, socket, true, NULL),
     USER_KEY("id", OPTPARSE_STR, id, true, NULL),
-    USER_KEY("pci_segment", OPTPARSE_U16, pci_segment, false, "0"),
+    USER_KEY("pci_segment", OPTPARSE_U16, pci_segment, true, "0"),
 };
 
 static const struct optparse_spec user_device_spec = {

@@ -17,7 +17,7 @@ static const struct optparse_key vsock_keys[] = {
     VSOCK_KEY("cid", OPTPARSE_U32, cid, true, NULL),
     VSOCK_KEY("iommu", OPTPARSE_TOGGLE, iommu, false, "off"),
     VSOCK_KEY("id", OPTPARSE_STR, id, true, NULL),
-    VSOCK_KEY("pci_segment", OPTPARSE_U16, pci_segment, false, "0"),
+    VSOCK_KEY("pci_segment", OPTPARSE_U16, pci_segment, true, "0"),
 };
 
 static const struct optparse_spec vsock_spec = {

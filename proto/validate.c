@@ -204,6 +204,8 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
         return pb_fail(why, "core_config.verbosity");
     if (m->attach_count > PB_MAX_ATTACH)
         return pb_fail(why, "core_config.attach_count");
+    if (m->num_pci_segments > PB_MAX_PCI_SEGMENTS)
+        return pb_fail(why, "core_config.num_pci_segments");
     if (m->n_fds != nfds || nfds > PB_MAX_CORE_FDS)
         return pb_fail(why, "core_config.fds");
     for (size_t i = 0; i < m->n_fds; i++) {
@@ -241,7 +243,7 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
         /* a vfio-user function: no virtio fields, never external; reconnect: a new vfiod */
         if (m->virtio_id || m->num_queues || m->queue_size || m->external)
             return pb_fail(why, "attach_device.vfio_user");
-        if (m->pci_segment != 0)
+        if (m->pci_segment >= PB_MAX_PCI_SEGMENTS)
             return pb_fail(why, "attach_device.pci_segment");
         return 0;
     }
@@ -251,8 +253,10 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
         return pb_fail(why, "attach_device.num_queues");
     if (m->queue_size < 2 || m->queue_size > 32768 || (m->queue_size & (m->queue_size - 1)))
         return pb_fail(why, "attach_device.queue_size");
-    if (m->pci_segment != 0)
+    if (m->pci_segment >= PB_MAX_PCI_SEGMENTS)
         return pb_fail(why, "attach_device.pci_segment");
+    if (m->hotplug && m->reconnect)
+        return pb_fail(why, "attach_device.hotplug");
     return 0;
 }
 
@@ -271,6 +275,35 @@ int pb_validate_device_lost(const Cellvm__DeviceLost *m, const char **why)
         return pb_fail(why, "device_lost.id");
     if (!pb_text_ok(m->reason, PB_MAX_MESSAGE_LEN, true, false))
         return pb_fail(why, "device_lost.reason");
+    return 0;
+}
+
+int pb_validate_device_added(const Cellvm__DeviceAdded *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "device_added.id");
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "device_added.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "device_added.message");
+    if (m->pci_segment >= PB_MAX_PCI_SEGMENTS || m->slot >= 32 || (!m->errnum && !m->slot))
+        return pb_fail(why, "device_added.slot");
+    return 0;
+}
+
+int pb_validate_device_remove(const Cellvm__DeviceRemove *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "device_remove.id");
+    return 0;
+}
+
+int pb_validate_device_ejected(const Cellvm__DeviceEjected *m, const char **why)
+{
+    if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "device_ejected.id");
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "device_ejected.errnum");
     return 0;
 }
 
@@ -314,6 +347,12 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_device_lost(m->device_lost, why);
     case CELLVM__ENVELOPE__BODY_VFIO_DETACH:
         return pb_validate_vfio_detach(m->vfio_detach, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_ADDED:
+        return pb_validate_device_added(m->device_added, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_REMOVE:
+        return pb_validate_device_remove(m->device_remove, why);
+    case CELLVM__ENVELOPE__BODY_DEVICE_EJECTED:
+        return pb_validate_device_ejected(m->device_ejected, why);
     default:
         return pb_fail(why, "envelope.body");
     }

@@ -15,6 +15,7 @@
 #define PB_MAX_NUMA_NODES    64 /* guest NUMA node ids are below this */
 #define PB_MAX_ATTACH        64 /* virtio devices one core serves (AttachDevice) */
 #define PB_MAX_DEVICE_QUEUES 64 /* queues of one virtio device */
+#define PB_MAX_PCI_SEGMENTS  96 /* --platform num_pci_segments, as Cloud Hypervisor */
 
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
@@ -29,6 +30,9 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
 int pb_validate_device_reconnected(const Cellvm__DeviceReconnected *m, const char **why);
 int pb_validate_device_lost(const Cellvm__DeviceLost *m, const char **why);
 int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why);
+int pb_validate_device_added(const Cellvm__DeviceAdded *m, const char **why);
+int pb_validate_device_remove(const Cellvm__DeviceRemove *m, const char **why);
+int pb_validate_device_ejected(const Cellvm__DeviceEjected *m, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

@@ -78,7 +78,7 @@ int pb_validate_api_serve(const Cellvm__ApiServe *m, size_t nfds, const char **w
 int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char **why)
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
-        m->endpoint > CELLVM__API_ENDPOINT__API_VM_ADD_NET)
+        m->endpoint > CELLVM__API_ENDPOINT__API_VM_REMOVE_DEVICE)
         return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
         return pb_fail(why, "api_request.id");
@@ -95,6 +95,26 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         if (!m->net)
             return pb_fail(why, "api_request.net");
         return shape(&m->net->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_DISK:
+        if (!m->disk)
+            return pb_fail(why, "api_request.disk");
+        return shape(&m->disk->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_VSOCK:
+        if (!m->vsock)
+            return pb_fail(why, "api_request.vsock");
+        return shape(&m->vsock->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_DEVICE:
+        if (!m->device)
+            return pb_fail(why, "api_request.device");
+        return shape(&m->device->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_USER_DEVICE:
+        if (!m->user_device)
+            return pb_fail(why, "api_request.user_device");
+        return shape(&m->user_device->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_REMOVE_DEVICE:
+        if (!m->remove_device || !m->remove_device->id)
+            return pb_fail(why, "api_request.remove_device");
+        return shape(&m->remove_device->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_RESIZE_DISK:
         if (!m->resize_disk || !m->resize_disk->id || !m->resize_disk->has_desired_size)
             return pb_fail(why, "api_request.resize_disk");

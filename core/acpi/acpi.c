@@ -6,6 +6,7 @@
 #include "core/acpi/acpi_buf.h"
 #include "core/acpi/acpi_tables.h"
 #include "core/acpi/numa.h"
+#include "core/platform.h"
 
 /*
  * Layout inside the buffer: RSDP at offset 0, then the DSDT, the tables the XSDT lists (in
@@ -39,6 +40,8 @@ static int check_params(const struct acpi_params *p)
     bool any_enabled = false;
 
     if (!p->cpus || !p->ncpus || p->ncpus > ACPI_MAX_CPUS)
+        return -EINVAL;
+    if (p->pci && p->pci_segments > PCI_MAX_SEGMENTS)
         return -EINVAL;
     for (uint32_t i = 0; i < p->ncpus; i++) {
         if (p->cpus[i].apic_id == MADT_APIC_ID_X2APIC_BROADCAST)

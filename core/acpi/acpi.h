@@ -7,8 +7,9 @@
 
 /*
  * ACPI tables for the hardware-reduced x86_64 platform of platform.h: RSDP, XSDT, FADT, DSDT
- * (COM1, RTC, GED with the power button, _S5_), MADT (LAPIC/x2APIC per vCPU, IOAPIC, IRQ0 ->
- * GSI2 override). Pure byte building: no KVM, unit-testable.
+ * (COM1, RTC, GED with the power button, _S5_, PCI host bridges and hotplug), MADT
+ * (LAPIC/x2APIC per vCPU, IOAPIC, IRQ0 -> GSI2 override), MCFG with PCI. Pure byte building:
+ * no KVM, unit-testable.
  */
 
 struct acpi_cpu {
@@ -48,11 +49,14 @@ struct acpi_params {
     const struct acpi_pci_initiator *initiators;
     uint32_t ninitiators; /* 0..ACPI_MAX_INITIATORS */
     /*
-     * PCI segment 0 (platform.h's ECAM and MMIO32 window): with pci, the DSDT gets the PNP0A08
-     * host bridge with its bus, I/O and memory windows (MMIO64 when end > start) and the MCFG
-     * table describes ECAM.
+     * PCI segments 0..pci_segments-1 (0 counts as 1), each with bus 0 only, laid out by
+     * pci_layout.h from platform.h's ECAM and MMIO32 window and [pci_mmio64_start,
+     * pci_mmio64_end). With pci, the DSDT gets one PNP0A08 host bridge per segment (\_SB_.PCnn)
+     * with 32 hotplug slots each, the hotplug controller \_SB_.PHPR and the GED's PCI event,
+     * and the MCFG table describes every segment's ECAM.
      */
     bool pci;
+    uint32_t pci_segments; /* 0..PCI_MAX_SEGMENTS */
     uint64_t pci_mmio64_start, pci_mmio64_end;
 };
 
@@ -67,7 +71,8 @@ struct acpi_params {
  * buf_gpa (16-byte aligned, as the RSDP must be). The RSDP is at buf_gpa itself. Returns the
  * number of bytes used, or -ENOSPC, or -EINVAL (ncpus 0 or above ACPI_MAX_CPUS, no enabled
  * CPU, an APIC id used twice or 0xffffffff, a misaligned buf_gpa, NUMA parameters that break
- * the rules above).
+ * the rules above, pci_segments above PCI_MAX_SEGMENTS). Each PCI segment costs about 4.3 KiB
+ * of DSDT (32 slot devices, DVNT, _PRT), so ACPI_TABLES_MAX holds about 28 of them.
  */
 long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, size_t cap);
 

@@ -1,5 +1,6 @@
 #include "core/acpi/acpi_tables.h"
 
+#include "core/pci_layout.h"
 #include "core/platform.h"
 
 /*
@@ -195,7 +196,8 @@ void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
     acpi_sdt_end(b, start);
 }
 
-/* MCFG (PCI Firmware Specification 3.2, 4.1.2): one allocation, segment 0, buses 0-255. */
+/* MCFG (PCI Firmware Specification 3.2, 4.1.2): one allocation per segment, bus 0 only, at
+ * the segment's ECAM (pci_layout.h). */
 #define MCFG_REVISION 1
 
 bool acpi_pci_present(const struct acpi_table_ctx *ctx)
@@ -203,16 +205,28 @@ bool acpi_pci_present(const struct acpi_table_ctx *ctx)
     return ctx->p->pci;
 }
 
+uint32_t acpi_pci_segments(const struct acpi_params *p)
+{
+    if (!p->pci)
+        return 0;
+    return p->pci_segments ? p->pci_segments : 1;
+}
+
 void acpi_mcfg_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
 {
     size_t start = acpi_sdt_begin(b, "MCFG", MCFG_REVISION);
+    uint32_t nseg = acpi_pci_segments(ctx->p);
 
-    (void)ctx;
     acpi_buf_put64(b, 0); /* reserved */
-    acpi_buf_put64(b, GPA_ECAM_START);
-    acpi_buf_put16(b, 0); /* segment */
-    acpi_buf_put8(b, 0);  /* first bus */
-    acpi_buf_put8(b, (uint8_t)(GPA_ECAM_SIZE / (1u << 20) - 1));
-    acpi_buf_put32(b, 0);
+    for (uint32_t seg = 0; seg < nseg; seg++) {
+        struct pci_seg_layout l;
+
+        pci_seg_layout(nseg, seg, ctx->p->pci_mmio64_start, ctx->p->pci_mmio64_end, &l);
+        acpi_buf_put64(b, l.ecam);
+        acpi_buf_put16(b, (uint16_t)seg);
+        acpi_buf_put8(b, 0); /* first bus */
+        acpi_buf_put8(b, 0); /* last bus */
+        acpi_buf_put32(b, 0);
+    }
     acpi_sdt_end(b, start);
 }

@@ -20,9 +20,12 @@ struct acpi_table_ctx {
 void acpi_fadt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 
-/* MCFG: ECAM of PCI segment 0, present with acpi_params.pci. */
+/* MCFG: ECAM of every PCI segment, present with acpi_params.pci. */
 void acpi_mcfg_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 bool acpi_pci_present(const struct acpi_table_ctx *ctx);
+/* The number of PCI segments the tables describe: 0 without pci, pci_segments (0 meaning 1)
+ * with it. */
+uint32_t acpi_pci_segments(const struct acpi_params *p);
 
 /* The DSDT, which the FADT (not the XSDT) points to. */
 void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p);

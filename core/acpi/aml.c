@@ -4,29 +4,32 @@
 #include <string.h>
 
 /* Encodings from ACPI 6.5, section 20.2. */
-#define AML_ZERO          0x00
-#define AML_ONE           0x01
-#define AML_NAME_OP       0x08
-#define AML_BYTE_PREFIX   0x0a
-#define AML_WORD_PREFIX   0x0b
-#define AML_DWORD_PREFIX  0x0c
-#define AML_STRING_PREFIX 0x0d
-#define AML_QWORD_PREFIX  0x0e
-#define AML_SCOPE_OP      0x10
-#define AML_BUFFER_OP     0x11
-#define AML_PACKAGE_OP    0x12
-#define AML_METHOD_OP     0x14
-#define AML_DUAL_NAME     0x2e
-#define AML_MULTI_NAME    0x2f
-#define AML_EXT_PREFIX    0x5b
-#define AML_ROOT_CHAR     0x5c
-#define AML_PARENT_CHAR   0x5e
-#define AML_LOCAL0        0x60
-#define AML_ARG0          0x68
-#define AML_IF_OP         0xa0
-#define AML_EXT_REGION_OP 0x80
-#define AML_EXT_FIELD_OP  0x81
-#define AML_EXT_DEVICE_OP 0x82
+#define AML_ZERO           0x00
+#define AML_ONE            0x01
+#define AML_NAME_OP        0x08
+#define AML_BYTE_PREFIX    0x0a
+#define AML_WORD_PREFIX    0x0b
+#define AML_DWORD_PREFIX   0x0c
+#define AML_STRING_PREFIX  0x0d
+#define AML_QWORD_PREFIX   0x0e
+#define AML_SCOPE_OP       0x10
+#define AML_BUFFER_OP      0x11
+#define AML_PACKAGE_OP     0x12
+#define AML_METHOD_OP      0x14
+#define AML_DUAL_NAME      0x2e
+#define AML_MULTI_NAME     0x2f
+#define AML_EXT_PREFIX     0x5b
+#define AML_ROOT_CHAR      0x5c
+#define AML_PARENT_CHAR    0x5e
+#define AML_LOCAL0         0x60
+#define AML_ARG0           0x68
+#define AML_IF_OP          0xa0
+#define AML_EXT_MUTEX_OP   0x01
+#define AML_EXT_ACQUIRE_OP 0x23
+#define AML_EXT_RELEASE_OP 0x27
+#define AML_EXT_REGION_OP  0x80
+#define AML_EXT_FIELD_OP   0x81
+#define AML_EXT_DEVICE_OP  0x82
 
 /* Resource descriptor tags (ACPI 6.5, 6.4.2 and 6.4.3). */
 #define RES_IRQ_NOFLAGS 0x22 /* small, type 0x04, length 2 */
@@ -288,6 +291,33 @@ void aml_op_region(struct acpi_buf *b, const char *path, enum aml_region_space s
     acpi_buf_put8(b, (uint8_t)space);
     aml_int(b, offset);
     aml_int(b, len);
+}
+
+void aml_mutex(struct acpi_buf *b, const char *path, uint8_t sync_level)
+{
+    if (sync_level > 15) {
+        acpi_buf_fail(b, -EINVAL);
+        return;
+    }
+    acpi_buf_put8(b, AML_EXT_PREFIX);
+    acpi_buf_put8(b, AML_EXT_MUTEX_OP);
+    put_name_string(b, path);
+    acpi_buf_put8(b, sync_level); /* SyncFlags: level in bits 0-3 */
+}
+
+void aml_acquire(struct acpi_buf *b, const char *path, uint16_t timeout)
+{
+    acpi_buf_put8(b, AML_EXT_PREFIX);
+    acpi_buf_put8(b, AML_EXT_ACQUIRE_OP);
+    put_name_string(b, path);
+    acpi_buf_put16(b, timeout); /* a bare WordData, no prefix */
+}
+
+void aml_release(struct acpi_buf *b, const char *path)
+{
+    acpi_buf_put8(b, AML_EXT_PREFIX);
+    acpi_buf_put8(b, AML_EXT_RELEASE_OP);
+    put_name_string(b, path);
 }
 
 size_t aml_scope(struct acpi_buf *b, const char *path)

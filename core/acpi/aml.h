@@ -22,14 +22,15 @@
 
 /* One-byte opcodes with operands written by the caller. */
 enum aml_opcode {
-    AML_STORE = 0x70,  /* Store (TermArg, SuperName) */
-    AML_ADD = 0x72,    /* Add (Operand, Operand, Target) */
-    AML_AND = 0x7b,    /* And (Operand, Operand, Target) */
-    AML_OR = 0x7d,     /* Or (Operand, Operand, Target) */
-    AML_NOTIFY = 0x86, /* Notify (SuperName, TermArg) */
-    AML_LNOT = 0x92,   /* LNot (Operand) */
-    AML_LEQUAL = 0x93, /* LEqual (Operand, Operand) */
-    AML_RETURN = 0xa4, /* Return (TermArg) */
+    AML_STORE = 0x70,      /* Store (TermArg, SuperName) */
+    AML_ADD = 0x72,        /* Add (Operand, Operand, Target) */
+    AML_SHIFT_LEFT = 0x79, /* ShiftLeft (Operand, ShiftCount, Target) */
+    AML_AND = 0x7b,        /* And (Operand, Operand, Target) */
+    AML_OR = 0x7d,         /* Or (Operand, Operand, Target) */
+    AML_NOTIFY = 0x86,     /* Notify (SuperName, TermArg) */
+    AML_LNOT = 0x92,       /* LNot (Operand) */
+    AML_LEQUAL = 0x93,     /* LEqual (Operand, Operand) */
+    AML_RETURN = 0xa4,     /* Return (TermArg) */
 };
 
 enum aml_region_space {
@@ -60,6 +61,8 @@ enum aml_irq_flags {
 };
 
 void aml_op(struct acpi_buf *b, enum aml_opcode op);
+/* A method invocation is the method's name followed by its arguments, nothing else:
+ * aml_name_ref(b, "DVNT"); aml_arg(b, 0); aml_int(b, 1);   // DVNT (Arg0, One) */
 
 /* Data objects. */
 void aml_int(struct acpi_buf *b, uint64_t v); /* Zero/One or the smallest prefix */
@@ -74,6 +77,12 @@ void aml_name_ref(struct acpi_buf *b, const char *path);
 void aml_name(struct acpi_buf *b, const char *path);
 void aml_op_region(struct acpi_buf *b, const char *path, enum aml_region_space space,
                    uint64_t offset, uint64_t len);
+
+/* Mutex (path, sync_level 0..15); Acquire (path, timeout ms, 0xffff: forever); Release (path).
+ * Acquire returns a value (true on timeout) that a statement may leave unused. */
+void aml_mutex(struct acpi_buf *b, const char *path, uint8_t sync_level);
+void aml_acquire(struct acpi_buf *b, const char *path, uint16_t timeout);
+void aml_release(struct acpi_buf *b, const char *path);
 
 /* PkgLength constructs, closed by aml_end. */
 size_t aml_scope(struct acpi_buf *b, const char *path);

@@ -3,13 +3,13 @@
 #include <stdio.h>
 
 #include "core/acpi/aml.h"
+#include "core/acpi/dsdt_pci.h"
 #include "core/platform.h"
 
 /*
  * The DSDT: \_S5_ at the root and the platform devices under \_SB. Each device is one
- * function writing into the open \_SB scope, listed in sb_devices[]; the PCI host bridge
- * (PNP0A08 with its bus/IO/MMIO windows, plus ECAM in \_SB.MBRD) and the CPU hotplug
- * controller slot in the same way.
+ * function writing into the open \_SB scope, listed in sb_devices[]; the PCI hotplug
+ * controller and the host bridges (dsdt_pci.c, plus ECAM in \_SB.MBRD) slot in the same way.
  */
 #define DSDT_REVISION 2 /* 2 and up: integers are 64 bits wide */
 
@@ -102,7 +102,6 @@ static void sb_ged(struct acpi_buf *b, const struct acpi_params *p)
 {
     size_t dev, crs, field, method, cond;
 
-    (void)p;
     dev = aml_device(b, "GED");
     aml_name(b, "_HID");
     aml_string(b, "ACPI0013");
@@ -118,7 +117,8 @@ static void sb_ged(struct acpi_buf *b, const struct acpi_params *p)
     aml_field_unit(b, "GDAT", 32);
     aml_end(b, field);
 
-    /* Method (_EVT, 1, Serialized) { Local0 = GDAT; If (Local0 & POWER) { Notify } } */
+    /* Method (_EVT, 1, Serialized) { Local0 = GDAT; If (Local0 & POWER) { Notify }
+     *                                If (Local0 & PCI) { \_SB_.PHPR.PSCN () } } */
     method = aml_method(b, "_EVT", 1, true);
     aml_op(b, AML_STORE);
     aml_name_ref(b, "GDAT");
@@ -132,12 +132,22 @@ static void sb_ged(struct acpi_buf *b, const struct acpi_params *p)
     aml_name_ref(b, "\\_SB.PWRB");
     aml_int(b, NOTIFY_BUTTON_PRESSED);
     aml_end(b, cond);
+    if (p->pci) {
+        cond = aml_if(b);
+        aml_op(b, AML_AND);
+        aml_local(b, 0);
+        aml_int(b, GED_EVENT_PCI);
+        aml_null_target(b);
+        aml_name_ref(b, "\\_SB.PHPR.PSCN");
+        aml_end(b, cond);
+    }
     aml_end(b, method);
     aml_end(b, dev);
 }
 
 /* Motherboard resources (PNP0C02): address ranges that belong to no enumerable device, so
- * the OS keeps them out of its allocators: the GED register page and the PM/reset ports. */
+ * the OS keeps them out of its allocators: ECAM, the GED and PCI hotplug register pages and
+ * the PM/reset ports. */
 static void sb_motherboard(struct acpi_buf *b, const struct acpi_params *p)
 {
     size_t dev, crs;
@@ -146,10 +156,15 @@ static void sb_motherboard(struct acpi_buf *b, const struct acpi_params *p)
     hid_uid(b, "PNP0C02", 0);
     aml_name(b, "_CRS");
     crs = aml_restemp(b);
-    /* ECAM must be reserved here (or in E820) before Linux trusts MCFG. */
+    /* ECAM must be reserved here (or in E820) before Linux trusts MCFG; the segments' ECAM
+     * windows are contiguous, one MiB each. */
     if (p->pci)
-        aml_res_mem32_fixed(b, false, (uint32_t)GPA_ECAM_START, (uint32_t)GPA_ECAM_SIZE);
+        aml_res_mem32_fixed(b, false, (uint32_t)GPA_ECAM_START,
+                            (uint32_t)(acpi_pci_segments(p) * GPA_ECAM_SEG_SIZE));
     aml_res_mem32_fixed(b, true, (uint32_t)GPA_GED_START, (uint32_t)GPA_GED_SIZE);
+    if (p->pci)
+        aml_res_mem32_fixed(b, true, (uint32_t)GPA_PCI_HOTPLUG_START,
+                            (uint32_t)GPA_PCI_HOTPLUG_SIZE);
     aml_res_io(b, PORT_ACPI_PM_BASE, PORT_ACPI_RESET - PORT_ACPI_PM_BASE + 1);
     aml_restemp_end(b, crs);
     aml_end(b, dev);
@@ -181,94 +196,20 @@ static void sb_cpus(struct acpi_buf *b, const struct acpi_params *p)
     }
 }
 
-/* A Generic Initiator function under the host bridge: _ADR finds it (device in the high word,
- * function in the low), _PXM gives the node Linux then reports as its numa_node. */
-static void pci_initiator(struct acpi_buf *b, const struct acpi_pci_initiator *g)
+static void sb_pci_hotplug(struct acpi_buf *b, const struct acpi_params *p)
 {
-    char name[8];
-    size_t dev;
-
-    snprintf(name, sizeof(name), "S%02X%X", (unsigned)g->dev & 0x1f, (unsigned)g->fn & 7);
-    dev = aml_device(b, name);
-    aml_name(b, "_ADR");
-    aml_int(b, (uint64_t)g->dev << 16 | g->fn);
-    aml_name(b, "_PXM");
-    aml_int(b, g->node);
-    aml_end(b, dev);
+    if (p->pci)
+        acpi_dsdt_pci_hotplug(b, p);
 }
 
-/* Slots on bus 0 (device numbers), each with pins INTA-INTD. */
-#define PCI_SLOTS 32
-#define PCI_PINS  4
-
-/*
- * _PRT: INTx of every slot of bus 0 as GSIs (source Zero), INTA-INTD of slot s on
- * IRQ_PCI_INTX(s, pin), the swizzle over IOAPIC pins 16-23 that core/vm/vfio_pci_irq.c raises.
- * A GSI entry makes the OS program the pin level-triggered, active-low (ACPI 6.2.13);
- * KVM's IOAPIC honours either polarity. Entries: {0xSSSSFFFF (any function of slot s), pin,
- * Zero, GSI}.
- */
-static void pci_prt(struct acpi_buf *b)
-{
-    size_t prt;
-
-    aml_name(b, "_PRT");
-    prt = aml_package(b, PCI_SLOTS * PCI_PINS);
-    for (unsigned s = 0; s < PCI_SLOTS; s++) {
-        for (unsigned pin = 0; pin < PCI_PINS; pin++) {
-            size_t e = aml_package(b, 4);
-
-            aml_int(b, (uint64_t)s << 16 | 0xffff);
-            aml_int(b, pin);
-            aml_int(b, 0);
-            aml_int(b, IRQ_PCI_INTX(s, pin));
-            aml_end(b, e);
-        }
-    }
-    aml_end(b, prt);
-}
-
-/*
- * The PCI Express host bridge of segment 0: buses 0-255 (all of ECAM), the I/O ports around
- * the 0xCF8 configuration pair, MMIO32 below ECAM and MMIO64 above RAM, and the _PRT for
- * passed-through functions' INTx (virtio-pci uses MSI-X only). No _ADR: a device has _HID or
- * _ADR, never both.
- */
 static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
 {
-    size_t dev, crs;
-
-    if (!p->pci)
-        return;
-    dev = aml_device(b, "PCI0");
-    aml_name(b, "_HID");
-    aml_eisaid(b, "PNP0A08");
-    aml_name(b, "_CID");
-    aml_eisaid(b, "PNP0A03");
-    aml_name(b, "_SEG");
-    aml_int(b, 0);
-    aml_name(b, "_UID");
-    aml_int(b, 0);
-    aml_name(b, "_BBN");
-    aml_int(b, 0);
-    aml_name(b, "_CRS");
-    crs = aml_restemp(b);
-    aml_res_word_bus(b, 0, (uint16_t)(GPA_ECAM_SIZE / (1u << 20) - 1));
-    aml_res_io(b, 0xcf8, 8);
-    aml_res_word_io(b, 0x0000, 0x0cf7);
-    aml_res_word_io(b, 0x0d00, 0xffff);
-    aml_res_dword_mem(b, (uint32_t)GPA_MMIO32_START, (uint32_t)(GPA_MMIO32_END - 1));
-    if (p->pci_mmio64_end > p->pci_mmio64_start)
-        aml_res_qword_mem(b, p->pci_mmio64_start, p->pci_mmio64_end - 1);
-    aml_restemp_end(b, crs);
-    pci_prt(b);
-    for (uint32_t i = 0; i < p->ninitiators; i++)
-        pci_initiator(b, &p->initiators[i]);
-    aml_end(b, dev);
+    if (p->pci)
+        acpi_dsdt_pci_bridges(b, p);
 }
 
 static void (*const sb_devices[])(struct acpi_buf *, const struct acpi_params *) = {
-    sb_cpus, sb_com1, sb_rtc, sb_power_button, sb_ged, sb_pci, sb_motherboard,
+    sb_cpus, sb_com1, sb_rtc, sb_power_button, sb_ged, sb_pci_hotplug, sb_pci, sb_motherboard,
 };
 
 void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p)

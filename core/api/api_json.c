@@ -26,7 +26,6 @@ static const struct unsupported_key unsupported[] = {
     { "ApiVmConfig", "debug_console", "the debug console" },
     { "ApiVmConfig", "vdpa", "vDPA devices" },
     { "ApiVmConfig", "pci_segments", "multiple PCI segments" },
-    { "ApiVmConfig", "platform", "platform options (SMBIOS, PCI segments, IOMMU segments)" },
     { "ApiVmConfig", "tpm", "TPM" },
     { "ApiVmConfig", "landlock_enable", "Landlock" },
     { "ApiVmConfig", "landlock_rules", "Landlock" },
@@ -439,6 +438,17 @@ char *apij_render_counters(const Cellvm__ApiCounters *c)
             json_object_object_add(d, dev->counters[j]->name ? dev->counters[j]->name : "",
                                    json_object_new_uint64(dev->counters[j]->value));
         json_object_object_add(obj, dev->id ? dev->id : "", d);
+    }
+    return to_string(obj);
+}
+
+char *apij_render_pci_device(const Cellvm__ApiPciDeviceInfo *p)
+{
+    json_object *obj = json_object_new_object();
+
+    if (obj) {
+        json_object_object_add(obj, "id", json_object_new_string(p->id ? p->id : ""));
+        json_object_object_add(obj, "bdf", json_object_new_string(p->bdf ? p->bdf : ""));
     }
     return to_string(obj);
 }

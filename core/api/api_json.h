@@ -36,6 +36,10 @@ char *apij_render_ping(const Cellvm__ApiPing *p);
 char *apij_render_info(const Cellvm__ApiVmInfo *info);
 char *apij_render_counters(const Cellvm__ApiCounters *c);
 
+/* The 200 answer of an add endpoint: PciDeviceInfo, {"id":"...","bdf":"0000:00:05.0"} in that
+ * order (absent members as empty strings: both are required by the schema). */
+char *apij_render_pci_device(const Cellvm__ApiPciDeviceInfo *p);
+
 /* "Created", "Running", "Shutdown", "Paused"; NULL for anything else. */
 const char *apij_state_name(Cellvm__ApiVmState s);
 

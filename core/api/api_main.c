@@ -238,6 +238,16 @@ static void handle(struct evhttp_request *req, void *arg)
         rq.net = (Cellvm__ApiNetConfig *)body;
     else if (rt->body == &cellvm__api_resize_disk__descriptor)
         rq.resize_disk = (Cellvm__ApiResizeDisk *)body;
+    else if (rt->body == &cellvm__api_disk_config__descriptor)
+        rq.disk = (Cellvm__ApiDiskConfig *)body;
+    else if (rt->body == &cellvm__api_vsock_config__descriptor)
+        rq.vsock = (Cellvm__ApiVsockConfig *)body;
+    else if (rt->body == &cellvm__api_device_config__descriptor)
+        rq.device = (Cellvm__ApiDeviceConfig *)body;
+    else if (rt->body == &cellvm__api_user_device_config__descriptor)
+        rq.user_device = (Cellvm__ApiUserDeviceConfig *)body;
+    else if (rt->body == &cellvm__api_vm_remove_device__descriptor)
+        rq.remove_device = (Cellvm__ApiVmRemoveDevice *)body;
     r = send_request(a, &rq, fds, nfds > 0 ? (size_t)nfds : 0, req);
     if (r == -EINVAL) {
         reply(req, 400, "request refused by validation");
@@ -274,6 +284,8 @@ static void answer(struct api *a, const Cellvm__ApiResponse *rs)
                 body = apij_render_info(rs->info);
             else if (rs->counters)
                 body = apij_render_counters(rs->counters);
+            else if (rs->pci_device)
+                body = apij_render_pci_device(rs->pci_device);
             if (body)
                 reply(p->req, (int)rs->status, body);
             else

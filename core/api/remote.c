@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/api/api_json.h"
+#include "core/api/remote_dev.h"
 
 #define MAX_ANSWER (1024 * 1024)
 
@@ -41,7 +42,16 @@ static const struct cmd cmds[] = {
     { "reboot", "PUT", "vm.reboot", NULL, NULL },
     { "power-button", "PUT", "vm.power-button", NULL, NULL },
     { "nmi", "PUT", "vm.nmi", NULL, NULL },
+    { "resize", "PUT", "vm.resize", NULL, NULL },
+    { "resize-zone", "PUT", "vm.resize-zone", NULL, NULL },
     { "resize-disk", "PUT", "vm.resize-disk", NULL, NULL },
+    { "add-device", "PUT", "vm.add-device", "<device config>", NULL },
+    { "add-user-device", "PUT", "vm.add-user-device", "<user device config>", NULL },
+    { "add-disk", "PUT", "vm.add-disk", "<disk config>", NULL },
+    { "add-fs", "PUT", "vm.add-fs", "<virtio-fs config>", NULL },
+    { "add-pmem", "PUT", "vm.add-pmem", "<pmem config>", NULL },
+    { "add-net", "PUT", "vm.add-net", "<net config>", NULL },
+    { "add-vsock", "PUT", "vm.add-vsock", "<vsock config>", NULL },
     { "remove-device", "PUT", "vm.remove-device", "<device id>", "id" },
     { "snapshot", "PUT", "vm.snapshot", "<destination_url>", "destination_url" },
     { "coredump", "PUT", "vm.coredump", "<destination_url>", "destination_url" },
@@ -57,8 +67,13 @@ static void usage(FILE *out)
         fprintf(out, "  %-18s %s\n", cmds[i].name,
                 cmds[i].usage                          ? cmds[i].usage
                 : !strcmp(cmds[i].name, "resize-disk") ? "--disk <id> --size <bytes, K/M/G suffix>"
+                : !strcmp(cmds[i].name, "resize")      ? "[--cpus <n>] [--memory <size>] "
+                                                         "[--balloon <size>]"
+                : !strcmp(cmds[i].name, "resize-zone") ? "--id <zone id> --size <size>"
                                                        : "");
-    fprintf(out, "\nSee cellvm-remote(1).\n");
+    fprintf(out, "\nDevice configs use cellvm's (Cloud Hypervisor's) command-line syntax, e.g.\n"
+                 "  cellvm-remote --api-socket /run/vm.sock add-disk path=/img.raw,id=disk1\n"
+                 "\nSee cellvm-remote(1).\n");
 }
 
 static char *read_all(FILE *f, size_t *len)
@@ -112,13 +127,52 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Writes the whole request; the fds go with its first byte. */
+static int send_all(int fd, const char *buf, size_t len, const int *fds, size_t nfds)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * REMOTE_MAX_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    size_t off = 0;
+
+    while (off < len) {
+        struct iovec iov = { .iov_base = (char *)buf + off, .iov_len = len - off };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (nfds && !off) {
+            struct cmsghdr *cm;
+
+            memset(&ctl, 0, sizeof(ctl));
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+            cm = CMSG_FIRSTHDR(&mh);
+            if (!cm)
+                return -1;
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+            memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+        }
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
 /* Sends one request and prints the answer. Returns the process exit status. */
-static int request(const char *sock, const char *method, const char *path, const char *body)
+static int request(const char *sock, const char *method, const char *path, const char *body,
+                   const int *fds, size_t nfds)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    size_t blen = body ? strlen(body) : 0, alen = 0;
-    char *answer = NULL, *sep;
-    FILE *f = NULL;
+    size_t blen = body ? strlen(body) : 0, alen = 0, rlen = 0;
+    char *answer = NULL, *sep, *rq = NULL;
+    FILE *f = NULL, *m;
     int fd, status = 0, ret = 1;
 
     if (strlen(sock) >= sizeof(addr.sun_path)) {
@@ -131,19 +185,25 @@ static int request(const char *sock, const char *method, const char *path, const
         fprintf(stderr, "Error: cannot connect to %s: %s\n", sock, strerror(errno));
         goto out;
     }
-    f = fdopen(fd, "r+");
-    if (!f)
+    m = open_memstream(&rq, &rlen);
+    if (!m)
         goto out;
-    fd = -1;
-    fprintf(f,
+    fprintf(m,
             "%s /api/v1/%s HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\nConnection: "
             "close\r\n",
             method, path);
     if (body)
-        fprintf(f, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", blen, body);
+        fprintf(m, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", blen, body);
     else
-        fprintf(f, "Content-Length: 0\r\n\r\n");
-    fflush(f);
+        fprintf(m, "Content-Length: 0\r\n\r\n");
+    if (fclose(m) || !rq || send_all(fd, rq, rlen, fds, nfds)) {
+        fprintf(stderr, "Error: cannot send the request to %s: %s\n", sock, strerror(errno));
+        goto out;
+    }
+    f = fdopen(fd, "r");
+    if (!f)
+        goto out;
+    fd = -1;
     answer = read_all(f, &alen);
     if (!answer || alen == 0 || sscanf(answer, "HTTP/1.%*d %d", &status) != 1) {
         fprintf(stderr, "Error: no valid answer from %s\n", sock);
@@ -160,6 +220,7 @@ static int request(const char *sock, const char *method, const char *path, const
         fprintf(stderr, "Error: %s returned %d: %s", path, status, *sep ? sep : "\n");
     }
 out:
+    free(rq);
     free(answer);
     if (f)
         fclose(f);
@@ -196,6 +257,49 @@ static char *resize_disk_body(int argc, char **argv)
     o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(id));
     json_object_object_add(o, "desired_size", json_object_new_uint64(size));
+    s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+/* ch-remote's resize (--cpus, --memory, --balloon: VmResize) and resize-zone (--id, --size:
+ * VmResizeZone). NULL on a bad or missing argument. */
+static char *resize_body(int argc, char **argv, bool zone)
+{
+    static const struct option opts[] = {
+        { "cpus", required_argument, NULL, 'c' },    { "memory", required_argument, NULL, 'm' },
+        { "balloon", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
+        { "size", required_argument, NULL, 's' },    { NULL, 0, NULL, 0 },
+    };
+    json_object *o = json_object_new_object();
+    uint64_t v;
+    bool bad = !o;
+    char *s;
+    int c;
+
+    optind = 1;
+    while (!bad && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c' && !zone && !parse_size(optarg, &v) && v && v <= 255 &&
+            !strpbrk(optarg, "KMG"))
+            json_object_object_add(o, "desired_vcpus", json_object_new_uint64(v));
+        else if ((c == 'm' && !zone) || (c == 's' && zone))
+            bad = parse_size(optarg, &v) ||
+                  json_object_object_add(o, "desired_ram", json_object_new_uint64(v));
+        else if (c == 'b' && !zone)
+            bad = parse_size(optarg, &v) ||
+                  json_object_object_add(o, "desired_balloon", json_object_new_uint64(v));
+        else if (c == 'i' && zone)
+            json_object_object_add(o, "id", json_object_new_string(optarg));
+        else
+            bad = true;
+    }
+    if (!bad && (optind < argc || (zone && (!json_object_object_get_ex(o, "id", NULL) ||
+                                            !json_object_object_get_ex(o, "desired_ram", NULL)))))
+        bad = true;
+    if (bad) {
+        json_object_put(o);
+        return NULL;
+    }
     s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;
@@ -240,7 +344,9 @@ int main(int argc, char **argv)
 {
     const char *sock = NULL;
     const struct cmd *c = NULL;
-    char *body = NULL;
+    char *body = NULL, err[512];
+    int fds[REMOTE_MAX_FDS];
+    size_t nfds = 0;
     int i, ret;
 
     for (i = 1; i < argc; i++) {
@@ -266,7 +372,24 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!strcmp(c->name, "resize-disk")) {
+    if (!strcmp(c->name, "resize") || !strcmp(c->name, "resize-zone")) {
+        body = resize_body(argc - i, argv + i, !strcmp(c->name, "resize-zone"));
+        if (!body) {
+            fprintf(stderr, "Error: %s needs %s\n", c->name,
+                    !strcmp(c->name, "resize") ? "--cpus <n>, --memory <size> or --balloon <size>"
+                                               : "--id <zone id> --size <size>");
+            return 2;
+        }
+    } else if (remote_dev_command(c->name)) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "Error: %s needs %s\n", c->name, c->usage);
+            return 2;
+        }
+        if (remote_dev_body(c->name, argv[i + 1], &body, fds, &nfds, err, sizeof(err))) {
+            fprintf(stderr, "Error: %s: %s\n", c->name, err);
+            return 1;
+        }
+    } else if (!strcmp(c->name, "resize-disk")) {
         body = resize_disk_body(argc - i, argv + i);
         if (!body) {
             fprintf(stderr, "Error: resize-disk needs --disk <id> --size <bytes>\n");
@@ -281,7 +404,7 @@ int main(int argc, char **argv)
         if (!body)
             return 1;
     }
-    ret = request(sock, c->method, c->path, body);
+    ret = request(sock, c->method, c->path, body, fds, nfds);
     free(body);
     return ret;
 }

@@ -11,6 +11,7 @@
 
 #include "cli_console.h"
 #include "cli_cpus_mem.h"
+#include "cli_platform.h"
 #include "cli_util.h"
 #include "cli_validate.h"
 
@@ -141,6 +142,11 @@ static int h_event_monitor(struct cli_config *cfg, const char *v, char *err, siz
     return cli_event_monitor_parse(v, &cfg->event_monitor, err, errlen);
 }
 
+static int h_platform(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    return cli_platform_parse(v, &cfg->platform, err, errlen);
+}
+
 static int h_vsock(struct cli_config *cfg, const char *v, char *err, size_t errlen)
 {
     return cli_vsock_parse(v, &cfg->vsock, err, errlen);
@@ -229,7 +235,8 @@ static const struct cli_option options[] = {
     { "numa", ARG_MANY, GRP_VM, true, h_numa,
       "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=,device_id=" },
     { "pci-segment", ARG_MANY, GRP_VM, false, NULL, "PCI segment apertures" },
-    { "platform", ARG_ONE, GRP_VM, false, NULL, "PCI segments, IOMMU, SMBIOS strings" },
+    { "platform", ARG_ONE, GRP_VM, true, h_platform,
+      "num_pci_segments=<1..96> (1); its other keys (SMBIOS, IOMMU, TDX) are not supported yet" },
     { "pmem", ARG_MANY, GRP_VM, false, NULL, "virtio-pmem device" },
     { "pvmemcontrol", ARG_NONE, GRP_VM, false, NULL, "pvmemcontrol device" },
     { "pvpanic", ARG_NONE, GRP_VM, false, NULL, "pvpanic device" },
@@ -453,6 +460,7 @@ static void config_defaults(struct cli_config *cfg)
     cfg->seccomp = CLI_SECCOMP_TRUE;
     cfg->api_socket.fd = -1;
     cfg->event_monitor.fd = -1;
+    cfg->platform.num_pci_segments = 1;
 }
 
 int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, size_t errlen)

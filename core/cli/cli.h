@@ -117,6 +117,15 @@ struct cli_numa {
     struct optparse_u32_list pci_segments;
 };
 
+#define CLI_MAX_PCI_SEGMENTS 96 /* Cloud Hypervisor's MAX_NUM_PCI_SEGMENTS */
+
+/* --platform. Only num_pci_segments is implemented; the other keys are parsed and refused when
+ * set ("known but not supported yet"). */
+struct cli_platform {
+    bool present;              /* --platform given (vm.info then shows it) */
+    uint32_t num_pci_segments; /* 1..CLI_MAX_PCI_SEGMENTS (1); segments 0..n-1 exist */
+};
+
 /* An fd= or path= endpoint (--api-socket, --event-monitor). */
 struct cli_endpoint {
     bool present;
@@ -151,6 +160,7 @@ struct cli_config {
     size_t nzones;
     struct cli_numa *numa;
     size_t nnuma;
+    struct cli_platform platform;
 
     /* Accepted-with-a-caveat messages (one line each) for the caller to log. */
     char warnings[CLI_MAX_WARNINGS][CLI_ERR_LEN];

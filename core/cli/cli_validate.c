@@ -212,21 +212,43 @@ static int check_numa_node(const struct cli_config *cfg, size_t idx, char *err, 
             }
         }
     }
-    /* Without --platform there is one PCI segment, 0, and it belongs to node 0 (guest_numa_id
-     * is unique, so no other node can claim it). */
+    /* Cloud Hypervisor's rules: the segment exists, segment 0 (the default) is on node 0, and
+     * a segment is on one node only. */
     for (i = 0; i < node->pci_segments.n; i++) {
-        if (node->pci_segments.v[i] != 0 || node->guest_numa_id != 0) {
+        uint32_t seg = node->pci_segments.v[i];
+
+        if (seg >= cli_num_pci_segments(cfg)) {
             cli_err(err, errlen,
-                    "--numa: invalid value for 'pci_segments': segment %u on node "
-                    "%u (only segment 0 exists, on node 0)",
-                    node->pci_segments.v[i], node->guest_numa_id);
+                    "--numa: invalid value for 'pci_segments': Invalid PCI segment id: %u "
+                    "(--platform num_pci_segments=%u)",
+                    seg, cli_num_pci_segments(cfg));
             return -EINVAL;
         }
-        if (i) {
+        if (seg == 0 && node->guest_numa_id != 0) {
             cli_err(err, errlen,
-                    "--numa: invalid value for 'pci_segments': segment 0 given "
-                    "twice");
+                    "--numa: invalid value for 'pci_segments': Default PCI segment assigned to "
+                    "non-zero NUMA node %u",
+                    node->guest_numa_id);
             return -EINVAL;
+        }
+        for (j = 0; j <= idx; j++) {
+            const struct optparse_u32_list *other = &cfg->numa[j].pci_segments;
+
+            for (k = 0; k < (j == idx ? i : other->n); k++) {
+                if (other->v[k] != seg)
+                    continue;
+                if (j == idx) {
+                    cli_err(err, errlen,
+                            "--numa: invalid value for 'pci_segments': segment %u given twice",
+                            seg);
+                    return -EINVAL;
+                }
+                cli_err(err, errlen,
+                        "--numa: invalid value for 'pci_segments': PCI segment: %u belongs to "
+                        "multiple NUMA nodes %u and %u",
+                        seg, cfg->numa[j].guest_numa_id, node->guest_numa_id);
+                return -EINVAL;
+            }
         }
     }
     return 0;
@@ -333,6 +355,43 @@ static int check_numa_cover(const struct cli_config *cfg, char *err, size_t errl
     return 0;
 }
 
+uint32_t cli_num_pci_segments(const struct cli_config *cfg)
+{
+    return cfg->platform.num_pci_segments ? cfg->platform.num_pci_segments : 1;
+}
+
+static int check_segment(const struct cli_config *cfg, const char *opt, uint32_t seg, char *err,
+                         size_t errlen)
+{
+    if (seg < cli_num_pci_segments(cfg))
+        return 0;
+    cli_err(err, errlen,
+            "%s: invalid value for 'pci_segment': Invalid PCI segment id: %u (--platform "
+            "num_pci_segments=%u)",
+            opt, seg, cli_num_pci_segments(cfg));
+    return -EINVAL;
+}
+
+/* Every PCI device sits on a segment --platform created. */
+static int check_segments(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    int r = 0;
+
+    for (size_t i = 0; !r && i < cfg->ndisks; i++)
+        r = check_segment(cfg, "--disk", cfg->disks[i].pci_segment, err, errlen);
+    for (size_t i = 0; !r && i < cfg->nnets; i++)
+        r = check_segment(cfg, "--net", cfg->nets[i].pci_segment, err, errlen);
+    if (!r && cfg->vsock.present)
+        r = check_segment(cfg, "--vsock", cfg->vsock.pci_segment, err, errlen);
+    for (size_t i = 0; !r && i < cfg->ndevices; i++)
+        r = check_segment(cfg, "--device", cfg->devices[i].pci_segment, err, errlen);
+    for (size_t i = 0; !r && i < cfg->nuser_devices; i++)
+        r = check_segment(cfg, "--user-device", cfg->user_devices[i].pci_segment, err, errlen);
+    for (size_t i = 0; !r && i < cfg->nfs; i++)
+        r = check_segment(cfg, "--fs", cfg->fs[i].pci_segment, err, errlen);
+    return r;
+}
+
 /* What Cloud Hypervisor accepts but cellvm cannot hold yet. */
 static int check_limits(const struct cli_config *cfg, char *err, size_t errlen)
 {
@@ -362,6 +421,8 @@ int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
     r = check_queues(cfg, err, errlen);
     if (r == 0)
         r = check_ids(cfg, err, errlen);
+    if (r == 0)
+        r = check_segments(cfg, err, errlen);
     if (r == 0)
         r = check_zones(cfg, err, errlen);
     for (i = 0; r == 0 && i < cfg->nnuma; i++) {

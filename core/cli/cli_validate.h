@@ -5,9 +5,13 @@
 #define CELLVM_CORE_CLI_CLI_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 
 int cli_validate(struct cli_config *cfg, char *err, size_t errlen);
+
+/* The configuration's PCI segments: --platform num_pci_segments (1 when not given). */
+uint32_t cli_num_pci_segments(const struct cli_config *cfg);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli/cli_devices.h"
 #include "devspec/optparse.h"
 
 /* One option string being built. */
@@ -251,6 +252,31 @@ static int numa_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiNumaConf
     return push_group(a, "--numa", b, err, errlen);
 }
 
+/* The keys cellvm refuses (all but num_pci_segments) go on too, so --platform names them. */
+static int platform_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiPlatformConfig *p,
+                         char *err, size_t errlen)
+{
+    int r = add_scalars(b, &p->base, NULL, err, errlen);
+
+    if (r)
+        return r;
+    add_u32_list(b, "iommu_segments", p->iommu_segments, p->n_iommu_segments);
+    if (p->n_oem_strings) {
+        sb_add(b, "oem_strings=[");
+        for (size_t i = 0; i < p->n_oem_strings; i++) {
+            if (strchr(p->oem_strings[i], '"')) {
+                snprintf(err, errlen,
+                         "VmConfig.platform.oem_strings: double quotes are not "
+                         "supported in values");
+                return -EINVAL;
+            }
+            sb_add(b, "%s\"%s\"", i ? "," : "", p->oem_strings[i]);
+        }
+        sb_add(b, "],");
+    }
+    return push_group(a, "--platform", b, err, errlen);
+}
+
 static int payload_argv(struct api_argv *a, const Cellvm__ApiPayloadConfig *p, char *err,
                         size_t errlen)
 {
@@ -329,13 +355,29 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
     }
     for (size_t i = 0; !r && i < c->n_numa; i++)
         r = numa_argv(out, &b, c->numa[i], err, errlen);
+    if (!r && c->platform)
+        r = platform_argv(out, &b, c->platform, err, errlen);
     if (r == -ENOMEM)
         snprintf(err, errlen, "out of memory");
     return r;
 }
 
+static int option_string(const ProtobufCMessage *m, const int *fds, size_t nfds, char **out,
+                         char *err, size_t errlen);
+
+int api_cfg_option(const ProtobufCMessage *m, char **out, char *err, size_t errlen)
+{
+    return option_string(m, NULL, 0, out, err, errlen);
+}
+
 int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfds, char **out,
                        char *err, size_t errlen)
+{
+    return option_string(&n->base, fds, nfds, out, err, errlen);
+}
+
+static int option_string(const ProtobufCMessage *m, const int *fds, size_t nfds, char **out,
+                         char *err, size_t errlen)
 {
     struct sb *b = calloc(1, sizeof(*b));
     int r;
@@ -345,7 +387,7 @@ int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfd
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    r = add_scalars(b, &n->base, NULL, err, errlen);
+    r = add_scalars(b, m, NULL, err, errlen);
     if (!r && nfds) {
         sb_add(b, "fd=[");
         for (size_t i = 0; i < nfds; i++)
@@ -353,7 +395,7 @@ int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfd
         sb_add(b, "],");
     }
     if (!r && b->overflow) {
-        snprintf(err, errlen, "NetConfig: the configuration is too long");
+        snprintf(err, errlen, "%s: the configuration is too long", m->descriptor->short_name + 3);
         r = -EINVAL;
     }
     if (!r) {
@@ -573,6 +615,20 @@ static Cellvm__ApiNetConfig *net_of(const struct cli_net *n, bool *oom)
     return m;
 }
 
+static Cellvm__ApiVsockConfig *vsock_of(const struct cli_vsock *v, bool *oom)
+{
+    Cellvm__ApiVsockConfig *m = new_msg(&cellvm__api_vsock_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    SET(m, cid, v->cid);
+    m->socket = dup_or_null(v->socket, oom);
+    m->id = dup_or_null(v->id, oom);
+    SET(m, iommu, v->iommu);
+    SET(m, pci_segment, v->pci_segment);
+    return m;
+}
+
 /* The id is the one the VMM gives the device: Cloud Hypervisor's _vfio<N> when none was set. */
 static Cellvm__ApiDeviceConfig *device_of(const struct cli_device *d, size_t index, bool *oom)
 {
@@ -583,7 +639,7 @@ static Cellvm__ApiDeviceConfig *device_of(const struct cli_device *d, size_t ind
         return NULL;
     m->path = dup_or_null(d->path, oom);
     snprintf(id, sizeof(id), "_vfio%zu", index);
-    m->id = dup_or_null(d->id ? d->id : id, oom);
+    m->id = dup_or_null(d->id ? d->id : index == SIZE_MAX ? NULL : id, oom);
     SET(m, iommu, d->iommu);
     SET(m, pci_segment, d->pci_segment);
     return m;
@@ -600,7 +656,7 @@ static Cellvm__ApiUserDeviceConfig *user_device_of(const struct cli_user_device 
         return NULL;
     m->socket = dup_or_null(d->socket, oom);
     snprintf(id, sizeof(id), "_vfio_user%zu", index);
-    m->id = dup_or_null(d->id ? d->id : id, oom);
+    m->id = dup_or_null(d->id ? d->id : index == SIZE_MAX ? NULL : id, oom);
     SET(m, pci_segment, d->pci_segment);
     return m;
 }
@@ -644,16 +700,8 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
         }
         oom = oom || !m->net;
     }
-    if (cfg->vsock.present) {
-        m->vsock = new_msg(&cellvm__api_vsock_config__descriptor, &oom);
-        if (m->vsock) {
-            SET(m->vsock, cid, cfg->vsock.cid);
-            m->vsock->socket = dup_or_null(cfg->vsock.socket, &oom);
-            m->vsock->id = dup_or_null(cfg->vsock.id, &oom);
-            SET(m->vsock, iommu, cfg->vsock.iommu);
-            SET(m->vsock, pci_segment, cfg->vsock.pci_segment);
-        }
-    }
+    if (cfg->vsock.present)
+        m->vsock = vsock_of(&cfg->vsock, &oom);
     if (cfg->ndevices) {
         m->devices = calloc(cfg->ndevices, sizeof(*m->devices));
         for (size_t i = 0; m->devices && i < cfg->ndevices; i++) {
@@ -674,6 +722,11 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
         }
         oom = oom || !m->user_devices;
     }
+    if (cfg->platform.present) {
+        m->platform = new_msg(&cellvm__api_platform_config__descriptor, &oom);
+        if (m->platform)
+            SET(m->platform, num_pci_segments, cfg->platform.num_pci_segments);
+    }
     SET(m, iommu, false);
     SET(m, watchdog, false);
     SET(m, pvpanic, false);
@@ -682,4 +735,35 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
         return NULL;
     }
     return m;
+}
+
+/* One device's configuration as its API schema, for cellvm-remote; NULL when out of memory. */
+#define ONE_OF(fn, type, cli_type, conv)                      \
+    type *fn(const cli_type *c)                               \
+    {                                                         \
+        bool oom = false;                                     \
+        type *m = conv;                                       \
+                                                              \
+        if (oom && m) {                                       \
+            protobuf_c_message_free_unpacked(&m->base, NULL); \
+            m = NULL;                                         \
+        }                                                     \
+        return m;                                             \
+    }
+
+ONE_OF(api_cfg_disk, Cellvm__ApiDiskConfig, struct cli_disk, disk_of(c, &oom))
+ONE_OF(api_cfg_net, Cellvm__ApiNetConfig, struct cli_net, net_of(c, &oom))
+ONE_OF(api_cfg_vsock, Cellvm__ApiVsockConfig, struct cli_vsock, vsock_of(c, &oom))
+ONE_OF(api_cfg_device, Cellvm__ApiDeviceConfig, struct cli_device, device_of(c, SIZE_MAX, &oom))
+ONE_OF(api_cfg_user_device, Cellvm__ApiUserDeviceConfig, struct cli_user_device,
+       user_device_of(c, SIZE_MAX, &oom))
+
+int api_cfg_fill_ids(struct cli_config *cfg)
+{
+    return cli_fill_device_ids(cfg);
+}
+
+int api_cfg_remove_device(struct cli_config *cfg, const char *id)
+{
+    return cli_remove_device(cfg, id);
 }

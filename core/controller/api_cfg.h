@@ -27,6 +27,28 @@ void api_argv_free(struct api_argv *a);
 int api_cfg_net_option(const Cellvm__ApiNetConfig *n, const int *fds, size_t nfds, char **out,
                        char *err, size_t errlen);
 
+/* One device object of the API (DiskConfig, VsockConfig, DeviceConfig, UserDeviceConfig) as its
+ * command-line option string; *out is malloc'ed. 0 or -EINVAL/-ENOMEM with err. */
+int api_cfg_option(const ProtobufCMessage *m, char **out, char *err, size_t errlen);
+
+/* Gives every disk, net, vsock, device and user device without an id the one devices_open()
+ * would give it (_disk<index>, _net<index>, _vsock0, _vfio<index>, _vfio_user<index>), or the
+ * next number free when another device already has that name. 0 or -ENOMEM. */
+int api_cfg_fill_ids(struct cli_config *cfg);
+
+/* Removes the disk, net, vsock, device or user device with this id from cfg, freeing what the
+ * entry owns (a net's fd=[...] list, not the fds: api_dev.c owns the TAP fds vm.add-net gave).
+ * 0, or -ENOENT when no device has the id. */
+int api_cfg_remove_device(struct cli_config *cfg, const char *id);
+
+/* One device's configuration as the API schema shows it (for cellvm-remote: the id only when
+ * set). Free with protobuf_c_message_free_unpacked; NULL when out of memory. */
+Cellvm__ApiDiskConfig *api_cfg_disk(const struct cli_disk *c);
+Cellvm__ApiNetConfig *api_cfg_net(const struct cli_net *c);
+Cellvm__ApiVsockConfig *api_cfg_vsock(const struct cli_vsock *c);
+Cellvm__ApiDeviceConfig *api_cfg_device(const struct cli_device *c);
+Cellvm__ApiUserDeviceConfig *api_cfg_user_device(const struct cli_user_device *c);
+
 /* A new ApiVmConfig describing cfg (free with protobuf_c_message_free_unpacked), or NULL. */
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg);
 

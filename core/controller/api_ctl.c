@@ -199,6 +199,11 @@ static void boot(struct api_ctl *a, uint64_t id)
         api_ctl_respond(a, id, 500, "the VM is still stopping", NULL);
         return;
     }
+    /* Cloud Hypervisor names every device in the configuration when the VM is built. */
+    if (api_cfg_fill_ids(a->cfg)) {
+        api_ctl_respond(a, id, 500, "out of memory", NULL);
+        return;
+    }
     /* Set first: the answer may come from inside ops->boot's failure path. */
     a->state = API_VM_RUNNING;
     a->boot_id = id; /* answered when the core is Ready, or when the boot has failed */
@@ -342,6 +347,21 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
     case EP(VM_RESIZE_DISK):
         api_dev_resize_disk(a, id, rq->resize_disk);
         return;
+    case EP(VM_ADD_DISK):
+        api_dev_add(a, id, API_DEV_DISK, rq->disk ? &rq->disk->base : NULL);
+        return;
+    case EP(VM_ADD_VSOCK):
+        api_dev_add(a, id, API_DEV_VSOCK, rq->vsock ? &rq->vsock->base : NULL);
+        return;
+    case EP(VM_ADD_DEVICE):
+        api_dev_add(a, id, API_DEV_DEVICE, rq->device ? &rq->device->base : NULL);
+        return;
+    case EP(VM_ADD_USER_DEVICE):
+        api_dev_add(a, id, API_DEV_USER_DEVICE, rq->user_device ? &rq->user_device->base : NULL);
+        return;
+    case EP(VM_REMOVE_DEVICE):
+        api_dev_remove(a, id, rq->remove_device);
+        return;
     default:
         api_ctl_respond(a, id, 404, "no such endpoint", NULL);
         return;
@@ -441,6 +461,8 @@ int api_ctl_start(struct api_ctl *a, struct supervisor *sv, char *err, size_t er
 
 void api_ctl_vm_booted(struct api_ctl *a)
 {
+    /* The same names devices_open() gave; without memory they stay unset, as before. */
+    (void)api_cfg_fill_ids(a->cfg);
     a->state = API_VM_RUNNING;
 }
 

@@ -77,6 +77,15 @@ struct api_ctl {
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
                   void *arg);
 
+/* Answers request `id`; `error` NULL on success, rs NULL for an empty body. */
+void api_ctl_respond(struct api_ctl *a, uint64_t id, uint32_t status, const char *error,
+                     Cellvm__ApiResponse *rs);
+
+/* Takes the disk, net, vsock, device or user device `dev_id` out of the configuration (a hot
+ * add that failed, a removal that completed): api_cfg_remove_device(), and the TAP fds
+ * vm.add-net gave for that net are closed. 0 or -ENOENT. */
+int api_ctl_remove_device(struct api_ctl *a, const char *dev_id);
+
 /* Binds path= (or takes fd=) of --api-socket. 0 or -errno with err. */
 int api_ctl_open(struct api_ctl *a, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 
 #include "core/cli/cli_validate.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/hotplug.h"
 #include "core/controller/tap_sys.h"
 #include "devspec/devspec.h"
 #include "ipc/channel.h"
@@ -271,55 +272,227 @@ static bool owns_fd(const struct api_ctl *a, uint32_t fd)
     return false;
 }
 
-/* Appends `net` (moved in) to the configuration and checks the whole configuration again, as
- * Cloud Hypervisor validates a clone with the new device; on failure nothing changes. */
-static int add_to_config(struct cli_config *cfg, struct cli_net *net, char *err, size_t errlen)
+/* Closes one of those fds and stops owning it. */
+static void forget_fd(struct api_ctl *a, int fd)
+{
+    for (size_t i = 0; i < a->n_net_fds; i++)
+        if (a->net_fds[i] == fd) {
+            close(fd);
+            a->net_fds[i] = a->net_fds[--a->n_net_fds];
+            return;
+        }
+}
+
+/* Whether a configured net lists fd in its fd=[...]. */
+static bool net_lists_fd(const struct cli_config *cfg, int fd)
+{
+    for (size_t i = 0; i < cfg->nnets; i++)
+        for (size_t j = 0; j < cfg->nets[i].fds.n; j++)
+            if (cfg->nets[i].fds.v[j] == (uint32_t)fd)
+                return true;
+    return false;
+}
+
+/* One device of an add request, parsed by the command line's own parser. */
+union api_item {
+    struct cli_disk disk;
+    struct cli_net net;
+    struct cli_vsock vsock;
+    struct cli_device device;
+    struct cli_user_device user;
+};
+
+/* The configuration list of each kind; the vsock is a single entry (arr NULL). */
+struct api_list {
+    void **arr;
+    size_t *n;
+    size_t size, max;
+    const char *what;
+};
+
+static struct api_list list_of(struct cli_config *cfg, enum api_dev_kind k)
+{
+    switch (k) {
+    case API_DEV_DISK:
+        return (struct api_list){ (void **)&cfg->disks, &cfg->ndisks, sizeof(*cfg->disks),
+                                  CLI_MAX_DISKS, "disk" };
+    case API_DEV_NET:
+        return (struct api_list){ (void **)&cfg->nets, &cfg->nnets, sizeof(*cfg->nets),
+                                  CLI_MAX_NETS, "net" };
+    case API_DEV_DEVICE:
+        return (struct api_list){ (void **)&cfg->devices, &cfg->ndevices, sizeof(*cfg->devices),
+                                  CLI_MAX_DEVICES, "VFIO" };
+    case API_DEV_USER_DEVICE:
+        return (struct api_list){ (void **)&cfg->user_devices, &cfg->nuser_devices,
+                                  sizeof(*cfg->user_devices), CLI_MAX_USER_DEVS, "vfio-user" };
+    default:
+        return (struct api_list){ NULL, NULL, sizeof(cfg->vsock), 1, "vsock" };
+    }
+}
+
+static void item_free(enum api_dev_kind k, union api_item *it)
+{
+    switch (k) {
+    case API_DEV_DISK:
+        cli_disk_free(&it->disk);
+        break;
+    case API_DEV_NET:
+        cli_net_free(&it->net);
+        break;
+    case API_DEV_VSOCK:
+        cli_vsock_free(&it->vsock);
+        break;
+    case API_DEV_DEVICE:
+        cli_device_free(&it->device);
+        break;
+    case API_DEV_USER_DEVICE:
+        cli_user_device_free(&it->user);
+        break;
+    }
+    memset(it, 0, sizeof(*it));
+}
+
+static int item_parse(enum api_dev_kind k, const char *opt, union api_item *it, char *err,
+                      size_t errlen)
+{
+    memset(it, 0, sizeof(*it));
+    switch (k) {
+    case API_DEV_DISK:
+        return cli_disk_parse(opt, &it->disk, err, errlen);
+    case API_DEV_NET:
+        return cli_net_parse(opt, &it->net, err, errlen);
+    case API_DEV_VSOCK:
+        return cli_vsock_parse(opt, &it->vsock, err, errlen);
+    case API_DEV_DEVICE:
+        return cli_device_parse(opt, &it->device, err, errlen);
+    default:
+        return cli_user_device_parse(opt, &it->user, err, errlen);
+    }
+}
+
+/* Appends `it` (moved in) to the configuration, gives it an id if it has none, and checks the
+ * whole configuration again, as Cloud Hypervisor validates a clone with the new device; on
+ * failure nothing changes and `it` is the caller's again. *index: where it went. */
+static int add_to_config(struct cli_config *cfg, enum api_dev_kind k, union api_item *it,
+                         size_t *index, char *err, size_t errlen)
 {
     unsigned nwarnings = cfg->nwarnings;
-    struct cli_net *v;
+    struct api_list l = list_of(cfg, k);
+    char *arr;
     int r;
 
-    if (cfg->nnets >= CLI_MAX_NETS) {
-        snprintf(err, errlen, "more than %d net devices", CLI_MAX_NETS);
-        return -EINVAL;
-    }
-    v = realloc(cfg->nets, (cfg->nnets + 1) * sizeof(*v));
-    if (!v) {
+    if (api_cfg_fill_ids(cfg)) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    cfg->nets = v;
-    v[cfg->nnets++] = *net;
-    r = cli_validate(cfg, err, errlen);
+    if (!l.arr && cfg->vsock.present) {
+        snprintf(err, errlen, "the VM already has a vsock device (%s)",
+                 cfg->vsock.id ? cfg->vsock.id : "_vsock0");
+        return -EINVAL;
+    }
+    if (l.arr && *l.n >= l.max) {
+        snprintf(err, errlen, "more than %zu %s devices", l.max, l.what);
+        return -EINVAL;
+    }
+    if (l.arr) {
+        arr = realloc(*l.arr, (*l.n + 1) * l.size);
+        if (!arr) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+        *l.arr = arr;
+        memcpy(arr + *l.n * l.size, it, l.size);
+        *index = (*l.n)++;
+    } else {
+        cfg->vsock = it->vsock;
+        *index = 0;
+    }
+    r = api_cfg_fill_ids(cfg);
+    if (r)
+        snprintf(err, errlen, "out of memory");
+    else
+        r = cli_validate(cfg, err, errlen);
     cfg->nwarnings = nwarnings; /* said when the configuration was created */
     if (r) {
-        *net = v[--cfg->nnets];
+        if (l.arr)
+            memcpy(it, (char *)*l.arr + --(*l.n) * l.size, l.size);
+        else
+            memset(&cfg->vsock, 0, sizeof(cfg->vsock));
         return r;
     }
-    memset(net, 0, sizeof(*net));
+    memset(it, 0, sizeof(*it));
     return 0;
 }
 
-/* vm.add-net. Before boot the net joins the stored configuration and the VM gets it at boot,
- * as Cloud Hypervisor does (204: "cold" added). A booted VM would need PCI hotplug. The fds
- * that came with the request become the net's fd=[...] list, one per queue pair; the
- * controller keeps them (devices_open() duplicates them at boot) until api_dev_drop_net_fds(). */
+/* The error status Cloud Hypervisor's file gives each add endpoint. */
+static uint32_t add_error_status(enum api_dev_kind k)
+{
+    return k == API_DEV_DEVICE || k == API_DEV_USER_DEVICE ? 404 : 500;
+}
+
+static const enum hotplug_kind hotplug_kinds[] = {
+    [API_DEV_DISK] = HOTPLUG_DISK,
+    [API_DEV_NET] = HOTPLUG_NET,
+    [API_DEV_VSOCK] = HOTPLUG_VSOCK,
+    [API_DEV_DEVICE] = HOTPLUG_DEVICE,
+    [API_DEV_USER_DEVICE] = HOTPLUG_USER_DEVICE,
+};
+
+/* Parsed, added, answered: 204 before boot ("cold" added, as Cloud Hypervisor), hotplug_add()
+ * on a booted VM, which answers itself. `opt` is the device's option string. */
+static void add_item(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const char *opt,
+                     char *err, size_t errlen)
+{
+    bool booted = a->state == API_VM_RUNNING || a->state == API_VM_PAUSED;
+    union api_item it;
+    size_t index = 0;
+    int r;
+
+    r = item_parse(k, opt, &it, err, errlen);
+    if (!r)
+        r = add_to_config(a->cfg, k, &it, &index, err, errlen);
+    item_free(k, &it);
+    if (r) {
+        api_ctl_respond(a, id, add_error_status(k), err, NULL);
+        return;
+    }
+    if (booted)
+        hotplug_add(a, id, hotplug_kinds[k], index);
+    else
+        api_ctl_respond(a, id, 204, NULL, NULL);
+}
+
+void api_dev_add(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const ProtobufCMessage *m)
+{
+    char err[CLI_ERR_LEN] = "";
+    char *opt = NULL;
+
+    if (a->state == API_VM_NONE) {
+        api_ctl_respond(a, id, add_error_status(k), "the VM is not created", NULL);
+        return;
+    }
+    if (!m || api_cfg_option(m, &opt, err, sizeof(err))) {
+        api_ctl_respond(a, id, add_error_status(k), m ? err : "the device configuration is missing",
+                        NULL);
+        return;
+    }
+    add_item(a, id, k, opt, err, sizeof(err));
+    free(opt);
+}
+
+/* vm.add-net. The fds that came with the request become the net's fd=[...] list, one per queue
+ * pair; the controller keeps them (devices_open() duplicates them at boot, hotplug when the VM
+ * runs) until api_dev_drop_net_fds() or the net's removal. */
 void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig *nc, int *fds,
                      size_t nfds)
 {
     char err[CLI_ERR_LEN] = "";
-    struct cli_net net;
     char *opt = NULL;
-    int *owned = NULL;
+    int *owned;
     int r = -EINVAL;
 
-    memset(&net, 0, sizeof(net));
     if (a->state == API_VM_NONE)
         snprintf(err, sizeof(err), "the VM is not created");
-    else if (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED)
-        snprintf(err, sizeof(err),
-                 "adding a net device to a booted VM needs PCI hotplug, which cellvm does not "
-                 "support yet");
     else if (!nc)
         snprintf(err, sizeof(err), "vm.add-net: NetConfig missing");
     else
@@ -333,8 +506,6 @@ void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig 
     }
     if (!r)
         r = api_cfg_net_option(nc, fds, nfds, &opt, err, sizeof(err));
-    if (!r)
-        r = cli_net_parse(opt, &net, err, sizeof(err));
     if (!r && nfds) {
         owned = realloc(a->net_fds, (a->n_net_fds + nfds) * sizeof(*owned));
         r = owned ? 0 : -ENOMEM;
@@ -343,19 +514,65 @@ void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig 
         else
             snprintf(err, sizeof(err), "out of memory");
     }
-    if (!r)
-        r = add_to_config(a->cfg, &net, err, sizeof(err));
     if (r) {
-        cli_net_free(&net);
         free(opt);
         ipc_close_fds(fds, nfds);
         /* Cloud Hypervisor's file allows only 500 for a device that cannot be added. */
         api_ctl_respond(a, id, 500, err, NULL);
         return;
     }
+    /* Owned before the net is added: a hot add that fails takes them out again. */
     for (size_t i = 0; i < nfds; i++)
         a->net_fds[a->n_net_fds++] = fds[i];
+    add_item(a, id, API_DEV_NET, opt, err, sizeof(err));
     free(opt);
+    /* Refused: no configured net lists them, so they are closed now. */
+    for (size_t i = 0; i < nfds; i++)
+        if (!net_lists_fd(a->cfg, fds[i]))
+            forget_fd(a, fds[i]);
+}
+
+int api_ctl_remove_device(struct api_ctl *a, const char *dev_id)
+{
+    struct optparse_u32_list fds = { 0 };
+    int r;
+
+    for (size_t i = 0; i < a->cfg->nnets; i++)
+        if (a->cfg->nets[i].id && !strcmp(a->cfg->nets[i].id, dev_id)) {
+            fds = a->cfg->nets[i].fds;
+            memset(&a->cfg->nets[i].fds, 0, sizeof(fds)); /* the values are ours now */
+        }
+    r = api_cfg_remove_device(a->cfg, dev_id);
+    for (size_t i = 0; i < fds.n; i++)
+        if (owns_fd(a, fds.v[i]))
+            forget_fd(a, (int)fds.v[i]);
+    optparse_u32_list_free(&fds);
+    return r;
+}
+
+/* vm.remove-device: a booted VM's device goes through PCI hotplug (the guest ejects it);
+ * before boot it leaves the configuration at once. */
+void api_dev_remove(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmRemoveDevice *rm)
+{
+    char msg[PB_MAX_MESSAGE_LEN];
+
+    if (a->state == API_VM_NONE) {
+        api_ctl_respond(a, id, 404, "the VM is not created", NULL);
+        return;
+    }
+    if (a->state == API_VM_RUNNING || a->state == API_VM_PAUSED) {
+        hotplug_remove(a, id, rm->id);
+        return;
+    }
+    if (api_cfg_fill_ids(a->cfg)) {
+        api_ctl_respond(a, id, 500, "out of memory", NULL);
+        return;
+    }
+    if (api_ctl_remove_device(a, rm->id)) {
+        snprintf(msg, sizeof(msg), "no device with id '%.64s'", rm->id);
+        api_ctl_respond(a, id, 404, msg, NULL);
+        return;
+    }
     api_ctl_respond(a, id, 204, NULL, NULL);
 }
 

@@ -10,16 +10,28 @@
 
 #include "core/controller/api_ctl.h"
 
-/* Answers request `id` (api_ctl.c); `error` NULL on success, rs NULL for an empty body. */
-void api_ctl_respond(struct api_ctl *a, uint64_t id, uint32_t status, const char *error,
-                     Cellvm__ApiResponse *rs);
-
 void api_dev_resize_disk(struct api_ctl *a, uint64_t id, const Cellvm__ApiResizeDisk *rd);
 void api_dev_counters(struct api_ctl *a, uint64_t id);
 
 /* devices_reply_fn for a->devs: a device process answered a resize or a counters request. */
 void api_dev_reply(void *arg, struct device *dv, uint8_t tag, int errnum,
                    const Cellvm__DeviceStats *st);
+
+/* The add endpoints' device kinds. */
+enum api_dev_kind {
+    API_DEV_DISK,
+    API_DEV_NET,
+    API_DEV_VSOCK,
+    API_DEV_DEVICE,
+    API_DEV_USER_DEVICE,
+};
+
+/* vm.add-disk, vm.add-vsock, vm.add-device, vm.add-user-device with their body `m` (the kind's
+ * Api*Config): added to the configuration before boot (204), or hot-added (hotplug_add). */
+void api_dev_add(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const ProtobufCMessage *m);
+
+/* vm.remove-device. */
+void api_dev_remove(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmRemoveDevice *rm);
 
 /* vm.add-net. Takes the nfds fds in every case: kept as the net's TAP fds, or closed. */
 void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig *nc, int *fds,

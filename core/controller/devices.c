@@ -125,12 +125,18 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         }
         send_configure(dv);
         return;
-    case CELLVM__ENVELOPE__BODY_READY:
+    case CELLVM__ENVELOPE__BODY_READY: {
+        struct devices *d = c->arg;
+
         dv->ready = true;
         if (dv->link_down) /* went down before the device could be told */
             send_link(dv);
-        respawn_on_ready(c->arg, dv);
+        if (dv->hot == DEV_HOT_STARTING && d->on_hot)
+            d->on_hot(d->hot_arg, dv, -1);
+        else
+            respawn_on_ready(d, dv);
         return;
+    }
     case CELLVM__ENVELOPE__BODY_ERROR:
         if (dv->pending) { /* the refusal of a request; its DeviceStats follows */
             sv_report(c->sv, "cellvm: device %s: %s\n", dv->id, env->error->message);
@@ -175,6 +181,13 @@ static void dev_exit(struct sv_child *c, int st)
     bool abnormal = WIFSIGNALED(st) ? !c->killed : WEXITSTATUS(st) != 0;
     struct devices *d = c->arg;
 
+    /* Hotplug: a hot-added process that died before the core had it, or the end of a removed
+     * device's process; hotplug.c decides (the VM goes on). */
+    if (dv->hot != DEV_HOT_NONE && dv->hot != DEV_HOT_REMOVING && d->on_hot && !c->sv->stopping &&
+        !d->stopping) {
+        d->on_hot(d->hot_arg, dv, st);
+        return;
+    }
     if (d->stopping && !c->sv->stopping) { /* only the VM stops (vm_stop.h) */
         if (abnormal) {
             sv_describe_death(c->sv, c, st, msg, sizeof(msg));
@@ -231,27 +244,34 @@ int devices_start_process(struct device *dv, char *err, size_t errlen)
     return 0;
 }
 
+int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *dv, char *err,
+                      size_t errlen)
+{
+    int r = devices_start_process(dv, err, errlen);
+
+    if (r)
+        return r;
+    r = sv_add(sv, &dv->svc, &dv->proc, &dev_ops, d, 1);
+    if (!r)
+        r = vsock_relay_watch(&dv->relay, sv->base);
+    if (r)
+        return devices_fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
+    return 0;
+}
+
 int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t errlen)
 {
     for (size_t i = 0; i < d->n; i++) {
-        struct device *dv = &d->v[i];
-        int r;
+        int r = d->v[i].external ? 0 : devices_spawn_one(d, sv, &d->v[i], err, errlen);
 
-        if (dv->external)
-            continue;
-        r = devices_start_process(dv, err, errlen);
         if (r)
             return r;
-        r = sv_add(sv, &dv->svc, &dv->proc, &dev_ops, d, 1);
-        if (!r)
-            r = vsock_relay_watch(&dv->relay, sv->base);
-        if (r)
-            return devices_fail(err, errlen, r, "cannot watch %s: %s", dv->id, strerror(-r));
     }
     return 0;
 }
 
-int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect)
+static int send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect,
+                       bool hotplug)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
     Cellvm__AttachDevice ad = CELLVM__ATTACH_DEVICE__INIT;
@@ -267,9 +287,24 @@ int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool r
     ad.external = dv->external && !dv->vfio_user;
     ad.reconnect = reconnect;
     ad.vfio_user = dv->vfio_user;
+    ad.hotplug = hotplug;
     env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
     env.attach_device = &ad;
     return sv_send(core, &env, &fd, 1);
+}
+
+int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect)
+{
+    return send_attach(core, dv, fd, reconnect, false);
+}
+
+int devices_send_hot_attach(struct sv_child *core, struct device *dv)
+{
+    int r = send_attach(core, dv, dv->core_sock, false, true);
+
+    close(dv->core_sock);
+    dv->core_sock = -1;
+    return r;
 }
 
 int devices_attach(struct devices *d, struct sv_child *core)
@@ -287,14 +322,19 @@ int devices_attach(struct devices *d, struct sv_child *core)
     return 0;
 }
 
-struct device *devices_find(struct devices *d, const char *id)
+struct device *devices_row(struct devices *d, const char *id)
 {
     for (size_t i = 0; i < d->n; i++)
-        if (!strcmp(d->v[i].id, id))
-            return d->v[i].external || d->v[i].vfio_user || !d->v[i].ready || d->v[i].svc.exited
-                       ? NULL
-                       : &d->v[i];
+        if (!d->v[i].unused && !strcmp(d->v[i].id, id))
+            return &d->v[i];
     return NULL;
+}
+
+struct device *devices_find(struct devices *d, const char *id)
+{
+    struct device *dv = devices_row(d, id);
+
+    return !dv || dv->external || dv->vfio_user || !dv->ready || dv->svc.exited ? NULL : dv;
 }
 
 int devices_request(struct device *dv, const Cellvm__Envelope *req, uint8_t tag)
@@ -333,20 +373,9 @@ void devices_fail_pending(struct devices *d, struct device *dv)
 
 void devices_close(struct devices *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        struct device *dv = &d->v[i];
-
-        ipc_close_fds(dv->data_fds, dv->ndata);
-        if (dv->core_sock >= 0)
-            close(dv->core_sock);
-        if (dv->dev_sock >= 0)
-            close(dv->dev_sock);
-        child_close(&dv->proc);
-        respawn_close(&dv->rs);
-        vu_reconnect_close(&dv->vr);
-        vsock_relay_close(&dv->relay);
-        devices_vsock_unlink(dv);
-    }
+    for (size_t i = 0; i < d->n; i++)
+        if (!d->v[i].unused)
+            devices_release(&d->v[i]);
     free(d->v);
     d->v = NULL;
     d->n = 0;

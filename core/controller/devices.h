@@ -29,8 +29,19 @@
  */
 
 struct dev_kind; /* the per-kind table row in devices.c */
+struct event;
 
 #define DEVICES_MAX_PENDING 8 /* open requests per device; a device owing more gets no more */
+#define DEVICES_MAX_ROWS    PB_MAX_ATTACH /* rows of one VM, boot and hot-added together */
+
+/* PCI hotplug (hotplug.c) of a row: where it is between the API request and its end. */
+enum dev_hot {
+    DEV_HOT_NONE,      /* at boot, or fully added */
+    DEV_HOT_STARTING,  /* hot-added: its process is starting, not Ready yet */
+    DEV_HOT_ATTACHING, /* hot-added: the core has its connection, DeviceAdded not back yet */
+    DEV_HOT_REMOVING,  /* vm.remove-device: the guest was asked to eject it */
+    DEV_HOT_ENDING,    /* out of the VM: its process is being ended */
+};
 
 struct device {
     const struct dev_kind *kind;
@@ -75,6 +86,13 @@ struct device {
     struct respawn rs;
     /* External rows: finding the backend again when it goes away (vu_reconnect.h). */
     struct vu_reconnect vr;
+    /* Hotplug (hotplug.c): the row's state and the API request its answer closes (0: none);
+     * unused: a free row (never used, or its device was removed). */
+    enum dev_hot hot;
+    uint64_t hot_req;
+    struct event *hot_timer; /* the bound on the step in progress; owned */
+    void *hot_owner;         /* the struct api_ctl the timer reports to */
+    bool unused;
 };
 
 /* A device's answer to devices_request(tag): errnum 0 or the positive errno of the Error it sent
@@ -83,8 +101,8 @@ typedef void (*devices_reply_fn)(void *arg, struct device *dv, uint8_t tag, int 
                                  const Cellvm__DeviceStats *st);
 
 struct devices {
-    struct device *v; /* owned */
-    size_t n;
+    struct device *v; /* owned, room for DEVICES_MAX_ROWS; rows never move */
+    size_t n;         /* rows in use or freed by a removal (unused) */
     Cellvm__SeccompMode seccomp;
     uint32_t verbosity;
     devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
@@ -96,6 +114,10 @@ struct devices {
     bool stopping;
     void (*on_gone)(void *arg);
     void *gone_arg;
+    /* Hotplug (hotplug.c): a hot-added row's process is Ready (st < 0) or a hot row's process
+     * exited with wait status st. */
+    void (*on_hot)(void *arg, struct device *dv, int st);
+    void *hot_arg;
 };
 
 void devices_init(struct devices *d);
@@ -115,6 +137,10 @@ int devices_attach(struct devices *d, struct sv_child *core);
  * closes it); reconnect: a replacement for a connection the core lost. 0 or -errno. */
 int devices_send_attach(struct sv_child *core, struct device *dv, int fd, bool reconnect);
 
+/* Hotplug: sends the core dv's AttachDevice (hotplug) with its connection, which is closed here
+ * either way. 0 or -errno. */
+int devices_send_hot_attach(struct sv_child *core, struct device *dv);
+
 /* The started, ready device process with this id, or NULL (external backends have none; a
  * vfiod answers no requests: VFIO devices have no resize and no counters, as in CH). */
 struct device *devices_find(struct devices *d, const char *id);
@@ -133,6 +159,20 @@ void devices_fail_pending(struct devices *d, struct device *dv);
 /* Records the host link state of a net row's TAP and, when it changed and the device is ready,
  * sends it a LinkState. 0 or -errno. */
 int devices_set_link(struct device *dv, bool up);
+
+/* Hotplug: a row for entry `index` of the configuration's disks (kind 0), nets (1), vsock
+ * (2, index 0), devices (3) or user devices (4), opened as devices_open does (a free row is used
+ * again). 0 with *out, or -errno with err and no row taken. */
+int devices_open_one(struct devices *d, const struct cli_config *cfg, unsigned kind, size_t index,
+                     struct device **out, char *err, size_t errlen);
+/* Starts and watches the process of one row (devices_spawn for a hot-added row). 0 or -errno
+ * with err. */
+int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *dv, char *err,
+                      size_t errlen);
+/* The row (in use) with this id, whatever its kind and state, or NULL. */
+struct device *devices_row(struct devices *d, const char *id);
+/* Closes every fd the row holds (its process must be gone and unwatched) and frees it. */
+void devices_release(struct device *dv);
 
 /* Starts dv's process with dv->dev_sock (closed here once the child holds it) and its
  * control channel in dv->proc. 0 or -errno with err. */

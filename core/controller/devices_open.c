@@ -21,6 +21,8 @@
 #include "core/controller/devices_priv.h"
 #include "ipc/channel.h"
 
+#include <event2/event.h>
+
 static const struct dev_kind kind_disk = { "disk", "blockd", "cellvm-blockd",
                                            CELLVM__ROLE__ROLE_BLOCKD, 2 };
 static const struct dev_kind kind_vsock = { "vsock", "vsockd", "cellvm-vsockd",
@@ -427,47 +429,108 @@ static int open_user_device(struct device *dv, const struct cli_user_device *c, 
     return 0;
 }
 
-int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
+/* Room for every row a VM can have, allocated once: rows never move (the supervisor, timers and
+ * API requests point at them). */
+static int rows_alloc(struct devices *d, char *err, size_t errlen)
 {
-    size_t total = cfg->ndisks + cfg->nnets + (cfg->vsock.present ? 1 : 0) + cfg->ndevices +
-                   cfg->nuser_devices;
-    int r = 0;
-
-    if (!total)
+    if (d->v)
         return 0;
-    if (total > PB_MAX_ATTACH)
-        return devices_fail(err, errlen, -E2BIG, "more than %d PCI devices", PB_MAX_ATTACH);
-    d->v = calloc(total, sizeof(*d->v));
+    d->v = calloc(DEVICES_MAX_ROWS, sizeof(*d->v));
     if (!d->v)
         return devices_fail(err, errlen, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->ndisks && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_disk(&d->v[d->n - 1], &cfg->disks[i], i, err, errlen);
+    return 0;
+}
+
+/* Opens row dv for entry index of the kind's list (0 disks, 1 nets, 2 vsock, 3 devices, 4 user
+ * devices). */
+static int open_kind(struct devices *d, struct device *dv, const struct cli_config *cfg,
+                     unsigned kind, size_t index, char *err, size_t errlen)
+{
+    switch (kind) {
+    case 0:
+        return open_disk(dv, &cfg->disks[index], index, err, errlen);
+    case 1:
+        return open_net(dv, &cfg->nets[index], index, err, errlen);
+    case 2:
+        return open_vsock(dv, &cfg->vsock, err, errlen);
+    case 3:
+        return open_vfio(d, dv, &cfg->devices[index], index, vfio_host_memlock(cfg), err, errlen);
+    default:
+        return open_user_device(dv, &cfg->user_devices[index], index, err, errlen);
     }
-    for (size_t i = 0; i < cfg->nnets && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_net(&d->v[d->n - 1], &cfg->nets[i], i, err, errlen);
-    }
-    if (cfg->vsock.present && !r) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_vsock(&d->v[d->n - 1], &cfg->vsock, err, errlen);
-    }
-    for (size_t i = 0; i < cfg->ndevices && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_vfio(d, &d->v[d->n - 1], &cfg->devices[i], i, vfio_host_memlock(cfg), err, errlen);
-    }
-    for (size_t i = 0; i < cfg->nuser_devices && !r; i++) {
-        device_init(&d->v[d->n]);
-        d->n++;
-        r = open_user_device(&d->v[d->n - 1], &cfg->user_devices[i], i, err, errlen);
-    }
+}
+
+static void set_modes(struct devices *d, const struct cli_config *cfg)
+{
     d->seccomp = cfg->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
                  : cfg->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
                                                    : CELLVM__SECCOMP_MODE__SECCOMP_ON;
     d->verbosity = cfg->verbosity > 4 ? 4 : cfg->verbosity;
+}
+
+int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
+{
+    const size_t count[5] = { cfg->ndisks, cfg->nnets, cfg->vsock.present ? 1 : 0, cfg->ndevices,
+                              cfg->nuser_devices };
+    size_t total = count[0] + count[1] + count[2] + count[3] + count[4];
+    int r = 0;
+
+    set_modes(d, cfg);
+    if (!total)
+        return 0;
+    if (total > DEVICES_MAX_ROWS)
+        return devices_fail(err, errlen, -E2BIG, "more than %d PCI devices", DEVICES_MAX_ROWS);
+    r = rows_alloc(d, err, errlen);
+    for (unsigned kind = 0; kind < 5 && !r; kind++) {
+        for (size_t i = 0; i < count[kind] && !r; i++) {
+            device_init(&d->v[d->n]);
+            d->n++;
+            r = open_kind(d, &d->v[d->n - 1], cfg, kind, i, err, errlen);
+        }
+    }
     return r;
+}
+
+int devices_open_one(struct devices *d, const struct cli_config *cfg, unsigned kind, size_t index,
+                     struct device **out, char *err, size_t errlen)
+{
+    struct device *dv = NULL;
+    int r = rows_alloc(d, err, errlen);
+
+    for (size_t i = 0; !r && i < d->n && !dv; i++)
+        if (d->v[i].unused)
+            dv = &d->v[i];
+    if (!r && !dv && d->n >= DEVICES_MAX_ROWS)
+        r = devices_fail(err, errlen, -ENOSPC, "no room for more than %d devices",
+                         DEVICES_MAX_ROWS);
+    if (r)
+        return r;
+    if (!dv)
+        dv = &d->v[d->n++];
+    device_init(dv);
+    r = open_kind(d, dv, cfg, kind, index, err, errlen);
+    if (r) {
+        devices_release(dv);
+        return r;
+    }
+    *out = dv;
+    return 0;
+}
+
+void devices_release(struct device *dv)
+{
+    ipc_close_fds(dv->data_fds, dv->ndata);
+    if (dv->core_sock >= 0)
+        close(dv->core_sock);
+    if (dv->dev_sock >= 0)
+        close(dv->dev_sock);
+    child_close(&dv->proc);
+    respawn_close(&dv->rs);
+    vu_reconnect_close(&dv->vr);
+    vsock_relay_close(&dv->relay);
+    devices_vsock_unlink(dv);
+    if (dv->hot_timer)
+        event_free(dv->hot_timer);
+    device_init(dv);
+    dv->unused = true;
 }

@@ -19,6 +19,7 @@
 #include "core/cli/cli.h"
 #include "core/cli/cli_host.h"
 #include "core/controller/controller.h"
+#include "core/controller/hotplug.h"
 #include "core/controller/vfio_host.h"
 #include "core/controller/vm_stop.h"
 #include "ipc/channel.h"
@@ -218,6 +219,7 @@ static void build_core_msg(struct controller *ctl, struct core_msg *m)
     add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_IN, ctl->serial.core_in);
     add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_OUT, ctl->serial.core_out);
     m->cfg.attach_count = (uint32_t)ctl->devs.n;
+    m->cfg.num_pci_segments = c->platform.num_pci_segments;
     m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
     m->env.core_config = &m->cfg;
 }
@@ -377,6 +379,12 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
         return;
     case CELLVM__ENVELOPE__BODY_DEVICE_LOST:
         vu_reconnect_on_lost(&ctl->devs, env->device_lost->id, env->device_lost->reason);
+        return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_ADDED:
+        hotplug_on_added(&ctl->api, env->device_added);
+        return;
+    case CELLVM__ENVELOPE__BODY_DEVICE_EJECTED:
+        hotplug_on_ejected(&ctl->api, env->device_ejected);
         return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
         if (vm_stop_active(ctl)) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/controller/hotplug.h"
+
 bool vm_stop_active(const struct controller *ctl)
 {
     return ctl->stop.active && !ctl->sv.stopping;
@@ -67,6 +69,7 @@ static void finish(struct controller *ctl)
         if (d->v[i].svc.sv)
             sv_remove(&d->v[i].svc);
     drop_requests(d);
+    hotplug_drop(&ctl->api);
     linkwatch_close(&ctl->lw);
     devices_close(d); /* TAP fds, the vsock socket file */
     d->core = NULL;

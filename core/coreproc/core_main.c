@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.vcpu_thread_arg = &c->jail;
     p.device_lost = send_lost;
     p.device_lost_arg = c;
+    p.pci_segments = cfg->num_pci_segments;
     p.virtio = c->virtio;
     p.nvirtio = (uint32_t)c->nvirtio;
     p.vfio = c->vfio;
@@ -178,7 +180,9 @@ static int receive_devices(struct core *c, uint32_t count)
         a = env->attach_device;
         c->attach_env[i] = env;
         if (a->vfio_user) {
-            c->vfio[c->nvfio++] = (struct vfio_pci_params){ .id = a->id, .sock = fd[0] };
+            c->vfio[c->nvfio++] = (struct vfio_pci_params){
+                .id = a->id, .sock = fd[0], .pci_segment = (uint16_t)a->pci_segment
+            };
             continue;
         }
         c->virtio[c->nvirtio] = (struct vpci_params){
@@ -188,6 +192,7 @@ static int receive_devices(struct core *c, uint32_t count)
             .queue_size = (uint16_t)a->queue_size,
             .sock = fd[0],
             .external = a->external,
+            .pci_segment = (uint16_t)a->pci_segment,
         };
         c->nvirtio++;
     }
@@ -246,13 +251,93 @@ static void send_reconnected(void *arg, const char *id, int err)
     (void)send_simple(c->chan, &env);
 }
 
+static void send_added(struct core *c, const char *id, int r, const char *msg, uint32_t seg,
+                       unsigned slot)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceAdded da = CELLVM__DEVICE_ADDED__INIT;
+    char line[PB_MAX_MESSAGE_LEN + 1];
+
+    snprintf(line, sizeof(line), "%s", r ? msg : "");
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    da.id = (char *)id;
+    da.errnum = r < 0 && -r < 4096 ? -r : 0;
+    da.message = line;
+    da.pci_segment = seg;
+    da.slot = r ? 0 : slot;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_ADDED;
+    env.device_added = &da;
+    (void)send_simple(c->chan, &env);
+}
+
+static void send_ejected(void *arg, const char *id)
+{
+    struct core *c = arg;
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceEjected de = CELLVM__DEVICE_EJECTED__INIT;
+
+    de.id = (char *)id;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_EJECTED;
+    env.device_ejected = &de;
+    (void)send_simple(c->chan, &env);
+}
+
+/* vm.add-*: a new device (issue 16), synchronous here; answered DeviceAdded. */
+static void hot_add(struct core *c, const Cellvm__AttachDevice *a, int fd)
+{
+    struct vpci_params vp = {
+        .id = a->id,
+        .virtio_id = (uint16_t)a->virtio_id,
+        .num_queues = (uint16_t)a->num_queues,
+        .queue_size = (uint16_t)a->queue_size,
+        .sock = fd,
+        .external = a->external,
+        .pci_segment = (uint16_t)a->pci_segment,
+    };
+    struct vfio_pci_params fp = { .id = a->id,
+                                  .sock = fd,
+                                  .pci_segment = (uint16_t)a->pci_segment };
+    struct vm_hot_add h = { .virtio = a->vfio_user ? NULL : &vp,
+                            .vfio = a->vfio_user ? &fp : NULL };
+    char err[256] = "";
+    unsigned slot = 0;
+    int r = vm_hot_add(c->vm, &h, &slot, err, sizeof(err));
+
+    if (r)
+        fprintf(stderr, "cellvm-core: %s\n", err);
+    send_added(c, a->id, r, err, a->pci_segment, slot);
+}
+
+/* vm.remove-device: the guest is asked; DeviceEjected follows its eject (or comes now with an
+ * errnum). */
+static void hot_remove(struct core *c, const char *id)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__DeviceEjected de = CELLVM__DEVICE_EJECTED__INIT;
+    int r = vm_hot_remove(c->vm, id);
+
+    if (!r)
+        return;
+    de.id = (char *)id;
+    de.errnum = -r;
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_EJECTED;
+    env.device_ejected = &de;
+    (void)send_simple(c->chan, &env);
+}
+
 /* AttachDevice while running: the controller replaced a device process, or found an external
- * backend again (issue 19). */
+ * backend again (issue 19), or hot-adds a device (issue 16). */
 static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
 {
     char err[256] = "";
     int r;
 
+    if (a->hotplug) {
+        hot_add(c, a, fd);
+        return;
+    }
     if (a->reconnect && a->vfio_user) { /* a new vfiod: synchronous, here */
         r = vm_vfio_reconnect(c->vm, a->id, fd, err, sizeof(err));
         if (r)
@@ -267,6 +352,25 @@ static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
         send_reconnected(c, a->id, r);
 }
 
+/* Until the channel or the guest's hotplug eject fd is readable: 1 for the channel, 0 after an
+ * eject was handled. */
+static int wait_control(struct core *c)
+{
+    struct pollfd p[2] = { { .fd = c->chan, .events = POLLIN },
+                           { .fd = vm_hotplug_fd(c->vm), .events = POLLIN } };
+
+    for (;;) {
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return 1; /* the read that follows reports the channel's state */
+        if (p[1].revents) {
+            vm_hotplug_ejects(c->vm, send_ejected, c);
+            return 0;
+        }
+        if (p[0].revents)
+            return 1;
+    }
+}
+
 /* Watches the control channel while the vCPUs run: Shutdown, or the controller going away,
  * stops the VM. */
 static void *control_thread(void *arg)
@@ -278,7 +382,11 @@ static void *control_thread(void *arg)
         int fds[1];
         size_t nfds;
         const char *why = NULL;
-        int r = ipc_recv_envelope(c->chan, &env, fds, 1, &nfds, &why);
+        int r;
+
+        if (!wait_control(c))
+            continue;
+        r = ipc_recv_envelope(c->chan, &env, fds, 1, &nfds, &why);
 
         /* A bad message is dropped; anything else means the channel is gone. */
         if (r && r != -EINVAL && r != -EBADMSG && r != -EMSGSIZE) {
@@ -307,6 +415,11 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_ATTACH_DEVICE) {
             reattach(c, env->attach_device, fds[0]); /* validated: exactly one fd */
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_DEVICE_REMOVE) {
+            hot_remove(c, env->device_remove->id);
             ipc_free_envelope(env);
             continue;
         }

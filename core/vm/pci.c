@@ -60,15 +60,48 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
         d->bar_at[i] = PCI_BAR_UNMAPPED;
 }
 
-static int window_alloc(struct pci_window *w, uint64_t size, uint64_t *addr)
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-    uint64_t a = (w->next + size - 1) & ~(size - 1);
+    return a < b + blen && b < a + alen;
+}
 
-    if (a < w->next || a > w->end || w->end - a < size)
-        return -ENOSPC;
-    w->next = a + size;
-    *addr = a;
+/* The end of a BAR of d or of a function on the bus that [a, a + size) would overlap, or 0. */
+static uint64_t taken_until(const struct pci_bus *b, const struct pci_dev *d, uint64_t a,
+                            uint64_t size)
+{
+    for (unsigned s = 0; s <= PCI_SLOTS; s++) {
+        const struct pci_dev *o = s < PCI_SLOTS ? b->slots[s] : d;
+
+        for (unsigned i = 0; o && i < PCI_NUM_BARS; i++)
+            if (o->bar_size[i] && overlaps(a, size, o->bar_home[i], o->bar_size[i]))
+                return o->bar_home[i] + o->bar_size[i];
+    }
     return 0;
+}
+
+/*
+ * First fit, lowest address: a BAR freed by a removed function is used again. Each step moves
+ * past one BAR, so the search ends after at most every BAR of the bus and of d. Bus lock held.
+ */
+static int window_alloc(const struct pci_bus *b, const struct pci_window *w,
+                        const struct pci_dev *d, uint64_t size, uint64_t *addr)
+{
+    uint64_t a = w->start;
+
+    for (unsigned n = 0; n <= (PCI_SLOTS + 1) * PCI_NUM_BARS; n++) {
+        uint64_t next;
+
+        a = (a + size - 1) & ~(size - 1);
+        if (a < w->start || a > w->end || w->end - a < size)
+            return -ENOSPC;
+        next = taken_until(b, d, a, size);
+        if (!next) {
+            *addr = a;
+            return 0;
+        }
+        a = next;
+    }
+    return -ENOSPC;
 }
 
 static void bar_store(struct pci_dev *d, unsigned bar, uint64_t addr)
@@ -90,7 +123,9 @@ int pci_dev_add_bar(struct pci_bus *b, struct pci_dev *d, unsigned bar, uint64_t
     if (bar >= PCI_NUM_BARS || (is64 && bar + 1 >= PCI_NUM_BARS) || size < 4096 ||
         (size & (size - 1)) || (!is64 && size > (1ull << 31)))
         return -EINVAL;
-    r = window_alloc(w, size, &addr);
+    pthread_mutex_lock(&b->lock);
+    r = window_alloc(b, w, d, size, &addr);
+    pthread_mutex_unlock(&b->lock);
     if (r)
         return r;
     d->bar_size[bar] = size;
@@ -208,16 +243,24 @@ void pci_cfg_write(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint
     pthread_mutex_unlock(&b->lock);
 }
 
+/* ECAM of every segment: 1 MiB (bus 0) each, segment s at s MiB. */
 static void ecam_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
 {
-    *val = pci_cfg_read(opaque, (uint8_t)(off >> 20), (off >> 15) & 31, (off >> 12) & 7,
-                        off & 0xfff, len);
+    struct pci_host *h = opaque;
+    uint64_t seg = off / GPA_ECAM_SEG_SIZE;
+
+    if (seg < h->n)
+        *val = pci_cfg_read(&h->bus[seg], 0, (off >> 15) & 31, (off >> 12) & 7, off & 0xfff, len);
 }
 
 static void ecam_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
 {
-    pci_cfg_write(opaque, (uint8_t)(off >> 20), (off >> 15) & 31, (off >> 12) & 7, off & 0xfff, len,
-                  (uint32_t)val);
+    struct pci_host *h = opaque;
+    uint64_t seg = off / GPA_ECAM_SEG_SIZE;
+
+    if (seg < h->n)
+        pci_cfg_write(&h->bus[seg], 0, (off >> 15) & 31, (off >> 12) & 7, off & 0xfff, len,
+                      (uint32_t)val);
 }
 
 static const struct bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
@@ -304,31 +347,61 @@ static struct pci_dev *bar_lookup(struct pci_bus *b, uint64_t gpa, unsigned *bar
     return found;
 }
 
-static void window_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+/* The segment whose MMIO32 or MMIO64 window holds gpa (windows never overlap), or NULL. */
+static struct pci_bus *bus_at(struct pci_host *h, uint64_t gpa)
 {
-    struct pci_window *w = opaque;
-    unsigned bar;
-    uint64_t boff;
-    struct pci_dev *d = bar_lookup(w->bus, w->start + off, &bar, &boff);
+    for (uint32_t i = 0; i < h->n; i++) {
+        const struct pci_bus *b = &h->bus[i];
 
-    if (d && d->ops->bar_read)
-        d->ops->bar_read(d, bar, boff, len, val);
+        if ((gpa >= b->mmio32.start && gpa < b->mmio32.end) ||
+            (gpa >= b->mmio64.start && gpa < b->mmio64.end))
+            return &h->bus[i];
+    }
+    return NULL;
 }
 
-static void window_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+static void window_access(struct pci_host *h, uint64_t gpa, uint32_t len, uint64_t *rval,
+                          uint64_t wval)
 {
-    struct pci_window *w = opaque;
+    struct pci_bus *b = bus_at(h, gpa);
     unsigned bar;
     uint64_t boff;
-    struct pci_dev *d = bar_lookup(w->bus, w->start + off, &bar, &boff);
+    struct pci_dev *d = b ? bar_lookup(b, gpa, &bar, &boff) : NULL;
 
-    if (d && d->ops->bar_write)
-        d->ops->bar_write(d, bar, boff, len, val);
+    if (d && rval && d->ops->bar_read)
+        d->ops->bar_read(d, bar, boff, len, rval);
+    else if (d && !rval && d->ops->bar_write)
+        d->ops->bar_write(d, bar, boff, len, wval);
 }
 
-static const struct bus_ops window_ops = { .read = window_read, .write = window_write };
+static void mmio32_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    window_access(opaque, GPA_MMIO32_START + off, len, val, 0);
+}
 
-int pci_bus_init(struct pci_bus *b, uint64_t mmio64_start, uint64_t mmio64_end)
+static void mmio32_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    window_access(opaque, GPA_MMIO32_START + off, len, NULL, val);
+}
+
+static void mmio64_read(void *opaque, uint64_t off, uint32_t len, uint64_t *val)
+{
+    struct pci_host *h = opaque;
+
+    window_access(h, h->mmio64_start + off, len, val, 0);
+}
+
+static void mmio64_write(void *opaque, uint64_t off, uint32_t len, uint64_t val)
+{
+    struct pci_host *h = opaque;
+
+    window_access(h, h->mmio64_start + off, len, NULL, val);
+}
+
+static const struct bus_ops mmio32_ops = { .read = mmio32_read, .write = mmio32_write };
+static const struct bus_ops mmio64_ops = { .read = mmio64_read, .write = mmio64_write };
+
+int pci_bus_init_seg(struct pci_bus *b, uint32_t seg, const struct pci_seg_layout *l)
 {
     int r;
 
@@ -336,14 +409,23 @@ int pci_bus_init(struct pci_bus *b, uint64_t mmio64_start, uint64_t mmio64_end)
     r = pthread_mutex_init(&b->lock, NULL);
     if (r)
         return -r;
-    b->mmio32 = (struct pci_window){ b, GPA_MMIO32_START, GPA_MMIO32_END, GPA_MMIO32_START };
-    if (mmio64_end > mmio64_start)
-        b->mmio64 = (struct pci_window){ b, mmio64_start, mmio64_end, mmio64_start };
+    b->seg = seg;
+    b->mmio32 = (struct pci_window){ b, l->mmio32_start, l->mmio32_end };
+    if (l->mmio64_end > l->mmio64_start)
+        b->mmio64 = (struct pci_window){ b, l->mmio64_start, l->mmio64_end };
     else
-        b->mmio64 = (struct pci_window){ b, 0, 0, 0 };
+        b->mmio64 = (struct pci_window){ b, 0, 0 };
     pci_dev_init(&b->host, HOST_VENDOR, HOST_DEVICE, 0x060000, 0, 0x1100, NULL, NULL);
     b->slots[0] = &b->host;
     return 0;
+}
+
+int pci_bus_init(struct pci_bus *b, uint64_t mmio64_start, uint64_t mmio64_end)
+{
+    struct pci_seg_layout l;
+
+    pci_seg_layout(1, 0, mmio64_start, mmio64_end, &l);
+    return pci_bus_init_seg(b, 0, &l);
 }
 
 void pci_bus_destroy(struct pci_bus *b)
@@ -351,20 +433,23 @@ void pci_bus_destroy(struct pci_bus *b)
     pthread_mutex_destroy(&b->lock);
 }
 
-int pci_bus_register(struct pci_bus *b, struct bus *pio, struct bus *mmio)
+int pci_host_register(struct pci_host *h, struct bus *pio, struct bus *mmio)
 {
-    int r = bus_add(mmio, GPA_ECAM_START, GPA_ECAM_SIZE, &ecam_ops, b, "pci-ecam");
+    int r = h->n >= 1 && h->n <= PCI_MAX_SEGMENTS ? 0 : -EINVAL;
 
     if (!r)
-        r = bus_add(mmio, b->mmio32.start, b->mmio32.end - b->mmio32.start, &window_ops, &b->mmio32,
+        r = bus_add(mmio, GPA_ECAM_START, h->n * GPA_ECAM_SEG_SIZE, &ecam_ops, h, "pci-ecam");
+    if (!r)
+        r = bus_add(mmio, GPA_MMIO32_START, GPA_MMIO32_END - GPA_MMIO32_START, &mmio32_ops, h,
                     "pci-mmio32");
-    if (!r && b->mmio64.end > b->mmio64.start)
-        r = bus_add(mmio, b->mmio64.start, b->mmio64.end - b->mmio64.start, &window_ops, &b->mmio64,
+    if (!r && h->mmio64_end > h->mmio64_start)
+        r = bus_add(mmio, h->mmio64_start, h->mmio64_end - h->mmio64_start, &mmio64_ops, h,
                     "pci-mmio64");
+    /* The legacy configuration ports reach segment 0 only, as on real machines. */
     if (!r)
-        r = bus_add(pio, PORT_PCI_CONFIG_ADDRESS, 4, &cf8_ops, b, "pci-cf8");
+        r = bus_add(pio, PORT_PCI_CONFIG_ADDRESS, 4, &cf8_ops, &h->bus[0], "pci-cf8");
     if (!r)
-        r = bus_add(pio, PORT_PCI_CONFIG_DATA, 4, &cfc_ops, b, "pci-cfc");
+        r = bus_add(pio, PORT_PCI_CONFIG_DATA, 4, &cfc_ops, &h->bus[0], "pci-cfc");
     return r;
 }
 
@@ -380,6 +465,22 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
             r = 0;
             break;
         }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return r;
+}
+
+int pci_bus_remove(struct pci_bus *b, struct pci_dev *d)
+{
+    int r = -ENOENT;
+
+    pthread_mutex_lock(&b->lock);
+    if (d->slot && d->slot < PCI_SLOTS && b->slots[d->slot] == d) {
+        /* Memory decode off: every BAR reports unmapped before the slot empties. */
+        pci_put16(d->cfg + PCI_COMMAND, 0);
+        update_bars(b, d);
+        b->slots[d->slot] = NULL;
+        r = 0;
     }
     pthread_mutex_unlock(&b->lock);
     return r;

@@ -14,16 +14,19 @@
 #include "core/vm/virtio_pci_vu.h"
 
 /*
- * Everything PCI in one VM: segment 0's bus, the GSI routing table, the virtio-pci devices and
- * their frontend thread, built and torn down together (in reverse).
+ * Everything PCI in one VM: the buses of its PCI segments, the GSI routing table, the virtio-pci devices and
+ * their frontend thread, built and torn down together (in reverse). Devices come at boot and
+ * by hotplug, and leave by hot removal; the frontend thread is stopped while the list changes.
  */
+#define PCI_DEVICES_MAX 64 /* virtio devices of one VM */
+
 struct pci_devices {
-    struct pci_bus bus;
+    struct pci_bus *buses; /* owned, host.n of them: segment i at buses[i] */
+    struct pci_host host;
     struct gsi_table gsi;
     struct vpci_ctx ctx;
-    struct vpci_dev *devs; /* owned, n of them */
-    struct vpci_dev **devp;
-    size_t n, ninited;
+    struct vpci_dev *devp[PCI_DEVICES_MAX]; /* each owned; n of them */
+    size_t n;
     struct vpci_worker worker;
     unsigned inited; /* init steps done, for unwinding */
 };
@@ -33,6 +36,7 @@ struct pci_devices_params {
     const struct guest_mem *mem;
     const struct log *log;
     uint64_t mmio64_start, mmio64_end;
+    uint32_t segments;                /* 0 reads as 1 */
     const struct vpci_params *virtio; /* sockets taken over, closed on failure too */
     size_t nvirtio;
     void (*fatal)(void *arg, const char *msg);
@@ -48,6 +52,19 @@ int pci_devices_init(struct pci_devices *pd, const struct pci_devices_params *p,
 /* Guest reboot (vCPUs stopped). 0 or -EIO with err. */
 int pci_devices_reset(struct pci_devices *pd, char *err, size_t errlen);
 void pci_devices_destroy(struct pci_devices *pd);
+
+/* The virtio device with this id, or NULL. */
+struct vpci_dev *pci_devices_find(const struct pci_devices *pd, const char *id);
+
+/* Hotplug, vCPUs stopped: connects the backend behind p->sock (taken over, closed on failure
+ * too), puts the function in a free slot and gives it to the frontend thread. 0 with *slot, or
+ * -errno with err (nothing is kept). */
+int pci_devices_hot_add(struct pci_devices *pd, const struct vpci_params *p, unsigned *slot,
+                        char *err, size_t errlen);
+/* Hot removal, vCPUs stopped: the function leaves its slot (BARs and notify ioeventfds
+ * released), the frontend thread forgets it, its irqfds, MSI routes and eventfds are freed and
+ * its connection closed. 0 or -ENOENT. */
+int pci_devices_remove(struct pci_devices *pd, const char *id);
 
 /* The connection to the replacement of device id's backend (taken over); done(arg, id, err)
  * comes from the frontend thread once it is taken over or refused. 0, or -ENODEV (no such

@@ -513,18 +513,18 @@ int vfio_pci_reset(struct vfio_pci_dev *d)
     return 0;
 }
 
-struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *v, uint32_t n, const char *id)
+struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *const *v, uint32_t n, const char *id)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (!strcmp(v[i].id, id))
-            return &v[i];
+        if (!strcmp(v[i]->id, id))
+            return v[i];
     return NULL;
 }
 
-bool vfio_pci_any_gone(struct vfio_pci_dev *v, uint32_t n)
+bool vfio_pci_any_gone(struct vfio_pci_dev *const *v, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (vfio_pci_gone(&v[i]))
+        if (vfio_pci_gone(v[i]))
             return true;
     return false;
 }

@@ -104,6 +104,7 @@ struct vfio_pci_dev {
 struct vfio_pci_params {
     const char *id;
     int sock; /* connected vfio-user socket to the server, taken over (closed on failure too) */
+    uint16_t pci_segment; /* 0 only so far (vfio_pci_ctx has segment 0's bus) */
 };
 
 /* ctx for one VM; set_slot defaults to KVM. */
@@ -133,8 +134,8 @@ int vfio_pci_reset(struct vfio_pci_dev *d);
  */
 void vfio_pci_detach(struct vfio_pci_dev *d);
 /* The function called id among v[0..n), or NULL; whether any of them is detached or broken. */
-struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *v, uint32_t n, const char *id);
-bool vfio_pci_any_gone(struct vfio_pci_dev *v, uint32_t n);
+struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *const *v, uint32_t n, const char *id);
+bool vfio_pci_any_gone(struct vfio_pci_dev *const *v, uint32_t n);
 int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errlen);
 
 /* KVM slots deleted, BAR mappings unmapped, irqfds unbound, eventfds and socket closed. */

@@ -605,6 +605,7 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     d->ctrl_q = -1;
     d->bar_addr = PCI_BAR_UNMAPPED;
     d->ctx = ctx;
+    d->seg = bus->seg;
     d->virtio_id = p->virtio_id;
     snprintf(d->id, sizeof(d->id), "%s", p->id);
     vu_fe_init(&d->fe, p->sock);
@@ -648,6 +649,9 @@ void vpci_dev_destroy(struct vpci_dev *d)
         kvm_irqfd(d->ctx->vm_fd, d->config_fd, d->config_gsi, false);
     if (d->config_fd >= 0)
         close(d->config_fd);
+    for (uint16_t v = 0; v < MSIX_MAX_VECTORS; v++) /* hot removal: the VM goes on */
+        if (d->vec_gsi[v] != GSI_NONE && d->ctx)
+            gsi_free_msi(d->ctx->gsi, d->vec_gsi[v]);
     vu_fe_close(&d->fe);
     vpci_rc_destroy(d);
     pthread_cond_destroy(&d->idle);

@@ -110,6 +110,7 @@ struct vpci_dev {
     struct vpci_ctx *ctx;
     char id[VPCI_ID_LEN + 1];
     uint16_t virtio_id;
+    uint32_t seg;           /* the PCI segment of its bus */
     struct vu_frontend fe;  /* the frontend thread's alone once the VM runs */
     uint64_t host_features; /* offered to the guest */
     uint64_t driver_features;
@@ -152,6 +153,7 @@ struct vpci_params {
     uint16_t queue_size;
     int sock;      /* connected vhost-user socket, taken over (closed on failure too) */
     bool external; /* vhost_user=on: see vpci_ctx.lost */
+    uint16_t pci_segment;
 };
 
 /*

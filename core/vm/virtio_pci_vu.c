@@ -590,7 +590,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_dev **devs, size_t n)
+int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_dev **devs, size_t n,
+                     size_t cap)
 {
     memset(w, 0, sizeof(*w));
     atomic_init(&w->quit, false);
@@ -598,16 +599,35 @@ int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_de
     atomic_init(&w->pause_dev, -1);
     atomic_init(&w->vm_paused, false);
     w->devs = devs;
-    w->n = n;
-    w->paused = calloc(n ? n : 1, sizeof(*w->paused));
+    w->cap_devs = cap > n ? cap : n;
+    w->paused = calloc(w->cap_devs ? w->cap_devs : 1, sizeof(*w->paused));
     if (!w->paused)
         return -ENOMEM;
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0)
         return -errno;
     ctx->wake_fd = w->wake_fd;
+    return vpci_worker_update(w, n, SIZE_MAX);
+}
+
+int vpci_worker_update(struct vpci_worker *w, size_t n, size_t removed)
+{
+    int r;
+
+    if (n > w->cap_devs)
+        return -ENOSPC;
     /* Per device: socket, channel and every queue's call fd (or the control queue's kick). */
-    return grow(w, 1 + n * (2 + VPCI_MAX_QUEUES));
+    r = grow(w, 1 + n * (2 + VPCI_MAX_QUEUES));
+    if (r)
+        return r;
+    if (removed < w->n) {
+        memmove(&w->paused[removed], &w->paused[removed + 1],
+                (w->n - removed - 1) * sizeof(w->paused[0]));
+    }
+    for (size_t i = removed < w->n ? w->n - 1 : w->n; i < n; i++)
+        memset(&w->paused[i], 0, sizeof(w->paused[i])); /* a new device: no ring stopped */
+    w->n = n;
+    return 0;
 }
 
 int vpci_worker_start(struct vpci_worker *w)

@@ -28,8 +28,8 @@ struct vpci_worker {
     bool running;
     atomic_bool quit;
     int wake_fd;            /* eventfd; owned (ctx->wake_fd borrows it) */
-    struct vpci_dev **devs; /* borrowed */
-    size_t n;
+    struct vpci_dev **devs; /* borrowed; n used, room for cap_devs */
+    size_t n, cap_devs;
     struct pollfd *pfd;     /* owned poll set */
     struct vpci_dev **pdev; /* owned: device of each poll entry */
     int16_t *pq;            /* owned: queue of each entry, -1 backend channel, -2 socket */
@@ -39,15 +39,22 @@ struct vpci_worker {
     atomic_int pause_req;
     atomic_int pause_dev;
     atomic_bool vm_paused; /* the last request done was a pause: a reconnection starts no ring */
-    struct vpci_paused *paused; /* owned, n of them: rings a pause stopped (frontend thread) */
+    struct vpci_paused *paused; /* owned, cap_devs of them, n used: rings a pause stopped
+                                 * (frontend thread) */
 };
 
 /* GET_FEATURES and protocol features, SET_OWNER, the backend channel, queue count and the
  * config cache. Before the frontend thread exists. 0 or -errno with err. */
 int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t errlen);
 
-/* Creates the wake eventfd (ctx->wake_fd) without a thread yet. 0 or -errno. */
-int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_dev **devs, size_t n);
+/* Creates the wake eventfd (ctx->wake_fd) without a thread yet; devs has room for cap devices,
+ * n of them used. 0 or -errno. */
+int vpci_worker_init(struct vpci_worker *w, struct vpci_ctx *ctx, struct vpci_dev **devs, size_t n,
+                     size_t cap);
+/* The thread stopped (or not started): devs now holds n devices. removed: the index of the one
+ * that left (later ones moved down, their paused rings with them), or SIZE_MAX when devices
+ * were appended. 0, -ENOSPC (above cap) or -ENOMEM. */
+int vpci_worker_update(struct vpci_worker *w, size_t n, size_t removed);
 int vpci_worker_start(struct vpci_worker *w);
 void vpci_worker_stop(struct vpci_worker *w);
 void vpci_worker_destroy(struct vpci_worker *w);

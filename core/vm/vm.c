@@ -1,4 +1,4 @@
-#include "core/vm/vm.h"
+#include "core/vm/vm_priv.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,53 +23,7 @@
 #include "core/vm/vm_sys.h"
 #include "core/vm/vmev.h"
 
-#define KVM_API_VERSION_EXPECTED   12
-#define MSR_IA32_ARCH_CAPABILITIES 0x10a
-#define CPUID_MAX_ENTRIES          512
-/* A guest that reboots this often this fast is looping, not working. */
-#define REBOOT_BURST     16
-#define REBOOT_WINDOW_NS 1000000000ll
-/* Passed-through functions: every one takes a slot on bus 0. */
-#define VM_MAX_VFIO PCI_SLOTS
-
-struct vm {
-    struct log log;
-    int kvm_fd;                 /* borrowed */
-    int vm_fd;                  /* owned */
-    struct guest_mem mem;       /* borrowed mapping */
-    struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
-    char *cmdline;              /* owned */
-    struct cpuid_config cpu;
-    uint32_t boot_vcpus, max_vcpus;
-    struct vcpu *vcpus; /* owned, boot_vcpus of them; nvcpus created */
-    uint32_t nvcpus;
-    struct vm_numa_state numa;
-    struct kvm_cpuid2 *supported; /* owned */
-    size_t run_size;
-    struct vmev ev;
-    atomic_bool stopping;
-    struct vcpu_env env;
-    struct vm_devices dev;
-    bool dev_inited;
-    struct pci_devices pci;
-    bool pci_inited;
-    struct vfio_pci_ctx vfio_ctx;
-    struct vfio_pci_dev *vfio; /* owned; nvfio of them built */
-    uint32_t nvfio;
-    bool vfio_paused; /* vm_vfio_detach stopped the vCPUs (control thread only) */
-    /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
-    char dev_err[200];
-    atomic_bool dev_failed;
-    struct timespec reboot_at[REBOOT_BURST]; /* ring of recent reboot times */
-    atomic_int pause_state;      /* enum pause_state: set by vm_run, polled by vm_pause/resume */
-    struct kvm_clock_data clock; /* the guest clock while paused */
-    unsigned int reboots;
-};
-
-static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
+int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -88,40 +43,40 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     int r = kvm_api_version(vm->kvm_fd);
 
     if (r != KVM_API_VERSION_EXPECTED)
-        return set_err(err, errlen, r < 0 ? r : -ENOTSUP, "/dev/kvm: API version %d", r);
+        return vm_set_err(err, errlen, r < 0 ? r : -ENOTSUP, "/dev/kvm: API version %d", r);
     vm->vm_fd = kvm_create_vm(vm->kvm_fd);
     if (vm->vm_fd < 0)
-        return set_err(err, errlen, vm->vm_fd, "KVM_CREATE_VM");
+        return vm_set_err(err, errlen, vm->vm_fd, "KVM_CREATE_VM");
     r = kvm_set_identity_map_addr(vm->vm_fd, GPA_KVM_IDENTITY_MAP);
     if (r < 0)
-        return set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");
+        return vm_set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");
     r = kvm_set_tss_addr(vm->vm_fd, GPA_KVM_TSS);
     if (r < 0)
-        return set_err(err, errlen, r, "KVM_SET_TSS_ADDR");
+        return vm_set_err(err, errlen, r, "KVM_SET_TSS_ADDR");
     r = kvm_create_irqchip(vm->vm_fd);
     if (r < 0)
-        return set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
+        return vm_set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
     /* One slot per region: slots may not span the hole, nor two zones' mappings. */
     for (uint32_t i = 0; i < vm->mem.nregions; i++) {
         const struct guest_mem_region *g = &vm->mem.regions[i];
 
         r = kvm_set_user_memory_region(vm->vm_fd, i, g->gpa, g->size, g->host);
         if (r < 0)
-            return set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
-                           (unsigned long long)g->gpa);
+            return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
+                              (unsigned long long)g->gpa);
     }
     r = kvm_vcpu_mmap_size(vm->kvm_fd);
     if (r < (int)sizeof(struct kvm_run))
-        return set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
+        return vm_set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
     vm->run_size = (size_t)r;
     vm->supported =
         calloc(1, sizeof(*vm->supported) + CPUID_MAX_ENTRIES * sizeof(vm->supported->entries[0]));
     if (!vm->supported)
-        return set_err(err, errlen, -ENOMEM, "cpuid");
+        return vm_set_err(err, errlen, -ENOMEM, "cpuid");
     vm->supported->nent = CPUID_MAX_ENTRIES;
     r = kvm_get_supported_cpuid(vm->kvm_fd, vm->supported);
     if (r < 0)
-        return set_err(err, errlen, r, "KVM_GET_SUPPORTED_CPUID");
+        return vm_set_err(err, errlen, r, "KVM_GET_SUPPORTED_CPUID");
     return 0;
 }
 
@@ -136,7 +91,7 @@ static int set_affinity(struct vm *vm, const struct vm_params *p, char *err, siz
             continue;
         r = vcpu_set_affinity(&vm->vcpus[a->vcpu], a->host_cpus, a->nhost_cpus);
         if (r < 0)
-            return set_err(err, errlen, r, "vcpu%u: affinity", a->vcpu);
+            return vm_set_err(err, errlen, r, "vcpu%u: affinity", a->vcpu);
     }
     return 0;
 }
@@ -150,7 +105,7 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
     vm->vcpus = calloc(vm->boot_vcpus, sizeof(*vm->vcpus));
     table = calloc(CPUID_MAX_ENTRIES, sizeof(*table));
     if (!vm->vcpus || !table) {
-        r = set_err(err, errlen, -ENOMEM, "vcpus");
+        r = vm_set_err(err, errlen, -ENOMEM, "vcpus");
         goto out;
     }
     for (i = 0; i < vm->boot_vcpus; i++) {
@@ -158,7 +113,7 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
 
         r = vcpu_create(&vm->vcpus[i], vm->vm_fd, i, apic_id, vm->run_size, &vm->env);
         if (r < 0) {
-            set_err(err, errlen, r, "vcpu%u: create", i);
+            vm_set_err(err, errlen, r, "vcpu%u: create", i);
             goto out;
         }
         vm->nvcpus++;
@@ -177,7 +132,7 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
                         CPUID_MAX_ENTRIES);
         r = n < 0 ? n : vcpu_set_cpuid(&vm->vcpus[i], table, (uint32_t)n);
         if (r < 0) {
-            set_err(err, errlen, r, "vcpu%u: cpuid", i);
+            vm_set_err(err, errlen, r, "vcpu%u: cpuid", i);
             goto out;
         }
     }
@@ -187,12 +142,22 @@ out:
     return r;
 }
 
+/* The slot of virtio or passed-through device id on segment 0, or -1 (vm_numa_acpi). */
+static int vm_slot_of(const void *arg, const char *id)
+{
+    const struct vm *vm = arg;
+    const struct vfio_pci_dev *f =
+        vfio_pci_find((struct vfio_pci_dev *const *)vm->vfio, vm->nvfio, id);
+    const struct vpci_dev *d = vm->pci_inited ? pci_devices_find(&vm->pci, id) : NULL;
+
+    return f ? f->pci.slot : d && d->seg == 0 ? d->pci.slot : -1;
+}
+
 static int write_acpi(struct vm *vm, char *err, size_t errlen)
 {
     struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
     struct acpi_mem_range ranges[GUEST_MEM_MAX_REGIONS];
     struct acpi_pci_initiator initiators[ACPI_MAX_INITIATORS];
-    uint8_t vfio_slot[VM_MAX_VFIO];
     struct acpi_params ap = { .cpus = cpus,
                               .ncpus = vm->max_vcpus,
                               .no_com1 = !vm->dev.serial_enabled };
@@ -201,28 +166,26 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
     uint32_t i;
 
     if (!cpus)
-        return set_err(err, errlen, -ENOMEM, "acpi");
+        return vm_set_err(err, errlen, -ENOMEM, "acpi");
     if (vm->pci_inited) {
         ap.pci = true;
-        ap.pci_mmio64_start = vm->pci.bus.mmio64.start;
-        ap.pci_mmio64_end = vm->pci.bus.mmio64.end;
+        ap.pci_mmio64_start = vm->pci.host.mmio64_start;
+        ap.pci_mmio64_end = vm->pci.host.mmio64_end;
+        ap.pci_segments = vm->pci.host.n;
     }
     if (!buf) {
         free(cpus);
-        return set_err(err, errlen, -ENOSPC, "acpi: guest memory too small");
+        return vm_set_err(err, errlen, -ENOSPC, "acpi: guest memory too small");
     }
     for (i = 0; i < vm->max_vcpus; i++) {
         cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
         cpus[i].enabled = i < vm->boot_vcpus;
     }
-    for (i = 0; i < vm->nvfio && i < VM_MAX_VFIO; i++)
-        vfio_slot[i] = vm->vfio[i].pci.slot;
-    vm_numa_acpi(&vm->numa, &vm->mem, vm->pci_inited ? &vm->pci : NULL, vfio_slot, i, ranges,
-                 initiators, &ap);
+    vm_numa_acpi(&vm->numa, &vm->mem, vm_slot_of, vm, ranges, initiators, &ap);
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
-        return set_err(err, errlen, (int)n, "acpi: building tables");
+        return vm_set_err(err, errlen, (int)n, "acpi: building tables");
     return 0;
 }
 
@@ -242,11 +205,11 @@ static int load_guest(struct vm *vm, char *err, size_t errlen)
         return r;
     r = boot_cpu_write_tables(&vm->mem, entry.mode);
     if (r < 0)
-        return set_err(err, errlen, r, "boot: writing GDT and page tables");
+        return vm_set_err(err, errlen, r, "boot: writing GDT and page tables");
     for (i = 0; i < vm->nvcpus; i++) {
         r = vcpu_reset(&vm->vcpus[i], i == 0 ? &entry : NULL);
         if (r < 0)
-            return set_err(err, errlen, r, "vcpu%u: reset", i);
+            return vm_set_err(err, errlen, r, "vcpu%u: reset", i);
     }
     return 0;
 }
@@ -256,16 +219,16 @@ static int check_params(const struct vm_params *p, struct cpuid_topology *topo, 
 {
     if (p->kvm_fd < 0 || !p->mem.nregions || p->mem.nregions > GUEST_MEM_MAX_REGIONS ||
         p->mem.size < GPA_HIGH_RAM_START)
-        return set_err(err, errlen, -EINVAL, "vm: no /dev/kvm or less than 1 MiB of RAM");
+        return vm_set_err(err, errlen, -EINVAL, "vm: no /dev/kvm or less than 1 MiB of RAM");
     if (p->boot_vcpus == 0 || p->max_vcpus < p->boot_vcpus)
-        return set_err(err, errlen, -EINVAL, "vm: %u boot vCPUs with max %u", p->boot_vcpus,
-                       p->max_vcpus);
+        return vm_set_err(err, errlen, -EINVAL, "vm: %u boot vCPUs with max %u", p->boot_vcpus,
+                          p->max_vcpus);
     *topo = (struct cpuid_topology){ p->threads_per_core, p->cores_per_die, p->dies_per_package,
                                      p->packages };
     if (cpuid_topology_fixup(topo, p->max_vcpus) < 0)
-        return set_err(err, errlen, -EINVAL, "vm: topology %u:%u:%u:%u holds fewer than %u vCPUs",
-                       p->threads_per_core, p->cores_per_die, p->dies_per_package, p->packages,
-                       p->max_vcpus);
+        return vm_set_err(err, errlen, -EINVAL,
+                          "vm: topology %u:%u:%u:%u holds fewer than %u vCPUs", p->threads_per_core,
+                          p->cores_per_die, p->dies_per_package, p->packages, p->max_vcpus);
     return 0;
 }
 
@@ -310,6 +273,7 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
     int r;
 
     mmio64_window(vm, &pp.mmio64_start, &pp.mmio64_end);
+    pp.segments = p->pci_segments;
     r = pci_devices_init(&vm->pci, &pp, &vm->dev.pio, &vm->dev.mmio, err, errlen);
     if (r == 0)
         vm->pci_inited = true;
@@ -317,22 +281,25 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
 }
 
 /* The passed-through functions, after the virtio ones (sockets taken over, closed on failure
- * too). */
+ * too). The context exists with or without them: vm.add-device may come later. */
 static int setup_vfio(struct vm *vm, const struct vm_params *p, char *err, size_t errlen)
 {
     uint32_t i = 0;
-    int r = 0;
+    int r = p->nvfio <= VM_MAX_VFIO ? 0 : vm_set_err(err, errlen, -ENOSPC, "vm: vfio devices");
 
-    if (!p->nvfio)
-        return 0;
-    vfio_pci_ctx_init(&vm->vfio_ctx, vm->vm_fd, &vm->pci.gsi, &vm->mem, &vm->log, &vm->pci.bus);
-    vm->vfio = p->nvfio <= VM_MAX_VFIO ? calloc(p->nvfio, sizeof(*vm->vfio)) : NULL;
-    if (!vm->vfio)
-        r = set_err(err, errlen, p->nvfio <= VM_MAX_VFIO ? -ENOMEM : -ENOSPC, "vm: vfio devices");
+    vfio_pci_ctx_init(&vm->vfio_ctx, vm->vm_fd, &vm->pci.gsi, &vm->mem, &vm->log,
+                      &vm->pci.buses[0]);
     for (; !r && i < p->nvfio; i++) {
-        r = vfio_pci_init(&vm->vfio[i], &vm->vfio_ctx, &p->vfio[i], err, errlen);
+        struct vfio_pci_dev *d = calloc(1, sizeof(*d));
+
+        r = d ? vfio_pci_init(d, &vm->vfio_ctx, &p->vfio[i], err, errlen)
+              : vm_set_err(err, errlen, -ENOMEM, "vm: vfio devices");
         if (!r)
-            vm->nvfio++;
+            vm->vfio[vm->nvfio++] = d;
+        else
+            free(d); /* vfio_pci_init cleans up after itself */
+        if (!d)
+            close(p->vfio[i].sock);
     }
     for (; r && i < p->nvfio; i++)
         close(p->vfio[i].sock);
@@ -352,10 +319,11 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
             close(p->virtio[i].sock);
         for (uint32_t i = 0; i < p->nvfio; i++)
             close(p->vfio[i].sock);
-        return set_err(err, errlen, -ENOMEM, "vm");
+        return vm_set_err(err, errlen, -ENOMEM, "vm");
     }
     atomic_init(&vm->dev_failed, false);
     vm->vm_fd = -1;
+    vm->hp_fd = -1;
     vm->ev.efd = -1;
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
     r = check_params(p, &vm->cpu.topo, err, errlen);
@@ -370,14 +338,14 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     r = vm_numa_copy(&vm->numa, &p->numa, p->max_vcpus, p->mem.nzones, p->virtio, p->nvirtio,
                      p->vfio, p->nvfio);
     if (r < 0) {
-        set_err(err, errlen, r,
-                r == -ENOENT ? "vm: NUMA device_id names no device" : "vm: NUMA layout");
+        vm_set_err(err, errlen, r,
+                   r == -ENOENT ? "vm: NUMA device_id names no device" : "vm: NUMA layout");
         goto fail;
     }
     if (p->boot.cmdline) {
         vm->cmdline = strdup(p->boot.cmdline);
         if (!vm->cmdline) {
-            r = set_err(err, errlen, -ENOMEM, "vm");
+            r = vm_set_err(err, errlen, -ENOMEM, "vm");
             goto fail;
         }
     }
@@ -385,17 +353,22 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     atomic_init(&vm->stopping, false);
     r = vmev_init(&vm->ev);
     if (r < 0) {
-        set_err(err, errlen, r, "vm: eventfd");
+        vm_set_err(err, errlen, r, "vm: eventfd");
         goto fail;
     }
     r = vm_sys_install_kick_handler(VCPU_KICK_SIGNAL);
     if (r < 0) {
-        set_err(err, errlen, r, "vm: signal handler");
+        vm_set_err(err, errlen, r, "vm: signal handler");
         goto fail;
     }
     r = setup_kvm(vm, err, errlen);
     if (r < 0)
         goto fail;
+    vm->hp_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->hp_fd < 0) {
+        r = vm_set_err(err, errlen, -errno, "vm: eventfd");
+        goto fail;
+    }
     dp = (struct vm_devices_params){
         .vm_fd = vm->vm_fd,
         .ev = &vm->ev,
@@ -403,10 +376,13 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         .serial_enabled = p->serial_enabled,
         .serial_in_fd = p->serial_in_fd,
         .serial_out_fd = p->serial_out_fd,
+        .pci_segments = p->pci_segments,
+        .pci_eject = vm_hotplug_eject_wake,
+        .pci_eject_arg = vm,
     };
     r = vm_devices_init(&vm->dev, &dp);
     if (r < 0) {
-        set_err(err, errlen, r, "vm: platform devices");
+        vm_set_err(err, errlen, r, "vm: platform devices");
         goto fail;
     }
     vm->dev_inited = true;
@@ -528,7 +504,7 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     int r = note_reboot(vm);
 
     if (r < 0) {
-        set_err(err, errlen, 0, "vm: reboot loop, %d reboots within a second", REBOOT_BURST);
+        vm_set_err(err, errlen, 0, "vm: reboot loop, %d reboots within a second", REBOOT_BURST);
         return r;
     }
     log_info(&vm->log, "vm: guest reboot");
@@ -541,10 +517,10 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     /* A passed-through function that does not come back is logged and left dead: the guest
      * may go on without it. */
     for (uint32_t i = 0; i < vm->nvfio; i++)
-        (void)vfio_pci_reset(&vm->vfio[i]);
+        (void)vfio_pci_reset(vm->vfio[i]);
     r = reset_irqchip(vm);
     if (r < 0)
-        return set_err(err, errlen, r, "vm: irqchip reset");
+        return vm_set_err(err, errlen, r, "vm: irqchip reset");
     return load_guest(vm, err, errlen);
 }
 
@@ -564,7 +540,7 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
     if (*r == 0) {
         *r = kvm_get_clock(vm->vm_fd, &vm->clock);
         if (*r < 0)
-            set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
+            vm_set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
     }
     if (*r < 0) {
         atomic_store(&vm->pause_state, PAUSE_NONE);
@@ -575,8 +551,8 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
     while (!(ev & (VMEV_RESUME | VMEV_STOP | VMEV_ERROR)))
         ev |= vmev_wait(&vm->ev, -1);
     if (ev & VMEV_ERROR) { /* a backend died while paused */
-        *r = set_err(err, errlen, -EIO, "%s",
-                     atomic_load(&vm->dev_failed) ? vm->dev_err : "vm: failed while paused");
+        *r = vm_set_err(err, errlen, -EIO, "%s",
+                        atomic_load(&vm->dev_failed) ? vm->dev_err : "vm: failed while paused");
     } else if (!(ev & VMEV_STOP) && vm->pci_inited) {
         *r = vpci_resume_all(&vm->pci.worker, err, errlen);
     }
@@ -585,7 +561,7 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
         vm->clock.flags = 0;
         *r = kvm_set_clock(vm->vm_fd, &vm->clock);
         if (*r < 0)
-            set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
+            vm_set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
     }
     atomic_store(&vm->pause_state, PAUSE_NONE);
     log_info(&vm->log, "vm: resumed");
@@ -601,7 +577,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 
         if (r < 0) {
             stop_all(vm);
-            return set_err(err, errlen, r, "vm: starting threads");
+            return vm_set_err(err, errlen, r, "vm: starting threads");
         }
         while (!ev)
             ev = vmev_wait(&vm->ev, -1);
@@ -612,14 +588,14 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
         ev |= vmev_take(&vm->ev);
         if (ev & VMEV_ERROR) {
             if (atomic_load(&vm->dev_failed)) {
-                set_err(err, errlen, 0, "%s", vm->dev_err);
+                vm_set_err(err, errlen, 0, "%s", vm->dev_err);
                 return -EIO;
             }
             for (i = 0; i < vm->nvcpus; i++) {
                 if (vm->vcpus[i].err[0])
-                    return set_err(err, errlen, -EIO, "%s", vm->vcpus[i].err);
+                    return vm_set_err(err, errlen, -EIO, "%s", vm->vcpus[i].err);
             }
-            return set_err(err, errlen, -EIO, "vm: failed");
+            return vm_set_err(err, errlen, -EIO, "vm: failed");
         }
         if (ev & VMEV_STOP)
             return VM_RESULT_STOPPED;
@@ -629,7 +605,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
             for (i = 0; i < vm->nvcpus; i++) {
                 r = kvm_nmi(vm->vcpus[i].fd);
                 if (r < 0)
-                    return set_err(err, errlen, r, "vm: KVM_NMI on vCPU %u", i);
+                    return vm_set_err(err, errlen, r, "vm: KVM_NMI on vCPU %u", i);
             }
             log_info(&vm->log, "vm: NMI injected on %u vCPUs", vm->nvcpus);
             ev &= ~(unsigned int)VMEV_NMI;
@@ -774,9 +750,10 @@ void vm_destroy(struct vm *vm)
     free(vm->vcpus);
     vm_numa_free(&vm->numa);
     /* Before the bus and the GSI table they use, and before the VM fd their slots are in. */
-    for (i = 0; i < vm->nvfio; i++)
-        vfio_pci_destroy(&vm->vfio[i]);
-    free(vm->vfio);
+    for (i = 0; i < vm->nvfio; i++) {
+        vfio_pci_destroy(vm->vfio[i]);
+        free(vm->vfio[i]);
+    }
     if (vm->pci_inited)
         pci_devices_destroy(&vm->pci);
     if (vm->dev_inited)
@@ -784,6 +761,8 @@ void vm_destroy(struct vm *vm)
     free(vm->supported);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
+    if (vm->hp_fd >= 0)
+        close(vm->hp_fd);
     vmev_destroy(&vm->ev);
     free(vm->cmdline);
     free(vm);

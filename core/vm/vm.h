@@ -75,6 +75,7 @@ struct vm_params {
      * loss stops the VM. */
     void (*device_lost)(void *arg, const char *id, const char *why);
     void *device_lost_arg;
+    uint32_t pci_segments; /* --platform num_pci_segments; 0 reads as 1 */
 };
 
 enum vm_result {
@@ -128,6 +129,28 @@ int vm_reconnect_device(struct vm *vm, const char *id, int sock,
  * device; with err for reconnect). */
 int vm_vfio_detach(struct vm *vm, const char *id);
 int vm_vfio_reconnect(struct vm *vm, const char *id, int sock, char *err, size_t errlen);
+
+/*
+ * PCI hotplug (issue 16), Cloud Hypervisor's ACPI way; from one thread other than vm_run's (the
+ * core's control thread). The vCPUs are stopped while a device joins or leaves (vm_pause; a VM
+ * the user paused stays paused).
+ * - vm_hot_add: a virtio device (virtio set) or a passed-through function (vfio set) joins a
+ *   free slot of segment 0 (its socket taken over, closed on failure too) and the guest is told
+ *   (PCIU, GED). 0 with *slot, or -errno with err and nothing kept.
+ * - vm_hot_remove: asks the guest to eject device id (PCID, GED); asking again repeats it.
+ *   0 or -ENODEV.
+ * - vm_hotplug_fd: readable when the guest ejected slots; vm_hotplug_ejects then removes each
+ *   device there (slot, BARs, ioeventfds, irqfds, MSI routes, connection) and calls
+ *   gone(arg, id) for it. An eject of an empty slot is logged and ignored.
+ */
+struct vm_hot_add {
+    const struct vpci_params *virtio;
+    const struct vfio_pci_params *vfio;
+};
+int vm_hot_add(struct vm *vm, const struct vm_hot_add *p, unsigned *slot, char *err, size_t errlen);
+int vm_hot_remove(struct vm *vm, const char *id);
+int vm_hotplug_fd(const struct vm *vm);
+void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), void *arg);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

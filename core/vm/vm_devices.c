@@ -49,6 +49,8 @@ static const struct dev_slot dev_table[] = {
       offsetof(struct vm_devices, pm), false },
     { "ged", DEV_MMIO, GPA_GED_START, GPA_GED_SIZE, &ged_bus_ops, offsetof(struct vm_devices, ged),
       false },
+    { "pci-hotplug", DEV_MMIO, GPA_PCI_HOTPLUG_START, GPA_PCI_HOTPLUG_SIZE, &pci_hotplug_bus_ops,
+      offsetof(struct vm_devices, hp), false },
 };
 
 static void ged_pulse(void *opaque)
@@ -84,7 +86,7 @@ static int register_all(struct vm_devices *d)
 }
 
 /* Init steps, unwound in reverse by vm_devices_destroy() up to d->inited. */
-enum { STEP_SERIAL = 1, STEP_RTC, STEP_DONE };
+enum { STEP_SERIAL = 1, STEP_RTC, STEP_HOTPLUG, STEP_DONE };
 
 int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p)
 {
@@ -105,6 +107,11 @@ int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p)
     if (r < 0)
         goto out;
     d->inited = STEP_RTC;
+    r = pci_hotplug_init(&d->hp, p->pci_segments ? p->pci_segments : 1, p->pci_eject,
+                         p->pci_eject_arg);
+    if (r < 0)
+        goto out;
+    d->inited = STEP_HOTPLUG;
     i8042_init(&d->kbd, p->ev);
     acpi_pm_init(&d->pm, p->ev);
     ged_init(&d->ged, ged_pulse, d);
@@ -120,6 +127,8 @@ out:
 
 void vm_devices_destroy(struct vm_devices *d)
 {
+    if (d->inited >= STEP_HOTPLUG)
+        pci_hotplug_destroy(&d->hp);
     if (d->inited >= STEP_RTC)
         rtc_destroy(&d->rtc);
     if (d->inited >= STEP_SERIAL)
@@ -131,6 +140,7 @@ void vm_devices_reset(struct vm_devices *d)
 {
     serial_reset(&d->serial.uart);
     ged_reset(&d->ged);
+    pci_hotplug_reset(&d->hp);
 }
 
 int vm_devices_start(struct vm_devices *d)

@@ -8,6 +8,7 @@
 #include "core/vm/ged.h"
 #include "core/vm/i8042.h"
 #include "core/vm/log.h"
+#include "core/vm/pci_hotplug.h"
 #include "core/vm/rtc.h"
 #include "core/vm/serial_host.h"
 #include "core/vm/vmev.h"
@@ -25,6 +26,7 @@ struct vm_devices {
     struct i8042 kbd;
     struct acpi_pm pm;
     struct ged ged;
+    struct pci_hotplug hp;
     int vm_fd; /* borrowed, for GED's interrupt */
     const struct log *log;
     unsigned int inited; /* how many init steps ran, for unwinding */
@@ -36,6 +38,9 @@ struct vm_devices_params {
     const struct log *log;
     bool serial_enabled;
     int serial_in_fd, serial_out_fd;
+    uint32_t pci_segments;        /* 0 reads as 1 */
+    void (*pci_eject)(void *arg); /* the guest wrote B0EJ (pci_hotplug.h); vCPU thread */
+    void *pci_eject_arg;
 };
 
 int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p);

@@ -1,6 +1,7 @@
 #include "core/vm/vm_numa.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,6 @@ static int copy_initiators(struct vm_numa_state *dst, const struct vm_numa *src,
         return -EINVAL;
     for (uint32_t i = 0; i < src->ninitiators; i++) {
         const struct vm_numa_initiator *g = &src->initiators[i];
-        bool is_vfio = false;
         uint32_t k;
 
         if (!g->device_id || g->node >= src->nnodes)
@@ -22,7 +22,6 @@ static int copy_initiators(struct vm_numa_state *dst, const struct vm_numa *src,
         while (k < nvirtio && (!virtio[k].id || strcmp(virtio[k].id, g->device_id)))
             k++;
         if (k == nvirtio) {
-            is_vfio = true;
             k = 0;
             while (k < nvfio && (!vfio[k].id || strcmp(vfio[k].id, g->device_id)))
                 k++;
@@ -30,10 +29,9 @@ static int copy_initiators(struct vm_numa_state *dst, const struct vm_numa *src,
                 return -ENOENT;
         }
         for (uint32_t j = 0; j < i; j++)
-            if (dst->initiators[j].virtio == k && dst->initiators[j].vfio == is_vfio)
+            if (!strcmp(dst->initiators[j].id, g->device_id))
                 return -EINVAL;
-        dst->initiators[i].virtio = k;
-        dst->initiators[i].vfio = is_vfio;
+        snprintf(dst->initiators[i].id, sizeof(dst->initiators[i].id), "%s", g->device_id);
         dst->initiators[i].node = g->node;
     }
     dst->ninitiators = src->ninitiators;
@@ -84,10 +82,10 @@ void vm_numa_free(struct vm_numa_state *s)
 }
 
 void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
-                  const struct pci_devices *pd, const uint8_t *vfio_slot, uint32_t nvfio,
+                  int (*slot_of)(const void *arg, const char *id), const void *arg,
                   struct acpi_mem_range *out, struct acpi_pci_initiator *gi, struct acpi_params *ap)
 {
-    uint32_t i;
+    uint32_t i, n = 0;
 
     ap->numa_nodes = s->nnodes;
     if (!s->nnodes)
@@ -105,21 +103,18 @@ void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
     ap->mem = out;
     ap->nmem = i;
     ap->distances = s->distances;
+    /* Every virtio and vfio function sits on bus 0 as function 0 of its own slot. */
     for (i = 0; i < s->ninitiators && i < ACPI_MAX_INITIATORS; i++) {
-        uint32_t k = s->initiators[i].virtio;
-        uint8_t slot = 0xff; /* 0xff: acpi_build refuses */
+        int slot = slot_of ? slot_of(arg, s->initiators[i].id) : -1;
 
-        /* Every virtio and vfio function sits on bus 0 as function 0 of its own slot. */
-        if (s->initiators[i].vfio)
-            slot = vfio_slot && k < nvfio ? vfio_slot[k] : 0xff;
-        else if (pd && k < pd->n)
-            slot = pd->devs[k].pci.slot;
-        gi[i] = (struct acpi_pci_initiator){
-            .dev = slot,
+        if (slot < 0)
+            continue;
+        gi[n++] = (struct acpi_pci_initiator){
+            .dev = (uint8_t)slot,
             .fn = 0,
             .node = s->initiators[i].node,
         };
     }
     ap->initiators = gi;
-    ap->ninitiators = i;
+    ap->ninitiators = n;
 }

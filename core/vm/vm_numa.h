@@ -17,9 +17,7 @@ struct vm_numa_state {
     uint8_t *distances; /* nnodes^2; owned */
     uint32_t ninitiators;
     struct {
-        uint32_t virtio; /* index into vm_params.virtio (also pci_devices.devs'), or into
-                          * vm_params.vfio when vfio */
-        bool vfio;
+        char id[VPCI_ID_LEN + 1]; /* a virtio or passed-through device of the VM at boot */
         uint32_t node;
     } initiators[ACPI_MAX_INITIATORS];
 };
@@ -34,10 +32,10 @@ void vm_numa_free(struct vm_numa_state *s);
 
 /* Fills the NUMA part of ap (CPU nodes point into s): one memory range per guest_mem region,
  * in out, which has room for GUEST_MEM_MAX_REGIONS; the initiators' PCI functions in gi (room
- * for ACPI_MAX_INITIATORS), found in pd (NULL: no PCI bus, then acpi_build refuses them) and
- * vfio_slot (the slot of each passed-through function, nvfio of them). */
+ * for ACPI_MAX_INITIATORS), each at the slot slot_of(arg, id) finds (segment 0); an initiator
+ * whose device has been hot-removed (slot_of < 0) is left out. */
 void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
-                  const struct pci_devices *pd, const uint8_t *vfio_slot, uint32_t nvfio,
+                  int (*slot_of)(const void *arg, const char *id), const void *arg,
                   struct acpi_mem_range *out, struct acpi_pci_initiator *gi,
                   struct acpi_params *ap);
 

@@ -183,15 +183,48 @@ def generic(c, v, where):
         os.close(w)
 
 
+# The device endpoints that change the configuration (checked per state by add_remove()).
+ADD_REMOVE = ("vm.add-disk", "vm.add-vsock", "vm.add-device", "vm.add-user-device",
+              "vm.remove-device")
+
+
 def sweep(c, v, where, skip=()):
     """Every documented path once with its example body, except the ones that change state."""
     for path in sorted(c.paths):
-        if path in skip or path in ("vmm.shutdown", "vm.delete", "vm.shutdown", "vm.reboot",
-                                    "vm.pause", "vm.resume", "vm.boot", "vm.power-button",
-                                    "vm.nmi", "vm.create", "vm.add-net"):
+        if path in skip or path in ADD_REMOVE or path in (
+                "vmm.shutdown", "vm.delete", "vm.shutdown", "vm.reboot", "vm.pause", "vm.resume",
+                "vm.boot", "vm.power-button", "vm.nmi", "vm.create", "vm.add-net"):
             continue
         m = only_method(c, path)
         ask(c, v, m, path, c.example(path, m, c.args), where=where)
+
+
+def add_remove(c, v, where, vm):
+    """The add endpoints and vm.remove-device. No VM: each one's error status. Created: cold
+    adds (204), then refusals (a used id, a segment --platform lacks, a second vsock), then
+    removal of each (204) and of an unknown id (404), leaving the configuration as it was.
+    Booted: only what the configuration check refuses before any hotplug."""
+    err = {"vm.add-disk": 500, "vm.add-vsock": 500, "vm.add-device": 404,
+           "vm.add-user-device": 404, "vm.remove-device": 404}
+    bad_seg = {"vm.add-disk": {"path": "/d", "pci_segment": 7},
+               "vm.add-vsock": {"cid": 9, "socket": "/v", "pci_segment": 7},
+               "vm.add-device": {"path": "/p", "pci_segment": 7},
+               "vm.add-user-device": {"socket": "/u", "pci_segment": 7}}
+    if vm == "none":
+        for path in ADD_REMOVE:
+            ask(c, v, "PUT", path, c.example(path, "PUT", c.args), want=err[path], where=where)
+        return
+    if vm == "booted":
+        for path, body in bad_seg.items():
+            ask(c, v, "PUT", path, body, want=err[path], where=where)
+        return
+    for path in ADD_REMOVE[:-1]:
+        ex = c.example(path, "PUT", c.args)
+        ask(c, v, "PUT", path, ex, want=204, where=where)
+        ask(c, v, "PUT", path, ex, want=err[path], where=where)  # the id is used now
+        ask(c, v, "PUT", path, bad_seg[path], want=err[path], where=where)
+        ask(c, v, "PUT", "vm.remove-device", {"id": ex["id"]}, want=204, where=where)
+    ask(c, v, "PUT", "vm.remove-device", {"id": "nosuchdevice"}, want=404, where=where)
 
 
 def state(c, v, want):
@@ -213,6 +246,7 @@ def no_vm(c, v):
     ask(c, v, "PUT", "vm.create", dict(c.example("vm.create", "PUT", c.args), iommu=True),
         want=400, where=where)
     ask(c, v, "PUT", "vm.resize-disk", {"id": "disk0"}, want=400, where=where)
+    add_remove(c, v, where, "none")
 
 
 def created(c, v):
@@ -228,6 +262,7 @@ def created(c, v):
         ask(c, v, "PUT", path, want=405, where=where)
     ask(c, v, "PUT", "vm.resize-disk", c.example("vm.resize-disk", "PUT", c.args), want=500,
         where=where)
+    add_remove(c, v, where, "created")
     ask(c, v, "PUT", "vm.add-net", c.example("vm.add-net", "PUT", c.args), want=204, where=where)
     r, w = os.pipe()
     try:  # not a TAP
@@ -274,7 +309,7 @@ def running(c, v):
     state(c, v, "Running")
     sweep(c, v, where)
     ask(c, v, "PUT", "vm.resume", want=405, where=where)
-    ask(c, v, "PUT", "vm.add-net", c.example("vm.add-net", "PUT", c.args), want=500, where=where)
+    add_remove(c, v, where, "booted")
     for path in ("vm.nmi", "vm.power-button", "vm.reboot"):
         ask(c, v, "PUT", path, want=204, where=where)
         time.sleep(0.2)

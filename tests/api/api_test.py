@@ -634,6 +634,108 @@ def case_vfio(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+def case_coldadd(args, doc, schema):
+    """Needs no /dev/kvm: devices added to and removed from a created VM's configuration, through
+    the API and through cellvm-remote's commands; --platform through vm.create and vm.info."""
+    v = Vmm(args)
+    remote = [args.remote, "--api-socket", v.sock]
+
+    def rc(*cmd, ok=True):
+        r = subprocess.run(remote + list(cmd), capture_output=True, text=True, timeout=10)
+        assert (r.returncode == 0) == ok, (cmd, r)
+        return r
+
+    def ids(kind):
+        c = info(v, schema)["config"]
+        got = c.get(kind)
+        return [d["id"] for d in got] if isinstance(got, list) else got and got["id"]
+
+    try:
+        v.wait_up()
+        # No VM: each endpoint's error status.
+        for path, want, body in (("vm.add-disk", 500, {"path": "/d"}),
+                                 ("vm.add-vsock", 500, {"cid": 3, "socket": "/v"}),
+                                 ("vm.add-device", 404, {"path": "/p"}),
+                                 ("vm.add-user-device", 404, {"socket": "/s"}),
+                                 ("vm.remove-device", 404, {"id": "x"})):
+            out = expect(v, "PUT", path, {want}, body)
+            assert out == b"the VM is not created\n", (path, out)
+        cfg = vm_config(args, disks=[{"path": "/d0"}], platform={"num_pci_segments": 2})
+        expect(v, "PUT", "vm.create", {204}, cfg)
+        doc_ = info(v, schema)
+        # Unmodified: no id filled in before boot, as Cloud Hypervisor; the platform shown.
+        assert doc_["config"]["disks"][0].get("id") is None, doc_
+        assert doc_["config"]["platform"]["num_pci_segments"] == 2, doc_
+        expect(v, "PUT", "vm.add-disk", {204}, {"path": "/d1", "id": "hd1", "pci_segment": 1})
+        expect(v, "PUT", "vm.add-disk", {204}, {"path": "/d2"})
+        assert ids("disks") == ["_disk0", "hd1", "_disk2"], ids("disks")
+        out = expect(v, "PUT", "vm.add-disk", {500}, {"path": "/d3", "id": "hd1"})
+        assert b"already used" in out, out
+        out = expect(v, "PUT", "vm.add-disk", {500}, {"path": "/d3", "pci_segment": 2})
+        assert b"Invalid PCI segment id: 2" in out, out
+        expect(v, "PUT", "vm.add-disk", {400}, {"path": "/d3", "bogus": 1})
+        expect(v, "PUT", "vm.add-vsock", {204}, {"cid": 3, "socket": os.path.join(v.dir, "v")})
+        assert ids("vsock") == "_vsock0"
+        out = expect(v, "PUT", "vm.add-vsock", {500}, {"cid": 4, "socket": "/v2"})
+        assert b"already has a vsock" in out, out
+        expect(v, "PUT", "vm.add-vsock", {500}, {"cid": 2, "socket": "/v2"})
+        expect(v, "PUT", "vm.add-device", {204}, {"path": v.dir})
+        expect(v, "PUT", "vm.add-device", {204}, {"path": v.dir, "id": "gpu1"})
+        assert ids("devices") == ["_vfio0", "gpu1"], ids("devices")
+        expect(v, "PUT", "vm.add-device", {404}, {"path": v.dir, "id": "hd1"})
+        expect(v, "PUT", "vm.add-user-device", {204}, {"socket": "/u"})
+        assert ids("user_devices") == ["_vfio_user0"], ids("user_devices")
+        for dev in ("hd1", "_vsock0", "gpu1", "_vfio_user0"):
+            expect(v, "PUT", "vm.remove-device", {204}, {"id": dev})
+        out = expect(v, "PUT", "vm.remove-device", {404}, {"id": "hd1"})
+        assert b"no device with id 'hd1'" in out, out
+        c = info(v, schema)["config"]
+        assert ids("disks") == ["_disk0", "_disk2"] and "vsock" not in c, c
+        assert ids("devices") == ["_vfio0"] and "user_devices" not in c, c
+        # An unknown --platform key, one cellvm lacks, a segment count out of range.
+        for plat, want in (({"num_pci_segments": 0}, b"not in range of 1 to 96"),
+                           ({"serial_number": "x"}, b"known but not supported yet: serial_number"),
+                           ({"nope": 1}, b"unknown field")):
+            expect(v, "PUT", "vm.delete", {204})
+            out = expect(v, "PUT", "vm.create", {400}, vm_config(args, platform=plat))
+            assert want in out, (plat, out)
+        # cellvm-remote: the command-line syntax, sent as the endpoint's JSON body.
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        rc("add-disk", "path=/x.img,id=hd1,readonly=on")
+        disk = info(v, schema)["config"]["disks"][0]
+        assert disk["path"] == "/x.img" and disk["readonly"] is True and disk["id"] == "hd1", disk
+        rc("add-vsock", "cid=5,socket=" + os.path.join(v.dir, "v.sock"))
+        assert info(v, schema)["config"]["vsock"]["cid"] == 5
+        rc("add-device", "path=" + v.dir + ",id=gpu2")
+        rc("add-user-device", "socket=/u.sock,id=u2")
+        r = rc("add-disk", "path=/y.img,id=hd1", ok=False)
+        assert "vm.add-disk returned 500" in r.stderr and "already used" in r.stderr, r
+        r = rc("add-disk", "path=/y.img,bogus=1", ok=False)
+        assert "unknown" in r.stderr and "bogus" in r.stderr, r  # refused before sending
+        r = rc("add-net", "tap=,id=n9,fd=[0,1]", ok=False)
+        assert r.returncode == 1, r
+        for cmd, want in ((["add-fs", "tag=t,socket=/s"], "virtio-fs"),
+                          (["add-pmem", "file=/p,size=1M"], "virtio-pmem"),
+                          (["resize", "--cpus", "2", "--memory", "1G"], "vm.resize"),
+                          (["resize-zone", "--id", "z", "--size", "1G"], "zone")):
+            r = rc(*cmd, ok=False)
+            assert "not supported by cellvm yet" in r.stderr and want in r.stderr, (cmd, r)
+        r = subprocess.run(remote + ["resize-zone", "--id", "z"], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 2, r
+        for dev in ("hd1", "gpu2", "u2"):
+            rc("remove-device", dev)
+        r = rc("remove-device", "hd1", ok=False)
+        assert "returned 404" in r.stderr, r
+        c = info(v, schema)["config"]
+        assert "disks" not in c and "devices" not in c and c["vsock"]["cid"] == 5, c
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
@@ -641,9 +743,9 @@ def main():
     for a in ("blockd", "netd", "vsockd"):
         ap.add_argument("--" + a)
     ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",
-                                     "bootfail", "vfio"])
+                                     "bootfail", "vfio", "coldadd"])
     args = ap.parse_args()
-    if not kvm_usable() and args.case not in ("bootfail", "vfio"):
+    if not kvm_usable() and args.case not in ("bootfail", "vfio", "coldadd"):
         print("SKIP: /dev/kvm is not usable")
         return SKIP
     doc = load_yaml(args.openapi)

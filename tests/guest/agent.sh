@@ -794,6 +794,79 @@ check_nvmerespawn() {
 	dmesg | grep -i nvme | tail -n 8
 }
 
+# PCI hotplug (issue 16). The host adds and removes devices through the API when it sees each
+# *-WAIT line; every wait is bounded by SECONDS.
+# hpdisk DEV SECONDS: DEV appears (acpiphp scanned the slot); 1 MiB pattern written and read
+# back with O_DIRECT; "HP-DISK-OK DEV PCI-PATH".
+check_hpdisk() {
+	dev=$1
+	secs=${2:-120}
+	say "HP-DISK-WAIT $dev"
+	i=0
+	until [ -b "/dev/$dev" ]; do
+		mdev -s 2>/dev/null
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no /dev/$dev within $secs s; lspci: $(ls /sys/bus/pci/devices | tr '\n' ' ')"
+			return
+		}
+		sleep 0.2
+	done
+	path=$(readlink -f "/sys/block/$dev")
+	dd if=/dev/urandom of=/tmp/hp.pat bs=1M count=1 iflag=fullblock 2>/dev/null
+	dd if=/tmp/hp.pat of="/dev/$dev" bs=1M oflag=direct conv=fsync 2>/tmp/dd.err || {
+		fail "write to $dev: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	dd if="/dev/$dev" of=/tmp/hp.back bs=1M count=1 iflag=direct 2>/tmp/dd.err || {
+		fail "read from $dev: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	cmp -s /tmp/hp.pat /tmp/hp.back || {
+		fail "$dev: the pattern read back differs"
+		return
+	}
+	say "HP-DISK-OK $dev $path"
+}
+
+# hpgone DEV SECONDS: DEV goes away (the guest ejected its slot); "HP-GONE DEV".
+check_hpgone() {
+	dev=$1
+	secs=${2:-120}
+	say "HP-GONE-WAIT $dev"
+	i=0
+	while [ -e "/sys/block/$dev" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "$dev still present after $secs s"
+			return
+		}
+		sleep 0.2
+	done
+	say "HP-GONE $dev"
+}
+
+# hpnet SECONDS: a network interface other than lo appears; "HP-NET-OK NAME PCI-PATH".
+check_hpnet() {
+	secs=${1:-120}
+	say "HP-NET-WAIT"
+	i=0
+	while :; do
+		for n in /sys/class/net/*; do
+			[ "${n##*/}" = lo ] || {
+				say "HP-NET-OK ${n##*/} $(readlink -f "$n/device")"
+				return 0
+			}
+		done
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no network interface within $secs s"
+			return
+		}
+		sleep 0.2
+	done
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

@@ -169,7 +169,9 @@ Test(devspec, user_device_errors)
         const char *value, *err;
     } cases[] = {
         { "socket=/s,path=/d", "--user-device: unknown key 'path'" },
-        { "socket=/s,pci_segment=1", "--user-device: known but not supported yet: pci_segment" },
+        { "socket=/s,pci_segment=x",
+          "--user-device: invalid value for 'pci_segment': 'x' (expected an integer from 0 to "
+          "65535)" },
         { "id=u0", "--user-device: missing required key 'socket'" },
         { "socket=/s,id=__x",
           "--user-device: invalid value for 'id': '__x' (ids starting with '__' are reserved)" },
@@ -219,7 +221,9 @@ Test(devspec, device_fs_errors)
     } cases[] = {
         { false, "path=/d,bogus=1", "--device: unknown key 'bogus'" },
         { false, "path=/d,iommu=on", "--device: known but not supported yet: iommu" },
-        { false, "path=/d,pci_segment=1", "--device: known but not supported yet: pci_segment" },
+        { false, "path=/d,pci_segment=65536",
+          "--device: invalid value for 'pci_segment': '65536' (expected an integer from 0 to "
+          "65535)" },
         { false, "path=/d,x_nv_gpudirect_clique=0",
           "--device: known but not supported yet: x_nv_gpudirect_clique" },
         { false, "id=d0", "--device: missing required key 'path'" },

@@ -42,9 +42,14 @@ long image_build(struct acpi_image *img, const struct acpi_cpu *cpus, uint32_t n
 {
     struct acpi_params p = { .cpus = cpus, .ncpus = ncpus };
 
+    return image_build_params(img, &p);
+}
+
+long image_build_params(struct acpi_image *img, const struct acpi_params *p)
+{
     memset(img->buf, 0, sizeof(img->buf));
     img->gpa = GPA_ACPI_TABLES;
-    img->len = acpi_build(&p, img->buf, img->gpa, sizeof(img->buf));
+    img->len = acpi_build(p, img->buf, img->gpa, sizeof(img->buf));
     return img->len;
 }
 

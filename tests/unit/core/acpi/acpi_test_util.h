@@ -21,6 +21,7 @@ uint8_t byte_sum(const uint8_t *p, size_t n);
 
 /* Builds at GPA_ACPI_TABLES; returns acpi_build's result. */
 long image_build(struct acpi_image *img, const struct acpi_cpu *cpus, uint32_t ncpus);
+long image_build_params(struct acpi_image *img, const struct acpi_params *p);
 
 /* Translates a guest address to a pointer if [gpa, gpa+len) lies inside the image. */
 const uint8_t *image_at(const struct acpi_image *img, uint64_t gpa, size_t len);

@@ -14,7 +14,10 @@
  *     CELLVM_UPDATE_GOLDEN=1 meson test -C build --suite unit core-acpi
  * acpiexec (same package) then loads the tables into ACPICA's interpreter, the one Linux
  * runs, and executes the GED's _EVT with the event register reading as the power button bit
- * and as another bit, expecting Notify (PWRB, 0x80) only for the first.
+ * and as another bit, expecting Notify (PWRB, 0x80) only for the first. For PCI hotplug it
+ * runs a slot's _EJ0 and reads the register writes from acpiexec's region trace (-vr), and
+ * runs \_SB_.PHPR.PSCN (directly and through _EVT) with the hotplug registers preset by an
+ * init file (-fi), expecting Notify on exactly the slots whose bits are set.
  *
  * The goldens belong to the iasl version in golden/IASL_VERSION (Debian 12: 20200925); with
  * another version step 2 is skipped with a warning, steps 1 and 3 still run. Without iasl the
@@ -28,6 +31,7 @@
 #include <string.h>
 
 #include "acpi_test_util.h"
+#include "core/platform.h"
 
 #ifndef ACPI_GOLDEN_DIR
 #error "ACPI_GOLDEN_DIR must name tests/unit/core/acpi/golden"
@@ -40,7 +44,22 @@ struct config {
     /* iasl 20200925 does not know the x2APIC Online Capable flag and drops it when it
      * recompiles, so the APIC round trip of a config with a disabled x2APIC CPU is lossy. */
     bool apic_roundtrip_lossy;
+    uint32_t pci_segments; /* 0: no PCI; otherwise also checks MCFG */
 };
+
+/* A 64-bit PCI window from 5 GiB to 1 TiB, as a guest with 4 GiB of RAM would get. */
+#define TEST_MMIO64_START 0x140000000ull
+#define TEST_MMIO64_END   0x10000000000ull
+
+static struct acpi_params config_params(const struct config *cfg)
+{
+    return (struct acpi_params){ .cpus = cfg->cpus,
+                                 .ncpus = cfg->ncpus,
+                                 .pci = cfg->pci_segments != 0,
+                                 .pci_segments = cfg->pci_segments,
+                                 .pci_mmio64_start = TEST_MMIO64_START,
+                                 .pci_mmio64_end = TEST_MMIO64_END };
+}
 
 static const struct acpi_cpu cpus_1[] = { { 0, true } };
 static const struct acpi_cpu cpus_2[] = { { 0, true }, { 1, true } };
@@ -48,7 +67,7 @@ static const struct acpi_cpu cpus_hotplug[] = {
     { 0, true }, { 1, true }, { 2, false }, { 0x100, false }
 };
 
-static const char *const table_sigs[] = { "DSDT", "FACP", "APIC", "XSDT" };
+static const char *const table_sigs[] = { "DSDT", "FACP", "APIC", "XSDT", "MCFG" };
 static const char *const bad_words[] = { "Error", "Warning", "Invalid", "Incorrect" };
 static const char *const volatile_lines[] = { "Disassembler version", "Copyright (c)",
                                               "Disassembly of " };
@@ -231,6 +250,7 @@ static void recompile(const char *dir, const char *sig, const uint8_t *t, bool e
 
 static void check_config(const struct config *cfg)
 {
+    struct acpi_params p = config_params(cfg);
     struct acpi_image *img;
     char *dir, version[16], *golden_version, path[4096];
     bool compare;
@@ -238,7 +258,7 @@ static void check_config(const struct config *cfg)
     require_iasl();
     img = calloc(1, sizeof(*img));
     cr_assert_not_null(img);
-    cr_assert_gt(image_build(img, cfg->cpus, cfg->ncpus), 0);
+    cr_assert_gt(image_build_params(img, &p), 0);
     dir = make_tmpdir();
     iasl_version(dir, version);
 
@@ -262,6 +282,10 @@ static void check_config(const struct config *cfg)
         const uint8_t *t = image_table(img, sig);
         char *dsl;
 
+        if (!strcmp(sig, "MCFG") && !cfg->pci_segments) {
+            cr_expect_null(t, "MCFG without PCI");
+            continue;
+        }
         cr_assert_not_null(t, "%s missing", sig);
         dsl = disassemble(dir, sig, t);
         golden_compare(cfg->name, sig, dsl, compare);
@@ -275,21 +299,30 @@ static void check_config(const struct config *cfg)
 
 Test(acpi_iasl, one_cpu)
 {
-    static const struct config cfg = { "1cpu", cpus_1, 1, false };
+    static const struct config cfg = { "1cpu", cpus_1, 1, false, 0 };
 
     check_config(&cfg);
 }
 
 Test(acpi_iasl, two_cpus)
 {
-    static const struct config cfg = { "2cpu", cpus_2, 2, false };
+    static const struct config cfg = { "2cpu", cpus_2, 2, false, 0 };
 
     check_config(&cfg);
 }
 
 Test(acpi_iasl, hotplug_and_x2apic)
 {
-    static const struct config cfg = { "hotplug", cpus_hotplug, 4, true };
+    static const struct config cfg = { "hotplug", cpus_hotplug, 4, true, 0 };
+
+    check_config(&cfg);
+}
+
+/* Two PCI segments: host bridges PC00 and PC01 with their slots, PHPR, GED's PCI event,
+ * MBRD's ECAM and hotplug pages, and an MCFG with two allocations. */
+Test(acpi_iasl, two_pci_segments)
+{
+    static const struct config cfg = { "pci2", cpus_2, 2, false, 2 };
 
     check_config(&cfg);
 }
@@ -326,15 +359,18 @@ Test(acpi_iasl, bad_checksum_is_noticed)
     free(img);
 }
 
-/* Loads FACP, DSDT and APIC into acpiexec with every operation region reading as fill, runs
- * the given batch commands and returns the log after checking that nothing failed. */
-static char *acpiexec(const struct acpi_image *img, const char *dir, const char *fill,
-                      const char *cmds)
+/* Loads FACP, DSDT and APIC into acpiexec with every operation region reading as fill (and
+ * the named objects in init, if any, set from acpiexec's init file: "path value" lines), runs
+ * the given batch commands with region accesses traced and returns the log after checking
+ * that nothing failed. */
+static char *acpiexec_init(const struct acpi_image *img, const char *dir, const char *fill,
+                           const char *init, const char *cmds)
 {
     static const char *const sigs[] = { "FACP", "DSDT", "APIC" };
-    char files[3][4096], log[4096], *text;
-    char *argv[] = { "acpiexec", "-fv",    (char *)fill, "-b", (char *)cmds,
-                     files[0],   files[1], files[2],     NULL };
+    static int runs;
+    char files[3][4096], initf[4096], log[4096], *text;
+    char *argv[12] = { "acpiexec", "-vr", "-fv", (char *)fill, "-b", (char *)cmds };
+    int argc = 6;
     const char *bad;
     int rc;
 
@@ -345,7 +381,16 @@ static char *acpiexec(const struct acpi_image *img, const char *dir, const char 
         snprintf(files[i], sizeof(files[i]), "%s/%s.dat", dir, sigs[i]);
         cr_assert_eq(write_file(files[i], t, rd32(t + 4)), 0);
     }
-    snprintf(log, sizeof(log), "%s/acpiexec-%s.log", dir, fill);
+    if (init) {
+        snprintf(initf, sizeof(initf), "%s/init-%d.txt", dir, runs);
+        cr_assert_eq(write_file(initf, init, strlen(init)), 0);
+        argv[argc++] = "-fi";
+        argv[argc++] = initf;
+    }
+    for (int i = 0; i < 3; i++)
+        argv[argc++] = files[i]; /* options first: acpiexec takes the rest as tables */
+    argv[argc] = NULL;
+    snprintf(log, sizeof(log), "%s/acpiexec-%d.log", dir, runs++);
     rc = run_logged(argv, log);
     text = read_file(log, NULL);
     cr_assert_not_null(text);
@@ -354,6 +399,12 @@ static char *acpiexec(const struct acpi_image *img, const char *dir, const char 
     cr_assert_null(bad, "acpiexec says \"%s\":\n%s", bad, text);
     cr_assert_null(strstr(text, "Exception"), "acpiexec:\n%s", text);
     return text;
+}
+
+static char *acpiexec(const struct acpi_image *img, const char *dir, const char *fill,
+                      const char *cmds)
+{
+    return acpiexec_init(img, dir, fill, NULL, cmds);
 }
 
 Test(acpi_iasl, ged_event_notifies_power_button)
@@ -377,6 +428,147 @@ Test(acpi_iasl, ged_event_notifies_power_button)
 
     text = acpiexec(img, dir, "2", cmds); /* some other event bit */
     cr_assert_null(strstr(text, "Notify"), "notify without the power button bit:\n%s", text);
+    free(text);
+
+    remove_tree(dir);
+    free(dir);
+    free(img);
+}
+
+static void require_acpiexec(void)
+{
+    if (!find_in_path("acpiexec"))
+        cr_skip_test("acpiexec not found in PATH (Debian: acpica-tools); skipping");
+}
+
+static struct acpi_image *pci_image(uint32_t nseg)
+{
+    static const struct config cfg1 = { "pci1", cpus_1, 1, false, 1 };
+    struct acpi_image *img = calloc(1, sizeof(*img));
+    struct config cfg = cfg1;
+    struct acpi_params p;
+
+    cr_assert_not_null(img);
+    cfg.pci_segments = nseg;
+    p = config_params(&cfg);
+    cr_assert_gt(image_build_params(img, &p), 0);
+    return img;
+}
+
+/* The part of acpiexec's log after "Evaluating <first command's path>". */
+static const char *after_evaluating(const char *text)
+{
+    const char *e = strstr(text, "Evaluating ");
+
+    cr_assert_not_null(e, "nothing evaluated:\n%s", text);
+    return e;
+}
+
+/* Finds acpiexec's trace line "SystemMemory <op>: Val <val> Addr <addr>" at or after from. */
+static const char *region_access(const char *from, const char *op, uint32_t val, uint64_t addr)
+{
+    char want[96];
+
+    snprintf(want, sizeof(want), "SystemMemory %s: Val %08X Addr %llX", op, (unsigned)val,
+             (unsigned long long)addr);
+    return strstr(from, want);
+}
+
+/* Counts the log lines holding every one of the given strings (NULL-terminated). */
+static int count_lines(const char *text, const char *const *all)
+{
+    int n = 0;
+
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        bool match = true;
+
+        for (const char *const *w = all; *w && match; w++)
+            match = memmem(text, len, *w, strlen(*w)) != NULL;
+        n += match;
+        text += len + (text[len] == '\n');
+    }
+    return n;
+}
+
+#define PHPR_PCIU (GPA_PCI_HOTPLUG_START + 0)
+#define PHPR_PCID (GPA_PCI_HOTPLUG_START + 4)
+#define PHPR_B0EJ (GPA_PCI_HOTPLUG_START + 8)
+#define PHPR_PSEG (GPA_PCI_HOTPLUG_START + 12)
+
+/* _EJ0 of slot 3 on segment 0 writes PSEG = 0, then B0EJ = 1 << 3; slot 31 of segment 1
+ * writes PSEG = 1, then B0EJ = 1 << 31. */
+Test(acpi_iasl, pci_eject_writes_pseg_and_b0ej)
+{
+    const char *cmds = "evaluate \\_SB.PC00.S003._EJ0 0; evaluate \\_SB.PC01.S031._EJ0 0";
+    struct acpi_image *img;
+    const char *at;
+    char *dir, *text;
+
+    require_acpiexec();
+    img = pci_image(2);
+    dir = make_tmpdir();
+    text = acpiexec(img, dir, "0", cmds);
+    at = after_evaluating(text);
+    at = region_access(at, "Write", 0, PHPR_PSEG);
+    cr_assert_not_null(at, "S003._EJ0 did not write PSEG = 0:\n%s", text);
+    at = region_access(at, "Write", 1u << 3, PHPR_B0EJ);
+    cr_assert_not_null(at, "S003._EJ0 did not write B0EJ = 8 after PSEG:\n%s", text);
+    at = region_access(at, "Write", 1, PHPR_PSEG);
+    cr_assert_not_null(at, "PC01.S031._EJ0 did not write PSEG = 1:\n%s", text);
+    at = region_access(at, "Write", 1u << 31, PHPR_B0EJ);
+    cr_assert_not_null(at, "PC01.S031._EJ0 did not write B0EJ = 1 << 31:\n%s", text);
+    cr_expect_eq(count_lines(after_evaluating(text), (const char *const[]){ "Write", NULL }), 4,
+                 "exactly two writes per _EJ0:\n%s", text);
+    free(text);
+    remove_tree(dir);
+    free(dir);
+    free(img);
+}
+
+/* PCIU reads slot 3 (device check, 1), PCID slot 5 (eject request, 3); nothing else. */
+static void expect_slot_notifies(const char *text)
+{
+    static const char *const s3_check[] = { "Notify on [S003]", "Value 0x01", NULL };
+    static const char *const s5_eject[] = { "Notify on [S005]", "Value 0x03", NULL };
+    static const char *const any_slot[] = { "Notify on [S0", NULL };
+    const char *run = after_evaluating(text);
+
+    cr_expect_eq(count_lines(run, s3_check), 1, "Notify (S003, 1) once:\n%s", text);
+    cr_expect_eq(count_lines(run, s5_eject), 1, "Notify (S005, 3) once:\n%s", text);
+    cr_expect_eq(count_lines(run, any_slot), 2, "no other slot notified:\n%s", text);
+    cr_expect_not_null(region_access(run, "Write", 0, PHPR_PSEG), "PSEG = 0 first:\n%s", text);
+    cr_expect_not_null(region_access(run, "Read ", 1u << 3, PHPR_PCIU), "%s", text);
+    cr_expect_not_null(region_access(run, "Read ", 1u << 5, PHPR_PCID), "%s", text);
+}
+
+Test(acpi_iasl, pci_scan_notifies_slots)
+{
+    const char *regs = "\\_SB.PHPR.PCIU 0x8\n\\_SB.PHPR.PCID 0x20\n";
+    struct acpi_image *img;
+    char *dir, *text, init[128];
+
+    require_acpiexec();
+    img = pci_image(1);
+    dir = make_tmpdir();
+
+    text = acpiexec_init(img, dir, "0", regs, "evaluate \\_SB.PHPR.PSCN");
+    expect_slot_notifies(text);
+    free(text);
+
+    /* The same through the GED: event bit GED_EVENT_PCI runs PSCN. */
+    snprintf(init, sizeof(init), "\\_SB.GED.GDAT 0x%x\n%s", GED_EVENT_PCI, regs);
+    text = acpiexec_init(img, dir, "0", init, "evaluate \\_SB.GED._EVT 5");
+    expect_slot_notifies(text);
+    cr_expect_null(strstr(text, "Notify on [PWRB]"), "%s", text);
+    free(text);
+
+    /* The power button alone leaves the hotplug registers unread. */
+    snprintf(init, sizeof(init), "\\_SB.GED.GDAT 0x%x\n%s", GED_EVENT_POWER_BUTTON, regs);
+    text = acpiexec_init(img, dir, "0", init, "evaluate \\_SB.GED._EVT 5");
+    cr_expect_not_null(strstr(text, "Notify on [PWRB]"), "%s", text);
+    cr_expect_null(strstr(after_evaluating(text), "Notify on [S0"), "%s", text);
+    cr_expect_null(region_access(after_evaluating(text), "Read ", 1u << 3, PHPR_PCIU), "%s", text);
     free(text);
 
     remove_tree(dir);

@@ -139,10 +139,10 @@ Test(acpi_numa, refuses_bad_layouts)
 }
 
 /* One node with the CPU and the RAM, two memory-less, CPU-less nodes that are Generic
- * Initiators for the PCI functions in slots 3 and 5. */
+ * Initiators for the PCI functions in slots 3 and 5 and for function 2 of slot 5. */
 static const uint32_t gi_cpu_node[] = { 0 };
 static const struct acpi_mem_range gi_mem[] = { { 0, GiB, 0 } };
-static const struct acpi_pci_initiator gi[] = { { 3, 0, 2 }, { 5, 0, 1 } };
+static const struct acpi_pci_initiator gi[] = { { 3, 0, 2 }, { 5, 0, 1 }, { 5, 2, 2 } };
 
 static struct acpi_params gi_params(void)
 {
@@ -153,25 +153,38 @@ static struct acpi_params gi_params(void)
                                  .mem = gi_mem,
                                  .nmem = 1,
                                  .initiators = gi,
-                                 .ninitiators = 2,
+                                 .ninitiators = 3,
                                  .pci = true };
+}
+
+/* The named object name inside [from, from + n): its NameOp and name, then want. */
+static bool has_name(const uint8_t *from, size_t n, const char name[4], const uint8_t *want,
+                     size_t want_len)
+{
+    uint8_t pat[16] = { 0x08 };
+
+    memcpy(pat + 1, name, 4);
+    memcpy(pat + 5, want, want_len);
+    return memmem(from, n, pat, 5 + want_len) != NULL;
 }
 
 Test(acpi_numa, generic_initiator_bytes)
 {
     struct acpi_params p = gi_params();
     struct acpi_image *img = build(&p);
-    static const uint8_t adr3[] = { '_', 'A', 'D', 'R', 0x0c, 0, 0, 3, 0 };
-    static const uint8_t pxm2[] = { '_', 'P', 'X', 'M', 0x0a, 2 };
-    const uint8_t *srat, *slit, *dsdt, *e, *s3;
+    static const uint8_t adr3[] = { 0x0c, 0, 0, 3, 0 }, adr52[] = { 0x0c, 2, 0, 5, 0 };
+    static const uint8_t pxm1[] = { 0x01 }, pxm2[] = { 0x0a, 2 };
+    const uint8_t *srat, *slit, *dsdt, *e, *s3, *s4, *s5, *f52;
+    size_t dlen;
 
     cr_assert_gt(img->len, 0);
     srat = image_table(img, "SRAT");
     slit = image_table(img, "SLIT");
     dsdt = image_table(img, "DSDT");
     cr_assert(srat && slit && dsdt);
+    dlen = rd32(dsdt + 4);
     cr_assert_eq(byte_sum(srat, rd32(srat + 4)), 0);
-    cr_assert_eq(rd32(srat + 4), 48 + 16 + 40 + 2 * 32);
+    cr_assert_eq(rd32(srat + 4), 48 + 16 + 40 + 3 * 32);
     e = srat + 48 + 16 + 40;
     cr_expect_eq(e[0], 5, "Generic Initiator Affinity");
     cr_expect_eq(e[1], 32);
@@ -185,13 +198,23 @@ Test(acpi_numa, generic_initiator_bytes)
     cr_expect_eq(rd32(e + 28), 0);
     cr_expect_eq(rd16(e + 32 + 10), 5 << 3);
     cr_expect_eq(rd32(e + 32 + 4), 1);
+    cr_expect_eq(rd16(e + 64 + 10), 5 << 3 | 2, "device 5, function 2");
     cr_expect_eq(rd64(slit + 36), 3, "SLIT covers the initiator nodes");
-    /* Device (S030) { Name (_ADR, 0x00030000) Name (_PXM, 2) } under \_SB.PCI0 */
-    s3 = memmem(dsdt, rd32(dsdt + 4), "S030", 4);
-    cr_assert_not_null(s3, "no S030 device in the DSDT");
-    cr_expect_not_null(memmem(s3, 32, adr3, sizeof(adr3)), "_ADR 0x00030000");
-    cr_expect_not_null(memmem(s3, 32, pxm2, sizeof(pxm2)), "_PXM 2");
-    cr_expect_not_null(memmem(dsdt, rd32(dsdt + 4), "S050", 4));
+    /* Function 0: _PXM in the hotplug slot device itself, Device (S003) { _SUN _ADR _PXM }
+     * under \_SB_.PC00; a slot without an initiator has no _PXM. */
+    s3 = memmem(dsdt, dlen, "S003", 4);
+    s4 = memmem(dsdt, dlen, "S004", 4);
+    s5 = memmem(dsdt, dlen, "S005", 4);
+    cr_assert(s3 && s4 && s5, "no S003/S004/S005 slot devices in the DSDT");
+    cr_expect(has_name(s3, 40, "_ADR", adr3, sizeof(adr3)), "S003 _ADR 0x00030000");
+    cr_expect(has_name(s3, 40, "_PXM", pxm2, sizeof(pxm2)), "S003 _PXM 2");
+    cr_expect(has_name(s5, 40, "_PXM", pxm1, sizeof(pxm1)), "S005 _PXM 1");
+    cr_expect_not(has_name(s4, 40, "_PXM", pxm1, 0), "S004 has no _PXM");
+    /* Function 2 of slot 5: a device of its own, named apart from the slots. */
+    f52 = memmem(dsdt, dlen, "F052", 4);
+    cr_assert_not_null(f52, "no F052 device");
+    cr_expect(has_name(f52, 24, "_ADR", adr52, sizeof(adr52)), "F052 _ADR 0x00050002");
+    cr_expect(has_name(f52, 24, "_PXM", pxm2, sizeof(pxm2)), "F052 _PXM 2");
     free(img);
 }
 

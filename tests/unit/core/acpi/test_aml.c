@@ -61,11 +61,33 @@ Test(aml, name_strings)
     aml_name_ref(&s.b, "\\_SB.PWRB");
     EXPECT_BYTES(&s, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B');
     sink_init(&s);
-    aml_name_ref(&s.b, "\\_SB.PCI0.S08");
-    EXPECT_BYTES(&s, 0x5c, 0x2f, 3, '_', 'S', 'B', '_', 'P', 'C', 'I', '0', 'S', '0', '8', '_');
+    aml_name_ref(&s.b, "\\_SB.PC00.S08");
+    EXPECT_BYTES(&s, 0x5c, 0x2f, 3, '_', 'S', 'B', '_', 'P', 'C', '0', '0', 'S', '0', '8', '_');
     sink_init(&s);
     aml_name_ref(&s.b, "^^GED");
     EXPECT_BYTES(&s, 0x5e, 0x5e, 'G', 'E', 'D', '_');
+}
+
+Test(aml, mutex_acquire_release_shift)
+{
+    struct sink s;
+
+    sink_init(&s);
+    aml_mutex(&s.b, "BLCK", 0);
+    aml_acquire(&s.b, "BLCK", 0xffff);
+    aml_release(&s.b, "BLCK");
+    /* B0EJ = One << Arg0 */
+    aml_op(&s.b, AML_SHIFT_LEFT);
+    aml_int(&s.b, 1);
+    aml_arg(&s.b, 0);
+    aml_name_ref(&s.b, "B0EJ");
+    EXPECT_BYTES(&s, 0x5b, 0x01, 'B', 'L', 'C', 'K', 0x00,   /* Mutex (BLCK, 0) */
+                 0x5b, 0x23, 'B', 'L', 'C', 'K', 0xff, 0xff, /* Acquire (BLCK, 0xFFFF) */
+                 0x5b, 0x27, 'B', 'L', 'C', 'K',             /* Release (BLCK) */
+                 0x79, 0x01, 0x68, 'B', '0', 'E', 'J');
+    sink_init(&s);
+    aml_mutex(&s.b, "BLCK", 16);
+    cr_assert_eq(s.b.err, -EINVAL, "SyncLevel is 4 bits");
 }
 
 Test(aml, bad_names_latch_einval)

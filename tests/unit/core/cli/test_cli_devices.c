@@ -126,7 +126,8 @@ Test(cli_devices, vfio_device)
     cr_expect_str_eq(err, "--device: invalid value for 'id': 'gpu0' (already used)");
     cli_config_free(&c);
     cr_assert_eq(cli_parse(sizeof(seg) / sizeof(seg[0]) - 1, seg, &c, err, sizeof(err)), -EINVAL);
-    cr_expect_str_eq(err, "--device: known but not supported yet: pci_segment");
+    cr_expect_str_eq(err, "--device: invalid value for 'pci_segment': Invalid PCI segment id: 1 "
+                          "(--platform num_pci_segments=1)");
     cli_config_free(&c);
 }
 
@@ -164,6 +165,7 @@ Test(cli_devices, user_device)
     cr_expect_str_eq(err, "--user-device: invalid value for 'id': 'u0' (already used)");
     cli_config_free(&c);
     cr_assert_eq(cli_parse(sizeof(seg) / sizeof(seg[0]) - 1, seg, &c, err, sizeof(err)), -EINVAL);
-    cr_expect_str_eq(err, "--user-device: known but not supported yet: pci_segment");
+    cr_expect_str_eq(err, "--user-device: invalid value for 'pci_segment': Invalid PCI segment id: "
+                          "1 (--platform num_pci_segments=1)");
     cli_config_free(&c);
 }

@@ -57,7 +57,13 @@ static const struct err_case cases[] = {
       "--pvpanic: known but not supported yet" },
     { { K, "--disk", "path=/a,iommu=on" }, "--disk: known but not supported yet: iommu" },
     { { K, "--disk", "path=/a,pci_segment=1" },
-      "--disk: known but not supported yet: pci_segment" },
+      "--disk: invalid value for 'pci_segment': Invalid PCI segment id: 1 (--platform "
+      "num_pci_segments=1)" },
+    { { K, "--platform", "serial_number=abc" },
+      "--platform: known but not supported yet: serial_number" },
+    { { K, "--platform", "num_pci_segments=97" },
+      "--platform: invalid value for 'num_pci_segments': '97' (Number of PCI segments (97) not "
+      "in range of 1 to 96)" },
     /* (c) bad values */
     { { K, "--cpus", "boot=x" },
       "--cpus: invalid value for 'boot': 'x' (expected an integer from 0 to 4294967295)" },
@@ -167,8 +173,8 @@ static const struct err_case cases[] = {
       "--numa: invalid value for 'distances': '[1@300]' (tuple value must be an integer from 0 "
       "to 255)" },
     { { K, "--numa", "guest_numa_id=1,cpus=[0],pci_segments=[0]" },
-      "--numa: invalid value for 'pci_segments': segment 0 on node 1 (only segment 0 exists, on "
-      "node 0)" },
+      "--numa: invalid value for 'pci_segments': Default PCI segment assigned to non-zero NUMA "
+      "node 1" },
 };
 
 Test(cli_errors, table)

@@ -6,9 +6,9 @@
  *
  * Original Table Header:
  *     Signature        "DSDT"
- *     Length           0x00000878 (2168)
+ *     Length           0x00001303 (4867)
  *     Revision         0x02
- *     Checksum         0x9A
+ *     Checksum         0x39
  *     OEM ID           "CELLVM"
  *     OEM Table ID     "CVMDSDT "
  *     OEM Revision     0x00000001 (1)
@@ -98,10 +98,52 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                 {
                     Notify (\_SB.PWRB, 0x80) // Status Change
                 }
+
+                If ((Local0 & 0x04))
+                {
+                    \_SB.PHPR.PSCN ()
+                }
             }
         }
 
-        Device (PCI0)
+        Device (PHPR)
+        {
+            Name (_HID, EisaId ("PNP0A06") /* Generic Container Device */)  // _HID: Hardware ID
+            Name (_STA, 0x0B)  // _STA: Status
+            Name (_UID, "PCI Hotplug Controller")  // _UID: Unique ID
+            Mutex (BLCK, 0x00)
+            Name (_CRS, ResourceTemplate ()  // _CRS: Current Resource Settings
+            {
+                Memory32Fixed (ReadWrite,
+                    0xFEB01000,         // Address Base
+                    0x00000010,         // Address Length
+                    )
+            })
+            OperationRegion (PCST, SystemMemory, 0xFEB01000, 0x10)
+            Field (PCST, DWordAcc, NoLock, WriteAsZeros)
+            {
+                PCIU,   32,
+                PCID,   32,
+                B0EJ,   32,
+                PSEG,   32
+            }
+
+            Method (PCEJ, 2, Serialized)
+            {
+                Acquire (BLCK, 0xFFFF)
+                PSEG = Arg1
+                B0EJ = (One << Arg0)
+                Release (BLCK)
+                Return (Zero)
+            }
+
+            Method (PSCN, 0, Serialized)
+            {
+                \_SB.PC00.PCNT ()
+            }
+        }
+
+        Device (PC00)
         {
             Name (_HID, EisaId ("PNP0A08") /* PCI Express Bus */)  // _HID: Hardware ID
             Name (_CID, EisaId ("PNP0A03") /* PCI Bus */)  // _CID: Compatible ID
@@ -113,9 +155,9 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                 WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
                     0x0000,             // Granularity
                     0x0000,             // Range Minimum
-                    0x00FF,             // Range Maximum
+                    0x0000,             // Range Maximum
                     0x0000,             // Translation Offset
-                    0x0100,             // Length
+                    0x0001,             // Length
                     ,, )
                 IO (Decode16,
                     0x0CF8,             // Range Minimum
@@ -1171,16 +1213,536 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                     0x12
                 }
             })
+            Device (S000)
+            {
+                Name (_SUN, Zero)  // _SUN: Slot User Number
+                Name (_ADR, Zero)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S001)
+            {
+                Name (_SUN, One)  // _SUN: Slot User Number
+                Name (_ADR, 0x00010000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S002)
+            {
+                Name (_SUN, 0x02)  // _SUN: Slot User Number
+                Name (_ADR, 0x00020000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S003)
+            {
+                Name (_SUN, 0x03)  // _SUN: Slot User Number
+                Name (_ADR, 0x00030000)  // _ADR: Address
+                Name (_PXM, 0x02)  // _PXM: Device Proximity
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S004)
+            {
+                Name (_SUN, 0x04)  // _SUN: Slot User Number
+                Name (_ADR, 0x00040000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S005)
+            {
+                Name (_SUN, 0x05)  // _SUN: Slot User Number
+                Name (_ADR, 0x00050000)  // _ADR: Address
+                Name (_PXM, One)  // _PXM: Device Proximity
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S006)
+            {
+                Name (_SUN, 0x06)  // _SUN: Slot User Number
+                Name (_ADR, 0x00060000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S007)
+            {
+                Name (_SUN, 0x07)  // _SUN: Slot User Number
+                Name (_ADR, 0x00070000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S008)
+            {
+                Name (_SUN, 0x08)  // _SUN: Slot User Number
+                Name (_ADR, 0x00080000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S009)
+            {
+                Name (_SUN, 0x09)  // _SUN: Slot User Number
+                Name (_ADR, 0x00090000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S010)
+            {
+                Name (_SUN, 0x0A)  // _SUN: Slot User Number
+                Name (_ADR, 0x000A0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S011)
+            {
+                Name (_SUN, 0x0B)  // _SUN: Slot User Number
+                Name (_ADR, 0x000B0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S012)
+            {
+                Name (_SUN, 0x0C)  // _SUN: Slot User Number
+                Name (_ADR, 0x000C0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S013)
+            {
+                Name (_SUN, 0x0D)  // _SUN: Slot User Number
+                Name (_ADR, 0x000D0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S014)
+            {
+                Name (_SUN, 0x0E)  // _SUN: Slot User Number
+                Name (_ADR, 0x000E0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S015)
+            {
+                Name (_SUN, 0x0F)  // _SUN: Slot User Number
+                Name (_ADR, 0x000F0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S016)
+            {
+                Name (_SUN, 0x10)  // _SUN: Slot User Number
+                Name (_ADR, 0x00100000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S017)
+            {
+                Name (_SUN, 0x11)  // _SUN: Slot User Number
+                Name (_ADR, 0x00110000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S018)
+            {
+                Name (_SUN, 0x12)  // _SUN: Slot User Number
+                Name (_ADR, 0x00120000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S019)
+            {
+                Name (_SUN, 0x13)  // _SUN: Slot User Number
+                Name (_ADR, 0x00130000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S020)
+            {
+                Name (_SUN, 0x14)  // _SUN: Slot User Number
+                Name (_ADR, 0x00140000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S021)
+            {
+                Name (_SUN, 0x15)  // _SUN: Slot User Number
+                Name (_ADR, 0x00150000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S022)
+            {
+                Name (_SUN, 0x16)  // _SUN: Slot User Number
+                Name (_ADR, 0x00160000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S023)
+            {
+                Name (_SUN, 0x17)  // _SUN: Slot User Number
+                Name (_ADR, 0x00170000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S024)
+            {
+                Name (_SUN, 0x18)  // _SUN: Slot User Number
+                Name (_ADR, 0x00180000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S025)
+            {
+                Name (_SUN, 0x19)  // _SUN: Slot User Number
+                Name (_ADR, 0x00190000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S026)
+            {
+                Name (_SUN, 0x1A)  // _SUN: Slot User Number
+                Name (_ADR, 0x001A0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S027)
+            {
+                Name (_SUN, 0x1B)  // _SUN: Slot User Number
+                Name (_ADR, 0x001B0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S028)
+            {
+                Name (_SUN, 0x1C)  // _SUN: Slot User Number
+                Name (_ADR, 0x001C0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S029)
+            {
+                Name (_SUN, 0x1D)  // _SUN: Slot User Number
+                Name (_ADR, 0x001D0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
             Device (S030)
             {
-                Name (_ADR, 0x00030000)  // _ADR: Address
+                Name (_SUN, 0x1E)  // _SUN: Slot User Number
+                Name (_ADR, 0x001E0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (S031)
+            {
+                Name (_SUN, 0x1F)  // _SUN: Slot User Number
+                Name (_ADR, 0x001F0000)  // _ADR: Address
+                Method (_EJ0, 1, Serialized)  // _EJx: Eject Device, x=0-9
+                {
+                    \_SB.PHPR.PCEJ (_SUN, _SEG)
+                }
+            }
+
+            Device (F052)
+            {
+                Name (_ADR, 0x00050002)  // _ADR: Address
                 Name (_PXM, 0x02)  // _PXM: Device Proximity
             }
 
-            Device (S050)
+            Method (DVNT, 2, Serialized)
             {
-                Name (_ADR, 0x00050000)  // _ADR: Address
-                Name (_PXM, One)  // _PXM: Device Proximity
+                Local0 = (Arg0 & One)
+                If ((Local0 == One))
+                {
+                    Notify (S000, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x02)
+                If ((Local0 == 0x02))
+                {
+                    Notify (S001, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x04)
+                If ((Local0 == 0x04))
+                {
+                    Notify (S002, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x08)
+                If ((Local0 == 0x08))
+                {
+                    Notify (S003, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x10)
+                If ((Local0 == 0x10))
+                {
+                    Notify (S004, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x20)
+                If ((Local0 == 0x20))
+                {
+                    Notify (S005, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x40)
+                If ((Local0 == 0x40))
+                {
+                    Notify (S006, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x80)
+                If ((Local0 == 0x80))
+                {
+                    Notify (S007, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x0100)
+                If ((Local0 == 0x0100))
+                {
+                    Notify (S008, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x0200)
+                If ((Local0 == 0x0200))
+                {
+                    Notify (S009, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x0400)
+                If ((Local0 == 0x0400))
+                {
+                    Notify (S010, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x0800)
+                If ((Local0 == 0x0800))
+                {
+                    Notify (S011, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x1000)
+                If ((Local0 == 0x1000))
+                {
+                    Notify (S012, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x2000)
+                If ((Local0 == 0x2000))
+                {
+                    Notify (S013, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x4000)
+                If ((Local0 == 0x4000))
+                {
+                    Notify (S014, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x8000)
+                If ((Local0 == 0x8000))
+                {
+                    Notify (S015, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00010000)
+                If ((Local0 == 0x00010000))
+                {
+                    Notify (S016, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00020000)
+                If ((Local0 == 0x00020000))
+                {
+                    Notify (S017, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00040000)
+                If ((Local0 == 0x00040000))
+                {
+                    Notify (S018, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00080000)
+                If ((Local0 == 0x00080000))
+                {
+                    Notify (S019, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00100000)
+                If ((Local0 == 0x00100000))
+                {
+                    Notify (S020, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00200000)
+                If ((Local0 == 0x00200000))
+                {
+                    Notify (S021, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00400000)
+                If ((Local0 == 0x00400000))
+                {
+                    Notify (S022, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x00800000)
+                If ((Local0 == 0x00800000))
+                {
+                    Notify (S023, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x01000000)
+                If ((Local0 == 0x01000000))
+                {
+                    Notify (S024, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x02000000)
+                If ((Local0 == 0x02000000))
+                {
+                    Notify (S025, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x04000000)
+                If ((Local0 == 0x04000000))
+                {
+                    Notify (S026, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x08000000)
+                If ((Local0 == 0x08000000))
+                {
+                    Notify (S027, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x10000000)
+                If ((Local0 == 0x10000000))
+                {
+                    Notify (S028, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x20000000)
+                If ((Local0 == 0x20000000))
+                {
+                    Notify (S029, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x40000000)
+                If ((Local0 == 0x40000000))
+                {
+                    Notify (S030, Arg1)
+                }
+
+                Local0 = (Arg0 & 0x80000000)
+                If ((Local0 == 0x80000000))
+                {
+                    Notify (S031, Arg1)
+                }
+            }
+
+            Method (PCNT, 0, Serialized)
+            {
+                Acquire (\_SB.PHPR.BLCK, 0xFFFF)
+                \_SB.PHPR.PSEG = _SEG /* \_SB_.PC00._SEG */
+                DVNT (\_SB.PHPR.PCIU, One)
+                DVNT (\_SB.PHPR.PCID, 0x03)
+                Release (\_SB.PHPR.BLCK)
             }
         }
 
@@ -1192,10 +1754,14 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
             {
                 Memory32Fixed (ReadOnly,
                     0xE0000000,         // Address Base
-                    0x10000000,         // Address Length
+                    0x00100000,         // Address Length
                     )
                 Memory32Fixed (ReadWrite,
                     0xFEB00000,         // Address Base
+                    0x00001000,         // Address Length
+                    )
+                Memory32Fixed (ReadWrite,
+                    0xFEB01000,         // Address Base
                     0x00001000,         // Address Length
                     )
                 IO (Decode16,

@@ -8,9 +8,9 @@
  */
 
 [000h 0000   4]                    Signature : "SRAT"    [System Resource Affinity Table]
-[004h 0004   4]                 Table Length : 000000A8
+[004h 0004   4]                 Table Length : 000000C8
 [008h 0008   1]                     Revision : 03
-[009h 0009   1]                     Checksum : D6
+[009h 0009   1]                     Checksum : 63
 [00Ah 0010   6]                       Oem ID : "CELLVM"
 [010h 0016   8]                 Oem Table ID : "CVMSRAT "
 [018h 0024   4]                 Oem Revision : 00000001
@@ -67,9 +67,20 @@
                                      Enabled : 1
 [0A4h 0164   4]                    Reserved2 : 00000000
 
-Raw Table Data: Length 168 (0xA8)
+[0A8h 0168   1]                Subtable Type : 05 [Generic Initiator Affinity]
+[0A9h 0169   1]                       Length : 20
 
-    0000: 53 52 41 54 A8 00 00 00 03 D6 43 45 4C 4C 56 4D  // SRAT......CELLVM
+[0AAh 0170   1]                    Reserved1 : 00
+[0ABh 0171   1]           Device Handle Type : 01
+[0ACh 0172   4]             Proximity Domain : 00000002
+[0B0h 0176  16]                Device Handle : 00 00 2A 00 00 00 00 00 00 00 00 00 00 00 00 00
+[0C0h 0192   4]        Flags (decoded below) : 00000001
+                                     Enabled : 1
+[0C4h 0196   4]                    Reserved2 : 00000000
+
+Raw Table Data: Length 200 (0xC8)
+
+    0000: 53 52 41 54 C8 00 00 00 03 63 43 45 4C 4C 56 4D  // SRAT.....cCELLVM
     0010: 43 56 4D 53 52 41 54 20 01 00 00 00 43 56 4D 4D  // CVMSRAT ....CVMM
     0020: 01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00  // ................
     0030: 00 10 00 00 01 00 00 00 00 00 00 00 00 00 00 00  // ................
@@ -79,4 +90,6 @@ Raw Table Data: Length 168 (0xA8)
     0070: 00 00 18 00 00 00 00 00 00 00 00 00 00 00 00 00  // ................
     0080: 01 00 00 00 00 00 00 00 05 20 00 01 01 00 00 00  // ......... ......
     0090: 00 00 28 00 00 00 00 00 00 00 00 00 00 00 00 00  // ..(.............
-    00A0: 01 00 00 00 00 00 00 00                          // ........
+    00A0: 01 00 00 00 00 00 00 00 05 20 00 01 02 00 00 00  // ......... ......
+    00B0: 00 00 2A 00 00 00 00 00 00 00 00 00 00 00 00 00  // ..*.............
+    00C0: 01 00 00 00 00 00 00 00                          // ........

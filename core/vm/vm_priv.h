@@ -1,0 +1,75 @@
+#ifndef CELLVM_CORE_VM_VM_PRIV_H
+#define CELLVM_CORE_VM_VM_PRIV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "core/vm/cpuid.h"
+#include "core/vm/log.h"
+#include "core/vm/pci_devices.h"
+#include "core/vm/pci_hotplug.h"
+#include "core/vm/vcpu.h"
+#include "core/vm/vfio_pci.h"
+#include "core/vm/vm.h"
+#include "core/vm/vm_devices.h"
+#include "core/vm/vm_numa.h"
+#include "core/vm/vmev.h"
+
+/* The VM's state, shared by vm.c (build, run, pause) and vm_hotplug.c (devices added and
+ * removed while it runs). */
+
+#define KVM_API_VERSION_EXPECTED   12
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+#define CPUID_MAX_ENTRIES          512
+/* A guest that reboots this often this fast is looping, not working. */
+#define REBOOT_BURST     16
+#define REBOOT_WINDOW_NS 1000000000ll
+/* Passed-through functions: every one takes a slot on bus 0. */
+#define VM_MAX_VFIO PCI_SLOTS
+
+struct vm {
+    struct log log;
+    int kvm_fd;                 /* borrowed */
+    int vm_fd;                  /* owned */
+    struct guest_mem mem;       /* borrowed mapping */
+    struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
+    char *cmdline;              /* owned */
+    struct cpuid_config cpu;
+    uint32_t boot_vcpus, max_vcpus;
+    struct vcpu *vcpus; /* owned, boot_vcpus of them; nvcpus created */
+    uint32_t nvcpus;
+    struct vm_numa_state numa;
+    struct kvm_cpuid2 *supported; /* owned */
+    size_t run_size;
+    struct vmev ev;
+    atomic_bool stopping;
+    struct vcpu_env env;
+    struct vm_devices dev;
+    bool dev_inited;
+    struct pci_devices pci;
+    bool pci_inited;
+    struct vfio_pci_ctx vfio_ctx;
+    struct vfio_pci_dev *vfio[VM_MAX_VFIO]; /* each owned; nvfio of them, in slot order of adding */
+    uint32_t nvfio;
+    /* PCI hotplug (vm_hotplug.c): removals announced to the guest and not ejected yet, one bit
+     * per slot; the eventfd the guest's ejects wake the control thread with (owned). */
+    uint32_t removing[PCI_MAX_SEGMENTS];
+    int hp_fd;
+    bool vfio_paused; /* vm_vfio_detach stopped the vCPUs (control thread only) */
+    /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
+    char dev_err[200];
+    atomic_bool dev_failed;
+    struct timespec reboot_at[REBOOT_BURST]; /* ring of recent reboot times */
+    atomic_int pause_state;      /* enum pause_state: set by vm_run, polled by vm_pause/resume */
+    struct kvm_clock_data clock; /* the guest clock while paused */
+    unsigned int reboots;
+};
+
+/* vm_hotplug.c: the eject callback of the PCI hotplug registers (vCPU thread). */
+void vm_hotplug_eject_wake(void *arg);
+
+int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

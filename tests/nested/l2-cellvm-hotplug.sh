@@ -1,0 +1,188 @@
+#!/bin/sh
+# Nested test (runs in L1 as /test/run.sh): PCI hotplug (issue 16) on one running L2 Linux,
+# through the REST API only. cellvm starts with --api-socket and --event-monitor; the VM is
+# created with no device at all and booted. Then, each step when the guest agent asks for it:
+#  1. vm.add-disk hd1 (a 16 MiB raw image): 200 with {"id":"hd1","bdf":"0000:00:XX.0"}; a new
+#     jailed cellvm-blockd runs; the guest's acpiphp finds vda and a pattern written with
+#     O_DIRECT reads back.
+#  2. bad input while it runs: removing an unknown id (404), adding hd1 again (refused), and a
+#     second vm.remove-device while the first waits for the guest (refused).
+#  3. vm.remove-device hd1: 204; the guest ejects the slot and vda disappears; cellvm-blockd exits,
+#     no cellvm process holds the image any more, the event log says device-removed, vm.info no
+#     longer lists hd1.
+#  4. vm.add-disk hd1 again (same id, same image): works, the pattern is still there.
+#  5. vm.add-net with a TAP the controller creates: a network interface appears in the guest.
+# Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd and cellvm-netd in
+# /opt/cellvm/bin (run-nested.sh --add).
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:$PATH
+d=/tmp/hp
+mkdir -p $d "$L2_LOGDIR"
+rm -f $d/api.sock $d/ev.log
+truncate -s 16M $d/hd1.img
+raw=$d/serial.raw
+log=$L2_LOGDIR/hotplug-serial.log
+sock=$d/api.sock
+tap=cvmhp0
+checks=boot,hpdisk:vda:300,hpgone:vda:300,hpdisk:vda:300,hpnet:300
+
+say() { echo "l2-hotplug: $*"; }
+remote() { cellvm-remote --api-socket $sock "$@"; }
+fails=0
+bad() {
+	say "FAIL: $*"
+	fails=$((fails + 1))
+}
+# wait_serial PATTERN SECS: until L2's serial output matches, at most SECS seconds.
+wait_serial() {
+	local i=0
+	while [ "$i" -lt $(($2 * 5)) ]; do
+		grep -qs "$1" $raw && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+# wait_count PATTERN N SECS: until L2's serial output has N lines matching, at most SECS s.
+wait_count() {
+	local i=0
+	while [ "$i" -lt $(($3 * 5)) ]; do
+		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+# pids COMM: the pids of processes named COMM.
+pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+}
+# holders FILE: pids of processes that have FILE open.
+holders() {
+	local f
+	for f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$1" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
+	done | sort -u
+}
+finish() {
+	tr -d '\r' <$raw >"$log"
+	cat "$log"
+	say "event log:"
+	cat $d/ev.log
+	ip link del $tap 2>/dev/null
+	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
+	say "$fails failure(s)"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+give_up() {
+	bad "$*"
+	kill -0 "$vmm" 2>/dev/null && l2_hang_report
+	kill -9 "$vmm" 2>/dev/null
+	wait "$vmm"
+	finish 137
+}
+# add_disk: vm.add-disk hd1; checks the body Cloud Hypervisor gives (id, then bdf, lowercase).
+add_disk() {
+	local out
+	out=$(remote add-disk "path=$d/hd1.img,id=hd1,image_type=raw") || give_up "vm.add-disk hd1 failed: $out"
+	say "vm.add-disk: $out"
+	echo "$out" | tr -d ' \n' | grep -Eq '^\{"id":"hd1","bdf":"0000:00:[0-1][0-9a-f]\.0"\}$' ||
+		bad "vm.add-disk body '$out' is not Cloud Hypervisor's PciDeviceInfo"
+}
+
+cat >$d/vm.json <<EOF
+{
+  "payload": {
+    "kernel": "$L2_IMAGES/vmlinux",
+    "initramfs": "$L2_IMAGES/l2-initramfs.cpio.gz",
+    "cmdline": "$(l2_cmdline "$checks")"
+  },
+  "cpus": {"boot_vcpus": 2, "max_vcpus": 2},
+  "memory": {"size": $((512 << 20))},
+  "serial": {"mode": "Tty"},
+  "console": {"mode": "Off"}
+}
+EOF
+
+ip link del $tap 2>/dev/null
+cellvm --api-socket path=$sock --event-monitor path=$d/ev.log </dev/null >$raw 2>&1 &
+vmm=$!
+i=0
+until remote ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || give_up "the API socket did not answer within 10 s"
+	sleep 0.1
+done
+remote create $d/vm.json || give_up "vm.create failed"
+remote boot || give_up "vm.boot failed"
+
+# 1. hot-add a disk
+wait_serial 'CELLVM-AGENT: HP-DISK-WAIT vda' 300 || give_up "the guest never asked for the disk"
+add_disk
+[ "$(pids cellvm-blockd | wc -l)" = 1 ] || bad "$(pids cellvm-blockd | wc -l) cellvm-blockd processes, want 1"
+wait_serial 'CELLVM-AGENT: HP-DISK-OK vda' 300 || give_up "the guest did not get the hot-added disk"
+grep -a 'HP-DISK-OK vda' $raw | head -n 1
+
+# 2. bad input on a running VM
+out=$(remote remove-device nosuch 2>&1) && bad "removing an unknown device succeeded: $out"
+say "remove-device nosuch: $out"
+out=$(remote add-disk "path=$d/hd1.img,id=hd1" 2>&1) && bad "adding hd1 twice succeeded: $out"
+say "add-disk hd1 again: $out"
+
+# 3. hot-remove it
+wait_serial 'CELLVM-AGENT: HP-GONE-WAIT vda' 300 || give_up "the guest never got to the removal"
+b=$(pids cellvm-blockd)
+remote remove-device hd1 || give_up "vm.remove-device hd1 failed"
+out=$(remote remove-device hd1 2>&1) && say "second vm.remove-device hd1 answered: $out (the eject was already done)"
+wait_serial 'CELLVM-AGENT: HP-GONE vda' 300 || give_up "vda did not go away in the guest"
+i=0
+while [ -n "$b" ] && kill -0 "$b" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || { bad "cellvm-blockd $b still runs 20 s after the eject"; break; }
+	sleep 0.2
+done
+i=0
+until grep -q '"device-removed"' $d/ev.log; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || { bad "no device-removed event"; break; }
+	sleep 0.2
+done
+h=$(holders $d/hd1.img)
+[ -z "$h" ] || bad "processes $h still hold hd1.img after its removal"
+remote info | grep -q '"hd1"' && bad "vm.info still lists hd1 after its removal"
+
+# 4. the same id again
+wait_count 'CELLVM-AGENT: HP-DISK-WAIT vda' 2 300 || give_up "the guest never asked for hd1 again"
+add_disk
+wait_count 'CELLVM-AGENT: HP-DISK-OK vda' 2 300 || give_up "the guest did not get hd1 back"
+
+# 5. hot-add a NIC
+wait_serial 'CELLVM-AGENT: HP-NET-WAIT' 300 || give_up "the guest never asked for the NIC"
+out=$(remote add-net "tap=$tap,mac=52:54:00:0a:0b:0d,id=nic1") || give_up "vm.add-net failed: $out"
+say "vm.add-net: $out"
+wait_serial 'CELLVM-AGENT: HP-NET-OK' 300 || give_up "no interface appeared in the guest"
+[ "$(pids cellvm-netd | wc -l)" = 1 ] || bad "no cellvm-netd for the hot-added NIC"
+
+wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
+i=0
+while kill -0 "$vmm" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || { remote shutdown-vmm >/dev/null 2>&1; break; }
+	sleep 0.2
+done
+i=0
+while kill -0 "$vmm" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || give_up "cellvm still runs after the guest powered off"
+	sleep 0.2
+done
+wait "$vmm"
+rc=$?
+say "cellvm exited with status $rc"
+finish $rc

@@ -1,0 +1,175 @@
+/* The configuration side of the add/remove endpoints: device ids filled as the controller names
+ * devices, api_cfg_remove_device(), --platform both ways, device objects as option strings. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli/cli.h"
+#include "core/controller/api_cfg.h"
+
+static char err[CLI_ERR_LEN];
+
+static void parse(struct cli_config *c, const char *const *args)
+{
+    char *argv[32] = { (char *)"cellvm", (char *)"--kernel", (char *)"k" };
+    int n = 3;
+
+    for (; args[n - 3]; n++)
+        argv[n] = (char *)args[n - 3];
+    cr_assert_eq(cli_parse(n, argv, c, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(api_cfg, fill_ids_as_devices_open)
+{
+    const char *a[] = { "--disk",   "path=/a",  "path=/b,id=_disk0", "path=/c",
+                        "--net",    "tap=t0",   "--vsock",           "cid=3,socket=/v",
+                        "--device", "path=/p0", "--user-device",     "socket=/s",
+                        NULL };
+    struct cli_config c;
+
+    parse(&c, a);
+    cr_assert_eq(api_cfg_fill_ids(&c), 0);
+    /* _disk0 is taken by the second disk: the first gets the next free name */
+    cr_expect_str_eq(c.disks[0].id, "_disk1");
+    cr_expect_str_eq(c.disks[1].id, "_disk0");
+    cr_expect_str_eq(c.disks[2].id, "_disk2");
+    cr_expect_str_eq(c.nets[0].id, "_net0");
+    cr_expect_str_eq(c.vsock.id, "_vsock0");
+    cr_expect_str_eq(c.devices[0].id, "_vfio0");
+    cr_expect_str_eq(c.user_devices[0].id, "_vfio_user0");
+    cli_config_free(&c);
+}
+
+Test(api_cfg, remove_device)
+{
+    const char *a[] = { "--disk",   "path=/a,id=d0",       "path=/b,id=d1", "path=/c,id=d2",
+                        "--net",    "tap=t0,id=n0,fd=[5]", "--vsock",       "cid=3,socket=/v,id=v0",
+                        "--device", "path=/p0,id=g0",      "--user-device", "socket=/s,id=u0",
+                        NULL };
+    struct cli_config c;
+
+    parse(&c, a);
+    cr_assert_eq(api_cfg_remove_device(&c, "d1"), 0);
+    cr_assert_eq(c.ndisks, 2);
+    cr_expect_str_eq(c.disks[0].id, "d0");
+    cr_expect_str_eq(c.disks[1].id, "d2");
+    cr_expect_str_eq(c.disks[1].path, "/c");
+    cr_assert_eq(api_cfg_remove_device(&c, "n0"), 0);
+    cr_expect_eq(c.nnets, 0);
+    cr_assert_eq(api_cfg_remove_device(&c, "v0"), 0);
+    cr_expect_not(c.vsock.present);
+    cr_expect_null(c.vsock.id);
+    cr_assert_eq(api_cfg_remove_device(&c, "g0"), 0);
+    cr_expect_eq(c.ndevices, 0);
+    cr_assert_eq(api_cfg_remove_device(&c, "u0"), 0);
+    cr_expect_eq(c.nuser_devices, 0);
+    cr_expect_eq(api_cfg_remove_device(&c, "v0"), -ENOENT);
+    cr_expect_eq(api_cfg_remove_device(&c, "nothing"), -ENOENT);
+    cr_assert_eq(api_cfg_remove_device(&c, "d0"), 0);
+    cr_assert_eq(api_cfg_remove_device(&c, "d2"), 0);
+    cr_expect_eq(c.ndisks, 0);
+    cli_config_free(&c);
+}
+
+Test(api_cfg, platform_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiPlatformConfig pf = CELLVM__API_PLATFORM_CONFIG__INIT;
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+    char *oem[] = { (char *)"a" };
+
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    vc.platform = &pf;
+    pf.num_pci_segments = 3;
+    pf.has_num_pci_segments = 1;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_expect(c.platform.present);
+    cr_expect_eq(c.platform.num_pci_segments, 3);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_assert_not_null(back->platform);
+    cr_expect_eq(back->platform->num_pci_segments, 3);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+    /* Keys cellvm lacks reach --platform, which names them. */
+    pf.oem_strings = oem;
+    pf.n_oem_strings = 1;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--platform: known but not supported yet: oem_strings");
+    api_argv_free(&av);
+    cli_config_free(&c);
+    /* No --platform: vm.info has no platform object. */
+    pf.n_oem_strings = 0;
+    vc.platform = NULL;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect_null(back->platform);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+}
+
+Test(api_cfg, device_objects_as_options)
+{
+    Cellvm__ApiDiskConfig d = CELLVM__API_DISK_CONFIG__INIT;
+    Cellvm__ApiVsockConfig v = CELLVM__API_VSOCK_CONFIG__INIT;
+    struct cli_disk disk;
+    char *opt;
+
+    d.path = (char *)"/img,x";
+    d.id = (char *)"hd1";
+    d.readonly = 1;
+    d.has_readonly = 1;
+    d.pci_segment = 2;
+    d.has_pci_segment = 1;
+    cr_assert_eq(api_cfg_option(&d.base, &opt, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_disk_parse(opt, &disk, err, sizeof(err)), 0, "%s: %s", opt, err);
+    cr_expect_str_eq(disk.path, "/img,x");
+    cr_expect_str_eq(disk.id, "hd1");
+    cr_expect(disk.readonly);
+    cr_expect_eq(disk.pci_segment, 2);
+    cli_disk_free(&disk);
+    free(opt);
+    v.cid = 5;
+    v.has_cid = 1;
+    v.socket = (char *)"/v";
+    cr_assert_eq(api_cfg_option(&v.base, &opt, err, sizeof(err)), 0, "%s", err);
+    cr_expect_str_eq(opt, "cid=5,socket=\"/v\"");
+    free(opt);
+    d.path = (char *)"a\"b";
+    cr_expect_eq(api_cfg_option(&d.base, &opt, err, sizeof(err)), -EINVAL);
+    cr_expect_null(opt);
+}
+
+/* What cellvm-remote sends: the parsed spec as the schema shows it, the id only when given. */
+Test(api_cfg, one_device_objects)
+{
+    struct cli_device dev;
+    struct cli_user_device ud;
+    Cellvm__ApiDeviceConfig *dm;
+    Cellvm__ApiUserDeviceConfig *um;
+
+    cr_assert_eq(cli_device_parse("path=/sys/x", &dev, err, sizeof(err)), 0, "%s", err);
+    dm = api_cfg_device(&dev);
+    cr_assert_not_null(dm);
+    cr_expect_str_eq(dm->path, "/sys/x");
+    cr_expect_null(dm->id);
+    protobuf_c_message_free_unpacked(&dm->base, NULL);
+    cli_device_free(&dev);
+    cr_assert_eq(cli_user_device_parse("socket=/s,id=u", &ud, err, sizeof(err)), 0, "%s", err);
+    um = api_cfg_user_device(&ud);
+    cr_assert_not_null(um);
+    cr_expect_str_eq(um->id, "u");
+    protobuf_c_message_free_unpacked(&um->base, NULL);
+    cli_user_device_free(&ud);
+}
