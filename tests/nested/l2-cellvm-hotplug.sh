@@ -12,6 +12,8 @@
 #     longer lists hd1.
 #  4. vm.add-disk hd1 again (same id, same image): works, the pattern is still there.
 #  5. vm.add-net with a TAP the controller creates: a network interface appears in the guest.
+#  6. vm.add-disk on PCI segment 1 (the VM has platform.num_pci_segments=2): the guest finds it
+#     in PCI domain 0001.
 # Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd and cellvm-netd in
 # /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
@@ -24,7 +26,8 @@ raw=$d/serial.raw
 log=$L2_LOGDIR/hotplug-serial.log
 sock=$d/api.sock
 tap=cvmhp0
-checks=boot,hpdisk:vda:300,hpgone:vda:300,hpdisk:vda:300,hpnet:300
+checks=boot,hpdisk:vda:300,hpgone:vda:300,hpdisk:vda:300,hpnet:300,hpdisk:vdb:300
+truncate -s 16M $d/seg1.img
 
 say() { echo "l2-hotplug: $*"; }
 remote() { cellvm-remote --api-socket $sock "$@"; }
@@ -105,6 +108,7 @@ cat >$d/vm.json <<EOF
   },
   "cpus": {"boot_vcpus": 2, "max_vcpus": 2},
   "memory": {"size": $((512 << 20))},
+  "platform": {"num_pci_segments": 2},
   "serial": {"mode": "Tty"},
   "console": {"mode": "Off"}
 }
@@ -168,6 +172,15 @@ out=$(remote add-net "tap=$tap,mac=52:54:00:0a:0b:0d,id=nic1") || give_up "vm.ad
 say "vm.add-net: $out"
 wait_serial 'CELLVM-AGENT: HP-NET-OK' 300 || give_up "no interface appeared in the guest"
 [ "$(pids cellvm-netd | wc -l)" = 1 ] || bad "no cellvm-netd for the hot-added NIC"
+
+# 6. a disk on segment 1
+wait_serial 'CELLVM-AGENT: HP-DISK-WAIT vdb' 300 || give_up "the guest never asked for vdb"
+out=$(remote add-disk "path=$d/seg1.img,id=seg1,image_type=raw,pci_segment=1") ||
+	give_up "vm.add-disk on segment 1 failed: $out"
+say "vm.add-disk seg1: $out"
+case "$(echo "$out" | tr -d ' ')" in *'"bdf":"0001:00:'*) ;; *) bad "segment 1 disk's bdf: $out" ;; esac
+wait_serial 'CELLVM-AGENT: HP-DISK-OK vdb' 300 || give_up "the guest did not get the segment 1 disk"
+grep -a 'HP-DISK-OK vdb' $raw | grep -q 'pci0001:00' || bad "vdb is not in PCI domain 0001"
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
 i=0
