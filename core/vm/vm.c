@@ -185,7 +185,13 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
-        return vm_set_err(err, errlen, (int)n, "acpi: building tables");
+        return n == -ENOSPC ? vm_set_err(err, errlen, (int)n,
+                                         "acpi: the tables for %u PCI segments and %u vCPUs do "
+                                         "not fit in the %llu KiB below 1 MiB (each segment takes "
+                                         "about 4 KiB; about 28 segments fit)",
+                                         ap.pci_segments, vm->max_vcpus,
+                                         (unsigned long long)ACPI_TABLES_MAX >> 10)
+                            : vm_set_err(err, errlen, (int)n, "acpi: building tables");
     return 0;
 }
 
