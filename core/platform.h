@@ -20,6 +20,10 @@
 #define GPA_GED_SIZE          0x1000ull
 #define GPA_PCI_HOTPLUG_START 0xFEB01000ull /* \_SB_.PHPR: PCIU, PCID, B0EJ, PSEG (16 bytes) */
 #define GPA_PCI_HOTPLUG_SIZE  0x1000ull     /* the page is reserved; 16 bytes decode */
+#define GPA_CPU_HOTPLUG_START 0xFEB02000ull /* \_SB_.PRES: CSEL, status byte (12 bytes) */
+#define GPA_CPU_HOTPLUG_SIZE  0x1000ull     /* the page is reserved; 12 bytes decode */
+#define GPA_MEM_HOTPLUG_START 0xFEB03000ull /* \_SB_.MHPC: base, length, status (24 bytes) */
+#define GPA_MEM_HOTPLUG_SIZE  0x1000ull     /* the page is reserved; 24 bytes decode */
 #define GPA_IOAPIC            0xFEC00000ull
 #define GPA_LAPIC             0xFEE00000ull
 #define GPA_RAM_ABOVE_4G      0x100000000ull /* RAM beyond 3 GiB continues here */
@@ -59,9 +63,15 @@
 #define ACPI_RESET_VALUE        0x01
 #define ACPI_S5_SLP_TYP         5 /* _S5_ package value; SLP_EN is bit 5, SLP_TYP bits 2-4 */
 
-/* GED event bits (the register at GPA_GED_START reads and clears them). */
-#define GED_EVENT_POWER_BUTTON 0x1u
-#define GED_EVENT_PCI          0x4u /* PCI slots changed: _EVT calls \_SB_.PHPR.PSCN (CH's bit) */
+/* GED event bits (the register at GPA_GED_START reads and clears them), Cloud Hypervisor's
+ * values (devices/src/acpi.rs), each naming what _EVT runs. */
+#define GED_EVENT_CPU          0x1u /* vCPUs added or to be removed: \_SB_.CPUS.CSCN */
+#define GED_EVENT_MEMORY       0x2u /* memory slots added: \_SB_.MHPC.MSCN */
+#define GED_EVENT_PCI          0x4u /* PCI slots changed: \_SB_.PHPR.PSCN */
+#define GED_EVENT_POWER_BUTTON 0x8u /* Notify (\_SB_.PWRB, 0x80) */
+
+/* ACPI memory hotplug slots (\_SB_.MHPC.Mnnn), one per hot-added region. */
+#define MEM_HOTPLUG_MAX_SLOTS 64
 
 /* PCI segments (--platform num_pci_segments): 1..PCI_MAX_SEGMENTS, 32 slots on bus 0 each. */
 #define PCI_MAX_SEGMENTS 96

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 int pb_validate_hello(const Cellvm__Hello *m, const char **why)
@@ -79,6 +80,9 @@ static int validate_memory(const Cellvm__MemoryConfig *m, const char **why)
         return pb_fail(why, "memory.size");
     if (m->hugepages && (m->hugepage_size == 0 || (m->hugepage_size & (m->hugepage_size - 1))))
         return pb_fail(why, "memory.hugepage_size");
+    if (m->hotplug_size > PB_MAX_HOTPLUG_SIZE || (m->hotplug_size & 0xfff) ||
+        (m->hotplug_size && m->n_zones))
+        return pb_fail(why, "memory.hotplug_size");
     return 0;
 }
 
@@ -241,14 +245,19 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
         return pb_fail(why, "attach_device.id");
     if (m->vfio_user) {
         /* a vfio-user function: no virtio fields, never external; reconnect: a new vfiod */
-        if (m->virtio_id || m->num_queues || m->queue_size || m->external)
+        if (m->virtio_id || m->num_queues || m->queue_size || m->external ||
+            (m->fs_tag && *m->fs_tag))
             return pb_fail(why, "attach_device.vfio_user");
         if (m->pci_segment >= PB_MAX_PCI_SEGMENTS)
             return pb_fail(why, "attach_device.pci_segment");
         return 0;
     }
-    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19)
+    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19 && m->virtio_id != 26)
         return pb_fail(why, "attach_device.virtio_id");
+    /* virtio-fs: a virtiofsd someone else runs, with its tag; no other device has a tag. */
+    if (m->virtio_id == 26 ? !m->external || !pb_text_ok(m->fs_tag, 36, false, false)
+                           : m->fs_tag && *m->fs_tag)
+        return pb_fail(why, "attach_device.fs_tag");
     if (m->num_queues == 0 || m->num_queues > PB_MAX_DEVICE_QUEUES)
         return pb_fail(why, "attach_device.num_queues");
     if (m->queue_size < 2 || m->queue_size > 32768 || (m->queue_size & (m->queue_size - 1)))
@@ -307,6 +316,42 @@ int pb_validate_device_ejected(const Cellvm__DeviceEjected *m, const char **why)
     return 0;
 }
 
+int pb_validate_vm_resize(const Cellvm__VmResize *m, const char **why)
+{
+    if (m->desired_vcpus > PB_MAX_VCPUS)
+        return pb_fail(why, "vm_resize.desired_vcpus");
+    return 0;
+}
+
+int pb_validate_vm_resize_done(const Cellvm__VmResizeDone *m, const char **why)
+{
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "vm_resize_done.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "vm_resize_done.message");
+    return 0;
+}
+
+int pb_validate_add_memory(const Cellvm__AddMemory *m, size_t nfds, const char **why)
+{
+    if (nfds != 1)
+        return pb_fail(why, "add_memory.fds");
+    if (!m->size || m->size % PB_HOTPLUG_BLOCK || m->size > PB_MAX_HOTPLUG_SIZE)
+        return pb_fail(why, "add_memory.size");
+    return 0;
+}
+
+int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why)
+{
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "memory_added.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "memory_added.message");
+    if (m->size > PB_MAX_HOTPLUG_SIZE || m->gpa > UINT64_MAX - m->size || (!m->errnum && !m->size))
+        return pb_fail(why, "memory_added.size");
+    return 0;
+}
+
 int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why)
 {
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
@@ -323,9 +368,11 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
     r = pb_validate_api_envelope(m, nfds, why);
     if (r != -ENOENT)
         return r;
-    /* Only the config messages carry fds; fds on any other message are an error. */
+    /* Only the config messages and new memory carry fds; fds on any other message are an
+     * error. */
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
-        m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE && nfds)
+        m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE &&
+        m->body_case != CELLVM__ENVELOPE__BODY_ADD_MEMORY && nfds)
         return pb_fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_HELLO:
@@ -353,6 +400,14 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_device_remove(m->device_remove, why);
     case CELLVM__ENVELOPE__BODY_DEVICE_EJECTED:
         return pb_validate_device_ejected(m->device_ejected, why);
+    case CELLVM__ENVELOPE__BODY_VM_RESIZE:
+        return pb_validate_vm_resize(m->vm_resize, why);
+    case CELLVM__ENVELOPE__BODY_VM_RESIZE_DONE:
+        return pb_validate_vm_resize_done(m->vm_resize_done, why);
+    case CELLVM__ENVELOPE__BODY_ADD_MEMORY:
+        return pb_validate_add_memory(m->add_memory, nfds, why);
+    case CELLVM__ENVELOPE__BODY_MEMORY_ADDED:
+        return pb_validate_memory_added(m->memory_added, why);
     default:
         return pb_fail(why, "envelope.body");
     }

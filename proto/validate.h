@@ -10,12 +10,14 @@
 #define PB_MAX_MESSAGE_LEN   512
 #define PB_MAX_CMDLINE_LEN   65535 /* as the CLI: Cloud Hypervisor's 64 KiB with the NUL */
 #define PB_MAX_VCPUS         255
-#define PB_MAX_CORE_FDS      16 /* IPC_MAX_FDS: all fds travel in one packet */
-#define PB_MAX_ZONES         8  /* memory zones (one CORE_FD_MEMORY fd each) */
-#define PB_MAX_NUMA_NODES    64 /* guest NUMA node ids are below this */
-#define PB_MAX_ATTACH        64 /* virtio devices one core serves (AttachDevice) */
-#define PB_MAX_DEVICE_QUEUES 64 /* queues of one virtio device */
-#define PB_MAX_PCI_SEGMENTS  96 /* --platform num_pci_segments, as Cloud Hypervisor */
+#define PB_MAX_CORE_FDS      16             /* IPC_MAX_FDS: all fds travel in one packet */
+#define PB_MAX_ZONES         8              /* memory zones (one CORE_FD_MEMORY fd each) */
+#define PB_MAX_NUMA_NODES    64             /* guest NUMA node ids are below this */
+#define PB_MAX_ATTACH        64             /* virtio devices one core serves (AttachDevice) */
+#define PB_MAX_DEVICE_QUEUES 64             /* queues of one virtio device */
+#define PB_MAX_PCI_SEGMENTS  96             /* --platform num_pci_segments, as Cloud Hypervisor */
+#define PB_MAX_HOTPLUG_SIZE  (1ull << 40)   /* --memory hotplug_size, as memory.size's cap */
+#define PB_HOTPLUG_BLOCK     (128ull << 20) /* hot-added ACPI memory: multiples of 128 MiB */
 
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
@@ -33,6 +35,11 @@ int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why);
 int pb_validate_device_added(const Cellvm__DeviceAdded *m, const char **why);
 int pb_validate_device_remove(const Cellvm__DeviceRemove *m, const char **why);
 int pb_validate_device_ejected(const Cellvm__DeviceEjected *m, const char **why);
+int pb_validate_vm_resize(const Cellvm__VmResize *m, const char **why);
+int pb_validate_vm_resize_done(const Cellvm__VmResizeDone *m, const char **why);
+/* AddMemory carries exactly one fd (the new memfd). */
+int pb_validate_add_memory(const Cellvm__AddMemory *m, size_t nfds, const char **why);
+int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

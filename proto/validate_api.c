@@ -78,7 +78,7 @@ int pb_validate_api_serve(const Cellvm__ApiServe *m, size_t nfds, const char **w
 int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char **why)
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
-        m->endpoint > CELLVM__API_ENDPOINT__API_VM_REMOVE_DEVICE)
+        m->endpoint > CELLVM__API_ENDPOINT__API_VM_ADD_FS)
         return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
         return pb_fail(why, "api_request.id");
@@ -111,10 +111,18 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         if (!m->user_device)
             return pb_fail(why, "api_request.user_device");
         return shape(&m->user_device->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_FS:
+        if (!m->fs)
+            return pb_fail(why, "api_request.fs");
+        return shape(&m->fs->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_REMOVE_DEVICE:
         if (!m->remove_device || !m->remove_device->id)
             return pb_fail(why, "api_request.remove_device");
         return shape(&m->remove_device->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_RESIZE:
+        if (!m->resize)
+            return pb_fail(why, "api_request.resize");
+        return shape(&m->resize->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_RESIZE_DISK:
         if (!m->resize_disk || !m->resize_disk->id || !m->resize_disk->has_desired_size)
             return pb_fail(why, "api_request.resize_disk");

@@ -43,6 +43,9 @@ static int check_params(const struct acpi_params *p)
         return -EINVAL;
     if (p->pci && p->pci_segments > PCI_MAX_SEGMENTS)
         return -EINVAL;
+    if (p->mem_hotplug_slots > MEM_HOTPLUG_MAX_SLOTS ||
+        (p->hotplug_mem_size && p->hotplug_mem_base > UINT64_MAX - p->hotplug_mem_size))
+        return -EINVAL;
     for (uint32_t i = 0; i < p->ncpus; i++) {
         if (p->cpus[i].apic_id == MADT_APIC_ID_X2APIC_BROADCAST)
             return -EINVAL;

@@ -7,7 +7,8 @@
 
 /*
  * ACPI tables for the hardware-reduced x86_64 platform of platform.h: RSDP, XSDT, FADT, DSDT
- * (COM1, RTC, GED with the power button, _S5_, PCI host bridges and hotplug), MADT
+ * (COM1, RTC, GED with the power button, _S5_, PCI host bridges and hotplug, CPU and memory
+ * hotplug), MADT
  * (LAPIC/x2APIC per vCPU, IOAPIC, IRQ0 -> GSI2 override), MCFG with PCI. Pure byte building:
  * no KVM, unit-testable.
  */
@@ -58,6 +59,17 @@ struct acpi_params {
     bool pci;
     uint32_t pci_segments; /* 0..PCI_MAX_SEGMENTS */
     uint64_t pci_mmio64_start, pci_mmio64_end;
+    /*
+     * CPU hotplug is always described, as Cloud Hypervisor does: \_SB_.PRES (the registers of
+     * core/vm/cpu_hotplug.h, which the core must map whenever it loads these tables) and
+     * \_SB_.CPUS with one processor device per cpus[] entry, whose _STA reads the register.
+     * Memory hotplug: with mem_hotplug_slots > 0, \_SB_.MHPC (core/vm/mem_hotplug.h's
+     * registers) with that many PNP0C80 devices and the GED's memory event. With NUMA as well,
+     * [hotplug_mem_base, hotplug_mem_base + hotplug_mem_size), where hot-added memory appears,
+     * gets a hot-pluggable SRAT memory affinity entry on node 0 (size 0: none).
+     */
+    uint32_t mem_hotplug_slots; /* 0..MEM_HOTPLUG_MAX_SLOTS */
+    uint64_t hotplug_mem_base, hotplug_mem_size;
 };
 
 /* Processor devices are named \_SB.Cxxx (three hex digits). */
@@ -71,7 +83,8 @@ struct acpi_params {
  * buf_gpa (16-byte aligned, as the RSDP must be). The RSDP is at buf_gpa itself. Returns the
  * number of bytes used, or -ENOSPC, or -EINVAL (ncpus 0 or above ACPI_MAX_CPUS, no enabled
  * CPU, an APIC id used twice or 0xffffffff, a misaligned buf_gpa, NUMA parameters that break
- * the rules above, pci_segments above PCI_MAX_SEGMENTS). Each PCI segment costs about 4.3 KiB
+ * the rules above, pci_segments above PCI_MAX_SEGMENTS, mem_hotplug_slots above
+ * MEM_HOTPLUG_MAX_SLOTS, a hotplug range past 2^64). Each PCI segment costs about 4.3 KiB
  * of DSDT (32 slot devices, DVNT, _PRT), so ACPI_TABLES_MAX holds about 28 of them.
  */
 long acpi_build(const struct acpi_params *p, uint8_t *buf, uint64_t buf_gpa, size_t cap);

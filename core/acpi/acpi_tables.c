@@ -111,7 +111,6 @@ enum madt_type {
     MADT_X2APIC_NMI = 10,
 };
 
-#define MADT_CPU_ENABLED        (1u << 0)
 #define MADT_CPU_ONLINE_CAPABLE (1u << 1)
 #define MADT_ALL_CPUS_UID8      0xffu
 #define MADT_ALL_CPUS_UID32     0xffffffffu
@@ -125,6 +124,25 @@ static bool cpu_fits_lapic(uint32_t apic_id, uint32_t uid)
     return apic_id < 0xff && uid < 0xff;
 }
 
+bool acpi_madt_cpu_entry(struct acpi_buf *b, uint32_t uid, uint32_t apic_id, uint32_t flags)
+{
+    if (cpu_fits_lapic(apic_id, uid)) {
+        acpi_buf_put8(b, MADT_LAPIC);
+        acpi_buf_put8(b, 8);
+        acpi_buf_put8(b, (uint8_t)uid);
+        acpi_buf_put8(b, (uint8_t)apic_id);
+        acpi_buf_put32(b, flags);
+        return false;
+    }
+    acpi_buf_put8(b, MADT_X2APIC);
+    acpi_buf_put8(b, 16);
+    acpi_buf_put16(b, 0);
+    acpi_buf_put32(b, apic_id);
+    acpi_buf_put32(b, flags);
+    acpi_buf_put32(b, uid);
+    return true;
+}
+
 static void madt_cpus(struct acpi_buf *b, const struct acpi_params *p, bool *any_x2apic)
 {
     *any_x2apic = false;
@@ -132,23 +150,9 @@ static void madt_cpus(struct acpi_buf *b, const struct acpi_params *p, bool *any
         const struct acpi_cpu *c = &p->cpus[uid];
         /* Enabled and Online Capable are exclusive: Online Capable marks a CPU that is off
          * now but may be hot-added later. */
-        uint32_t flags = c->enabled ? MADT_CPU_ENABLED : MADT_CPU_ONLINE_CAPABLE;
+        uint32_t flags = c->enabled ? ACPI_MADT_CPU_ENABLED : MADT_CPU_ONLINE_CAPABLE;
 
-        if (cpu_fits_lapic(c->apic_id, uid)) {
-            acpi_buf_put8(b, MADT_LAPIC);
-            acpi_buf_put8(b, 8);
-            acpi_buf_put8(b, (uint8_t)uid);
-            acpi_buf_put8(b, (uint8_t)c->apic_id);
-            acpi_buf_put32(b, flags);
-        } else {
-            *any_x2apic = true;
-            acpi_buf_put8(b, MADT_X2APIC);
-            acpi_buf_put8(b, 16);
-            acpi_buf_put16(b, 0);
-            acpi_buf_put32(b, c->apic_id);
-            acpi_buf_put32(b, flags);
-            acpi_buf_put32(b, uid);
-        }
+        *any_x2apic |= acpi_madt_cpu_entry(b, uid, c->apic_id, flags);
     }
 }
 

@@ -20,6 +20,12 @@ struct acpi_table_ctx {
 void acpi_fadt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 void acpi_madt_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 
+/* One MADT processor structure for ACPI UID uid: Local APIC (type 0) when the APIC id and the
+ * UID fit in a byte, x2APIC (type 9) otherwise; true for the latter. Processor devices' _MAT
+ * holds the same structure. */
+#define ACPI_MADT_CPU_ENABLED (1u << 0)
+bool acpi_madt_cpu_entry(struct acpi_buf *b, uint32_t uid, uint32_t apic_id, uint32_t flags);
+
 /* MCFG: ECAM of every PCI segment, present with acpi_params.pci. */
 void acpi_mcfg_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx);
 bool acpi_pci_present(const struct acpi_table_ctx *ctx);

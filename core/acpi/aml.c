@@ -24,6 +24,7 @@
 #define AML_LOCAL0         0x60
 #define AML_ARG0           0x68
 #define AML_IF_OP          0xa0
+#define AML_WHILE_OP       0xa2
 #define AML_EXT_MUTEX_OP   0x01
 #define AML_EXT_ACQUIRE_OP 0x23
 #define AML_EXT_RELEASE_OP 0x27
@@ -48,6 +49,7 @@
 #define RES_WINDOW_FLAGS 0x0c
 #define RES_IO_ENTIRE    0x03 /* _RNG: ISA and non-ISA ports */
 #define RES_MEM_RW       0x01 /* non-cacheable, read-write */
+#define RES_MEM_RAM      0x03 /* cacheable, read-write */
 #define RES_IO_DECODE16  0x01
 #define RES_MEM_WRITABLE 0x01
 
@@ -361,6 +363,12 @@ size_t aml_if(struct acpi_buf *b)
     return b->len;
 }
 
+size_t aml_while(struct acpi_buf *b)
+{
+    acpi_buf_put8(b, AML_WHILE_OP);
+    return b->len;
+}
+
 size_t aml_package(struct acpi_buf *b, uint8_t nelems)
 {
     size_t mark;
@@ -393,6 +401,19 @@ void aml_field_unit(struct acpi_buf *b, const char *name, uint32_t bits)
         acpi_buf_fail(b, -EINVAL);
         return;
     }
+    acpi_buf_put_bytes(b, enc, encode_pkglen(bits, enc));
+}
+
+void aml_field_reserved(struct acpi_buf *b, uint32_t bits)
+{
+    uint8_t enc[4];
+
+    /* ReservedField: a zero byte in place of the NameSeg, then the width as above. */
+    if (!bits || bits > AML_PKGLEN_MAX) {
+        acpi_buf_fail(b, -EINVAL);
+        return;
+    }
+    acpi_buf_put8(b, 0x00);
     acpi_buf_put_bytes(b, enc, encode_pkglen(bits, enc));
 }
 
@@ -519,16 +540,26 @@ void aml_res_dword_mem(struct acpi_buf *b, uint32_t min, uint32_t max)
     acpi_buf_put32(b, max - min + 1);
 }
 
-void aml_res_qword_mem(struct acpi_buf *b, uint64_t min, uint64_t max)
+static void qword_window(struct acpi_buf *b, uint8_t tflags, uint64_t min, uint64_t max)
 {
     if (max < min) {
         acpi_buf_fail(b, -EINVAL);
         return;
     }
-    addr_head(b, RES_QWORD_ADDR, 43, RES_TYPE_MEM, RES_MEM_RW);
+    addr_head(b, RES_QWORD_ADDR, 43, RES_TYPE_MEM, tflags);
     acpi_buf_put64(b, 0);
     acpi_buf_put64(b, min);
     acpi_buf_put64(b, max);
     acpi_buf_put64(b, 0);
     acpi_buf_put64(b, max - min + 1);
+}
+
+void aml_res_qword_mem(struct acpi_buf *b, uint64_t min, uint64_t max)
+{
+    qword_window(b, RES_MEM_RW, min, max);
+}
+
+void aml_res_qword_ram(struct acpi_buf *b, uint64_t min, uint64_t max)
+{
+    qword_window(b, RES_MEM_RAM, min, max);
 }

@@ -22,15 +22,19 @@
 
 /* One-byte opcodes with operands written by the caller. */
 enum aml_opcode {
-    AML_STORE = 0x70,      /* Store (TermArg, SuperName) */
-    AML_ADD = 0x72,        /* Add (Operand, Operand, Target) */
-    AML_SHIFT_LEFT = 0x79, /* ShiftLeft (Operand, ShiftCount, Target) */
-    AML_AND = 0x7b,        /* And (Operand, Operand, Target) */
-    AML_OR = 0x7d,         /* Or (Operand, Operand, Target) */
-    AML_NOTIFY = 0x86,     /* Notify (SuperName, TermArg) */
-    AML_LNOT = 0x92,       /* LNot (Operand) */
-    AML_LEQUAL = 0x93,     /* LEqual (Operand, Operand) */
-    AML_RETURN = 0xa4,     /* Return (TermArg) */
+    AML_STORE = 0x70,              /* Store (TermArg, SuperName) */
+    AML_ADD = 0x72,                /* Add (Operand, Operand, Target) */
+    AML_SUBTRACT = 0x74,           /* Subtract (Operand, Operand, Target) */
+    AML_SHIFT_LEFT = 0x79,         /* ShiftLeft (Operand, ShiftCount, Target) */
+    AML_AND = 0x7b,                /* And (Operand, Operand, Target) */
+    AML_OR = 0x7d,                 /* Or (Operand, Operand, Target) */
+    AML_NOTIFY = 0x86,             /* Notify (SuperName, TermArg) */
+    AML_CREATE_DWORD_FIELD = 0x8a, /* CreateDWordField (Buffer, ByteIndex, NameString) */
+    AML_CREATE_QWORD_FIELD = 0x8f, /* CreateQWordField (Buffer, ByteIndex, NameString) */
+    AML_LNOT = 0x92,               /* LNot (Operand) */
+    AML_LEQUAL = 0x93,             /* LEqual (Operand, Operand) */
+    AML_LLESS = 0x95,              /* LLess (Operand, Operand) */
+    AML_RETURN = 0xa4,             /* Return (TermArg) */
 };
 
 enum aml_region_space {
@@ -88,10 +92,12 @@ void aml_release(struct acpi_buf *b, const char *path);
 size_t aml_scope(struct acpi_buf *b, const char *path);
 size_t aml_device(struct acpi_buf *b, const char *path);
 size_t aml_method(struct acpi_buf *b, const char *path, unsigned nargs, bool serialized);
-size_t aml_if(struct acpi_buf *b); /* the predicate is the first term written after it */
+size_t aml_if(struct acpi_buf *b);    /* the predicate is the first term written after it */
+size_t aml_while(struct acpi_buf *b); /* likewise */
 size_t aml_package(struct acpi_buf *b, uint8_t nelems);
 size_t aml_field(struct acpi_buf *b, const char *region, uint8_t flags);
 void aml_field_unit(struct acpi_buf *b, const char *name, uint32_t bits);
+void aml_field_reserved(struct acpi_buf *b, uint32_t bits); /* an unnamed gap: Offset () */
 void aml_end(struct acpi_buf *b, size_t mark);
 
 /* Buffers and resource templates; close with aml_buffer_end / aml_restemp_end. */
@@ -110,5 +116,7 @@ void aml_res_word_bus(struct acpi_buf *b, uint16_t min, uint16_t max);
 void aml_res_word_io(struct acpi_buf *b, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct acpi_buf *b, uint32_t min, uint32_t max);
 void aml_res_qword_mem(struct acpi_buf *b, uint64_t min, uint64_t max);
+/* The same window as cacheable RAM (a memory device's range). */
+void aml_res_qword_ram(struct acpi_buf *b, uint64_t min, uint64_t max);
 
 #endif

@@ -1,21 +1,17 @@
 #include "core/acpi/acpi_tables.h"
 
-#include <stdio.h>
-
 #include "core/acpi/aml.h"
+#include "core/acpi/dsdt_hotplug.h"
 #include "core/acpi/dsdt_pci.h"
 #include "core/platform.h"
 
 /*
  * The DSDT: \_S5_ at the root and the platform devices under \_SB. Each device is one
- * function writing into the open \_SB scope, listed in sb_devices[]; the PCI hotplug
+ * function writing into the open \_SB scope, listed in sb_devices[]; the CPU and memory
+ * hotplug controllers with the processor and memory devices (dsdt_hotplug.c), the PCI hotplug
  * controller and the host bridges (dsdt_pci.c, plus ECAM in \_SB.MBRD) slot in the same way.
  */
 #define DSDT_REVISION 2 /* 2 and up: integers are 64 bits wide */
-
-/* _STA bits (6.3.7): present, enabled, shown in the UI, functioning. */
-#define STA_PRESENT_ENABLED 0x0f
-#define STA_ABSENT          0x00
 
 /* Notify value for a power button press (5.6.6, "Device Object Notification Values"). */
 #define NOTIFY_BUTTON_PRESSED 0x80
@@ -92,6 +88,27 @@ static void sb_power_button(struct acpi_buf *b, const struct acpi_params *p)
     aml_end(b, dev);
 }
 
+/* If (Local0 & bit): opens the If; the caller writes the body and closes it. */
+static size_t ged_if(struct acpi_buf *b, uint32_t bit)
+{
+    size_t cond = aml_if(b);
+
+    aml_op(b, AML_AND);
+    aml_local(b, 0);
+    aml_int(b, bit);
+    aml_null_target(b);
+    return cond;
+}
+
+/* If (Local0 & bit) { method () } */
+static void ged_call(struct acpi_buf *b, uint32_t bit, const char *method)
+{
+    size_t cond = ged_if(b, bit);
+
+    aml_name_ref(b, method);
+    aml_end(b, cond);
+}
+
 /*
  * The Generic Event Device (5.6.9): its interrupt runs _EVT, which reads (and thereby clears)
  * the event register and notifies the devices whose bits are set. Its _CRS holds the interrupt
@@ -117,37 +134,31 @@ static void sb_ged(struct acpi_buf *b, const struct acpi_params *p)
     aml_field_unit(b, "GDAT", 32);
     aml_end(b, field);
 
-    /* Method (_EVT, 1, Serialized) { Local0 = GDAT; If (Local0 & POWER) { Notify }
-     *                                If (Local0 & PCI) { \_SB_.PHPR.PSCN () } } */
+    /* Method (_EVT, 1, Serialized) { Local0 = GDAT; If (Local0 & CPU) { \_SB_.CPUS.CSCN () }
+     *   If (Local0 & MEMORY) { \_SB_.MHPC.MSCN () } If (Local0 & PCI) { \_SB_.PHPR.PSCN () }
+     *   If (Local0 & POWER) { Notify (\_SB_.PWRB, 0x80) } }, in Cloud Hypervisor's order; a
+     * branch only where its device exists. */
     method = aml_method(b, "_EVT", 1, true);
     aml_op(b, AML_STORE);
     aml_name_ref(b, "GDAT");
     aml_local(b, 0);
-    cond = aml_if(b);
-    aml_op(b, AML_AND);
-    aml_local(b, 0);
-    aml_int(b, GED_EVENT_POWER_BUTTON);
-    aml_null_target(b);
+    ged_call(b, GED_EVENT_CPU, "\\_SB.CPUS.CSCN");
+    if (p->mem_hotplug_slots)
+        ged_call(b, GED_EVENT_MEMORY, "\\_SB.MHPC.MSCN");
+    if (p->pci)
+        ged_call(b, GED_EVENT_PCI, "\\_SB.PHPR.PSCN");
+    cond = ged_if(b, GED_EVENT_POWER_BUTTON);
     aml_op(b, AML_NOTIFY);
     aml_name_ref(b, "\\_SB.PWRB");
     aml_int(b, NOTIFY_BUTTON_PRESSED);
     aml_end(b, cond);
-    if (p->pci) {
-        cond = aml_if(b);
-        aml_op(b, AML_AND);
-        aml_local(b, 0);
-        aml_int(b, GED_EVENT_PCI);
-        aml_null_target(b);
-        aml_name_ref(b, "\\_SB.PHPR.PSCN");
-        aml_end(b, cond);
-    }
     aml_end(b, method);
     aml_end(b, dev);
 }
 
 /* Motherboard resources (PNP0C02): address ranges that belong to no enumerable device, so
- * the OS keeps them out of its allocators: ECAM, the GED and PCI hotplug register pages and
- * the PM/reset ports. */
+ * the OS keeps them out of its allocators: ECAM, the GED's and the hotplug controllers'
+ * register pages and the PM/reset ports. */
 static void sb_motherboard(struct acpi_buf *b, const struct acpi_params *p)
 {
     size_t dev, crs;
@@ -165,35 +176,24 @@ static void sb_motherboard(struct acpi_buf *b, const struct acpi_params *p)
     if (p->pci)
         aml_res_mem32_fixed(b, true, (uint32_t)GPA_PCI_HOTPLUG_START,
                             (uint32_t)GPA_PCI_HOTPLUG_SIZE);
+    aml_res_mem32_fixed(b, true, (uint32_t)GPA_CPU_HOTPLUG_START, (uint32_t)GPA_CPU_HOTPLUG_SIZE);
+    if (p->mem_hotplug_slots)
+        aml_res_mem32_fixed(b, true, (uint32_t)GPA_MEM_HOTPLUG_START,
+                            (uint32_t)GPA_MEM_HOTPLUG_SIZE);
     aml_res_io(b, PORT_ACPI_PM_BASE, PORT_ACPI_RESET - PORT_ACPI_PM_BASE + 1);
     aml_restemp_end(b, crs);
     aml_end(b, dev);
 }
 
-/*
- * One processor device (ACPI0007) per MADT CPU, _UID equal to the MADT UID (the index in
- * params). A disabled CPU reports _STA absent: Linux hot-adds any processor device that is
- * present but not yet online, so "present" must wait for the hotplug controller, which will
- * turn _STA into a read of its register and notify the device.
- */
-static void sb_cpus(struct acpi_buf *b, const struct acpi_params *p)
+static void sb_cpu_hotplug(struct acpi_buf *b, const struct acpi_params *p)
 {
-    for (uint32_t i = 0; i < p->ncpus; i++) {
-        char name[12];
-        size_t dev, sta;
+    acpi_dsdt_cpu_hotplug(b, p);
+}
 
-        snprintf(name, sizeof(name), "C%03X", (unsigned)i);
-        dev = aml_device(b, name);
-        aml_name(b, "_HID");
-        aml_string(b, "ACPI0007");
-        aml_name(b, "_UID");
-        aml_int(b, i);
-        sta = aml_method(b, "_STA", 0, false);
-        aml_op(b, AML_RETURN);
-        aml_int(b, p->cpus[i].enabled ? STA_PRESENT_ENABLED : STA_ABSENT);
-        aml_end(b, sta);
-        aml_end(b, dev);
-    }
+static void sb_mem_hotplug(struct acpi_buf *b, const struct acpi_params *p)
+{
+    if (p->mem_hotplug_slots)
+        acpi_dsdt_mem_hotplug(b, p);
 }
 
 static void sb_pci_hotplug(struct acpi_buf *b, const struct acpi_params *p)
@@ -209,7 +209,8 @@ static void sb_pci(struct acpi_buf *b, const struct acpi_params *p)
 }
 
 static void (*const sb_devices[])(struct acpi_buf *, const struct acpi_params *) = {
-    sb_cpus, sb_com1, sb_rtc, sb_power_button, sb_ged, sb_pci_hotplug, sb_pci, sb_motherboard,
+    sb_cpu_hotplug, sb_com1,        sb_rtc, sb_power_button, sb_ged,
+    sb_mem_hotplug, sb_pci_hotplug, sb_pci, sb_motherboard,
 };
 
 void acpi_dsdt_build(struct acpi_buf *b, const struct acpi_params *p)

@@ -13,15 +13,16 @@ enum srat_type {
     SRAT_GENERIC_INITIATOR = 5,
 };
 
-#define SRAT_LAPIC_LEN     16
-#define SRAT_MEMORY_LEN    40
-#define SRAT_X2APIC_LEN    24
-#define SRAT_GI_LEN        32
-#define SRAT_GI_HANDLE_PCI 1
-#define SRAT_F_ENABLED     (1u << 0)
-#define SLIT_LOCAL         10
-#define SLIT_REMOTE        20 /* the default between two nodes when no distances are given */
-#define SLIT_UNREACHABLE   255
+#define SRAT_LAPIC_LEN      16
+#define SRAT_MEMORY_LEN     40
+#define SRAT_X2APIC_LEN     24
+#define SRAT_GI_LEN         32
+#define SRAT_GI_HANDLE_PCI  1
+#define SRAT_F_ENABLED      (1u << 0)
+#define SRAT_F_HOTPLUGGABLE (1u << 1)
+#define SLIT_LOCAL          10
+#define SLIT_REMOTE         20 /* the default between two nodes when no distances are given */
+#define SLIT_UNREACHABLE    255
 
 int acpi_numa_check(const struct acpi_params *p)
 {
@@ -97,7 +98,7 @@ static void srat_cpu(struct acpi_buf *b, const struct acpi_cpu *c, uint32_t node
     acpi_buf_put32(b, 0);
 }
 
-static void srat_mem(struct acpi_buf *b, const struct acpi_mem_range *m)
+static void srat_mem(struct acpi_buf *b, const struct acpi_mem_range *m, uint32_t flags)
 {
     acpi_buf_put8(b, SRAT_MEMORY_AFFINITY);
     acpi_buf_put8(b, SRAT_MEMORY_LEN);
@@ -106,7 +107,7 @@ static void srat_mem(struct acpi_buf *b, const struct acpi_mem_range *m)
     acpi_buf_put64(b, m->base);
     acpi_buf_put64(b, m->size);
     acpi_buf_put32(b, 0);
-    acpi_buf_put32(b, SRAT_F_ENABLED); /* not hot-pluggable, not non-volatile */
+    acpi_buf_put32(b, flags); /* enabled, hot-pluggable or not; never non-volatile */
     acpi_buf_put64(b, 0);
 }
 
@@ -141,7 +142,14 @@ void acpi_srat_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
     for (uint32_t i = 0; i < p->ncpus; i++)
         srat_cpu(b, &p->cpus[i], p->cpu_node[i]);
     for (uint32_t i = 0; i < p->nmem; i++)
-        srat_mem(b, &p->mem[i]);
+        srat_mem(b, &p->mem[i], SRAT_F_ENABLED);
+    /* Where hot-added memory will appear (Cloud Hypervisor: each zone's hotplug range), so the
+     * guest knows its node and sizes for it in advance (Linux: max_possible_pfn). */
+    if (p->hotplug_mem_size) {
+        struct acpi_mem_range hp = { p->hotplug_mem_base, p->hotplug_mem_size, 0 };
+
+        srat_mem(b, &hp, SRAT_F_ENABLED | SRAT_F_HOTPLUGGABLE);
+    }
     for (uint32_t i = 0; i < p->ninitiators; i++)
         srat_initiator(b, &p->initiators[i]);
     acpi_sdt_end(b, start);

@@ -21,7 +21,6 @@ struct unsupported_key {
 static const struct unsupported_key unsupported[] = {
     { "ApiVmConfig", "rate_limit_groups", "rate limit groups" },
     { "ApiVmConfig", "balloon", "virtio-balloon" },
-    { "ApiVmConfig", "fs", "virtio-fs" },
     { "ApiVmConfig", "pmem", "virtio-pmem" },
     { "ApiVmConfig", "debug_console", "the debug console" },
     { "ApiVmConfig", "vdpa", "vDPA devices" },

@@ -248,6 +248,10 @@ static void handle(struct evhttp_request *req, void *arg)
         rq.user_device = (Cellvm__ApiUserDeviceConfig *)body;
     else if (rt->body == &cellvm__api_vm_remove_device__descriptor)
         rq.remove_device = (Cellvm__ApiVmRemoveDevice *)body;
+    else if (rt->body == &cellvm__api_vm_resize__descriptor)
+        rq.resize = (Cellvm__ApiVmResize *)body;
+    else if (rt->body == &cellvm__api_fs_config__descriptor)
+        rq.fs = (Cellvm__ApiFsConfig *)body;
     r = send_request(a, &rq, fds, nfds > 0 ? (size_t)nfds : 0, req);
     if (r == -EINVAL) {
         reply(req, 400, "request refused by validation");

@@ -69,25 +69,6 @@ static void add_str(json_object *o, const char *k, const char *v)
         json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static char *fs_body(const char *spec, char *err, size_t errlen)
-{
-    struct cli_fs fs;
-    json_object *o;
-    char *s = NULL;
-
-    if (!cli_fs_parse(spec, &fs, err, errlen) && (o = json_object_new_object())) {
-        add_str(o, "tag", fs.tag);
-        add_str(o, "socket", fs.socket);
-        json_object_object_add(o, "num_queues", json_object_new_int(fs.num_queues));
-        json_object_object_add(o, "queue_size", json_object_new_int(fs.queue_size));
-        add_str(o, "id", fs.id);
-        json_object_object_add(o, "pci_segment", json_object_new_int(fs.pci_segment));
-        s = json_of(o);
-    }
-    cli_fs_free(&fs);
-    return s;
-}
-
 static char *pmem_body(const char *spec, char *err, size_t errlen)
 {
     struct pmem_spec p = { 0 };
@@ -128,6 +109,7 @@ static char *cli_body(const char *cmd, const char *spec, int *fds, size_t *nfds,
         struct cli_vsock vsock;
         struct cli_device device;
         struct cli_user_device user;
+        struct cli_fs fs;
     } u;
     ProtobufCMessage *m = NULL;
     char *s = NULL;
@@ -157,6 +139,10 @@ static char *cli_body(const char *cmd, const char *spec, int *fds, size_t *nfds,
         if (!cli_device_parse(spec, &u.device, err, errlen))
             m = (ProtobufCMessage *)api_cfg_device(&u.device);
         cli_device_free(&u.device);
+    } else if (!strcmp(cmd, "add-fs")) {
+        if (!cli_fs_parse(spec, &u.fs, err, errlen))
+            m = (ProtobufCMessage *)api_cfg_fs(&u.fs);
+        cli_fs_free(&u.fs);
     } else {
         if (!cli_user_device_parse(spec, &u.user, err, errlen))
             m = (ProtobufCMessage *)api_cfg_user_device(&u.user);
@@ -174,9 +160,7 @@ int remote_dev_body(const char *cmd, const char *spec, char **body, int *fds, si
 {
     err[0] = '\0';
     *nfds = 0;
-    if (!strcmp(cmd, "add-fs"))
-        *body = fs_body(spec, err, errlen);
-    else if (!strcmp(cmd, "add-pmem"))
+    if (!strcmp(cmd, "add-pmem"))
         *body = pmem_body(spec, err, errlen);
     else
         *body = cli_body(cmd, spec, fds, nfds, err, errlen);

@@ -214,7 +214,7 @@ static const struct cli_option options[] = {
     { "event-monitor", ARG_ONE, GRP_OTHER, true, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },
     { "firmware", ARG_ONE, GRP_PAYLOAD, false, h_firmware, "Firmware image" },
-    { "fs", ARG_MANY, GRP_VM, false, h_fs,
+    { "fs", ARG_MANY, GRP_VM, true, h_fs,
       "virtio-fs device: tag=,socket=,num_queues=,queue_size=,id=" },
     { "fw-cfg-config", ARG_ONE, GRP_PAYLOAD, false, NULL, "fw_cfg items" },
     { "gdb", ARG_ONE, GRP_OTHER, false, NULL, "GDB stub socket" },

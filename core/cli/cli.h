@@ -25,6 +25,7 @@
 #define CLI_MAX_NUMA        64
 #define CLI_MAX_GUEST_ZONES 8  /* cellvm's limit: one fd per zone in the core's config message */
 #define CLI_MAX_NUMA_ID     63 /* cellvm's limit on guest_numa_id (SLIT size) */
+#define CLI_MAX_HOTPLUG     (1ull << 40) /* cellvm's limit on --memory hotplug_size */
 #define CLI_MAX_WARNINGS    8
 #define CLI_MAX_VCPUS       255    /* cellvm's limit (xAPIC ids); CH allows 8192 on x86 KVM */
 #define CLI_CH_MAX_VCPUS    8192   /* CH's limit on x86 KVM */
@@ -154,7 +155,7 @@ struct cli_config {
     size_t ndevices;
     struct cli_user_device *user_devices; /* --user-device: external vfio-user servers */
     size_t nuser_devices;
-    struct cli_fs *fs; /* --fs: parsed, then refused until virtio-fs lands */
+    struct cli_fs *fs; /* --fs: virtio-fs, each with an external virtiofsd */
     size_t nfs;
     struct cli_memory_zone *zones;
     size_t nzones;

@@ -22,6 +22,9 @@ static bool id_used(const struct cli_config *cfg, const char *id)
     for (size_t i = 0; i < cfg->nuser_devices; i++)
         if (cfg->user_devices[i].id && !strcmp(cfg->user_devices[i].id, id))
             return true;
+    for (size_t i = 0; i < cfg->nfs; i++)
+        if (cfg->fs[i].id && !strcmp(cfg->fs[i].id, id))
+            return true;
     for (size_t i = 0; i < cfg->nzones; i++)
         if (cfg->zones[i].id && !strcmp(cfg->zones[i].id, id))
             return true;
@@ -56,6 +59,8 @@ int cli_fill_device_ids(struct cli_config *cfg)
         r = fill_id(cfg, &cfg->devices[i].id, "_vfio", i);
     for (size_t i = 0; !r && i < cfg->nuser_devices; i++)
         r = fill_id(cfg, &cfg->user_devices[i].id, "_vfio_user", i);
+    for (size_t i = 0; !r && i < cfg->nfs; i++)
+        r = fill_id(cfg, &cfg->fs[i].id, "_fs", i);
     return r;
 }
 
@@ -93,6 +98,12 @@ int cli_remove_device(struct cli_config *cfg, const char *id)
         if (cfg->user_devices[i].id && !strcmp(cfg->user_devices[i].id, id)) {
             cli_user_device_free(&cfg->user_devices[i]);
             drop(cfg->user_devices, &cfg->nuser_devices, i, sizeof(*cfg->user_devices));
+            return 0;
+        }
+    for (size_t i = 0; i < cfg->nfs; i++)
+        if (cfg->fs[i].id && !strcmp(cfg->fs[i].id, id)) {
+            cli_fs_free(&cfg->fs[i]);
+            drop(cfg->fs, &cfg->nfs, i, sizeof(*cfg->fs));
             return 0;
         }
     if (cfg->vsock.present && cfg->vsock.id && !strcmp(cfg->vsock.id, id)) {

@@ -26,8 +26,8 @@ static int check_unique_id(const char *opt, const char *id, const char *const *i
 
 static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const char *
-        ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_USER_DEVS + CLI_MAX_ZONES + 1];
+    const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_USER_DEVS +
+                    CLI_MAX_FS + CLI_MAX_ZONES + 1];
     size_t n = 0, i;
 
 #define ADD_ID(opt, id)                                                \
@@ -48,6 +48,8 @@ static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
         ADD_ID("--device", cfg->devices[i].id);
     for (i = 0; i < cfg->nuser_devices; i++)
         ADD_ID("--user-device", cfg->user_devices[i].id);
+    for (i = 0; i < cfg->nfs; i++)
+        ADD_ID("--fs", cfg->fs[i].id);
     for (i = 0; i < cfg->nzones; i++)
         ADD_ID("--memory-zone", cfg->zones[i].id);
 #undef ADD_ID
@@ -91,6 +93,19 @@ static int check_zones(const struct cli_config *cfg, char *err, size_t errlen)
     }
     if (cfg->memory.size != 0 && cfg->nzones) {
         cli_err(err, errlen, "--memory-zone: needs --memory size=0");
+        return -EINVAL;
+    }
+    /* ACPI memory hotplug grows the default memory only (Cloud Hypervisor's resize refuses
+     * zones); cellvm caps the area as it caps RAM. */
+    if (cfg->memory.has_hotplug_size && cfg->memory.hotplug_method == CLI_HOTPLUG_ACPI &&
+        (cfg->nzones || cfg->memory.hotplug_size > CLI_MAX_HOTPLUG)) {
+        cli_err(err, errlen,
+                cfg->nzones ? "--memory: invalid value for 'hotplug_size': '%llu' (with "
+                              "hotplug_method=acpi it needs --memory size>0 and no "
+                              "--memory-zone)"
+                            : "--memory: known but not supported yet: hotplug_size=%llu "
+                              "(cellvm's limit is 1 TiB)",
+                (unsigned long long)cfg->memory.hotplug_size);
         return -EINVAL;
     }
     for (i = 0; i < cfg->nzones; i++) {

@@ -353,6 +353,11 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         if (!r)
             r = push_group(out, "--user-device", &b, err, errlen);
     }
+    for (size_t i = 0; !r && i < c->n_fs; i++) {
+        r = add_scalars(&b, &c->fs[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--fs", &b, err, errlen);
+    }
     for (size_t i = 0; !r && i < c->n_numa; i++)
         r = numa_argv(out, &b, c->numa[i], err, errlen);
     if (!r && c->platform)
@@ -661,6 +666,21 @@ static Cellvm__ApiUserDeviceConfig *user_device_of(const struct cli_user_device 
     return m;
 }
 
+static Cellvm__ApiFsConfig *fs_of(const struct cli_fs *f, bool *oom)
+{
+    Cellvm__ApiFsConfig *m = new_msg(&cellvm__api_fs_config__descriptor, oom);
+
+    if (!m)
+        return NULL;
+    m->tag = dup_or_null(f->tag, oom);
+    m->socket = dup_or_null(f->socket, oom);
+    m->id = dup_or_null(f->id, oom);
+    SET(m, num_queues, f->num_queues);
+    SET(m, queue_size, f->queue_size);
+    SET(m, pci_segment, f->pci_segment);
+    return m;
+}
+
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
 {
     Cellvm__ApiVmConfig *m;
@@ -722,6 +742,16 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
         }
         oom = oom || !m->user_devices;
     }
+    if (cfg->nfs) {
+        m->fs = calloc(cfg->nfs, sizeof(*m->fs));
+        for (size_t i = 0; m->fs && i < cfg->nfs; i++) {
+            m->fs[i] = fs_of(&cfg->fs[i], &oom);
+            if (!m->fs[i])
+                break;
+            m->n_fs++;
+        }
+        oom = oom || !m->fs;
+    }
     if (cfg->platform.present) {
         m->platform = new_msg(&cellvm__api_platform_config__descriptor, &oom);
         if (m->platform)
@@ -757,6 +787,7 @@ ONE_OF(api_cfg_vsock, Cellvm__ApiVsockConfig, struct cli_vsock, vsock_of(c, &oom
 ONE_OF(api_cfg_device, Cellvm__ApiDeviceConfig, struct cli_device, device_of(c, SIZE_MAX, &oom))
 ONE_OF(api_cfg_user_device, Cellvm__ApiUserDeviceConfig, struct cli_user_device,
        user_device_of(c, SIZE_MAX, &oom))
+ONE_OF(api_cfg_fs, Cellvm__ApiFsConfig, struct cli_fs, fs_of(c, &oom))
 
 int api_cfg_fill_ids(struct cli_config *cfg)
 {

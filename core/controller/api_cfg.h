@@ -36,7 +36,7 @@ int api_cfg_option(const ProtobufCMessage *m, char **out, char *err, size_t errl
  * next number free when another device already has that name. 0 or -ENOMEM. */
 int api_cfg_fill_ids(struct cli_config *cfg);
 
-/* Removes the disk, net, vsock, device or user device with this id from cfg, freeing what the
+/* Removes the disk, net, vsock, device, user device or virtio-fs with this id from cfg, freeing what the
  * entry owns (a net's fd=[...] list, not the fds: api_dev.c owns the TAP fds vm.add-net gave).
  * 0, or -ENOENT when no device has the id. */
 int api_cfg_remove_device(struct cli_config *cfg, const char *id);
@@ -48,6 +48,7 @@ Cellvm__ApiNetConfig *api_cfg_net(const struct cli_net *c);
 Cellvm__ApiVsockConfig *api_cfg_vsock(const struct cli_vsock *c);
 Cellvm__ApiDeviceConfig *api_cfg_device(const struct cli_device *c);
 Cellvm__ApiUserDeviceConfig *api_cfg_user_device(const struct cli_user_device *c);
+Cellvm__ApiFsConfig *api_cfg_fs(const struct cli_fs *c);
 
 /* A new ApiVmConfig describing cfg (free with protobuf_c_message_free_unpacked), or NULL. */
 Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg);

@@ -16,6 +16,7 @@
 
 #include "core/controller/api_cfg.h"
 #include "core/controller/api_dev.h"
+#include "core/controller/resize.h"
 #include "ipc/channel.h"
 #include "validate.h"
 #include "validate_api.h"
@@ -359,8 +360,14 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
     case EP(VM_ADD_USER_DEVICE):
         api_dev_add(a, id, API_DEV_USER_DEVICE, rq->user_device ? &rq->user_device->base : NULL);
         return;
+    case EP(VM_ADD_FS):
+        api_dev_add(a, id, API_DEV_FS, rq->fs ? &rq->fs->base : NULL);
+        return;
     case EP(VM_REMOVE_DEVICE):
         api_dev_remove(a, id, rq->remove_device);
+        return;
+    case EP(VM_RESIZE):
+        resize_request(a, id, rq->resize);
         return;
     default:
         api_ctl_respond(a, id, 404, "no such endpoint", NULL);
@@ -478,6 +485,14 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
     const Cellvm__VmControlDone *d;
     uint64_t id = a->control_id;
 
+    if (env->body_case == CELLVM__ENVELOPE__BODY_VM_RESIZE_DONE) {
+        resize_on_done(a, env->vm_resize_done);
+        return true;
+    }
+    if (env->body_case == CELLVM__ENVELOPE__BODY_MEMORY_ADDED) {
+        resize_on_memory_added(a, env->memory_added);
+        return true;
+    }
     if (env->body_case != CELLVM__ENVELOPE__BODY_VM_CONTROL_DONE)
         return false;
     d = env->vm_control_done;

@@ -66,7 +66,11 @@ struct api_ctl {
     struct devices *devs; /* the VM's device rows (set by the caller); borrowed */
     uint64_t resize_id;   /* vm.resize-disk waiting for its device, 0 if none */
     struct device *resize_dev;
-    uint64_t counters_id; /* vm.counters waiting for device answers, 0 if none */
+    uint64_t vm_resize_id;   /* vm.resize waiting for the core (resize.c), 0 if none */
+    uint32_t vm_resize_cpus; /* ... and the vCPU count it asked for (0: none) */
+    uint64_t vm_resize_ram;  /* ... and the RAM size it asked for (0: none; resize.c) */
+    uint64_t mem_added;      /* bytes of RAM hot-added since the VM booted (resize.c) */
+    uint64_t counters_id;    /* vm.counters waiting for device answers, 0 if none */
     size_t counters_owed;
     struct api_dev_counters *ctr;          /* one per device row while counters_id; owned */
     struct event *ev_resize, *ev_counters; /* the answer bounds above; owned */

@@ -300,6 +300,7 @@ union api_item {
     struct cli_vsock vsock;
     struct cli_device device;
     struct cli_user_device user;
+    struct cli_fs fs;
 };
 
 /* The configuration list of each kind; the vsock is a single entry (arr NULL). */
@@ -325,6 +326,9 @@ static struct api_list list_of(struct cli_config *cfg, enum api_dev_kind k)
     case API_DEV_USER_DEVICE:
         return (struct api_list){ (void **)&cfg->user_devices, &cfg->nuser_devices,
                                   sizeof(*cfg->user_devices), CLI_MAX_USER_DEVS, "vfio-user" };
+    case API_DEV_FS:
+        return (struct api_list){ (void **)&cfg->fs, &cfg->nfs, sizeof(*cfg->fs), CLI_MAX_FS,
+                                  "virtio-fs" };
     default:
         return (struct api_list){ NULL, NULL, sizeof(cfg->vsock), 1, "vsock" };
     }
@@ -348,6 +352,9 @@ static void item_free(enum api_dev_kind k, union api_item *it)
     case API_DEV_USER_DEVICE:
         cli_user_device_free(&it->user);
         break;
+    case API_DEV_FS:
+        cli_fs_free(&it->fs);
+        break;
     }
     memset(it, 0, sizeof(*it));
 }
@@ -365,8 +372,10 @@ static int item_parse(enum api_dev_kind k, const char *opt, union api_item *it, 
         return cli_vsock_parse(opt, &it->vsock, err, errlen);
     case API_DEV_DEVICE:
         return cli_device_parse(opt, &it->device, err, errlen);
-    default:
+    case API_DEV_USER_DEVICE:
         return cli_user_device_parse(opt, &it->user, err, errlen);
+    default:
+        return cli_fs_parse(opt, &it->fs, err, errlen);
     }
 }
 
@@ -436,6 +445,7 @@ static const enum hotplug_kind hotplug_kinds[] = {
     [API_DEV_VSOCK] = HOTPLUG_VSOCK,
     [API_DEV_DEVICE] = HOTPLUG_DEVICE,
     [API_DEV_USER_DEVICE] = HOTPLUG_USER_DEVICE,
+    [API_DEV_FS] = HOTPLUG_FS,
 };
 
 /* Parsed, added, answered: 204 before boot ("cold" added, as Cloud Hypervisor), hotplug_add()

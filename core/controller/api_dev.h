@@ -24,9 +24,10 @@ enum api_dev_kind {
     API_DEV_VSOCK,
     API_DEV_DEVICE,
     API_DEV_USER_DEVICE,
+    API_DEV_FS,
 };
 
-/* vm.add-disk, vm.add-vsock, vm.add-device, vm.add-user-device with their body `m` (the kind's
+/* vm.add-disk, vm.add-vsock, vm.add-device, vm.add-user-device, vm.add-fs with their body `m` (the kind's
  * Api*Config): added to the configuration before boot (204), or hot-added (hotplug_add). */
 void api_dev_add(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const ProtobufCMessage *m);
 

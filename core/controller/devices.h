@@ -53,6 +53,7 @@ struct device {
     int dev_sock;  /* backend end; owned until the child is spawned */
     uint32_t virtio_id, num_queues, queue_size, pci_segment;
     bool external;
+    char fs_tag[37]; /* --fs rows: the mount tag the core puts in the device's config */
     /* --device rows (VFIO): the core gets a vfio-user connection, vfiod the container and
      * group fds as data_fds (closed here once sent: vfiod is not respawned), and the IOMMU
      * group (one --device per group) and the RLIMIT_MEMLOCK vfiod needs. */
@@ -90,6 +91,7 @@ struct device {
      * unused: a free row (never used, or its device was removed). */
     enum dev_hot hot;
     uint64_t hot_req;
+    uint16_t hot_err_status; /* what a failed hot add answers: 404 (VFIO) or 500, per the API */
     struct event *hot_timer; /* the bound on the step in progress; owned */
     void *hot_owner;         /* the struct api_ctl the timer reports to */
     bool unused;
@@ -161,7 +163,7 @@ void devices_fail_pending(struct devices *d, struct device *dv);
 int devices_set_link(struct device *dv, bool up);
 
 /* Hotplug: a row for entry `index` of the configuration's disks (kind 0), nets (1), vsock
- * (2, index 0), devices (3) or user devices (4), opened as devices_open does (a free row is used
+ * (2, index 0), devices (3), user devices (4) or virtio-fs (5), opened as devices_open does (a free row is used
  * again). 0 with *out, or -errno with err and no row taken. */
 int devices_open_one(struct devices *d, const struct cli_config *cfg, unsigned kind, size_t index,
                      struct device **out, char *err, size_t errlen);

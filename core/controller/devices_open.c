@@ -32,6 +32,8 @@ static const struct dev_kind kind_net = { "net", "netd", "cellvm-netd", CELLVM__
 /* Not virtio: the core speaks vfio-user to it and emulates the PCI function itself. */
 static const struct dev_kind kind_vfio = { "device", "vfiod", "cellvm-vfiod",
                                            CELLVM__ROLE__ROLE_VFIOD, 0 };
+/* --fs: a virtiofsd someone else runs (always vhost-user, never a process of ours). */
+static const struct dev_kind kind_fs = { "fs", "virtiofsd", NULL, CELLVM__ROLE__ROLE_BLOCKD, 26 };
 /* --user-device: a vfio-user server someone else runs; no process of ours, so no exe. */
 static const struct dev_kind kind_user = { "user-device", "vfio-user", NULL,
                                            CELLVM__ROLE__ROLE_VFIOD, 0 };
@@ -429,6 +431,17 @@ static int open_user_device(struct device *dv, const struct cli_user_device *c, 
     return 0;
 }
 
+/* --fs: connected here like a vhost_user=on disk; the core makes the device's config from the
+ * tag. Queues: the high-priority one, then num_queues request queues. */
+static int open_fs(struct device *dv, const struct cli_fs *c, size_t index, char *err,
+                   size_t errlen)
+{
+    device_base(dv, &kind_fs, c->id, "_fs", index, (uint16_t)(c->num_queues + 1), c->queue_size,
+                c->pci_segment);
+    snprintf(dv->fs_tag, sizeof(dv->fs_tag), "%s", c->tag);
+    return device_external(dv, "--fs", c->socket, err, errlen);
+}
+
 /* Room for every row a VM can have, allocated once: rows never move (the supervisor, timers and
  * API requests point at them). */
 static int rows_alloc(struct devices *d, char *err, size_t errlen)
@@ -442,7 +455,7 @@ static int rows_alloc(struct devices *d, char *err, size_t errlen)
 }
 
 /* Opens row dv for entry index of the kind's list (0 disks, 1 nets, 2 vsock, 3 devices, 4 user
- * devices). */
+ * devices, 5 virtio-fs). */
 static int open_kind(struct devices *d, struct device *dv, const struct cli_config *cfg,
                      unsigned kind, size_t index, char *err, size_t errlen)
 {
@@ -455,8 +468,10 @@ static int open_kind(struct devices *d, struct device *dv, const struct cli_conf
         return open_vsock(dv, &cfg->vsock, err, errlen);
     case 3:
         return open_vfio(d, dv, &cfg->devices[index], index, vfio_host_memlock(cfg), err, errlen);
-    default:
+    case 4:
         return open_user_device(dv, &cfg->user_devices[index], index, err, errlen);
+    default:
+        return open_fs(dv, &cfg->fs[index], index, err, errlen);
     }
 }
 
@@ -470,9 +485,9 @@ static void set_modes(struct devices *d, const struct cli_config *cfg)
 
 int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const size_t count[5] = { cfg->ndisks, cfg->nnets, cfg->vsock.present ? 1 : 0, cfg->ndevices,
-                              cfg->nuser_devices };
-    size_t total = count[0] + count[1] + count[2] + count[3] + count[4];
+    const size_t count[6] = { cfg->ndisks,   cfg->nnets,         cfg->vsock.present ? 1 : 0,
+                              cfg->ndevices, cfg->nuser_devices, cfg->nfs };
+    size_t total = count[0] + count[1] + count[2] + count[3] + count[4] + count[5];
     int r = 0;
 
     set_modes(d, cfg);
@@ -481,7 +496,7 @@ int devices_open(struct devices *d, const struct cli_config *cfg, char *err, siz
     if (total > DEVICES_MAX_ROWS)
         return devices_fail(err, errlen, -E2BIG, "more than %d PCI devices", DEVICES_MAX_ROWS);
     r = rows_alloc(d, err, errlen);
-    for (unsigned kind = 0; kind < 5 && !r; kind++) {
+    for (unsigned kind = 0; kind < 6 && !r; kind++) {
         for (size_t i = 0; i < count[kind] && !r; i++) {
             device_init(&d->v[d->n]);
             d->n++;

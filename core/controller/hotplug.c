@@ -80,11 +80,13 @@ static void add_failed(struct api_ctl *a, struct device *dv, const char *why)
     char msg[PB_MAX_MESSAGE_LEN];
     uint64_t req = dv->hot_req;
 
+    uint16_t status = dv->hot_err_status ? dv->hot_err_status : 500;
+
     snprintf(msg, sizeof(msg), "cannot add %s: %s", dv->id, why);
     (void)api_ctl_remove_device(a, dv->id);
     end_device(a, dv, false);
     if (req)
-        api_ctl_respond(a, req, 500, msg, NULL);
+        api_ctl_respond(a, req, status, msg, NULL);
 }
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg)
@@ -147,8 +149,10 @@ static const char *entry_id(const struct cli_config *cfg, enum hotplug_kind kind
         return cfg->vsock.present ? cfg->vsock.id : NULL;
     case HOTPLUG_DEVICE:
         return index < cfg->ndevices ? cfg->devices[index].id : NULL;
-    default:
+    case HOTPLUG_USER_DEVICE:
         return index < cfg->nuser_devices ? cfg->user_devices[index].id : NULL;
+    default:
+        return index < cfg->nfs ? cfg->fs[index].id : NULL;
     }
 }
 
@@ -163,9 +167,18 @@ static int kind_index(enum hotplug_kind kind)
         return 2;
     case HOTPLUG_DEVICE:
         return 3;
-    default:
+    case HOTPLUG_USER_DEVICE:
         return 4;
+    default:
+        return 5;
     }
+}
+
+/* Cloud Hypervisor's files give a failed vm.add-device and vm.add-user-device 404, the other
+ * add endpoints 500. */
+static uint16_t add_error_status(enum hotplug_kind kind)
+{
+    return kind == HOTPLUG_DEVICE || kind == HOTPLUG_USER_DEVICE ? 404 : 500;
 }
 
 void hotplug_add(struct api_ctl *a, uint64_t id, enum hotplug_kind kind, size_t index)
@@ -187,12 +200,13 @@ void hotplug_add(struct api_ctl *a, uint64_t id, enum hotplug_kind kind, size_t 
         snprintf(msg, sizeof(msg), "cannot add the device: %s", err);
         if (eid)
             (void)api_ctl_remove_device(a, eid);
-        api_ctl_respond(a, id, 500, msg, NULL);
+        api_ctl_respond(a, id, add_error_status(kind), msg, NULL);
         return;
     }
     a->devs->on_hot = on_hot;
     a->devs->hot_arg = a;
     dv->hot_req = id;
+    dv->hot_err_status = add_error_status(kind);
     if (dv->external) { /* a backend someone else runs: the core gets it at once */
         dv->hot = DEV_HOT_STARTING;
         on_hot(a, dv, -1);
@@ -243,6 +257,7 @@ void hotplug_remove(struct api_ctl *a, uint64_t id, const char *dev_id)
     char msg[PB_MAX_MESSAGE_LEN];
     const char *why = NULL;
 
+    /* Cloud Hypervisor's files allow 404 and no other error here. */
     if (!dv) {
         snprintf(msg, sizeof(msg), "no device with id '%.64s'", dev_id);
         api_ctl_respond(a, id, 404, msg, NULL);
@@ -250,18 +265,21 @@ void hotplug_remove(struct api_ctl *a, uint64_t id, const char *dev_id)
     }
     if (dv->hot == DEV_HOT_STARTING || dv->hot == DEV_HOT_ATTACHING)
         why = "is still being added";
-    else if (dv->hot == DEV_HOT_REMOVING || dv->hot == DEV_HOT_ENDING)
-        why = "is already being removed";
     else if (!core)
         why = "cannot be removed: the VM is not running";
+    if (!why && dv->hot == DEV_HOT_ENDING) {
+        api_ctl_respond(a, id, 204, NULL, NULL); /* out of the VM already, its process ending */
+        return;
+    }
+    /* Asked again while the guest has not ejected: asked again, as Cloud Hypervisor does. */
     rm.id = dv->id;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_REMOVE;
     env.device_remove = &rm;
     if (!why && sv_send(core, &env, NULL, 0))
         why = "cannot be removed: the core cannot be reached";
     if (why) {
-        snprintf(msg, sizeof(msg), "device %s %s", dv->id, why);
-        api_ctl_respond(a, id, 500, msg, NULL);
+        snprintf(msg, sizeof(msg), "device '%.64s' %s", dev_id, why);
+        api_ctl_respond(a, id, 404, msg, NULL);
         return;
     }
     a->devs->on_hot = on_hot;

@@ -9,7 +9,14 @@
 struct api_ctl;
 
 /* Which list of the configuration a hot-added device is in. */
-enum hotplug_kind { HOTPLUG_DISK, HOTPLUG_NET, HOTPLUG_VSOCK, HOTPLUG_DEVICE, HOTPLUG_USER_DEVICE };
+enum hotplug_kind {
+    HOTPLUG_DISK,
+    HOTPLUG_NET,
+    HOTPLUG_VSOCK,
+    HOTPLUG_DEVICE,
+    HOTPLUG_USER_DEVICE,
+    HOTPLUG_FS,
+};
 
 /*
  * PCI hotplug on a booted (running or paused) VM. The API layer has already added the device

@@ -191,6 +191,9 @@ static void build_core_msg(struct controller *ctl, struct core_msg *m)
     m->mem.hugepage_size =
         huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
     m->mem.prefault = c->memory.prefault;
+    /* ACPI memory hotplug's area (cli_validate: no zones, 1 TiB at most), whole pages. */
+    if (c->memory.has_hotplug_size && c->memory.hotplug_method == CLI_HOTPLUG_ACPI)
+        m->mem.hotplug_size = c->memory.hotplug_size & ~0xfffull;
     m->cfg.cpus = &m->cpus;
     m->cfg.memory = &m->mem;
     m->cfg.cmdline = c->payload.cmdline ? c->payload.cmdline : (char *)"";

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/controller/hotplug.h"
+#include "core/controller/resize.h"
 
 bool vm_stop_active(const struct controller *ctl)
 {
@@ -70,6 +71,7 @@ static void finish(struct controller *ctl)
             sv_remove(&d->v[i].svc);
     drop_requests(d);
     hotplug_drop(&ctl->api);
+    resize_drop(&ctl->api);
     linkwatch_close(&ctl->lw);
     devices_close(d); /* TAP fds, the vsock socket file */
     d->core = NULL;

@@ -167,6 +167,7 @@ int core_layout_apply(struct core_layout *l, const Cellvm__CoreConfig *cfg, cons
     if (r < 0)
         return r;
     p->mem = l->mem;
+    p->hotplug_size = cfg->memory->hotplug_size;
     fill_numa(l, cfg, &p->numa);
     p->affinity = l->affinity;
     p->naffinity = fill_affinity(l, cfg->cpus);

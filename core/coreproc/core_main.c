@@ -193,6 +193,7 @@ static int receive_devices(struct core *c, uint32_t count)
             .sock = fd[0],
             .external = a->external,
             .pci_segment = (uint16_t)a->pci_segment,
+            .fs_tag = a->virtio_id == 26 ? a->fs_tag : NULL,
         };
         c->nvirtio++;
     }
@@ -295,6 +296,7 @@ static void hot_add(struct core *c, const Cellvm__AttachDevice *a, int fd)
         .sock = fd,
         .external = a->external,
         .pci_segment = (uint16_t)a->pci_segment,
+        .fs_tag = a->virtio_id == 26 ? a->fs_tag : NULL,
     };
     struct vfio_pci_params fp = { .id = a->id,
                                   .sock = fd,
@@ -324,6 +326,48 @@ static void hot_remove(struct core *c, const char *id)
     de.errnum = -r;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_EJECTED;
     env.device_ejected = &de;
+    (void)send_simple(c->chan, &env);
+}
+
+/* vm.resize (issue 17): answered VmResizeDone. */
+static void resize(struct core *c, const Cellvm__VmResize *m)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__VmResizeDone done = CELLVM__VM_RESIZE_DONE__INIT;
+    char err[256] = "";
+    int r = m->desired_vcpus ? vm_resize_vcpus(c->vm, m->desired_vcpus, err, sizeof(err)) : 0;
+
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    done.errnum = r < 0 && -r < 4096 ? -r : 0;
+    done.message = err;
+    env.body_case = CELLVM__ENVELOPE__BODY_VM_RESIZE_DONE;
+    env.vm_resize_done = &done;
+    (void)send_simple(c->chan, &env);
+}
+
+/* vm.resize desired_ram (issue 17): fd is the new RAM's memfd (validated: exactly one),
+ * taken over by vm_add_memory; answered MemoryAdded. */
+static void add_memory(struct core *c, const Cellvm__AddMemory *m, int fd)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__MemoryAdded done = CELLVM__MEMORY_ADDED__INIT;
+    char err[256] = "";
+    uint64_t gpa = 0;
+    int r = vm_add_memory(c->vm, fd, m->size, &gpa, err, sizeof(err));
+
+    if (r)
+        fprintf(stderr, "cellvm-core: memory hotplug: %s\n", err);
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    done.errnum = r < 0 && -r < 4096 ? -r : r ? EIO : 0;
+    done.message = err;
+    done.gpa = r ? 0 : gpa;
+    done.size = r ? 0 : m->size;
+    env.body_case = CELLVM__ENVELOPE__BODY_MEMORY_ADDED;
+    env.memory_added = &done;
     (void)send_simple(c->chan, &env);
 }
 
@@ -415,6 +459,16 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_ATTACH_DEVICE) {
             reattach(c, env->attach_device, fds[0]); /* validated: exactly one fd */
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VM_RESIZE) {
+            resize(c, env->vm_resize);
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_ADD_MEMORY) {
+            add_memory(c, env->add_memory, fds[0]); /* validated: exactly one fd */
             ipc_free_envelope(env);
             continue;
         }

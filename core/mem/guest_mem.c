@@ -38,7 +38,7 @@ int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int f
 {
     uint64_t gpa = next_gpa(gm), low = 0;
 
-    if (!host || size == 0 || (size & GUEST_PAGE))
+    if (!host || size == 0 || (size & GUEST_PAGE) || gm->nhotplug)
         return -EINVAL;
     if (gm->nzones >= GUEST_MEM_MAX_ZONES || gm->nregions + 2 > GUEST_MEM_MAX_REGIONS)
         return -ENOSPC;
@@ -53,6 +53,42 @@ int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int f
         add_region(gm, low ? GPA_RAM_ABOVE_4G : gpa, size - low, host + low, fd, low);
     gm->size += size;
     return (int)gm->nzones++;
+}
+
+int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd)
+{
+    const uint64_t limit = 1ull << GPA_MAX_BITS;
+
+    if (!host || size == 0 || (size & GUEST_PAGE) || (gpa & GUEST_PAGE))
+        return -EINVAL;
+    if (gpa < guest_mem_end(gm) || (gpa < GPA_RAM_ABOVE_4G && gpa + size > GPA_MEM32_END))
+        return -EINVAL; /* gpa + size cannot wrap below 4 GiB */
+    if (gm->nhotplug >= GUEST_MEM_MAX_HOTPLUG || gm->nregions >= GUEST_MEM_MAX_REGIONS ||
+        gpa >= limit || size > limit - gpa)
+        return -ENOSPC;
+    gm->regions[gm->nregions] = (struct guest_mem_region){
+        .gpa = gpa, .size = size, .host = host, .fd = fd, .zone = GUEST_MEM_HOTPLUG_ZONE
+    };
+    gm->nhotplug++;
+    gm->size += size;
+    return (int)gm->nregions++;
+}
+
+void guest_mem_drop_last(struct guest_mem *gm)
+{
+    if (!gm->nhotplug || !gm->nregions)
+        return;
+    gm->nregions--;
+    gm->nhotplug--;
+    gm->size -= gm->regions[gm->nregions].size;
+    memset(&gm->regions[gm->nregions], 0, sizeof(gm->regions[0]));
+}
+
+uint64_t guest_mem_end(const struct guest_mem *gm)
+{
+    const struct guest_mem_region *last = gm->nregions ? &gm->regions[gm->nregions - 1] : NULL;
+
+    return last ? last->gpa + last->size : 0;
 }
 
 uint64_t guest_mem_low_size(const struct guest_mem *gm)

@@ -12,9 +12,15 @@
  * are not contiguous on the host.
  */
 
-/* Zones a guest may have, and the regions they can make (one zone is split by the hole). */
+/*
+ * Zones a guest may have, and the regions they can make (one zone is split by the hole), plus
+ * the regions ACPI memory hotplug adds (Cloud Hypervisor's HOTPLUG_COUNT: 8 DIMM slots).
+ */
 #define GUEST_MEM_MAX_ZONES   8
-#define GUEST_MEM_MAX_REGIONS (GUEST_MEM_MAX_ZONES + 1)
+#define GUEST_MEM_MAX_HOTPLUG 8
+#define GUEST_MEM_MAX_REGIONS (GUEST_MEM_MAX_ZONES + 1 + GUEST_MEM_MAX_HOTPLUG)
+/* The zone index of hot-added regions: they belong to no --memory-zone. */
+#define GUEST_MEM_HOTPLUG_ZONE UINT32_MAX
 
 struct guest_mem_region {
     uint64_t gpa, size;
@@ -28,7 +34,8 @@ struct guest_mem {
     struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
     uint32_t nregions;
     uint32_t nzones;
-    uint64_t size; /* bytes of RAM in all regions */
+    uint32_t nhotplug; /* regions added by guest_mem_add_at (the last ones) */
+    uint64_t size;     /* bytes of RAM in all regions */
 };
 
 /* An empty layout; zones are then added in guest-physical order. */
@@ -40,6 +47,20 @@ void guest_mem_init(struct guest_mem *gm);
  * or RAM would pass 2^52) or -EINVAL (size 0 or unaligned, host NULL).
  */
 int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int fd);
+
+/*
+ * Appends a hot-added region of `size` bytes (a multiple of 4 KiB) at guest-physical gpa (4 KiB
+ * aligned), mapped at host and backed by fd (or -1); it belongs to GUEST_MEM_HOTPLUG_ZONE.
+ * Regions stay sorted: gpa must be at or above the end of the last region, and the region may
+ * not touch the hole [3 GiB, 4 GiB) nor end past 2^52. Returns the new region's index (its KVM
+ * slot), or -EINVAL (size 0, unaligned, host NULL, below the last region or in the hole),
+ * -ENOSPC (GUEST_MEM_MAX_HOTPLUG regions added already, or past 2^52).
+ */
+int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd);
+/* Drops the last region if it was hot-added (the caller unmaps it): a failed hot-add. */
+void guest_mem_drop_last(struct guest_mem *gm);
+/* First guest-physical address past every region (0 when empty). */
+uint64_t guest_mem_end(const struct guest_mem *gm);
 
 /* Bytes of RAM below the 3 GiB hole and above 4 GiB. */
 uint64_t guest_mem_low_size(const struct guest_mem *gm);

@@ -217,6 +217,32 @@ int pci_devices_hot_add(struct pci_devices *pd, const struct vpci_params *p, uns
     return 0;
 }
 
+int pci_devices_update_memory(struct pci_devices *pd, char *err, size_t errlen)
+{
+    bool running = pd->worker.running;
+    int r = 0;
+
+    vpci_worker_stop(&pd->worker);
+    for (size_t i = 0; i < pd->n; i++) {
+        struct vpci_dev *d = pd->devp[i];
+        bool send;
+        int e;
+
+        pthread_mutex_lock(&d->lock);
+        send = d->backend_dirty && !d->failed;
+        pthread_mutex_unlock(&d->lock);
+        e = send ? vpci_vu_send_mem_table(d) : 0;
+        if (e && !r) {
+            r = e;
+            snprintf(err, errlen, "%s: the backend refused the new memory table: %s", d->id,
+                     strerror(-e));
+        }
+    }
+    if (running && vpci_worker_start(&pd->worker))
+        pd->ctx.fatal(pd->ctx.fatal_arg, "virtio frontend thread cannot be restarted");
+    return r;
+}
+
 int pci_devices_remove(struct pci_devices *pd, const char *id)
 {
     size_t i = index_of(pd, id);

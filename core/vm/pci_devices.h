@@ -56,6 +56,15 @@ void pci_devices_destroy(struct pci_devices *pd);
 /* The virtio device with this id, or NULL. */
 struct vpci_dev *pci_devices_find(const struct pci_devices *pd, const char *id);
 
+/*
+ * Guest memory grew (ACPI memory hotplug), vCPUs and rings stopped: every backend that holds a
+ * memory table gets the new one (the regions it lacks, ADD_MEM_REG beyond the eight a
+ * SET_MEM_TABLE carries), on the frontend thread's connections while that thread is stopped.
+ * Backends not started yet, or gone, get it when they start or reconnect. 0, or the first
+ * failure (-errno with err); the others are still sent.
+ */
+int pci_devices_update_memory(struct pci_devices *pd, char *err, size_t errlen);
+
 /* Hotplug, vCPUs stopped: connects the backend behind p->sock (taken over, closed on failure
  * too), puts the function in a free slot and gives it to the frontend thread. 0 with *slot, or
  * -errno with err (nothing is kept). */

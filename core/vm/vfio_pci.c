@@ -392,24 +392,43 @@ static int check_device(struct vfio_pci_dev *d, char *err, size_t errlen)
     return 0;
 }
 
-/* Guest RAM for the device's DMA: IOVA = guest-physical address (no vIOMMU). */
+/* DMA_MAP of one RAM region, IOVA = guest-physical address (no vIOMMU). */
+static int dma_map_one(struct vfio_pci_dev *d, const struct guest_mem_region *g, char *err,
+                       size_t errlen)
+{
+    int r = g->fd < 0 ? -EINVAL
+                      : vfuc_dma_map(&d->cl, g->fd, g->fd_offset, g->gpa, g->size,
+                                     VFU_DMA_READ | VFU_DMA_WRITE);
+
+    if (r)
+        snprintf(err, errlen, "%s: DMA_MAP of RAM at 0x%llx: %s", d->id, (unsigned long long)g->gpa,
+                 strerror(-r));
+    return r;
+}
+
+int vfio_pci_map_region(struct vfio_pci_dev *d, const struct guest_mem_region *g, char *err,
+                        size_t errlen)
+{
+    return vfio_pci_gone(d) ? 0 : dma_map_one(d, g, err, errlen);
+}
+
+void vfio_pci_unmap_region(struct vfio_pci_dev *d, const struct guest_mem_region *g)
+{
+    int r = vfio_pci_gone(d) ? 0 : vfuc_dma_unmap(&d->cl, g->gpa, g->size);
+
+    if (r)
+        vfio_pci_failed(d, "DMA_UNMAP of hot-added RAM", r);
+}
+
+/* All of guest RAM for the device's DMA. */
 static int map_dma(struct vfio_pci_dev *d, char *err, size_t errlen)
 {
     const struct guest_mem *m = d->ctx->mem;
+    int r = 0;
 
-    for (uint32_t i = 0; i < m->nregions; i++) {
-        const struct guest_mem_region *g = &m->regions[i];
-        int r = g->fd < 0 ? -EINVAL
-                          : vfuc_dma_map(&d->cl, g->fd, g->fd_offset, g->gpa, g->size,
-                                         VFU_DMA_READ | VFU_DMA_WRITE);
-
-        if (r) {
-            snprintf(err, errlen, "%s: DMA_MAP of RAM at 0x%llx: %s", d->id,
-                     (unsigned long long)g->gpa, strerror(-r));
-            return r;
-        }
-    }
-    return 0;
+    for (uint32_t i = 0; !r && i < m->nregions; i++)
+        r = dma_map_one(d, &m->regions[i], err, errlen);
+    return r;
 }
 
 static int build(struct vfio_pci_dev *d, char *err, size_t errlen)

@@ -138,6 +138,13 @@ struct vfio_pci_dev *vfio_pci_find(struct vfio_pci_dev *const *v, uint32_t n, co
 bool vfio_pci_any_gone(struct vfio_pci_dev *const *v, uint32_t n);
 int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errlen);
 
+/* Hot-added guest RAM (vCPUs stopped): DMA_MAP of region g (IOVA = its guest-physical
+ * address), or DMA_UNMAP of it to undo a hot-add that failed elsewhere. A detached function
+ * maps all of RAM when it reconnects: 0 then. 0 or -errno with err. */
+int vfio_pci_map_region(struct vfio_pci_dev *d, const struct guest_mem_region *g, char *err,
+                        size_t errlen);
+void vfio_pci_unmap_region(struct vfio_pci_dev *d, const struct guest_mem_region *g);
+
 /* KVM slots deleted, BAR mappings unmapped, irqfds unbound, eventfds and socket closed. */
 void vfio_pci_destroy(struct vfio_pci_dev *d);
 

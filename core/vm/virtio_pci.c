@@ -538,6 +538,8 @@ static uint32_t class_of(uint16_t virtio_id)
         return 0x020000; /* network controller */
     case 2:
         return 0x010000; /* mass storage (SCSI), as QEMU */
+    case 26:
+        return 0x018000; /* mass storage, other: virtio-fs, as QEMU */
     default:
         return 0xff0000;
     }
@@ -607,6 +609,8 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     d->ctx = ctx;
     d->seg = bus->seg;
     d->virtio_id = p->virtio_id;
+    if (p->fs_tag)
+        snprintf(d->fs_tag, sizeof(d->fs_tag), "%s", p->fs_tag);
     snprintf(d->id, sizeof(d->id), "%s", p->id);
     vu_fe_init(&d->fe, p->sock);
     d->rc = (struct vpci_rc){ .managed = !p->external || ctx->lost,

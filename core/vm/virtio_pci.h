@@ -111,6 +111,7 @@ struct vpci_dev {
     char id[VPCI_ID_LEN + 1];
     uint16_t virtio_id;
     uint32_t seg;           /* the PCI segment of its bus */
+    char fs_tag[37];        /* virtio-fs: the config's tag (the core makes that config) */
     struct vu_frontend fe;  /* the frontend thread's alone once the VM runs */
     uint64_t host_features; /* offered to the guest */
     uint64_t driver_features;
@@ -154,6 +155,7 @@ struct vpci_params {
     int sock;      /* connected vhost-user socket, taken over (closed on failure too) */
     bool external; /* vhost_user=on: see vpci_ctx.lost */
     uint16_t pci_segment;
+    const char *fs_tag; /* virtio-fs (26): the mount tag, 1..36 bytes; else NULL */
 };
 
 /*

@@ -16,6 +16,9 @@
 
 #define VIRTIO_ID_NET   1
 #define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_FS    26
+/* virtio-fs config (virtio 1.2, 5.11.4): tag[36], le32 num_request_queues. */
+#define VIRTIO_FS_TAG_LEN 36
 /* virtio-vsock's rx and tx go to the backend; the event queue after them stays here. */
 #define VSOCK_DATA_QUEUES       2
 #define VIRTIO_NET_F_CTRL_VQ    17
@@ -49,6 +52,8 @@ static uint32_t config_size(uint16_t virtio_id)
         return 60; /* through the write-zeroes fields: what every blk backend answers */
     case 19:
         return 8; /* guest_cid */
+    case VIRTIO_ID_FS:
+        return VIRTIO_FS_TAG_LEN + 4; /* tag, num_request_queues: the core's own */
     default:
         return 0;
     }
@@ -107,6 +112,20 @@ int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t 
             d->host_features &= ~(1ull << VIRTIO_NET_F_MQ);
     }
     d->config_len = config_size(d->virtio_id);
+    if (d->virtio_id == VIRTIO_ID_FS) {
+        /* virtiofsd has no config of its own (QEMU's frontend makes it too): the tag the user
+         * gave and the request queues, all queues but the high-priority one. */
+        uint32_t nreq = d->nqueues > 1 ? d->nqueues - 1u : 1u;
+
+        if (d->nqueues < 2) {
+            snprintf(err, errlen, "%s: a virtio-fs backend must serve 2 queues or more", d->id);
+            return -EINVAL;
+        }
+        memcpy(d->config, d->fs_tag, strnlen(d->fs_tag, VIRTIO_FS_TAG_LEN));
+        d->config[VIRTIO_FS_TAG_LEN] = (uint8_t)nreq;
+        d->config[VIRTIO_FS_TAG_LEN + 1] = (uint8_t)(nreq >> 8);
+        return 0;
+    }
     if (d->config_len && has_pf(d, VHOST_USER_PROTOCOL_F_CONFIG)) {
         r = vu_fe_get_config(&d->fe, 0, d->config, d->config_len);
         if (r) {

@@ -87,7 +87,7 @@ static int set_affinity(struct vm *vm, const struct vm_params *p, char *err, siz
         const struct vm_cpu_affinity *a = &p->affinity[i];
         int r;
 
-        if (a->vcpu >= vm->nvcpus)
+        if (a->vcpu >= vm->ncreated)
             continue;
         r = vcpu_set_affinity(&vm->vcpus[a->vcpu], a->host_cpus, a->nhost_cpus);
         if (r < 0)
@@ -102,13 +102,15 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
     uint32_t i;
     int r = 0, n;
 
-    vm->vcpus = calloc(vm->boot_vcpus, sizeof(*vm->vcpus));
+    /* Every vCPU up to max exists from the start; boot_vcpus of them run, the others wait for
+     * vm.resize (vm_hotplug.c). */
+    vm->vcpus = calloc(vm->max_vcpus, sizeof(*vm->vcpus));
     table = calloc(CPUID_MAX_ENTRIES, sizeof(*table));
     if (!vm->vcpus || !table) {
         r = vm_set_err(err, errlen, -ENOMEM, "vcpus");
         goto out;
     }
-    for (i = 0; i < vm->boot_vcpus; i++) {
+    for (i = 0; i < vm->max_vcpus; i++) {
         uint32_t apic_id = cpuid_apic_id(&vm->cpu.topo, i);
 
         r = vcpu_create(&vm->vcpus[i], vm->vm_fd, i, apic_id, vm->run_size, &vm->env);
@@ -116,7 +118,7 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
             vm_set_err(err, errlen, r, "vcpu%u: create", i);
             goto out;
         }
-        vm->nvcpus++;
+        vm->ncreated++;
         if (i == 0) {
             /* Probe what the host honours before the first CPUID table is built. */
             vm->cpu.host.arch_caps_msr =
@@ -136,6 +138,7 @@ static int setup_vcpus(struct vm *vm, char *err, size_t errlen)
             goto out;
         }
     }
+    vm->nvcpus = vm->boot_vcpus;
     r = 0;
 out:
     free(table);
@@ -173,13 +176,18 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
         ap.pci_mmio64_end = vm->pci.host.mmio64_end;
         ap.pci_segments = vm->pci.host.n;
     }
+    if (vm->dev.memhp_on) {
+        ap.mem_hotplug_slots = vm->dev.memhp.nslots;
+        ap.hotplug_mem_base = vm->memhp_base;
+        ap.hotplug_mem_size = vm->memhp_size;
+    }
     if (!buf) {
         free(cpus);
         return vm_set_err(err, errlen, -ENOSPC, "acpi: guest memory too small");
     }
     for (i = 0; i < vm->max_vcpus; i++) {
         cpus[i].apic_id = cpuid_apic_id(&vm->cpu.topo, i);
-        cpus[i].enabled = i < vm->boot_vcpus;
+        cpus[i].enabled = i < vm->nvcpus; /* with the ones hot-added before a reboot */
     }
     vm_numa_acpi(&vm->numa, &vm->mem, vm_slot_of, vm, ranges, initiators, &ap);
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
@@ -249,11 +257,12 @@ static void device_fatal(void *arg, const char *msg)
     }
 }
 
-/* MMIO64 for 64-bit BARs: from the first 1 GiB boundary above RAM, 64 GiB, below the guest's
- * physical address width. */
+/* MMIO64 for 64-bit BARs: from the first 1 GiB boundary above RAM and the memory hotplug
+ * area, 64 GiB, below the guest's physical address width. */
 static void mmio64_window(const struct vm *vm, uint64_t *start, uint64_t *end)
 {
-    uint64_t ram_end = GPA_RAM_ABOVE_4G + guest_mem_high_size(&vm->mem);
+    uint64_t ram_end = vm->memhp_size ? vm->memhp_base + vm->memhp_size
+                                      : GPA_RAM_ABOVE_4G + guest_mem_high_size(&vm->mem);
     uint32_t bits = vm->cpu.max_phys_bits ? vm->cpu.max_phys_bits : 46;
     uint64_t limit = bits >= 63 ? UINT64_MAX : 1ull << bits;
 
@@ -331,6 +340,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->vm_fd = -1;
     vm->hp_fd = -1;
     vm->ev.efd = -1;
+    vm_memhp_init(vm, p); /* fds -1 before any failure path reaches vm_destroy */
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
     r = check_params(p, &vm->cpu.topo, err, errlen);
     if (r < 0)
@@ -383,6 +393,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         .serial_in_fd = p->serial_in_fd,
         .serial_out_fd = p->serial_out_fd,
         .pci_segments = p->pci_segments,
+        .max_vcpus = p->max_vcpus,
+        .boot_vcpus = p->boot_vcpus,
+        .mem_hotplug_slots = vm->memhp_size ? GUEST_MEM_MAX_HOTPLUG : 0,
         .pci_eject = vm_hotplug_eject_wake,
         .pci_eject_arg = vm,
     };
@@ -751,7 +764,7 @@ void vm_destroy(struct vm *vm)
 
     if (!vm)
         return;
-    for (i = 0; i < vm->nvcpus; i++)
+    for (i = 0; i < vm->ncreated; i++)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);
     vm_numa_free(&vm->numa);
@@ -769,6 +782,7 @@ void vm_destroy(struct vm *vm)
         close(vm->vm_fd);
     if (vm->hp_fd >= 0)
         close(vm->hp_fd);
+    vm_memhp_destroy(vm); /* after the VM fd: no KVM slot maps them any more */
     vmev_destroy(&vm->ev);
     free(vm->cmdline);
     free(vm);

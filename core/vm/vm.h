@@ -76,6 +76,9 @@ struct vm_params {
     void (*device_lost)(void *arg, const char *id, const char *why);
     void *device_lost_arg;
     uint32_t pci_segments; /* --platform num_pci_segments; 0 reads as 1 */
+    /* --memory hotplug_size: guest-physical space kept above RAM for vm_add_memory (ACPI
+     * memory hotplug, \_SB_.MHPC); 0: none. MMIO64 starts above it. */
+    uint64_t hotplug_size;
 };
 
 enum vm_result {
@@ -150,7 +153,22 @@ struct vm_hot_add {
 int vm_hot_add(struct vm *vm, const struct vm_hot_add *p, unsigned *slot, char *err, size_t errlen);
 int vm_hot_remove(struct vm *vm, const char *id);
 int vm_hotplug_fd(const struct vm *vm);
+/* vm.resize desired_vcpus (issue 17, same thread): more than run now start at once (the guest is
+ * told through the GED's CPU bit and onlines them); fewer: the highest are asked to be ejected
+ * and stop once the guest did. 0, or -EINVAL (0 or above max), -EBUSY (a removal still awaits
+ * the guest) or another -errno, with err. */
+int vm_resize_vcpus(struct vm *vm, uint32_t want, char *err, size_t errlen);
 void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), void *arg);
+/*
+ * vm.resize desired_ram (issue 17, ACPI memory hotplug, same thread): fd (taken over, closed on
+ * failure too) is a memfd of size bytes (a multiple of 128 MiB). With the vCPUs stopped it is
+ * mapped shared at the next free address of the hotplug area, put in a KVM slot and handed to
+ * every device process (vhost-user memory table, vfio-user DMA_MAP); then the vCPUs go on and
+ * the guest is told (a filled slot of \_SB_.MHPC, the GED's memory bit). 0 with *gpa, or
+ * -ENOSPC (no hotplug area, no room or no slot left), -EINVAL or another -errno with err, and
+ * nothing kept.
+ */
+int vm_add_memory(struct vm *vm, int fd, uint64_t size, uint64_t *gpa, char *err, size_t errlen);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

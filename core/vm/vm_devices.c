@@ -51,6 +51,8 @@ static const struct dev_slot dev_table[] = {
       false },
     { "pci-hotplug", DEV_MMIO, GPA_PCI_HOTPLUG_START, GPA_PCI_HOTPLUG_SIZE, &pci_hotplug_bus_ops,
       offsetof(struct vm_devices, hp), false },
+    { "cpu-hotplug", DEV_MMIO, GPA_CPU_HOTPLUG_START, GPA_CPU_HOTPLUG_SIZE, &cpu_hotplug_bus_ops,
+      offsetof(struct vm_devices, cpuhp), false },
 };
 
 static void ged_pulse(void *opaque)
@@ -67,11 +69,11 @@ static void ged_pulse(void *opaque)
 static int register_all(struct vm_devices *d)
 {
     size_t i;
+    int r;
 
     for (i = 0; i < sizeof(dev_table) / sizeof(dev_table[0]); i++) {
         const struct dev_slot *s = &dev_table[i];
         struct bus *b = s->bus == DEV_PIO ? &d->pio : &d->mmio;
-        int r;
 
         if (s->serial && !d->serial_enabled)
             continue;
@@ -82,11 +84,18 @@ static int register_all(struct vm_devices *d)
             return r;
         }
     }
-    return 0;
+    if (!d->memhp_on)
+        return 0;
+    r = bus_add(&d->mmio, GPA_MEM_HOTPLUG_START, GPA_MEM_HOTPLUG_SIZE, &mem_hotplug_bus_ops,
+                &d->memhp, "mem-hotplug");
+    if (r < 0)
+        log_error(d->log, "mem-hotplug: cannot register at 0x%llx: %s",
+                  (unsigned long long)GPA_MEM_HOTPLUG_START, strerror(-r));
+    return r;
 }
 
 /* Init steps, unwound in reverse by vm_devices_destroy() up to d->inited. */
-enum { STEP_SERIAL = 1, STEP_RTC, STEP_HOTPLUG, STEP_DONE };
+enum { STEP_SERIAL = 1, STEP_RTC, STEP_HOTPLUG, STEP_CPU_HOTPLUG, STEP_MEM_HOTPLUG, STEP_DONE };
 
 int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p)
 {
@@ -112,6 +121,17 @@ int vm_devices_init(struct vm_devices *d, const struct vm_devices_params *p)
     if (r < 0)
         goto out;
     d->inited = STEP_HOTPLUG;
+    r = cpu_hotplug_init(&d->cpuhp, p->max_vcpus, p->boot_vcpus, p->pci_eject, p->pci_eject_arg);
+    if (r < 0)
+        goto out;
+    d->inited = STEP_CPU_HOTPLUG;
+    if (p->mem_hotplug_slots) {
+        r = mem_hotplug_init(&d->memhp, p->mem_hotplug_slots, p->pci_eject, p->pci_eject_arg);
+        if (r < 0)
+            goto out;
+        d->memhp_on = true;
+    }
+    d->inited = STEP_MEM_HOTPLUG;
     i8042_init(&d->kbd, p->ev);
     acpi_pm_init(&d->pm, p->ev);
     ged_init(&d->ged, ged_pulse, d);
@@ -127,6 +147,10 @@ out:
 
 void vm_devices_destroy(struct vm_devices *d)
 {
+    if (d->inited >= STEP_MEM_HOTPLUG && d->memhp_on)
+        mem_hotplug_destroy(&d->memhp);
+    if (d->inited >= STEP_CPU_HOTPLUG)
+        cpu_hotplug_destroy(&d->cpuhp);
     if (d->inited >= STEP_HOTPLUG)
         pci_hotplug_destroy(&d->hp);
     if (d->inited >= STEP_RTC)
@@ -141,6 +165,9 @@ void vm_devices_reset(struct vm_devices *d)
     serial_reset(&d->serial.uart);
     ged_reset(&d->ged);
     pci_hotplug_reset(&d->hp);
+    cpu_hotplug_reset(&d->cpuhp);
+    if (d->memhp_on)
+        mem_hotplug_reset(&d->memhp);
 }
 
 int vm_devices_start(struct vm_devices *d)

@@ -7,7 +7,9 @@
 #include "core/vm/bus.h"
 #include "core/vm/ged.h"
 #include "core/vm/i8042.h"
+#include "core/vm/mem_hotplug.h"
 #include "core/vm/log.h"
+#include "core/vm/cpu_hotplug.h"
 #include "core/vm/pci_hotplug.h"
 #include "core/vm/rtc.h"
 #include "core/vm/serial_host.h"
@@ -27,6 +29,9 @@ struct vm_devices {
     struct acpi_pm pm;
     struct ged ged;
     struct pci_hotplug hp;
+    struct cpu_hotplug cpuhp;
+    struct mem_hotplug memhp; /* only with mem_hotplug_slots */
+    bool memhp_on;
     int vm_fd; /* borrowed, for GED's interrupt */
     const struct log *log;
     unsigned int inited; /* how many init steps ran, for unwinding */
@@ -38,8 +43,12 @@ struct vm_devices_params {
     const struct log *log;
     bool serial_enabled;
     int serial_in_fd, serial_out_fd;
-    uint32_t pci_segments;        /* 0 reads as 1 */
-    void (*pci_eject)(void *arg); /* the guest wrote B0EJ (pci_hotplug.h); vCPU thread */
+    uint32_t pci_segments;          /* 0 reads as 1 */
+    uint32_t max_vcpus, boot_vcpus; /* the CPU hotplug registers' vCPUs */
+    uint32_t mem_hotplug_slots;     /* 0: no memory hotplug registers */
+    /* The guest ejected a PCI slot, a vCPU or a memory slot (pci_hotplug.h, cpu_hotplug.h,
+     * mem_hotplug.h); vCPU thread. */
+    void (*pci_eject)(void *arg);
     void *pci_eject_arg;
 };
 

@@ -147,6 +147,85 @@ static bool remove_in_slot(struct vm *vm, uint32_t seg, unsigned slot, char *out
     return false;
 }
 
+static bool cpu_bit(const uint64_t *m, uint32_t cpu)
+{
+    return m[cpu / 64] >> (cpu % 64) & 1;
+}
+
+int vm_resize_vcpus(struct vm *vm, uint32_t want, char *err, size_t errlen)
+{
+    uint32_t have = vm->nvcpus;
+    bool resume;
+    int r;
+
+    if (!want || want > vm->max_vcpus)
+        return vm_set_err(err, errlen, -EINVAL, "desired_vcpus %u: must be 1 to %u", want,
+                          vm->max_vcpus);
+    for (uint32_t i = 0; i < CPU_HOTPLUG_WORDS; i++)
+        if (vm->cpu_removing[i])
+            return vm_set_err(err, errlen, -EBUSY, "a vCPU removal still awaits the guest's eject");
+    if (want < have) {
+        /* The highest go, as in Cloud Hypervisor; they stop once the guest ejected them. */
+        for (uint32_t cpu = want; cpu < have; cpu++) {
+            vm->cpu_removing[cpu / 64] |= 1ull << (cpu % 64);
+            (void)cpu_hotplug_request_remove(&vm->dev.cpuhp, cpu);
+        }
+        log_info(&vm->log, "hotplug: asking the guest to eject vCPUs %u-%u", want, have - 1);
+        ged_raise(&vm->dev.ged, GED_EVENT_CPU);
+        return 0;
+    }
+    if (want == have)
+        return 0;
+    r = quiesce(vm, &resume);
+    if (r)
+        return vm_set_err(err, errlen, r, "cannot stop the vCPUs");
+    /* Each new one waits for the guest's INIT/SIPI; vm_run starts its thread on resume. */
+    for (uint32_t cpu = have; !r && cpu < want; cpu++) {
+        r = vcpu_reset(&vm->vcpus[cpu], NULL);
+        if (r)
+            vm_set_err(err, errlen, r, "vcpu%u: reset", cpu);
+        else
+            vm->nvcpus = cpu + 1;
+    }
+    if (resume)
+        (void)vm_resume(vm);
+    for (uint32_t cpu = have; cpu < vm->nvcpus; cpu++)
+        (void)cpu_hotplug_insert(&vm->dev.cpuhp, cpu);
+    if (vm->nvcpus > have) {
+        log_info(&vm->log, "hotplug: vCPUs %u-%u added", have, vm->nvcpus - 1);
+        ged_raise(&vm->dev.ged, GED_EVENT_CPU);
+    }
+    return r;
+}
+
+/* vCPUs the guest ejected: from the highest down, each stops running (its KVM vCPU stays,
+ * parked, for a later vm.resize). One ejected below a running one waits for it. */
+static void cpu_ejects(struct vm *vm)
+{
+    uint64_t mask[CPU_HOTPLUG_WORDS];
+    uint32_t have = vm->nvcpus;
+    bool resume;
+
+    if (!cpu_hotplug_take_ejects(&vm->dev.cpuhp, mask))
+        return;
+    for (uint32_t i = 0; i < CPU_HOTPLUG_WORDS; i++)
+        vm->cpu_ejected[i] |= mask[i];
+    while (vm->nvcpus > 1 && cpu_bit(vm->cpu_ejected, vm->nvcpus - 1))
+        vm->nvcpus--;
+    if (vm->nvcpus == have)
+        return;
+    /* The threads of the ejected vCPUs end with the pause and are not started again. */
+    for (uint32_t cpu = vm->nvcpus; cpu < have; cpu++) {
+        vm->cpu_ejected[cpu / 64] &= ~(1ull << (cpu % 64));
+        vm->cpu_removing[cpu / 64] &= ~(1ull << (cpu % 64));
+    }
+    if (quiesce(vm, &resume))
+        log_warn(&vm->log, "hotplug: cannot stop the vCPUs to park the ejected ones");
+    else if (resume)
+        (void)vm_resume(vm);
+    log_info(&vm->log, "hotplug: vCPUs %u-%u ejected by the guest", vm->nvcpus, have - 1);
+}
+
 void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), void *arg)
 {
     uint32_t masks[PCI_MAX_SEGMENTS];
@@ -154,6 +233,8 @@ void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), v
     uint64_t v;
 
     (void)!read(vm->hp_fd, &v, sizeof(v));
+    cpu_ejects(vm);
+    vm_memhp_ejects(vm);
     if (!pci_hotplug_take_ejects(&vm->dev.hp, masks))
         return;
     for (uint32_t seg = 0; seg < vm->dev.hp.nseg; seg++)

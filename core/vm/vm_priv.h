@@ -37,8 +37,12 @@ struct vm {
     char *cmdline;              /* owned */
     struct cpuid_config cpu;
     uint32_t boot_vcpus, max_vcpus;
-    struct vcpu *vcpus; /* owned, boot_vcpus of them; nvcpus created */
-    uint32_t nvcpus;
+    struct vcpu *vcpus; /* owned, room for max_vcpus; ncreated created (all of them once built) */
+    uint32_t ncreated;
+    uint32_t nvcpus; /* vCPUs 0..nvcpus-1 run (boot_vcpus, then as vm.resize changes it) */
+    /* vCPUs the guest was asked to eject, and those it ejected that still wait for a higher
+     * one (vm_hotplug.c); one bit each. */
+    uint64_t cpu_removing[CPU_HOTPLUG_WORDS], cpu_ejected[CPU_HOTPLUG_WORDS];
     struct vm_numa_state numa;
     struct kvm_cpuid2 *supported; /* owned */
     size_t run_size;
@@ -57,6 +61,12 @@ struct vm {
     uint32_t removing[PCI_MAX_SEGMENTS];
     int hp_fd;
     bool vfio_paused; /* vm_vfio_detach stopped the vCPUs (control thread only) */
+    /* ACPI memory hotplug (vm_memhp.c): [memhp_base, memhp_base + memhp_size) is where
+     * hot-added RAM goes; each added region's memfd (owned, for later memory tables and
+     * DMA_MAPs) and mapping (owned), in the order of vm->mem's last nhotplug regions. */
+    uint64_t memhp_base, memhp_size;
+    int memhp_fd[GUEST_MEM_MAX_HOTPLUG];
+    uint8_t *memhp_host[GUEST_MEM_MAX_HOTPLUG];
     /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
     char dev_err[200];
     atomic_bool dev_failed;
@@ -68,6 +78,13 @@ struct vm {
 
 /* vm_hotplug.c: the eject callback of the PCI hotplug registers (vCPU thread). */
 void vm_hotplug_eject_wake(void *arg);
+
+/* vm_memhp.c: the hotplug area from p (vm_create, before the PCI windows are placed), and the
+ * hot-added regions' fds and mappings released (vm_destroy). */
+void vm_memhp_init(struct vm *vm, const struct vm_params *p);
+void vm_memhp_destroy(struct vm *vm);
+/* vm_memhp.c: memory slots the guest ejected are logged and ignored (control thread). */
+void vm_memhp_ejects(struct vm *vm);
 
 int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

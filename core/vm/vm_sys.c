@@ -12,6 +12,13 @@ void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *vm_sys_map_ram(int fd, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void vm_sys_unmap(void *addr, size_t size)
 {
     if (addr)

@@ -10,6 +10,8 @@
 /* Maps a vCPU's struct kvm_run (shared, read-write). NULL with errno set on failure. */
 void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size);
 void vm_sys_unmap(void *addr, size_t size);
+/* Maps size bytes of a guest RAM fd shared, read-write (hot-added memory). NULL with errno. */
+void *vm_sys_map_ram(int fd, size_t size);
 
 /*
  * Installs a do-nothing handler for the signal that kicks vCPU threads out of KVM_RUN. The

@@ -788,6 +788,8 @@ check_nvmerespawn() {
 			slow=$n
 		}
 		say "NVME-ROUND $n"
+		# Per round: its time and the queues' interrupt counts (a stalled queue shows here).
+		echo "nvmerespawn: round $n: $((t1 - t0))0 ms; irqs$(awk '/nvme/ { printf " %s=%s", $NF, $2 }' /proc/interrupts)"
 		n=$((n + 1))
 	done
 	echo "nvmerespawn: $rounds rounds, $errs with a read error; slowest round $slow: ${worst}0 ms"
@@ -865,6 +867,209 @@ check_hpnet() {
 		}
 		sleep 0.2
 	done
+}
+
+# edu_bdf: the BDF of the first edu function (1234:11e8) in sysfs; 1 when there is none.
+edu_bdf() {
+	for p in /sys/bus/pci/devices/*; do
+		[ "$(cat "$p/vendor" 2>/dev/null):$(cat "$p/device" 2>/dev/null)" = 0x1234:0x11e8 ] || continue
+		echo "${p##*/}"
+		return 0
+	done
+	return 1
+}
+
+# hpedu SECONDS: a hot-added edu function (passed through by the host's VFIO) appears, its BARs
+# assigned (acpiphp creates resource0 last); then the edu check on it (ident, factorial, DMA,
+# MSI), the MSI seen as one more "No irq handler for vector" line than before, since an earlier
+# hpedu already logged one; "HP-EDU-OK BDF".
+check_hpedu() {
+	secs=${1:-120}
+	say "HP-EDU-WAIT"
+	i=0
+	until bdf=$(edu_bdf) && [ -e "/sys/bus/pci/devices/$bdf/resource0" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no edu function within $secs s; PCI functions: $(cd /sys/bus/pci/devices && echo *)"
+			return
+		}
+		sleep 0.2
+	done
+	[ -x /bin/cellvm-edu-check ] || {
+		fail "no /bin/cellvm-edu-check in the initramfs"
+		return
+	}
+	n=$(dmesg | grep -c "No irq handler for vector")
+	/bin/cellvm-edu-check "$bdf" || fail "cellvm-edu-check failed on $bdf" || return
+	i=0
+	until [ "$(dmesg | grep -c "No irq handler for vector")" -gt "$n" ]; do
+		[ $i -lt 20 ] || {
+			fail "the MSI (vector 0xdf) of edu $bdf never reached the guest"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	say "HP-EDU-OK $bdf"
+}
+
+# hpedugone SECONDS: the edu function goes away (the guest ejected its slot); "HP-EDU-GONE BDF".
+check_hpedugone() {
+	secs=${1:-120}
+	gone=$(edu_bdf) || {
+		fail "no edu function to wait for"
+		return
+	}
+	say "HP-EDU-GONE-WAIT"
+	i=0
+	while bdf=$(edu_bdf); do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "edu $bdf still present after $secs s"
+			return
+		}
+		sleep 0.2
+	done
+	say "HP-EDU-GONE $gone"
+}
+
+# hpcpu N SECONDS: vCPU N appears (ACPI CPU hotplug), is brought online (by the kernel or here)
+# and runs a process; "HP-CPU-OK N".
+check_hpcpu() {
+	n=$1
+	secs=${2:-120}
+	say "HP-CPU-WAIT $n"
+	i=0
+	until [ -e "/sys/devices/system/cpu/cpu$n/online" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no cpu$n within $secs s"
+			return
+		}
+		sleep 0.2
+	done
+	[ "$(cat "/sys/devices/system/cpu/cpu$n/online")" = 1 ] ||
+		echo 1 >"/sys/devices/system/cpu/cpu$n/online" || {
+		fail "cpu$n does not come online"
+		return
+	}
+	taskset -c "$n" true 2>/dev/null || echo "hpcpu: no taskset; cpu$n online only"
+	say "HP-CPU-OK $n $(grep -c '^processor' /proc/cpuinfo) online"
+}
+
+# hpcpugone N SECONDS: vCPU N goes away (the host asked, the kernel offlined and ejected it);
+# "HP-CPU-GONE N".
+check_hpcpugone() {
+	n=$1
+	secs=${2:-120}
+	say "HP-CPU-GONE-WAIT $n"
+	i=0
+	while [ -e "/sys/devices/system/cpu/cpu$n" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "cpu$n still present after $secs s (online $(cat "/sys/devices/system/cpu/cpu$n/online" 2>/dev/null))"
+			return
+		}
+		sleep 0.2
+	done
+	say "HP-CPU-GONE $n $(grep -c '^processor' /proc/cpuinfo) online"
+}
+
+# hpmem MIB SECONDS: at least MIB MiB of RAM appear (ACPI memory hotplug); memory blocks the
+# kernel left offline (no memhp_default_state=online) are onlined here; then a tmpfs file
+# fills what is free, so the new memory is written and read back; "HP-MEM-OK MIB".
+check_hpmem() {
+	mib=$1
+	secs=${2:-120}
+	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
+	before=$(kb MemTotal)
+	say "HP-MEM-WAIT $mib"
+	i=0
+	while :; do
+		for st in /sys/devices/system/memory/memory*/state; do
+			[ "$(cat "$st" 2>/dev/null)" != offline ] || echo online >"$st" 2>/dev/null
+		done
+		now=$(kb MemTotal)
+		# MemTotal leaves out the new memory's struct pages (under 2%).
+		[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || break
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
+			return
+		}
+		sleep 0.5
+	done
+	# Free memory now exceeds what the old RAM could hold: filling it uses the new blocks.
+	fill=$(($(kb MemAvailable) / 1024 - 96))
+	[ "$fill" -gt "$mib" ] || fill=$mib
+	mkdir -p /tmp/hpmem
+	mount -t tmpfs -o size=$((fill + 16))m tmpfs /tmp/hpmem || {
+		fail "no tmpfs for the fill"
+		return
+	}
+	if ! dd if=/dev/zero of=/tmp/hpmem/f bs=1M count=$fill 2>/dev/null; then
+		umount /tmp/hpmem
+		fail "writing $fill MiB failed"
+		return
+	fi
+	left=$(kb MemAvailable)
+	nz=$(tr -d '\000' </tmp/hpmem/f | wc -c)
+	umount /tmp/hpmem
+	[ "$nz" -eq 0 ] || {
+		fail "$nz bytes of the $fill MiB fill did not read back as written"
+		return
+	}
+	say "HP-MEM-OK $mib MemTotal $before -> $now kB, filled $fill MiB, $left kB left"
+}
+
+# virtio-fs (an external virtiofsd on the host). Mounts TAG on /mnt/TAG, the host put data.bin
+# there; the host reads what the guest writes back (from-guest.txt).
+fs_mount() {
+	mkdir -p "/mnt/$1"
+	mount -t virtiofs "$1" "/mnt/$1" 2>/tmp/mount.err
+}
+fs_writeback() {
+	echo "written by the L2 guest on $1" >"/mnt/$1/from-guest.txt" && sync || {
+		fail "$1: cannot write from-guest.txt"
+		return 1
+	}
+}
+
+# virtiofs TAG SHA256: TAG mounts, data.bin has the host's sha256, a file written back;
+# "VIRTIOFS-OK TAG".
+check_virtiofs() {
+	fs_mount "$1" || {
+		fail "mount -t virtiofs $1: $(cat /tmp/mount.err); $(grep -c . /proc/filesystems) fs types, virtiofs $(grep -c virtiofs /proc/filesystems)"
+		return
+	}
+	got=$(sha256sum "/mnt/$1/data.bin" | cut -d' ' -f1)
+	[ "$got" = "$2" ] || {
+		umount "/mnt/$1"
+		fail "$1: data.bin sha256 $got, want $2"
+		return
+	}
+	fs_writeback "$1" || return
+	say "VIRTIOFS-OK $1 $(ls "/mnt/$1" | tr '\n' ' ')"
+	umount "/mnt/$1"
+}
+
+# hpvirtiofs TAG SECONDS: a hot-added virtio-fs with TAG appears (the mount succeeds), its
+# hello.txt is read and a file written back; "HP-FS-OK TAG CONTENT".
+check_hpvirtiofs() {
+	secs=${2:-120}
+	say "HP-FS-WAIT $1"
+	i=0
+	until fs_mount "$1"; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "no virtio-fs $1 within $secs s: $(cat /tmp/mount.err)"
+			return
+		}
+		sleep 0.5
+	done
+	fs_writeback "$1" || return
+	say "HP-FS-OK $1 $(cat "/mnt/$1/hello.txt")"
+	umount "/mnt/$1"
 }
 
 arg() {

@@ -377,6 +377,90 @@ virtio-blk | virtio-blk-* | disk-*)
         ;;
     esac
     ;;
+hotplug)
+    # PCI hotplug (issue 16) through the API on a running guest: the hotplug payload watches
+    # the GED and \_SB_.PHPR registers while this script hot-adds a raw disk and asks for its
+    # removal; the guest ejects it, the controller ends its cellvm-blockd and says
+    # device-removed; then the power button ends the run. Every wait is bounded.
+    : "${CELLVM_REMOTE:?}"
+    api=$work/api.sock
+    events=$work/events.json
+    img=$work/hot.img
+    truncate -s 8M "$img"
+    # wait_in FILE TEXT SECS: up to SECS for the fixed string TEXT in FILE.
+    wait_in() {
+        local i
+        for ((i = 0; i < $3 * 20; i++)); do
+            grep -qF -- "$2" "$1" 2>/dev/null && return 0
+            sleep 0.05
+        done
+        return 1
+    }
+    # remote CMD ARG...: cellvm-remote on the VM's API socket, bounded; sets rrc, rout, rerr.
+    remote() {
+        echo "+ cellvm-remote $*"
+        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
+        rrc=$?
+        rout=$(cat "$work/r.out")
+        rerr=$(cat "$work/r.err")
+    }
+    abort() {
+        kill -TERM "$vmm" 2>/dev/null
+        wait "$vmm"
+        fail "$@"
+    }
+    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
+        --serial tty "${mem[@]}" --api-socket "path=$api" --event-monitor "path=$events" \
+        </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    t0=$SECONDS
+    wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
+    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
+    [ -n "$ctl" ] || abort "no cellvm process under run-reaped"
+    remote add-disk "path=$img,image_type=raw,id=hot0"
+    [ "$rrc" -eq 0 ] || abort "add-disk failed ($rrc): $rerr"
+    # 200 with Cloud Hypervisor's PciDeviceInfo (a 204 would carry no body).
+    echo "add-disk: $rout"
+    body=$(tr -d ' \n' <<<"$rout")
+    [[ $body =~ ^\{\"id\":\"hot0\",\"bdf\":\"0000:00:([0-9a-f]{2})\.0\"\}$ ]] ||
+        [[ $body =~ ^\{\"bdf\":\"0000:00:([0-9a-f]{2})\.0\",\"id\":\"hot0\"\}$ ]] ||
+        abort "add-disk body is not {\"id\":\"hot0\",\"bdf\":\"0000:00:XX.0\"}: $rout"
+    bdf_slot=$((16#${BASH_REMATCH[1]}))
+    blockd=
+    for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-blockd ] && blockd=$p
+    done
+    [ -n "$blockd" ] || abort "no cellvm-blockd after add-disk"
+    wait_in "$out" 'added slot = ' 20 || abort "the guest did not see the new device"
+    guest_slot=$(grep -o 'added slot = 0x[0-9a-f]*' "$out" | head -1 | awk '{print $4}')
+    [ "$((guest_slot))" -eq "$bdf_slot" ] ||
+        abort "the guest found slot $guest_slot, the API answered bdf slot $bdf_slot"
+    echo "ok: 200 bdf slot $bdf_slot; the guest saw 1af4:1042 there (blockd $blockd)"
+    wait_in "$events" '"device-added"' 10 || abort "no device-added event"
+    remote remove-device hot0
+    [ "$rrc" -eq 0 ] && [ -z "$rout" ] || abort "remove-device: exit $rrc, '$rout' $rerr"
+    echo "ok: remove-device answered 204 (no body)"
+    wait_in "$out" 'gone slot = ' 20 || abort "the guest did not see its slot empty after B0EJ"
+    wait_in "$events" '"device-removed"' 10 || abort "no device-removed event"
+    for ((i = 0; i < 200; i++)); do
+        [ -d /proc/"$blockd" ] || break
+        sleep 0.05
+    done
+    [ ! -d /proc/"$blockd" ] || abort "cellvm-blockd $blockd still runs after device-removed"
+    echo "ok: device-removed; cellvm-blockd $blockd exited"
+    remote info
+    [ "$rrc" -eq 0 ] || abort "vm.info failed: $rerr"
+    ! grep -q hot0 <<<"$rout" || abort "vm.info still lists hot0: $rout"
+    grep -q 'ejected slot 30 of segment 0, which is empty; ignored' "$err" ||
+        abort "the B0EJ of the empty slot was not reported as ignored"
+    echo "ok: the B0EJ of empty slot 30 ignored; the VM ran on"
+    remote power-button
+    [ "$rrc" -eq 0 ] || abort "power-button failed: $rerr"
+    wait "$vmm"
+    rc=$?
+    expect_pass hotplug
+    echo "ok: whole case in $((SECONDS - t0)) s"
+    ;;
 topo-*|numa-*|zone-*|thp-*|affinity-*)
     # SMP topology, NUMA and memory zones (issue 4): helpers and cases in one block.
     # children PID: the direct children of PID.

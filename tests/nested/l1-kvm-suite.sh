@@ -6,6 +6,9 @@
 #   L1KVM_BUGS    cellvm_case_bugs: expected to fail (XFAIL; a pass is reported as XPASS, a failure)
 #   L1KVM_RUNNER  kvm_tests as NAME|PAYLOAD|ARG...;... (a newline in an ARG written as \n)
 #   L1KVM_DIR     where run-reaped, unix-cat, vm-runner, cellvm-cases.sh and payloads/ are
+#   L1KVM_ONLY    optional: the only tests to run, by name as reported (cellvm-CASE for a
+#                 cellvm-cases.sh case, NAME for a vm-runner test), separated by spaces; meson
+#                 passes it on from its own environment. Unset: every test.
 # One line per case: "CELLVM-KVM: PASS|FAIL|SKIP|XFAIL|XPASS NAME (secs)", a failing case's
 # output indented under it, then a summary.  Exit 1 when any case failed.
 # Each case gets the per-test limit of the kvm suite, 60 s, plus room for L1's slowness.
@@ -13,6 +16,7 @@
 dir=${L1KVM_DIR:-/opt/cellvm/kvm}
 export CELLVM=/opt/cellvm/bin/cellvm PAYLOAD_DIR=$dir/payloads RUN_REAPED=$dir/run-reaped
 export UNIX_CAT=$dir/unix-cat TMPDIR=${TMPDIR:-/tmp}
+export CELLVM_REMOTE=/opt/cellvm/bin/cellvm-remote
 case_limit=90
 
 # l1_skip NAME: the reason NAME cannot work inside L1 for a cause outside cellvm (a host
@@ -25,6 +29,12 @@ l1_skip() {
 }
 
 say() { echo "CELLVM-KVM: $*"; }
+# selected NAME: true unless L1KVM_ONLY is set and does not name NAME.
+selected() {
+	[ -z "${L1KVM_ONLY:-}" ] && return 0
+	case " $L1KVM_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 now() { cut -d' ' -f1 /proc/uptime; }
 # secs START: seconds since START (a /proc/uptime value), one decimal.
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -59,8 +69,10 @@ verdict() {
 suite_start=$(now)
 "$RUN_REAPED" --check-kvm || { say "SKIP all: no usable /dev/kvm in L1"; exit 1; }
 
+[ -z "${L1KVM_ONLY:-}" ] || say "only: $L1KVM_ONLY"
 set -f
 for name in $L1KVM_CASES; do
+	selected "cellvm-$name" || continue
 	start=$(now)
 	why=$(l1_skip "$name")
 	if [ -n "$why" ]; then
@@ -83,6 +95,10 @@ for rec in $L1KVM_RUNNER; do
 	IFS=' '
 	name=$1 payload=$2
 	shift 2
+	if ! selected "$name"; then
+		IFS=';'
+		continue
+	fi
 	# Rebuild the arguments with \n decoded; each ends with an X so $() keeps a final newline.
 	n=$#
 	i=0

@@ -263,3 +263,42 @@ l1_child() {
 	done
 	return 1
 }
+
+# For scripts that start cellvm themselves with its serial output and log in $raw and its pid in
+# $vmm (the API-driven tests): the waits end early, failing, once cellvm has exited.
+# wait_serial PATTERN SECS: until $raw matches, at most SECS seconds.
+wait_serial() {
+	local i=0
+	while [ "$i" -lt $(($2 * 5)) ]; do
+		grep -qs "$1" $raw && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+# wait_count PATTERN N SECS: until $raw has N lines matching, at most SECS s.
+wait_count() {
+	local i=0
+	while [ "$i" -lt $(($3 * 5)) ]; do
+		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+# pids COMM: the pids of processes named COMM.
+pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+}
+# holders FILE: pids of processes that have FILE open.
+holders() {
+	local f
+	for f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$1" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
+	done | sort -u
+}

@@ -30,32 +30,10 @@ checks=boot,pauseclock:12:300,blkresize:/dev/vda:262144:150,powerbutton:150
 say() { echo "l2-api: $*"; }
 remote() { cellvm-remote --api-socket $sock "$@"; }
 ticks() { grep -c 'CELLVM-AGENT: TICK' $raw; }
-# wait_count PATTERN N SECS: until L2's serial output has N lines matching, at most SECS s.
-wait_count() {
-	local i=0
-	while [ "$i" -lt $(($3 * 5)) ]; do
-		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
 core_pid() {
 	local p
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm-core ] && echo "${p#/proc/}" && return 0
-	done
-	return 1
-}
-# wait_serial PATTERN SECS: until L2's serial output matches, at most SECS seconds.
-wait_serial() {
-	local i=0
-	while [ "$i" -lt $(($2 * 5)) ]; do
-		grep -qs "$1" $raw && return 0
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.2
-		i=$((i + 1))
 	done
 	return 1
 }

@@ -14,6 +14,11 @@
 #  5. vm.add-net with a TAP the controller creates: a network interface appears in the guest.
 #  6. vm.add-disk on PCI segment 1 (the VM has platform.num_pci_segments=2): the guest finds it
 #     in PCI domain 0001.
+#  7. vm.resize desired_vcpus 2 -> 3: a vCPU comes (ACPI CPU hotplug) and goes online; 3 -> 2:
+#     the guest offlines and ejects it; vm.info's boot_vcpus follows.
+#  8. vm.resize desired_ram 512 MiB -> 1 GiB (ACPI memory hotplug, hotplug_size 1 GiB): the
+#     guest's MemTotal grows by 512 MiB and a fill of its free memory reads back; vm.info's
+#     memory size follows; shrinking is refused.
 # Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd and cellvm-netd in
 # /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
@@ -27,6 +32,7 @@ log=$L2_LOGDIR/hotplug-serial.log
 sock=$d/api.sock
 tap=cvmhp0
 checks=boot,hpdisk:vda:300,hpgone:vda:300,hpdisk:vda:300,hpnet:300,hpdisk:vdb:300
+checks=$checks,hpcpu:2:300,hpcpugone:2:300,hpmem:512:300
 truncate -s 16M $d/seg1.img
 
 say() { echo "l2-hotplug: $*"; }
@@ -35,42 +41,6 @@ fails=0
 bad() {
 	say "FAIL: $*"
 	fails=$((fails + 1))
-}
-# wait_serial PATTERN SECS: until L2's serial output matches, at most SECS seconds.
-wait_serial() {
-	local i=0
-	while [ "$i" -lt $(($2 * 5)) ]; do
-		grep -qs "$1" $raw && return 0
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
-# wait_count PATTERN N SECS: until L2's serial output has N lines matching, at most SECS s.
-wait_count() {
-	local i=0
-	while [ "$i" -lt $(($3 * 5)) ]; do
-		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
-# pids COMM: the pids of processes named COMM.
-pids() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
-	done
-}
-# holders FILE: pids of processes that have FILE open.
-holders() {
-	local f
-	for f in /proc/[0-9]*/fd/*; do
-		[ "$(readlink "$f" 2>/dev/null)" = "$1" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
-	done | sort -u
 }
 finish() {
 	tr -d '\r' <$raw >"$log"
@@ -106,8 +76,8 @@ cat >$d/vm.json <<EOF
     "initramfs": "$L2_IMAGES/l2-initramfs.cpio.gz",
     "cmdline": "$(l2_cmdline "$checks")"
   },
-  "cpus": {"boot_vcpus": 2, "max_vcpus": 2},
-  "memory": {"size": $((512 << 20))},
+  "cpus": {"boot_vcpus": 2, "max_vcpus": 3},
+  "memory": {"size": $((512 << 20)), "hotplug_size": $((1 << 30))},
   "platform": {"num_pci_segments": 2},
   "serial": {"mode": "Tty"},
   "console": {"mode": "Off"}
@@ -181,6 +151,28 @@ say "vm.add-disk seg1: $out"
 case "$(echo "$out" | tr -d ' ')" in *'"bdf":"0001:00:'*) ;; *) bad "segment 1 disk's bdf: $out" ;; esac
 wait_serial 'CELLVM-AGENT: HP-DISK-OK vdb' 300 || give_up "the guest did not get the segment 1 disk"
 grep -a 'HP-DISK-OK vdb' $raw | grep -q 'pci0001:00' || bad "vdb is not in PCI domain 0001"
+
+# 7. a vCPU added and removed
+wait_serial 'CELLVM-AGENT: HP-CPU-WAIT 2' 300 || give_up "the guest never asked for vCPU 2"
+remote resize --cpus 3 || give_up "vm.resize --cpus 3 failed"
+remote info | tr -d ' \n' | grep -q '"boot_vcpus":3' || bad "vm.info does not say boot_vcpus 3"
+wait_serial 'CELLVM-AGENT: HP-CPU-OK 2' 300 || give_up "vCPU 2 did not come online"
+grep -a 'HP-CPU-OK 2' $raw | head -n 1
+wait_serial 'CELLVM-AGENT: HP-CPU-GONE-WAIT 2' 300 || give_up "the guest never got to the vCPU removal"
+remote resize --cpus 2 || give_up "vm.resize --cpus 2 failed"
+wait_serial 'CELLVM-AGENT: HP-CPU-GONE 2' 300 || give_up "vCPU 2 did not go away"
+remote info | tr -d ' \n' | grep -q '"boot_vcpus":2' || bad "vm.info does not say boot_vcpus 2"
+
+# 8. RAM added
+wait_serial 'CELLVM-AGENT: HP-MEM-WAIT 512' 300 || give_up "the guest never asked for memory"
+out=$(remote resize --memory 1000M 2>&1) && bad "a resize by less than 128 MiB steps succeeded: $out"
+say "resize --memory 1000M: $out"
+remote resize --memory 1G || give_up "vm.resize --memory 1G failed"
+remote info | tr -d ' \n' | grep -q "\"size\":$((1 << 30))," || bad "vm.info does not say memory size 1 GiB"
+out=$(remote resize --memory 512M 2>&1) && bad "shrinking ACPI memory succeeded: $out"
+say "resize --memory 512M: $out"
+wait_serial 'CELLVM-AGENT: HP-MEM-OK 512' 300 || give_up "the hot-added memory did not reach the guest"
+grep -a 'HP-MEM-OK 512' $raw | head -n 1
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
 i=0

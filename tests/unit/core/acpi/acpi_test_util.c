@@ -1,5 +1,6 @@
 #include "acpi_test_util.h"
 
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -191,4 +192,107 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 void remove_tree(const char *dir)
 {
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *const bad_words[] = { "Error", "Warning", "Invalid", "Incorrect" };
+
+char *make_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir;
+
+    cr_assert_gt(asprintf(&dir, "%s/cellvm-acpi-XXXXXX", base ? base : "/tmp"), 0);
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    return dir;
+}
+
+const char *find_bad_word(const char *text)
+{
+    for (size_t i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++) {
+        if (strstr(text, bad_words[i]))
+            return bad_words[i];
+    }
+    return NULL;
+}
+
+char *acpiexec_init(const struct acpi_image *img, const char *dir, const char *fill,
+                    const char *init, const char *cmds)
+{
+    static const char *const sigs[] = { "FACP", "DSDT", "APIC" };
+    static int runs;
+    char files[3][4096], initf[4096], log[4096], *text;
+    char *argv[12] = { "acpiexec", "-vr", "-fv", (char *)fill, "-b", (char *)cmds };
+    int argc = 6;
+    const char *bad;
+    int rc;
+
+    for (int i = 0; i < 3; i++) {
+        const uint8_t *t = image_table(img, sigs[i]);
+
+        cr_assert_not_null(t);
+        snprintf(files[i], sizeof(files[i]), "%s/%s.dat", dir, sigs[i]);
+        cr_assert_eq(write_file(files[i], t, rd32(t + 4)), 0);
+    }
+    if (init) {
+        snprintf(initf, sizeof(initf), "%s/init-%d.txt", dir, runs);
+        cr_assert_eq(write_file(initf, init, strlen(init)), 0);
+        argv[argc++] = "-fi";
+        argv[argc++] = initf;
+    }
+    for (int i = 0; i < 3; i++)
+        argv[argc++] = files[i]; /* options first: acpiexec takes the rest as tables */
+    argv[argc] = NULL;
+    snprintf(log, sizeof(log), "%s/acpiexec-%d.log", dir, runs++);
+    rc = run_logged(argv, log);
+    text = read_file(log, NULL);
+    cr_assert_not_null(text);
+    cr_assert_eq(rc, 0, "acpiexec failed (%d):\n%s", rc, text);
+    bad = find_bad_word(text);
+    cr_assert_null(bad, "acpiexec says \"%s\":\n%s", bad, text);
+    cr_assert_null(strstr(text, "Exception"), "acpiexec:\n%s", text);
+    return text;
+}
+
+char *acpiexec(const struct acpi_image *img, const char *dir, const char *fill, const char *cmds)
+{
+    return acpiexec_init(img, dir, fill, NULL, cmds);
+}
+
+void require_acpiexec(void)
+{
+    if (!find_in_path("acpiexec"))
+        cr_skip_test("acpiexec not found in PATH (Debian: acpica-tools); skipping");
+}
+
+const char *after_evaluating(const char *text)
+{
+    const char *e = strstr(text, "Evaluating ");
+
+    cr_assert_not_null(e, "nothing evaluated:\n%s", text);
+    return e;
+}
+
+const char *region_access(const char *from, const char *op, uint32_t val, uint64_t addr)
+{
+    char want[96];
+
+    snprintf(want, sizeof(want), "SystemMemory %s: Val %08X Addr %llX", op, (unsigned)val,
+             (unsigned long long)addr);
+    return strstr(from, want);
+}
+
+int count_lines(const char *text, const char *const *all)
+{
+    int n = 0;
+
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        bool match = true;
+
+        for (const char *const *w = all; *w && match; w++)
+            match = memmem(text, len, *w, strlen(*w)) != NULL;
+        n += match;
+        text += len + (text[len] == '\n');
+    }
+    return n;
 }

@@ -38,4 +38,26 @@ bool find_in_path(const char *prog);
 int run_logged(char *const argv[], const char *log);
 void remove_tree(const char *dir);
 
+/* Criterion helpers shared by the iasl and acpiexec tests (they assert on failure). */
+char *make_tmpdir(void); /* $TMPDIR/cellvm-acpi-XXXXXX, malloc'd */
+/* The first of Error, Warning, Invalid, Incorrect in text, or NULL. */
+const char *find_bad_word(const char *text);
+void require_acpiexec(void); /* skips the test without acpiexec */
+/*
+ * Loads FACP, DSDT and APIC into acpiexec with every operation region reading as fill (and the
+ * named objects in init, if any, set from acpiexec's init file: "path value" lines), runs the
+ * given batch commands with region accesses traced and returns the log (malloc'd) after
+ * checking that nothing failed.
+ */
+char *acpiexec_init(const struct acpi_image *img, const char *dir, const char *fill,
+                    const char *init, const char *cmds);
+char *acpiexec(const struct acpi_image *img, const char *dir, const char *fill, const char *cmds);
+/* The part of acpiexec's log after "Evaluating <first command's path>". */
+const char *after_evaluating(const char *text);
+/* acpiexec's trace line "SystemMemory <op>: Val <val> Addr <addr>" at or after from, or NULL;
+ * op is "Read " or "Write". */
+const char *region_access(const char *from, const char *op, uint32_t val, uint64_t addr);
+/* Counts the lines of text holding every one of the given strings (NULL-terminated). */
+int count_lines(const char *text, const char *const *all);
+
 #endif

@@ -103,6 +103,40 @@ Test(acpi_numa, absent_without_numa)
     free(img);
 }
 
+/* The hotplug range (Cloud Hypervisor: a zone's hotplug_size) as one more memory affinity on
+ * node 0, enabled and hot-pluggable; without NUMA there is no SRAT to put it in. */
+Test(acpi_numa, hotplug_memory_affinity)
+{
+    struct acpi_params p = numa_params();
+    struct acpi_image *img;
+    const uint8_t *srat, *e;
+
+    p.hotplug_mem_base = 5 * GiB;
+    p.hotplug_mem_size = 8 * GiB;
+    img = build(&p);
+    cr_assert_gt(img->len, 0);
+    srat = image_table(img, "SRAT");
+    cr_assert_not_null(srat);
+    cr_assert_eq(byte_sum(srat, rd32(srat + 4)), 0);
+    cr_assert_eq(rd32(srat + 4), 48 + 4 * 16 + 24 + 4 * 40);
+    e = srat + 48 + 4 * 16 + 24 + 3 * 40;
+    cr_expect_eq(e[0], 1, "memory affinity");
+    cr_expect_eq(e[1], 40);
+    cr_expect_eq(rd32(e + 2), 0, "node 0");
+    cr_expect_eq(rd64(e + 8), 5 * GiB);
+    cr_expect_eq(rd64(e + 16), 8 * GiB);
+    cr_expect_eq(rd32(e + 28), 3, "enabled, hot-pluggable");
+    free(img);
+
+    p = (struct acpi_params){
+        .cpus = cpus, .ncpus = 3, .hotplug_mem_base = 5 * GiB, .hotplug_mem_size = 8 * GiB
+    };
+    img = build(&p);
+    cr_assert_gt(img->len, 0);
+    cr_expect_null(image_table(img, "SRAT"));
+    free(img);
+}
+
 Test(acpi_numa, refuses_bad_layouts)
 {
     static const uint8_t bad_self[] = { 11, 20, 20, 10 }, bad_remote[] = { 10, 10, 20, 10 };
@@ -363,6 +397,7 @@ static void iasl_check(const char *dir, const char *set, const char *sig, const 
     free(bytes);
 }
 
+/* With a hotplug range: numa-srat.dsl ends with its hot-pluggable memory affinity. */
 Test(acpi_numa, iasl_golden)
 {
     struct acpi_params p = numa_params();
@@ -373,6 +408,8 @@ Test(acpi_numa, iasl_golden)
 
     if (!find_in_path("iasl"))
         cr_skip_test("iasl not found in PATH (Debian: apt-get install acpica-tools); skipping");
+    p.hotplug_mem_base = 5 * GiB;
+    p.hotplug_mem_size = 8 * GiB;
     img = build(&p);
     cr_assert_gt(img->len, 0);
     cr_assert_gt(asprintf(&dir, "%s/cellvm-numa-XXXXXX", base ? base : "/tmp"), 0);

@@ -277,3 +277,48 @@ Test(aml, enospc_is_latched)
     cr_assert_eq(b.err, -ENOSPC, "7 bytes do not fit in 6");
     cr_assert_leq(b.len, sizeof(mem));
 }
+
+Test(aml, while_and_reserved_field)
+{
+    struct sink s;
+    size_t w, f;
+
+    sink_init(&s);
+    w = aml_while(&s.b);
+    aml_op(&s.b, AML_LLESS);
+    aml_local(&s.b, 0);
+    aml_int(&s.b, 4);
+    aml_op(&s.b, AML_ADD);
+    aml_local(&s.b, 0);
+    aml_int(&s.b, 1);
+    aml_local(&s.b, 0);
+    aml_end(&s.b, w);
+    f = aml_field(&s.b, "PRST", AML_FIELD_BYTE_ACC | AML_FIELD_WRITE_AS_ZEROS);
+    aml_field_reserved(&s.b, 32);
+    aml_field_unit(&s.b, "CPEN", 1);
+    aml_field_reserved(&s.b, 160); /* two-byte width */
+    aml_end(&s.b, f);
+    EXPECT_BYTES(&s, 0xa2, 0x09, 0x95, 0x60, 0x0a, 0x04,                 /* While (Local0 < 4) */
+                 0x72, 0x60, 0x01, 0x60,                                 /* Local0 += 1 */
+                 0x5b, 0x81, 0x10, 'P', 'R', 'S', 'T', 0x41, 0x00, 0x20, /* Field, Offset (4) */
+                 'C', 'P', 'E', 'N', 0x01, 0x00, 0x40, 0x0a);            /* CPEN 1, 160 bits */
+    sink_init(&s);
+    aml_field_reserved(&s.b, 0);
+    cr_expect_eq(s.b.err, -EINVAL);
+}
+
+Test(aml, qword_ram_is_cacheable)
+{
+    struct sink s;
+
+    sink_init(&s);
+    aml_res_qword_ram(&s.b, 0x100000000ull, 0x13fffffffull);
+    cr_assert_eq(s.b.err, 0);
+    cr_assert_eq(s.b.len, 46);
+    cr_expect_eq(s.mem[0], 0x8a);
+    cr_expect_eq(s.mem[4], 0x0c, "producer, fixed minimum and maximum");
+    cr_expect_eq(s.mem[5], 0x03, "cacheable, read-write");
+    sink_init(&s);
+    aml_res_qword_mem(&s.b, 0x100000000ull, 0x13fffffffull);
+    cr_expect_eq(s.mem[5], 0x01, "a bridge window stays non-cacheable");
+}

@@ -204,7 +204,7 @@ Test(api_json, unsupported_features_are_named)
 {
     refused("{\"balloon\":{\"size\":1}}", "VmConfig.balloon: virtio-balloon is not supported");
     refused("{\"landlock_enable\":true}", "Landlock is not supported");
-    refused("{\"fs\":[{\"tag\":\"a\"}]}", "virtio-fs");
+    refused("{\"pmem\":[{\"file\":\"a\"}]}", "virtio-pmem");
     refused("{\"disks\":[{\"path\":\"a\",\"rate_limiter_config\":{\"ops\":{}}}]}",
             "disk rate limiting");
     /* The schema's defaults mean "not used" and pass. */
@@ -292,8 +292,8 @@ static ProtobufCMessage *parse_as(const ProtobufCMessageDescriptor *d, const cha
     return m;
 }
 
-/* The bodies of vm.add-disk, vm.add-vsock, vm.add-device, vm.add-user-device, vm.remove-device
- * and vm.create's platform, as the routes take them. */
+/* The bodies of vm.add-disk, vm.add-vsock, vm.add-device, vm.add-user-device, vm.add-fs,
+ * vm.remove-device and vm.create's platform and fs, as the routes take them. */
 Test(api_json, add_and_remove_bodies)
 {
     const struct api_route *rt;
@@ -301,6 +301,7 @@ Test(api_json, add_and_remove_bodies)
     Cellvm__ApiVsockConfig *v;
     Cellvm__ApiVmRemoveDevice *rm;
     Cellvm__ApiUserDeviceConfig *u;
+    Cellvm__ApiFsConfig *f;
     Cellvm__ApiVmConfig *c;
 
     rt = api_route_find("/api/v1/vm.add-disk");
@@ -336,9 +337,26 @@ Test(api_json, add_and_remove_bodies)
     cr_expect_eq(c->platform->num_pci_segments, 2);
     cr_expect_eq(c->platform->n_oem_strings, 1);
     protobuf_c_message_free_unpacked(&c->base, NULL);
-    /* Still not implemented: their answer is the one the file lists. */
     rt = api_route_find("/api/v1/vm.add-fs");
+    cr_assert(rt && rt->endpoint == CELLVM__API_ENDPOINT__API_VM_ADD_FS);
+    f = (Cellvm__ApiFsConfig *)parse_as(rt->body,
+                                        "{\"tag\":\"t\",\"socket\":\"/s\",\"num_queues\":1,"
+                                        "\"queue_size\":1024,\"id\":\"fs1\",\"pci_segment\":0}",
+                                        0);
+    cr_expect_str_eq(f->tag, "t");
+    cr_expect_str_eq(f->socket, "/s");
+    cr_expect_str_eq(f->id, "fs1");
+    cr_expect(f->has_queue_size && f->queue_size == 1024 && f->num_queues == 1);
+    protobuf_c_message_free_unpacked(&f->base, NULL);
+    cr_assert_null(parse_as(rt->body, "{\"tag\":\"t\",\"cache\":\"always\"}", -EINVAL));
+    c = parse_vm("{\"fs\":[{\"tag\":\"a\",\"socket\":\"/s\"}]}", 0);
+    cr_assert_eq(c->n_fs, 1);
+    cr_expect_str_eq(c->fs[0]->tag, "a");
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    /* Still not implemented: their answer is the one the file lists. */
+    rt = api_route_find("/api/v1/vm.add-pmem");
     cr_assert(rt && !rt->endpoint && rt->missing_status == 500);
     rt = api_route_find("/api/v1/vm.resize");
-    cr_assert(rt && !rt->endpoint && rt->missing_status == 404);
+    cr_assert(rt && rt->endpoint == CELLVM__API_ENDPOINT__API_VM_RESIZE &&
+              rt->body == &cellvm__api_vm_resize__descriptor);
 }

@@ -67,6 +67,23 @@ Test(cli, defaults)
     cli_config_free(&c);
 }
 
+/* ACPI memory hotplug (issue 17): hotplug_size reserves room for vm.resize desired_ram. */
+Test(cli, memory_hotplug_size)
+{
+    struct cli_config c;
+
+    parse_ok(ARGV("--kernel", "k", "--memory", "size=512M,hotplug_size=1G"), &c);
+    cr_expect_eq(c.memory.size, 512ull << 20);
+    cr_expect(c.memory.has_hotplug_size);
+    cr_expect_eq(c.memory.hotplug_size, 1ull << 30);
+    cr_expect_eq(c.memory.hotplug_method, CLI_HOTPLUG_ACPI);
+    cli_config_free(&c);
+    parse_ok(ARGV("--kernel", "k", "--memory", "size=1G,hotplug_method=acpi,hotplug_size=0"), &c);
+    cr_expect(c.memory.has_hotplug_size);
+    cr_expect_eq(c.memory.hotplug_size, 0);
+    cli_config_free(&c);
+}
+
 Test(cli, full_line)
 {
     struct cli_config c;
@@ -224,6 +241,7 @@ Test(cli, help_and_version_text)
     free(buf);
     cr_expect(cli_option_supported("cpus"));
     cr_expect(cli_option_supported("disk"));
-    cr_expect_not(cli_option_supported("fs"));
+    cr_expect(cli_option_supported("fs"));
+    cr_expect_not(cli_option_supported("pmem"));
     cr_expect_not(cli_option_supported("no-such"));
 }

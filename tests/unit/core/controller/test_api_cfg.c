@@ -22,9 +22,21 @@ static void parse(struct cli_config *c, const char *const *args)
 
 Test(api_cfg, fill_ids_as_devices_open)
 {
-    const char *a[] = { "--disk",   "path=/a",  "path=/b,id=_disk0", "path=/c",
-                        "--net",    "tap=t0",   "--vsock",           "cid=3,socket=/v",
-                        "--device", "path=/p0", "--user-device",     "socket=/s",
+    const char *a[] = { "--disk",
+                        "path=/a",
+                        "path=/b,id=_disk0",
+                        "path=/c",
+                        "--net",
+                        "tap=t0",
+                        "--vsock",
+                        "cid=3,socket=/v",
+                        "--device",
+                        "path=/p0",
+                        "--user-device",
+                        "socket=/s",
+                        "--fs",
+                        "tag=a,socket=/f0",
+                        "tag=b,socket=/f1,id=_fs0",
                         NULL };
     struct cli_config c;
 
@@ -38,14 +50,28 @@ Test(api_cfg, fill_ids_as_devices_open)
     cr_expect_str_eq(c.vsock.id, "_vsock0");
     cr_expect_str_eq(c.devices[0].id, "_vfio0");
     cr_expect_str_eq(c.user_devices[0].id, "_vfio_user0");
+    cr_expect_str_eq(c.fs[0].id, "_fs1");
+    cr_expect_str_eq(c.fs[1].id, "_fs0");
     cli_config_free(&c);
 }
 
 Test(api_cfg, remove_device)
 {
-    const char *a[] = { "--disk",   "path=/a,id=d0",       "path=/b,id=d1", "path=/c,id=d2",
-                        "--net",    "tap=t0,id=n0,fd=[5]", "--vsock",       "cid=3,socket=/v,id=v0",
-                        "--device", "path=/p0,id=g0",      "--user-device", "socket=/s,id=u0",
+    const char *a[] = { "--disk",
+                        "path=/a,id=d0",
+                        "path=/b,id=d1",
+                        "path=/c,id=d2",
+                        "--net",
+                        "tap=t0,id=n0,fd=[5]",
+                        "--vsock",
+                        "cid=3,socket=/v,id=v0",
+                        "--device",
+                        "path=/p0,id=g0",
+                        "--user-device",
+                        "socket=/s,id=u0",
+                        "--fs",
+                        "tag=a,socket=/f,id=f0",
+                        "tag=b,socket=/f,id=f1",
                         NULL };
     struct cli_config c;
 
@@ -64,6 +90,10 @@ Test(api_cfg, remove_device)
     cr_expect_eq(c.ndevices, 0);
     cr_assert_eq(api_cfg_remove_device(&c, "u0"), 0);
     cr_expect_eq(c.nuser_devices, 0);
+    cr_assert_eq(api_cfg_remove_device(&c, "f0"), 0);
+    cr_assert_eq(c.nfs, 1);
+    cr_expect_str_eq(c.fs[0].tag, "b");
+    cr_expect_eq(api_cfg_remove_device(&c, "f0"), -ENOENT);
     cr_expect_eq(api_cfg_remove_device(&c, "v0"), -ENOENT);
     cr_expect_eq(api_cfg_remove_device(&c, "nothing"), -ENOENT);
     cr_assert_eq(api_cfg_remove_device(&c, "d0"), 0);
@@ -172,4 +202,60 @@ Test(api_cfg, one_device_objects)
     cr_expect_str_eq(um->id, "u");
     protobuf_c_message_free_unpacked(&um->base, NULL);
     cli_user_device_free(&ud);
+}
+
+/* vm.create's fs list reaches --fs and comes back for vm.info; vm.add-fs's body is an --fs
+ * option string; cellvm-remote's add-fs shows the id only when given. */
+Test(api_cfg, fs_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiFsConfig f = CELLVM__API_FS_CONFIG__INIT;
+    Cellvm__ApiFsConfig *fp = &f, *one;
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+    struct cli_fs fs;
+    char *opt;
+
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    vc.fs = &fp;
+    vc.n_fs = 1;
+    f.tag = (char *)"share0";
+    f.socket = (char *)"/run/vfs,0.sock";
+    f.num_queues = 1;
+    f.has_num_queues = 1;
+    f.queue_size = 512;
+    f.has_queue_size = 1;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_assert_eq(c.nfs, 1);
+    cr_expect_str_eq(c.fs[0].tag, "share0");
+    cr_expect_str_eq(c.fs[0].socket, "/run/vfs,0.sock");
+    cr_expect_eq(c.fs[0].queue_size, 512);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_assert_eq(back->n_fs, 1);
+    cr_expect_str_eq(back->fs[0]->tag, "share0");
+    cr_expect_null(back->fs[0]->id);
+    cr_expect(back->fs[0]->has_num_queues && back->fs[0]->num_queues == 1);
+    cr_expect(back->fs[0]->has_queue_size && back->fs[0]->queue_size == 512);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cr_assert_eq(api_cfg_fill_ids(&c), 0);
+    cr_expect_str_eq(c.fs[0].id, "_fs0");
+    cli_config_free(&c);
+    f.id = (char *)"fs1";
+    cr_assert_eq(api_cfg_option(&f.base, &opt, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_fs_parse(opt, &fs, err, sizeof(err)), 0, "%s: %s", opt, err);
+    cr_expect_str_eq(fs.id, "fs1");
+    cr_expect_str_eq(fs.socket, "/run/vfs,0.sock");
+    free(opt);
+    one = api_cfg_fs(&fs);
+    cr_assert_not_null(one);
+    cr_expect_str_eq(one->tag, "share0");
+    cr_expect_str_eq(one->id, "fs1");
+    protobuf_c_message_free_unpacked(&one->base, NULL);
+    cli_fs_free(&fs);
 }

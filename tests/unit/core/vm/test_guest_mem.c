@@ -70,3 +70,86 @@ Test(guest_mem, refuses)
         cr_assert_eq(guest_mem_add_zone(&gm, fake(0x1000), 4096, -1), i);
     cr_expect_eq(guest_mem_add_zone(&gm, fake(0x1000), 4096, -1), -ENOSPC);
 }
+
+/* ACPI memory hotplug: regions at a given address above the last one, never in the hole. */
+Test(guest_mem, hotplug_region_at_gpa)
+{
+    struct guest_mem gm;
+    int slot;
+
+    guest_mem_init(&gm);
+    cr_assert_eq(guest_mem_add_zone(&gm, fake(0x10000000), 512 * MiB, 3), 0);
+    cr_expect_eq(guest_mem_end(&gm), 512 * MiB);
+    slot = guest_mem_add_at(&gm, GPA_RAM_ABOVE_4G, fake(0x80000000), 128 * MiB, 7);
+    cr_assert_eq(slot, 1, "the region index is its KVM slot");
+    cr_expect_eq(gm.regions[1].gpa, GPA_RAM_ABOVE_4G);
+    cr_expect_eq(gm.regions[1].zone, GUEST_MEM_HOTPLUG_ZONE);
+    cr_expect_eq(gm.regions[1].fd, 7);
+    cr_expect_eq(gm.regions[1].fd_offset, 0);
+    cr_expect_eq(gm.nhotplug, 1);
+    cr_expect_eq(gm.size, 640 * MiB);
+    cr_expect_eq(guest_mem_end(&gm), GPA_RAM_ABOVE_4G + 128 * MiB);
+    cr_expect_eq(guest_mem_ptr(&gm, GPA_RAM_ABOVE_4G + 4096, 8), fake(0x80000000 + 4096));
+    cr_expect_null(guest_mem_ptr(&gm, GPA_RAM_ABOVE_4G + 128 * MiB, 1));
+
+    /* Order and overlap: only at or above the end of the last region. */
+    cr_expect_eq(guest_mem_add_at(&gm, GPA_RAM_ABOVE_4G, fake(0x90000000), 128 * MiB, 8), -EINVAL,
+                 "overlaps the last region");
+    cr_expect_eq(guest_mem_add_at(&gm, 1 * GiB, fake(0x90000000), 128 * MiB, 8), -EINVAL,
+                 "below the last region");
+    /* Alignment and size. */
+    cr_expect_eq(guest_mem_add_at(&gm, 5 * GiB + 1, fake(0x90000000), 128 * MiB, 8), -EINVAL);
+    cr_expect_eq(guest_mem_add_at(&gm, 5 * GiB, fake(0x90000000), 128 * MiB + 1, 8), -EINVAL);
+    cr_expect_eq(guest_mem_add_at(&gm, 5 * GiB, fake(0x90000000), 0, 8), -EINVAL);
+    cr_expect_eq(guest_mem_add_at(&gm, 5 * GiB, NULL, 128 * MiB, 8), -EINVAL);
+    /* Past 2^52. */
+    cr_expect_eq(guest_mem_add_at(&gm, (1ull << 52) - 64 * MiB, fake(0x90000000), 128 * MiB, 8),
+                 -ENOSPC);
+    cr_expect_eq(gm.nregions, 2, "nothing added by the refusals");
+    /* A gap is fine (the next piece is placed by the caller); zones may not follow. */
+    cr_expect_eq(guest_mem_add_at(&gm, 5 * GiB, fake(0x90000000), 256 * MiB, 8), 2);
+    cr_expect_eq(guest_mem_add_zone(&gm, fake(0xa0000000), 128 * MiB, 9), -EINVAL);
+    guest_mem_drop_last(&gm);
+    cr_expect_eq(gm.nregions, 2);
+    cr_expect_eq(gm.nhotplug, 1);
+    cr_expect_eq(gm.size, 640 * MiB);
+    cr_expect_eq(guest_mem_end(&gm), GPA_RAM_ABOVE_4G + 128 * MiB);
+}
+
+Test(guest_mem, hotplug_region_not_in_the_hole)
+{
+    struct guest_mem gm;
+
+    guest_mem_init(&gm);
+    cr_assert_eq(guest_mem_add_zone(&gm, fake(0x10000000), 1 * GiB, 3), 0);
+    cr_expect_eq(guest_mem_add_at(&gm, 3 * GiB - 64 * MiB, fake(0x90000000), 128 * MiB, 8), -EINVAL,
+                 "crosses into the hole");
+    cr_expect_eq(guest_mem_add_at(&gm, 3 * GiB, fake(0x90000000), 128 * MiB, 8), -EINVAL,
+                 "inside the hole");
+    cr_expect_eq(guest_mem_add_at(&gm, GPA_RAM_ABOVE_4G - 4096, fake(0x90000000), 8192, 8), -EINVAL,
+                 "ends above 4 GiB but starts in the hole");
+    /* Below the hole is allowed when it fits there. */
+    cr_expect_eq(guest_mem_add_at(&gm, 2 * GiB, fake(0x90000000), 1 * GiB, 8), 1);
+    cr_expect_eq(guest_mem_low_size(&gm), 2 * GiB);
+}
+
+Test(guest_mem, hotplug_regions_limited)
+{
+    struct guest_mem gm;
+    uint64_t gpa = GPA_RAM_ABOVE_4G;
+
+    guest_mem_init(&gm);
+    for (int i = 0; i < GUEST_MEM_MAX_ZONES; i++)
+        cr_assert_geq(guest_mem_add_zone(&gm, fake(0x10000000), 1 * GiB, 3), 0);
+    gpa = guest_mem_end(&gm);
+    for (int i = 0; i < GUEST_MEM_MAX_HOTPLUG; i++, gpa += 128 * MiB) {
+        int want = (int)gm.nregions;
+
+        cr_assert_eq(guest_mem_add_at(&gm, gpa, fake(0x90000000), 128 * MiB, 8), want);
+    }
+    cr_expect_leq(gm.nregions, GUEST_MEM_MAX_REGIONS);
+    cr_expect_eq(guest_mem_add_at(&gm, gpa, fake(0x90000000), 128 * MiB, 8), -ENOSPC,
+                 "every hotplug region is used");
+    cr_expect_eq(guest_mem_region_of(&gm, gpa - 1)->zone, GUEST_MEM_HOTPLUG_ZONE,
+                 "the last one is found");
+}

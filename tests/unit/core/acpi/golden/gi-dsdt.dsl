@@ -6,9 +6,9 @@
  *
  * Original Table Header:
  *     Signature        "DSDT"
- *     Length           0x00001303 (4867)
+ *     Length           0x0000155D (5469)
  *     Revision         0x02
- *     Checksum         0x39
+ *     Checksum         0x5B
  *     OEM ID           "CELLVM"
  *     OEM Table ID     "CVMDSDT "
  *     OEM Revision     0x00000001 (1)
@@ -26,13 +26,119 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
     })
     Scope (\_SB)
     {
-        Device (C000)
+        Device (PRES)
         {
-            Name (_HID, "ACPI0007" /* Processor Device */)  // _HID: Hardware ID
-            Name (_UID, Zero)  // _UID: Unique ID
-            Method (_STA, 0, NotSerialized)  // _STA: Status
+            Name (_HID, EisaId ("PNP0A06") /* Generic Container Device */)  // _HID: Hardware ID
+            Name (_UID, "CPU Hotplug Controller")  // _UID: Unique ID
+            Mutex (CPLK, 0x00)
+            Name (_CRS, ResourceTemplate ()  // _CRS: Current Resource Settings
             {
-                Return (0x0F)
+                Memory32Fixed (ReadWrite,
+                    0xFEB02000,         // Address Base
+                    0x0000000C,         // Address Length
+                    )
+            })
+            OperationRegion (PRST, SystemMemory, 0xFEB02000, 0x0C)
+            Field (PRST, ByteAcc, NoLock, WriteAsZeros)
+            {
+                Offset (0x04),
+                CPEN,   1,
+                CINS,   1,
+                CRMV,   1,
+                CEJ0,   1,
+                Offset (0x05),
+                CCMD,   8
+            }
+
+            Field (PRST, DWordAcc, NoLock, Preserve)
+            {
+                CSEL,   32,
+                Offset (0x08),
+                CDAT,   32
+            }
+        }
+
+        Device (CPUS)
+        {
+            Name (_HID, "ACPI0010" /* Processor Container Device */)  // _HID: Hardware ID
+            Name (_CID, EisaId ("PNP0A05") /* Generic Container Device */)  // _CID: Compatible ID
+            Method (CSTA, 1, Serialized)
+            {
+                Acquire (\_SB.PRES.CPLK, 0xFFFF)
+                \_SB.PRES.CSEL = Arg0
+                Local0 = Zero
+                If ((\_SB.PRES.CPEN == One))
+                {
+                    Local0 = 0x0F
+                }
+
+                Release (\_SB.PRES.CPLK)
+                Return (Local0)
+            }
+
+            Method (CTFY, 2, Serialized)
+            {
+                If ((Arg0 == Zero))
+                {
+                    Notify (C000, Arg1)
+                }
+            }
+
+            Method (CEJ0, 1, Serialized)
+            {
+                Acquire (\_SB.PRES.CPLK, 0xFFFF)
+                \_SB.PRES.CSEL = Arg0
+                \_SB.PRES.CEJ0 = One
+                Release (\_SB.PRES.CPLK)
+            }
+
+            Method (CSCN, 0, Serialized)
+            {
+                Acquire (\_SB.PRES.CPLK, 0xFFFF)
+                Local0 = Zero
+                While ((Local0 < One))
+                {
+                    \_SB.PRES.CSEL = Local0
+                    If ((\_SB.PRES.CINS == One))
+                    {
+                        CTFY (Local0, One)
+                        \_SB.PRES.CINS = One
+                    }
+
+                    If ((\_SB.PRES.CRMV == One))
+                    {
+                        CTFY (Local0, 0x03)
+                        \_SB.PRES.CRMV = One
+                    }
+
+                    Local0 += One
+                }
+
+                Release (\_SB.PRES.CPLK)
+            }
+
+            Device (C000)
+            {
+                Name (_HID, "ACPI0007" /* Processor Device */)  // _HID: Hardware ID
+                Name (_UID, Zero)  // _UID: Unique ID
+                Method (_STA, 0, NotSerialized)  // _STA: Status
+                {
+                    Return (CSTA (Zero))
+                }
+
+                Method (_PXM, 0, NotSerialized)  // _PXM: Device Proximity
+                {
+                    Return (Zero)
+                }
+
+                Name (_MAT, Buffer (0x08)  // _MAT: Multiple APIC Table Entry
+                {
+                     0x00, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00   // ........
+                })
+                Method (_EJ0, 1, NotSerialized)  // _EJx: Eject Device, x=0-9
+                {
+                    CEJ0 (Zero)
+                }
             }
         }
 
@@ -96,12 +202,17 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                 Local0 = GDAT /* \_SB_.GED_.GDAT */
                 If ((Local0 & One))
                 {
-                    Notify (\_SB.PWRB, 0x80) // Status Change
+                    \_SB.CPUS.CSCN ()
                 }
 
                 If ((Local0 & 0x04))
                 {
                     \_SB.PHPR.PSCN ()
+                }
+
+                If ((Local0 & 0x08))
+                {
+                    Notify (\_SB.PWRB, 0x80) // Status Change
                 }
             }
         }
@@ -1762,6 +1873,10 @@ DefinitionBlock ("", "DSDT", 2, "CELLVM", "CVMDSDT ", 0x00000001)
                     )
                 Memory32Fixed (ReadWrite,
                     0xFEB01000,         // Address Base
+                    0x00001000,         // Address Length
+                    )
+                Memory32Fixed (ReadWrite,
+                    0xFEB02000,         // Address Base
                     0x00001000,         // Address Length
                     )
                 IO (Decode16,
