@@ -36,7 +36,10 @@ finish() {
 	tr -d '\r' <$raw >"$log"
 	cat "$log"
 	for n in 0 1; do
-		[ -s $d/virtiofsd$n.log ] && { say "virtiofsd$n log:"; tail -n 20 $d/virtiofsd$n.log; }
+		if [ -s $d/virtiofsd$n.log ]; then
+			say "virtiofsd$n log:"
+			tail -n 20 $d/virtiofsd$n.log
+		fi
 	done
 	say "event log:"
 	cat $d/ev.log
@@ -53,12 +56,11 @@ give_up() {
 	wait "$vmm"
 	finish 137
 }
-# virtiofsd N: serves $d/shareN on $d/fsN.sock; waits for the socket.
+# virtiofsd N: serves $d/shareN on $d/fsN.sock (its pid in $!); waits for the socket.
 virtiofsd_start() {
 	local i=0
 	virtiofsd --socket-path=$d/fs$1.sock -o source=$d/share$1 -o cache=none -o sandbox=chroot \
 		</dev/null >$d/virtiofsd$1.log 2>&1 &
-	eval "vfsd$1=$!"
 	until [ -S $d/fs$1.sock ]; do
 		i=$((i + 1))
 		[ "$i" -lt 100 ] || { cat $d/virtiofsd$1.log; return 1; }
@@ -67,7 +69,9 @@ virtiofsd_start() {
 }
 
 virtiofsd_start 0 || { say "FAIL: virtiofsd 0 did not listen"; exit 1; }
-virtiofsd_start 1 || { say "FAIL: virtiofsd 1 did not listen"; exit 1; }
+vfsd0=$!
+virtiofsd_start 1 || { say "FAIL: virtiofsd 1 did not listen"; kill $vfsd0; exit 1; }
+vfsd1=$!
 vmm=
 
 cat >$d/vm.json <<EOF
@@ -114,13 +118,13 @@ out=$(remote add-fs "tag=share1,socket=$d/fs1.sock,id=fs1") || give_up "vm.add-f
 say "vm.add-fs: $out"
 echo "$out" | tr -d ' \n' | grep -Eq '^\{"id":"fs1","bdf":"0000:00:[0-1][0-9a-f]\.0"\}$' ||
 	bad "vm.add-fs body '$out' is not Cloud Hypervisor's PciDeviceInfo"
+remote info | tr -d ' \n' | grep -q '"tag":"share1"' || bad "vm.info does not list share1"
 out=$(remote add-fs "tag=share2,socket=$d/fs1.sock,id=fs1" 2>&1) && bad "adding fs1 twice succeeded: $out"
 say "add-fs fs1 again: $out"
 wait_serial 'CELLVM-AGENT: \(HP-FS-OK\|FAIL hpvirtiofs\)' 300 || give_up "the guest did not get share1"
 grep -a 'HP-FS-OK share1' $raw | head -n 1
 grep -aq 'HP-FS-OK share1 hello from L1 share1' $raw || bad "the guest did not read share1/hello.txt"
 [ -f $d/share1/from-guest.txt ] || bad "the guest's from-guest.txt is not in L1's share1"
-remote info | tr -d ' \n' | grep -q '"tag":"share1"' || bad "vm.info does not list share1"
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
 i=0

@@ -7,6 +7,7 @@
 
 #include "core/cli/cli.h"
 #include "core/controller/api_cfg.h"
+#include "validate_api.h"
 
 static char err[CLI_ERR_LEN];
 
@@ -258,4 +259,26 @@ Test(api_cfg, fs_both_ways)
     cr_expect_str_eq(one->id, "fs1");
     protobuf_c_message_free_unpacked(&one->base, NULL);
     cli_fs_free(&fs);
+}
+
+/* vm.add-fs as the controller takes it from the API process: the FsConfig is required, and
+ * API_VM_ADD_FS is the last endpoint. */
+Test(api_cfg, add_fs_request_validated)
+{
+    Cellvm__ApiRequest rq = CELLVM__API_REQUEST__INIT;
+    Cellvm__ApiFsConfig f = CELLVM__API_FS_CONFIG__INIT;
+    const char *why = NULL;
+
+    rq.id = 1;
+    rq.has_id = 1;
+    rq.endpoint = CELLVM__API_ENDPOINT__API_VM_ADD_FS;
+    rq.has_endpoint = 1;
+    cr_expect_neq(pb_validate_api_request(&rq, 0, &why), 0, "no FsConfig");
+    f.tag = (char *)"share0";
+    f.socket = (char *)"/s";
+    rq.fs = &f;
+    cr_expect_eq(pb_validate_api_request(&rq, 0, &why), 0, "%s", why ? why : "");
+    cr_expect_neq(pb_validate_api_request(&rq, 1, &why), 0, "no fds with vm.add-fs");
+    rq.endpoint = CELLVM__API_ENDPOINT__API_VM_ADD_FS + 1;
+    cr_expect_neq(pb_validate_api_request(&rq, 0, &why), 0, "past the last endpoint");
 }
