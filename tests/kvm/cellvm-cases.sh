@@ -268,8 +268,8 @@ unsupported-option)
     expect_error "--balloon: known but not supported yet"
     ;;
 unsupported-key)
-    cellvm --kernel "$hello" --serial tty --memory size=128M,hotplug_size=1G
-    expect_error "--memory: known but not supported yet: hotplug_size"
+    cellvm --kernel "$hello" --serial tty --memory size=128M,hotplug_size=1G,hotplugged_size=128M
+    expect_error "--memory: known but not supported yet: hotplugged_size"
     ;;
 bad-value)
     cellvm --kernel "$hello" --serial tty --memory size=12x

@@ -302,3 +302,45 @@ holders() {
 		[ "$(readlink "$f" 2>/dev/null)" = "$1" ] && { f=${f#/proc/}; echo "${f%%/*}"; }
 	done | sort -u
 }
+# finish RC: the end of such a test: the guest's log and the event log ($d/ev.log) printed
+# (after api_cleanup, when the script defines one), the agent's markers for $checks judged;
+# exits 0 only when that and every earlier check ($fails, counted by the script's bad) passed.
+finish() {
+	tr -d '\r' <$raw >"$log"
+	cat "$log"
+	if command -v api_cleanup >/dev/null 2>&1; then api_cleanup; fi
+	say "event log:"
+	cat $d/ev.log
+	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
+	say "$fails failure(s)"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+# give_up WHY: the VM hangs or died: reported, killed, judged.
+give_up() {
+	bad "$*"
+	kill -0 "$vmm" 2>/dev/null && l2_hang_report
+	kill -9 "$vmm" 2>/dev/null
+	wait "$vmm"
+	finish 137
+}
+# wait_exit: after the guest's DONE, cellvm has 60 s to exit by itself (then vmm.shutdown is
+# asked through the script's remote) and 20 s more; finishes with its exit status.
+wait_exit() {
+	local i=0 rc
+	while kill -0 "$vmm" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || { remote shutdown-vmm >/dev/null 2>&1; break; }
+		sleep 0.2
+	done
+	i=0
+	while kill -0 "$vmm" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || give_up "cellvm still runs after the guest powered off"
+		sleep 0.2
+	done
+	wait "$vmm"
+	rc=$?
+	say "cellvm exited with status $rc"
+	finish $rc
+}

@@ -32,29 +32,15 @@ bad() {
 	say "FAIL: $*"
 	fails=$((fails + 1))
 }
-finish() {
-	tr -d '\r' <$raw >"$log"
-	cat "$log"
+# After the guest's log: virtiofsd's own logs, and both stopped.
+api_cleanup() {
 	for n in 0 1; do
 		if [ -s $d/virtiofsd$n.log ]; then
 			say "virtiofsd$n log:"
 			tail -n 20 $d/virtiofsd$n.log
 		fi
 	done
-	say "event log:"
-	cat $d/ev.log
 	for p in $vfsd0 $vfsd1; do kill "$p" 2>/dev/null; done
-	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
-	say "$fails failure(s)"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-give_up() {
-	bad "$*"
-	kill -0 "$vmm" 2>/dev/null && l2_hang_report
-	kill -9 "$vmm" 2>/dev/null
-	wait "$vmm"
-	finish 137
 }
 # virtiofsd N: serves $d/shareN on $d/fsN.sock (its pid in $!); waits for the socket.
 virtiofsd_start() {
@@ -127,19 +113,4 @@ grep -aq 'HP-FS-OK share1 hello from L1 share1' $raw || bad "the guest did not r
 [ -f $d/share1/from-guest.txt ] || bad "the guest's from-guest.txt is not in L1's share1"
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
-i=0
-while kill -0 "$vmm" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || { remote shutdown-vmm >/dev/null 2>&1; break; }
-	sleep 0.2
-done
-i=0
-while kill -0 "$vmm" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || give_up "cellvm still runs after the guest powered off"
-	sleep 0.2
-done
-wait "$vmm"
-rc=$?
-say "cellvm exited with status $rc"
-finish $rc
+wait_exit

@@ -42,24 +42,7 @@ bad() {
 	say "FAIL: $*"
 	fails=$((fails + 1))
 }
-finish() {
-	tr -d '\r' <$raw >"$log"
-	cat "$log"
-	say "event log:"
-	cat $d/ev.log
-	ip link del $tap 2>/dev/null
-	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
-	say "$fails failure(s)"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-give_up() {
-	bad "$*"
-	kill -0 "$vmm" 2>/dev/null && l2_hang_report
-	kill -9 "$vmm" 2>/dev/null
-	wait "$vmm"
-	finish 137
-}
+api_cleanup() { ip link del $tap 2>/dev/null; }
 # add_disk: vm.add-disk hd1; checks the body Cloud Hypervisor gives (id, then bdf, lowercase).
 add_disk() {
 	local out
@@ -175,19 +158,4 @@ wait_serial 'CELLVM-AGENT: HP-MEM-OK 512' 300 || give_up "the hot-added memory d
 grep -a 'HP-MEM-OK 512' $raw | head -n 1
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
-i=0
-while kill -0 "$vmm" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || { remote shutdown-vmm >/dev/null 2>&1; break; }
-	sleep 0.2
-done
-i=0
-while kill -0 "$vmm" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || give_up "cellvm still runs after the guest powered off"
-	sleep 0.2
-done
-wait "$vmm"
-rc=$?
-say "cellvm exited with status $rc"
-finish $rc
+wait_exit

@@ -62,23 +62,6 @@ group_free() {
 		return 1
 	fi
 }
-finish() {
-	tr -d '\r' <$raw >"$log"
-	cat "$log"
-	say "event log:"
-	cat $d/ev.log
-	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
-	say "$fails failure(s)"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-give_up() {
-	bad "$*"
-	kill -0 "$vmm" 2>/dev/null && l2_hang_report
-	kill -9 "$vmm" 2>/dev/null
-	wait "$vmm"
-	finish 137
-}
 # add_edu N: vm.add-device edu0, the Nth time; checks the body Cloud Hypervisor gives (id, then
 # bdf, lowercase), one cellvm-vfiod, and that the guest's edu check passes at that BDF.
 add_edu() {
