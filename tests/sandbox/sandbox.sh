@@ -431,7 +431,7 @@ vfiod-cli)
     }
     vfiod_refused "unknown" --socket-path "$work/v.sock" --device "path=$dev,foo=1"
     vfiod_refused "iommu" --socket-path "$work/v.sock" --device "path=$dev,iommu=on"
-    vfiod_refused "pci_segment" --socket-path "$work/v.sock" --device "path=$dev,pci_segment=1"
+    vfiod_refused "x_nv_gpudirect_clique" --socket-path "$work/v.sock" --device "path=$dev,x_nv_gpudirect_clique=0"
     vfiod_refused "path" --socket-path "$work/v.sock" --device "id=x"
     vfiod_refused "/nonexistent/0000:00:01.0" --socket-path "$work/v.sock" \
         --device "path=/nonexistent/0000:00:01.0"
