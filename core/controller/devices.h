@@ -92,6 +92,8 @@ struct device {
     enum dev_hot hot;
     uint64_t hot_req;
     uint16_t hot_err_status; /* what a failed hot add answers: 404 (VFIO) or 500, per the API */
+    bool hot_removed;        /* ENDING: the guest ejected it (device-removed follows the exit),
+                              * rather than a failed add being undone */
     struct event *hot_timer; /* the bound on the step in progress; owned */
     void *hot_owner;         /* the struct api_ctl the timer reports to */
     bool unused;

@@ -65,7 +65,8 @@ static void end_device(struct api_ctl *a, struct device *dv, bool announce)
 {
     disarm(dv);
     dv->hot = DEV_HOT_ENDING;
-    dv->hot_req = announce; /* ENDING: whether finish() announces the removal */
+    dv->hot_req = 0; /* answered already, or by the caller */
+    dv->hot_removed = announce;
     if (dv->svc.sv && !dv->svc.exited) {
         sv_kill(&dv->svc);
         return;
@@ -79,7 +80,6 @@ static void add_failed(struct api_ctl *a, struct device *dv, const char *why)
 {
     char msg[PB_MAX_MESSAGE_LEN];
     uint64_t req = dv->hot_req;
-
     uint16_t status = dv->hot_err_status ? dv->hot_err_status : 500;
 
     snprintf(msg, sizeof(msg), "cannot add %s: %s", dv->id, why);
@@ -130,7 +130,7 @@ static void on_hot(void *arg, struct device *dv, int st)
         return;
     }
     if (dv->hot == DEV_HOT_ENDING) {
-        finish(a, dv, dv->hot_req != 0);
+        finish(a, dv, dv->hot_removed);
         return;
     }
     sv_describe_death(a->svc.sv, &dv->svc, st, msg, sizeof(msg));

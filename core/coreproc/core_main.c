@@ -38,6 +38,14 @@ struct core {
     struct core_jail jail; /* vCPU filter; owned */
 };
 
+/* The validator on the other side accepts printable ASCII only in messages. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+}
+
 static int send_simple(int chan, Cellvm__Envelope *env)
 {
     return ipc_send_envelope(chan, env, NULL, 0);
@@ -49,11 +57,8 @@ static void send_error(int chan, int errnum, const char *msg)
     Cellvm__Error e = CELLVM__ERROR__INIT;
     char line[PB_MAX_MESSAGE_LEN + 1];
 
-    /* The validator on the other side accepts printable ASCII only. */
     snprintf(line, sizeof(line), "%s", msg);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
+    printable(line);
     e.errnum = errnum > 0 && errnum < 4096 ? errnum : EIO;
     e.message = line;
     env.body_case = CELLVM__ENVELOPE__BODY_ERROR;
@@ -95,9 +100,7 @@ static void send_lost(void *arg, const char *id, const char *why)
     char line[PB_MAX_MESSAGE_LEN + 1];
 
     snprintf(line, sizeof(line), "%s", why);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
+    printable(line);
     dl.id = (char *)id;
     dl.reason = line;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_LOST;
@@ -260,9 +263,7 @@ static void send_added(struct core *c, const char *id, int r, const char *msg, u
     char line[PB_MAX_MESSAGE_LEN + 1];
 
     snprintf(line, sizeof(line), "%s", r ? msg : "");
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
+    printable(line);
     da.id = (char *)id;
     da.errnum = r < 0 && -r < 4096 ? -r : 0;
     da.message = line;
@@ -337,9 +338,7 @@ static void resize(struct core *c, const Cellvm__VmResize *m)
     char err[256] = "";
     int r = m->desired_vcpus ? vm_resize_vcpus(c->vm, m->desired_vcpus, err, sizeof(err)) : 0;
 
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
+    printable(err);
     done.errnum = r < 0 && -r < 4096 ? -r : 0;
     done.message = err;
     env.body_case = CELLVM__ENVELOPE__BODY_VM_RESIZE_DONE;
@@ -359,9 +358,7 @@ static void add_memory(struct core *c, const Cellvm__AddMemory *m, int fd)
 
     if (r)
         fprintf(stderr, "cellvm-core: memory hotplug: %s\n", err);
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
+    printable(err);
     done.errnum = r < 0 && -r < 4096 ? -r : r ? EIO : 0;
     done.message = err;
     done.gpa = r ? 0 : gpa;

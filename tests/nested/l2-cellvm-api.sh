@@ -63,24 +63,6 @@ bad() {
 	say "FAIL: $*"
 	fails=$((fails + 1))
 }
-finish() {
-	tr -d '\r' <$raw >"$log"
-	cat "$log"
-	say "event log:"
-	cat $d/ev.log
-	l2_verdict "$log" "$checks" "$1" 600 || fails=$((fails + 1))
-	say "$fails failure(s)"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-# give_up WHY: the VM hangs or died: report, kill it, judge what there is.
-give_up() {
-	bad "$*"
-	kill -0 "$vmm" 2>/dev/null && l2_hang_report
-	kill -9 "$vmm" 2>/dev/null
-	wait "$vmm"
-	finish 137
-}
 
 cat >$d/vm.json <<EOF
 {
