@@ -8,7 +8,7 @@
  *   cellvm-vfiod --fd N --device path=...
  *        serve the connected socket N, exit 0 at its end
  *   cellvm-vfiod --control-fd 3 --fd 4
- *        started by cellvm: Hello, DeviceConfigure (spec, container and group fds), jail,
+ *        started by cellvm: Hello, DeviceConfigure (spec, container, group and device fds), jail,
  *        Ready, serve fd 4 until its end; Shutdown or SIGTERM end it earlier
  *   --seccomp on|log|off   the filter's action for a syscall outside the profile (default log)
  *
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "devspec/devspec.h"
+#include "ipc/channel.h"
 #include "sandbox/jail.h"
 #include "vfiod/vfio_group.h"
 #include "vfiod/vfiod_ctl.h"
@@ -213,7 +214,7 @@ static int open_standalone(const char *path, char bdf[VFIOD_BDF_LEN], int *conta
 }
 
 /* The device behind the spec: from the controller's fds or opened here. */
-static int setup_device(struct vfiod *d, int container, int group, char *err, size_t errlen)
+static int setup_device(struct vfiod *d, struct vfiod_fds f, char *err, size_t errlen)
 {
     struct cli_device cd;
     char bdf[VFIOD_BDF_LEN] = "";
@@ -225,20 +226,17 @@ static int setup_device(struct vfiod *d, int container, int group, char *err, si
         r = -EINVAL;
     }
     if (!r && d->ctl_fd < 0)
-        r = open_standalone(cd.path, bdf, &container, &group, err, errlen);
+        r = open_standalone(cd.path, bdf, &f.container, &f.group, err, errlen);
     if (!r)
         fprintf(stderr, "vfiod: device %s (%s)%s%s\n", bdf, cd.path, cd.id ? ", id " : "",
                 cd.id ? cd.id : "");
     cli_device_free(&cd);
     if (r) {
-        if (container >= 0)
-            close(container);
-        if (group >= 0)
-            close(group);
+        ipc_close_fds((int[]){ f.container, f.group, f.device }, 3);
         return r;
     }
-    /* From here d->dev owns both fds. */
-    r = vfiod_vfio_init(&d->dev, container, group, bdf, err, errlen);
+    /* From here d->dev owns the fds. */
+    r = vfiod_vfio_init(&d->dev, f.container, f.group, f.device, bdf, err, errlen);
     if (r)
         return r;
     r = vfiod_server_init(&d->srv, &vfiod_vfio_ops, &d->dev);
@@ -366,7 +364,7 @@ static int serve(struct vfiod *d)
 
 static int run(struct vfiod *d, int argc, char **argv, char *err, size_t errlen)
 {
-    int container = -1, group = -1;
+    struct vfiod_fds f = { -1, -1, -1 };
     sigset_t sigs;
     int r;
 
@@ -387,12 +385,11 @@ static int run(struct vfiod *d, int argc, char **argv, char *err, size_t errlen)
         if (r)
             snprintf(err, errlen, "Hello: %s", strerror(-r));
         else
-            r = vfiod_ctl_configure(d->ctl_fd, &d->spec, &d->seccomp, &container, &group, err,
-                                    errlen);
+            r = vfiod_ctl_configure(d->ctl_fd, &d->spec, &d->seccomp, &f, err, errlen);
         if (r)
             return r;
     }
-    r = setup_device(d, container, group, err, errlen);
+    r = setup_device(d, f, err, errlen);
     if (r)
         return r;
     /* Only now: a refused device leaves no socket file behind. */

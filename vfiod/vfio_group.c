@@ -345,3 +345,25 @@ int vfio_group_open(const char *devdir, unsigned group, int *container_fd, int *
     *group_fd = g;
     return 0;
 }
+
+int vfio_group_device(int container_fd, int group_fd, const char *bdf, int *device_fd, char *err,
+                      size_t errlen)
+{
+    struct vfio_group_status st = { .argsz = sizeof(st) };
+    int fd;
+
+    if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &st) < 0)
+        return fail(err, errlen, -errno, "VFIO_GROUP_GET_STATUS: %s", strerror(errno));
+    if (!(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)) {
+        if (ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd) < 0)
+            return fail(err, errlen, -errno, "VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+        if (ioctl(container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
+            return fail(err, errlen, -errno, "VFIO_SET_IOMMU (type1v2): %s", strerror(errno));
+    }
+    fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+    if (fd < 0)
+        return fail(err, errlen, -errno, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", bdf,
+                    strerror(errno), errno == EBUSY ? " (the device is in use)" : "");
+    *device_fd = fd;
+    return 0;
+}

@@ -35,4 +35,14 @@ int vfio_group_viable(const char *sysfs, unsigned group, char *err, size_t errle
 int vfio_group_open(const char *devdir, unsigned group, int *container_fd, int *group_fd, char *err,
                     size_t errlen);
 
+/*
+ * The group into the container with the type1v2 IOMMU (unless it sits in one already) and the
+ * device fd of bdf from it (O_CLOEXEC as the kernel makes it). The controller keeps that fd for
+ * the device's whole life: while one fd is open the kernel neither disables nor resets the
+ * function, and the container keeps its DMA mappings, so a cellvm-vfiod that dies takes neither
+ * with it (respawn.h). 0 or -errno with err filled; nothing is opened on failure.
+ */
+int vfio_group_device(int container_fd, int group_fd, const char *bdf, int *device_fd, char *err,
+                      size_t errlen);
+
 #endif

@@ -36,8 +36,8 @@ static enum sbx_seccomp mode_of(Cellvm__SeccompMode m)
     }
 }
 
-int vfiod_ctl_configure(int ctl, char **spec, enum sbx_seccomp *mode, int *container_fd,
-                        int *group_fd, char *err, size_t errlen)
+int vfiod_ctl_configure(int ctl, char **spec, enum sbx_seccomp *mode, struct vfiod_fds *out,
+                        char *err, size_t errlen)
 {
     Cellvm__Envelope *env = NULL;
     const Cellvm__DeviceConfigure *dc;
@@ -57,17 +57,17 @@ int vfiod_ctl_configure(int ctl, char **spec, enum sbx_seccomp *mode, int *conta
         snprintf(err, errlen, "expected DeviceConfigure first");
     else if (strcmp(dc->option, "device"))
         snprintf(err, errlen, "DeviceConfigure for --%s, not --device", dc->option);
-    else if (nfds != 2)
-        snprintf(err, errlen, "DeviceConfigure with %zu fds, want 2 (container, group)", nfds);
+    else if (nfds != 3)
+        snprintf(err, errlen, "DeviceConfigure with %zu fds, want 3 (container, group, device)",
+                 nfds);
     else if (!(*spec = strdup(dc->spec)))
         r = -ENOMEM;
     else
         r = 0;
     if (!r) {
         *mode = mode_of(dc->seccomp);
-        *container_fd = fds[0];
-        *group_fd = fds[1];
-        fds[0] = fds[1] = -1;
+        *out = (struct vfiod_fds){ fds[0], fds[1], fds[2] };
+        fds[0] = fds[1] = fds[2] = -1;
     }
     ipc_close_fds(fds, nfds);
     ipc_free_envelope(env);

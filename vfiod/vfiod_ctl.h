@@ -15,13 +15,19 @@
 
 int vfiod_ctl_hello(int ctl);
 
+/* The controller's VFIO fds (core/controller/vfio_host.h): the group sits in the container
+ * with its IOMMU set, and device is the function's fd taken from the group. */
+struct vfiod_fds {
+    int container, group, device;
+};
+
 /*
- * Waits for DeviceConfigure {option "device", spec, nfds 2: the container, then the group}.
- * On success *spec is a malloc'd copy of the spec and the two fds are the caller's; on failure
- * every received fd is closed. 0 or -errno with err filled.
+ * Waits for DeviceConfigure {option "device", spec, nfds 3: container, group, device}. On
+ * success *spec is a malloc'd copy of the spec and the fds are the caller's; on failure every
+ * received fd is closed and fds stays -1. 0 or -errno with err filled.
  */
-int vfiod_ctl_configure(int ctl, char **spec, enum sbx_seccomp *mode, int *container_fd,
-                        int *group_fd, char *err, size_t errlen);
+int vfiod_ctl_configure(int ctl, char **spec, enum sbx_seccomp *mode, struct vfiod_fds *fds,
+                        char *err, size_t errlen);
 
 int vfiod_ctl_ready(int ctl);
 

@@ -272,8 +272,8 @@ static int attach_group(struct vfiod_vfio *v, char *err, size_t errlen)
     return 0;
 }
 
-int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, const char *bdf,
-                    char *err, size_t errlen)
+int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, int device_fd,
+                    const char *bdf, char *err, size_t errlen)
 {
     struct vfio_device_info info;
     int r;
@@ -281,18 +281,21 @@ int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, const 
     memset(v, 0, sizeof(*v));
     v->container_fd = container_fd;
     v->group_fd = group_fd;
-    v->device_fd = -1;
+    v->device_fd = device_fd;
+    v->inherited = device_fd >= 0;
     if (strlen(bdf) >= sizeof(v->bdf))
         return fail(err, errlen, -EINVAL, "bad PCI address '%s'", bdf);
     strcpy(v->bdf, bdf);
     r = attach_group(v, err, errlen);
     if (r)
         return r;
-    r = vfiod_sys_device_fd(v->group_fd, v->bdf);
-    if (r < 0)
-        return fail(err, errlen, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", v->bdf, strerror(-r),
-                    r == -EBUSY ? " (the device is in use)" : "");
-    v->device_fd = r;
+    if (v->device_fd < 0) {
+        r = vfiod_sys_device_fd(v->group_fd, v->bdf);
+        if (r < 0)
+            return fail(err, errlen, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", v->bdf,
+                        strerror(-r), r == -EBUSY ? " (the device is in use)" : "");
+        v->device_fd = r;
+    }
     r = vfiod_sys_device_info(v->device_fd, &info);
     if (r)
         return fail(err, errlen, r, "%s: VFIO_DEVICE_GET_INFO: %s", v->bdf, strerror(-r));
@@ -477,13 +480,16 @@ static int v_set_irqs(void *dev, uint32_t flags, uint32_t index, uint32_t start,
 
     if (index >= v->num_irqs || count > v->irq_count[index] || start > v->irq_count[index] - count)
         return -EINVAL;
-    if (trigger && IRQ_DATA(flags) == VFIO_IRQ_SET_DATA_NONE && count == 0 && !v->irq_on[index])
+    if (trigger && IRQ_DATA(flags) == VFIO_IRQ_SET_DATA_NONE && count == 0 && !v->irq_on[index] &&
+        !v->inherited)
         return 0; /* disabling what is off: the kernel would say EINVAL */
     if (trigger && eventfds && count && !v->irq_on[index]) {
         other_type_off(v, index);
         enable_all_first(v, index, start, count);
     }
     r = irq_call(v, flags, index, start, count, fds, bools);
+    if (r == -EINVAL && trigger && count == 0 && !v->irq_on[index])
+        return 0; /* inherited, and it was off after all */
     if (r) {
         fprintf(stderr, "vfiod: SET_IRQS irq %u flags 0x%x [%u+%u]: %s\n", index, flags, start,
                 count, strerror(-r));
@@ -507,6 +513,12 @@ static int v_dma_map(void *dev, uint64_t iova, uint64_t size, void *vaddr, uint3
     };
     int r = vfiod_sys_map_dma(v->container_fd, &m);
 
+    if (r == -EEXIST && v->inherited) {
+        /* Mapped by the vfiod this one replaces; the IOMMU still pins those pages. */
+        fprintf(stderr, "vfiod: MAP_DMA iova 0x%" PRIx64 " size 0x%" PRIx64 ": kept from before\n",
+                iova, size);
+        return 0;
+    }
     if (r)
         fprintf(stderr, "vfiod: MAP_DMA iova 0x%" PRIx64 " size 0x%" PRIx64 ": %s%s\n", iova, size,
                 strerror(-r),

@@ -29,19 +29,24 @@ struct vfiod_vfio {
     uint32_t irq_flags[VFIOD_DEV_MAX_IRQS]; /* VFU_IRQ_F_* */
     uint32_t irq_count[VFIOD_DEV_MAX_IRQS];
     bool irq_on[VFIOD_DEV_MAX_IRQS]; /* triggers enabled in the kernel (its irq_type) */
+    /* The device fd came from the controller, which keeps its own (vfio_host.h): an earlier
+     * vfiod may have left DMA mappings in the container and triggers in the kernel, so a
+     * MAP_DMA the IOMMU has already is done, and irq_on is only what this process enabled. */
+    bool inherited;
 };
 
 extern const struct vfiod_dev_ops vfiod_vfio_ops;
 
 /*
- * Takes container_fd and group_fd (owned by v from this call on, whatever it returns): checks
- * the group is viable, attaches it to the container, selects VFIO_TYPE1v2_IOMMU (both skipped
- * when the group already sits in a container), gets the device fd for bdf, requires a PCI
- * device and reads its regions (mappable areas without the MSI-X table and PBA pages) and
- * irqs. 0 or -errno with err filled; vfiod_vfio_close releases v either way.
+ * Takes container_fd, group_fd and device_fd (owned by v from this call on, whatever it
+ * returns): checks the group is viable, attaches it to the container, selects
+ * VFIO_TYPE1v2_IOMMU (both skipped when the group already sits in a container), gets the device
+ * fd for bdf unless device_fd is one already (>= 0: inherited), requires a PCI device and reads
+ * its regions (mappable areas without the MSI-X table and PBA pages) and irqs. 0 or -errno
+ * with err filled; vfiod_vfio_close releases v either way.
  */
-int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, const char *bdf,
-                    char *err, size_t errlen);
+int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, int device_fd,
+                    const char *bdf, char *err, size_t errlen);
 
 /* Between two clients: every irq trigger off and every DMA mapping gone from the IOMMU. */
 void vfiod_vfio_quiesce(struct vfiod_vfio *v);

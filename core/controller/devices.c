@@ -50,15 +50,10 @@ static void send_configure(struct device *dv)
     cfg.verbosity = d->verbosity;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
     env.device_configure = &cfg;
-    /* The controller keeps its own copies: a replacement gets them again (respawn.h). */
+    /* The controller keeps its own copies: a replacement gets them again (respawn.h). VFIO's
+     * too (vfio_host.h): they hold the device's state and DMA mappings across a vfiod's death,
+     * and go with the row (VM end, hot removal), so the group is free again then. */
     r = sv_send(&dv->svc, &env, dv->data_fds, dv->ndata);
-    /* Except VFIO's: a group fd kept here would keep the group busy after the VM ended (Cloud
-     * Hypervisor v51.0 fixed that leak for hot removal), and would keep the dead vfiod's
-     * container alive; a replacement gets them reopened (vfio_host_reopen). */
-    if (dv->vfio_user) {
-        ipc_close_fds(dv->data_fds, dv->ndata);
-        dv->ndata = 0;
-    }
     if (r)
         dev_error(dv, "cannot send its configuration");
     dv->configured = true;
@@ -197,9 +192,7 @@ static void dev_exit(struct sv_child *c, int st)
             d->on_gone(d->gone_arg);
         return;
     }
-    /* VFIO: replacing vfiod works (respawn.h) but the guest's NVMe got no interrupt after it on
-     * the nested bench (issue 19), so it stays opt-in until that is found. */
-    if (!c->sv->stopping && !dv->external && (!dv->vfio_user || getenv("CELLVM_VFIO_RESPAWN"))) {
+    if (!c->sv->stopping && !dv->external) {
         respawn_on_exit(c->arg, dv, st);
         return;
     }
@@ -207,8 +200,7 @@ static void dev_exit(struct sv_child *c, int st)
     if (c->sv->stopping && !abnormal)
         return;
     sv_describe_death(c->sv, c, st, msg, sizeof(msg));
-    sv_report(c->sv, "cellvm: error: device %s: %s%s; stopping the VM\n", dv->id, msg,
-              dv->vfio_user && !c->sv->stopping ? " (a VFIO device process is not restarted)" : "");
+    sv_report(c->sv, "cellvm: error: device %s: %s; stopping the VM\n", dv->id, msg);
     sv_set_status(c->sv, 1);
     sv_stop(c->sv);
 }

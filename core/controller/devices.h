@@ -47,7 +47,8 @@ struct device {
     const struct dev_kind *kind;
     char id[PB_MAX_ID_LEN + 1];
     char spec[PB_MAX_SPEC_LEN + 1];  /* DeviceConfigure.spec */
-    int data_fds[PB_MAX_DEVICE_FDS]; /* image, TAPs, vsock listener; owned until sent */
+    int data_fds[PB_MAX_DEVICE_FDS]; /* image, TAPs, vsock listener, VFIO container, group and
+                                      * device: kept for a replacement (respawn.h) */
     size_t ndata;
     int core_sock; /* frontend end of the vhost-user socket; owned until sent to the core */
     int dev_sock;  /* backend end; owned until the child is spawned */

@@ -9,7 +9,6 @@
 
 #include "core/controller/devices.h"
 #include "core/controller/event_monitor.h"
-#include "core/controller/vfio_host.h"
 #include "ipc/channel.h"
 
 void respawn_init(struct respawn *rs)
@@ -77,7 +76,6 @@ static int new_connection(struct device *dv)
 }
 
 static void start_replacement(struct device *dv);
-static void vfio_reopen_start(struct device *dv);
 
 /* The core lets go of the dead vfiod's device (respawn.h); its answer comes to
  * respawn_on_reconnected. */
@@ -88,7 +86,7 @@ static void vfio_detach(struct devices *d, struct device *dv)
     int r;
 
     if (!d->core) { /* before the VM was built: the core holds nothing yet */
-        vfio_reopen_start(dv);
+        start_replacement(dv);
         return;
     }
     vd.id = dv->id;
@@ -102,20 +100,6 @@ static void vfio_detach(struct devices *d, struct device *dv)
         return;
     }
     dv->rs.detaching = true;
-}
-
-/* The group is free again: reopened for the replacement, which starts as at boot. */
-static void vfio_reopen_start(struct device *dv)
-{
-    char err[256];
-    int r = vfio_host_reopen(dv, err, sizeof(err));
-
-    if (r) {
-        dv->svc.exited = true;
-        give_up(dv, err, "cannot reopen its VFIO group");
-        return;
-    }
-    start_replacement(dv);
 }
 
 void respawn_on_exit(struct devices *d, struct device *dv, int st)
@@ -208,7 +192,7 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
                 give_up(dv, strerror(errnum), "the core could not let go of the device");
                 return;
             }
-            vfio_reopen_start(dv);
+            start_replacement(dv); /* with the fds the row kept (vfio_host.h) */
             return;
         }
         if (strcmp(dv->id, id) || !dv->rs.reconnecting)
@@ -223,11 +207,6 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
                       dv->id, dv->proc.role);
             if (d->evmon)
                 evmon_device(d->evmon, "device-reconnected", dv->id);
-            return;
-        }
-        if (dv->vfio_user && errnum == ENOTTY) {
-            give_up(dv, "its state died with the cellvm-vfiod process",
-                    "the device cannot be reset, so it cannot be handed to a new cellvm-vfiod");
             return;
         }
         /* Its death brings respawn_on_exit, which counts it against the budget. */

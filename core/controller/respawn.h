@@ -15,13 +15,13 @@
  * restarted RESPAWN_BURST times within RESPAWN_INTERVAL_S seconds is not restarted again; the
  * VM stops with the device's name and its last exit reason. Cloud Hypervisor has no respawn.
  *
- * cellvm-vfiod: the core's BAR mappings hold the dead vfiod's device file and so its group, so
- * the core is told VfioDetach first; once it answers (DeviceReconnected), the group and container
- * are reopened (vfio_host_reopen) and the replacement starts as at boot. The core resets the
- * device on reconnection; a device without reset stops the VM (its state is lost). Opt-in for
- * now (CELLVM_VFIO_RESPAWN set in the controller's environment; without it a dead vfiod stops
- * the VM): on the nested bench the guest's NVMe gets no interrupt after the replacement (its
- * commands complete only when the driver's timeout polls them).
+ * cellvm-vfiod: the controller keeps the container, group and device fds (vfio_host.h), so the
+ * function keeps its state (no disable, no reset: the kernel does those when the last device fd
+ * closes) and the container its DMA mappings and interrupt triggers while no vfiod runs. The core
+ * is told VfioDetach first (it stops the vCPUs and unmaps the BARs it had from the dead vfiod);
+ * once it answers (DeviceReconnected) the replacement starts with the same fds, and the core
+ * reconnects it without resetting the device: DMA_MAP of ranges the container still has is
+ * taken as done, the interrupts stay as they were, the BARs are mapped again, the vCPUs go on.
  */
 
 #define RESPAWN_BURST      5

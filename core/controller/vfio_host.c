@@ -16,7 +16,7 @@ int vfio_host_resolve(const char *path, const char *id, struct vfio_host *out, c
     char why[320];
     int r;
 
-    out->container_fd = out->group_fd = -1;
+    out->container_fd = out->group_fd = out->device_fd = -1;
     r = vfio_group_resolve(VFIO_HOST_SYSFS, path, out->bdf, &out->group, why, sizeof(why));
     if (r)
         snprintf(err, errlen, "--device %s: %s", id, why);
@@ -32,6 +32,15 @@ int vfio_host_open(const char *id, struct vfio_host *h, char *err, size_t errlen
     if (!r)
         r = vfio_group_open(VFIO_HOST_DEVDIR, h->group, &h->container_fd, &h->group_fd, why,
                             sizeof(why));
+    if (!r) {
+        r = vfio_group_device(h->container_fd, h->group_fd, h->bdf, &h->device_fd, why,
+                              sizeof(why));
+        if (r) {
+            close(h->group_fd);
+            close(h->container_fd);
+            h->container_fd = h->group_fd = -1;
+        }
+    }
     if (r)
         snprintf(err, errlen, "--device %s: %s", id, why);
     return r;
@@ -142,38 +151,9 @@ int vfio_host_setup(const struct devices *d, struct device *dv, const char *path
         return r;
     dv->data_fds[0] = h.container_fd;
     dv->data_fds[1] = h.group_fd;
-    dv->ndata = 2;
+    dv->data_fds[2] = h.device_fd;
+    dv->ndata = 3;
     snprintf(canon, VFIO_HOST_PATH_LEN, "%s/bus/pci/devices/%s", VFIO_HOST_SYSFS, h.bdf);
-    return 0;
-}
-
-int vfio_host_reopen(struct device *dv, char *err, size_t errlen)
-{
-    char path[VFIO_HOST_PATH_LEN];
-    const char *at = strncmp(dv->spec, "path=", 5) ? NULL : dv->spec + 5;
-    size_t len = at ? strcspn(at, ",") : 0;
-    struct vfio_host h;
-    int r;
-
-    if (!at || !len || len >= sizeof(path)) {
-        snprintf(err, errlen, "--device %s: no path in its spec", dv->id);
-        return -EINVAL;
-    }
-    memcpy(path, at, len);
-    path[len] = '\0';
-    r = vfio_host_resolve(path, dv->id, &h, err, errlen);
-    if (!r && h.group != dv->vfio_group) {
-        snprintf(err, errlen, "--device %s: %s moved to IOMMU group %u", dv->id, h.bdf, h.group);
-        r = -ENODEV;
-    }
-    if (!r)
-        r = vfio_host_open(dv->id, &h, err, errlen);
-    if (r)
-        return r;
-    ipc_close_fds(dv->data_fds, dv->ndata);
-    dv->data_fds[0] = h.container_fd;
-    dv->data_fds[1] = h.group_fd;
-    dv->ndata = 2;
     return 0;
 }
 

@@ -4,11 +4,13 @@
 /*
  * The controller's privileged step for a --device (VFIO passthrough): the sysfs path checked
  * and resolved to its IOMMU group, the group's viability, the container and group opened
- * (vfiod/vfio_group.h), and the locked-memory limit cellvm-vfiod needs to pin guest RAM. The
- * fds go to cellvm-vfiod in its DeviceConfigure and the controller closes its copies at once,
- * so nothing here keeps the group busy once the VM is gone, and the same device can be passed
- * through again at once; a vfiod that dies is replaced (opt-in, respawn.h) with the group opened
- * again (vfio_host_reopen).
+ * (vfiod/vfio_group.h), the group attached to the container and the device fd taken from it,
+ * and the locked-memory limit cellvm-vfiod needs to pin guest RAM. The three fds go to
+ * cellvm-vfiod in its DeviceConfigure and the controller keeps its copies for the device's life
+ * (closed when the row is released: VM end, hot removal): a vfiod that dies takes neither the
+ * device's state (the kernel disables and resets a function only when its last device fd
+ * closes) nor the container's DMA mappings with it, so its replacement (respawn.h) gets the same
+ * fds and carries on with the device as it was, without a reset.
  *
  * Not done: the KVM VFIO pseudo-device (KVM_DEV_VFIO_GROUP_ADD). KVM uses it mainly to learn that
  * a device may do DMA that does not snoop CPU caches (an IOMMU without snoop control), so that
@@ -43,6 +45,7 @@ struct vfio_host {
     unsigned group;
     int container_fd; /* owned by the caller on success */
     int group_fd;     /* owned by the caller on success */
+    int device_fd;    /* owned by the caller on success */
 };
 
 /* Resolves path to its function and IOMMU group; fds -1. 0 or -errno with one line in err
@@ -50,8 +53,8 @@ struct vfio_host {
 int vfio_host_resolve(const char *path, const char *id, struct vfio_host *out, char *err,
                       size_t errlen);
 
-/* Checks the group's viability and opens container and group. On failure nothing stays open.
- * 0 or -errno with err. */
+/* Checks the group's viability, opens container and group, attaches the group and takes the
+ * device fd (vfio_group_device). On failure nothing stays open. 0 or -errno with err. */
 int vfio_host_open(const char *id, struct vfio_host *h, char *err, size_t errlen);
 
 /* Every --device of cfg resolved and its group viable, one device per group: run with the payload
@@ -62,15 +65,11 @@ int vfio_host_check(const struct cli_config *cfg, char *err, size_t errlen);
 /*
  * dv (a --device row of d, after the rows before it): path resolved, its group checked against
  * the groups of d's earlier --device rows (one device per group), viable and opened; container
- * and group become dv's data fds. canon gets /sys/bus/pci/devices/<BDF> for vfiod. 0 or -errno
+ * group and device fd become dv's data fds (kept for the row's life). canon gets /sys/bus/pci/devices/<BDF> for vfiod. 0 or -errno
  * with err; fds already in dv are closed with the row.
  */
 int vfio_host_setup(const struct devices *d, struct device *dv, const char *path,
                     char canon[VFIO_HOST_PATH_LEN], char *err, size_t errlen);
-
-/* Respawn (respawn.h): dv's group and container opened again, from the path in its spec (which
- * must still be in dv->vfio_group), as dv's data fds. 0 or -errno with err. */
-int vfio_host_reopen(struct device *dv, char *err, size_t errlen);
 
 /* Raises the just spawned vfiod's RLIMIT_MEMLOCK to dv->memlock (vfio_host_set_memlock); on
  * failure the process is killed and reaped and dv->proc closed. 0 or -errno with err. */

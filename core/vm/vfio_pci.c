@@ -586,6 +586,11 @@ static int remap_bars(struct vfio_pci_dev *d)
     return r;
 }
 
+/* The new server drives the same open device (the controller kept its fds, vfio_host.h): no
+ * reset, and the interrupt triggers the kernel holds still signal our eventfds, so only what
+ * the guest changed meanwhile is set again (vfio_irq_restore; a re-request would drop an
+ * interrupt firing during it). DMA_MAP of guest RAM the container still maps is taken as done
+ * by the server. */
 int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errlen)
 {
     int r;
@@ -594,18 +599,6 @@ int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errle
     r = vfuc_connect(&d->cl, sock, err, errlen);
     if (!r)
         r = map_dma(d, err, errlen);
-    if (!r) {
-        r = vfuc_reset(&d->cl);
-        if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL) {
-            snprintf(err, errlen,
-                     "%s: the device has no function reset, so it cannot be handed "
-                     "to a new vfiod under a running guest",
-                     d->id);
-            r = -ENOTTY;
-        } else if (r) {
-            snprintf(err, errlen, "%s: DEVICE_RESET: %s", d->id, strerror(-r));
-        }
-    }
     if (!r) {
         r = vfuc_region_read(&d->cl, VFU_PCI_CONFIG_REGION_INDEX, 0, d->dev_cfg, PCI_CFG_SIZE);
         if (r)
@@ -627,7 +620,7 @@ int vfio_pci_reconnect(struct vfio_pci_dev *d, int sock, char *err, size_t errle
     sync_command(d); /* memory decoding and bus mastering as the guest left them */
     pthread_mutex_unlock(&d->ctx->bus->lock);
     vfio_irq_restore(d);
-    log_info(d->ctx->log, "%s: reconnected to a new server; the device was reset", d->id);
+    log_info(d->ctx->log, "%s: reconnected to a new server; the device kept its state", d->id);
     return 0;
 }
 

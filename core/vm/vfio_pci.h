@@ -124,13 +124,14 @@ int vfio_pci_init(struct vfio_pci_dev *d, struct vfio_pci_ctx *ctx, const struct
 int vfio_pci_reset(struct vfio_pci_dev *d);
 
 /*
- * Respawn (issue 19), both with the vCPUs stopped (vm.c). detach: the server died; the function
- * reads as all-ones, its BAR areas leave their KVM slots and are unmapped (they hold the VFIO
- * device file, and so the group), the connection is shut down. The eventfds, irqfds and MSI
- * routes stay for the next server. reconnect: sock (taken over) is the new server's: VERSION,
- * guest RAM mapped, DEVICE_RESET (-ENOTTY when the device has none: it cannot be handed over
- * under a guest that used it), config space read, BAR areas mapped where the guest has them,
- * command register and interrupts as the guest has them. 0 or -errno with err (still detached).
+ * Respawn (issue 19), both with the vCPUs stopped (vm.c). The device itself stays open in the
+ * controller (core/controller/vfio_host.h), so it keeps its state, DMA mappings and interrupt
+ * triggers throughout. detach: the server died; the function reads as all-ones, the BAR areas
+ * it gave us leave their KVM slots and are unmapped. The eventfds, irqfds and MSI routes stay.
+ * reconnect: sock (taken over) is the new server's: VERSION, guest RAM mapped (the server takes
+ * what the container still maps as done), config space read, BAR areas mapped where the guest
+ * has them, command register as the guest has it, interrupts only where the guest changed them
+ * meanwhile; no reset. 0 or -errno with err (still detached).
  */
 void vfio_pci_detach(struct vfio_pci_dev *d);
 /* The function called id among v[0..n), or NULL; whether any of them is detached or broken. */
@@ -174,7 +175,8 @@ bool vfio_irq_bar_read(struct vfio_pci_dev *d, unsigned bar, uint64_t off, uint3
 bool vfio_irq_bar_write(struct vfio_pci_dev *d, unsigned bar, uint64_t off, uint32_t len,
                         uint64_t val);
 void vfio_irq_reset(struct vfio_pci_dev *d);
-/* A new server took over: handed the eventfds of the mode and INTx the guest has enabled. */
+/* A new server took over the still open device: hands it only an interrupt mode the guest
+ * changed while no server ran (the kernel kept the triggers the dead one set). */
 void vfio_irq_restore(struct vfio_pci_dev *d);
 void vfio_irq_destroy(struct vfio_pci_dev *d);
 /* BAR mappings (vfio_pci_bar.c). */

@@ -208,7 +208,7 @@ static void set_mode(struct vfio_pci_dev *d, enum vfio_irq_mode want)
         d->mode = VFIO_IRQ_NONE;
     }
     if (want == VFIO_IRQ_NONE || n > d->nfds || vfio_pci_gone(d))
-        return; /* gone: vfio_irq_restore hands them over to the next server */
+        return; /* gone: vfio_irq_restore hands them to the next server */
     r = vfuc_set_irqs(&d->cl, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER, index_of(want),
                       0, n, d->irq_fd);
     if (r)
@@ -432,25 +432,16 @@ void vfio_irq_restore(struct vfio_pci_dev *d)
 {
     const uint8_t *c = d->pci.cfg;
     enum vfio_irq_mode want = VFIO_IRQ_NONE;
-    int r;
 
     pthread_mutex_lock(&d->lock);
     if (d->msix_cap && d->msix.enabled)
         want = VFIO_IRQ_MSIX;
     else if (d->msi_cap && (c[d->msi_cap + MSI_CTRL] & MSI_ENABLE))
         want = VFIO_IRQ_MSI;
-    d->mode = VFIO_IRQ_NONE; /* the new server holds no eventfd yet */
+    /* The kernel kept the triggers (and INTx's unmask eventfd) the dead server set: only a mode
+     * the guest changed while it was gone is handed over (set_mode left d->mode NONE then). */
     set_mode(d, want);
     sync_all(d);
-    /* The resampling irqfd stayed bound while the server was away; only vfiod needs them. */
-    if (d->intx_on) {
-        r = intx_hand(d);
-        if (r) {
-            vfio_pci_failed(d, "SET_IRQS INTx enable", r);
-            kvm_irqfd_resample(d->ctx->vm_fd, d->intx_fd, -1, d->intx_gsi, false);
-            d->intx_on = false;
-        }
-    }
     intx_sync(d, true);
     pthread_mutex_unlock(&d->lock);
 }

@@ -43,7 +43,7 @@ static void send_configure(const char *option, const char *spec, unsigned nfds)
 {
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
     Cellvm__DeviceConfigure dc = CELLVM__DEVICE_CONFIGURE__INIT;
-    int fds[3];
+    int fds[4];
 
     for (unsigned i = 0; i < nfds; i++)
         fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -89,22 +89,24 @@ Test(vfiod_ctl, hello_names_the_role)
     ipc_free_envelope(env);
 }
 
-Test(vfiod_ctl, configure_takes_spec_and_two_fds)
+Test(vfiod_ctl, configure_takes_spec_and_three_fds)
 {
     enum sbx_seccomp mode = SBX_SECCOMP_LOG;
     char *spec = NULL, err[256] = "";
-    int container = -1, group = -1;
+    struct vfiod_fds f = { -1, -1, -1 };
 
-    send_configure("device", "path=/sys/bus/pci/devices/0000:00:03.0,id=vf0", 2);
-    cr_assert_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &container, &group, err, sizeof(err)), 0,
-                 "%s", err);
+    send_configure("device", "path=/sys/bus/pci/devices/0000:00:03.0,id=vf0", 3);
+    cr_assert_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &f, err, sizeof(err)), 0, "%s", err);
     cr_expect_str_eq(spec, "path=/sys/bus/pci/devices/0000:00:03.0,id=vf0");
     cr_expect_eq(mode, SBX_SECCOMP_ON);
-    cr_expect_geq(fcntl(container, F_GETFD), 0);
-    cr_expect_geq(fcntl(group, F_GETFD), 0);
-    cr_expect_neq(container, group);
-    close(container);
-    close(group);
+    cr_expect_geq(fcntl(f.container, F_GETFD), 0);
+    cr_expect_geq(fcntl(f.group, F_GETFD), 0);
+    cr_expect_geq(fcntl(f.device, F_GETFD), 0);
+    cr_expect_neq(f.container, f.group);
+    cr_expect_neq(f.group, f.device);
+    close(f.container);
+    close(f.group);
+    close(f.device);
     free(spec);
 }
 
@@ -113,24 +115,23 @@ static void refused(const char *option, unsigned nfds, const char *want)
 {
     enum sbx_seccomp mode = SBX_SECCOMP_LOG;
     char *spec = NULL, err[256] = "";
-    int container = -1, group = -1, before = open_fds();
+    struct vfiod_fds f = { -1, -1, -1 };
+    int before = open_fds();
 
     send_configure(option, "path=/sys/bus/pci/devices/0000:00:03.0", nfds);
-    cr_expect_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &container, &group, err, sizeof(err)),
-                 -EPROTO);
+    cr_expect_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &f, err, sizeof(err)), -EPROTO);
     cr_expect(strstr(err, want), "'%s' does not say '%s'", err, want);
     cr_expect_null(spec);
-    cr_expect_eq(container, -1);
-    cr_expect_eq(group, -1);
+    cr_expect(f.container == -1 && f.group == -1 && f.device == -1);
     cr_expect_eq(open_fds(), before, "received fds left open");
 }
 
 Test(vfiod_ctl, configure_refusals)
 {
-    refused("disk", 2, "--disk");
-    refused("device", 1, "want 2");
-    refused("device", 3, "want 2");
-    refused("device", 0, "want 2");
+    refused("disk", 3, "--disk");
+    refused("device", 2, "want 3");
+    refused("device", 4, "want 3");
+    refused("device", 0, "want 3");
 }
 
 Test(vfiod_ctl, configure_must_come_first)
@@ -139,13 +140,12 @@ Test(vfiod_ctl, configure_must_come_first)
     Cellvm__Shutdown sd = CELLVM__SHUTDOWN__INIT;
     enum sbx_seccomp mode;
     char *spec = NULL, err[256] = "";
-    int container = -1, group = -1;
+    struct vfiod_fds f = { -1, -1, -1 };
 
     env.body_case = CELLVM__ENVELOPE__BODY_SHUTDOWN;
     env.shutdown = &sd;
     send_body(&env);
-    cr_expect_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &container, &group, err, sizeof(err)),
-                 -EPROTO);
+    cr_expect_eq(vfiod_ctl_configure(sv[1], &spec, &mode, &f, err, sizeof(err)), -EPROTO);
     cr_expect(strstr(err, "DeviceConfigure"), "%s", err);
 }
 
