@@ -362,8 +362,8 @@ int vfio_group_device(int container_fd, int group_fd, const char *bdf, int *devi
     }
     fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
     if (fd < 0)
-        return fail(err, errlen, -errno, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", bdf,
-                    strerror(errno), errno == EBUSY ? " (the device is in use)" : "");
+        return fail(err, errlen, -errno, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", bdf, strerror(errno),
+                    errno == EBUSY ? " (the device is in use)" : "");
     *device_fd = fd;
     return 0;
 }

@@ -292,8 +292,8 @@ int vfiod_vfio_init(struct vfiod_vfio *v, int container_fd, int group_fd, int de
     if (v->device_fd < 0) {
         r = vfiod_sys_device_fd(v->group_fd, v->bdf);
         if (r < 0)
-            return fail(err, errlen, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", v->bdf,
-                        strerror(-r), r == -EBUSY ? " (the device is in use)" : "");
+            return fail(err, errlen, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s%s", v->bdf, strerror(-r),
+                        r == -EBUSY ? " (the device is in use)" : "");
         v->device_fd = r;
     }
     r = vfiod_sys_device_info(v->device_fd, &info);
