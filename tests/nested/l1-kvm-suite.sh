@@ -5,6 +5,8 @@
 #   L1KVM_CASES   cellvm_case_names: each is `cellvm-cases.sh CASE` (bash), as on the host
 #   L1KVM_BUGS    cellvm_case_bugs: expected to fail (XFAIL; a pass is reported as XPASS, a failure)
 #   L1KVM_RUNNER  kvm_tests as NAME|PAYLOAD|ARG...;... (a newline in an ARG written as \n)
+#   L1KVM_API     api_kvm_cases of tests/api/meson.build: each is `api_test.py CASE` (reported as
+#                 api-CASE), run by /opt/py/bin/python3 with its zipped standard library
 #   L1KVM_DIR     where run-reaped, unix-cat, vm-runner, cellvm-cases.sh and payloads/ are
 #   L1KVM_ONLY    optional: the only tests to run, by name as reported (cellvm-CASE for a
 #                 cellvm-cases.sh case, NAME for a vm-runner test), separated by spaces; meson
@@ -18,6 +20,7 @@ export CELLVM=/opt/cellvm/bin/cellvm PAYLOAD_DIR=$dir/payloads RUN_REAPED=$dir/r
 export UNIX_CAT=$dir/unix-cat TMPDIR=${TMPDIR:-/tmp}
 export CELLVM_REMOTE=/opt/cellvm/bin/cellvm-remote
 case_limit=90
+api_limit=240 # tests/api/meson.build gives each 120 s on a host's /dev/kvm
 
 # l1_skip NAME: the reason NAME cannot work inside L1 for a cause outside cellvm (a host
 # feature L1 lacks), or nothing.  None at present: thp (L1 has shmem THP at "advise"), host
@@ -121,6 +124,22 @@ for rec in $L1KVM_RUNNER; do
 	IFS=';'
 done
 unset IFS
+
+# The API's kvm cases, with every device daemon L1 was given.
+api=/opt/cellvm/api
+for c in ${L1KVM_API:-}; do
+	selected "api-$c" || continue
+	start=$(now)
+	set -- --cellvm "$CELLVM" --core /opt/cellvm/bin/cellvm-core --api /opt/cellvm/bin/cellvm-api \
+		--remote "$CELLVM_REMOTE" --payloads "$PAYLOAD_DIR" --openapi "$api/openapi.yaml"
+	for d in blockd netd vsockd; do
+		[ ! -x "/opt/cellvm/bin/cellvm-$d" ] || set -- "$@" "--$d" "/opt/cellvm/bin/cellvm-$d"
+	done
+	echo "+ api_test.py $* $c" >"$out"
+	PYTHONHOME=/opt/py PYTHONDONTWRITEBYTECODE=1 timeout "$api_limit" /opt/py/bin/python3 \
+		"$api/api_test.py" "$@" "$c" >>"$out" 2>&1 </dev/null
+	verdict "api-$c" $? "$start" 0
+done
 set +f
 rm -f "$out"
 
