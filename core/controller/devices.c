@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/controller/liveness.h"
 #include "core/controller/tap_sys.h"
 #include "core/controller/unix_sock.h"
 #include "core/controller/vfio_host.h"
@@ -124,6 +125,7 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         struct devices *d = c->arg;
 
         dv->ready = true;
+        dv->probe_ms = 0; /* a replacement owes nothing its predecessor did */
         if (dv->link_down) /* went down before the device could be told */
             send_link(dv);
         if (dv->hot == DEV_HOT_STARTING && d->on_hot)
@@ -150,6 +152,10 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         dv->pending--;
         memmove(dv->tags, dv->tags + 1, dv->pending);
         dv->req_errnum = 0;
+        if (tag == DEVICES_TAG_LIVENESS) {
+            liveness_answered(dv);
+            return;
+        }
         if (d->on_reply)
             d->on_reply(d->reply_arg, dv, tag, e, env->device_stats);
         return;
@@ -253,9 +259,14 @@ int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *d
 
 int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        int r = d->v[i].external ? 0 : devices_spawn_one(d, sv, &d->v[i], err, errlen);
+    int r = liveness_start(d, sv);
 
+    if (r) {
+        snprintf(err, errlen, "device liveness timer: %s", strerror(-r));
+        return r;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        r = d->v[i].external ? 0 : devices_spawn_one(d, sv, &d->v[i], err, errlen);
         if (r)
             return r;
     }
@@ -358,14 +369,16 @@ void devices_fail_pending(struct devices *d, struct device *dv)
 
         dv->pending--;
         memmove(dv->tags, dv->tags + 1, dv->pending);
-        if (d->on_reply)
+        if (tag != DEVICES_TAG_LIVENESS && d->on_reply)
             d->on_reply(d->reply_arg, dv, tag, EIO, &none);
     }
     dv->req_errnum = 0;
+    dv->probe_ms = 0;
 }
 
 void devices_close(struct devices *d)
 {
+    liveness_stop(d);
     for (size_t i = 0; i < d->n; i++)
         if (!d->v[i].unused)
             devices_release(&d->v[i]);

@@ -71,6 +71,8 @@ struct device {
      * (the state netd was last told, or will be told once ready). See linkwatch.h. */
     int tap_ifindex;
     bool link_down;
+    /* CLOCK_MONOTONIC ms the liveness probe now outstanding went out, 0 if none (liveness.h). */
+    uint64_t probe_ms;
     /* Requests sent with devices_request() whose closing DeviceStats has not come back yet, and
      * the errno of an Error the device sent while one was open (0 if none). */
     unsigned pending;
@@ -100,6 +102,10 @@ struct device {
     bool unused;
 };
 
+/* devices_request() tag of the controller's own liveness probes (liveness.h); the API's are
+ * small numbers. */
+#define DEVICES_TAG_LIVENESS 0xffu
+
 /* A device's answer to devices_request(tag): errnum 0 or the positive errno of the Error it sent
  * before the closing DeviceStats; st is valid for the call only. */
 typedef void (*devices_reply_fn)(void *arg, struct device *dv, uint8_t tag, int errnum,
@@ -123,6 +129,10 @@ struct devices {
      * exited with wait status st. */
     void (*on_hot)(void *arg, struct device *dv, int st);
     void *hot_arg;
+    /* liveness.h: its timer (owned), the supervisor it drains, when it last ran. */
+    struct event *ev_live;
+    struct supervisor *live_sv;
+    uint64_t live_ms;
 };
 
 void devices_init(struct devices *d);

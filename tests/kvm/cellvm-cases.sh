@@ -288,8 +288,8 @@ virtio-blk | virtio-blk-* | disk-*)
             fail "the guest's write did not reach sector 8 of the image"
         echo "ok: sector 8 holds the guest's pattern"
         ;;
-    virtio-blk-respawn | virtio-blk-respawn-budget)
-        # Issue 19: the device process dies under a running guest and is replaced.
+    virtio-blk-respawn | virtio-blk-respawn-budget | virtio-blk-hang)
+        # Issue 19: the device process dies (or hangs) under a running guest and is replaced.
         # blockd_of CTL: the controller's cellvm-blockd child, if any.
         blockd_of() {
             local p
@@ -317,8 +317,8 @@ virtio-blk | virtio-blk-* | disk-*)
             return 1
         }
         payload=blk-loop
-        [ "$case_name" = virtio-blk-respawn ] || payload=idle
-        "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload $payload)" \
+        [ "$case_name" != virtio-blk-respawn-budget ] || payload=idle
+        "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload $payload)" \
             --serial tty "${mem[@]}" --disk "path=$img,id=victim" </dev/null >"$out" 2>"$err" &
         vmm=$!
         wait_out "$([ $payload = idle ] && echo 'ready idle' || echo 'looping')" ||
@@ -350,6 +350,24 @@ virtio-blk | virtio-blk-* | disk-*)
             [ "$(grep -c 'device victim: the replacement blockd process took over' "$err")" -eq 2 ] ||
                 fail "cellvm did not log both reconnections"
             echo "ok: $(grep -c 'took over' "$err") replacements took over; every round verified"
+        elif [ "$case_name" = virtio-blk-hang ]; then
+            # Stopped, not killed: it no longer answers its control channel, so the controller
+            # kills it (liveness.h, 10 s) and a replacement finishes the guest's rounds.
+            wait_out "round 0x14" || { kill "$vmm"; wait "$vmm"; fail "no round 0x14"; }
+            kill -STOP "$blockd"
+            echo "ok: stopped cellvm-blockd $blockd after round 0x14"
+            t0=$SECONDS
+            new=$(new_blockd "$blockd") || { sleep 10; new=$(new_blockd "$blockd"); } ||
+                { kill -9 "$blockd"; kill "$vmm"; wait "$vmm"; fail "the stopped cellvm-blockd was not replaced"; }
+            echo "ok: replacement cellvm-blockd $new after $((SECONDS - t0)) s"
+            wait "$vmm"
+            rc=$?
+            expect_pass blk-loop
+            grep -q 'device victim: the blockd process stopped answering its control channel for 10 s; killed' "$err" ||
+                fail "cellvm did not say the device stopped answering"
+            grep -q 'device victim: the replacement blockd process took over' "$err" ||
+                fail "the replacement did not take over"
+            echo "ok: $(grep 'stopped answering' "$err" | head -1)"
         else
             # Killed again and again: the sixth death within 10 s stops the VM, naming it.
             for ((k = 0; k < 6; k++)); do
