@@ -6,9 +6,10 @@
  * replaced like one that died (issue 19). Every LIVENESS_PERIOD_MS the controller sends each
  * ready device process it started a StatsRequest (devices_request with DEVICES_TAG_LIVENESS);
  * one that has not answered within LIVENESS_TIMEOUT_MS is killed, and respawn.c replaces it,
- * the log and the device-respawned event saying it stopped answering. The control channel is
- * served by the same event loop as the rings in every device process, so a stuck data path is
- * a stuck channel. Cloud Hypervisor has no equivalent; the timeout is cellvm's choice (long
+ * the log and the device-respawned event saying it stopped answering. That finds a process
+ * that is stopped or whose main loop is stuck; the rings run on threads of their own (blockd's
+ * queues, netd's pairs, vsockd's worker), so one stuck ring thread alone is not found this way
+ * (a per-queue heartbeat in the DeviceStats answer would be). Cloud Hypervisor has no equivalent; the timeout is cellvm's choice (long
  * against a guest's own I/O timeouts, 30 s in Linux's virtio-blk, short enough that the guest
  * has not given up on its requests). Not probed: external backends (not ours to kill),
  * cellvm-vfiod (it answers its channel only between the core's requests, and pinning guest RAM
