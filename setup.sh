@@ -11,6 +11,7 @@ packages=(
     libseccomp-dev libcap-ng-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler
     liburing-dev libcriterion-dev zlib1g-dev libzstd-dev libjson-c-dev
     acpica-tools qemu-system-x86 qemu-utils iproute2 kmod util-linux procps bc fio cpio python3 python3-yaml
+    dmidecode
 )
 if [ -f tests/guest/apt-packages ]; then
     mapfile -t -O "${#packages[@]}" packages < <(grep -vE '^\s*(#|$)' tests/guest/apt-packages)

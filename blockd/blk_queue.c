@@ -53,6 +53,8 @@ struct blk_queue {
     const struct raw_image *img;
     struct qcow2 *q2;        /* NULL: raw */
     struct blk_stats *stats; /* this queue's entry of the backend's array, or NULL */
+    struct ratelimit *rl;    /* the disk's, or NULL */
+    uint64_t throttle_ns;    /* the limiter refused the ring's next request: look again then */
     struct qcow2_file *chan; /* owned by the thread: q2's data channel on our ring */
     struct virtq *vq;
     struct devproc *dp;
@@ -239,7 +241,25 @@ static int q2_submit(struct blk_queue *q, struct blk_slot *s)
     return e;
 }
 
-static void handle(struct blk_queue *q, struct blk_slot *s)
+/*
+ * As Cloud Hypervisor: every request the device model accepted costs one op, reads and writes
+ * their data bytes too; refused ones (answered in blk_req_prepare) cost nothing. Preparing has
+ * no side effect for such requests, so a refused one simply goes back to the ring.
+ */
+static bool admit(struct blk_queue *q, struct blk_slot *s)
+{
+    const struct blk_req *r = &s->req;
+    uint64_t bytes = r->op == BLK_OP_READ || r->op == BLK_OP_WRITE ? r->len : 0;
+
+    if (!q->rl || rl_take(q->rl, bytes, rl_now(), &q->throttle_ns))
+        return true;
+    virtq_unpop(q->vq);
+    slot_put(q, s);
+    return false;
+}
+
+/* Returns false when the limiter held the request back (it is back in the ring). */
+static bool handle(struct blk_queue *q, struct blk_slot *s)
 {
     struct blk_req *r = &s->req;
 
@@ -247,18 +267,21 @@ static void handle(struct blk_queue *q, struct blk_slot *s)
     blk_req_prepare(q->disk, &s->elem, r);
     if (r->op == BLK_OP_DONE) {
         finish(q, r, r->result);
-        return;
+        return true;
     }
+    if (!admit(q, s))
+        return false;
     if (q->q2) {
         if (q2_submit(q, s) < 0)
             finish(q, r, VIRTIO_BLK_S_IOERR);
-        return;
+        return true;
     }
     if (raw_submit(&q->ring, q->img, r) < 0) {
         finish(q, r, VIRTIO_BLK_S_IOERR);
-        return;
+        return true;
     }
     q->inflight++;
+    return true;
 }
 
 /* Pops and starts everything available, then re-arms notifications (virtq.h's loop). */
@@ -268,6 +291,7 @@ static void drain(struct blk_queue *q)
     int r;
 
     q->starved = false;
+    q->throttle_ns = 0;
     if (q->broken || q->stopping)
         return;
     do {
@@ -288,7 +312,9 @@ static void drain(struct blk_queue *q)
                 }
                 break;
             }
-            handle(q, s);
+            /* Throttled: notifications stay off, the wait's timeout brings us back. */
+            if (!handle(q, s))
+                return;
         }
     } while (virtq_enable_notify(q->vq));
 }
@@ -401,15 +427,21 @@ static void *queue_thread(void *arg)
         q->pushed = false;
         if (q->stopping && q->inflight == 0)
             break;
-        if (q->vq->kick_fd < 0 && !q->stopping)
+        if (q->throttle_ns && !q->stopping) {
+            struct __kernel_timespec t = { .tv_sec = (long long)(q->throttle_ns / 1000000000u),
+                                           .tv_nsec = (long long)(q->throttle_ns % 1000000000u) };
+
+            r = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &t, NULL);
+        } else if (q->vq->kick_fd < 0 && !q->stopping) {
             r = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &poll, NULL);
-        else
+        } else {
             r = io_uring_submit_and_wait(&q->ring, 1);
+        }
         if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY) {
             fprintf(stderr, "cellvm-blockd: queue %u: io_uring: %s\n", q->vq->index, strerror(-r));
             break;
         }
-        kicked = q->vq->kick_fd < 0;
+        kicked = q->vq->kick_fd < 0 || q->throttle_ns;
         n = 0;
         io_uring_for_each_cqe(&q->ring, head, cqe)
         {
@@ -437,6 +469,7 @@ int blk_queue_start(struct blk_queue **out, const struct blk_disk *disk,
     q->img = be->img;
     q->q2 = be->q2;
     q->stats = be->stats ? &be->stats[vq->index] : NULL;
+    q->rl = be->rl;
     q->vq = vq;
     q->dp = dp;
     q->wake_fd = -1;

@@ -7,6 +7,7 @@
 #include "blk.h"
 #include "blk_stats.h"
 #include "device-procs/devproc.h"
+#include "device-procs/ratelimit.h"
 #include "raw.h"
 
 struct blk_queue;
@@ -20,6 +21,10 @@ struct blk_backend {
     /* vm.counters: one entry per queue, indexed by the ring's index, written by that queue's
      * thread only; NULL: not counted. */
     struct blk_stats *stats;
+    /* The disk's rate limiter (its own buckets or its --rate-limit-group's), shared by every
+     * queue of the disk; NULL: not limited. A request the limiter refuses goes back to the
+     * ring and the queue sleeps until the buckets hold enough again. */
+    struct ratelimit *rl;
 };
 
 /*

@@ -36,6 +36,7 @@ struct blockd {
     struct devproc *dp;
     struct blk_queue *queues[BLOCKD_MAX_QUEUES];
     struct blk_stats stats[BLOCKD_MAX_QUEUES]; /* be.stats; kept across resets, as CH's */
+    struct ratelimit rl; /* be.rl when a bucket is on; a group's maps the shared region */
 };
 
 static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, size_t nfds, char *err,
@@ -47,6 +48,10 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
 
     if (cd->vhost_user || cd->socket)
         return devproc_err(err, errlen, -EINVAL, "--disk: %s", "socket/vhost_user name a frontend");
+    /* cellvm hands a group's member its buckets and shared region in DeviceConfigure */
+    if (cd->rate_limit_group)
+        return devproc_err(err, errlen, -EINVAL, "--disk: %s",
+                           "rate_limit_group needs the shared bucket cellvm hands its disks");
     if (cd->num_queues > BLOCKD_MAX_QUEUES)
         return devproc_err(err, errlen, -EINVAL, "--disk: num_queues above %s", "64");
     r = image_open(&b->img, cd, fds, nfds, d, err, errlen);
@@ -55,6 +60,12 @@ static int setup_disk(struct blockd *b, const struct cli_disk *cd, int *fds, siz
     b->be.img = &b->img.raw;
     b->be.q2 = b->img.q2;
     b->be.stats = b->stats; /* indexed by ring index, which start_queue keeps < num_queues */
+    if (rl_init(&b->rl,
+                &(struct rl_config){
+                    .bw = { cd->rl.bw_size, cd->rl.bw_one_time_burst, cd->rl.bw_refill_time },
+                    .ops = { cd->rl.ops_size, cd->rl.ops_one_time_burst, cd->rl.ops_refill_time },
+                }))
+        b->be.rl = &b->rl;
     if (b->img.q2)
         d->discard_align = qcow2_cluster_size(b->img.q2);
 
@@ -96,6 +107,17 @@ static int blockd_parse_spec(void *dev, const char *opt, const char *val, int *f
         image_init(&b->img);
     }
     return r;
+}
+
+/* The spec's buckets are a --rate-limit-group's: their state is the group's shared region. */
+static int blockd_rate_limit_group(void *dev, const char *group, int fd, char *err, size_t errlen)
+{
+    struct blockd *b = dev;
+
+    if (!b->be.rl)
+        return devproc_err(err, errlen, -EINVAL, "rate limit group %s: no bucket in the spec",
+                           group);
+    return rl_attach_shared(&b->rl, fd, err, errlen);
 }
 
 static int blockd_prepare(void *dev, struct devproc *dp, char *err, size_t errlen)
@@ -277,6 +299,7 @@ int main(int argc, char **argv)
         .protocol_features = VHOST_USER_PF_CONFIG | VHOST_USER_PF_BACKEND_REQ,
         .config_size = BLOCKD_CONFIG_SIZE,
         .parse_spec = blockd_parse_spec,
+        .rate_limit_group = blockd_rate_limit_group,
         .prepare = blockd_prepare,
         .get_config = blockd_get_config,
         .set_config = blockd_set_config,
@@ -292,5 +315,6 @@ int main(int argc, char **argv)
     /* Rings drop their reference to the image asynchronously after they are torn down, which
      * would keep the locks a moment past our exit: image_close releases them now. */
     image_close(&b.img);
+    rl_destroy(&b.rl);
     return status;
 }

@@ -47,6 +47,10 @@
 #define GPA_ACPI_TABLES    GPA_BIOS_START
 #define ACPI_TABLES_MAX    0x0001f000ull /* up to the reset-vector page */
 #define GPA_RESET_VECTOR   0x000ffff0ull /* F000:FFF0, where a real-mode restart jumps */
+/* SMBIOS entry point and tables: the reset-vector page below the vector itself, inside the
+ * 0xF0000-0xFFFFF range Linux scans without EFI and inside the reserved BIOS area. */
+#define GPA_SMBIOS 0x000ff000ull
+#define SMBIOS_MAX (GPA_RESET_VECTOR - GPA_SMBIOS)
 
 /* I/O ports. */
 #define PORT_PIC_MASTER         0x20

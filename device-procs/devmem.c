@@ -12,6 +12,7 @@ void devmem_init(struct devmem *m)
 {
     m->n = 0;
     m->broken = 0;
+    m->keep_fds = false;
 }
 
 /* [a, a + alen) and [b, b + blen) overlap; both already known not to wrap. */
@@ -96,6 +97,12 @@ int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
     nr.map_base = base;
     nr.map_len = r->size + page_off;
     nr.refs = 1;
+    nr.fd = -1;
+    nr.fd_offset = r->mmap_offset;
+    if (m->keep_fds) {
+        nr.fd = fd;
+        fd = -1;
+    }
     insert(m, &nr);
 out:
     if (fd >= 0)
@@ -105,7 +112,9 @@ out:
 
 int devmem_add_host(struct devmem *m, uint64_t gpa, uint64_t uva, void *host, uint64_t size)
 {
-    struct devmem_region nr = { .gpa = gpa, .size = size, .uva = uva, .host = host, .guard = -1 };
+    struct devmem_region nr = {
+        .gpa = gpa, .size = size, .uva = uva, .host = host, .guard = -1, .fd = -1
+    };
     int ret = check_new(m, gpa, uva, size);
 
     if (!ret)
@@ -126,6 +135,8 @@ int devmem_remove(struct devmem *m, const struct vu_mem_region *r)
         }
         devmem_guard_remove(x->guard);
         devmem_sys_unmap(x->map_base, x->map_len);
+        if (x->fd >= 0)
+            close(x->fd);
         memmove(x, x + 1, (m->n - i - 1) * sizeof(*x));
         m->n--;
         /* Broken only while a region whose file shrank is still in the table. */
@@ -143,6 +154,8 @@ void devmem_clear(struct devmem *m)
     for (unsigned i = 0; i < m->n; i++) {
         devmem_guard_remove(m->r[i].guard);
         devmem_sys_unmap(m->r[i].map_base, m->r[i].map_len);
+        if (m->r[i].fd >= 0)
+            close(m->r[i].fd);
     }
     m->n = 0;
     m->broken = 0;
@@ -224,4 +237,27 @@ int devmem_gpa_iov(const struct devmem *m, uint64_t gpa, uint64_t len, struct io
         len -= chunk;
     }
     return (int)n;
+}
+
+int devmem_host_file(const struct devmem *m, const void *p, uint64_t len, int *fd, uint64_t *off)
+{
+    uintptr_t a = (uintptr_t)p;
+
+    if (len == 0)
+        return -EFAULT;
+    for (unsigned i = 0; i < m->n; i++) {
+        const struct devmem_region *x = &m->r[i];
+        uintptr_t h = (uintptr_t)x->host;
+
+        if (a < h || a - h >= x->size)
+            continue;
+        if (len > x->size - (a - h))
+            return -EFAULT;
+        if (x->fd < 0)
+            return -EBADF;
+        *fd = x->fd;
+        *off = x->fd_offset + (a - h);
+        return 0;
+    }
+    return -EFAULT;
 }

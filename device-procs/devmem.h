@@ -27,6 +27,10 @@ struct devmem_region {
     void *map_base; /* what devmem_sys mapped, NULL for a caller-owned region */
     uint64_t map_len;
     int guard; /* devmem_guard slot of the mapping, -1 for none */
+    /* The region's file, kept only when the table keeps fds (devmem.keep_fds: a balloon punches
+       holes in it); owned then, else -1. fd_offset is the file offset of gpa. */
+    int fd;
+    uint64_t fd_offset;
     /* Identical ADD_MEM_REGs held: QEMU before 8.1 sends one per vhost_dev, and a multi-queue
        net device has one vhost_dev per queue pair (each REM_MEM_REG drops one). */
     unsigned refs;
@@ -37,6 +41,9 @@ struct devmem {
     /* Set from the SIGBUS handler when a mapped file shrank under a region (devmem_guard.h):
        the table no longer describes the guest's memory and must not be used until replaced. */
     int broken;
+    /* Set before the first region is added: keep each region's fd (devmem_host_file) instead of
+       closing it once mapped. Only a device that discards guest pages needs it. */
+    bool keep_fds;
     struct devmem_region r[DEVMEM_MAX_REGIONS];
 };
 
@@ -44,7 +51,8 @@ void devmem_init(struct devmem *m);
 
 /*
  * Maps one region of fd (shared, read/write, no exec) at r->mmap_offset and adds it. The fd is
- * always consumed (closed), mapped or not, so a backend never keeps the guest's memfds open.
+ * always consumed: closed, mapped or not, so a backend never keeps the guest's memfds open,
+ * unless m->keep_fds, where a mapped region keeps it until the region goes.
  * Adding a region identical to a mapped one (gpa, size, user address) only counts it again.
  * -EINVAL for an empty or wrapping region, one overlapping an existing region (by gpa or by
  * user address), one past the end of its file or in a memfd not sealed against shrinking (each
@@ -80,5 +88,13 @@ void *devmem_uva(const struct devmem *m, uint64_t uva, uint64_t len);
  */
 int devmem_gpa_iov(const struct devmem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                    unsigned max);
+
+/*
+ * The file behind the host range [p, p + len) of one region (a pointer devmem_gpa or a popped
+ * element gave): its fd (still owned by the table) and the file offset of p. -EFAULT when the
+ * range is not inside one region (or len is 0), -EBADF when the region keeps no fd (keep_fds
+ * unset, or a caller-owned region).
+ */
+int devmem_host_file(const struct devmem *m, const void *p, uint64_t len, int *fd, uint64_t *off);
 
 #endif

@@ -30,6 +30,9 @@ struct devproc_ops {
        sense with get_config. */
     uint64_t protocol_features;
     uint32_t config_size; /* bytes of device config space, <= VHOST_USER_MAX_CONFIG */
+    /* Keep the guest memory fds the frontend sends (devmem_host_file) rather than closing them
+       once mapped: only for a device that gives guest pages back (the balloon punches holes). */
+    bool keep_mem_fds;
 
     /*
      * The device spec (the value of --<spec_option>, or Configure.spec). In standalone mode
@@ -39,6 +42,13 @@ struct devproc_ops {
      */
     int (*parse_spec)(void *dev, const char *opt, const char *val, int *fds, size_t nfds, char *err,
                       size_t errlen);
+    /*
+     * From the controller only, after parse_spec: the spec's bw_* and ops_* buckets belong to the
+     * --rate-limit-group `group`, whose shared state is the memfd fd (Configure's last fd; the
+     * runtime closes it afterwards, a mapping of it stays valid). Devices without it refuse
+     * such a Configure. 0 or -errno with err filled. Optional.
+     */
+    int (*rate_limit_group)(void *dev, const char *group, int fd, char *err, size_t errlen);
     /* Called once before the jail, after the spec: the device may keep dp (for
        devproc_config_changed and friends) and do setup that needs privilege. Optional. */
     int (*prepare)(void *dev, struct devproc *dp, char *err, size_t errlen);
@@ -76,7 +86,8 @@ struct devproc_ops {
     int (*jail)(void *dev, enum devproc_seccomp mode, const int *keep, size_t nkeep, char *err,
                 size_t errlen);
 
-    /* A device-specific control message (Resize, LinkState) from the controller. Optional. */
+    /* A device-specific control message (Resize, LinkState, BalloonTarget) from the controller.
+       Optional. */
     int (*control)(void *dev, struct devproc *dp, const Cellvm__Envelope *msg);
     /* Per-queue counters beyond the virtq's own, and rusage, for a Stats request. Optional. */
     void (*stats)(void *dev, Cellvm__DeviceStats *st);
@@ -103,6 +114,12 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
 int devproc_config_changed(struct devproc *dp);
 
 /*
+ * Sends a device-specific message (BalloonActual) to the controller; 0 or -ENOTCONN standalone,
+ * -errno if the send failed. Control-loop thread only.
+ */
+int devproc_send_control(struct devproc *dp, Cellvm__Envelope *env);
+
+/*
  * Asks the controller to open a backing file (QCOW2 chains). Blocks for the answer on the
  * control channel; on success *fd is an O_CLOEXEC fd the caller owns. -ENOTCONN standalone
  * (open it yourself before the jail), -errno from the controller's Error otherwise.
@@ -114,5 +131,17 @@ int devproc_open_backing_file(struct devproc *dp, const char *path, bool read_on
  * Safe from any thread.
  */
 void devproc_needs_reset(struct devproc *dp, uint16_t queue, int err);
+
+/*
+ * A device without data-path threads (rngd) serves a queue from the control loop: cb(fd, what,
+ * arg) runs there each time fd is readable (level-triggered) until devproc_unwatch(). Only
+ * while serving (start_queue and later), control-loop thread only. The callback bounds its own
+ * work and, to come back for the rest, writes to the fd (a kick eventfd) instead of looping.
+ * devproc_watch: 0 with *ev, or -errno. devproc_unwatch: frees *ev (NULL is fine), sets NULL.
+ */
+struct event;
+typedef void (*devproc_watch_fn)(int fd, short what, void *arg);
+int devproc_watch(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg, struct event **ev);
+void devproc_unwatch(struct event **ev);
 
 #endif

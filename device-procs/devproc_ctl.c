@@ -29,6 +29,10 @@ int devproc_ctl_hello(struct devproc *dp)
         hello.role = CELLVM__ROLE__ROLE_NETD;
     else if (!strcmp(dp->ops->name, "vsock"))
         hello.role = CELLVM__ROLE__ROLE_VSOCKD;
+    else if (!strcmp(dp->ops->name, "rng"))
+        hello.role = CELLVM__ROLE__ROLE_RNGD;
+    else if (!strcmp(dp->ops->name, "balloon"))
+        hello.role = CELLVM__ROLE__ROLE_BALLOOND;
     hello.id = (char *)"";
     hello.pid = (uint32_t)getpid();
     env.body_case = CELLVM__ENVELOPE__BODY_HELLO;
@@ -51,6 +55,7 @@ int devproc_ctl_configure(struct devproc *dp, char *err, size_t errlen)
     int fds[IPC_MAX_FDS];
     size_t nfds = 0;
     const char *why = NULL;
+    const char *group;
     int r;
 
     r = ipc_recv_envelope(dp->ctl_fd, &env, fds, IPC_MAX_FDS, &nfds, &why);
@@ -69,8 +74,17 @@ int devproc_ctl_configure(struct devproc *dp, char *err, size_t errlen)
         r = -EINVAL;
         goto out;
     }
+    group = env->device_configure->rate_limit_group;
+    if (group && group[0] && (!dp->ops->rate_limit_group || nfds == 0)) {
+        snprintf(err, errlen, "rate limit group %s: not supported by this device", group);
+        r = -EINVAL;
+        goto out;
+    }
+    /* A group's shared region is the last fd: not the spec's. */
     r = dp->ops->parse_spec(dp->dev, env->device_configure->option, env->device_configure->spec,
-                            fds, nfds, err, errlen);
+                            fds, group && group[0] ? nfds - 1 : nfds, err, errlen);
+    if (r == 0 && group && group[0])
+        r = dp->ops->rate_limit_group(dp->dev, group, fds[nfds - 1], err, errlen);
 out:
     ipc_close_fds(fds, nfds);
     ipc_free_envelope(env);
@@ -192,6 +206,7 @@ int devproc_ctl_handle(struct devproc *dp)
         break;
     case CELLVM__ENVELOPE__BODY_RESIZE:
     case CELLVM__ENVELOPE__BODY_LINK_STATE:
+    case CELLVM__ENVELOPE__BODY_BALLOON_TARGET:
         r = dp->ops->control ? dp->ops->control(dp->dev, dp, env) : -ENOTSUP;
         if (r)
             devproc_ctl_error(dp, -r, "device refused the control message");
@@ -205,6 +220,11 @@ int devproc_ctl_handle(struct devproc *dp)
     ipc_close_fds(fds, nfds);
     ipc_free_envelope(env);
     return r;
+}
+
+int devproc_send_control(struct devproc *dp, Cellvm__Envelope *env)
+{
+    return send_env(dp, env, NULL, 0);
 }
 
 int devproc_open_backing_file(struct devproc *dp, const char *path, bool read_only, int *fd)

@@ -49,6 +49,7 @@ struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
     b->backend_req_fd = -1;
     b->inflight_guard = -1;
     devmem_init(&b->mem);
+    b->mem.keep_fds = ops->keep_mem_fds;
     for (uint16_t i = 0; i < b->nqueues; i++) {
         virtq_init(&b->q[i].vq, i);
         b->q[i].err_fd = -1;

@@ -30,6 +30,12 @@ struct cli_rate_limit {
     uint64_t ops_size, ops_one_time_burst, ops_refill_time;
 };
 
+/* --rate-limit-group: buckets that several disks share (rate_limit_group=<id>). */
+struct cli_rate_limit_group {
+    char *id; /* required */
+    struct cli_rate_limit rl;
+};
+
 struct cli_disk {
     char *path, *socket, *id, *serial, *rate_limit_group; /* NULL when not given */
     bool readonly, direct, iommu, vhost_user;
@@ -99,7 +105,27 @@ struct cli_user_device {
     uint16_t pci_segment;
 };
 
-#define CLI_FS_TAG_MAX 36 /* virtio-fs config space: tag[36] */
+/* --rng: virtio-rng reading `src` (served by cellvm-rngd). */
+struct cli_rng {
+    bool present;
+    char *src; /* CLI_RNG_DEFAULT_SRC unless given */
+    bool iommu;
+};
+
+/* --balloon: virtio-balloon (its own cellvm-balloond). size is bytes, taken from the guest's RAM;
+ * the device counts 4 KiB pages (size >> 12, as Cloud Hypervisor). */
+struct cli_balloon {
+    bool present;
+    uint64_t size;            /* 0 */
+    bool deflate_on_oom;      /* off: VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+    bool free_page_reporting; /* off: VIRTIO_BALLOON_F_REPORTING, a third queue */
+    bool discard;             /* cellvm-balloond only (on): punch given-back pages out of RAM */
+};
+
+#define CLI_BALLOON_MAX_SIZE (0xffffffffull << 12) /* num_pages is a le32 */
+
+#define CLI_FS_TAG_MAX       36 /* virtio-fs config space: tag[36] */
+#define CLI_RNG_DEFAULT_SRC  "/dev/urandom"
 
 int cli_disk_parse(const char *value, struct cli_disk *disk, char *err, size_t errlen);
 void cli_disk_free(struct cli_disk *disk);
@@ -116,8 +142,26 @@ void cli_device_free(struct cli_device *dev);
 int cli_fs_parse(const char *value, struct cli_fs *fs, char *err, size_t errlen);
 void cli_fs_free(struct cli_fs *fs);
 
+int cli_rng_parse(const char *value, struct cli_rng *rng, char *err, size_t errlen);
+void cli_rng_free(struct cli_rng *rng);
+
 int cli_user_device_parse(const char *value, struct cli_user_device *ud, char *err, size_t errlen);
 void cli_user_device_free(struct cli_user_device *ud);
+
+/* daemon: cellvm-balloond's spec, which also takes discard=on|off. */
+int cli_balloon_parse(const char *value, bool daemon, struct cli_balloon *b, char *err,
+                      size_t errlen);
+void cli_balloon_free(struct cli_balloon *b);
+
+int cli_rate_limit_group_parse(const char *value, struct cli_rate_limit_group *g, char *err,
+                               size_t errlen);
+void cli_rate_limit_group_free(struct cli_rate_limit_group *g);
+/* Whether a bucket of rl is on (size and refill time both non-zero). */
+bool cli_rate_limit_on(const struct cli_rate_limit *rl);
+/* Refuses half-given buckets: a size without a refill time, a refill time or burst without a
+ * size. 0 or -EINVAL with one line in err. */
+int cli_rate_limit_check(const char *opt, const struct cli_rate_limit *rl, char *err,
+                         size_t errlen);
 
 /* Parses a MAC address as CH v51.0 does: exactly six colon-separated pairs of hex digits. */
 int cli_parse_mac(const char *s, uint8_t mac[6]);

@@ -51,8 +51,8 @@ static const struct optparse_key disk_keys[] = {
     /* below --platform num_pci_segments: checked with the whole configuration */
     DISK_KEY("pci_segment", OPTPARSE_U16, d.pci_segment, true, "0", NULL),
     DISK_S("serial", OPTPARSE_STR, d.serial),
-    /* names a --rate-limit-group, which cellvm does not have yet */
-    DISK_KEY("rate_limit_group", OPTPARSE_STR, d.rate_limit_group, false, NULL, NULL),
+    /* names a --rate-limit-group (checked with the whole configuration) */
+    DISK_S("rate_limit_group", OPTPARSE_STR, d.rate_limit_group),
     DISK_KEY("queue_affinity", OPTPARSE_CUSTOM, d.queue_affinity, true, NULL, conv_queue_affinity),
     DISK_S("backing_files", OPTPARSE_TOGGLE, d.backing_files),
     DISK_S("sparse", OPTPARSE_TOGGLE, d.sparse),
@@ -140,6 +140,19 @@ static int disk_check(struct disk_raw *raw, char *err, size_t errlen)
         optparse_show(d->serial, shown, sizeof(shown));
         cli_err(err, errlen, "--disk: invalid value for 'serial': '%s' (longer than %d bytes)",
                 shown, VIRTIO_BLK_ID_BYTES);
+        return -EINVAL;
+    }
+    if (cli_rate_limit_check("--disk", &d->rl, err, errlen) < 0)
+        return -EINVAL;
+    /* Cloud Hypervisor: VhostUserRateLimiterNotSupported, InvalidRateLimiterGroup */
+    if (d->vhost_user && (cli_rate_limit_on(&d->rl) || d->rate_limit_group)) {
+        cli_err(err, errlen, "--disk: rate limiting is not supported with vhost-user");
+        return -EINVAL;
+    }
+    if (d->rate_limit_group && cli_rate_limit_on(&d->rl)) {
+        cli_err(err, errlen,
+                "--disk: invalid rate-limiter group: rate_limit_group and its own bw_* and ops_* "
+                "buckets exclude each other");
         return -EINVAL;
     }
     return devspec_check_id("--disk", d->id, err, errlen);

@@ -200,6 +200,12 @@ static int net_check(struct cli_net *n, char *err, size_t errlen)
     }
     if (n->socket && cli_check_path("--net", "socket", n->socket, err, errlen) < 0)
         return -EINVAL;
+    if (cli_rate_limit_check("--net", &n->rl, err, errlen) < 0)
+        return -EINVAL;
+    if (n->vhost_user && cli_rate_limit_on(&n->rl)) {
+        cli_err(err, errlen, "--net: rate limiting is not supported with vhost-user");
+        return -EINVAL;
+    }
     return devspec_check_id("--net", n->id, err, errlen);
 }
 

@@ -125,6 +125,10 @@ static int setup(struct netd *n, const struct cli_net *cn, int *fds, size_t nfds
                                  .mtu = cn->mtu,
                                  .pairs = (uint16_t)n->npairs };
     n->mtu = cn->has_mtu ? cn->mtu : NET_DEFAULT_MTU;
+    n->sh.rl = (struct rl_config){
+        .bw = { cn->rl.bw_size, cn->rl.bw_one_time_burst, cn->rl.bw_refill_time },
+        .ops = { cn->rl.ops_size, cn->rl.ops_one_time_burst, cn->rl.ops_refill_time },
+    };
     if (cn->has_mac)
         memcpy(n->mac, cn->mac, 6);
     else

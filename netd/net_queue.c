@@ -68,6 +68,8 @@ int net_pair_init(struct net_pair *p, unsigned index, int tap_fd, const struct n
     p->heads = calloc(VIRTQ_MAX_SIZE, sizeof(*p->heads));
     p->lens = calloc(VIRTQ_MAX_SIZE, sizeof(*p->lens));
     p->txiov = calloc(IOV_MAX, sizeof(*p->txiov));
+    rl_init(&p->rl[0], &sh->rl);
+    rl_init(&p->rl[1], &sh->rl);
     if (p->stop_fd < 0 || !p->frame || !p->elem[0] || !p->elem[1] || !p->heads || !p->lens ||
         !p->txiov) {
         net_pair_destroy(p);
@@ -93,6 +95,8 @@ static void stop_thread(struct net_pair *p)
 void net_pair_destroy(struct net_pair *p)
 {
     stop_thread(p);
+    rl_destroy(&p->rl[0]);
+    rl_destroy(&p->rl[1]);
     if (p->stop_fd >= 0)
         close(p->stop_fd);
     p->stop_fd = -1;
@@ -132,7 +136,8 @@ static void tap_failed(struct net_pair *p, int err)
     bad(p, NET_C_TAP_ERRORS, err);
 }
 
-static void tx_one(struct net_pair *p, const struct virtq_elem *e)
+/* Returns the bytes the TAP took (0: dropped), which the transmit limiter is charged. */
+static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
 {
     const struct net_cfg *c = &p->sh->cfg;
     static const enum net_ctr bad_ctr[] = {
@@ -148,26 +153,27 @@ static void tx_one(struct net_pair *p, const struct virtq_elem *e)
 
     if (!link_up(p)) {
         count(p, NET_C_LINK_DOWN, 1);
-        return;
+        return 0;
     }
     if (p->tap_dead) {
         count(p, NET_C_TAP_ERRORS, 1);
-        return;
+        return 0;
     }
     n = net_tx_prepare(c, e, hdr, p->txiov + 1, IOV_MAX - 1, &why);
     if (!n) {
         bad(p, bad_ctr[why], 0);
-        return;
+        return 0;
     }
     p->txiov[0].iov_base = hdr;
     p->txiov[0].iov_len = c->hdr_len;
     w = writev(p->tap_fd, p->txiov, (int)n + 1);
     if (w < 0) {
         tap_failed(p, errno);
-        return;
+        return 0;
     }
     count(p, NET_C_TX_FRAMES, 1);
     count(p, NET_C_TX_BYTES, (uint64_t)w > c->hdr_len ? (uint64_t)w - c->hdr_len : 0);
+    return (uint64_t)w;
 }
 
 bool net_pair_run_tx(struct net_pair *p)
@@ -178,11 +184,23 @@ bool net_pair_run_tx(struct net_pair *p)
 
     if (!vq || vq->broken)
         return false;
+    p->throttle_ns[1] = 0;
     do {
         virtq_disable_notify(vq);
-        while (n < NET_BUDGET && (r = virtq_pop(vq, p->elem[1])) == 1) {
-            tx_one(p, p->elem[1]);
+        while (n < NET_BUDGET) {
+            uint64_t sent;
+
+            /* As CH: a frame goes while no bucket is in debt, and is charged once it went. */
+            if (rl_on(&p->rl[1]) && !rl_ready(&p->rl[1], rl_now(), &p->throttle_ns[1])) {
+                virtq_notify(vq);
+                return false;
+            }
+            if ((r = virtq_pop(vq, p->elem[1])) != 1)
+                break;
+            sent = tx_one(p, p->elem[1]);
             virtq_push(vq, p->elem[1], 0);
+            if (rl_on(&p->rl[1]) && sent)
+                rl_charge(&p->rl[1], sent, rl_now());
             n++;
         }
         virtq_notify(vq);
@@ -299,10 +317,14 @@ bool net_pair_run_rx(struct net_pair *p)
     unsigned n;
     bool more = false;
 
+    p->throttle_ns[0] = 0;
     if (!vq || vq->broken || p->tap_dead)
         return false;
     virtq_disable_notify(vq);
     for (n = 0; n < NET_BUDGET; n++) {
+        /* Throttled: frames wait in the TAP's queue, as they do for an empty ring. */
+        if (!p->pending && rl_on(&p->rl[0]) && !rl_ready(&p->rl[0], rl_now(), &p->throttle_ns[0]))
+            break;
         if (!p->pending) {
             /* Link down: the TAP is drained and its frames dropped, the ring left alone. */
             if (link_up(p) && !rx_ready(p, vq))
@@ -319,6 +341,10 @@ bool net_pair_run_rx(struct net_pair *p)
         }
         switch (deliver(p, vq)) {
         case DELIVERED:
+            if (rl_on(&p->rl[0]))
+                rl_charge(&p->rl[0], p->pending, rl_now());
+            p->pending = 0;
+            break;
         case DROPPED:
             p->pending = 0;
             break;
@@ -334,7 +360,7 @@ bool net_pair_run_rx(struct net_pair *p)
             break;
         }
     }
-    more = n == NET_BUDGET && !p->rx_wait_kick && !vq->broken;
+    more = n == NET_BUDGET && !p->rx_wait_kick && !vq->broken && !p->throttle_ns[0];
     virtq_notify(vq);
     return more;
 }
@@ -365,10 +391,17 @@ static void *pair_thread(void *arg)
                 timeout = NET_POLL_MS;
             kr = nfds;
             fds[nfds++] = (struct pollfd){ .fd = p->rx->kick_fd, .events = POLLIN };
-            if (!p->tap_dead && !p->rx_wait_kick) {
+            if (!p->tap_dead && !p->rx_wait_kick && !p->throttle_ns[0]) {
                 tp = nfds;
                 fds[nfds++] = (struct pollfd){ .fd = p->tap_fd, .events = POLLIN };
             }
+        }
+        for (unsigned d = 0; d < 2; d++) {
+            /* A throttled direction is looked at again when its tokens are back. */
+            int ms = p->throttle_ns[d] ? (int)((p->throttle_ns[d] + 999999u) / 1000000u) : -1;
+
+            if (ms >= 0 && (timeout < 0 || ms < timeout))
+                timeout = ms;
         }
         if (more)
             timeout = 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "device-procs/ratelimit.h"
 #include "device-procs/virtq.h"
 #include "netd/net_hdr.h"
 
@@ -42,6 +43,8 @@ struct net_shared {
     struct net_cfg cfg;
     bool link_up;       /* atomic: LinkState from the controller */
     struct devproc *dp; /* for devproc_needs_reset; NULL in tests */
+    /* --net bw_* and ops_*: every pair limits each direction with its own buckets */
+    struct rl_config rl;
 };
 
 struct net_pair {
@@ -56,6 +59,11 @@ struct net_pair {
     bool rx_wait_kick;         /* the thread's: the receive ring was empty, TAP reads paused */
     uint64_t ctr[NET_C_COUNT]; /* the thread adds, others read (relaxed atomics) */
     unsigned logged;           /* the thread's: error kinds already logged */
+    /* The thread's: Cloud Hypervisor's rx and tx limiters of this pair ([0] receive, [1]
+     * transmit), and how long the direction waits for tokens (0: not throttled). A throttled
+     * direction leaves its ring (and, receiving, the TAP) alone until then. */
+    struct ratelimit rl[2];
+    uint64_t throttle_ns[2];
 
     /* The thread's buffers, allocated once. */
     uint8_t *frame;

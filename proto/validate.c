@@ -12,7 +12,7 @@ int pb_validate_hello(const Cellvm__Hello *m, const char **why)
 {
     if (m->protocol_version != 1)
         return pb_fail(why, "hello.protocol_version");
-    if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_VFIOD)
+    if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_RNGD)
         return pb_fail(why, "hello.role");
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, true, false))
         return pb_fail(why, "hello.id");
@@ -121,6 +121,36 @@ static int validate_zones(const Cellvm__CoreConfig *m, const char **why)
     return total == mem->size ? 0 : pb_fail(why, "memory.zones.size");
 }
 
+/* virtio-mem regions: one per zone at most, each naming its own CORE_FD_VIRTIO_MEM fd; not
+ * with ACPI memory hotplug. */
+static int validate_virtio_mem(const Cellvm__CoreConfig *m, const char **why)
+{
+    const Cellvm__MemoryConfig *mem = m->memory;
+    size_t nzones = mem->n_zones ? mem->n_zones : 1, nfd = 0;
+
+    for (size_t i = 0; i < m->n_fds; i++)
+        nfd += m->fds[i] == CELLVM__CORE_FD__CORE_FD_VIRTIO_MEM;
+    if (mem->n_virtio_mem > nzones || nfd != mem->n_virtio_mem ||
+        (mem->n_virtio_mem && mem->hotplug_size))
+        return pb_fail(why, "memory.virtio_mem");
+    for (size_t i = 0; i < mem->n_virtio_mem; i++) {
+        const Cellvm__VirtioMemRegion *v = mem->virtio_mem[i];
+
+        if (!v || v->zone >= nzones)
+            return pb_fail(why, "memory.virtio_mem.zone");
+        if (!v->size || v->size % PB_HOTPLUG_BLOCK || v->size > PB_MAX_HOTPLUG_SIZE)
+            return pb_fail(why, "memory.virtio_mem.size");
+        if (v->requested > v->size || v->requested % PB_VIRTIO_MEM_BLOCK)
+            return pb_fail(why, "memory.virtio_mem.requested");
+        if (v->fd_index >= m->n_fds || m->fds[v->fd_index] != CELLVM__CORE_FD__CORE_FD_VIRTIO_MEM)
+            return pb_fail(why, "memory.virtio_mem.fd_index");
+        for (size_t j = 0; j < i; j++)
+            if (mem->virtio_mem[j]->zone >= v->zone || mem->virtio_mem[j]->fd_index == v->fd_index)
+                return pb_fail(why, "memory.virtio_mem");
+    }
+    return 0;
+}
+
 static bool node_has_id(const Cellvm__CoreConfig *m, uint32_t id)
 {
     for (size_t i = 0; i < m->n_numa_nodes; i++)
@@ -185,6 +215,58 @@ static int validate_numa(const Cellvm__CoreConfig *m, const char **why)
     return 0;
 }
 
+/* virtio-pmem devices: each names its own CORE_FD_PMEM fd, a non-zero 2 MiB multiple of it. */
+static int validate_pmem(const Cellvm__CoreConfig *m, const char **why)
+{
+    size_t nfd = 0;
+
+    for (size_t i = 0; i < m->n_fds; i++)
+        nfd += m->fds[i] == CELLVM__CORE_FD__CORE_FD_PMEM;
+    if (m->n_pmem > PB_MAX_PMEM || nfd != m->n_pmem)
+        return pb_fail(why, "core_config.pmem");
+    for (size_t i = 0; i < m->n_pmem; i++) {
+        const Cellvm__PmemDevice *d = m->pmem[i];
+
+        if (!d || !pb_text_ok(d->id, PB_MAX_ID_LEN, false, false))
+            return pb_fail(why, "core_config.pmem.id");
+        if (d->size == 0 || d->size % PB_PMEM_ALIGN || d->size > PB_MAX_PMEM_SIZE)
+            return pb_fail(why, "core_config.pmem.size");
+        if (d->pci_segment >= PB_MAX_PCI_SEGMENTS)
+            return pb_fail(why, "core_config.pmem.pci_segment");
+        if (d->fd_index >= m->n_fds || m->fds[d->fd_index] != CELLVM__CORE_FD__CORE_FD_PMEM)
+            return pb_fail(why, "core_config.pmem.fd_index");
+        for (size_t j = 0; j < i; j++)
+            if (m->pmem[j]->fd_index == d->fd_index)
+                return pb_fail(why, "core_config.pmem.fd_index");
+    }
+    return 0;
+}
+
+/* SMBIOS strings end at a NUL and a structure's string set at an empty string, so each one is
+ * non-empty printable text; together they fit the page the core keeps for the tables. */
+static int validate_smbios(const Cellvm__Smbios *m, const char **why)
+{
+    size_t total;
+
+    if (!m)
+        return 0;
+    if (!pb_text_ok(m->serial_number, PB_MAX_SMBIOS_TEXT, true, false))
+        return pb_fail(why, "core_config.smbios.serial_number");
+    total = m->serial_number && m->serial_number[0] ? strlen(m->serial_number) + 1 : 0;
+    if (m->uuid.len != 0 && m->uuid.len != 16)
+        return pb_fail(why, "core_config.smbios.uuid");
+    if (m->n_oem_strings > PB_MAX_OEM_STRINGS)
+        return pb_fail(why, "core_config.smbios.oem_strings");
+    for (size_t i = 0; i < m->n_oem_strings; i++) {
+        if (!pb_text_ok(m->oem_strings[i], PB_MAX_SMBIOS_TEXT, false, false))
+            return pb_fail(why, "core_config.smbios.oem_strings");
+        total += strlen(m->oem_strings[i]) + 1;
+        if (total > PB_MAX_SMBIOS_TEXT)
+            return pb_fail(why, "core_config.smbios");
+    }
+    return total > PB_MAX_SMBIOS_TEXT ? pb_fail(why, "core_config.smbios") : 0;
+}
+
 int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char **why)
 {
     unsigned seen = 0;
@@ -210,17 +292,25 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
         return pb_fail(why, "core_config.attach_count");
     if (m->num_pci_segments > PB_MAX_PCI_SEGMENTS)
         return pb_fail(why, "core_config.num_pci_segments");
+    r = validate_smbios(m->smbios, why);
+    if (r)
+        return r;
     if (m->n_fds != nfds || nfds > PB_MAX_CORE_FDS)
         return pb_fail(why, "core_config.fds");
     for (size_t i = 0; i < m->n_fds; i++) {
         unsigned bit;
 
         if (m->fds[i] <= CELLVM__CORE_FD__CORE_FD_UNSPECIFIED ||
-            m->fds[i] > CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)
+            (m->fds[i] > CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES &&
+             m->fds[i] != CELLVM__CORE_FD__CORE_FD_VIRTIO_MEM &&
+             m->fds[i] != CELLVM__CORE_FD__CORE_FD_PMEM))
             return pb_fail(why, "core_config.fds");
         bit = 1u << m->fds[i];
-        /* Memory fds repeat, one per zone; validate_zones counts them. */
-        if ((seen & bit) && m->fds[i] != CELLVM__CORE_FD__CORE_FD_MEMORY)
+        /* Memory fds repeat, one per zone (validate_zones counts them), and virtio-mem ones,
+         * one per region (validate_virtio_mem). */
+        if ((seen & bit) && m->fds[i] != CELLVM__CORE_FD__CORE_FD_MEMORY &&
+            m->fds[i] != CELLVM__CORE_FD__CORE_FD_VIRTIO_MEM &&
+            m->fds[i] != CELLVM__CORE_FD__CORE_FD_PMEM) /* one per device (validate_pmem) */
             return pb_fail(why, "core_config.fds");
         seen |= bit;
     }
@@ -231,7 +321,15 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     if (m->serial == CELLVM__SERIAL_MODE__SERIAL_STREAM &&
         !(seen & (1u << CELLVM__CORE_FD__CORE_FD_SERIAL_OUT)))
         return pb_fail(why, "core_config.fds");
+    /* A restore has both snapshot files; a boot neither. */
+    if (!!(seen & (1u << CELLVM__CORE_FD__CORE_FD_STATE)) != m->restore ||
+        !!(seen & (1u << CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES)) != m->restore)
+        return pb_fail(why, "core_config.restore");
     r = validate_zones(m, why);
+    if (!r)
+        r = validate_virtio_mem(m, why);
+    if (!r)
+        r = validate_pmem(m, why);
     if (r)
         return r;
     return validate_numa(m, why);
@@ -252,7 +350,8 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
             return pb_fail(why, "attach_device.pci_segment");
         return 0;
     }
-    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 19 && m->virtio_id != 26)
+    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 4 && m->virtio_id != 5 &&
+        m->virtio_id != 19 && m->virtio_id != 26)
         return pb_fail(why, "attach_device.virtio_id");
     /* virtio-fs: a virtiofsd someone else runs, with its tag; no other device has a tag. */
     if (m->virtio_id == 26 ? !m->external || !pb_text_ok(m->fs_tag, 36, false, false)
@@ -352,6 +451,39 @@ int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why)
     return 0;
 }
 
+int pb_validate_vm_snapshot(const Cellvm__VmSnapshot *m, size_t nfds, const char **why)
+{
+    (void)m;
+    return nfds == 2 ? 0 : pb_fail(why, "vm_snapshot.fds");
+}
+
+int pb_validate_snapshot_done(const Cellvm__SnapshotDone *m, const char **why)
+{
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "snapshot_done.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "snapshot_done.message");
+    return 0;
+}
+
+int pb_validate_virtio_mem_resize(const Cellvm__VirtioMemResize *m, const char **why)
+{
+    if (m->index >= PB_MAX_ZONES)
+        return pb_fail(why, "virtio_mem_resize.index");
+    if (m->requested_size > PB_MAX_HOTPLUG_SIZE || m->requested_size % PB_VIRTIO_MEM_BLOCK)
+        return pb_fail(why, "virtio_mem_resize.requested_size");
+    return 0;
+}
+
+int pb_validate_virtio_mem_resized(const Cellvm__VirtioMemResized *m, const char **why)
+{
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "virtio_mem_resized.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "virtio_mem_resized.message");
+    return 0;
+}
+
 int pb_validate_vfio_detach(const Cellvm__VfioDetach *m, const char **why)
 {
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, false, false))
@@ -372,7 +504,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
      * error. */
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
         m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE &&
-        m->body_case != CELLVM__ENVELOPE__BODY_ADD_MEMORY && nfds)
+        m->body_case != CELLVM__ENVELOPE__BODY_ADD_MEMORY &&
+        m->body_case != CELLVM__ENVELOPE__BODY_VM_SNAPSHOT && nfds)
         return pb_fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_HELLO:
@@ -408,6 +541,14 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_add_memory(m->add_memory, nfds, why);
     case CELLVM__ENVELOPE__BODY_MEMORY_ADDED:
         return pb_validate_memory_added(m->memory_added, why);
+    case CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZE:
+        return pb_validate_virtio_mem_resize(m->virtio_mem_resize, why);
+    case CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZED:
+        return pb_validate_virtio_mem_resized(m->virtio_mem_resized, why);
+    case CELLVM__ENVELOPE__BODY_VM_SNAPSHOT:
+        return pb_validate_vm_snapshot(m->vm_snapshot, nfds, why);
+    case CELLVM__ENVELOPE__BODY_SNAPSHOT_DONE:
+        return pb_validate_snapshot_done(m->snapshot_done, why);
     default:
         return pb_fail(why, "envelope.body");
     }

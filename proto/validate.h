@@ -16,8 +16,14 @@
 #define PB_MAX_ATTACH        64             /* virtio devices one core serves (AttachDevice) */
 #define PB_MAX_DEVICE_QUEUES 64             /* queues of one virtio device */
 #define PB_MAX_PCI_SEGMENTS  96             /* --platform num_pci_segments, as Cloud Hypervisor */
+#define PB_MAX_OEM_STRINGS   255            /* --platform oem_strings (type 11 counts in a byte) */
+#define PB_MAX_SMBIOS_TEXT   3072           /* serial_number and oem_strings, each with its NUL */
 #define PB_MAX_HOTPLUG_SIZE  (1ull << 40)   /* --memory hotplug_size, as memory.size's cap */
 #define PB_HOTPLUG_BLOCK     (128ull << 20) /* hot-added ACPI memory: multiples of 128 MiB */
+#define PB_VIRTIO_MEM_BLOCK  (2ull << 20)   /* virtio-mem block size (Cloud Hypervisor's) */
+#define PB_MAX_PMEM          8              /* virtio-pmem devices (--pmem), one fd each */
+#define PB_PMEM_ALIGN        (2ull << 20)   /* their sizes, as Cloud Hypervisor */
+#define PB_MAX_PMEM_SIZE     (1ull << 44)   /* 16 TiB: below the 2^52 guest-physical limit */
 
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
@@ -38,8 +44,14 @@ int pb_validate_device_ejected(const Cellvm__DeviceEjected *m, const char **why)
 int pb_validate_vm_resize(const Cellvm__VmResize *m, const char **why);
 int pb_validate_vm_resize_done(const Cellvm__VmResizeDone *m, const char **why);
 /* AddMemory carries exactly one fd (the new memfd). */
+/* virtio-mem resize (issue 17): controller <-> core. */
+int pb_validate_virtio_mem_resize(const Cellvm__VirtioMemResize *m, const char **why);
+int pb_validate_virtio_mem_resized(const Cellvm__VirtioMemResized *m, const char **why);
 int pb_validate_add_memory(const Cellvm__AddMemory *m, size_t nfds, const char **why);
 int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why);
+/* VmSnapshot carries exactly two fds (state.json, memory-ranges). */
+int pb_validate_vm_snapshot(const Cellvm__VmSnapshot *m, size_t nfds, const char **why);
+int pb_validate_snapshot_done(const Cellvm__SnapshotDone *m, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

@@ -78,7 +78,8 @@ int pb_validate_api_serve(const Cellvm__ApiServe *m, size_t nfds, const char **w
 int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char **why)
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
-        m->endpoint > CELLVM__API_ENDPOINT__API_VM_ADD_FS)
+        (m->endpoint > CELLVM__API_ENDPOINT__API_VM_RESTORE &&
+         m->endpoint != CELLVM__API_ENDPOINT__API_VM_RESIZE_ZONE))
         return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
         return pb_fail(why, "api_request.id");
@@ -123,6 +124,18 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         if (!m->resize)
             return pb_fail(why, "api_request.resize");
         return shape(&m->resize->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_RESIZE_ZONE:
+        if (!m->resize_zone || !m->resize_zone->id || !m->resize_zone->has_desired_ram)
+            return pb_fail(why, "api_request.resize_zone");
+        return shape(&m->resize_zone->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_SNAPSHOT:
+        if (!m->snapshot || !m->snapshot->destination_url)
+            return pb_fail(why, "api_request.snapshot");
+        return shape(&m->snapshot->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_RESTORE:
+        if (!m->restore || !m->restore->source_url)
+            return pb_fail(why, "api_request.restore");
+        return shape(&m->restore->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_RESIZE_DISK:
         if (!m->resize_disk || !m->resize_disk->id || !m->resize_disk->has_desired_size)
             return pb_fail(why, "api_request.resize_disk");

@@ -19,6 +19,9 @@ int pb_validate_device_configure(const Cellvm__DeviceConfigure *m, size_t nfds, 
         return pb_fail(why, "device_configure.seccomp");
     if (m->verbosity > 4)
         return pb_fail(why, "device_configure.verbosity");
+    if (!pb_text_ok(m->rate_limit_group, PB_MAX_ID_LEN, true, false) ||
+        (m->rate_limit_group && m->rate_limit_group[0] && nfds == 0))
+        return pb_fail(why, "device_configure.rate_limit_group");
     return 0;
 }
 
@@ -94,6 +97,23 @@ int pb_validate_vsock_connect_result(const Cellvm__VsockConnectResult *m, size_t
     return 0;
 }
 
+/* Pages are 32-bit in the balloon's config (num_pages, actual): at most 2^32 - 1 of 4 KiB. */
+#define BALLOON_MAX_BYTES (0xffffffffull << 12)
+
+int pb_validate_balloon_target(const Cellvm__BalloonTarget *m, const char **why)
+{
+    if ((m->size & 4095) || m->size > BALLOON_MAX_BYTES)
+        return pb_fail(why, "balloon_target.size");
+    return 0;
+}
+
+int pb_validate_balloon_actual(const Cellvm__BalloonActual *m, const char **why)
+{
+    if ((m->size & 4095) || m->size > BALLOON_MAX_BYTES)
+        return pb_fail(why, "balloon_actual.size");
+    return 0;
+}
+
 int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why)
 {
     bool carries_fds = m->body_case == CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE ||
@@ -111,6 +131,8 @@ int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const ch
     case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
     case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT:
     case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT_RESULT:
+    case CELLVM__ENVELOPE__BODY_BALLOON_TARGET:
+    case CELLVM__ENVELOPE__BODY_BALLOON_ACTUAL:
         break;
     default:
         return -ENOENT;
@@ -134,6 +156,10 @@ int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const ch
         return pb_validate_vsock_connect(m->vsock_connect, why);
     case CELLVM__ENVELOPE__BODY_VSOCK_CONNECT_RESULT:
         return pb_validate_vsock_connect_result(m->vsock_connect_result, nfds, why);
+    case CELLVM__ENVELOPE__BODY_BALLOON_TARGET:
+        return pb_validate_balloon_target(m->balloon_target, why);
+    case CELLVM__ENVELOPE__BODY_BALLOON_ACTUAL:
+        return pb_validate_balloon_actual(m->balloon_actual, why);
     default:
         return 0;
     }

@@ -23,6 +23,10 @@ int pb_validate_vsock_connect(const Cellvm__VsockConnect *m, const char **why);
 int pb_validate_vsock_connect_result(const Cellvm__VsockConnectResult *m, size_t nfds,
                                      const char **why);
 
+/* 4 KiB multiples below 2^44 (the balloon config counts 4 KiB pages in 32 bits). */
+int pb_validate_balloon_target(const Cellvm__BalloonTarget *m, const char **why);
+int pb_validate_balloon_actual(const Cellvm__BalloonActual *m, const char **why);
+
 /* Dispatches a device-process envelope body; -ENOENT if the body is not one of them. */
 int pb_validate_device_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 

@@ -49,13 +49,15 @@ struct defaults {
 };
 
 static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
-    [SBX_PROFILE_CORE] = { 4096, 512 }, /* vCPU threads count against NPROC */
+    [SBX_PROFILE_BALLOOND] = { 256, 16 }, /* one thread per queue (3 at most) */
+    [SBX_PROFILE_CORE] = { 4096, 512 },   /* vCPU threads count against NPROC */
     [SBX_PROFILE_VCPU] = { 0, 0 },
     [SBX_PROFILE_BLOCKD] = { 1024, 256 }, /* io-wq workers count against NPROC */
     [SBX_PROFILE_NETD] = { 256, 64 },     /* one thread per queue pair */
     [SBX_PROFILE_VSOCKD] = { 2048, 64 },  /* up to 1023 streams, each a host socket */
     [SBX_PROFILE_VSOCKCONN] = { 0, 0 },   /* sbx_enter_helper sets no limits */
     [SBX_PROFILE_VFIOD] = { 256, 16 },    /* one thread; up to 16 fds per message */
+    [SBX_PROFILE_RNGD] = { 256, 16 },     /* no thread; memory regions and eventfds */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,

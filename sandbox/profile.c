@@ -15,6 +15,8 @@ struct profile_def {
 
 /* The vCPU profile has no base: it is stacked on the core's, and may only narrow it. */
 static const struct profile_def defs[SBX_PROFILE_COUNT] = {
+    [SBX_PROFILE_BALLOOND] = { "balloond",
+                               { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_balloond } },
     [SBX_PROFILE_CORE] = { "core", { &sbx_rules_base, &sbx_rules_core } },
     [SBX_PROFILE_VCPU] = { "vcpu", { &sbx_rules_vcpu } },
     [SBX_PROFILE_BLOCKD] = { "blockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_blockd } },
@@ -25,6 +27,8 @@ static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_VSOCKCONN] = { "vsockconn", { &sbx_rules_vsockconn } },
     /* Its own poll loop, no libevent: the base and its VFIO rules only. */
     [SBX_PROFILE_VFIOD] = { "vfiod", { &sbx_rules_base, &sbx_rules_vfiod } },
+    /* No base and no devproc table: one thread on the runtime's loop, its own short list. */
+    [SBX_PROFILE_RNGD] = { "rngd", { &sbx_rules_rngd } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

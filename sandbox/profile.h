@@ -20,6 +20,8 @@ enum sbx_profile {
     SBX_PROFILE_VSOCKD,    /* cellvm-vsockd */
     SBX_PROFILE_VSOCKCONN, /* cellvm-vsockd's connector (standalone): sbx_enter_helper only */
     SBX_PROFILE_VFIOD,     /* cellvm-vfiod */
+    SBX_PROFILE_RNGD,      /* cellvm-rngd */
+    SBX_PROFILE_BALLOOND,  /* cellvm-balloond */
     SBX_PROFILE_COUNT,
 };
 

@@ -71,7 +71,13 @@ extern const struct sbx_rule_table sbx_rules_vsockd;
  * connect unix streams for the daemon. */
 extern const struct sbx_rule_table sbx_rules_vsockconn;
 
+/* cellvm-balloond on top of base and devproc: guest memory kept open and punched. */
+extern const struct sbx_rule_table sbx_rules_balloond;
+
 /* cellvm-vfiod on top of the base: its client socket, the VFIO device and IOMMU ioctls. */
 extern const struct sbx_rule_table sbx_rules_vfiod;
+
+/* cellvm-rngd, alone (no base): the runtime's loop on one thread, guest memory, the source fd. */
+extern const struct sbx_rule_table sbx_rules_rngd;
 
 #endif

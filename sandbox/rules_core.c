@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -48,6 +50,15 @@ static const struct sbx_rule core[] = {
     SBX_IOCTL(KVM_NMI, "vm.nmi: queued on each vCPU by the VM thread while the vCPUs are stopped"),
     SBX_IOCTL(KVM_GET_CLOCK, "guest clock stops across pause"),
     SBX_IOCTL(KVM_SET_CLOCK, "guest clock stops across pause"),
+    SBX_IOCTL(KVM_GET_MSR_INDEX_LIST, "vm.snapshot: the MSRs KVM saves and restores"),
+    SBX_IOCTL(KVM_GET_XSAVE, "vm.snapshot: FPU, SSE and AVX state of each vCPU"),
+    SBX_IOCTL(KVM_SET_XSAVE, "vm.restore: FPU, SSE and AVX state of each vCPU"),
+    SBX_IOCTL(KVM_GET_XCRS, "vm.snapshot: XCR0 of each vCPU"),
+    SBX_IOCTL(KVM_GET_VCPU_EVENTS, "vm.snapshot: pending exceptions, interrupts, NMIs"),
+    SBX_IOCTL(KVM_GET_MP_STATE, "vm.snapshot: whether each vCPU runs, halts or waits for SIPI"),
+    SBX_IOCTL(KVM_GET_DEBUGREGS, "vm.snapshot: debug registers of each vCPU"),
+    SBX_IOCTL(KVM_SET_DEBUGREGS, "vm.restore: debug registers of each vCPU"),
+    SBX_ALLOW(pwrite64, "vm.snapshot: guest RAM into the memory-ranges fd the controller opened"),
     SBX_ALLOW(eventfd2, "VM event fd, serial stop fd, kick/call eventfds"),
     SBX_ALLOW(pread64, "kernel and initramfs are read again on every guest reboot"),
     SBX_ALLOW1(tgkill, SBX_ARG(2, SCMP_CMP_EQ, KICK_SIGNAL, 0),
@@ -63,6 +74,10 @@ static const struct sbx_rule core[] = {
     SBX_ALLOW2(setsockopt, SBX_ARG(1, SCMP_CMP_EQ, SOL_SOCKET, 0),
                SBX_ARG(2, SCMP_CMP_EQ, SO_RCVTIMEO, 0),
                "a vfio-user server that stops answering times out instead of hanging a vCPU"),
+    SBX_ALLOW1(fallocate, SBX_ARG(1, SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0),
+               "virtio-mem: an unplugged block goes back to the host (hole punched in the "
+               "region's memfd, its size kept)"),
+    SBX_ALLOW(fdatasync, "virtio-pmem: a FLUSH request makes the mapped file durable"),
 };
 
 const struct sbx_rule_table sbx_rules_core = { core, sizeof(core) / sizeof(core[0]) };

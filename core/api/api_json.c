@@ -19,19 +19,13 @@ struct unsupported_key {
 };
 
 static const struct unsupported_key unsupported[] = {
-    { "ApiVmConfig", "rate_limit_groups", "rate limit groups" },
-    { "ApiVmConfig", "balloon", "virtio-balloon" },
-    { "ApiVmConfig", "pmem", "virtio-pmem" },
     { "ApiVmConfig", "debug_console", "the debug console" },
     { "ApiVmConfig", "vdpa", "vDPA devices" },
     { "ApiVmConfig", "pci_segments", "multiple PCI segments" },
     { "ApiVmConfig", "tpm", "TPM" },
     { "ApiVmConfig", "landlock_enable", "Landlock" },
     { "ApiVmConfig", "landlock_rules", "Landlock" },
-    { "ApiDiskConfig", "rate_limiter_config", "disk rate limiting" },
-    { "ApiDiskConfig", "rate_limit_group", "disk rate limiting" },
     { "ApiDiskConfig", "queue_affinity", "virtqueue affinity" },
-    { "ApiNetConfig", "rate_limiter_config", "net rate limiting" },
 };
 
 /* Error context: the schema path of the value being converted. */

@@ -250,8 +250,14 @@ static void handle(struct evhttp_request *req, void *arg)
         rq.remove_device = (Cellvm__ApiVmRemoveDevice *)body;
     else if (rt->body == &cellvm__api_vm_resize__descriptor)
         rq.resize = (Cellvm__ApiVmResize *)body;
+    else if (rt->body == &cellvm__api_vm_resize_zone__descriptor)
+        rq.resize_zone = (Cellvm__ApiVmResizeZone *)body;
     else if (rt->body == &cellvm__api_fs_config__descriptor)
         rq.fs = (Cellvm__ApiFsConfig *)body;
+    else if (rt->body == &cellvm__api_vm_snapshot_config__descriptor)
+        rq.snapshot = (Cellvm__ApiVmSnapshotConfig *)body;
+    else if (rt->body == &cellvm__api_restore_config__descriptor)
+        rq.restore = (Cellvm__ApiRestoreConfig *)body;
     r = send_request(a, &rq, fds, nfds > 0 ? (size_t)nfds : 0, req);
     if (r == -EINVAL) {
         reply(req, 400, "request refused by validation");

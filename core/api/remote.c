@@ -17,6 +17,7 @@
 
 #include "core/api/api_json.h"
 #include "core/api/remote_dev.h"
+#include "core/cli/cli_restore.h"
 
 #define MAX_ANSWER (1024 * 1024)
 
@@ -55,7 +56,7 @@ static const struct cmd cmds[] = {
     { "remove-device", "PUT", "vm.remove-device", "<device id>", "id" },
     { "snapshot", "PUT", "vm.snapshot", "<destination_url>", "destination_url" },
     { "coredump", "PUT", "vm.coredump", "<destination_url>", "destination_url" },
-    { "restore", "PUT", "vm.restore", "<source_url>", "source_url" },
+    { "restore", "PUT", "vm.restore", "source_url=<url>[,prefault=on]", "source_url" },
     { "send-migration", "PUT", "vm.send-migration", "<destination_url>", "destination_url" },
     { "receive-migration", "PUT", "vm.receive-migration", "<receiver_url>", "receiver_url" },
 };
@@ -334,7 +335,22 @@ static char *arg_body(const struct cmd *c, const char *arg)
         return s;
     }
     o = json_object_new_object();
-    json_object_object_add(o, c->key, json_object_new_string(arg));
+    if (!strcmp(c->name, "restore") && strchr(arg, '=')) {
+        /* ch-remote's RestoreConfig syntax: source_url=...[,prefault=on] */
+        struct cli_restore rc = { 0 };
+        char why[256];
+
+        if (cli_restore_parse(arg, &rc, why, sizeof(why))) {
+            fprintf(stderr, "Error: %s\n", why);
+            json_object_put(o);
+            return NULL;
+        }
+        json_object_object_add(o, "source_url", json_object_new_string(rc.source_url));
+        json_object_object_add(o, "prefault", json_object_new_boolean(rc.prefault));
+        cli_restore_free(&rc);
+    } else {
+        json_object_object_add(o, c->key, json_object_new_string(arg));
+    }
     s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;

@@ -142,14 +142,29 @@ static int h_event_monitor(struct cli_config *cfg, const char *v, char *err, siz
     return cli_event_monitor_parse(v, &cfg->event_monitor, err, errlen);
 }
 
+static int h_restore(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    return cli_restore_parse(v, &cfg->restore, err, errlen);
+}
+
 static int h_platform(struct cli_config *cfg, const char *v, char *err, size_t errlen)
 {
     return cli_platform_parse(v, &cfg->platform, err, errlen);
 }
 
+static int h_balloon(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    return cli_balloon_parse(v, false, &cfg->balloon, err, errlen);
+}
+
 static int h_vsock(struct cli_config *cfg, const char *v, char *err, size_t errlen)
 {
     return cli_vsock_parse(v, &cfg->vsock, err, errlen);
+}
+
+static int h_rng(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    return cli_rng_parse(v, &cfg->rng, err, errlen);
 }
 
 /* Appends one element to a lazily allocated array of at most `max`. */
@@ -188,8 +203,11 @@ APPEND_HANDLER(h_device, devices, ndevices, CLI_MAX_DEVICES, "--device", cli_dev
 APPEND_HANDLER(h_user_device, user_devices, nuser_devices, CLI_MAX_USER_DEVS, "--user-device",
                cli_user_device_parse)
 APPEND_HANDLER(h_fs, fs, nfs, CLI_MAX_FS, "--fs", cli_fs_parse)
+APPEND_HANDLER(h_pmem, pmem, npmem, CLI_MAX_PMEM, "--pmem", cli_pmem_parse)
 APPEND_HANDLER(h_zone, zones, nzones, CLI_MAX_ZONES, "--memory-zone", cli_memory_zone_parse)
 APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
+APPEND_HANDLER(h_rl_group, rl_groups, nrl_groups, CLI_MAX_RL_GROUPS, "--rate-limit-group",
+               cli_rate_limit_group_parse)
 
 #define NS " [not supported yet]"
 
@@ -197,7 +215,8 @@ APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
 static const struct cli_option options[] = {
     { "api-socket", ARG_ONE, GRP_OTHER, true, h_api_socket,
       "REST API socket: path=<path>, fd=<fd> or a bare path" },
-    { "balloon", ARG_ONE, GRP_VM, false, NULL, "virtio-balloon device" },
+    { "balloon", ARG_ONE, GRP_VM, true, h_balloon,
+      "size=,deflate_on_oom=on|off,free_page_reporting=on|off (its own cellvm-balloond)" },
     { "cmdline", ARG_ONE, GRP_VM, true, h_cmdline, "Kernel command line" },
     { "console", ARG_ONE, GRP_VM, true, h_console,
       "virtio-console: only `off` for now (default off, see below)" },
@@ -210,7 +229,8 @@ static const struct cli_option options[] = {
     { "device", ARG_MANY, GRP_VM, true, h_device,
       "VFIO passthrough: path=/sys/bus/pci/devices/<BDF>,id= (its own cellvm-vfiod)" },
     { "disk", ARG_MANY, GRP_VM, true, h_disk,
-      "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,..." },
+      "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,bw_size=,bw_refill_time=,"
+      "ops_size=,ops_refill_time=,rate_limit_group=,..." },
     { "event-monitor", ARG_ONE, GRP_OTHER, true, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },
     { "firmware", ARG_ONE, GRP_PAYLOAD, false, h_firmware, "Firmware image" },
@@ -227,22 +247,31 @@ static const struct cli_option options[] = {
     { "landlock-rules", ARG_MANY, GRP_VM, false, NULL, "Landlock rules" },
     { "log-file", ARG_ONE, GRP_OTHER, true, h_log_file, "Log file (default standard error)" },
     { "memory", ARG_ONE, GRP_VM, true, h_memory,
-      "size=,hugepages=,hugepage_size=,prefault=,thp=,shared=,mergeable= (size=512M)" },
+      "size=,hugepages=,hugepage_size=,prefault=,thp=,shared=,mergeable=,hotplug_method=acpi|"
+      "virtio-mem,hotplug_size=,hotplugged_size= (size=512M)" },
     { "memory-zone", ARG_MANY, GRP_VM, true, h_zone,
-      "id=,size=,file=,shared=,hugepages=,hugepage_size=,host_numa_node=,..." },
+      "id=,size=,file=,shared=,hugepages=,hugepage_size=,host_numa_node=,hotplug_size=,"
+      "hotplugged_size=,..." },
     { "net", ARG_MANY, GRP_VM, true, h_net,
-      "tap=,ip=,mask=,mac=,fd=,num_queues=,queue_size=,mtu=,id=,..." },
+      "tap=,ip=,mask=,mac=,fd=,num_queues=,queue_size=,mtu=,id=,bw_size=,bw_refill_time=,"
+      "ops_size=,ops_refill_time=,..." },
     { "numa", ARG_MANY, GRP_VM, true, h_numa,
       "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=,device_id=" },
     { "pci-segment", ARG_MANY, GRP_VM, false, NULL, "PCI segment apertures" },
     { "platform", ARG_ONE, GRP_VM, true, h_platform,
-      "num_pci_segments=<1..96> (1); its other keys (SMBIOS, IOMMU, TDX) are not supported yet" },
-    { "pmem", ARG_MANY, GRP_VM, false, NULL, "virtio-pmem device" },
+      "num_pci_segments=<1..96> (1),serial_number=,uuid=,oem_strings=[..] (SMBIOS); "
+      "no iommu_segments, tdx, sev_snp yet" },
+    { "pmem", ARG_MANY, GRP_VM, true, h_pmem,
+      "virtio-pmem: file=,size=,discard_writes=on|off,id=,pci_segment= (no iommu=on)" },
     { "pvmemcontrol", ARG_NONE, GRP_VM, false, NULL, "pvmemcontrol device" },
     { "pvpanic", ARG_NONE, GRP_VM, false, NULL, "pvpanic device" },
-    { "rate-limit-group", ARG_MANY, GRP_VM, false, NULL, "Shared rate limiter" },
-    { "restore", ARG_ONE, GRP_OTHER, false, NULL, "Restore from a snapshot" },
-    { "rng", ARG_ONE, GRP_VM, false, NULL, "virtio-rng device" },
+    { "rate-limit-group", ARG_MANY, GRP_VM, true, h_rl_group,
+      "bw_size=,bw_one_time_burst=,bw_refill_time=<ms>,ops_size=,ops_one_time_burst=,"
+      "ops_refill_time=<ms>,id= (disks name it with rate_limit_group=)" },
+    { "restore", ARG_ONE, GRP_OTHER, true, h_restore,
+      "source_url=file:///<dir>[,prefault=on|off]: restore the VM of a snapshot (paused)" },
+    { "rng", ARG_ONE, GRP_VM, true, h_rng,
+      "virtio-rng (its own cellvm-rngd): src=<path> (/dev/urandom),iommu=off" },
     { "seccomp", ARG_ONE, GRP_OTHER, true, h_seccomp, "true|false|log (default true)" },
     { "serial", ARG_ONE, GRP_VM, true, h_serial,
       "off|null|pty|tty|file=<path>|socket=<path> (default tty, see below)" },
@@ -533,6 +562,8 @@ void cli_config_free(struct cli_config *cfg)
     free(cfg->log_file);
     cli_endpoint_free(&cfg->api_socket);
     cli_endpoint_free(&cfg->event_monitor);
+    cli_platform_free(&cfg->platform);
+    cli_restore_free(&cfg->restore);
     for (i = 0; i < cfg->ndisks; i++)
         cli_disk_free(&cfg->disks[i]);
     free(cfg->disks);
@@ -540,6 +571,8 @@ void cli_config_free(struct cli_config *cfg)
         cli_net_free(&cfg->nets[i]);
     free(cfg->nets);
     cli_vsock_free(&cfg->vsock);
+    cli_rng_free(&cfg->rng);
+    cli_balloon_free(&cfg->balloon);
     for (i = 0; i < cfg->ndevices; i++)
         cli_device_free(&cfg->devices[i]);
     free(cfg->devices);
@@ -549,12 +582,18 @@ void cli_config_free(struct cli_config *cfg)
     for (i = 0; i < cfg->nfs; i++)
         cli_fs_free(&cfg->fs[i]);
     free(cfg->fs);
+    for (i = 0; i < cfg->npmem; i++)
+        cli_pmem_free(&cfg->pmem[i]);
+    free(cfg->pmem);
     for (i = 0; i < cfg->nzones; i++)
         cli_memory_zone_free(&cfg->zones[i]);
     free(cfg->zones);
     for (i = 0; i < cfg->nnuma; i++)
         cli_numa_free(&cfg->numa[i]);
     free(cfg->numa);
+    for (i = 0; i < cfg->nrl_groups; i++)
+        cli_rate_limit_group_free(&cfg->rl_groups[i]);
+    free(cfg->rl_groups);
     memset(cfg, 0, sizeof(*cfg));
     cfg->api_socket.fd = cfg->event_monitor.fd = -1;
 }

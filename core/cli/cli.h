@@ -13,6 +13,8 @@
 
 #include "devspec/devspec.h"
 #include "devspec/optparse.h"
+#include "core/cli/cli_pmem.h"
+#include "core/cli/cli_restore.h"
 
 #define CLI_ERR_LEN         512 /* err buffers passed to cli_parse() */
 #define CLI_MAX_ARGS        4096
@@ -23,6 +25,7 @@
 #define CLI_MAX_USER_DEVS   64
 #define CLI_MAX_ZONES       64
 #define CLI_MAX_NUMA        64
+#define CLI_MAX_RL_GROUPS   16 /* cellvm's limit on --rate-limit-group (one memfd each) */
 #define CLI_MAX_GUEST_ZONES 8  /* cellvm's limit: one fd per zone in the core's config message */
 #define CLI_MAX_NUMA_ID     63 /* cellvm's limit on guest_numa_id (SLIT size) */
 #define CLI_MAX_HOTPLUG     (1ull << 40) /* cellvm's limit on --memory hotplug_size */
@@ -30,6 +33,12 @@
 #define CLI_MAX_VCPUS       255    /* cellvm's limit (xAPIC ids); CH allows 8192 on x86 KVM */
 #define CLI_CH_MAX_VCPUS    8192   /* CH's limit on x86 KVM */
 #define CLI_MAX_CMDLINE     0xffff /* CH reserves 64 KiB for the command line, NUL included */
+
+/* virtio-mem: regions in 128 MiB multiples, 2 MiB blocks (Cloud Hypervisor); zones plus
+ * virtio-mem regions are fds the core's config carries, 9 at most. */
+#define CLI_VMEM_ALIGN  (128ull << 20)
+#define CLI_VMEM_BLOCK  (2ull << 20)
+#define CLI_MAX_MEM_FDS 9
 
 enum cli_action {
     CLI_ACTION_RUN,
@@ -120,11 +129,23 @@ struct cli_numa {
 
 #define CLI_MAX_PCI_SEGMENTS 96 /* Cloud Hypervisor's MAX_NUM_PCI_SEGMENTS */
 
-/* --platform. Only num_pci_segments is implemented; the other keys are parsed and refused when
- * set ("known but not supported yet"). */
+/* SMBIOS strings (--platform serial_number, oem_strings): each one non-empty printable ASCII,
+ * together at most CLI_MAX_SMBIOS_TEXT bytes counting a NUL each, so the tables fit their page
+ * (core/boot/smbios.h). */
+#define CLI_MAX_SMBIOS_STRINGS 255
+#define CLI_MAX_SMBIOS_TEXT    3072
+
+/* --platform: num_pci_segments and the SMBIOS keys are implemented; iommu_segments,
+ * iommu_address_width, tdx and sev_snp are parsed and refused unless at their defaults
+ * ("known but not supported yet"). */
 struct cli_platform {
     bool present;              /* --platform given (vm.info then shows it) */
     uint32_t num_pci_segments; /* 1..CLI_MAX_PCI_SEGMENTS (1); segments 0..n-1 exist */
+    char *serial_number;       /* owned; NULL: not given */
+    char *uuid;                /* owned, as given (vm.info shows it so); NULL: not given */
+    uint8_t uuid_bytes[16];    /* uuid parsed, RFC 4122 order (as the text reads) */
+    char **oem_strings;        /* owned, noem_strings entries each owned */
+    size_t noem_strings;
 };
 
 /* An fd= or path= endpoint (--api-socket, --event-monitor). */
@@ -151,17 +172,25 @@ struct cli_config {
     struct cli_net *nets;
     size_t nnets;
     struct cli_vsock vsock;
+    struct cli_rng rng;         /* --rng: one at most; rng.present when given */
+    struct cli_balloon balloon; /* --balloon: one at most */
     struct cli_device *devices; /* --device: VFIO passthrough */
     size_t ndevices;
     struct cli_user_device *user_devices; /* --user-device: external vfio-user servers */
     size_t nuser_devices;
     struct cli_fs *fs; /* --fs: virtio-fs, each with an external virtiofsd */
     size_t nfs;
+    struct cli_pmem *pmem; /* --pmem: virtio-pmem, served by the core */
+    size_t npmem;
     struct cli_memory_zone *zones;
     size_t nzones;
     struct cli_numa *numa;
     size_t nnuma;
     struct cli_platform platform;
+    struct cli_restore restore; /* --restore (issue 18): the VM comes from a snapshot */
+    /* --rate-limit-group: buckets disks share */
+    struct cli_rate_limit_group *rl_groups;
+    size_t nrl_groups;
 
     /* Accepted-with-a-caveat messages (one line each) for the caller to log. */
     char warnings[CLI_MAX_WARNINGS][CLI_ERR_LEN];

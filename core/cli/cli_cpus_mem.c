@@ -219,9 +219,9 @@ static const struct optparse_key memory_keys[] = {
     MEM_KEY("size", OPTPARSE_SIZE, size, true, NULL, NULL),
     MEM_KEY("file", OPTPARSE_STR, file, true, NULL, NULL), /* CH accepts and ignores it */
     MEM_KEY("mergeable", OPTPARSE_TOGGLE, mergeable, true, NULL, NULL),
-    MEM_KEY("hotplug_method", OPTPARSE_CUSTOM, hotplug_method, false, "acpi", conv_hotplug_method),
+    MEM_KEY("hotplug_method", OPTPARSE_CUSTOM, hotplug_method, true, "acpi", conv_hotplug_method),
     MEM_KEY("hotplug_size", OPTPARSE_SIZE, hotplug_size, true, NULL, NULL),
-    MEM_KEY("hotplugged_size", OPTPARSE_SIZE, hotplugged_size, false, NULL, NULL),
+    MEM_KEY("hotplugged_size", OPTPARSE_SIZE, hotplugged_size, true, NULL, NULL),
     MEM_KEY("shared", OPTPARSE_TOGGLE, shared, true, NULL, NULL),
     MEM_KEY("hugepages", OPTPARSE_TOGGLE, hugepages, true, NULL, NULL),
     MEM_KEY("hugepage_size", OPTPARSE_SIZE, hugepage_size, true, NULL, NULL),

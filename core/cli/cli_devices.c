@@ -25,6 +25,9 @@ static bool id_used(const struct cli_config *cfg, const char *id)
     for (size_t i = 0; i < cfg->nfs; i++)
         if (cfg->fs[i].id && !strcmp(cfg->fs[i].id, id))
             return true;
+    for (size_t i = 0; i < cfg->npmem; i++)
+        if (cfg->pmem[i].id && !strcmp(cfg->pmem[i].id, id))
+            return true;
     for (size_t i = 0; i < cfg->nzones; i++)
         if (cfg->zones[i].id && !strcmp(cfg->zones[i].id, id))
             return true;
@@ -61,6 +64,8 @@ int cli_fill_device_ids(struct cli_config *cfg)
         r = fill_id(cfg, &cfg->user_devices[i].id, "_vfio_user", i);
     for (size_t i = 0; !r && i < cfg->nfs; i++)
         r = fill_id(cfg, &cfg->fs[i].id, "_fs", i);
+    for (size_t i = 0; !r && i < cfg->npmem; i++)
+        r = fill_id(cfg, &cfg->pmem[i].id, "_pmem", i);
     return r;
 }
 

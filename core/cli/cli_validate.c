@@ -27,7 +27,7 @@ static int check_unique_id(const char *opt, const char *id, const char *const *i
 static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
 {
     const char *ids[CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_DEVICES + CLI_MAX_USER_DEVS +
-                    CLI_MAX_FS + CLI_MAX_ZONES + 1];
+                    CLI_MAX_FS + CLI_MAX_PMEM + CLI_MAX_ZONES + CLI_MAX_RL_GROUPS + 1];
     size_t n = 0, i;
 
 #define ADD_ID(opt, id)                                                \
@@ -50,9 +50,36 @@ static int check_ids(const struct cli_config *cfg, char *err, size_t errlen)
         ADD_ID("--user-device", cfg->user_devices[i].id);
     for (i = 0; i < cfg->nfs; i++)
         ADD_ID("--fs", cfg->fs[i].id);
+    for (i = 0; i < cfg->npmem; i++)
+        ADD_ID("--pmem", cfg->pmem[i].id);
     for (i = 0; i < cfg->nzones; i++)
         ADD_ID("--memory-zone", cfg->zones[i].id);
+    for (i = 0; i < cfg->nrl_groups; i++)
+        ADD_ID("--rate-limit-group", cfg->rl_groups[i].id);
 #undef ADD_ID
+    return 0;
+}
+
+/* A disk's rate_limit_group names a --rate-limit-group (CH: InvalidRateLimiterGroup). */
+static int check_rl_groups(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->ndisks; i++) {
+        const char *g = cfg->disks[i].rate_limit_group;
+        bool found = false;
+
+        for (size_t j = 0; g && j < cfg->nrl_groups && !found; j++)
+            found = !strcmp(cfg->rl_groups[j].id, g);
+        if (g && !found) {
+            char shown[OPTPARSE_MAX_SHOWN + 8];
+
+            optparse_show(g, shown, sizeof(shown));
+            cli_err(err, errlen,
+                    "--disk: invalid value for 'rate_limit_group': '%s' (no --rate-limit-group "
+                    "with that id)",
+                    shown);
+            return -EINVAL;
+        }
+    }
     return 0;
 }
 
@@ -79,6 +106,80 @@ static int check_queues(const struct cli_config *cfg, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* virtio-mem regions: Cloud Hypervisor's rules (a hotplug_size is not 0; the region is
+ * 128 MiB aligned, a block 2 MiB; hotplugged_size needs a hotplug_size at least as large and
+ * not the acpi method), cellvm's 1 TiB cap and its one fd per zone and region. */
+static int check_vmem_size(const char *opt, bool has, uint64_t size, bool has_plugged,
+                           uint64_t plugged, enum cli_hotplug_method method, char *err,
+                           size_t errlen)
+{
+    if (has_plugged && method == CLI_HOTPLUG_ACPI) {
+        cli_err(err, errlen,
+                "%s: invalid value for 'hotplugged_size': '%llu' (not with "
+                "hotplug_method=acpi)",
+                opt, (unsigned long long)plugged);
+        return -EINVAL;
+    }
+    if (has_plugged && (!has || plugged > size || plugged % CLI_VMEM_BLOCK)) {
+        cli_err(err, errlen,
+                "%s: invalid value for 'hotplugged_size': '%llu' (needs a hotplug_size at "
+                "least as large, in multiples of 2 MiB)",
+                opt, (unsigned long long)plugged);
+        return -EINVAL;
+    }
+    if (has && method == CLI_HOTPLUG_VIRTIO_MEM &&
+        (!size || size % CLI_VMEM_ALIGN || size > CLI_MAX_HOTPLUG)) {
+        cli_err(err, errlen,
+                "%s: invalid value for 'hotplug_size': '%llu' (virtio-mem needs a multiple "
+                "of 128 MiB, 1 TiB at most)",
+                opt, (unsigned long long)size);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_virtio_mem(const struct cli_config *cfg, char *err, size_t errlen)
+{
+    const struct cli_memory *m = &cfg->memory;
+    size_t nfds = cfg->nzones ? cfg->nzones : 1;
+    int r;
+
+    if (m->has_hotplug_size && m->hotplug_method == CLI_HOTPLUG_VIRTIO_MEM && cfg->nzones) {
+        cli_err(err, errlen,
+                "--memory: invalid value for 'hotplug_size': '%llu' (with --memory-zone, "
+                "each zone has its own hotplug_size)",
+                (unsigned long long)m->hotplug_size);
+        return -EINVAL;
+    }
+    r = check_vmem_size("--memory", m->has_hotplug_size, m->hotplug_size, m->has_hotplugged_size,
+                        m->hotplugged_size, m->hotplug_method, err, errlen);
+    nfds += m->has_hotplug_size && m->hotplug_method == CLI_HOTPLUG_VIRTIO_MEM;
+    for (size_t i = 0; !r && i < cfg->nzones; i++) {
+        const struct cli_memory_zone *z = &cfg->zones[i];
+
+        r = check_vmem_size("--memory-zone", z->has_hotplug_size, z->hotplug_size,
+                            z->has_hotplugged_size, z->hotplugged_size, m->hotplug_method, err,
+                            errlen);
+        nfds += z->has_hotplug_size;
+    }
+    if (!r && nfds > CLI_MAX_MEM_FDS) {
+        cli_err(err, errlen,
+                "--memory-zone: known but not supported yet: %zu zones and virtio-mem regions "
+                "(cellvm's limit is %d)",
+                nfds, CLI_MAX_MEM_FDS);
+        return -EINVAL;
+    }
+    /* The pmem files travel in the same message: its other fds leave room for one more. */
+    if (!r && nfds + cfg->npmem > CLI_MAX_MEM_FDS + 1) {
+        cli_err(err, errlen,
+                "--pmem: known but not supported yet: %zu files with %zu zones and virtio-mem "
+                "regions (cellvm's limit is %d together)",
+                cfg->npmem, nfds, CLI_MAX_MEM_FDS + 1);
+        return -EINVAL;
+    }
+    return r;
 }
 
 static int check_zones(const struct cli_config *cfg, char *err, size_t errlen)
@@ -108,6 +209,8 @@ static int check_zones(const struct cli_config *cfg, char *err, size_t errlen)
                 (unsigned long long)cfg->memory.hotplug_size);
         return -EINVAL;
     }
+    if (check_virtio_mem(cfg, err, errlen))
+        return -EINVAL;
     for (i = 0; i < cfg->nzones; i++) {
         const struct cli_memory_zone *z = &cfg->zones[i];
 
@@ -404,6 +507,8 @@ static int check_segments(const struct cli_config *cfg, char *err, size_t errlen
         r = check_segment(cfg, "--user-device", cfg->user_devices[i].pci_segment, err, errlen);
     for (size_t i = 0; !r && i < cfg->nfs; i++)
         r = check_segment(cfg, "--fs", cfg->fs[i].pci_segment, err, errlen);
+    for (size_t i = 0; !r && i < cfg->npmem; i++)
+        r = check_segment(cfg, "--pmem", cfg->pmem[i].pci_segment, err, errlen);
     return r;
 }
 
@@ -428,6 +533,26 @@ static int check_limits(const struct cli_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+uint64_t cli_ram_size(const struct cli_config *cfg)
+{
+    uint64_t ram = cfg->memory.size;
+
+    for (size_t i = 0; i < cfg->nzones; i++)
+        ram += cfg->zones[i].size; /* each at most 1 TiB, at most CLI_MAX_ZONES of them */
+    return ram;
+}
+
+int cli_check_balloon(const struct cli_config *cfg, uint64_t size, char *err, size_t errlen)
+{
+    uint64_t ram = cli_ram_size(cfg);
+
+    if (size < ram)
+        return 0;
+    cli_err(err, errlen, "--balloon: size (%llu) must be smaller than the RAM (%llu)",
+            (unsigned long long)size, (unsigned long long)ram);
+    return -EINVAL;
+}
+
 int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
 {
     size_t i;
@@ -436,6 +561,8 @@ int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
     r = check_queues(cfg, err, errlen);
     if (r == 0)
         r = check_ids(cfg, err, errlen);
+    if (r == 0)
+        r = check_rl_groups(cfg, err, errlen);
     if (r == 0)
         r = check_segments(cfg, err, errlen);
     if (r == 0)
@@ -449,6 +576,8 @@ int cli_validate(struct cli_config *cfg, char *err, size_t errlen)
         r = check_numa_cover(cfg, err, errlen);
     if (r == 0)
         r = check_limits(cfg, err, errlen);
+    if (r == 0 && cfg->balloon.present)
+        r = cli_check_balloon(cfg, cfg->balloon.size, err, errlen);
     if (r < 0)
         return r;
     if (cfg->serial.mode == CLI_CONSOLE_TTY && cfg->console.mode == CLI_CONSOLE_TTY)

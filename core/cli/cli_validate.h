@@ -11,6 +11,14 @@
 
 int cli_validate(struct cli_config *cfg, char *err, size_t errlen);
 
+/* The VM's boot RAM: --memory size plus every --memory-zone (Cloud Hypervisor's ram_size for
+ * the balloon check). */
+uint64_t cli_ram_size(const struct cli_config *cfg);
+
+/* --balloon size against the RAM: Cloud Hypervisor refuses a balloon as big as the RAM or
+ * bigger. 0 or -EINVAL with err. */
+int cli_check_balloon(const struct cli_config *cfg, uint64_t size, char *err, size_t errlen);
+
 /* The configuration's PCI segments: --platform num_pci_segments (1 when not given). */
 uint32_t cli_num_pci_segments(const struct cli_config *cfg);
 

@@ -16,7 +16,10 @@
 
 #include "core/controller/api_cfg.h"
 #include "core/controller/api_dev.h"
+#include "core/controller/balloon_ctl.h"
 #include "core/controller/resize.h"
+#include "core/controller/snapshot.h"
+#include "core/controller/resize_vmem.h"
 #include "ipc/channel.h"
 #include "validate.h"
 #include "validate_api.h"
@@ -28,6 +31,8 @@ void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ct
 {
     memset(a, 0, sizeof(*a));
     a->listen_fd = -1;
+    a->snapshot_dir = -1;
+    a->restore_fd[0] = a->restore_fd[1] = -1;
     a->cfg = cfg;
     a->ops = ops;
     a->arg = arg;
@@ -136,7 +141,7 @@ static void respond_info(struct api_ctl *a, uint64_t id)
     }
     info.state = states[a->state];
     info.has_state = 1;
-    info.memory_actual_size = a->cfg->memory.size;
+    info.memory_actual_size = a->cfg->memory.size - balloon_ctl_actual(a);
     info.has_memory_actual_size = 1;
     rs.info = &info;
     api_ctl_respond(a, id, 200, NULL, &rs);
@@ -166,19 +171,25 @@ static void create(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmConfig *vc
         api_ctl_respond(a, id, r == -ENOMEM ? 500 : 400, err, NULL);
         return;
     }
+    api_ctl_adopt_config(a, &tmp);
+    a->state = API_VM_CREATED;
+    api_ctl_respond(a, id, 204, NULL, NULL);
+}
+
+void api_ctl_adopt_config(struct api_ctl *a, struct cli_config *tmp)
+{
     /* What the command line said about the VMM itself stays: the API socket, logging. */
-    tmp.api_socket = a->cfg->api_socket;
-    tmp.event_monitor = a->cfg->event_monitor;
-    tmp.seccomp = a->cfg->seccomp;
-    tmp.verbosity = a->cfg->verbosity;
-    tmp.log_file = a->cfg->log_file;
+    tmp->api_socket = a->cfg->api_socket;
+    tmp->event_monitor = a->cfg->event_monitor;
+    tmp->seccomp = a->cfg->seccomp;
+    tmp->verbosity = a->cfg->verbosity;
+    tmp->log_file = a->cfg->log_file;
     memset(&a->cfg->api_socket, 0, sizeof(a->cfg->api_socket));
     memset(&a->cfg->event_monitor, 0, sizeof(a->cfg->event_monitor));
     a->cfg->log_file = NULL;
     cli_config_free(a->cfg);
-    *a->cfg = tmp;
-    a->state = API_VM_CREATED;
-    api_ctl_respond(a, id, 204, NULL, NULL);
+    *a->cfg = *tmp;
+    memset(tmp, 0, sizeof(*tmp));
 }
 
 static void boot(struct api_ctl *a, uint64_t id)
@@ -214,6 +225,11 @@ static void boot(struct api_ctl *a, uint64_t id)
         a->state = was;
         api_ctl_respond(a, id, 500, err[0] ? err : strerror(-r), NULL);
     }
+}
+
+void api_ctl_boot(struct api_ctl *a, uint64_t id)
+{
+    boot(a, id);
 }
 
 /* vm.shutdown and vm.delete of a booted VM: the core and the device processes stop, the VMM
@@ -266,7 +282,7 @@ static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
                         NULL);
         return;
     }
-    if (a->control_id) {
+    if (a->control_id || a->snapshot_id) {
         api_ctl_respond(a, id, 500, "another VM operation is in progress", NULL);
         return;
     }
@@ -295,6 +311,11 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         return;
     }
     ipc_close_fds(fds, nfds); /* the API process lets fds through with vm.add-net only */
+    if (a->restoring && rq->endpoint != EP(VMM_PING) && rq->endpoint != EP(VM_INFO) &&
+        rq->endpoint != EP(VMM_SHUTDOWN)) {
+        api_ctl_respond(a, id, 500, "the VM is being restored", NULL);
+        return;
+    }
     switch (rq->endpoint) {
     case EP(VMM_PING):
         respond_ping(a, id);
@@ -368,6 +389,15 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         return;
     case EP(VM_RESIZE):
         resize_request(a, id, rq->resize);
+        return;
+    case EP(VM_SNAPSHOT):
+        snapshot_request(a, id, rq->snapshot);
+        return;
+    case EP(VM_RESTORE):
+        restore_request(a, id, rq->restore);
+        return;
+    case EP(VM_RESIZE_ZONE):
+        resize_zone_request(a, id, rq->resize_zone);
         return;
     default:
         api_ctl_respond(a, id, 404, "no such endpoint", NULL);
@@ -470,11 +500,13 @@ void api_ctl_vm_booted(struct api_ctl *a)
 {
     /* The same names devices_open() gave; without memory they stay unset, as before. */
     (void)api_cfg_fill_ids(a->cfg);
-    a->state = API_VM_RUNNING;
+    /* --restore: Created until the core has loaded the snapshot, then Paused. */
+    a->state = a->restoring ? API_VM_CREATED : API_VM_RUNNING;
 }
 
 void api_ctl_vm_ready(struct api_ctl *a)
 {
+    restore_on_ready(a);
     if (a->boot_id)
         api_ctl_respond(a, a->boot_id, 204, NULL, NULL);
     a->boot_id = 0;
@@ -489,8 +521,16 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
         resize_on_done(a, env->vm_resize_done);
         return true;
     }
+    if (env->body_case == CELLVM__ENVELOPE__BODY_SNAPSHOT_DONE) {
+        snapshot_on_done(a, env->snapshot_done);
+        return true;
+    }
     if (env->body_case == CELLVM__ENVELOPE__BODY_MEMORY_ADDED) {
         resize_on_memory_added(a, env->memory_added);
+        return true;
+    }
+    if (env->body_case == CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZED) {
+        resize_vmem_on_resized(a, env->virtio_mem_resized);
         return true;
     }
     if (env->body_case != CELLVM__ENVELOPE__BODY_VM_CONTROL_DONE)
@@ -538,12 +578,14 @@ void api_ctl_vm_ended(struct api_ctl *a)
     if (a->control_id)
         api_ctl_respond(a, a->control_id, 500, "the VM stopped", NULL);
     a->control_id = 0;
+    snapshot_abort(a, "the VM stopped during the snapshot");
 }
 
 void api_ctl_boot_failed(struct api_ctl *a, const char *why)
 {
     if (a->state == API_VM_RUNNING)
         a->state = API_VM_CREATED;
+    restore_on_failed(a); /* a failed restore leaves no VM */
     if (a->boot_id)
         api_ctl_respond(a, a->boot_id, 500, why && *why ? why : "the VM could not boot", NULL);
     a->boot_id = 0;
@@ -561,6 +603,7 @@ void api_ctl_vmm_ended(struct api_ctl *a)
 void api_ctl_close(struct api_ctl *a)
 {
     api_dev_close(a);
+    snapshot_close(a);
     if (a->listen_fd >= 0)
         close(a->listen_fd);
     a->listen_fd = -1;

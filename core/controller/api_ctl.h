@@ -70,12 +70,24 @@ struct api_ctl {
     uint32_t vm_resize_cpus; /* ... and the vCPU count it asked for (0: none) */
     uint64_t vm_resize_ram;  /* ... and the RAM size it asked for (0: none; resize.c) */
     uint64_t mem_added;      /* bytes of RAM hot-added since the VM booted (resize.c) */
-    uint64_t counters_id;    /* vm.counters waiting for device answers, 0 if none */
+    /* virtio-mem (resize_vmem.c): the vm.resize-zone waiting for the core (0: none), the zone
+     * (index in cfg->zones) and its desired_ram; vm_resize_vmem: vm.resize's RAM step went to
+     * the core as a VirtioMemResize. */
+    uint64_t vm_resize_zone_id;
+    uint32_t vm_resize_zone;
+    uint64_t vm_resize_zone_ram;
+    bool vm_resize_vmem;
+    uint64_t counters_id; /* vm.counters waiting for device answers, 0 if none */
     size_t counters_owed;
     struct api_dev_counters *ctr;          /* one per device row while counters_id; owned */
     struct event *ev_resize, *ev_counters; /* the answer bounds above; owned */
     int *net_fds; /* TAP fds vm.add-net handed over, listed in cfg->nets[].fds; owned */
     size_t n_net_fds;
+    /* Snapshot and restore (issue 18, snapshot.c). */
+    uint64_t snapshot_id; /* vm.snapshot waiting for the core's SnapshotDone, 0 if none */
+    int snapshot_dir;     /* its destination directory; owned, or -1 */
+    bool restoring;       /* the VM being booted comes from a snapshot: it ends Paused */
+    int restore_fd[2];    /* state.json and memory-ranges for the core; owned, or -1 */
 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,
@@ -116,6 +128,14 @@ void api_ctl_boot_failed(struct api_ctl *a, const char *why);
 /* The VMM is ending: the events Cloud Hypervisor writes then (vm shutdown, vm deleted, vmm
  * shutdown) for the VM state it ends in. */
 void api_ctl_vmm_ended(struct api_ctl *a);
+
+/* vm.boot of the configuration there is (vm.restore's second half). */
+void api_ctl_boot(struct api_ctl *a, uint64_t id);
+
+/* The configuration vm.create or a restore brings replaces the current one, keeping what the
+ * command line said about the VMM itself (API socket, event monitor, seccomp, logging); tmp is
+ * taken over. */
+void api_ctl_adopt_config(struct api_ctl *a, struct cli_config *tmp);
 
 void api_ctl_close(struct api_ctl *a);
 

@@ -10,6 +10,7 @@
 
 #include "core/cli/cli_validate.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/balloon_ctl.h"
 #include "core/controller/hotplug.h"
 #include "core/controller/tap_sys.h"
 #include "devspec/devspec.h"
@@ -466,6 +467,8 @@ static void add_item(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const 
         api_ctl_respond(a, id, add_error_status(k), err, NULL);
         return;
     }
+    if (booted && (k == API_DEV_DEVICE || k == API_DEV_USER_DEVICE))
+        balloon_ctl_no_discard(a); /* before the device can map guest memory for DMA */
     if (booted)
         hotplug_add(a, id, hotplug_kinds[k], index);
     else

@@ -49,6 +49,8 @@ static void send_configure(struct device *dv)
     cfg.nfds = (uint32_t)dv->ndata;
     cfg.seccomp = d->seccomp;
     cfg.verbosity = d->verbosity;
+    if (dv->rl_group[0])
+        cfg.rate_limit_group = dv->rl_group;
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
     env.device_configure = &cfg;
     /* The controller keeps its own copies: a replacement gets them again (respawn.h). VFIO's
@@ -125,7 +127,7 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
         struct devices *d = c->arg;
 
         dv->ready = true;
-        dv->probe_ms = 0; /* a replacement owes nothing its predecessor did */
+        dv->probe_ms = 0;  /* a replacement owes nothing its predecessor did */
         if (dv->link_down) /* went down before the device could be told */
             send_link(dv);
         if (dv->hot == DEV_HOT_STARTING && d->on_hot)
@@ -163,6 +165,12 @@ static void dev_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, siz
     case CELLVM__ENVELOPE__BODY_OPEN_BACKING_FILE:
         answer_backing(dv, env->open_backing_file);
         return;
+    case CELLVM__ENVELOPE__BODY_BALLOON_ACTUAL:
+        if (dv->kind->hello_role != CELLVM__ROLE__ROLE_BALLOOND)
+            break;
+        /* The guest's word, checked by the validator only for shape: vm.info clamps it. */
+        dv->balloon_actual = env->balloon_actual->size;
+        return;
     case CELLVM__ENVELOPE__BODY_DEVICE_EVENT:
         if (env->device_event->kind == CELLVM__DEVICE_EVENT__KIND__KIND_NEEDS_RESET)
             sv_report(c->sv, "cellvm: device %s: queue %u needs a reset (error %d)\n", dv->id,
@@ -198,6 +206,11 @@ static void dev_exit(struct sv_child *c, int st)
             d->on_gone(d->gone_arg);
         return;
     }
+    /* The core died first and its exit waits in the loop: the VM ends (vm_stop.h), and this
+     * process only saw its frontend go; a replacement would be told to stop before it was
+     * configured. */
+    if (!c->sv->stopping && d->core && sv_child_gone(d->core))
+        return;
     if (!c->sv->stopping && !dv->external) {
         respawn_on_exit(c->arg, dv, st);
         return;
@@ -385,4 +398,5 @@ void devices_close(struct devices *d)
     free(d->v);
     d->v = NULL;
     d->n = 0;
+    rl_groups_close(&d->rl_groups);
 }

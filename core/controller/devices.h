@@ -11,6 +11,7 @@
 #include "core/cli/cli.h"
 #include "core/controller/launch.h"
 #include "core/controller/respawn.h"
+#include "core/controller/rl_group.h"
 #include "core/controller/supervise.h"
 #include "core/controller/vu_reconnect.h"
 #include "core/controller/vsock_relay.h"
@@ -61,6 +62,9 @@ struct device {
     bool vfio_user;
     unsigned vfio_group;
     uint64_t memlock;
+    /* Disks in a --rate-limit-group: its id (DeviceConfigure.rate_limit_group; "" if none);
+     * the group's region is the last of data_fds (a dup). */
+    char rl_group[PB_MAX_ID_LEN + 1];
     /* Open-backing-file policy (disks): backing_files=, the image's directory and identity. */
     struct backing_policy policy;
     char image_dir[PATH_MAX];
@@ -71,6 +75,8 @@ struct device {
      * (the state netd was last told, or will be told once ready). See linkwatch.h. */
     int tap_ifindex;
     bool link_down;
+    /* The balloon row: bytes in the balloon as the guest last said (BalloonActual). */
+    uint64_t balloon_actual;
     /* CLOCK_MONOTONIC ms the liveness probe now outstanding went out, 0 if none (liveness.h). */
     uint64_t probe_ms;
     /* Requests sent with devices_request() whose closing DeviceStats has not come back yet, and
@@ -114,6 +120,8 @@ typedef void (*devices_reply_fn)(void *arg, struct device *dv, uint8_t tag, int 
 struct devices {
     struct device *v; /* owned, room for DEVICES_MAX_ROWS; rows never move */
     size_t n;         /* rows in use or freed by a removal (unused) */
+    /* --rate-limit-group regions, made when a member opens */
+    struct rl_groups rl_groups;
     Cellvm__SeccompMode seccomp;
     uint32_t verbosity;
     devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
@@ -184,6 +192,10 @@ int devices_open_one(struct devices *d, const struct cli_config *cfg, unsigned k
  * with err. */
 int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *dv, char *err,
                       size_t errlen);
+/* Rebuilds the balloon row's spec from cfg->balloon (a vm.resize changed its size: a
+ * replacement starts with it). 0 or -ENAMETOOLONG. */
+int devices_balloon_spec(struct device *dv, const struct cli_config *cfg);
+
 /* The row (in use) with this id, whatever its kind and state, or NULL. */
 struct device *devices_row(struct devices *d, const char *id);
 /* Closes every fd the row holds (its process must be gone and unwatched) and frees it. */

@@ -34,6 +34,12 @@ static const struct dev_kind kind_vfio = { "device", "vfiod", "cellvm-vfiod",
                                            CELLVM__ROLE__ROLE_VFIOD, 0 };
 /* --fs: a virtiofsd someone else runs (always vhost-user, never a process of ours). */
 static const struct dev_kind kind_fs = { "fs", "virtiofsd", NULL, CELLVM__ROLE__ROLE_BLOCKD, 26 };
+/* --rng: cellvm-rngd reading the source the controller opened. */
+static const struct dev_kind kind_rng = { "rng", "rngd", "cellvm-rngd", CELLVM__ROLE__ROLE_RNGD,
+                                          4 };
+/* --balloon: cellvm-balloond; no data fd (it punches the guest memory the core sends it). */
+static const struct dev_kind kind_balloon = { "balloon", "balloond", "cellvm-balloond",
+                                              CELLVM__ROLE__ROLE_BALLOOND, 5 };
 /* --user-device: a vfio-user server someone else runs; no process of ours, so no exe. */
 static const struct dev_kind kind_user = { "user-device", "vfio-user", NULL,
                                            CELLVM__ROLE__ROLE_VFIOD, 0 };
@@ -51,6 +57,7 @@ int devices_fail(char *err, size_t errlen, int r, const char *fmt, ...)
 void devices_init(struct devices *d)
 {
     memset(d, 0, sizeof(*d));
+    rl_groups_init(&d->rl_groups);
 }
 
 static void device_init(struct device *dv)
@@ -111,6 +118,61 @@ static int disk_spec(struct device *dv, const struct cli_disk *c)
     return r;
 }
 
+/* bw_* and ops_* keys of a limiter (a disk's or net's own, or its group's); off buckets left out. */
+static int rl_spec(struct device *dv, const struct cli_rate_limit *rl)
+{
+    const struct {
+        const char *key;
+        uint64_t v;
+        bool on;
+    } k[] = {
+        { "bw_size", rl->bw_size, rl->bw_size && rl->bw_refill_time },
+        { "bw_one_time_burst", rl->bw_one_time_burst, rl->bw_size && rl->bw_refill_time },
+        { "bw_refill_time", rl->bw_refill_time, rl->bw_size && rl->bw_refill_time },
+        { "ops_size", rl->ops_size, rl->ops_size && rl->ops_refill_time },
+        { "ops_one_time_burst", rl->ops_one_time_burst, rl->ops_size && rl->ops_refill_time },
+        { "ops_refill_time", rl->ops_refill_time, rl->ops_size && rl->ops_refill_time },
+    };
+    char num[24];
+    int r = 0;
+
+    for (size_t i = 0; !r && i < sizeof(k) / sizeof(k[0]); i++) {
+        if (!k[i].on || !k[i].v)
+            continue;
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)k[i].v);
+        r = spec_add(dv, k[i].key, num);
+    }
+    return r;
+}
+
+/* A disk's limiter: its own buckets, or its group's with the group's region as the last fd. */
+static int disk_limiter(struct devices *d, struct device *dv, const struct cli_config *cfg,
+                        const struct cli_disk *c, char *err, size_t errlen)
+{
+    size_t gi;
+    int fd, r;
+
+    if (!c->rate_limit_group)
+        return rl_spec(dv, &c->rl) ? devices_fail(err, errlen, -ENAMETOOLONG,
+                                                  "--disk %s: spec cannot be passed on", dv->id)
+                                   : 0;
+    r = rl_groups_get(&d->rl_groups, cfg, c->rate_limit_group, &gi, &fd);
+    if (r)
+        return devices_fail(err, errlen, r, "--disk %s: rate limit group '%s': %s", dv->id,
+                            c->rate_limit_group,
+                            r == -ENOENT ? "no such --rate-limit-group" : strerror(-r));
+    if (rl_spec(dv, &cfg->rl_groups[gi].rl))
+        return devices_fail(err, errlen, -ENAMETOOLONG, "--disk %s: spec cannot be passed on",
+                            dv->id);
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return devices_fail(err, errlen, -errno, "--disk %s: rate limit group: %s", dv->id,
+                            strerror(errno));
+    dv->data_fds[dv->ndata++] = fd;
+    snprintf(dv->rl_group, sizeof(dv->rl_group), "%s", cfg->rl_groups[gi].id);
+    return 0;
+}
+
 static void remember_dir(struct device *dv, const char *path)
 {
     char *real = realpath(path, NULL);
@@ -154,8 +216,8 @@ static int device_external(struct device *dv, const char *opt, const char *socke
     return 0;
 }
 
-static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, char *err,
-                     size_t errlen)
+static int open_disk(struct devices *d, struct device *dv, const struct cli_config *cfg,
+                     const struct cli_disk *c, size_t index, char *err, size_t errlen)
 {
     int sv[2];
     struct stat st;
@@ -181,6 +243,9 @@ static int open_disk(struct device *dv, const struct cli_disk *c, size_t index, 
     if (r)
         return devices_fail(err, errlen, r, "--disk %s: path or serial cannot be passed on",
                             dv->id);
+    r = disk_limiter(d, dv, cfg, c, err, errlen);
+    if (r)
+        return r;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return devices_fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
     dv->core_sock = sv[0];
@@ -297,6 +362,8 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
         mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
     }
     r = net_spec(dv, c, tap, mac);
+    if (!r)
+        r = rl_spec(dv, &c->rl);
     if (r)
         return devices_fail(err, errlen, r, "--net %s: spec cannot be passed on", dv->id);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -442,6 +509,71 @@ static int open_fs(struct device *dv, const struct cli_fs *c, size_t index, char
     return device_external(dv, "--fs", c->socket, err, errlen);
 }
 
+/* --rng: the source opened here, where the user's permissions apply (cellvm-rngd never opens a
+ * path), non-blocking so that a source with nothing to give cannot stall the daemon's loop. Cloud
+ * Hypervisor names the device __rng; it has one request queue. */
+static int open_rng(struct device *dv, const struct cli_rng *c, char *err, size_t errlen)
+{
+    struct stat st;
+    int sv[2], fd, r;
+
+    device_base(dv, &kind_rng, "__rng", NULL, 0, 1, 256, 0);
+    fd = open(c->src, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return devices_fail(err, errlen, -errno, "--rng: cannot open source '%s': %s", c->src,
+                            strerror(errno));
+    dv->data_fds[dv->ndata++] = fd;
+    if (fstat(fd, &st) < 0)
+        return devices_fail(err, errlen, -errno, "--rng: source '%s': %s", c->src, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return devices_fail(err, errlen, -EISDIR, "--rng: source '%s' is a directory", c->src);
+    r = spec_add(dv, "src", c->src);
+    if (r)
+        return devices_fail(err, errlen, r, "--rng: source path cannot be passed on");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return devices_fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
+int devices_balloon_spec(struct device *dv, const struct cli_config *cfg)
+{
+    const struct cli_balloon *c = &cfg->balloon;
+    char num[24];
+    int r;
+
+    dv->spec[0] = '\0';
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)c->size);
+    r = spec_add(dv, "size", num);
+    if (!r)
+        r = spec_add(dv, "deflate_on_oom", c->deflate_on_oom ? "on" : "off");
+    if (!r)
+        r = spec_add(dv, "free_page_reporting", c->free_page_reporting ? "on" : "off");
+    /* QEMU disables discard while VFIO is attached: a punched page would be replaced under the
+     * device's DMA mapping of it. vfio-user servers map guest memory for DMA too. */
+    if (!r && (cfg->ndevices || cfg->nuser_devices))
+        r = spec_add(dv, "discard", "off");
+    return r;
+}
+
+/* --balloon: Cloud Hypervisor names it __balloon; inflate and deflate queues, and the free page
+ * reporting queue with free_page_reporting=on (CH's 128-entry rings). */
+static int open_balloon(struct device *dv, const struct cli_config *cfg, char *err, size_t errlen)
+{
+    int sv[2];
+
+    device_base(dv, &kind_balloon, "__balloon", NULL, 0, cfg->balloon.free_page_reporting ? 3 : 2,
+                128, 0);
+    if (devices_balloon_spec(dv, cfg))
+        return devices_fail(err, errlen, -ENAMETOOLONG, "--balloon: spec cannot be passed on");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return devices_fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
 /* Room for every row a VM can have, allocated once: rows never move (the supervisor, timers and
  * API requests point at them). */
 static int rows_alloc(struct devices *d, char *err, size_t errlen)
@@ -455,13 +587,13 @@ static int rows_alloc(struct devices *d, char *err, size_t errlen)
 }
 
 /* Opens row dv for entry index of the kind's list (0 disks, 1 nets, 2 vsock, 3 devices, 4 user
- * devices, 5 virtio-fs). */
+ * devices, 5 virtio-fs, 6 rng, 7 balloon). */
 static int open_kind(struct devices *d, struct device *dv, const struct cli_config *cfg,
                      unsigned kind, size_t index, char *err, size_t errlen)
 {
     switch (kind) {
     case 0:
-        return open_disk(dv, &cfg->disks[index], index, err, errlen);
+        return open_disk(d, dv, cfg, &cfg->disks[index], index, err, errlen);
     case 1:
         return open_net(dv, &cfg->nets[index], index, err, errlen);
     case 2:
@@ -470,6 +602,10 @@ static int open_kind(struct devices *d, struct device *dv, const struct cli_conf
         return open_vfio(d, dv, &cfg->devices[index], index, vfio_host_memlock(cfg), err, errlen);
     case 4:
         return open_user_device(dv, &cfg->user_devices[index], index, err, errlen);
+    case 6:
+        return open_rng(dv, &cfg->rng, err, errlen);
+    case 7:
+        return open_balloon(dv, cfg, err, errlen);
     default:
         return open_fs(dv, &cfg->fs[index], index, err, errlen);
     }
@@ -485,18 +621,22 @@ static void set_modes(struct devices *d, const struct cli_config *cfg)
 
 int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const size_t count[6] = { cfg->ndisks,   cfg->nnets,         cfg->vsock.present ? 1 : 0,
-                              cfg->ndevices, cfg->nuser_devices, cfg->nfs };
-    size_t total = count[0] + count[1] + count[2] + count[3] + count[4] + count[5];
+    const size_t count[8] = {
+        cfg->ndisks,        cfg->nnets, cfg->vsock.present ? 1 : 0, cfg->ndevices,
+        cfg->nuser_devices, cfg->nfs,   cfg->rng.present ? 1 : 0,   cfg->balloon.present ? 1 : 0
+    };
+    size_t total = 0;
     int r = 0;
 
+    for (unsigned k = 0; k < 8; k++)
+        total += count[k];
     set_modes(d, cfg);
     if (!total)
         return 0;
     if (total > DEVICES_MAX_ROWS)
         return devices_fail(err, errlen, -E2BIG, "more than %d PCI devices", DEVICES_MAX_ROWS);
     r = rows_alloc(d, err, errlen);
-    for (unsigned kind = 0; kind < 6 && !r; kind++) {
+    for (unsigned kind = 0; kind < 8 && !r; kind++) {
         for (size_t i = 0; i < count[kind] && !r; i++) {
             device_init(&d->v[d->n]);
             d->n++;

@@ -44,8 +44,7 @@ static void check(struct device *dv, uint64_t now, bool judge)
     if (now - dv->probe_ms < LIVENESS_TIMEOUT_MS)
         return;
     snprintf(dv->rs.failure, sizeof(dv->rs.failure),
-             "stopped answering its control channel for %u s; killed",
-             LIVENESS_TIMEOUT_MS / 1000u);
+             "stopped answering its control channel for %u s; killed", LIVENESS_TIMEOUT_MS / 1000u);
     sv_report(dv->svc.sv, "cellvm: device %s: the %s process %s\n", dv->id, dv->proc.role,
               dv->rs.failure);
     dv->probe_ms = 0;

@@ -17,36 +17,16 @@
 #include <unistd.h>
 
 #include "core/cli/cli.h"
+#include "core/cli/cli_devices.h"
 #include "core/cli/cli_host.h"
 #include "core/controller/controller.h"
+#include "core/controller/core_msg.h"
 #include "core/controller/hotplug.h"
 #include "core/controller/vfio_host.h"
+#include "core/controller/snapshot.h"
 #include "core/controller/vm_stop.h"
 #include "ipc/channel.h"
 #include "validate.h"
-
-/* What the core is told, and the fds it gets, in the same order. */
-struct core_msg {
-    Cellvm__Envelope env;
-    Cellvm__CoreConfig cfg;
-    Cellvm__CpuConfig cpus;
-    Cellvm__MemoryConfig mem;
-    Cellvm__CpuAffinity aff[PB_MAX_VCPUS];
-    Cellvm__CpuAffinity *affp[PB_MAX_VCPUS];
-    Cellvm__CoreFd roles[PB_MAX_CORE_FDS];
-    int fds[PB_MAX_CORE_FDS];
-    Cellvm__MemoryZone zone[PB_MAX_ZONES];
-    Cellvm__MemoryZone *zonep[PB_MAX_ZONES];
-    Cellvm__NumaNode node[PB_MAX_NUMA_NODES];
-    Cellvm__NumaNode *nodep[PB_MAX_NUMA_NODES];
-    uint32_t node_zones[PB_MAX_NUMA_NODES][PB_MAX_ZONES];
-    Cellvm__NumaDistance dist[PB_MAX_NUMA_NODES][PB_MAX_NUMA_NODES];
-    Cellvm__NumaDistance *distp[PB_MAX_NUMA_NODES][PB_MAX_NUMA_NODES];
-};
-
-_Static_assert(RESOURCES_MAX_ZONES == PB_MAX_ZONES, "one fd per zone");
-_Static_assert(CLI_MAX_GUEST_ZONES <= PB_MAX_ZONES, "the CLI refuses what the core cannot take");
-_Static_assert(CLI_MAX_NUMA_ID < PB_MAX_NUMA_NODES, "the CLI refuses ids the core cannot take");
 
 static enum serial_mode serial_mode_of(enum cli_console_mode m)
 {
@@ -67,172 +47,45 @@ static enum serial_mode serial_mode_of(enum cli_console_mode m)
     return SERIAL_MODE_NULL;
 }
 
-static void add_fd(struct core_msg *m, Cellvm__CoreFd role, int fd)
-{
-    if (fd < 0)
-        return;
-    m->roles[m->cfg.n_fds] = role;
-    m->fds[m->cfg.n_fds++] = fd;
-}
-
-static void fill_cpus(struct core_msg *m, const struct cli_cpus *c)
-{
-    uint32_t max = c->max ? c->max : c->boot;
-
-    cellvm__cpu_config__init(&m->cpus);
-    m->cpus.boot_vcpus = c->boot;
-    m->cpus.max_vcpus = max;
-    if (c->has_topology) {
-        m->cpus.threads_per_core = c->topology.threads_per_core;
-        m->cpus.cores_per_die = c->topology.cores_per_die;
-        m->cpus.dies_per_package = c->topology.dies_per_package;
-        m->cpus.packages = c->topology.packages;
-    } else {
-        /* Cloud Hypervisor's default: one package, one die, every vCPU a core. */
-        m->cpus.threads_per_core = 1;
-        m->cpus.cores_per_die = max;
-        m->cpus.dies_per_package = 1;
-        m->cpus.packages = 1;
-    }
-    m->cpus.max_phys_bits = c->max_phys_bits;
-    for (size_t i = 0; i < c->affinity.n && i < PB_MAX_VCPUS; i++) {
-        cellvm__cpu_affinity__init(&m->aff[i]);
-        m->aff[i].vcpu = c->affinity.v[i].key;
-        m->aff[i].host_cpus = c->affinity.v[i].vals.v;
-        m->aff[i].n_host_cpus = c->affinity.v[i].vals.n;
-        m->affp[i] = &m->aff[i];
-    }
-    m->cpus.affinity = m->affp;
-    m->cpus.n_affinity = c->affinity.n < PB_MAX_VCPUS ? c->affinity.n : PB_MAX_VCPUS;
-}
-
-/* Hugepage size of memory asked for with hugepages=on: the given one or 2 MiB. */
-static uint64_t huge_size(bool hugepages, bool has_size, uint64_t size)
-{
-    return hugepages ? (has_size ? size : 2ull << 20) : 0;
-}
-
-static void fill_zones(struct controller *ctl, struct core_msg *m)
+/* hotplug_method=virtio-mem: one sealed memfd per region (the default memory's, or each
+ * zone's with a hotplug_size), with its memory's page size. */
+static int open_vmem(struct controller *ctl, size_t n)
 {
     const struct cli_config *c = &ctl->cfg;
+    int r = 0;
 
-    for (size_t i = 0; i < ctl->res.nzones; i++) {
+    if (c->memory.hotplug_method != CLI_HOTPLUG_VIRTIO_MEM)
+        return 0;
+    if (!c->nzones && c->memory.has_hotplug_size) {
+        r = resources_create_ram(c->memory.hotplug_size,
+                                 core_msg_page_size(c->memory.hugepages,
+                                                    c->memory.has_hugepage_size,
+                                                    c->memory.hugepage_size),
+                                 &ctl->res.vmem_fd[0], ctl->err, n);
+        if (!r)
+            ctl->res.vmem_zone[ctl->res.nvmem++] = 0;
+    }
+    for (size_t i = 0; !r && i < c->nzones && ctl->res.nvmem < RESOURCES_MAX_ZONES; i++) {
         const struct cli_memory_zone *z = &c->zones[i];
-        Cellvm__MemoryZone *mz = &m->zone[i];
 
-        cellvm__memory_zone__init(mz);
-        mz->id = z->id;
-        mz->size = z->size;
-        mz->fd_index = (uint32_t)m->cfg.n_fds;
-        mz->file_backed = ctl->res.zone_file_backed[i];
-        mz->has_host_numa_node = z->has_host_numa_node;
-        mz->host_numa_node = z->host_numa_node;
-        mz->prefault = z->prefault;
-        mz->hugepages = z->hugepages;
-        mz->hugepage_size = huge_size(z->hugepages, z->has_hugepage_size, z->hugepage_size);
-        m->zonep[i] = mz;
-        m->mem.size += z->size;
-        add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY, ctl->res.zone_fd[i]);
+        if (!z->has_hotplug_size)
+            continue;
+        r = resources_create_ram(
+            z->hotplug_size,
+            core_msg_page_size(z->hugepages, z->has_hugepage_size, z->hugepage_size),
+            &ctl->res.vmem_fd[ctl->res.nvmem], ctl->err, n);
+        if (!r)
+            ctl->res.vmem_zone[ctl->res.nvmem++] = (uint32_t)i;
     }
-    m->mem.zones = m->zonep;
-    m->mem.n_zones = ctl->res.nzones;
-}
-
-static uint32_t zone_index(const struct cli_config *c, const char *id)
-{
-    for (size_t i = 0; i < c->nzones; i++)
-        if (!strcmp(c->zones[i].id, id))
-            return (uint32_t)i;
-    return UINT32_MAX; /* cli_validate refused it already */
-}
-
-/* cli_validate checked everything pb_validate_core_config will check again. */
-static void fill_numa(const struct cli_config *c, struct core_msg *m)
-{
-    for (size_t i = 0; i < c->nnuma && i < PB_MAX_NUMA_NODES; i++) {
-        const struct cli_numa *n = &c->numa[i];
-        Cellvm__NumaNode *node = &m->node[i];
-
-        cellvm__numa_node__init(node);
-        node->guest_numa_id = n->guest_numa_id;
-        if (n->device_id)
-            node->device_id = n->device_id;
-        node->cpus = n->cpus.v;
-        node->n_cpus = n->cpus.n;
-        for (size_t j = 0; j < n->memory_zones.n && j < PB_MAX_ZONES; j++)
-            m->node_zones[i][j] = zone_index(c, n->memory_zones.v[j]);
-        node->zones = m->node_zones[i];
-        node->n_zones = n->memory_zones.n < PB_MAX_ZONES ? n->memory_zones.n : PB_MAX_ZONES;
-        for (size_t j = 0; j < n->ndistances && j < PB_MAX_NUMA_NODES; j++) {
-            cellvm__numa_distance__init(&m->dist[i][j]);
-            m->dist[i][j].destination = n->distances[j].destination;
-            m->dist[i][j].distance = n->distances[j].distance;
-            m->distp[i][j] = &m->dist[i][j];
-        }
-        node->distances = m->distp[i];
-        node->n_distances = n->ndistances < PB_MAX_NUMA_NODES ? n->ndistances : PB_MAX_NUMA_NODES;
-        m->nodep[i] = node;
-    }
-    m->cfg.numa_nodes = m->nodep;
-    m->cfg.n_numa_nodes = c->nnuma < PB_MAX_NUMA_NODES ? c->nnuma : PB_MAX_NUMA_NODES;
-}
-
-static void build_core_msg(struct controller *ctl, struct core_msg *m)
-{
-    const struct cli_config *c = &ctl->cfg;
-
-    cellvm__envelope__init(&m->env);
-    cellvm__core_config__init(&m->cfg);
-    cellvm__memory_config__init(&m->mem);
-    fill_cpus(m, &c->cpus);
-    m->mem.size = c->memory.size;
-    m->mem.thp = c->memory.thp;
-    m->mem.hugepages = c->memory.hugepages;
-    m->mem.hugepage_size =
-        huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
-    m->mem.prefault = c->memory.prefault;
-    /* ACPI memory hotplug's area (cli_validate: no zones, 1 TiB at most), whole pages. */
-    if (c->memory.has_hotplug_size && c->memory.hotplug_method == CLI_HOTPLUG_ACPI)
-        m->mem.hotplug_size = c->memory.hotplug_size & ~0xfffull;
-    m->cfg.cpus = &m->cpus;
-    m->cfg.memory = &m->mem;
-    m->cfg.cmdline = c->payload.cmdline ? c->payload.cmdline : (char *)"";
-    switch (ctl->serial.mode) {
-    case SERIAL_MODE_OFF:
-        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_OFF;
-        break;
-    case SERIAL_MODE_NULL:
-        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_NULL;
-        break;
-    default:
-        m->cfg.serial = CELLVM__SERIAL_MODE__SERIAL_STREAM;
-        break;
-    }
-    m->cfg.seccomp = c->seccomp == CLI_SECCOMP_FALSE ? CELLVM__SECCOMP_MODE__SECCOMP_OFF
-                     : c->seccomp == CLI_SECCOMP_LOG ? CELLVM__SECCOMP_MODE__SECCOMP_LOG
-                                                     : CELLVM__SECCOMP_MODE__SECCOMP_ON;
-    m->cfg.verbosity = c->verbosity > 4 ? 4 : c->verbosity;
-    m->cfg.fds = m->roles;
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_KVM, ctl->res.kvm);
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY, ctl->res.memfd);
-    fill_zones(ctl, m);
-    fill_numa(c, m);
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_KERNEL, ctl->res.kernel);
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_INITRAMFS, ctl->res.initramfs);
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_IN, ctl->serial.core_in);
-    add_fd(m, CELLVM__CORE_FD__CORE_FD_SERIAL_OUT, ctl->serial.core_out);
-    m->cfg.attach_count = (uint32_t)ctl->devs.n;
-    m->cfg.num_pci_segments = c->platform.num_pci_segments;
-    m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
-    m->env.core_config = &m->cfg;
+    return r;
 }
 
 static int open_everything(struct controller *ctl)
 {
     const struct cli_config *c = &ctl->cfg;
     size_t n = sizeof(ctl->err);
-    uint64_t huge =
-        huge_size(c->memory.hugepages, c->memory.has_hugepage_size, c->memory.hugepage_size);
+    uint64_t huge = core_msg_page_size(c->memory.hugepages, c->memory.has_hugepage_size,
+                                       c->memory.hugepage_size);
     int r;
 
     if (c->log_file && ctl->log_fd < 0) { /* opened once: a second vm.boot keeps it */
@@ -264,13 +117,32 @@ static int open_everything(struct controller *ctl)
             .size = z->size,
             .file = z->file,
             .shared = z->shared,
-            .hugepage_size = huge_size(z->hugepages, z->has_hugepage_size, z->hugepage_size),
+            .hugepage_size =
+                core_msg_page_size(z->hugepages, z->has_hugepage_size, z->hugepage_size),
         };
 
         r = resources_open_zone(&rz, &ctl->res.zone_fd[i], &ctl->res.zone_file_backed[i], ctl->err,
                                 n);
         if (!r)
             ctl->res.nzones++;
+    }
+    if (!r)
+        r = open_vmem(ctl, n);
+    /* The core names each pmem device: the ids vm.info shows (_pmem0, ...), as a vm.boot
+     * through the API gives them before it starts anything. */
+    if (!r && c->npmem && cli_fill_device_ids(&ctl->cfg)) {
+        snprintf(ctl->err, n, "out of memory");
+        r = -ENOMEM;
+    }
+    for (size_t i = 0; !r && i < c->npmem && i < RESOURCES_MAX_PMEM; i++) {
+        const struct resources_pmem rp = { .file = c->pmem[i].file,
+                                           .has_size = c->pmem[i].has_size,
+                                           .size = c->pmem[i].size,
+                                           .discard_writes = c->pmem[i].discard_writes };
+
+        r = resources_open_pmem(&rp, &ctl->res.pmem_fd[i], &ctl->res.pmem_size[i], ctl->err, n);
+        if (!r)
+            ctl->res.npmem++;
     }
     /* Info, not warning: most hosts keep shmem THP off and the VM works either way. */
     if (!r && c->verbosity && c->memory.thp && !huge && resources_shmem_thp_off())
@@ -342,6 +214,7 @@ static void configure_core(struct sv_child *c, const Cellvm__Hello *h)
         e = devices_attach(&ctl->devs, c);
     /* The core holds them now; keeping the kernel or serial open here would only leak. */
     serial_release_core_fds(&ctl->serial);
+    restore_fds_sent(&ctl->api);
     if (e) {
         snprintf(why, sizeof(why), "cannot configure the core: %s", strerror(-e));
         core_fail(c, why);
@@ -478,7 +351,7 @@ static int boot_vm(struct controller *ctl)
         return r;
     }
     snprintf(chan_arg, sizeof(chan_arg), "%d", LAUNCH_CHANNEL_FD);
-    build_core_msg(ctl, &msg);
+    core_msg_build(ctl, &msg);
     ctl->msg = &msg;
     r = child_spawn(&ctl->core, exe, argv);
     if (r) {
@@ -582,6 +455,29 @@ static int run_vm(struct controller *ctl)
     return r;
 }
 
+/* --restore source_url=...: the VM of the snapshot, booted (restored) as if given on the
+ * command line, which may say nothing else about the VM. 0, or -1 with the error printed. */
+static int restore_cli(struct controller *ctl)
+{
+    char *url = ctl->cfg.restore.source_url;
+    bool prefault = ctl->cfg.restore.prefault;
+    int r;
+
+    if (ctl->cfg.payload.kernel || ctl->cfg.ndisks || ctl->cfg.nnets) {
+        fprintf(stderr, "cellvm: error: --restore takes the VM from the snapshot's config.json: "
+                        "give it with --api-socket, logging and seccomp options only\n");
+        return -1;
+    }
+    ctl->cfg.restore.source_url = NULL; /* the configuration is replaced below */
+    r = restore_load(&ctl->api, url, prefault, ctl->err, sizeof(ctl->err));
+    free(url);
+    if (r) {
+        fprintf(stderr, "cellvm: error: --restore: %s\n", ctl->err);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct controller ctl = { .log_fd = -1 };
@@ -622,6 +518,8 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < ctl.cfg.nwarnings; i++)
         fprintf(stderr, "cellvm: warning: %s\n", ctl.cfg.warnings[i]);
     ctl.api.enabled = ctl.cfg.api_socket.present;
+    if (ctl.cfg.restore.present && restore_cli(&ctl))
+        goto out;
     if (!ctl.cfg.payload.kernel && !ctl.api.enabled) {
         fprintf(stderr, "cellvm: error: --kernel or --api-socket is required\n");
         goto out;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "core/controller/api_ctl.h"
+#include "core/controller/balloon_ctl.h"
+#include "core/controller/resize_vmem.h"
 #include "core/controller/resources.h"
 #include "validate.h"
 
@@ -29,6 +31,12 @@ static int check_ram(const struct api_ctl *a, uint64_t want, bool booted, uint64
                         : 0;
 
     *delta = 0;
+    if (resize_vmem_on(a)) { /* *delta: the RAM step has work (virtio-mem answers it) */
+        int r = resize_vmem_check(a, want, booted, msg, len);
+
+        *delta = r || !booted ? 0 : want;
+        return r;
+    }
     if (a->cfg->nzones || !have) {
         snprintf(msg, len, "desired_ram: memory with --memory-zone cannot be resized");
         return -EINVAL;
@@ -111,6 +119,8 @@ static void next_step(struct api_ctl *a)
             snprintf(msg, sizeof(msg), "the core cannot be reached");
             r = -ENOTCONN;
         }
+    } else if (a->vm_resize_ram && resize_vmem_on(a)) {
+        r = resize_vmem_send_ram(a, core, a->vm_resize_ram, msg, sizeof(msg));
     } else if (a->vm_resize_ram) {
         r = check_ram(a, a->vm_resize_ram, true, &delta, msg, sizeof(msg));
         if (!r && delta)
@@ -137,8 +147,12 @@ void resize_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmResize *r
         return;
     }
     if (rz->has_desired_balloon) {
-        api_ctl_respond(a, id, 500, "desired_balloon: the VM has no balloon", NULL);
-        return;
+        uint32_t st = balloon_ctl_check(a, rz->desired_balloon, msg, sizeof(msg));
+
+        if (st) {
+            api_ctl_respond(a, id, st, msg, NULL);
+            return;
+        }
     }
     if (rz->has_desired_vcpus && (!rz->desired_vcpus || rz->desired_vcpus > a->cfg->cpus.max)) {
         snprintf(msg, sizeof(msg), "desired_vcpus %u: must be between 1 and max_vcpus (%u)",
@@ -150,6 +164,9 @@ void resize_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmResize *r
         api_ctl_respond(a, id, 500, msg, NULL);
         return;
     }
+    /* The balloon needs no step of its own: its daemon takes the target at once. */
+    if (rz->has_desired_balloon)
+        balloon_ctl_set(a, rz->desired_balloon);
     if (!booted) { /* Created or Shutdown: the next boot starts with them */
         if (rz->has_desired_vcpus)
             a->cfg->cpus.boot = rz->desired_vcpus;
@@ -162,7 +179,7 @@ void resize_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmResize *r
         api_ctl_respond(a, id, 204, NULL, NULL); /* nothing asked, nothing to do */
         return;
     }
-    if (a->vm_resize_id) {
+    if (a->vm_resize_id || a->vm_resize_zone_id) {
         api_ctl_respond(a, id, 429, "another vm.resize is in progress", NULL);
         return;
     }
@@ -213,8 +230,28 @@ void resize_on_memory_added(struct api_ctl *a, const Cellvm__MemoryAdded *m)
     next_step(a);
 }
 
+/* virtio-mem's answer to vm.resize's RAM step: hotplugged_size follows, as Cloud Hypervisor's
+ * config (None when back at the boot size). */
+void resize_on_vmem_resized(struct api_ctl *a, const Cellvm__VirtioMemResized *m)
+{
+    struct cli_memory *mem = &a->cfg->memory;
+
+    if (!a->vm_resize_id || !a->vm_resize_vmem || a->vm_resize_cpus)
+        return;
+    a->vm_resize_vmem = false;
+    if (m->errnum) {
+        fail(a, m->errnum, m->message);
+        return;
+    }
+    mem->has_hotplugged_size = a->vm_resize_ram > mem->size;
+    mem->hotplugged_size = mem->has_hotplugged_size ? a->vm_resize_ram - mem->size : 0;
+    a->vm_resize_ram = 0;
+    next_step(a);
+}
+
 void resize_drop(struct api_ctl *a)
 {
+    resize_vmem_drop(a);
     if (a->vm_resize_id)
         api_ctl_respond(a, a->vm_resize_id, 500, "the VM stopped before the resize was done", NULL);
     a->vm_resize_id = 0;

@@ -18,7 +18,10 @@ void resources_init(struct vm_resources *r)
     r->kernel = -1;
     r->initramfs = -1;
     for (size_t i = 0; i < RESOURCES_MAX_ZONES; i++)
-        r->zone_fd[i] = -1;
+        r->zone_fd[i] = r->vmem_fd[i] = -1;
+    for (size_t i = 0; i < RESOURCES_MAX_PMEM; i++)
+        r->pmem_fd[i] = -1;
+    r->npmem = 0;
     r->nzones = 0;
 }
 
@@ -35,9 +38,15 @@ void resources_close(struct vm_resources *r)
     close_fd(&r->memfd);
     close_fd(&r->kernel);
     close_fd(&r->initramfs);
-    for (size_t i = 0; i < RESOURCES_MAX_ZONES; i++)
+    for (size_t i = 0; i < RESOURCES_MAX_ZONES; i++) {
         close_fd(&r->zone_fd[i]);
+        close_fd(&r->vmem_fd[i]);
+    }
+    for (size_t i = 0; i < RESOURCES_MAX_PMEM; i++)
+        close_fd(&r->pmem_fd[i]);
     r->nzones = 0;
+    r->nvmem = 0;
+    r->npmem = 0;
 }
 
 int resources_open_ro(const char *what, const char *path, int *fd, char *err, size_t errlen)

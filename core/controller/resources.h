@@ -11,6 +11,7 @@
  */
 /* Memory zones the controller can hand to the core (validate.h's PB_MAX_ZONES). */
 #define RESOURCES_MAX_ZONES 8
+#define RESOURCES_MAX_PMEM  8 /* --pmem files (validate.h's PB_MAX_PMEM) */
 
 struct vm_resources {
     int kvm;                                    /* /dev/kvm; owned */
@@ -20,6 +21,16 @@ struct vm_resources {
     int zone_fd[RESOURCES_MAX_ZONES];           /* one per --memory-zone, in order; owned */
     bool zone_file_backed[RESOURCES_MAX_ZONES]; /* an unsealable file= file, not a memfd */
     size_t nzones;
+    /* virtio-mem (issue 17): the region of zone vmem_zone[i] (0 without zones), a sealed memfd
+     * of its hotplug_size; owned, nvmem of them in zone order. */
+    int vmem_fd[RESOURCES_MAX_ZONES];
+    uint32_t vmem_zone[RESOURCES_MAX_ZONES];
+    size_t nvmem;
+    /* --pmem (issue 20): each device's file and the bytes of it the guest sees; owned, npmem
+     * of them in --pmem order. */
+    int pmem_fd[RESOURCES_MAX_PMEM];
+    uint64_t pmem_size[RESOURCES_MAX_PMEM];
+    size_t npmem;
 };
 
 void resources_init(struct vm_resources *r);
@@ -68,6 +79,23 @@ struct resources_zone {
  * mapping of it would show them, yet shareable with device processes.
  */
 int resources_open_zone(const struct resources_zone *z, int *fd, bool *file_backed, char *err,
+                        size_t errlen);
+
+/* What one --pmem asks for (resources_pmem.c). */
+struct resources_pmem {
+    const char *file;
+    bool has_size;
+    uint64_t size;
+    bool discard_writes;
+};
+
+/*
+ * The file a virtio-pmem device maps (Cloud Hypervisor's rules): a directory gets an unnamed
+ * temporary file of size bytes (size required); a file is opened read-write, or read-only
+ * with discard_writes, and must hold at least size bytes (its own size without size); the
+ * size is a non-zero multiple of 2 MiB. 0, or -errno with one line in err.
+ */
+int resources_open_pmem(const struct resources_pmem *p, int *fd, uint64_t *size, char *err,
                         size_t errlen);
 
 /* Online host NUMA nodes (/sys/devices/system/node/online) as a bitmap of nwords*64 bits;

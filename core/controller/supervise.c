@@ -214,6 +214,17 @@ static void on_chan(evutil_socket_t fd, short what, void *arg)
     read_chan(arg);
 }
 
+bool sv_child_gone(const struct sv_child *c)
+{
+    siginfo_t si = { 0 };
+
+    if (c->exited || c->proc->pid <= 0)
+        return true;
+    /* WNOWAIT: only a look; reap() collects it from the loop as usual. */
+    return waitid(P_PID, (id_t)c->proc->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == c->proc->pid;
+}
+
 void sv_drain(struct supervisor *sv)
 {
     for (size_t i = 0; i < sv->nchildren; i++) {

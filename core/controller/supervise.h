@@ -107,6 +107,9 @@ void sv_stop(struct supervisor *sv);
 void sv_describe_death(struct supervisor *sv, const struct sv_child *c, int st, char *msg,
                        size_t len);
 
+/* Whether c has exited, reaped or not (its exit may still wait in the loop). */
+bool sv_child_gone(const struct sv_child *c);
+
 /* Handles messages already queued on every child's channel (a device's death is judged only
  * after the core's last word, which may be waiting there). */
 void sv_drain(struct supervisor *sv);

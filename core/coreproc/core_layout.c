@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/coreproc/core_sys.h"
+#include "core/platform.h"
 
 _Static_assert(PB_MAX_ZONES <= GUEST_MEM_MAX_ZONES, "every zone the protocol allows must fit");
 
@@ -22,6 +23,12 @@ void core_layout_release(struct core_layout *l)
     for (uint32_t i = 0; i < l->nzones; i++)
         core_unmap_ram(l->zone[i].host, l->zone[i].size);
     l->nzones = 0;
+    for (uint32_t i = 0; i < l->nvmem; i++)
+        core_unmap_ram(l->vmem_map[i].host, l->vmem_map[i].size);
+    l->nvmem = 0;
+    for (uint32_t i = 0; i < l->npmem; i++)
+        core_unmap_ram(l->pmem_map[i].host, l->pmem_map[i].size);
+    l->npmem = 0;
 }
 
 /* One zone of the config, or the whole of memory.size when there are none. */
@@ -104,6 +111,87 @@ static int map_zones(struct core_layout *l, const Cellvm__CoreConfig *cfg, const
     return 0;
 }
 
+/*
+ * The virtio-mem regions, in zone order above RAM as Cloud Hypervisor places them: from the
+ * end of RAM rounded up to 128 MiB (4 GiB when RAM ends below the hole), each region starting
+ * on a 128 MiB boundary after the one before.
+ */
+static int map_vmem(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds, char *err,
+                    size_t errlen)
+{
+    const Cellvm__MemoryConfig *m = cfg->memory;
+    uint64_t at = guest_mem_end(&l->mem);
+
+    at = at <= GPA_MEM32_END ? GPA_RAM_ABOVE_4G : at;
+    for (size_t i = 0; i < m->n_virtio_mem && i < GUEST_MEM_MAX_ZONES; i++) {
+        const Cellvm__VirtioMemRegion *v = m->virtio_mem[i];
+        int fd = fds[v->fd_index], r;
+        uint8_t *host;
+
+        at = (at + PB_HOTPLUG_BLOCK - 1) & ~(PB_HOTPLUG_BLOCK - 1);
+        r = core_map_ram(fd, v->size, true, m->thp, &host);
+        if (r < 0) {
+            snprintf(err, errlen, "virtio-mem: cannot map %llu bytes: %s",
+                     (unsigned long long)v->size, strerror(-r));
+            return r;
+        }
+        l->vmem_map[l->nvmem].host = host;
+        l->vmem_map[l->nvmem].size = v->size;
+        r = guest_mem_add_vmem(&l->mem, at, host, v->size, fd, v->zone);
+        if (r < 0) {
+            snprintf(err, errlen, "virtio-mem: %llu MiB at 0x%llx do not fit the memory map: %s",
+                     (unsigned long long)(v->size >> 20), (unsigned long long)at, strerror(-r));
+            core_unmap_ram(host, v->size);
+            return r;
+        }
+        l->vmem[l->nvmem++] =
+            (struct vm_vmem_params){ .region = (uint32_t)r, .requested = v->requested, .node = -1 };
+        at += v->size;
+    }
+    return 0;
+}
+
+/*
+ * The virtio-pmem files, above RAM and the virtio-mem regions, each on a 2 MiB boundary (Cloud
+ * Hypervisor's alignment for them); the memory hotplug area and MMIO64 come after them.
+ */
+static int map_pmem(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds, char *err,
+                    size_t errlen)
+{
+    const uint64_t align = 2ull << 20;
+    uint64_t at = guest_mem_end(&l->mem);
+
+    at = at <= GPA_MEM32_END ? GPA_RAM_ABOVE_4G : at;
+    for (size_t i = 0; i < cfg->n_pmem && i < GUEST_MEM_MAX_PMEM; i++) {
+        const Cellvm__PmemDevice *d = cfg->pmem[i];
+        int fd = fds[d->fd_index], r;
+        uint8_t *host;
+
+        at = (at + align - 1) & ~(align - 1);
+        r = core_map_pmem(fd, d->size, d->discard_writes, &host);
+        if (r < 0) {
+            snprintf(err, errlen, "pmem '%s': cannot map %llu bytes of its file: %s", d->id,
+                     (unsigned long long)d->size, strerror(-r));
+            return r;
+        }
+        l->pmem_map[l->npmem].host = host;
+        l->pmem_map[l->npmem].size = d->size;
+        r = guest_mem_add_pmem(&l->mem, at, host, d->size, fd, d->discard_writes);
+        if (r < 0) {
+            snprintf(err, errlen, "pmem '%s': %llu MiB at 0x%llx do not fit the memory map: %s",
+                     d->id, (unsigned long long)(d->size >> 20), (unsigned long long)at,
+                     strerror(-r));
+            core_unmap_ram(host, d->size);
+            return r;
+        }
+        l->pmem[l->npmem++] = (struct vm_pmem_params){ .region = (uint32_t)r,
+                                                       .id = d->id,
+                                                       .pci_segment = (uint16_t)d->pci_segment };
+        at += d->size;
+    }
+    return 0;
+}
+
 /* Proximity domain = guest_numa_id; ids are dense in practice and below PB_MAX_NUMA_NODES. */
 static void fill_numa(struct core_layout *l, const Cellvm__CoreConfig *cfg, struct vm_numa *out)
 {
@@ -164,11 +252,23 @@ int core_layout_apply(struct core_layout *l, const Cellvm__CoreConfig *cfg, cons
 {
     int r = map_zones(l, cfg, fds, err, errlen);
 
+    if (!r)
+        r = map_vmem(l, cfg, fds, err, errlen);
+    if (!r)
+        r = map_pmem(l, cfg, fds, err, errlen);
     if (r < 0)
         return r;
     p->mem = l->mem;
     p->hotplug_size = cfg->memory->hotplug_size;
     fill_numa(l, cfg, &p->numa);
+    /* A zone's virtio-mem device names the zone's node (ACPI_PXM) when there is NUMA. */
+    for (uint32_t i = 0; i < l->nvmem; i++)
+        if (cfg->n_numa_nodes && cfg->memory->n_zones)
+            l->vmem[i].node = (int)l->zone_node[cfg->memory->virtio_mem[i]->zone];
+    p->vmem = l->vmem;
+    p->nvmem = l->nvmem;
+    p->pmem = l->pmem;
+    p->npmem = l->npmem;
     p->affinity = l->affinity;
     p->naffinity = fill_affinity(l, cfg->cpus);
     return 0;

@@ -20,6 +20,18 @@ struct core_layout {
         uint64_t size;
     } zone[GUEST_MEM_MAX_ZONES];
     uint32_t nzones;
+    struct {
+        uint8_t *host; /* owned mapping of a virtio-mem region */
+        uint64_t size;
+    } vmem_map[GUEST_MEM_MAX_ZONES];
+    struct vm_vmem_params vmem[GUEST_MEM_MAX_ZONES];
+    uint32_t nvmem;
+    struct {
+        uint8_t *host; /* owned mapping of a virtio-pmem file */
+        uint64_t size;
+    } pmem_map[GUEST_MEM_MAX_PMEM];
+    struct vm_pmem_params pmem[GUEST_MEM_MAX_PMEM];
+    uint32_t npmem;
     struct guest_mem mem;
     uint32_t cpu_node[PB_MAX_VCPUS];
     uint32_t zone_node[GUEST_MEM_MAX_ZONES];
@@ -31,8 +43,8 @@ struct core_layout {
 void core_layout_init(struct core_layout *l);
 
 /*
- * Maps every zone (fds[i] is the fd of cfg->fds[i]) and fills p->mem, p->numa and
- * p->affinity, which point into l. 0, or -errno with one line in err.
+ * Maps every zone and virtio-mem region (fds[i] is the fd of cfg->fds[i]) and fills p->mem,
+ * p->vmem, p->numa and p->affinity, which point into l. 0, or -errno with one line in err.
  */
 int core_layout_apply(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds,
                       struct vm_params *p, char *err, size_t errlen);

@@ -16,6 +16,7 @@
 #include "core/coreproc/core_jail.h"
 #include "core/coreproc/core_layout.h"
 #include "core/vm/vm.h"
+#include "core/vm/vm_state.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
 #include "validate.h"
@@ -138,6 +139,17 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.device_lost = send_lost;
     p.device_lost_arg = c;
     p.pci_segments = cfg->num_pci_segments;
+    p.restore = cfg->restore; /* validated: then both snapshot fds are there */
+    p.restore_state_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_STATE);
+    p.restore_ram_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES);
+    if (cfg->smbios) { /* validated: strings printable and bounded, uuid 0 or 16 bytes */
+        const char *sn = cfg->smbios->serial_number;
+
+        p.smbios.serial_number = sn && *sn ? sn : NULL;
+        p.smbios.uuid = cfg->smbios->uuid.len == SMBIOS_UUID_LEN ? cfg->smbios->uuid.data : NULL;
+        p.smbios.oem_strings = (const char *const *)cfg->smbios->oem_strings;
+        p.smbios.noem_strings = cfg->smbios->n_oem_strings;
+    }
     p.virtio = c->virtio;
     p.nvirtio = (uint32_t)c->nvirtio;
     p.vfio = c->vfio;
@@ -148,6 +160,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     for (size_t i = 0; i < c->nvfio && c->nfds + c->nvirtio + i < CORE_MAX_KEEP; i++)
         keep[c->nfds + c->nvirtio + i] = c->vfio[i].sock;
     memcpy(keep, c->fds, c->nfds * sizeof(keep[0]));
+    vm_state_json_init(); /* getrandom, which the jail does not allow */
     r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, c->nfds + c->nvirtio + c->nvfio,
                         cfg->cpus->max_vcpus, err, errlen);
     if (r)
@@ -368,6 +381,22 @@ static void add_memory(struct core *c, const Cellvm__AddMemory *m, int fd)
     (void)send_simple(c->chan, &env);
 }
 
+/* vm.resize / vm.resize-zone with virtio-mem (issue 17): answered VirtioMemResized. */
+static void virtio_mem_resize(struct core *c, const Cellvm__VirtioMemResize *m)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__VirtioMemResized done = CELLVM__VIRTIO_MEM_RESIZED__INIT;
+    char err[256] = "";
+    int r = vm_vmem_resize(c->vm, m->index, m->requested_size, err, sizeof(err));
+
+    printable(err);
+    done.errnum = r < 0 && -r < 4096 ? -r : 0;
+    done.message = err;
+    env.body_case = CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZED;
+    env.virtio_mem_resized = &done;
+    (void)send_simple(c->chan, &env);
+}
+
 /* AttachDevice while running: the controller replaced a device process, or found an external
  * backend again (issue 19), or hot-adds a device (issue 16). */
 static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
@@ -391,6 +420,26 @@ static void reattach(struct core *c, const Cellvm__AttachDevice *a, int fd)
         close(fd);
     if (r)
         send_reconnected(c, a->id, r);
+}
+
+/* vm.snapshot (issue 18): fds are state.json and memory-ranges (validated: exactly two), closed
+ * here once written; answered SnapshotDone. */
+static void snapshot(struct core *c, int *fds)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__SnapshotDone done = CELLVM__SNAPSHOT_DONE__INIT;
+    char err[256] = "";
+    int r = vm_snapshot(c->vm, fds[0], fds[1], err, sizeof(err));
+
+    ipc_close_fds(fds, 2);
+    if (r)
+        fprintf(stderr, "cellvm-core: %s\n", err);
+    printable(err);
+    done.errnum = r < 0 && -r < 4096 ? -r : r ? EIO : 0;
+    done.message = err;
+    env.body_case = CELLVM__ENVELOPE__BODY_SNAPSHOT_DONE;
+    env.snapshot_done = &done;
+    (void)send_simple(c->chan, &env);
 }
 
 /* Until the channel or the guest's hotplug eject fd is readable: 1 for the channel, 0 after an
@@ -420,14 +469,14 @@ static void *control_thread(void *arg)
 
     for (;;) {
         Cellvm__Envelope *env;
-        int fds[1];
+        int fds[2];
         size_t nfds;
         const char *why = NULL;
         int r;
 
         if (!wait_control(c))
             continue;
-        r = ipc_recv_envelope(c->chan, &env, fds, 1, &nfds, &why);
+        r = ipc_recv_envelope(c->chan, &env, fds, 2, &nfds, &why);
 
         /* A bad message is dropped; anything else means the channel is gone. */
         if (r && r != -EINVAL && r != -EBADMSG && r != -EMSGSIZE) {
@@ -442,6 +491,11 @@ static void *control_thread(void *arg)
             ipc_free_envelope(env);
             vm_request_stop(c->vm);
             return NULL;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VM_SNAPSHOT) {
+            snapshot(c, fds);
+            ipc_free_envelope(env);
+            continue;
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_VM_CONTROL) {
             vm_control(c, env->vm_control->op);
@@ -466,6 +520,11 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_ADD_MEMORY) {
             add_memory(c, env->add_memory, fds[0]); /* validated: exactly one fd */
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZE) {
+            virtio_mem_resize(c, env->virtio_mem_resize);
             ipc_free_envelope(env);
             continue;
         }

@@ -17,6 +17,25 @@
 #define MAX_HOST_NODES 1024
 #define LONG_BITS      (8 * sizeof(unsigned long))
 
+int core_map_pmem(int fd, uint64_t size, bool discard_writes, uint8_t **out)
+{
+    struct stat st;
+    void *p;
+
+    *out = NULL;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    /* Pages past the end of the file would fault SIGBUS in this process. */
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size > SIZE_MAX)
+        return -EINVAL;
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+             MAP_NORESERVE | (discard_writes ? MAP_PRIVATE : MAP_SHARED), fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *out = p;
+    return 0;
+}
+
 int core_map_ram(int fd, uint64_t size, bool sealed, bool thp, uint8_t **out)
 {
     const int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;

@@ -12,6 +12,9 @@
  */
 int core_map_ram(int fd, uint64_t size, bool sealed, bool thp, uint8_t **out);
 void core_unmap_ram(uint8_t *host, uint64_t size);
+/* A virtio-pmem file (at least size bytes, a regular file) mapped shared, or private with
+ * discard_writes so the guest's writes stay in this process. 0 or -errno. */
+int core_map_pmem(int fd, uint64_t size, bool discard_writes, uint8_t **out);
 
 /* mbind(MPOL_BIND) of a mapping to one host NUMA node. 0 or -errno. */
 int core_bind_ram(uint8_t *host, uint64_t size, uint32_t node);

@@ -38,7 +38,9 @@ int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int f
 {
     uint64_t gpa = next_gpa(gm), low = 0;
 
-    if (!host || size == 0 || (size & GUEST_PAGE) || gm->nhotplug)
+    if (!host || size == 0 || (size & GUEST_PAGE) || gm->nhotplug ||
+        (gm->nregions &&
+         (gm->regions[gm->nregions - 1].vmem || gm->regions[gm->nregions - 1].pmem)))
         return -EINVAL;
     if (gm->nzones >= GUEST_MEM_MAX_ZONES || gm->nregions + 2 > GUEST_MEM_MAX_REGIONS)
         return -ENOSPC;
@@ -72,6 +74,35 @@ int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t
     gm->nhotplug++;
     gm->size += size;
     return (int)gm->nregions++;
+}
+
+int guest_mem_add_vmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd,
+                       uint32_t zone)
+{
+    const uint64_t limit = 1ull << GPA_MAX_BITS;
+
+    if (!host || size == 0 || (size & GUEST_PAGE) || (gpa & GUEST_PAGE) || gm->nhotplug ||
+        gpa < guest_mem_end(gm) || gpa < GPA_RAM_ABOVE_4G)
+        return -EINVAL;
+    if (gm->nregions >= GUEST_MEM_MAX_REGIONS || gpa >= limit || size > limit - gpa)
+        return -ENOSPC;
+    gm->regions[gm->nregions] = (struct guest_mem_region){
+        .gpa = gpa, .size = size, .host = host, .fd = fd, .zone = zone, .vmem = true
+    };
+    return (int)gm->nregions++;
+}
+
+int guest_mem_add_pmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd,
+                       bool core_only)
+{
+    int r = guest_mem_add_vmem(gm, gpa, host, size, fd, GUEST_MEM_HOTPLUG_ZONE);
+
+    if (r >= 0) {
+        gm->regions[r].vmem = false;
+        gm->regions[r].pmem = true;
+        gm->regions[r].core_only = core_only;
+    }
+    return r;
 }
 
 void guest_mem_drop_last(struct guest_mem *gm)

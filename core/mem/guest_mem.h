@@ -1,6 +1,7 @@
 #ifndef CELLVM_CORE_GUEST_MEM_H
 #define CELLVM_CORE_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,8 @@
  */
 #define GUEST_MEM_MAX_ZONES   8
 #define GUEST_MEM_MAX_HOTPLUG 8
-#define GUEST_MEM_MAX_REGIONS (GUEST_MEM_MAX_ZONES + 1 + GUEST_MEM_MAX_HOTPLUG)
+#define GUEST_MEM_MAX_PMEM    8 /* virtio-pmem files (cellvm's limit) */
+#define GUEST_MEM_MAX_REGIONS (GUEST_MEM_MAX_ZONES + 1 + GUEST_MEM_MAX_HOTPLUG + GUEST_MEM_MAX_PMEM)
 /* The zone index of hot-added regions: they belong to no --memory-zone. */
 #define GUEST_MEM_HOTPLUG_ZONE UINT32_MAX
 
@@ -28,6 +30,9 @@ struct guest_mem_region {
     int fd;             /* the zone's fd (-1 if none), borrowed */
     uint64_t fd_offset; /* of host within the fd */
     uint32_t zone;      /* index in the order zones were added */
+    bool vmem;          /* a virtio-mem region: not RAM the guest boots with */
+    bool pmem;          /* a virtio-pmem file: not RAM either */
+    bool core_only;     /* a private mapping (pmem discard_writes): no other process maps it */
 };
 
 struct guest_mem {
@@ -35,7 +40,7 @@ struct guest_mem {
     uint32_t nregions;
     uint32_t nzones;
     uint32_t nhotplug; /* regions added by guest_mem_add_at (the last ones) */
-    uint64_t size;     /* bytes of RAM in all regions */
+    uint64_t size;     /* bytes of RAM in all regions but the virtio-mem ones */
 };
 
 /* An empty layout; zones are then added in guest-physical order. */
@@ -57,6 +62,22 @@ int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int f
  * -ENOSPC (GUEST_MEM_MAX_HOTPLUG regions added already, or past 2^52).
  */
 int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd);
+/*
+ * Appends the region of a virtio-mem device of zone `zone`: size bytes at gpa (both multiples
+ * of 4 KiB, gpa at or above the end of the last region and at or above 4 GiB), mapped at host,
+ * backed by fd. Device processes and KVM see it like RAM; the boot memory map and `size` do
+ * not count it (the guest plugs its blocks through the device). Returns the region's index, or
+ * -EINVAL or -ENOSPC as guest_mem_add_at.
+ */
+int guest_mem_add_vmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd,
+                       uint32_t zone);
+/*
+ * Appends the region of a virtio-pmem device: the file mapped at host (size bytes), at gpa, as
+ * guest_mem_add_vmem places it; core_only when the mapping is private. Not RAM: the memory
+ * map and `size` do not count it. The region's index, or -EINVAL or -ENOSPC.
+ */
+int guest_mem_add_pmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd,
+                       bool core_only);
 /* Drops the last region if it was hot-added (the caller unmaps it): a failed hot-add. */
 void guest_mem_drop_last(struct guest_mem *gm);
 /* First guest-physical address past every region (0 when empty). */

@@ -155,6 +155,14 @@ void serial_reset(struct serial *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+void serial_sync_irq(struct serial *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->irq_level = -1; /* unknown: the line is driven to what the registers say */
+    update_irq(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static uint8_t read_locked(struct serial *s, uint8_t off)
 {
     uint8_t v, iir;

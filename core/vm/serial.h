@@ -43,6 +43,8 @@ int serial_init(struct serial *s, const struct serial_io *io);
 void serial_destroy(struct serial *s);
 /* Back to power-on register state; drops buffered input and lowers the interrupt. */
 void serial_reset(struct serial *s);
+/* Registers loaded from a snapshot (issue 18): drives the interrupt line to match them. */
+void serial_sync_irq(struct serial *s);
 
 uint8_t serial_read(struct serial *s, uint8_t off);
 void serial_write(struct serial *s, uint8_t off, uint8_t val);

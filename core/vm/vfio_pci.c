@@ -427,7 +427,8 @@ static int map_dma(struct vfio_pci_dev *d, char *err, size_t errlen)
     int r = 0;
 
     for (uint32_t i = 0; !r && i < m->nregions; i++)
-        r = dma_map_one(d, &m->regions[i], err, errlen);
+        if (!m->regions[i].core_only) /* a private pmem mapping: vfiod cannot map it */
+            r = dma_map_one(d, &m->regions[i], err, errlen);
     return r;
 }
 

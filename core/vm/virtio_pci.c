@@ -354,8 +354,8 @@ static void device_cfg_read(struct vpci_dev *d, uint64_t off, uint32_t len, uint
 
 static void device_cfg_write(struct vpci_dev *d, uint64_t off, uint32_t len, uint64_t val)
 {
-    if (off >= d->config_len || d->config_len - off < len)
-        return;
+    if (d->local || off >= d->config_len || d->config_len - off < len)
+        return; /* a local device's config is read-only to the driver */
     for (uint32_t i = 0; i < len; i++)
         d->config[off + i] = (uint8_t)(val >> (8 * i));
     if (!(d->work & VPCI_WORK_CONFIG)) {
@@ -540,6 +540,8 @@ static uint32_t class_of(uint16_t virtio_id)
         return 0x010000; /* mass storage (SCSI), as QEMU */
     case 26:
         return 0x018000; /* mass storage, other: virtio-fs, as QEMU */
+    case 24:
+        return 0x058000; /* memory controller, other: virtio-mem, as QEMU */
     default:
         return 0xff0000;
     }
@@ -587,6 +589,21 @@ static int build_function(struct vpci_dev *d, struct pci_bus *bus)
     return r;
 }
 
+/* A device the core serves: its features and config are the owner's, no backend to ask. */
+static int local_init(struct vpci_dev *d, const struct vpci_params *p, char *err, size_t errlen)
+{
+    if (p->local->config_len > VPCI_CONFIG_MAX || !p->local->serve) {
+        snprintf(err, errlen, "%s: %u bytes of config", d->id, p->local->config_len);
+        return -EINVAL;
+    }
+    d->host_features = 1ull << VIRTIO_F_VERSION_1 | p->local->features;
+    d->nqueues = p->num_queues;
+    d->ctrl_q = 0; /* served here, never handed anywhere */
+    d->config_len = p->local->config_len;
+    memcpy(d->config, p->local->config, p->local->config_len);
+    return 0;
+}
+
 int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
                   const struct vpci_params *p, char *err, size_t errlen)
 {
@@ -612,8 +629,9 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     if (p->fs_tag)
         snprintf(d->fs_tag, sizeof(d->fs_tag), "%s", p->fs_tag);
     snprintf(d->id, sizeof(d->id), "%s", p->id);
-    vu_fe_init(&d->fe, p->sock);
-    d->rc = (struct vpci_rc){ .managed = !p->external || ctx->lost,
+    vu_fe_init(&d->fe, p->local ? -1 : p->sock);
+    d->local = p->local;
+    d->rc = (struct vpci_rc){ .managed = !p->local && (!p->external || ctx->lost),
                               .external = p->external,
                               .new_sock = -1,
                               .inflight_fd = -1 };
@@ -623,7 +641,7 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
         snprintf(err, errlen, "%s: %u queues", d->id, p->num_queues);
         return -EINVAL;
     }
-    r = vpci_vu_connect(d, p->num_queues, err, errlen);
+    r = p->local ? local_init(d, p, err, errlen) : vpci_vu_connect(d, p->num_queues, err, errlen);
     if (r)
         return r;
     r = make_fds(d);

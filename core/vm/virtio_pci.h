@@ -91,6 +91,21 @@ struct vpci_rc {
     uint16_t pairs; /* net with MQ: queue pairs enabled, 0 before the driver chose */
 };
 
+/*
+ * A device the core serves itself, with no backend at all (virtio-mem: its one queue carries
+ * plug and unplug requests about memory the core owns). Its config is the core's (written by
+ * the owner under the device lock, read-only to the driver); serve runs on the frontend thread
+ * when the driver kicks queue 0, without the device lock.
+ */
+struct vpci_dev;
+struct vpci_local {
+    uint64_t features; /* offered besides VIRTIO_F_VERSION_1 */
+    const uint8_t *config;
+    uint32_t config_len;
+    void (*serve)(void *arg, struct vpci_dev *d);
+    void *arg;
+};
+
 struct vpci_queue {
     uint16_t size, max_size;
     uint16_t vector;
@@ -145,6 +160,7 @@ struct vpci_dev {
     uint16_t ctrl_pairs;    /* queue pairs the backend serves (data queues / 2) */
     uint64_t core_features; /* offered by the core itself (CTRL_VQ), kept from the backend */
     struct vpci_rc rc;
+    const struct vpci_local *local; /* served by the core itself (borrowed), or NULL */
 };
 
 struct vpci_params {
@@ -156,6 +172,8 @@ struct vpci_params {
     bool external; /* vhost_user=on: see vpci_ctx.lost */
     uint16_t pci_segment;
     const char *fs_tag; /* virtio-fs (26): the mount tag, 1..36 bytes; else NULL */
+    /* A device the core serves (sock unused), or NULL. */
+    const struct vpci_local *local;
 };
 
 /*

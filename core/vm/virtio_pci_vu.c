@@ -52,6 +52,8 @@ static uint32_t config_size(uint16_t virtio_id)
         return 60; /* through the write-zeroes fields: what every blk backend answers */
     case 19:
         return 8; /* guest_cid */
+    case 5:
+        return 8; /* balloon: num_pages, actual (the driver writes actual: SET_CONFIG) */
     case VIRTIO_ID_FS:
         return VIRTIO_FS_TAG_LEN + 4; /* tag, num_request_queues: the core's own */
     default:
@@ -235,18 +237,20 @@ int vpci_vu_send_mem_table(struct vpci_dev *d)
 {
     const struct guest_mem *m = d->ctx->mem;
     struct vu_fe_region regs[GUEST_MEM_MAX_REGIONS];
+    uint32_t n = 0;
 
     if (m->nregions > GUEST_MEM_MAX_REGIONS)
         return -E2BIG;
     for (uint32_t i = 0; i < m->nregions; i++)
-        regs[i] = (struct vu_fe_region){
-            .gpa = m->regions[i].gpa,
-            .size = m->regions[i].size,
-            .uva = (uint64_t)(uintptr_t)m->regions[i].host,
-            .mmap_offset = m->regions[i].fd_offset,
-            .fd = m->regions[i].fd,
-        };
-    return vu_fe_set_memory(&d->fe, regs, m->nregions);
+        if (!m->regions[i].core_only) /* a private pmem mapping cannot be shared */
+            regs[n++] = (struct vu_fe_region){
+                .gpa = m->regions[i].gpa,
+                .size = m->regions[i].size,
+                .uva = (uint64_t)(uintptr_t)m->regions[i].host,
+                .mmap_offset = m->regions[i].fd_offset,
+                .fd = m->regions[i].fd,
+            };
+    return vu_fe_set_memory(&d->fe, regs, n);
 }
 
 /* SET_VRING_ENABLE on every started data queue: pairs below `pairs` on, the rest off. */
@@ -359,6 +363,13 @@ static void process_work(struct vpci_dev *d)
     struct start_snap snap; /* 2.6 KiB on the frontend thread's (default-sized) stack */
     uint8_t cfg[VPCI_CONFIG_MAX];
 
+    if (d->local) { /* nothing to start, stop or configure: no backend */
+        pthread_mutex_lock(&d->lock);
+        d->work = 0;
+        pthread_cond_broadcast(&d->idle);
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
     if (vpci_rc_hold_work(d))
         return; /* no backend: the work waits for the replacement */
     pthread_mutex_lock(&d->lock);
@@ -531,7 +542,10 @@ static size_t build_pollset(struct vpci_worker *w)
         struct vpci_dev *d = w->devs[i];
 
         pthread_mutex_lock(&d->lock);
-        if (!d->failed && !d->rc.disconnected) {
+        if (d->local) {
+            if ((d->status & VPCI_S_DRIVER_OK) && !d->resetting && d->q[0].enabled)
+                n = add_pfd(w, n, d->q[0].kick_fd, POLLIN, d, PQ_CTRL_KICK);
+        } else if (!d->failed && !d->rc.disconnected) {
             n = add_pfd(w, n, d->fe.sock, POLLRDHUP, d, -2);
             if (d->fe.backend_req_fd >= 0)
                 n = add_pfd(w, n, d->fe.backend_req_fd, POLLIN, d, -1);
@@ -567,7 +581,10 @@ static void handle(struct vpci_worker *w, size_t i)
         vpci_vu_fail(d, "disconnected", 0);
     } else if (w->pq[i] == PQ_CTRL_KICK) {
         drain(w->pfd[i].fd);
-        serve_ctrl(d);
+        if (d->local)
+            d->local->serve(d->local->arg, d);
+        else
+            serve_ctrl(d);
     } else if (w->pq[i] == -1) {
         d->fe.config_changed = config_changed;
         d->fe.opaque = &changed;

@@ -203,7 +203,21 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
-/* Everything a (re)boot writes: ACPI tables, kernel, boot structures, vCPU state. */
+static int build_smbios(struct vm *vm, const struct smbios_params *sp, char *err, size_t errlen)
+{
+    long n = smbios_build(sp, vm->smbios, GPA_SMBIOS, sizeof(vm->smbios));
+
+    if (n < 0)
+        return n == -ENOSPC ? vm_set_err(err, errlen, (int)n,
+                                         "smbios: the strings do not fit in the %zu bytes at "
+                                         "0x%llx",
+                                         sizeof(vm->smbios), (unsigned long long)GPA_SMBIOS)
+                            : vm_set_err(err, errlen, (int)n, "smbios: building tables");
+    vm->smbios_len = (size_t)n;
+    return 0;
+}
+
+/* Everything a (re)boot writes: ACPI and SMBIOS tables, kernel, boot structures, vCPU state. */
 static int load_guest(struct vm *vm, char *err, size_t errlen)
 {
     struct boot_entry entry;
@@ -212,6 +226,9 @@ static int load_guest(struct vm *vm, char *err, size_t errlen)
 
     if (r < 0)
         return r;
+    r = guest_mem_write(&vm->mem, GPA_SMBIOS, vm->smbios, vm->smbios_len);
+    if (r < 0)
+        return vm_set_err(err, errlen, r, "smbios: writing tables");
     vm->boot.acpi_rsdp_gpa = GPA_ACPI_TABLES;
     memset(&entry, 0, sizeof(entry));
     r = boot_load(&vm->mem, &vm->boot, &entry, err, errlen);
@@ -263,6 +280,9 @@ static void mmio64_window(const struct vm *vm, uint64_t *start, uint64_t *end)
 {
     uint64_t ram_end = vm->memhp_size ? vm->memhp_base + vm->memhp_size
                                       : GPA_RAM_ABOVE_4G + guest_mem_high_size(&vm->mem);
+
+    if (guest_mem_end(&vm->mem) > ram_end) /* virtio-mem regions sit above RAM */
+        ram_end = guest_mem_end(&vm->mem);
     uint32_t bits = vm->cpu.max_phys_bits ? vm->cpu.max_phys_bits : 46;
     uint64_t limit = bits >= 63 ? UINT64_MAX : 1ull << bits;
 
@@ -278,20 +298,31 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
         .vm_fd = vm->vm_fd,
         .mem = &vm->mem,
         .log = &vm->log,
-        .virtio = p->virtio,
-        .nvirtio = p->nvirtio,
         .fatal = device_fatal,
         .fatal_arg = vm,
         .lost = p->device_lost,
         .lost_arg = p->device_lost_arg,
     };
+    struct vpci_params *all = NULL;
     int r;
 
     mmio64_window(vm, &pp.mmio64_start, &pp.mmio64_end);
     pp.segments = p->pci_segments;
+    r = vm_vmem_init(vm, p, &all, &pp.nvirtio, err, errlen); /* the virtio-mem devices last */
+    if (!r)
+        r = vm_pmem_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then virtio-pmem */
+    if (r) {
+        free(all);
+        for (uint32_t i = 0; i < p->nvirtio; i++)
+            close(p->virtio[i].sock);
+        return r;
+    }
+    pp.virtio = all;
     r = pci_devices_init(&vm->pci, &pp, &vm->dev.pio, &vm->dev.mmio, err, errlen);
+    free(all);
     if (r == 0)
         vm->pci_inited = true;
+    vm_vmem_bind(vm);
     return r;
 }
 
@@ -366,6 +397,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         }
     }
     vm->boot.cmdline = vm->cmdline;
+    r = build_smbios(vm, &p->smbios, err, errlen);
+    if (r < 0)
+        goto fail;
     atomic_init(&vm->stopping, false);
     r = vmev_init(&vm->ev);
     if (r < 0) {
@@ -427,7 +461,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         r = set_affinity(vm, p, err, errlen);
     if (r < 0)
         goto fail;
-    r = load_guest(vm, err, errlen);
+    /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
+    r = p->restore ? vm_restore(vm, p->restore_state_fd, p->restore_ram_fd, err, errlen)
+                   : load_guest(vm, err, errlen);
     if (r < 0)
         goto fail;
     *out = vm;
@@ -528,6 +564,7 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     }
     log_info(&vm->log, "vm: guest reboot");
     vm_devices_reset(&vm->dev);
+    vm_vmem_reboot(vm);
     if (vm->pci_inited) {
         r = pci_devices_reset(&vm->pci, err, errlen);
         if (r < 0)
@@ -543,8 +580,6 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     return load_guest(vm, err, errlen);
 }
 
-enum pause_state { PAUSE_NONE, PAUSE_ASKED, PAUSE_DONE, PAUSE_ENDED };
-
 /*
  * vm_run's side of a pause: the vCPUs are stopped already; every backend ring is stopped, the
  * guest clock saved, and the thread waits for a resume (or a stop). Returns the events that
@@ -553,10 +588,12 @@ enum pause_state { PAUSE_NONE, PAUSE_ASKED, PAUSE_DONE, PAUSE_ENDED };
 static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
 {
     unsigned int ev = 0;
+    bool restored = vm->start_paused; /* rings and clock come from the snapshot */
 
+    vm->start_paused = false;
     /* vm_pause answers only once the backends no longer touch guest memory. */
-    *r = vm->pci_inited ? vpci_pause_all(&vm->pci.worker, err, errlen) : 0;
-    if (*r == 0) {
+    *r = vm->pci_inited && !restored ? vpci_pause_all(&vm->pci.worker, err, errlen) : 0;
+    if (*r == 0 && !restored) {
         *r = kvm_get_clock(vm->vm_fd, &vm->clock);
         if (*r < 0)
             vm_set_err(err, errlen, *r, "vm: KVM_GET_CLOCK");
@@ -589,6 +626,22 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
 
 int vm_run(struct vm *vm, char *err, size_t errlen)
 {
+    if (vm->start_paused) {
+        /* Restored: paused until vm.resume, which restarts the rings and sets the clock. */
+        int r;
+        unsigned int ev;
+
+        ev = paused(vm, err, errlen, &r);
+        if (r < 0)
+            return r;
+        if (ev & VMEV_STOP)
+            return VM_RESULT_STOPPED;
+        if (ev & VMEV_REBOOT) {
+            r = reboot(vm, err, errlen);
+            if (r < 0)
+                return r;
+        }
+    }
     for (;;) {
         unsigned int ev = 0;
         uint32_t i;
@@ -708,51 +761,6 @@ void vm_nmi(struct vm *vm)
     vmev_post(&vm->ev, VMEV_NMI);
 }
 
-int vm_reconnect_device(struct vm *vm, const char *id, int sock,
-                        void (*done)(void *arg, const char *id, int err), void *arg)
-{
-    return pci_devices_reconnect(&vm->pci, id, sock, done, arg);
-}
-
-/* The vCPUs stop from the detach until every detached function has a new server: no vCPU is in
- * the function's callbacks meanwhile, the guest never reads a missing device's all-ones (Linux's
- * nvme driver would remove it) and its clock stops too. A VM the user paused stays paused. */
-int vm_vfio_detach(struct vm *vm, const char *id)
-{
-    struct vfio_pci_dev *d = vfio_pci_find(vm->vfio, vm->nvfio, id);
-    int p = d ? vm_pause(vm) : -ENODEV;
-
-    if (p && p != -EALREADY)
-        return p;
-    vm->vfio_paused |= !p;
-    vfio_pci_detach(d);
-    return 0;
-}
-
-int vm_vfio_reconnect(struct vm *vm, const char *id, int sock, char *err, size_t errlen)
-{
-    struct vfio_pci_dev *d = vfio_pci_find(vm->vfio, vm->nvfio, id);
-    int r = d ? 0 : -ENODEV;
-
-    if (d && !vm->vfio_paused) { /* no detach came first: stop the vCPUs all the same */
-        r = vm_pause(vm);
-        vm->vfio_paused = !r;
-        r = r == -EALREADY ? 0 : r;
-    }
-    if (r) {
-        close(sock);
-        snprintf(err, errlen, "%s: %s", id, strerror(-r));
-        return r;
-    }
-    r = vfio_pci_reconnect(d, sock, err, errlen);
-    /* On failure the controller replaces the server again or stops the VM: stay stopped. */
-    if (!r && vm->vfio_paused && !vfio_pci_any_gone(vm->vfio, vm->nvfio)) {
-        vm->vfio_paused = false;
-        vm_resume(vm);
-    }
-    return r;
-}
-
 unsigned int vm_reboot_count(const struct vm *vm)
 {
     return vm->reboots;
@@ -775,6 +783,8 @@ void vm_destroy(struct vm *vm)
     }
     if (vm->pci_inited)
         pci_devices_destroy(&vm->pci);
+    vm_vmem_destroy(vm); /* after the functions that served them */
+    vm_pmem_destroy(vm);
     if (vm->dev_inited)
         vm_devices_destroy(&vm->dev);
     free(vm->supported);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/boot/boot.h"
+#include "core/boot/smbios.h"
 #include "core/mem/guest_mem.h"
 #include "core/vm/vfio_pci.h"
 #include "core/vm/virtio_pci.h"
@@ -39,6 +40,25 @@ struct vm_numa {
     const uint8_t *distances;  /* nnodes * nnodes, row-major, 10 on the diagonal */
     const struct vm_numa_initiator *initiators;
     uint32_t ninitiators;
+};
+
+/* A virtio-mem device (issue 17): its region in vm_params.mem (one added with
+ * guest_mem_add_vmem), the bytes asked for at boot (hotplugged_size) and its guest NUMA node
+ * (-1: none, no ACPI_PXM). */
+struct vm_vmem_params {
+    uint32_t region;
+    uint64_t requested;
+    int node;
+};
+
+/* A virtio-pmem device (issue 20): its region in vm_params.mem (added with
+ * guest_mem_add_pmem; its fd is the file, fdatasync'd on FLUSH), id and PCI segment. */
+#define VM_MAX_PMEM    8
+#define VM_PMEM_ID_LEN 64
+struct vm_pmem_params {
+    uint32_t region;
+    const char *id; /* borrowed for vm_create */
+    uint16_t pci_segment;
 };
 
 struct vm_params {
@@ -76,9 +96,22 @@ struct vm_params {
     void (*device_lost)(void *arg, const char *id, const char *why);
     void *device_lost_arg;
     uint32_t pci_segments; /* --platform num_pci_segments; 0 reads as 1 */
+    /* vm.restore (issue 18): RAM, vCPUs and devices come from the snapshot's state.json and
+     * memory-ranges (fds borrowed) instead of a boot; the VM starts paused. */
+    bool restore;
+    int restore_state_fd, restore_ram_fd;
+    /* --platform serial_number, uuid, oem_strings: the SMBIOS tables at GPA_SMBIOS, built in
+     * vm_create (strings borrowed for its duration) and written again at every reboot. */
+    struct smbios_params smbios;
     /* --memory hotplug_size: guest-physical space kept above RAM for vm_add_memory (ACPI
      * memory hotplug, \_SB_.MHPC); 0: none. MMIO64 starts above it. */
     uint64_t hotplug_size;
+    /* virtio-mem devices, one per zone with a hotplug_size (array borrowed for vm_create). */
+    const struct vm_vmem_params *vmem;
+    uint32_t nvmem;
+    /* virtio-pmem devices (array borrowed for vm_create). */
+    const struct vm_pmem_params *pmem;
+    uint32_t npmem;
 };
 
 enum vm_result {
@@ -169,6 +202,23 @@ void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), v
  * nothing kept.
  */
 int vm_add_memory(struct vm *vm, int fd, uint64_t size, uint64_t *gpa, char *err, size_t errlen);
+
+/*
+ * vm.resize / vm.resize-zone with virtio-mem (issue 17, control thread): virtio-mem device
+ * `index` (in vm_params.vmem order) asks the guest for `size` bytes of its region (its config's
+ * requested_size, and the config interrupt); the guest plugs or unplugs blocks to match. 0, or
+ * -ENODEV (no such device), -EEXIST (already the requested size), -EINVAL (above the region or
+ * not a multiple of the block size), with err.
+ */
+int vm_vmem_resize(struct vm *vm, uint32_t index, uint64_t size, char *err, size_t errlen);
+
+/*
+ * vm.snapshot (issue 18), from a thread other than vm_run's, the VM paused: state.json to
+ * state_fd, guest RAM to ram_fd (memory-ranges: every region in gpa order, all-zero pages left
+ * as holes). 0, or -EBUSY (not paused), -EOPNOTSUPP (a passed-through device) or another
+ * -errno, with err.
+ */
+int vm_snapshot(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

@@ -85,7 +85,7 @@ void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
                   int (*slot_of)(const void *arg, const char *id), const void *arg,
                   struct acpi_mem_range *out, struct acpi_pci_initiator *gi, struct acpi_params *ap)
 {
-    uint32_t i, n = 0;
+    uint32_t i, n = 0, nmem = 0;
 
     ap->numa_nodes = s->nnodes;
     if (!s->nnodes)
@@ -94,14 +94,16 @@ void vm_numa_acpi(const struct vm_numa_state *s, const struct guest_mem *gm,
     for (i = 0; i < gm->nregions && i < GUEST_MEM_MAX_REGIONS; i++) {
         const struct guest_mem_region *r = &gm->regions[i];
 
-        out[i] =
+        if (r->vmem || r->pmem) /* virtio-mem: the device names the node (ACPI_PXM) */
+            continue;
+        out[nmem++] =
             (struct acpi_mem_range){ .base = r->gpa,
                                      .size = r->size,
                                      .node = r->zone < GUEST_MEM_MAX_ZONES ? s->zone_node[r->zone]
                                                                            : 0 };
     }
     ap->mem = out;
-    ap->nmem = i;
+    ap->nmem = nmem;
     ap->distances = s->distances;
     /* Every virtio and vfio function sits on bus 0 as function 0 of its own slot. */
     for (i = 0; i < s->ninitiators && i < ACPI_MAX_INITIATORS; i++) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "core/platform.h"
 #include "core/vm/cpuid.h"
 #include "core/vm/log.h"
 #include "core/vm/pci_devices.h"
@@ -28,6 +29,10 @@
 /* Passed-through functions: every one takes a slot on bus 0. */
 #define VM_MAX_VFIO PCI_SLOTS
 
+/* vm_run's pause states (vm.c), also read by vm_snapshot.c. */
+enum pause_state { PAUSE_NONE, PAUSE_ASKED, PAUSE_DONE, PAUSE_ENDED };
+#define PAUSE_DONE_STATE PAUSE_DONE
+
 struct vm {
     struct log log;
     int kvm_fd;                 /* borrowed */
@@ -35,6 +40,8 @@ struct vm {
     struct guest_mem mem;       /* borrowed mapping */
     struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
     char *cmdline;              /* owned */
+    uint8_t smbios[SMBIOS_MAX]; /* the SMBIOS image for GPA_SMBIOS, built once */
+    size_t smbios_len;
     struct cpuid_config cpu;
     uint32_t boot_vcpus, max_vcpus;
     struct vcpu *vcpus; /* owned, room for max_vcpus; ncreated created (all of them once built) */
@@ -67,14 +74,25 @@ struct vm {
     uint64_t memhp_base, memhp_size;
     int memhp_fd[GUEST_MEM_MAX_HOTPLUG];
     uint8_t *memhp_host[GUEST_MEM_MAX_HOTPLUG];
+    /* virtio-mem devices (vm_virtio_mem.c): owned array, nvmem of them. */
+    struct vm_vmem *vmem;
+    uint32_t nvmem;
+    /* virtio-pmem devices (vm_pmem.c): owned array, npmem of them. */
+    struct vm_pmem *pmem;
+    uint32_t npmem;
     /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
     char dev_err[200];
     atomic_bool dev_failed;
     struct timespec reboot_at[REBOOT_BURST]; /* ring of recent reboot times */
     atomic_int pause_state;      /* enum pause_state: set by vm_run, polled by vm_pause/resume */
     struct kvm_clock_data clock; /* the guest clock while paused */
+    bool start_paused;           /* restored (issue 18): vm_run starts in the pause */
     unsigned int reboots;
 };
+
+/* vm_snapshot.c (issue 18): a freshly built VM (kernel not loaded) takes the snapshot's state
+ * and RAM, and will start paused. 0 or -errno with err. */
+int vm_restore(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen);
 
 /* vm_hotplug.c: the eject callback of the PCI hotplug registers (vCPU thread). */
 void vm_hotplug_eject_wake(void *arg);
@@ -85,6 +103,22 @@ void vm_memhp_init(struct vm *vm, const struct vm_params *p);
 void vm_memhp_destroy(struct vm *vm);
 /* vm_memhp.c: memory slots the guest ejected are logged and ignored (control thread). */
 void vm_memhp_ejects(struct vm *vm);
+
+/* vm_virtio_mem.c: the virtio-mem devices of p (vm_create, before setup_pci) as virtio
+ * params appended to p's own in *all (owned by the caller, *n entries); after the bus is built
+ * each is bound to its PCI function; at a guest reboot every block is unplugged; vm_destroy
+ * frees them (after the PCI devices). */
+int vm_vmem_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
+                 char *err, size_t errlen);
+void vm_vmem_bind(struct vm *vm);
+void vm_vmem_reboot(struct vm *vm);
+void vm_vmem_destroy(struct vm *vm);
+
+/* vm_pmem.c: the virtio-pmem devices of p appended to *all (realloc'd, *n entries), after the
+ * virtio-mem ones; vm_destroy frees them after the PCI devices. */
+int vm_pmem_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
+                 char *err, size_t errlen);
+void vm_pmem_destroy(struct vm *vm);
 
 int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

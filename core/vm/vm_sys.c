@@ -1,6 +1,7 @@
 #include "core/vm/vm_sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +18,20 @@ void *vm_sys_map_ram(int fd, size_t size)
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
     return p == MAP_FAILED ? NULL : p;
+}
+
+int vm_sys_punch_hole(int fd, uint64_t offset, uint64_t len)
+{
+    if (offset > INT64_MAX || len > INT64_MAX - offset)
+        return -EINVAL;
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len) < 0
+               ? -errno
+               : 0;
+}
+
+int vm_sys_fdatasync(int fd)
+{
+    return fdatasync(fd) < 0 ? -errno : 0;
 }
 
 void vm_sys_unmap(void *addr, size_t size)

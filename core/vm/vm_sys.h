@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The few side-effecting syscalls of core/vm other than KVM ioctls (see kvm_ioctl.h). */
 
@@ -12,6 +13,12 @@ void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size);
 void vm_sys_unmap(void *addr, size_t size);
 /* Maps size bytes of a guest RAM fd shared, read-write (hot-added memory). NULL with errno. */
 void *vm_sys_map_ram(int fd, size_t size);
+/* Frees [offset, offset + len) of a guest memory fd; its size stays (an unplugged virtio-mem
+ * block: every process mapping it sees zeros, the host gets the pages back). 0 or -errno. */
+int vm_sys_punch_hole(int fd, uint64_t offset, uint64_t len);
+
+/* fdatasync: a virtio-pmem FLUSH makes its file durable. 0 or -errno. */
+int vm_sys_fdatasync(int fd);
 
 /*
  * Installs a do-nothing handler for the signal that kicks vCPU threads out of KVM_RUN. The

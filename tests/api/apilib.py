@@ -138,7 +138,8 @@ class Vmm:
         self.dir = tempfile.mkdtemp(prefix="cellvm-api-")
         lx = os.path.join(self.dir, "lx")
         os.mkdir(lx)
-        for exe in (args.core, args.api, args.blockd, args.netd, args.vsockd):
+        for exe in (args.core, args.api, args.blockd, args.netd, args.vsockd,
+                    getattr(args, "rngd", None), getattr(args, "balloond", None)):
             if exe:
                 os.symlink(exe, os.path.join(lx, os.path.basename(exe)))
         self.sock = os.path.join(self.dir, "api.sock")

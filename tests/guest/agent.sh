@@ -75,6 +75,51 @@ check_smp() {
 	[ "$n" -eq "$1" ] || fail "$n CPUs online, want $1"
 }
 
+# dmi [SERIAL UUID OEM...]: the SMBIOS tables as Linux found them without EFI (its scan of
+# 0xF0000-0xFFFFF): the 64-bit entry point, Cloud Hypervisor's vendor strings, the BIOS area
+# reserved in the e820 map; with arguments, --platform's serial number and UUID in
+# /sys/class/dmi/id and its OEM strings in the type 11 structure (the strings after its 5-byte
+# header, then its count byte); without, no serial number, no UUID and no type 11.
+check_dmi() {
+	local id=/sys/class/dmi/id raw=/sys/firmware/dmi/entries/11-0/raw got e
+	got=$(head -c 5 /sys/firmware/dmi/tables/smbios_entry_point 2>/dev/null)
+	[ "$got" = _SM3_ ] || fail "SMBIOS entry point '$got', want _SM3_" || return
+	dmesg | grep -m 1 'SMBIOS .* present'
+	dmesg | grep -m 1 'DMI: '
+	# The tables' page (0xff000, up to the reset vector) in a reserved range of the firmware's
+	# map (PVH boots merge it into Linux's own 0xa0000-0xfffff, bzImage boots keep ours).
+	got=
+	for e in /sys/firmware/memmap/*; do
+		[ "$(cat $e/type)" = Reserved ] && [ $(($(cat $e/start))) -le $((0xff000)) ] &&
+			[ $(($(cat $e/end))) -ge $((0xfffef)) ] && got="$(cat $e/start)-$(cat $e/end)"
+	done
+	echo "reserved: $got"
+	[ -n "$got" ] || fail "no reserved memmap range holds 0xff000-0xfffef" || return
+	got=$(cat $id/sys_vendor 2>/dev/null)/$(cat $id/product_name 2>/dev/null)
+	[ "$got" = "Cloud Hypervisor/cloud-hypervisor" ] || fail "vendor/product '$got'" || return
+	if [ $# -eq 0 ]; then
+		# Linux shows string 0 as an empty file and leaves out an all-zero UUID.
+		got=$(cat $id/product_serial 2>/dev/null)
+		[ -z "$got" ] || fail "a serial number: $got" || return
+		[ ! -e $id/product_uuid ] || fail "a UUID: $(cat $id/product_uuid)" || return
+		[ ! -e $raw ] || fail "a type 11 structure without OEM strings" || return
+		return 0
+	fi
+	got=$(cat $id/product_serial 2>/dev/null)
+	echo "product_serial: $got"
+	[ "$got" = "$1" ] || fail "product_serial '$got', want '$1'" || return
+	got=$(cat $id/product_uuid 2>/dev/null)
+	echo "product_uuid: $got"
+	[ "$got" = "$2" ] || fail "product_uuid '$got', want '$2'" || return
+	shift 2
+	[ -r $raw ] || fail "no type 11 structure ($raw)" || return
+	got=$(dd if=$raw bs=1 skip=5 2>/dev/null | tr '\0' ' ' | sed 's/ *$//')
+	echo "oem strings: $got"
+	[ "$got" = "$*" ] || fail "OEM strings '$got', want '$*'" || return
+	got=$(dd if=$raw bs=1 skip=4 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	[ "$got" = $# ] || fail "type 11 counts $got strings, want $#"
+}
+
 # Write random data over the first megabytes of /dev/vda with O_DIRECT (so the page cache
 # cannot answer the read), read it back the same way, compare.
 check_blk() {
@@ -178,6 +223,41 @@ check_blkro() {
 	if dd if=/dev/zero of="$dev" bs=4096 count=1 seek=1 oflag=direct conv=fsync 2>/tmp/dd.err; then
 		fail "write to a read-only disk succeeded"
 	fi
+}
+
+# blkrate DRAIN_DEV DEV DRAIN_MB MB KIB_S [MAX_KIB_S]: reads DRAIN_MB MiB from DRAIN_DEV (empties a
+# rate limiter's bucket, which starts full), then times an O_DIRECT read of MB MiB from DEV: its
+# throughput must be within 10% of KIB_S KiB/s. KIB_S 0: unlimited, the read must be faster than
+# MAX_KIB_S (shows the limit is the limiter's, not the machine's). Two devices of one
+# --rate-limit-group share the bucket: draining one slows the other.
+check_blkrate() {
+	local ddev=$1 dev=$2 dmb=$3 mb=$4 want=$5 t0 t1 cs rate
+	[ -b "$ddev" ] && [ -b "$dev" ] || {
+		fail "no block device $ddev or $dev"
+		return
+	}
+	if [ "$dmb" -gt 0 ]; then
+		dd if="$ddev" of=/dev/null bs=1M count="$dmb" skip=32 iflag=direct 2>/tmp/dd.err || {
+			fail "drain read of $ddev: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+	fi
+	t0=$(uptime_cs)
+	dd if="$dev" of=/dev/null bs=1M count="$mb" iflag=direct 2>/tmp/dd.err || {
+		fail "read of $dev: $(tail -n 1 /tmp/dd.err)"
+		return
+	}
+	t1=$(uptime_cs)
+	cs=$((t1 - t0))
+	[ "$cs" -gt 0 ] || cs=1
+	rate=$((mb * 1024 * 100 / cs))
+	echo "blkrate: $mb MiB from $dev in $cs cs: $rate KiB/s (limit ${want:-0} KiB/s)"
+	if [ "$want" -eq 0 ]; then
+		[ "$rate" -gt "$6" ] || fail "unlimited $dev reads $rate KiB/s, not above $6"
+		return
+	fi
+	[ $((rate * 10)) -ge $((want * 9)) ] && [ $((rate * 10)) -le $((want * 11)) ] ||
+		fail "$dev reads $rate KiB/s, want $want +-10%"
 }
 
 # blkdiscard DEV OFFSET_MB LEN_MB: writes a pattern, discards it, reads zeroes back.
@@ -1019,6 +1099,120 @@ check_hpmem() {
 	say "HP-MEM-OK $mib MemTotal $before -> $now kB, filled $fill MiB, $left kB left"
 }
 
+# vmem MIB SECONDS: virtio-mem (issue 17), the host driving it. The virtio_mem driver binds;
+# "VMEM-WAIT"; the host asks for MIB MiB: MemTotal grows by about MIB (blocks plugged and
+# onlined, memhp_default_state=online), then a tmpfs file of a text pattern fills what is free
+# (so the new memory is written) and reads back without a NUL; "VMEM-IN"; the file is freed,
+# "VMEM-SHRINK-WAIT"; the host asks for 0 again and MemTotal drops by at least 3/4 of MIB
+# (unplugged blocks), "VMEM-OK".
+check_vmem() {
+	local mib=$1 secs=${2:-120} before now grown fill nz i=0
+	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
+	while ! ls -d /sys/bus/virtio/drivers/virtio_mem/virtio* >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -le 50 ] || {
+			fail "no virtio_mem device bound after 10 s"
+			return
+		}
+		sleep 0.2
+	done
+	before=$(kb MemTotal)
+	say "VMEM-WAIT $mib MemTotal $before kB"
+	i=0
+	while :; do
+		now=$(kb MemTotal)
+		[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || break
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
+			return
+		}
+		sleep 0.5
+	done
+	grown=$now
+	fill=$(($(kb MemAvailable) / 1024 - 96))
+	[ "$fill" -gt "$mib" ] || fill=$mib
+	mkdir -p /tmp/vmem
+	mount -t tmpfs -o size=$((fill + 16))m tmpfs /tmp/vmem || {
+		fail "no tmpfs for the fill"
+		return
+	}
+	if ! yes cellvm-virtio-mem | dd of=/tmp/vmem/f bs=1M count=$fill iflag=fullblock 2>/dev/null; then
+		umount /tmp/vmem
+		fail "writing $fill MiB failed"
+		return
+	fi
+	nz=$(tr -d 'ceilmortv\n-' </tmp/vmem/f | wc -c) # '-' last: not a range
+	umount /tmp/vmem
+	[ "$nz" -eq 0 ] || {
+		fail "$nz bytes of the $fill MiB fill did not read back as written"
+		return
+	}
+	say "VMEM-IN $mib MemTotal $before -> $grown kB, filled $fill MiB"
+	say "VMEM-SHRINK-WAIT"
+	i=0
+	while :; do
+		now=$(kb MemTotal)
+		[ $((grown - now)) -lt $((mib * 1024 * 3 / 4)) ] || break
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal only went from $grown to $now kB in $secs s, want about $mib MiB less"
+			return
+		}
+		sleep 0.5
+	done
+	say "VMEM-OK $mib MemTotal $grown -> $now kB"
+}
+
+# balloon MIB SECONDS: virtio-balloon (issue 17), the host driving it. The guest first writes
+# most of its free memory through a tmpfs and frees it again, so the host holds those pages;
+# "BALLOON-WAIT"; the host asks for a MIB balloon: MemTotal drops by about MIB (the driver takes
+# inflated pages out of it without deflate_on_oom), "BALLOON-IN"; "BALLOON-DEFLATE-WAIT", the
+# host asks for 0 and MemTotal comes back, "BALLOON-OK".
+check_balloon() {
+	local mib=$1 secs=${2:-120} before now fill i=0
+	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
+	while ! ls -d /sys/bus/virtio/drivers/virtio_balloon/virtio* >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -le 50 ] || {
+			fail "no virtio_balloon device bound after 10 s"
+			return
+		}
+		sleep 0.2
+	done
+	before=$(kb MemTotal)
+	fill=$(($(kb MemAvailable) / 1024 - 96))
+	[ "$fill" -le 384 ] || fill=384
+	mkdir -p /tmp/balloon
+	mount -t tmpfs -o size=$((fill + 16))m tmpfs /tmp/balloon &&
+		dd if=/dev/zero of=/tmp/balloon/f bs=1M count=$fill 2>/dev/null
+	umount /tmp/balloon
+	say "BALLOON-WAIT MemTotal $before kB, $fill MiB written and freed"
+	i=0
+	while :; do
+		now=$(kb MemTotal)
+		[ $((before - now)) -lt $((mib * 1024 * 95 / 100)) ] || break
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal went from $before to $now kB in $secs s, want $mib MiB less"
+			return
+		}
+		sleep 0.5
+	done
+	say "BALLOON-IN $mib MemTotal $before -> $now kB, MemAvailable $(kb MemAvailable) kB"
+	say "BALLOON-DEFLATE-WAIT"
+	i=0
+	while [ "$(kb MemTotal)" -lt $((before - 1024)) ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal only came back to $(kb MemTotal) kB of $before in $secs s"
+			return
+		}
+		sleep 0.5
+	done
+	say "BALLOON-OK MemTotal $(kb MemTotal) kB"
+}
+
 # virtio-fs (an external virtiofsd on the host). Mounts TAG on /mnt/TAG, the host put data.bin
 # there; the host reads what the guest writes back (from-guest.txt).
 fs_mount() {
@@ -1067,6 +1261,144 @@ check_hpvirtiofs() {
 	fs_writeback "$1" || return
 	say "HP-FS-OK $1 $(cat "/mnt/$1/hello.txt")"
 	umount "/mnt/$1"
+}
+
+# rng [BYTES [OCTAL]]: virtio-rng is the kernel's current hw_random source and /dev/hwrng gives
+# BYTES (4096) bytes that are not all zero, or with OCTAL (e.g. 245) all equal to that byte (a host
+# source file made of it); "RNG-OK SOURCE BYTES".
+check_rng() {
+	local want=${1:-4096} byte=$2 cur got nz i=0
+	cur=$(cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)
+	while [ "${cur#virtio_rng.}" = "$cur" ]; do
+		[ $i -lt 50 ] || {
+			fail "rng_current is '$cur', not virtio_rng.*"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+		cur=$(cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)
+	done
+	[ -c /dev/hwrng ] || mdev -s
+	got=$(dd if=/dev/hwrng bs="$want" count=1 iflag=fullblock 2>/dev/null | wc -c)
+	[ "$got" -eq "$want" ] || {
+		fail "read $got of $want bytes from /dev/hwrng"
+		return
+	}
+	if [ -n "$byte" ]; then
+		nz=$(dd if=/dev/hwrng bs="$want" count=1 iflag=fullblock 2>/dev/null | tr -d "\\$byte" |
+			wc -c)
+		[ "$nz" -eq 0 ] || {
+			fail "$nz of $want bytes from /dev/hwrng are not \\$byte: not the host's source"
+			return
+		}
+	else
+		nz=$(dd if=/dev/hwrng bs="$want" count=1 iflag=fullblock 2>/dev/null | tr -d '\000' |
+			wc -c)
+		[ "$nz" -gt 0 ] || {
+			fail "/dev/hwrng gave only zero bytes"
+			return
+		}
+	fi
+	say "RNG-OK $cur $got"
+}
+
+# rngempty: virtio_rng is the current source but the host's source has ended: a 2 s read of
+# /dev/hwrng gets nothing (each request completes empty) and the guest goes on; "RNG-EMPTY".
+check_rngempty() {
+	local cur got i=0
+	cur=$(cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)
+	while [ "${cur#virtio_rng.}" = "$cur" ]; do
+		[ $i -lt 50 ] || {
+			fail "rng_current is '$cur', not virtio_rng.*"
+			return
+		}
+		sleep 0.1
+		i=$((i + 1))
+		cur=$(cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)
+	done
+	[ -c /dev/hwrng ] || mdev -s
+	got=$(timeout 2 dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)
+	[ "$got" -eq 0 ] || {
+		fail "read $got bytes from an ended source"
+		return
+	}
+	say "RNG-EMPTY $cur"
+}
+
+# pmem SHA256 [MODE]: virtio-pmem (issue 20). /dev/pmem0 appears (virtio_pmem, nd_pmem) and its
+# whole content has the sha256 the host computed of the file; MODE `discard`: zeros written over
+# its first 4 KiB (O_DIRECT, through the mapping) read back as zeros, and the host checks that
+# its file did not change; MODE `write`: "PMEM-WRITTEN" is written into its first sector and
+# flushed (fsync: the driver's FLUSH request), for the host to find in the file.
+check_pmem() {
+	local want=$1 mode=$2 got i=0
+	while [ ! -b /dev/pmem0 ]; do
+		[ $i -lt 100 ] || {
+			fail "no /dev/pmem0 within 10 s: $(ls /sys/bus/nd/devices 2>&1 | tr '\n' ' ')"
+			return
+		}
+		[ $((i % 10)) -ne 5 ] || mdev -s
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "pmem: /dev/pmem0 of $(cat /sys/block/pmem0/size) sectors"
+	got=$(sha256sum </dev/pmem0 | cut -d' ' -f1)
+	[ "$got" = "$want" ] || {
+		fail "sha256 of /dev/pmem0 is $got, the file's is $want"
+		return
+	}
+	case "$mode" in
+	discard)
+		dd if=/dev/zero of=/dev/pmem0 bs=4096 count=1 oflag=direct conv=fsync 2>/tmp/dd.err || {
+			fail "write: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		got=$(dd if=/dev/pmem0 bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)
+		[ "$got" -eq 0 ] || {
+			fail "$got of the 4096 bytes written as zeros read back non-zero"
+			return
+		}
+		;;
+	write)
+		printf 'PMEM-WRITTEN\n' | dd of=/dev/pmem0 bs=512 conv=sync,fsync 2>/tmp/dd.err || {
+			fail "write: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		;;
+	esac
+	say "PMEM-OK $mode"
+}
+
+# snapcount [TICKS] [DEV]: a counter kept in RAM (a shell variable), printed as "TICK n" every
+# 0.5 s; each tick writes "COUNT n" into sector n of DEV with O_DIRECT and reads it back. The
+# snapshot test restores the VM in a new cellvm between two ticks: the count must go on from
+# where it was, the disk must still answer, and a NIC must still be there (eth0, if any).
+check_snapcount() {
+	local ticks=${1:-60} dev=${2:-/dev/vda} n=0 got
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	while [ "$n" -lt "$ticks" ]; do
+		sleep 0.5
+		n=$((n + 1))
+		printf 'COUNT %d\n' "$n" | dd of="$dev" bs=512 seek="$n" conv=sync oflag=direct \
+			2>/tmp/dd.err || {
+			fail "tick $n: write: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		got=$(dd if="$dev" bs=512 skip="$n" count=1 iflag=direct 2>/tmp/dd.err | head -n 1)
+		[ "$got" = "COUNT $n" ] || {
+			fail "tick $n: read back '$got': $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		say "TICK $n disk-ok"
+	done
+	if [ -d /sys/class/net/eth0 ]; then
+		echo "eth0: $(cat /sys/class/net/eth0/address) $(cat /sys/class/net/eth0/operstate)"
+		ip link set eth0 up 2>/dev/null || ifconfig eth0 up 2>/dev/null ||
+			fail "eth0 does not come up"
+	fi
 }
 
 arg() {

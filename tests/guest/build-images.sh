@@ -47,7 +47,8 @@ APT_CACHE_DIR=$cache
 
 L2_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio
 	virtio_blk failover net_failover virtio_net vsock vmw_vsock_virtio_transport_common
-	vmw_vsock_virtio_transport virtio_console nvram uio uio_pci_generic fuse virtiofs"
+	vmw_vsock_virtio_transport virtio_console nvram uio uio_pci_generic fuse virtiofs virtio_rng
+	virtio_balloon virtio_mem libnvdimm nd_btt nd_pmem nd_virtio virtio_pmem"
 # L1 runs the VMMs: KVM, TAP and veth for networking, VFIO for device assignment, vhost for
 # comparisons with the kernel backends, and virtio in case a test gives L1 a disk or NIC.
 L1_MODULES="irqbypass kvm kvm_amd tun veth bridge vfio vfio_iommu_type1 vfio_pci vhost_net

@@ -264,12 +264,12 @@ unknown-key)
     expect_error "--memory: unknown key 'bogus'"
     ;;
 unsupported-option)
-    cellvm --kernel "$hello" --serial tty "${mem[@]}" --balloon size=1G
-    expect_error "--balloon: known but not supported yet"
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --watchdog
+    expect_error "--watchdog: known but not supported yet"
     ;;
 unsupported-key)
-    cellvm --kernel "$hello" --serial tty --memory size=128M,hotplug_size=1G,hotplugged_size=128M
-    expect_error "--memory: known but not supported yet: hotplugged_size"
+    cellvm --kernel "$hello" --serial tty --memory size=128M --cpus kvm_hyperv=on
+    expect_error "--cpus: known but not supported yet: kvm_hyperv"
     ;;
 bad-value)
     cellvm --kernel "$hello" --serial tty --memory size=12x

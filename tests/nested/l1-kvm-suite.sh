@@ -132,7 +132,7 @@ for c in ${L1KVM_API:-}; do
 	start=$(now)
 	set -- --cellvm "$CELLVM" --core /opt/cellvm/bin/cellvm-core --api /opt/cellvm/bin/cellvm-api \
 		--remote "$CELLVM_REMOTE" --payloads "$PAYLOAD_DIR" --openapi "$api/openapi.yaml"
-	for d in blockd netd vsockd; do
+	for d in blockd netd vsockd rngd balloond; do
 		[ ! -x "/opt/cellvm/bin/cellvm-$d" ] || set -- "$@" "--$d" "/opt/cellvm/bin/cellvm-$d"
 	done
 	echo "+ api_test.py $* $c" >"$out"

@@ -31,7 +31,7 @@
 set -uo pipefail
 case_name=${1:?usage: sandbox.sh CASE}
 : "${SBX_PROBE:?} ${CELLVM:?} ${PAYLOAD_DIR:?} ${HOOKED_DIR:?} ${CELLVM_CORE:?}"
-: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?} ${VFIOD:?}"
+: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?} ${VFIOD:?} ${RNGD:?}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-sbx.XXXXXX") || exit 1
 pids=()
@@ -152,7 +152,7 @@ check_empty_root() {
 }
 
 # goal of allowed syscalls per profile (issue 11)
-declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8 [vfiod]=45)
+declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8 [vfiod]=45 [rngd]=25)
 
 check_count() {
     local out n
@@ -174,12 +174,13 @@ need_root() {
 # use_hooked: the daemons started from here on are the hooked copies.
 use_hooked() {
     local d
-    for d in "$HOOKED_DIR"/cellvm-{core,blockd,netd,vsockd}; do
+    for d in "$HOOKED_DIR"/cellvm-{core,blockd,netd,vsockd,rngd}; do
         [ -x "$d" ] || fail "no hooked build at $d"
     done
     BLOCKD=$HOOKED_DIR/cellvm-blockd
     NETD=$HOOKED_DIR/cellvm-netd
     VSOCKD=$HOOKED_DIR/cellvm-vsockd
+    RNGD=$HOOKED_DIR/cellvm-rngd
 }
 
 # start_dev ROLE: the daemon standalone with --seccomp on, in the background; pid in $pid,
@@ -206,6 +207,10 @@ start_dev() {
     vsockd)
         mkdir -p "$work/vsock"
         "$VSOCKD" --socket-path "$work/vu.sock" --vsock "cid=3,socket=$work/vsock/v.sock" \
+            --seccomp on >"$work/out" 2>"$work/err" </dev/null &
+        ;;
+    rngd)
+        "$RNGD" --socket-path "$work/vu.sock" --source /dev/urandom \
             --seccomp on >"$work/out" 2>"$work/err" </dev/null &
         ;;
     *)
@@ -393,17 +398,17 @@ dev-errno-*)
     stop_dev "$pid"
     ;;
 counts)
-    for p in api core vcpu blockd netd vsockd vsockconn vfiod; do
+    for p in api core vcpu blockd netd vsockd vsockconn vfiod rngd; do
         check_count "$p"
     done
     ;;
 product-no-hooks)
-    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD" "$VFIOD"; do
+    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD" "$VFIOD" "$RNGD"; do
         ! grep -q -a -e CELLVM_TEST_JAIL_PROBE -e CELLVM_TEST_FORBIDDEN "$b" ||
             fail "$b has a test hook compiled in"
         ! nm "$b" 2>/dev/null | grep -qw sbx_probe || fail "$b links sbx_probe"
     done
-    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd, cellvm-vfiod"
+    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd, cellvm-vfiod, cellvm-rngd"
     # the negative control: the hooked copies do carry it, so the check above can fail
     grep -q -a CELLVM_TEST_JAIL_PROBE "$HOOKED_DIR/cellvm-blockd" ||
         fail "the hooked cellvm-blockd has no hook either: the check proves nothing"

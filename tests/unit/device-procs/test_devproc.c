@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -261,4 +262,50 @@ Test(devproc, controller_channel, .timeout = 30)
     cr_assert_eq(wait_exit(pid), 0);
     vu_fe_close(&fe);
     close(ctl[0]);
+}
+
+/* A Configure naming a --rate-limit-group reaches a device without groups (echo): refused with an
+ * Error, and the device exits instead of serving unlimited. */
+Test(devproc, rate_limit_group_refused_by_a_device_without_groups, .timeout = 30)
+{
+    int ctl[2], sv[2], mfd;
+    char ctlarg[16], fdarg[16];
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT, *got;
+    Cellvm__DeviceConfigure cfg = CELLVM__DEVICE_CONFIGURE__INIT;
+    size_t nfds;
+    pid_t pid;
+
+    cr_assert_eq(ipc_chan_pair(ctl), 0);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    snprintf(ctlarg, sizeof(ctlarg), "%d", ctl[1]);
+    snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+    {
+        char *argv[] = { "echo", "--control-fd", ctlarg, "--fd", fdarg, NULL };
+
+        pid = spawn(argv, 5, ctl[0], sv[0]);
+    }
+    close(ctl[1]);
+    close(sv[1]);
+    got = recv_env(ctl[0], &nfds);
+    cr_assert_eq(got->body_case, CELLVM__ENVELOPE__BODY_HELLO);
+    ipc_free_envelope(got);
+    mfd = memfd_create("rl", MFD_CLOEXEC);
+    cr_assert_geq(mfd, 0);
+    cfg.option = "echo";
+    cfg.spec = "x";
+    cfg.seccomp = CELLVM__SECCOMP_MODE__SECCOMP_LOG;
+    cfg.nfds = 1;
+    cfg.rate_limit_group = "g0";
+    env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
+    env.device_configure = &cfg;
+    cr_assert_eq(ipc_send_envelope(ctl[0], &env, &mfd, 1), 0);
+    close(mfd);
+    got = recv_env(ctl[0], &nfds);
+    cr_assert_eq(got->body_case, CELLVM__ENVELOPE__BODY_ERROR, "got %d", got->body_case);
+    cr_expect(strstr(got->error->message, "rate limit group g0: not supported"), "%s",
+              got->error->message);
+    ipc_free_envelope(got);
+    cr_expect_neq(wait_exit(pid), 0);
+    close(ctl[0]);
+    close(sv[0]);
 }

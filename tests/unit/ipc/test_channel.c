@@ -214,6 +214,74 @@ Test(validate, core_config)
     cr_assert_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL, "stream serial needs an fd");
 }
 
+/* CoreConfig.smbios: the SMBIOS strings the core writes into guest memory. */
+Test(validate, core_config_smbios)
+{
+    Cellvm__CoreConfig cfg = CELLVM__CORE_CONFIG__INIT;
+    Cellvm__CpuConfig cpus = good_cpus();
+    Cellvm__MemoryConfig mem = CELLVM__MEMORY_CONFIG__INIT;
+    Cellvm__Smbios sm = CELLVM__SMBIOS__INIT;
+    Cellvm__CoreFd fdlist[] = { CELLVM__CORE_FD__CORE_FD_KVM, CELLVM__CORE_FD__CORE_FD_MEMORY,
+                                CELLVM__CORE_FD__CORE_FD_KERNEL };
+    static char big[PB_MAX_SMBIOS_TEXT + 2];
+    static char *many[PB_MAX_OEM_STRINGS + 1];
+    char *oem[] = { (char *)"a", (char *)"b" };
+    uint8_t uuid[17] = { 0 };
+    const char *why = NULL;
+
+    mem.size = 512ull << 20;
+    cfg.cpus = &cpus;
+    cfg.memory = &mem;
+    cfg.serial = CELLVM__SERIAL_MODE__SERIAL_NULL;
+    cfg.seccomp = CELLVM__SECCOMP_MODE__SECCOMP_ON;
+    cfg.fds = fdlist;
+    cfg.n_fds = 3;
+    cfg.smbios = &sm;
+    cr_assert_eq(pb_validate_core_config(&cfg, 3, &why), 0, "empty: %s", why);
+    sm.serial_number = (char *)"SN-1";
+    sm.uuid.data = uuid;
+    sm.uuid.len = 16;
+    sm.oem_strings = oem;
+    sm.n_oem_strings = 2;
+    cr_assert_eq(pb_validate_core_config(&cfg, 3, &why), 0, "%s", why);
+
+    sm.uuid.len = 17;
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL);
+    cr_expect_str_eq(why, "core_config.smbios.uuid");
+    sm.uuid.len = 16;
+
+    sm.serial_number = (char *)"a\nb";
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL);
+    cr_expect_str_eq(why, "core_config.smbios.serial_number");
+    sm.serial_number = (char *)"";
+
+    oem[1] = (char *)"";
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL, "an empty OEM string");
+    cr_expect_str_eq(why, "core_config.smbios.oem_strings");
+    oem[1] = (char *)"b\x80";
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL, "not ASCII");
+    oem[1] = (char *)"b";
+
+    for (size_t i = 0; i <= PB_MAX_OEM_STRINGS; i++)
+        many[i] = (char *)"x";
+    sm.oem_strings = many;
+    sm.n_oem_strings = PB_MAX_OEM_STRINGS;
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), 0, "%s", why);
+    sm.n_oem_strings = PB_MAX_OEM_STRINGS + 1;
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL);
+    cr_expect_str_eq(why, "core_config.smbios.oem_strings");
+
+    /* The total, one NUL each: PB_MAX_SMBIOS_TEXT fits, one byte more does not. */
+    memset(big, 's', PB_MAX_SMBIOS_TEXT - 3);
+    sm.serial_number = big;
+    sm.oem_strings = oem;
+    sm.n_oem_strings = 1; /* "a" and its NUL */
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), 0, "%s", why);
+    big[PB_MAX_SMBIOS_TEXT - 3] = 's';
+    cr_expect_eq(pb_validate_core_config(&cfg, 3, &why), -EINVAL);
+    cr_expect_str_eq(why, "core_config.smbios");
+}
+
 /* DeviceStats' vm.counters latencies: only with completed requests, and min never above max. */
 Test(validate, device_stats_latencies)
 {
@@ -233,4 +301,25 @@ Test(validate, device_stats_latencies)
     st.read_latency_max = 4;
     cr_assert_eq(pb_validate_device_stats(&st, &why), -EINVAL, "min above max");
     cr_assert_str_eq(why, "device_stats.read_latency");
+}
+
+Test(validate, device_configure_rate_limit_group)
+{
+    Cellvm__DeviceConfigure c = CELLVM__DEVICE_CONFIGURE__INIT;
+    const char *why = NULL;
+
+    c.option = "disk";
+    c.spec = "path=a";
+    c.seccomp = CELLVM__SECCOMP_MODE__SECCOMP_ON;
+    c.nfds = 2;
+    cr_assert_eq(pb_validate_device_configure(&c, 2, &why), 0, "%s", why);
+    c.rate_limit_group = "g0";
+    cr_assert_eq(pb_validate_device_configure(&c, 2, &why), 0, "%s", why);
+    c.nfds = 0;
+    cr_assert_eq(pb_validate_device_configure(&c, 0, &why), -EINVAL, "a group without its region");
+    cr_assert_str_eq(why, "device_configure.rate_limit_group");
+    c.nfds = 1;
+    c.rate_limit_group = "g\n0";
+    cr_assert_eq(pb_validate_device_configure(&c, 1, &why), -EINVAL, "not printable");
+    cr_assert_str_eq(why, "device_configure.rate_limit_group");
 }

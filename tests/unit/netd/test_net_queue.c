@@ -320,3 +320,48 @@ Test(net_queue_legacy, rx_frame_too_big_for_the_buffer)
     cr_expect_eq(ctr(NET_C_RX_FRAMES), 1);
     cr_expect_eq(used(&rxr)->ring[0].len, 70);
 }
+
+/* Rate limiting (issue 20), as Cloud Hypervisor: a frame goes while its direction's buckets are
+ * not in debt and is charged once it went, so an ops bucket of n lets n + 1 frames through and
+ * then the direction waits, leaving the ring (or the TAP) alone. */
+Test(net_queue, tx_rate_limited_waits_in_the_ring)
+{
+    uint8_t b[2048];
+    unsigned got = 0;
+
+    rl_init(&pair.rl[1], &(struct rl_config){ .ops = { 3, 0, 10000 } });
+    for (unsigned i = 0; i < 6; i++)
+        post_tx(i, 60, (uint8_t)i, NULL);
+    cr_expect_not(net_pair_run_tx(&pair), "throttled: nothing to do until the tokens are back");
+    while (host_read(b, sizeof(b)) > 0)
+        got++;
+    cr_expect_eq(got, 4);
+    cr_expect_eq(used(&txr)->idx, 4, "the rest stays in the ring");
+    cr_expect_gt(pair.throttle_ns[1], 0);
+    cr_expect_leq(pair.throttle_ns[1], RL_MAX_WAIT_NS);
+    /* still in debt: a second pass sends nothing */
+    cr_expect_not(net_pair_run_tx(&pair));
+    cr_expect_eq(used(&txr)->idx, 4);
+    /* unlimited again: the waiting frames go */
+    rl_init(&pair.rl[1], &(struct rl_config){ 0 });
+    cr_expect_not(net_pair_run_tx(&pair));
+    cr_expect_eq(used(&txr)->idx, 6);
+    cr_expect_eq(pair.throttle_ns[1], 0);
+}
+
+Test(net_queue, rx_rate_limited_leaves_frames_in_the_tap)
+{
+    rl_init(&pair.rl[0], &(struct rl_config){ .bw = { 100, 0, 10000 } });
+    for (unsigned i = 0; i < 4; i++) {
+        post(&rxr, i, 2048, true);
+        host_send(60, (uint8_t)i);
+    }
+    /* 100 bytes: the first frame (72 with its header) fits, the second puts the bucket in debt */
+    cr_expect_not(net_pair_run_rx(&pair));
+    cr_expect_eq(ctr(NET_C_RX_FRAMES), 2);
+    cr_expect_gt(pair.throttle_ns[0], 0);
+    cr_expect_not(pair.rx_wait_kick);
+    rl_init(&pair.rl[0], &(struct rl_config){ 0 });
+    cr_expect_not(net_pair_run_rx(&pair));
+    cr_expect_eq(ctr(NET_C_RX_FRAMES), 4, "the frames waited in the TAP, none dropped");
+}

@@ -84,6 +84,37 @@ Test(cli, memory_hotplug_size)
     cli_config_free(&c);
 }
 
+/* virtio-mem (issue 17): a region of hotplug_size per zone (or for the default memory), and
+ * hotplugged_size plugged at boot. */
+Test(cli, memory_virtio_mem)
+{
+    struct cli_config c;
+
+    parse_ok(ARGV("--kernel", "k", "--memory",
+                  "size=512M,hotplug_method=virtio-mem,hotplug_size=1G,hotplugged_size=256M"),
+             &c);
+    cr_expect_eq(c.memory.hotplug_method, CLI_HOTPLUG_VIRTIO_MEM);
+    cr_expect(c.memory.has_hotplug_size);
+    cr_expect_eq(c.memory.hotplug_size, 1ull << 30);
+    cr_expect(c.memory.has_hotplugged_size);
+    cr_expect_eq(c.memory.hotplugged_size, 256ull << 20);
+    cli_config_free(&c);
+    parse_ok(ARGV("--kernel", "k", "--memory", "size=0,hotplug_method=virtio-mem", "--memory-zone",
+                  "id=m0,size=1G,hotplug_size=512M,hotplugged_size=128M", "--memory-zone",
+                  "id=m1,size=1G"),
+             &c);
+    cr_assert_eq(c.nzones, 2);
+    cr_expect(c.zones[0].has_hotplug_size);
+    cr_expect_eq(c.zones[0].hotplug_size, 512ull << 20);
+    cr_expect_eq(c.zones[0].hotplugged_size, 128ull << 20);
+    cr_expect_not(c.zones[1].has_hotplug_size);
+    cli_config_free(&c);
+    /* virtio-mem without a hotplug_size: accepted, as Cloud Hypervisor (nothing to resize). */
+    parse_ok(ARGV("--kernel", "k", "--memory", "size=1G,hotplug_method=virtio-mem"), &c);
+    cr_expect_eq(c.memory.hotplug_method, CLI_HOTPLUG_VIRTIO_MEM);
+    cli_config_free(&c);
+}
+
 Test(cli, full_line)
 {
     struct cli_config c;
@@ -242,6 +273,7 @@ Test(cli, help_and_version_text)
     cr_expect(cli_option_supported("cpus"));
     cr_expect(cli_option_supported("disk"));
     cr_expect(cli_option_supported("fs"));
-    cr_expect_not(cli_option_supported("pmem"));
+    cr_expect(cli_option_supported("pmem"));
+    cr_expect_not(cli_option_supported("tpm"));
     cr_expect_not(cli_option_supported("no-such"));
 }

@@ -169,3 +169,36 @@ Test(cli_devices, user_device)
                           "1 (--platform num_pci_segments=1)");
     cli_config_free(&c);
 }
+
+/* --rng through cli_parse(): absent by default (cellvm adds the device only when asked), the
+ * default source when given without src=, one at most, iommu=on refused. */
+Test(cli_devices, rng)
+{
+    struct cli_config c;
+    char err[CLI_ERR_LEN];
+    char *none[] = { "cellvm", "--kernel", "k", NULL };
+    char *dflt[] = { "cellvm", "--kernel", "k", "--rng", "", NULL };
+    char *src[] = { "cellvm", "--kernel", "k", "--rng=src=/dev/hw,rng", NULL };
+    char *twice[] = { "cellvm", "--kernel", "k", "--rng", "src=/a", "--rng", "src=/b", NULL };
+    char *iommu[] = { "cellvm", "--kernel", "k", "--rng", "iommu=on", NULL };
+
+    cr_assert_eq(cli_parse(3, none, &c, err, sizeof(err)), 0, "%s", err);
+    cr_expect_not(c.rng.present);
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(5, dflt, &c, err, sizeof(err)), 0, "%s", err);
+    cr_expect(c.rng.present);
+    cr_expect_str_eq(c.rng.src, "/dev/urandom");
+    cli_config_free(&c);
+    cr_assert_eq(cli_parse(4, src, &c, err, sizeof(err)), -EINVAL, "unquoted comma accepted");
+    cli_config_free(&c);
+    src[3] = "--rng=src=\"/dev/hw,rng\"";
+    cr_assert_eq(cli_parse(4, src, &c, err, sizeof(err)), 0, "%s", err);
+    cr_expect_str_eq(c.rng.src, "/dev/hw,rng");
+    cli_config_free(&c);
+    cr_expect_eq(cli_parse(7, twice, &c, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "--rng"), "%s", err);
+    cli_config_free(&c);
+    cr_expect_eq(cli_parse(5, iommu, &c, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "iommu"), "%s", err);
+    cli_config_free(&c);
+}

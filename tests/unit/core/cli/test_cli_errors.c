@@ -46,12 +46,38 @@ static const struct err_case cases[] = {
       "--memory: known but not supported yet: hotplug_size=2199023255552 (cellvm's limit is "
       "1 TiB)" },
     { { K, "--memory", "hotplugged_size=1G" },
-      "--memory: known but not supported yet: hotplugged_size" },
+      "--memory: invalid value for 'hotplugged_size': '1073741824' (not with "
+      "hotplug_method=acpi)" },
+    /* virtio-mem (issue 17): Cloud Hypervisor's rules */
+    { { K, "--memory", "hotplug_method=virtio-mem,hotplugged_size=1G" },
+      "--memory: invalid value for 'hotplugged_size': '1073741824' (needs a hotplug_size at "
+      "least as large, in multiples of 2 MiB)" },
+    { { K, "--memory", "hotplug_method=virtio-mem,hotplug_size=1G,hotplugged_size=2G" },
+      "--memory: invalid value for 'hotplugged_size': '2147483648' (needs a hotplug_size at "
+      "least as large, in multiples of 2 MiB)" },
+    { { K, "--memory", "hotplug_method=virtio-mem,hotplug_size=1G,hotplugged_size=1M" },
+      "--memory: invalid value for 'hotplugged_size': '1048576' (needs a hotplug_size at "
+      "least as large, in multiples of 2 MiB)" },
+    { { K, "--memory", "hotplug_method=virtio-mem,hotplug_size=0" },
+      "--memory: invalid value for 'hotplug_size': '0' (virtio-mem needs a multiple of "
+      "128 MiB, 1 TiB at most)" },
+    { { K, "--memory", "hotplug_method=virtio-mem,hotplug_size=100M" },
+      "--memory: invalid value for 'hotplug_size': '104857600' (virtio-mem needs a multiple of "
+      "128 MiB, 1 TiB at most)" },
+    { { K, "--memory", "size=0,hotplug_method=virtio-mem,hotplug_size=1G", "--memory-zone",
+        "id=m0,size=1G" },
+      "--memory: invalid value for 'hotplug_size': '1073741824' (with --memory-zone, each zone "
+      "has its own hotplug_size)" },
+    { { K, "--memory", "size=0,hotplug_method=virtio-mem", "--memory-zone",
+        "id=m0,size=1G,hotplug_size=200M" },
+      "--memory-zone: invalid value for 'hotplug_size': '209715200' (virtio-mem needs a "
+      "multiple of 128 MiB, 1 TiB at most)" },
+    { { K, "--memory", "size=0", "--memory-zone", "id=m0,size=1G,hotplug_size=1G" },
+      "--memory-zone: invalid value for 'hotplug_size' (needs --memory "
+      "hotplug_method=virtio-mem)" },
     { { K, "--memory", "size=0,hotplug_size=1G", "--memory-zone", "id=m0,size=1G" },
       "--memory: invalid value for 'hotplug_size': '1073741824' (with hotplug_method=acpi it "
       "needs --memory size>0 and no --memory-zone)" },
-    { { K, "--memory", "hotplug_method=virtio-mem" },
-      "--memory: known but not supported yet: hotplug_method" },
     { { K, "--console", "tty" },
       "--console: known but not supported yet: tty (no virtio-console yet; use --serial)" },
     { { K, "--console", "off,iommu=on" }, "--console: known but not supported yet: iommu" },
@@ -61,7 +87,11 @@ static const struct err_case cases[] = {
       "--fs: invalid value for 'id': 'x' (already used)" },
     { { K, "--pvpanic" }, "--pvpanic: known but not supported yet" },
     { { K, "--firmware", "/fw" }, "--firmware: known but not supported yet" },
-    { { "--restore", "source_url=file:///x" }, "--restore: known but not supported yet" },
+    { { "--restore", "source_url=/x" },
+      "--restore source_url: '/x' is not a file:///absolute/directory URL" },
+    { { "--restore", "prefault=on" }, "--restore: source_url is required" },
+    { { "--restore", "source_url=file:///x,net_fds=[a@1]" },
+      "--restore: known but not supported yet: net_fds" },
     /* --net and --vsock are served; a refusal after them is still reported */
     { { K, "--net", "tap=tap0", "--vsock", "cid=3,socket=/tmp/v", "--pvpanic" },
       "--pvpanic: known but not supported yet" },
@@ -69,8 +99,11 @@ static const struct err_case cases[] = {
     { { K, "--disk", "path=/a,pci_segment=1" },
       "--disk: invalid value for 'pci_segment': Invalid PCI segment id: 1 (--platform "
       "num_pci_segments=1)" },
-    { { K, "--platform", "serial_number=abc" },
-      "--platform: known but not supported yet: serial_number" },
+    { { K, "--platform", "iommu_segments=[0]" },
+      "--platform: known but not supported yet: iommu_segments" },
+    { { K, "--platform", "uuid=0011" },
+      "--platform: invalid value for 'uuid': '0011' (invalid length: expected length 32 for "
+      "simple format, found 4)" },
     { { K, "--platform", "num_pci_segments=97" },
       "--platform: invalid value for 'num_pci_segments': '97' (Number of PCI segments (97) not "
       "in range of 1 to 96)" },

@@ -111,7 +111,8 @@ Test(api_cfg, platform_both_ways)
     Cellvm__ApiVmConfig *back;
     struct api_argv av;
     struct cli_config c;
-    char *oem[] = { (char *)"a" };
+    char *oem[] = { (char *)"a", (char *)"b, with a comma", (char *)"[c]" };
+    uint32_t segs[] = { 0 };
 
     pl.kernel = (char *)"k";
     vc.payload = &pl;
@@ -129,16 +130,46 @@ Test(api_cfg, platform_both_ways)
     cr_expect_eq(back->platform->num_pci_segments, 3);
     protobuf_c_message_free_unpacked(&back->base, NULL);
     cli_config_free(&c);
-    /* Keys cellvm lacks reach --platform, which names them. */
+    /* The SMBIOS keys go through --platform and come back in vm.info as they were given. */
+    pf.serial_number = (char *)"SN 1, two";
+    pf.uuid = (char *)"{00112233-4455-6677-8899-AABBCCDDEEFF}";
     pf.oem_strings = oem;
-    pf.n_oem_strings = 1;
+    pf.n_oem_strings = 3;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_expect_eq(c.platform.uuid_bytes[15], 0xff);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_assert_not_null(back->platform);
+    cr_expect_str_eq(back->platform->serial_number, "SN 1, two");
+    cr_expect_str_eq(back->platform->uuid, "{00112233-4455-6677-8899-AABBCCDDEEFF}");
+    cr_assert_eq(back->platform->n_oem_strings, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_expect_str_eq(back->platform->oem_strings[i], oem[i]);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+    /* A bad uuid is refused with what is wrong with it. */
+    pf.uuid = (char *)"00112233-4455-6677-8899";
     cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
     cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
-    cr_expect_str_eq(err, "--platform: known but not supported yet: oem_strings");
+    cr_expect_str_eq(err, "--platform: invalid value for 'uuid': '00112233-4455-6677-8899' "
+                          "(invalid group count: expected 5, found 4)");
+    api_argv_free(&av);
+    cli_config_free(&c);
+    pf.uuid = NULL;
+    pf.serial_number = NULL;
+    pf.n_oem_strings = 0;
+    /* Keys cellvm lacks reach --platform, which names them. */
+    pf.iommu_segments = segs;
+    pf.n_iommu_segments = 1;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
+    cr_expect_str_eq(err, "--platform: known but not supported yet: iommu_segments");
     api_argv_free(&av);
     cli_config_free(&c);
     /* No --platform: vm.info has no platform object. */
-    pf.n_oem_strings = 0;
+    pf.n_iommu_segments = 0;
     vc.platform = NULL;
     cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
@@ -281,4 +312,56 @@ Test(api_cfg, add_fs_request_validated)
     cr_expect_neq(pb_validate_api_request(&rq, 1, &why), 0, "no fds with vm.add-fs");
     rq.endpoint = CELLVM__API_ENDPOINT__API_VM_ADD_FS + 1;
     cr_expect_neq(pb_validate_api_request(&rq, 0, &why), 0, "past the last endpoint");
+}
+
+/* vm.create's balloon becomes --balloon and comes back in vm.info as Cloud Hypervisor's
+ * BalloonConfig; size is required, and must stay below the RAM. */
+Test(api_cfg, balloon_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiBalloonConfig bc = CELLVM__API_BALLOON_CONFIG__INIT;
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    vc.balloon = &bc;
+    cr_expect_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), -EINVAL, "size is required");
+    cr_expect(strstr(err, "size"), "%s", err);
+    api_argv_free(&av);
+    bc.has_size = 1;
+    bc.size = 128ull << 20;
+    bc.has_deflate_on_oom = 1;
+    bc.deflate_on_oom = 1;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_expect(c.balloon.present && c.balloon.deflate_on_oom && !c.balloon.free_page_reporting);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_assert_not_null(back->balloon);
+    cr_expect(back->balloon->has_size && back->balloon->size == 128ull << 20);
+    cr_expect(back->balloon->has_deflate_on_oom && back->balloon->deflate_on_oom);
+    cr_expect(back->balloon->has_free_page_reporting && !back->balloon->free_page_reporting);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+    /* The default RAM is 512 MiB: a balloon that big is refused. */
+    bc.size = 512ull << 20;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "smaller than the RAM"), "%s", err);
+    api_argv_free(&av);
+    cli_config_free(&c);
+    /* Without --balloon, vm.info has no balloon object. */
+    vc.balloon = NULL;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect_null(back->balloon);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
 }

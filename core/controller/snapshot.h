@@ -1,0 +1,40 @@
+/* vm.snapshot and vm.restore (issue 18), the controller's half: the snapshot directory in Cloud
+ * Hypervisor's layout (config.json, state.json, memory-ranges). The controller opens every
+ * file and writes config.json; the core, which never opens a path, writes state.json and guest
+ * RAM into the fds it is handed and reads them back on restore. */
+#ifndef CELLVM_CORE_CONTROLLER_SNAPSHOT_H
+#define CELLVM_CORE_CONTROLLER_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/controller/api_ctl.h"
+
+#define SNAPSHOT_CONFIG_MAX (1u << 20) /* the largest config.json read back */
+
+/* vm.snapshot {"destination_url":"file:///dir"}: answered when the core's SnapshotDone comes. */
+void snapshot_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmSnapshotConfig *sc);
+void snapshot_on_done(struct api_ctl *a, const Cellvm__SnapshotDone *d);
+/* The VM ended first: a pending snapshot fails with why and its files go. */
+void snapshot_abort(struct api_ctl *a, const char *why);
+void snapshot_close(struct api_ctl *a);
+
+/*
+ * The VM of the snapshot at url becomes the configuration (config.json through the same parser
+ * and checks as vm.create; prefault turns guest RAM prefaulting on) and state.json and
+ * memory-ranges are opened for the core; the boot that follows restores instead. 0, or -errno
+ * with err (nothing changed).
+ */
+int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, size_t errlen);
+
+/* vm.restore {"source_url":...,"prefault":bool}: only without a VM; answered like vm.boot. */
+void restore_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiRestoreConfig *rc);
+/* The core is Ready: a restored VM is Paused. */
+void restore_on_ready(struct api_ctl *a);
+/* The restore failed: no VM is left (state none), the fds are closed. */
+void restore_on_failed(struct api_ctl *a);
+/* The core has the snapshot fds: the controller's copies are closed. */
+void restore_fds_sent(struct api_ctl *a);
+
+#endif

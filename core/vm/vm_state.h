@@ -1,0 +1,143 @@
+#ifndef CELLVM_CORE_VM_VM_STATE_H
+#define CELLVM_CORE_VM_VM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+/*
+ * A paused VM's state as the core snapshots it (issue 18): plain data, no pointers into the VM,
+ * so vm_state_json.c can turn it into state.json and back without a VM, and vm_snapshot.c can
+ * take it from one VM and load it into another. Guest RAM is not in here: it goes to the
+ * memory-ranges file, the regions of `ranges` one after the other. Every array is bounded
+ * below; vm_state_from_json refuses counts past these bounds.
+ */
+
+#define VMS_VERSION      1
+#define VMS_MAX_VCPUS    255
+#define VMS_MAX_MSRS     512
+#define VMS_MAX_RANGES   32
+#define VMS_MAX_DEVICES  64
+#define VMS_MAX_SEGMENTS 96
+#define VMS_MAX_QUEUES   64
+#define VMS_MAX_VECTORS  80
+#define VMS_MAX_CONFIG   256
+#define VMS_CFG_SIZE     256
+#define VMS_ID_LEN       64
+#define VMS_SERIAL_FIFO  64
+#define VMS_NVRAM        128
+#define VMS_CPU_WORDS    4
+#define VMS_MAX_JSON     (64u << 20) /* the largest state.json read back */
+
+struct vms_vcpu {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_xsave xsave;
+    struct kvm_xcrs xcrs;
+    struct kvm_lapic_state lapic;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs debugregs;
+    uint32_t mp_state;
+    uint32_t nmsrs;
+    struct kvm_msr_entry msrs[VMS_MAX_MSRS];
+};
+
+struct vms_range {
+    uint64_t gpa, size; /* in memory-ranges one after the other, in this order */
+};
+
+struct vms_serial {
+    uint8_t ier, lcr, mcr, fcr, scr, dll, dlm, lsr_err, msr_delta;
+    bool thr_ipending;
+    uint8_t rx[VMS_SERIAL_FIFO];
+    uint32_t rx_head, rx_count; /* rx_head < VMS_SERIAL_FIFO, rx_count <= VMS_SERIAL_FIFO */
+};
+
+struct vms_platform {
+    bool serial_present;
+    struct vms_serial serial;
+    uint8_t rtc_index;
+    uint8_t rtc_nvram[VMS_NVRAM];
+    uint32_t ged_pending;
+    uint32_t pci_hp_sel;
+    uint32_t nseg; /* PCI segments of the hotplug registers and host bridges below */
+    uint32_t pci_up[VMS_MAX_SEGMENTS], pci_down[VMS_MAX_SEGMENTS];
+    uint32_t pci_removing[VMS_MAX_SEGMENTS];          /* removals the guest has not ejected yet */
+    uint8_t host_cfg[VMS_MAX_SEGMENTS][VMS_CFG_SIZE]; /* each segment's host bridge */
+    uint32_t cf8;
+    uint32_t cpu_hp_sel;
+    uint64_t cpu_enabled[VMS_CPU_WORDS], cpu_inserting[VMS_CPU_WORDS];
+    uint64_t cpu_removing[VMS_CPU_WORDS];
+};
+
+struct vms_queue {
+    uint16_t size, vector;
+    bool enabled;
+    uint64_t desc, avail, used;
+    bool running;       /* the backend served it when the VM paused */
+    uint16_t avail_idx; /* where the backend stopped (GET_VRING_BASE) */
+};
+
+struct vms_device {
+    char id[VMS_ID_LEN + 1];
+    uint16_t virtio_id;
+    uint32_t seg, slot;
+    uint8_t cfg[VMS_CFG_SIZE];
+    uint16_t nvec;
+    uint8_t msix_table[VMS_MAX_VECTORS][16];
+    uint64_t msix_pba[(VMS_MAX_VECTORS + 63) / 64];
+    uint64_t driver_features;
+    uint32_t dfselect, gfselect;
+    uint8_t status, isr, generation;
+    uint16_t config_vector, queue_select;
+    uint16_t ctrl_avail; /* the queue the core serves itself (net control, vsock event) */
+    uint16_t pairs;      /* net with MQ: queue pairs the driver enabled, 0 before */
+    uint32_t config_len;
+    uint8_t config[VMS_MAX_CONFIG];
+    uint16_t nqueues;
+    struct vms_queue q[VMS_MAX_QUEUES];
+};
+
+struct vm_state {
+    uint32_t version;
+    uint32_t nvcpus;       /* vCPUs running: the first nvcpus of max_vcpus */
+    uint32_t max_vcpus;    /* the VM's max (the config must agree) */
+    struct vms_vcpu *vcpu; /* nvcpus of them; owned (vm_state_free) */
+    struct kvm_irqchip pic_master, pic_slave, ioapic;
+    struct kvm_clock_data clock;
+    uint32_t nranges;
+    struct vms_range ranges[VMS_MAX_RANGES];
+    struct vms_platform platform;
+    uint32_t ndevices;
+    struct vms_device *dev; /* ndevices of them; owned */
+};
+
+/* json-c seeds its string hash with getrandom on first use: done here, before a seccomp
+ * filter without getrandom is loaded (the core calls it before its jail). */
+void vm_state_json_init(void);
+
+/* Room for nvcpus vCPUs and ndevices devices (everything zeroed). 0 or -ENOMEM/-EINVAL. */
+int vm_state_alloc(struct vm_state *s, uint32_t nvcpus, uint32_t ndevices);
+void vm_state_free(struct vm_state *s);
+
+/* Bytes of guest RAM the ranges hold (the size memory-ranges must have). */
+uint64_t vm_state_ram_size(const struct vm_state *s);
+
+/* memory-ranges of file_size bytes against the ranges: 0, or -EINVAL with err when it is
+ * shorter (truncated) or longer than they add up to. */
+int vm_state_check_ram(const struct vm_state *s, uint64_t file_size, char *err, size_t errlen);
+
+/* state.json: a new NUL-terminated string (free()), or NULL when out of memory. */
+char *vm_state_to_json(const struct vm_state *s);
+
+/*
+ * Parses state.json (len bytes) into *s (allocated here; vm_state_free even on failure).
+ * Every key is required, every number and string checked against its bound, every blob against
+ * its exact size; a different version, a truncated or edited file is refused with one printable
+ * line in err naming what is wrong. 0 or -EINVAL/-ENOMEM.
+ */
+int vm_state_from_json(struct vm_state *s, const char *json, size_t len, char *err, size_t errlen);
+
+#endif
