@@ -426,7 +426,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
         ap.add_argument("--" + a, required=True)
-    for a in ("blockd", "netd", "vsockd", "rngd"):
+    for a in ("blockd", "netd", "vsockd", "rngd", "balloond"):
         ap.add_argument("--" + a)
     args = ap.parse_args()
     doc = load_yaml(args.openapi)
