@@ -276,6 +276,15 @@ static bool handle(struct blk_queue *q, struct blk_slot *s)
             finish(q, r, VIRTIO_BLK_S_IOERR);
         return true;
     }
+    /* A memory-file-system image: the read is a copy out of its page cache, done now. */
+    if (r->op == BLK_OP_READ) {
+        int e = imgmap_read(&q->img->map, r->off, r->len, r->iov, r->niov);
+
+        if (e != -ERANGE) {
+            finish(q, r, e ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+            return true;
+        }
+    }
     if (raw_submit(&q->ring, q->img, r) < 0) {
         finish(q, r, VIRTIO_BLK_S_IOERR);
         return true;
@@ -392,7 +401,7 @@ static int ring_setup(struct blk_queue *q)
     if (r < 0)
         return r;
     if (q->q2)
-        r = qchan_new(q->img->fd, &q->ring, RAW_FILE_IMAGE, &q->chan);
+        r = qchan_new(q->img->fd, &q->img->map, &q->ring, RAW_FILE_IMAGE, &q->chan);
     if (r == 0)
         r = arm_read(q, FILE_STOP, &q->stop_val, UD_STOP);
     if (r == 0 && q->q2)

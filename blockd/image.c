@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "device-procs/devmem_guard.h"
 #include "device-procs/devproc.h"
 #include "imglock.h"
 
@@ -30,6 +31,7 @@ void image_init(struct image *im)
 {
     memset(im, 0, sizeof(*im));
     im->raw.fd = -1;
+    imgmap_init(&im->raw.map);
 }
 
 static void warn_stderr(void *opaque, const char *msg)
@@ -110,6 +112,25 @@ static int check_format(struct image *im, const struct cli_disk *cd, struct blk_
     return 0;
 }
 
+/* A memory-file-system image is read through a mapping (imgmap.h), guarded against the file
+ * shrinking under it. Not mapped, the image is served through its fd as before. */
+static void map_image(struct image *im)
+{
+    struct imgmap *m = &im->raw.map;
+    int r = imgmap_open(m, im->raw.fd, im->raw.size, im->raw.direct);
+
+    if (r < 0)
+        fprintf(stderr, "cellvm-blockd: not mapping the image (%s): reads use the fd\n",
+                strerror(-r));
+    if (r <= 0)
+        return;
+    r = devmem_guard_install();
+    if (r == 0)
+        m->guard = devmem_guard_add((void *)m->base, m->len, &m->broken);
+    if (r < 0 || m->guard < 0) /* unguarded, a truncation would kill us: use the fd */
+        imgmap_close(m);
+}
+
 static void remember_dir(struct image *im, const char *path)
 {
     char *real = path ? realpath(path, NULL) : NULL;
@@ -138,7 +159,7 @@ int image_open(struct image *im, const struct cli_disk *cd, int *fds, size_t nfd
     }
     if (r < 0)
         return fail(err, errlen, r, "--disk: cannot open the image: %s", strerror(-r));
-    r = imglock_acquire(im->raw.fd, !cd->readonly);
+    r = im->no_lock ? 0 : imglock_acquire(im->raw.fd, !cd->readonly);
     if (r < 0)
         return fail(err, errlen, r, "--disk: cannot lock the image: %s",
                     r == -EBUSY ? "another process is using it" : strerror(-r));
@@ -157,12 +178,14 @@ int image_open(struct image *im, const struct cli_disk *cd, int *fds, size_t nfd
         if (r < 0)
             return r;
         d->size = qcow2_size(im->q2);
+        map_image(im);
         return 0;
     }
     r = raw_prepare(&im->raw, cd->readonly, cd->sparse);
     if (r < 0)
         return fail(err, errlen, r, "--disk: cannot prepare the image: %s", strerror(-r));
     d->size = im->raw.size;
+    map_image(im);
     return 0;
 }
 
@@ -244,5 +267,7 @@ void image_close(struct image *im)
     im->file = NULL;
     if (im->raw.fd >= 0)
         (void)imglock_release(im->raw.fd);
+    devmem_guard_remove(im->raw.map.guard);
+    im->raw.map.guard = -1;
     raw_close(&im->raw);
 }

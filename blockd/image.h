@@ -24,7 +24,8 @@ struct image {
     struct qcow2 *q2;        /* owned; NULL for raw */
     struct chain *chain;     /* owned; NULL without a backing file */
     bool sparse;
-    dev_t dev; /* the image file, for loop checks */
+    bool no_lock; /* set before image_open: a migration's source holds the locks (issue 18) */
+    dev_t dev;    /* the image file, for loop checks */
     ino_t ino;
     char dir[PATH_MAX]; /* standalone: where relative backing names resolve */
     struct backing_policy policy;

@@ -120,6 +120,13 @@ static int blockd_rate_limit_group(void *dev, const char *group, int fd, char *e
     return rl_attach_shared(&b->rl, fd, err, errlen);
 }
 
+static void blockd_defer_image_lock(void *dev)
+{
+    struct blockd *b = dev;
+
+    b->img.no_lock = true;
+}
+
 static int blockd_prepare(void *dev, struct devproc *dp, char *err, size_t errlen)
 {
     struct blockd *b = dev;
@@ -300,6 +307,7 @@ int main(int argc, char **argv)
         .config_size = BLOCKD_CONFIG_SIZE,
         .parse_spec = blockd_parse_spec,
         .rate_limit_group = blockd_rate_limit_group,
+        .defer_image_lock = blockd_defer_image_lock,
         .prepare = blockd_prepare,
         .get_config = blockd_get_config,
         .set_config = blockd_set_config,

@@ -7,12 +7,15 @@
 #include <liburing.h>
 
 #include "blockd/qcow2/qcow2_file.h"
+#include "imgmap.h"
 
 /*
  * A layer for the thread that owns ring; fd is the image (not owned) and `fixed` its index in
- * the ring's fixed files. The synchronous entries work on fd directly. 0 or -errno.
+ * the ring's fixed files. The synchronous entries work on fd directly. Data reads inside map
+ * (imgmap.h; not owned, may be unmapped) are copied from it and complete inline. 0 or -errno.
  */
-int qchan_new(int fd, struct io_uring *ring, unsigned fixed, struct qcow2_file **out);
+int qchan_new(int fd, const struct imgmap *map, struct io_uring *ring, unsigned fixed,
+              struct qcow2_file **out);
 
 /* Runs the completion of an io the layer queued (cqe user_data) with the cqe's result. */
 void qchan_complete(uint64_t user_data, int res);

@@ -42,6 +42,7 @@ int raw_adopt(struct raw_image *img, int fd, bool direct)
 
     memset(img, 0, sizeof(*img));
     img->fd = -1;
+    imgmap_init(&img->map);
     r = image_size(fd, &img->size);
     if (r < 0)
         return r;
@@ -57,6 +58,7 @@ int raw_open(struct raw_image *img, const char *path, bool readonly, bool direct
     int r;
 
     img->fd = -1;
+    imgmap_init(&img->map);
     if (fd < 0)
         return -errno;
     r = raw_adopt(img, fd, direct);
@@ -67,6 +69,7 @@ int raw_open(struct raw_image *img, const char *path, bool readonly, bool direct
 
 void raw_close(struct raw_image *img)
 {
+    imgmap_close(&img->map);
     if (img->fd >= 0)
         close(img->fd);
     img->fd = -1;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "blk.h"
+#include "imgmap.h"
 
 #define RAW_FILE_IMAGE 0
 
@@ -22,8 +23,9 @@ enum raw_format {
 struct raw_image {
     int fd; /* owner: the blockd context (closed by raw_close); queues use it as a fixed file */
     uint64_t size;
-    bool direct;     /* O_DIRECT: buffers and lengths must be BLK_SECTOR_SIZE aligned */
-    bool zero_range; /* FALLOC_FL_ZERO_RANGE works on this file system (not on tmpfs) */
+    bool direct;       /* O_DIRECT: buffers and lengths must be BLK_SECTOR_SIZE aligned */
+    bool zero_range;   /* FALLOC_FL_ZERO_RANGE works on this file system (not on tmpfs) */
+    struct imgmap map; /* reads of a memory-file-system image (imgmap.h); set up by the caller */
 };
 
 /* Opens path O_CLOEXEC (O_RDONLY or O_RDWR, O_DIRECT if asked) and reads its size. Regular

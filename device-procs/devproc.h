@@ -49,6 +49,11 @@ struct devproc_ops {
      * such a Configure. 0 or -errno with err filled. Optional.
      */
     int (*rate_limit_group)(void *dev, const char *group, int fd, char *err, size_t errlen);
+    /* From the controller only, before parse_spec: the VM is a live migration's destination
+     * (issue 18), whose source still holds the image locks: open without locking (the
+     * controller takes them on its dup of the description at the switch). Devices without it
+     * refuse such a Configure. Optional. */
+    void (*defer_image_lock)(void *dev);
     /* Called once before the jail, after the spec: the device may keep dp (for
        devproc_config_changed and friends) and do setup that needs privilege. Optional. */
     int (*prepare)(void *dev, struct devproc *dp, char *err, size_t errlen);
@@ -142,6 +147,9 @@ void devproc_needs_reset(struct devproc *dp, uint16_t queue, int err);
 struct event;
 typedef void (*devproc_watch_fn)(int fd, short what, void *arg);
 int devproc_watch(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg, struct event **ev);
+/* The same for fd becoming writable (consoled's output to a host side that was full). */
+int devproc_watch_write(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg,
+                        struct event **ev);
 void devproc_unwatch(struct event **ev);
 
 #endif

@@ -33,6 +33,8 @@ int devproc_ctl_hello(struct devproc *dp)
         hello.role = CELLVM__ROLE__ROLE_RNGD;
     else if (!strcmp(dp->ops->name, "balloon"))
         hello.role = CELLVM__ROLE__ROLE_BALLOOND;
+    else if (!strcmp(dp->ops->name, "console"))
+        hello.role = CELLVM__ROLE__ROLE_CONSOLED;
     hello.id = (char *)"";
     hello.pid = (uint32_t)getpid();
     env.body_case = CELLVM__ENVELOPE__BODY_HELLO;
@@ -79,6 +81,14 @@ int devproc_ctl_configure(struct devproc *dp, char *err, size_t errlen)
         snprintf(err, errlen, "rate limit group %s: not supported by this device", group);
         r = -EINVAL;
         goto out;
+    }
+    if (env->device_configure->defer_image_lock) {
+        if (!dp->ops->defer_image_lock) {
+            snprintf(err, errlen, "deferred image locks: not supported by this device");
+            r = -EINVAL;
+            goto out;
+        }
+        dp->ops->defer_image_lock(dp->dev);
     }
     /* A group's shared region is the last fd: not the spec's. */
     r = dp->ops->parse_spec(dp->dev, env->device_configure->option, env->device_configure->spec,

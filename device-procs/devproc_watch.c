@@ -11,13 +11,14 @@
 
 #include "device-procs/devproc_priv.h"
 
-int devproc_watch(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg, struct event **out)
+static int watch(struct devproc *dp, int fd, short what, devproc_watch_fn cb, void *arg,
+                 struct event **out)
 {
     struct event *ev;
 
     if (!dp->base || fd < 0)
         return -EINVAL;
-    ev = event_new(dp->base, fd, EV_READ | EV_PERSIST, cb, arg);
+    ev = event_new(dp->base, fd, what | EV_PERSIST, cb, arg);
     if (!ev)
         return -ENOMEM;
     if (event_add(ev, NULL) < 0) {
@@ -26,6 +27,17 @@ int devproc_watch(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg, st
     }
     *out = ev;
     return 0;
+}
+
+int devproc_watch(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg, struct event **out)
+{
+    return watch(dp, fd, EV_READ, cb, arg, out);
+}
+
+int devproc_watch_write(struct devproc *dp, int fd, devproc_watch_fn cb, void *arg,
+                        struct event **out)
+{
+    return watch(dp, fd, EV_WRITE, cb, arg, out);
 }
 
 void devproc_unwatch(struct event **ev)

@@ -12,7 +12,7 @@ int pb_validate_hello(const Cellvm__Hello *m, const char **why)
 {
     if (m->protocol_version != 1)
         return pb_fail(why, "hello.protocol_version");
-    if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_RNGD)
+    if (m->role <= CELLVM__ROLE__ROLE_UNSPECIFIED || m->role > CELLVM__ROLE__ROLE_CONSOLED)
         return pb_fail(why, "hello.role");
     if (!pb_text_ok(m->id, PB_MAX_ID_LEN, true, false))
         return pb_fail(why, "hello.id");
@@ -301,7 +301,7 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
         unsigned bit;
 
         if (m->fds[i] <= CELLVM__CORE_FD__CORE_FD_UNSPECIFIED ||
-            (m->fds[i] > CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES &&
+            (m->fds[i] > CELLVM__CORE_FD__CORE_FD_MIGRATION &&
              m->fds[i] != CELLVM__CORE_FD__CORE_FD_VIRTIO_MEM &&
              m->fds[i] != CELLVM__CORE_FD__CORE_FD_PMEM))
             return pb_fail(why, "core_config.fds");
@@ -325,6 +325,10 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
     if (!!(seen & (1u << CELLVM__CORE_FD__CORE_FD_STATE)) != m->restore ||
         !!(seen & (1u << CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES)) != m->restore)
         return pb_fail(why, "core_config.restore");
+    /* A migration's destination has its socket, and is no restore from files too. */
+    if (!!(seen & (1u << CELLVM__CORE_FD__CORE_FD_MIGRATION)) != m->migrate ||
+        (m->migrate && m->restore))
+        return pb_fail(why, "core_config.migrate");
     r = validate_zones(m, why);
     if (!r)
         r = validate_virtio_mem(m, why);
@@ -350,8 +354,8 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
             return pb_fail(why, "attach_device.pci_segment");
         return 0;
     }
-    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 4 && m->virtio_id != 5 &&
-        m->virtio_id != 19 && m->virtio_id != 26)
+    if (m->virtio_id != 1 && m->virtio_id != 2 && m->virtio_id != 3 && m->virtio_id != 4 &&
+        m->virtio_id != 5 && m->virtio_id != 19 && m->virtio_id != 26)
         return pb_fail(why, "attach_device.virtio_id");
     /* virtio-fs: a virtiofsd someone else runs, with its tag; no other device has a tag. */
     if (m->virtio_id == 26 ? !m->external || !pb_text_ok(m->fs_tag, 36, false, false)
@@ -457,6 +461,37 @@ int pb_validate_vm_snapshot(const Cellvm__VmSnapshot *m, size_t nfds, const char
     return nfds == 2 ? 0 : pb_fail(why, "vm_snapshot.fds");
 }
 
+int pb_validate_vm_migrate(const Cellvm__VmMigrate *m, size_t nfds, const char **why)
+{
+    if (nfds != 1)
+        return pb_fail(why, "vm_migrate.fds");
+    /* The VmConfig JSON: printable, bounded by the packet (the stream takes up to 1 MiB). */
+    if (!m->config_json || !*m->config_json || strlen(m->config_json) > IPC_PB_MAX_CONFIG_JSON)
+        return pb_fail(why, "vm_migrate.config_json");
+    return 0;
+}
+
+int pb_validate_migration_step(const Cellvm__MigrationStep *m, const char **why)
+{
+    if (m->step != CELLVM__MIGRATION_STEP__STEP__STEP_SWITCH &&
+        m->step != CELLVM__MIGRATION_STEP__STEP__STEP_DONE)
+        return pb_fail(why, "migration_step.step");
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "migration_step.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "migration_step.message");
+    return 0;
+}
+
+int pb_validate_migration_locks(const Cellvm__MigrationLocks *m, const char **why)
+{
+    if (m->errnum < 0 || m->errnum >= 4096)
+        return pb_fail(why, "migration_locks.errnum");
+    if (!pb_text_ok(m->message, PB_MAX_MESSAGE_LEN, true, false))
+        return pb_fail(why, "migration_locks.message");
+    return 0;
+}
+
 int pb_validate_snapshot_done(const Cellvm__SnapshotDone *m, const char **why)
 {
     if (m->errnum < 0 || m->errnum >= 4096)
@@ -505,7 +540,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
         m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE &&
         m->body_case != CELLVM__ENVELOPE__BODY_ADD_MEMORY &&
-        m->body_case != CELLVM__ENVELOPE__BODY_VM_SNAPSHOT && nfds)
+        m->body_case != CELLVM__ENVELOPE__BODY_VM_SNAPSHOT &&
+        m->body_case != CELLVM__ENVELOPE__BODY_VM_MIGRATE && nfds)
         return pb_fail(why, "envelope.fds");
     switch (m->body_case) {
     case CELLVM__ENVELOPE__BODY_HELLO:
@@ -549,6 +585,17 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_vm_snapshot(m->vm_snapshot, nfds, why);
     case CELLVM__ENVELOPE__BODY_SNAPSHOT_DONE:
         return pb_validate_snapshot_done(m->snapshot_done, why);
+    case CELLVM__ENVELOPE__BODY_VM_MIGRATE:
+        return pb_validate_vm_migrate(m->vm_migrate, nfds, why);
+    case CELLVM__ENVELOPE__BODY_MIGRATION_STEP:
+        return pb_validate_migration_step(m->migration_step, why);
+    case CELLVM__ENVELOPE__BODY_MIGRATION_LOCKS:
+        return pb_validate_migration_locks(m->migration_locks, why);
+    case CELLVM__ENVELOPE__BODY_GUEST_RESET:
+        return m->guest_reset->cause == CELLVM__GUEST_RESET__CAUSE__CAUSE_GUEST ||
+                       m->guest_reset->cause == CELLVM__GUEST_RESET__CAUSE__CAUSE_WATCHDOG
+                   ? 0
+                   : pb_fail(why, "guest_reset.cause");
     default:
         return pb_fail(why, "envelope.body");
     }

@@ -25,6 +25,9 @@
 #define PB_PMEM_ALIGN        (2ull << 20)   /* their sizes, as Cloud Hypervisor */
 #define PB_MAX_PMEM_SIZE     (1ull << 44)   /* 16 TiB: below the 2^52 guest-physical limit */
 
+/* VmMigrate.config_json (issue 18): the VmConfig JSON fits one IPC_MAX_PACKET. */
+#define IPC_PB_MAX_CONFIG_JSON (96 * 1024)
+
 /*
  * Each validator checks a message just unpacked from a peer. On failure it returns -EINVAL
  * and points *why at a static string naming the offending field. nfds is the number of fds
@@ -52,6 +55,9 @@ int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why);
 /* VmSnapshot carries exactly two fds (state.json, memory-ranges). */
 int pb_validate_vm_snapshot(const Cellvm__VmSnapshot *m, size_t nfds, const char **why);
 int pb_validate_snapshot_done(const Cellvm__SnapshotDone *m, const char **why);
+int pb_validate_vm_migrate(const Cellvm__VmMigrate *m, size_t nfds, const char **why);
+int pb_validate_migration_step(const Cellvm__MigrationStep *m, const char **why);
+int pb_validate_migration_locks(const Cellvm__MigrationLocks *m, const char **why);
 int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **why);
 
 #endif

@@ -78,7 +78,7 @@ int pb_validate_api_serve(const Cellvm__ApiServe *m, size_t nfds, const char **w
 int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char **why)
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
-        (m->endpoint > CELLVM__API_ENDPOINT__API_VM_RESTORE &&
+        (m->endpoint > CELLVM__API_ENDPOINT__API_VM_RECEIVE_MIGRATION &&
          m->endpoint != CELLVM__API_ENDPOINT__API_VM_RESIZE_ZONE))
         return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
@@ -136,6 +136,14 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         if (!m->restore || !m->restore->source_url)
             return pb_fail(why, "api_request.restore");
         return shape(&m->restore->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_SEND_MIGRATION:
+        if (!m->send_migration || !m->send_migration->destination_url)
+            return pb_fail(why, "api_request.send_migration");
+        return shape(&m->send_migration->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_RECEIVE_MIGRATION:
+        if (!m->receive_migration || !m->receive_migration->receiver_url)
+            return pb_fail(why, "api_request.receive_migration");
+        return shape(&m->receive_migration->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_RESIZE_DISK:
         if (!m->resize_disk || !m->resize_disk->id || !m->resize_disk->has_desired_size)
             return pb_fail(why, "api_request.resize_disk");

@@ -58,6 +58,7 @@ static const struct defaults profile_defaults[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_VSOCKCONN] = { 0, 0 },   /* sbx_enter_helper sets no limits */
     [SBX_PROFILE_VFIOD] = { 256, 16 },    /* one thread; up to 16 fds per message */
     [SBX_PROFILE_RNGD] = { 256, 16 },     /* no thread; memory regions and eventfds */
+    [SBX_PROFILE_CONSOLED] = { 256, 16 }, /* no thread; memory regions and eventfds */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t len, int r, const char *fmt,

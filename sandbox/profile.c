@@ -29,6 +29,8 @@ static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     [SBX_PROFILE_VFIOD] = { "vfiod", { &sbx_rules_base, &sbx_rules_vfiod } },
     /* No base and no devproc table: one thread on the runtime's loop, its own short list. */
     [SBX_PROFILE_RNGD] = { "rngd", { &sbx_rules_rngd } },
+    /* The same shape as rngd's: one thread on the runtime's loop, its own short list. */
+    [SBX_PROFILE_CONSOLED] = { "consoled", { &sbx_rules_consoled } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

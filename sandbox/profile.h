@@ -22,6 +22,7 @@ enum sbx_profile {
     SBX_PROFILE_VFIOD,     /* cellvm-vfiod */
     SBX_PROFILE_RNGD,      /* cellvm-rngd */
     SBX_PROFILE_BALLOOND,  /* cellvm-balloond */
+    SBX_PROFILE_CONSOLED,  /* cellvm-consoled */
     SBX_PROFILE_COUNT,
 };
 

@@ -80,4 +80,8 @@ extern const struct sbx_rule_table sbx_rules_vfiod;
 /* cellvm-rngd, alone (no base): the runtime's loop on one thread, guest memory, the source fd. */
 extern const struct sbx_rule_table sbx_rules_rngd;
 
+/* cellvm-consoled, alone (no base): the runtime's loop on one thread, guest memory, the console's
+ * host fds. */
+extern const struct sbx_rule_table sbx_rules_consoled;
+
 #endif

@@ -58,6 +58,7 @@ static const struct sbx_rule core[] = {
     SBX_IOCTL(KVM_GET_MP_STATE, "vm.snapshot: whether each vCPU runs, halts or waits for SIPI"),
     SBX_IOCTL(KVM_GET_DEBUGREGS, "vm.snapshot: debug registers of each vCPU"),
     SBX_IOCTL(KVM_SET_DEBUGREGS, "vm.restore: debug registers of each vCPU"),
+    SBX_IOCTL(KVM_GET_DIRTY_LOG, "live migration: the pages vCPUs wrote since the last pass"),
     SBX_ALLOW(pwrite64, "vm.snapshot: guest RAM into the memory-ranges fd the controller opened"),
     SBX_ALLOW(eventfd2, "VM event fd, serial stop fd, kick/call eventfds"),
     SBX_ALLOW(pread64, "kernel and initramfs are read again on every guest reboot"),

@@ -33,6 +33,10 @@ struct sbx_spawn {
     char *const *argv; /* borrowed */
     const int *fds;    /* fds[i] becomes fd i of the child; every other fd is closed; borrowed */
     unsigned nfds;     /* at most SBX_SPAWN_MAX_FDS */
+    /* CLONE_PARENT: the child becomes the caller's parent's child, so that parent reaps it and
+     * gets its SIGCHLD (the controller's unrestricted spawner under --landlock uses it). */
+    bool sibling;
+    pid_t id_pid; /* the pid that names the per-VM id (SBX_VM_ID_BASE); 0: the caller's */
 };
 
 struct sbx_child {
@@ -43,7 +47,8 @@ struct sbx_child {
 };
 
 /* 0, or -errno with a one-line reason in err. On success the child runs (or failed its exec,
- * which shows as exit status 127). */
+ * which shows as exit status 127). On failure out->pid is 0, or with s->sibling the pid of a
+ * child that was started and killed again, which only the caller's parent can reap. */
 int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_t errlen);
 
 #endif

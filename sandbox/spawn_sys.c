@@ -89,6 +89,16 @@ static int write_maps(pid_t pid, unsigned uid, unsigned gid, bool root)
     return r;
 }
 
+/* A child that failed to start: reaped here, or, a sibling (CLONE_PARENT), named in out->pid
+ * for the parent that alone can reap it. */
+static void reap_or_hand_over(const struct sbx_spawn *s, pid_t pid, struct sbx_child *out)
+{
+    if (s->sibling)
+        out->pid = pid;
+    else
+        waitpid(pid, NULL, 0);
+}
+
 /* environ without any inherited SBX_LAUNCH_ENV, with one free slot at the end. */
 static char **child_env(size_t *slot)
 {
@@ -110,7 +120,8 @@ static char **child_env(size_t *slot)
 int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_t errlen)
 {
     const bool root = geteuid() == 0;
-    const unsigned vm_id = SBX_VM_ID_BASE + (unsigned)getpid() % SBX_VM_ID_SPAN;
+    const unsigned vm_id =
+        SBX_VM_ID_BASE + (unsigned)(s->id_pid > 0 ? s->id_pid : getpid()) % SBX_VM_ID_SPAN;
     const unsigned uid = root ? vm_id : (unsigned)geteuid();
     const unsigned gid = root ? vm_id : (unsigned)getegid();
     const struct attempt attempts[] = {
@@ -138,9 +149,12 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
         goto out;
     }
     for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
-        struct clone_args ca = { .flags = attempts[i].flags | CLONE_PIDFD,
+        struct clone_args ca = { .flags = attempts[i].flags | CLONE_PIDFD |
+                                          (s->sibling ? CLONE_PARENT : 0),
                                  .pidfd = (uint64_t)(uintptr_t)&pidfd,
-                                 .exit_signal = SIGCHLD };
+                                 /* clone3 wants none with CLONE_PARENT: the child then
+                                  * signals its parent as the caller does (SIGCHLD). */
+                                 .exit_signal = s->sibling ? 0 : SIGCHLD };
 
         /* Without a user namespace, namespaces need root; the per-VM uid is root's too. */
         if (i == 1 && !root)
@@ -175,7 +189,7 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
             snprintf(err, errlen, "uid/gid maps of the child: %s", strerror(-r));
             close(sync[1]); /* EOF: the child exits */
             sync[1] = -1;
-            waitpid(pid, NULL, 0);
+            reap_or_hand_over(s, pid, out);
             goto out;
         }
     }
@@ -183,7 +197,7 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
         r = -errno;
         snprintf(err, errlen, "starting the child: %s", strerror(errno));
         kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        reap_or_hand_over(s, pid, out);
         goto out;
     }
     out->pid = pid;

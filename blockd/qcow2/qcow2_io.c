@@ -51,9 +51,12 @@ struct q2_op {
     int pending;
     int err;
     uint64_t total;
-    struct q2_seg *segs;
+    struct q2_seg *segs; /* seg_one, or an array of cap on the heap */
     size_t nsegs, cap;
     uint8_t *zero; /* one cluster of zeroes for write-zeroes pieces */
+    /* Most requests (a read or write inside one cluster, or contiguous on the host) are one
+     * segment: it lives here, so they cost one allocation, not two. */
+    struct q2_seg seg_one;
 };
 
 static bool is_write(enum qcow2_op op)
@@ -63,11 +66,18 @@ static bool is_write(enum qcow2_op op)
 
 static struct q2_seg *seg_add(struct q2_op *op, enum seg_kind kind, uint64_t roff, uint64_t len)
 {
-    if (op->nsegs == op->cap) {
-        size_t cap = op->cap ? op->cap * 2 : 4;
-        struct q2_seg *s = realloc(op->segs, cap * sizeof(*s));
+    if (op->nsegs == 0 && op->cap == 0) {
+        op->segs = &op->seg_one;
+        op->cap = 1;
+    } else if (op->nsegs == op->cap) {
+        /* Segments move only while the request is planned, before any of them runs. */
+        size_t cap = op->cap * 4;
+        struct q2_seg *s = op->segs == &op->seg_one ? malloc(cap * sizeof(*s))
+                                                    : realloc(op->segs, cap * sizeof(*s));
         if (!s)
             return NULL;
+        if (op->segs == &op->seg_one)
+            s[0] = op->seg_one;
         op->segs = s;
         op->cap = cap;
     }
@@ -568,7 +578,8 @@ static void op_finish(struct q2_op *op)
             free(s->iov);
         free(s->bounce);
     }
-    free(op->segs);
+    if (op->segs != &op->seg_one)
+        free(op->segs);
     free(op->zero);
     free(op);
     req->priv = NULL;
@@ -612,9 +623,8 @@ int qcow2_submit(struct qcow2 *q, struct qcow2_req *req)
     }
     if (is_write(req->op) && q->readonly)
         return -EROFS;
-    pthread_mutex_lock(&q->lock);
-    uint64_t size = q->size;
-    pthread_mutex_unlock(&q->lock);
+    /* A Resize stores it atomically (qcow2_resize): no lock on the way in. */
+    uint64_t size = __atomic_load_n(&q->size, __ATOMIC_ACQUIRE);
     if (req->offset > size || total > size - req->offset)
         return -EINVAL;
     if (total == 0) {

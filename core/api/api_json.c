@@ -23,8 +23,6 @@ static const struct unsupported_key unsupported[] = {
     { "ApiVmConfig", "vdpa", "vDPA devices" },
     { "ApiVmConfig", "pci_segments", "multiple PCI segments" },
     { "ApiVmConfig", "tpm", "TPM" },
-    { "ApiVmConfig", "landlock_enable", "Landlock" },
-    { "ApiVmConfig", "landlock_rules", "Landlock" },
     { "ApiDiskConfig", "queue_affinity", "virtqueue affinity" },
 };
 

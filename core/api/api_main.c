@@ -258,6 +258,10 @@ static void handle(struct evhttp_request *req, void *arg)
         rq.snapshot = (Cellvm__ApiVmSnapshotConfig *)body;
     else if (rt->body == &cellvm__api_restore_config__descriptor)
         rq.restore = (Cellvm__ApiRestoreConfig *)body;
+    else if (rt->body == &cellvm__api_send_migration_data__descriptor)
+        rq.send_migration = (Cellvm__ApiSendMigrationData *)body;
+    else if (rt->body == &cellvm__api_receive_migration_data__descriptor)
+        rq.receive_migration = (Cellvm__ApiReceiveMigrationData *)body;
     r = send_request(a, &rq, fds, nfds > 0 ? (size_t)nfds : 0, req);
     if (r == -EINVAL) {
         reply(req, 400, "request refused by validation");

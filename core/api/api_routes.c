@@ -48,8 +48,10 @@ static const struct api_route routes[] = {
     { "/vm.coredump", API_PUT, NONE, NULL, false, "guest coredumps", 405 },
     { "/vm.restore", API_PUT, EP(VM_RESTORE), &cellvm__api_restore_config__descriptor, false, NULL,
       0 },
-    { "/vm.receive-migration", API_PUT, NONE, NULL, false, "live migration", 500 },
-    { "/vm.send-migration", API_PUT, NONE, NULL, false, "live migration", 500 },
+    { "/vm.receive-migration", API_PUT, EP(VM_RECEIVE_MIGRATION),
+      &cellvm__api_receive_migration_data__descriptor, false, NULL, 0 },
+    { "/vm.send-migration", API_PUT, EP(VM_SEND_MIGRATION),
+      &cellvm__api_send_migration_data__descriptor, false, NULL, 0 },
 };
 
 const struct api_route *api_route_find(const char *path)

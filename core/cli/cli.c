@@ -162,6 +162,24 @@ static int h_vsock(struct cli_config *cfg, const char *v, char *err, size_t errl
     return cli_vsock_parse(v, &cfg->vsock, err, errlen);
 }
 
+static int h_watchdog(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    (void)v;
+    (void)err;
+    (void)errlen;
+    cfg->watchdog = true;
+    return 0;
+}
+
+static int h_landlock(struct cli_config *cfg, const char *v, char *err, size_t errlen)
+{
+    (void)v;
+    (void)err;
+    (void)errlen;
+    cfg->landlock = true;
+    return 0;
+}
+
 static int h_rng(struct cli_config *cfg, const char *v, char *err, size_t errlen)
 {
     return cli_rng_parse(v, &cfg->rng, err, errlen);
@@ -206,6 +224,8 @@ APPEND_HANDLER(h_fs, fs, nfs, CLI_MAX_FS, "--fs", cli_fs_parse)
 APPEND_HANDLER(h_pmem, pmem, npmem, CLI_MAX_PMEM, "--pmem", cli_pmem_parse)
 APPEND_HANDLER(h_zone, zones, nzones, CLI_MAX_ZONES, "--memory-zone", cli_memory_zone_parse)
 APPEND_HANDLER(h_numa, numa, nnuma, CLI_MAX_NUMA, "--numa", cli_numa_parse)
+APPEND_HANDLER(h_landlock_rules, landlock_rules, nlandlock_rules, CLI_MAX_LANDLOCK_RULES,
+               "--landlock-rules", cli_landlock_rule_parse)
 APPEND_HANDLER(h_rl_group, rl_groups, nrl_groups, CLI_MAX_RL_GROUPS, "--rate-limit-group",
                cli_rate_limit_group_parse)
 
@@ -219,7 +239,8 @@ static const struct cli_option options[] = {
       "size=,deflate_on_oom=on|off,free_page_reporting=on|off (its own cellvm-balloond)" },
     { "cmdline", ARG_ONE, GRP_VM, true, h_cmdline, "Kernel command line" },
     { "console", ARG_ONE, GRP_VM, true, h_console,
-      "virtio-console: only `off` for now (default off, see below)" },
+      "virtio-console (its own cellvm-consoled): off|null|pty|tty|file=<path>,iommu=off "
+      "(default tty)" },
     { "cpus", ARG_ONE, GRP_VM, true, h_cpus,
       "boot=,max=,topology=T:C:D:P,max_phys_bits=,affinity= (boot=1)" },
     { "dbus-object-path", ARG_ONE, GRP_OTHER, false, NULL, "D-Bus object path" },
@@ -243,8 +264,10 @@ static const struct cli_option options[] = {
     { "initramfs", ARG_ONE, GRP_VM, true, h_initramfs, "Initramfs image" },
     { "ivshmem", ARG_ONE, GRP_VM, false, NULL, "ivshmem device" },
     { "kernel", ARG_ONE, GRP_PAYLOAD, true, h_kernel, "Kernel: PVH ELF vmlinux or bzImage" },
-    { "landlock", ARG_NONE, GRP_VM, false, NULL, "Landlock sandbox" },
-    { "landlock-rules", ARG_MANY, GRP_VM, false, NULL, "Landlock rules" },
+    { "landlock", ARG_NONE, GRP_VM, true, h_landlock,
+      "Restrict the VMM with Landlock to the paths of its config, once the VM is configured" },
+    { "landlock-rules", ARG_MANY, GRP_VM, true, h_landlock_rules,
+      "path=<path>,access=r|w|rw: one more path a --landlock VMM may reach" },
     { "log-file", ARG_ONE, GRP_OTHER, true, h_log_file, "Log file (default standard error)" },
     { "memory", ARG_ONE, GRP_VM, true, h_memory,
       "size=,hugepages=,hugepage_size=,prefault=,thp=,shared=,mergeable=,hotplug_method=acpi|"
@@ -274,13 +297,14 @@ static const struct cli_option options[] = {
       "virtio-rng (its own cellvm-rngd): src=<path> (/dev/urandom),iommu=off" },
     { "seccomp", ARG_ONE, GRP_OTHER, true, h_seccomp, "true|false|log (default true)" },
     { "serial", ARG_ONE, GRP_VM, true, h_serial,
-      "off|null|pty|tty|file=<path>|socket=<path> (default tty, see below)" },
+      "off|null|pty|tty|file=<path>|socket=<path> (default null, see below)" },
     { "tpm", ARG_ONE, GRP_VM, false, NULL, "TPM device (swtpm socket)" },
     { "user-device", ARG_MANY, GRP_VM, true, h_user_device,
       "vfio-user device served by an external server: socket=,id=" },
     { "vdpa", ARG_MANY, GRP_VM, false, NULL, "vDPA device" },
     { "vsock", ARG_ONE, GRP_VM, true, h_vsock, "cid=<cid>,socket=<path>,id=<id>" },
-    { "watchdog", ARG_NONE, GRP_VM, false, NULL, "virtio-watchdog device" },
+    { "watchdog", ARG_NONE, GRP_VM, true, h_watchdog,
+      "virtio-watchdog: a guest that stops pinging it is reset (served by the core)" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -323,9 +347,10 @@ void cli_print_help(FILE *out)
                  "-vvv trace\n"
                  "  -V, --version            Print version\n"
                  "  -h, --help               Print help\n\n"
-                 "Until cellvm has virtio-console, --console accepts only `off` and the serial "
-                 "port\ndefaults to `tty` (Cloud Hypervisor's defaults are console tty, serial "
-                 "null).\nOptions and keys marked [not supported yet] are recognised and "
+                 "As in Cloud Hypervisor, the guest's console defaults to virtio-console on the "
+                 "terminal\n(--console tty, the guest's hvc0) and the serial port to null: "
+                 "payloads that write to\nCOM1 (0x3f8, console=ttyS0) need --serial tty or "
+                 "file=.\nOptions and keys marked [not supported yet] are recognised and "
                  "refused.\n");
 }
 
@@ -484,8 +509,8 @@ static void config_defaults(struct cli_config *cfg)
     cfg->action = CLI_ACTION_RUN;
     cli_cpus_defaults(&cfg->cpus);
     cli_memory_defaults(&cfg->memory);
-    cfg->serial.mode = CLI_CONSOLE_TTY;
-    cfg->console.mode = CLI_CONSOLE_OFF;
+    cfg->serial.mode = CLI_CONSOLE_NULL; /* Cloud Hypervisor's defaults */
+    cfg->console.mode = CLI_CONSOLE_TTY;
     cfg->seccomp = CLI_SECCOMP_TRUE;
     cfg->api_socket.fd = -1;
     cfg->event_monitor.fd = -1;
@@ -594,6 +619,9 @@ void cli_config_free(struct cli_config *cfg)
     for (i = 0; i < cfg->nrl_groups; i++)
         cli_rate_limit_group_free(&cfg->rl_groups[i]);
     free(cfg->rl_groups);
+    for (i = 0; i < cfg->nlandlock_rules; i++)
+        cli_landlock_rule_free(&cfg->landlock_rules[i]);
+    free(cfg->landlock_rules);
     memset(cfg, 0, sizeof(*cfg));
     cfg->api_socket.fd = cfg->event_monitor.fd = -1;
 }

@@ -13,6 +13,7 @@
 
 #include "devspec/devspec.h"
 #include "devspec/optparse.h"
+#include "core/cli/cli_landlock.h"
 #include "core/cli/cli_pmem.h"
 #include "core/cli/cli_restore.h"
 
@@ -160,7 +161,7 @@ struct cli_config {
     struct cli_cpus cpus;
     struct cli_memory memory;
     struct cli_payload payload;
-    /* cellvm defaults: serial tty and console off until virtio-console exists (CH: null/tty). */
+    /* Cloud Hypervisor's defaults: serial null, console tty (virtio-console, cellvm-consoled). */
     struct cli_console serial, console;
     enum cli_seccomp seccomp;
     char *log_file;
@@ -191,6 +192,12 @@ struct cli_config {
     /* --rate-limit-group: buckets disks share */
     struct cli_rate_limit_group *rl_groups;
     size_t nrl_groups;
+    /* --landlock, --landlock-rules (issue 20): the controller restricts itself once the VM is
+     * configured (core/controller/landlock_ctl.h) */
+    bool landlock;
+    struct cli_landlock_rule *landlock_rules;
+    size_t nlandlock_rules;
+    bool watchdog; /* --watchdog: a virtio-watchdog the core serves */
 
     /* Accepted-with-a-caveat messages (one line each) for the caller to log. */
     char warnings[CLI_MAX_WARNINGS][CLI_ERR_LEN];

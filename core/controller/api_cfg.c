@@ -324,10 +324,11 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         snprintf(err, errlen, "VmConfig.payload: a kernel or firmware is required");
         return -EINVAL;
     }
-    if ((c->has_iommu && c->iommu) || (c->has_watchdog && c->watchdog) ||
-        (c->has_pvpanic && c->pvpanic))
-        return refuse(err, errlen, c->iommu ? "iommu" : c->watchdog ? "watchdog" : "pvpanic");
+    if ((c->has_iommu && c->iommu) || (c->has_pvpanic && c->pvpanic))
+        return refuse(err, errlen, c->iommu ? "iommu" : "pvpanic");
     r = payload_argv(out, c->payload, err, errlen);
+    if (!r && c->has_watchdog && c->watchdog)
+        r = push(out, "--watchdog", err, errlen);
     if (!r && c->cpus)
         r = cpus_argv(out, &b, c->cpus, err, errlen);
     if (!r && c->memory)
@@ -403,6 +404,19 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         r = numa_argv(out, &b, c->numa[i], err, errlen);
     if (!r && c->platform)
         r = platform_argv(out, &b, c->platform, err, errlen);
+    if (!r && c->has_landlock_enable && c->landlock_enable)
+        r = push(out, "--landlock", err, errlen);
+    for (size_t i = 0; !r && i < c->n_landlock_rules; i++) {
+        /* LandlockConfig's path and access are required (Cloud Hypervisor's OpenAPI). */
+        if (!c->landlock_rules[i]->path || !c->landlock_rules[i]->access) {
+            snprintf(err, errlen, "VmConfig.landlock_rules: missing field `%s`",
+                     c->landlock_rules[i]->path ? "access" : "path");
+            return -EINVAL;
+        }
+        r = add_scalars(&b, &c->landlock_rules[i]->base, NULL, err, errlen);
+        if (!r)
+            r = push_group(out, "--landlock-rules", &b, err, errlen);
+    }
     if (r == -ENOMEM)
         snprintf(err, errlen, "out of memory");
     return r;

@@ -77,7 +77,8 @@ static Cellvm__ApiConsoleConfig *console_of(const struct cli_console *c, bool *o
     if (!m)
         return NULL;
     m->mode = dup_or_null(console_modes[c->mode], oom);
-    if (c->mode == CLI_CONSOLE_FILE)
+    /* pty: the path the controller allocated, which Cloud Hypervisor reports as `file`. */
+    if ((c->mode == CLI_CONSOLE_FILE || c->mode == CLI_CONSOLE_PTY) && c->path)
         m->file = dup_or_null(c->path, oom);
     else if (c->mode == CLI_CONSOLE_SOCKET)
         m->socket = dup_or_null(c->path, oom);
@@ -429,8 +430,22 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
     if (cfg->platform.present)
         m->platform = platform_of(&cfg->platform, &oom);
     api_rl_groups_of(cfg, m, &oom);
+    SET(m, landlock_enable, cfg->landlock);
+    if (cfg->nlandlock_rules) {
+        m->landlock_rules = calloc(cfg->nlandlock_rules, sizeof(*m->landlock_rules));
+        for (size_t i = 0; m->landlock_rules && i < cfg->nlandlock_rules; i++) {
+            Cellvm__ApiLandlockConfig *l = new_msg(&cellvm__api_landlock_config__descriptor, &oom);
+
+            if (!l)
+                break;
+            m->landlock_rules[m->n_landlock_rules++] = l;
+            l->path = dup_or_null(cfg->landlock_rules[i].path, &oom);
+            l->access = dup_or_null(cfg->landlock_rules[i].access, &oom);
+        }
+        oom = oom || !m->landlock_rules;
+    }
     SET(m, iommu, false);
-    SET(m, watchdog, false);
+    SET(m, watchdog, cfg->watchdog);
     SET(m, pvpanic, false);
     if (oom) {
         protobuf_c_message_free_unpacked(&m->base, NULL);

@@ -17,7 +17,9 @@
 #include "core/controller/api_cfg.h"
 #include "core/controller/api_dev.h"
 #include "core/controller/balloon_ctl.h"
+#include "core/controller/landlock_ctl.h"
 #include "core/controller/resize.h"
+#include "core/controller/migration.h"
 #include "core/controller/snapshot.h"
 #include "core/controller/resize_vmem.h"
 #include "ipc/channel.h"
@@ -33,6 +35,7 @@ void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ct
     a->listen_fd = -1;
     a->snapshot_dir = -1;
     a->restore_fd[0] = a->restore_fd[1] = -1;
+    a->mig_fd = a->mig_listen = -1;
     a->cfg = cfg;
     a->ops = ops;
     a->arg = arg;
@@ -95,7 +98,9 @@ void api_ctl_respond(struct api_ctl *a, uint64_t id, uint32_t status, const char
     rs->status = status;
     rs->has_status = 1;
     if (error) {
-        snprintf(line, sizeof(line), "%s", error);
+        /* Under --landlock an open outside the rules fails with EACCES: say who refused. */
+        snprintf(line, sizeof(line), "%s%s", error,
+                 a->landlocked && strstr(error, strerror(EACCES)) ? LANDLOCK_CTL_REFUSED : "");
         for (char *p = line; *p; p++)
             if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
                 *p = '?';
@@ -282,7 +287,7 @@ static void vm_control(struct api_ctl *a, uint64_t id, Cellvm__ApiEndpoint ep)
                         NULL);
         return;
     }
-    if (a->control_id || a->snapshot_id) {
+    if (a->control_id || a->snapshot_id || a->mig_id) {
         api_ctl_respond(a, id, 500, "another VM operation is in progress", NULL);
         return;
     }
@@ -396,6 +401,12 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
     case EP(VM_RESTORE):
         restore_request(a, id, rq->restore);
         return;
+    case EP(VM_SEND_MIGRATION):
+        migration_send_request(a, id, rq->send_migration);
+        return;
+    case EP(VM_RECEIVE_MIGRATION):
+        migration_receive_request(a, id, rq->receive_migration);
+        return;
     case EP(VM_RESIZE_ZONE):
         resize_zone_request(a, id, rq->resize_zone);
         return;
@@ -507,6 +518,7 @@ void api_ctl_vm_booted(struct api_ctl *a)
 void api_ctl_vm_ready(struct api_ctl *a)
 {
     restore_on_ready(a);
+    migration_on_ready(a);
     if (a->boot_id)
         api_ctl_respond(a, a->boot_id, 204, NULL, NULL);
     a->boot_id = 0;
@@ -525,6 +537,8 @@ bool api_ctl_core_message(struct api_ctl *a, const Cellvm__Envelope *env)
         snapshot_on_done(a, env->snapshot_done);
         return true;
     }
+    if (migration_core_message(a, env))
+        return true;
     if (env->body_case == CELLVM__ENVELOPE__BODY_MEMORY_ADDED) {
         resize_on_memory_added(a, env->memory_added);
         return true;
@@ -579,6 +593,7 @@ void api_ctl_vm_ended(struct api_ctl *a)
         api_ctl_respond(a, a->control_id, 500, "the VM stopped", NULL);
     a->control_id = 0;
     snapshot_abort(a, "the VM stopped during the snapshot");
+    migration_abort(a, "the VM stopped during the migration");
 }
 
 void api_ctl_boot_failed(struct api_ctl *a, const char *why)
@@ -586,6 +601,7 @@ void api_ctl_boot_failed(struct api_ctl *a, const char *why)
     if (a->state == API_VM_RUNNING)
         a->state = API_VM_CREATED;
     restore_on_failed(a); /* a failed restore leaves no VM */
+    migration_abort(a, why && *why ? why : "the VM could not be built");
     if (a->boot_id)
         api_ctl_respond(a, a->boot_id, 500, why && *why ? why : "the VM could not boot", NULL);
     a->boot_id = 0;
@@ -604,6 +620,7 @@ void api_ctl_close(struct api_ctl *a)
 {
     api_dev_close(a);
     snapshot_close(a);
+    migration_close(a);
     if (a->listen_fd >= 0)
         close(a->listen_fd);
     a->listen_fd = -1;

@@ -64,6 +64,7 @@ struct api_ctl {
     uint64_t control_id; /* the request waiting for VmControlDone, 0 if none */
     Cellvm__ApiEndpoint control_ep;
     struct devices *devs; /* the VM's device rows (set by the caller); borrowed */
+    bool landlocked;      /* --landlock restricted the controller: EACCES answers say so */
     uint64_t resize_id;   /* vm.resize-disk waiting for its device, 0 if none */
     struct device *resize_dev;
     uint64_t vm_resize_id;   /* vm.resize waiting for the core (resize.c), 0 if none */
@@ -88,6 +89,15 @@ struct api_ctl {
     int snapshot_dir;     /* its destination directory; owned, or -1 */
     bool restoring;       /* the VM being booted comes from a snapshot: it ends Paused */
     int restore_fd[2];    /* state.json and memory-ranges for the core; owned, or -1 */
+    /* Live migration (issue 18, migration.c). */
+    uint64_t mig_id;      /* send- or receive-migration waiting for its end, 0 if none */
+    bool mig_source;      /* ... a send-migration */
+    bool mig_released;    /* the source released its disks' image locks at the switch */
+    bool mig_incoming;    /* the VM being built is a migration's destination */
+    int mig_fd;           /* destination: the source's connection until the core has it; owned */
+    int mig_listen;       /* destination: the receiver_url listener; owned, or -1 */
+    char *mig_path;       /* its socket file, removed once a source connected; owned */
+    struct event *mig_ev; /* the listener's event; owned */
 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,

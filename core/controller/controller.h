@@ -12,7 +12,9 @@
 #include "core/controller/launch.h"
 #include "core/controller/linkwatch.h"
 #include "core/controller/resources.h"
+#include "core/controller/console_host.h"
 #include "core/controller/serial.h"
+#include "core/controller/spawner.h"
 #include "core/controller/supervise.h"
 
 enum core_state { CORE_WAIT_HELLO, CORE_WAIT_READY, CORE_RUNNING, CORE_DONE };
@@ -34,6 +36,7 @@ struct controller {
     struct cli_config cfg;
     struct vm_resources res;
     struct serial_backend serial;
+    struct console_host console; /* --console's host side (cellvm-consoled gets dups) */
     struct devices devs;
     struct api_ctl api;  /* --api-socket: cellvm-api and the VM lifecycle it drives */
     struct evmon evmon;  /* --event-monitor */
@@ -48,6 +51,9 @@ struct controller {
     struct vm_stop stop;
     struct event_base *base;
     int log_fd; /* --log-file, or -1 for stderr; owned */
+    /* --landlock (landlock_ctl.h): restricted once, for the rest of the process */
+    bool landlocked;
+    struct spawner spawner; /* starts every child once landlocked */
     char err[CLI_ERR_LEN];
 };
 

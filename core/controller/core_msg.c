@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/controller/migration.h"
+
 static void add_fd(struct core_msg *m, Cellvm__CoreFd role, int fd)
 {
     if (fd < 0 || m->cfg.n_fds >= PB_MAX_CORE_FDS) /* the CLI's limits keep below it */
@@ -231,8 +233,13 @@ void core_msg_build(struct controller *ctl, struct core_msg *m)
         add_fd(m, CELLVM__CORE_FD__CORE_FD_STATE, ctl->api.restore_fd[0]);
         add_fd(m, CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES, ctl->api.restore_fd[1]);
     }
+    /* vm.receive-migration (issue 18): the core reads memory and state from the source. */
+    m->cfg.migrate = migration_core_fd(&ctl->api) >= 0;
+    if (m->cfg.migrate)
+        add_fd(m, CELLVM__CORE_FD__CORE_FD_MIGRATION, migration_core_fd(&ctl->api));
     fill_smbios(&c->platform, m);
     fill_pmem(ctl, m);
+    m->cfg.watchdog = c->watchdog;
     m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
     m->env.core_config = &m->cfg;
 }

@@ -51,6 +51,7 @@ static void send_configure(struct device *dv)
     cfg.verbosity = d->verbosity;
     if (dv->rl_group[0])
         cfg.rate_limit_group = dv->rl_group;
+    cfg.defer_image_lock = d->defer_image_lock && dv->virtio_id == 2; /* disks (virtio-blk) */
     env.body_case = CELLVM__ENVELOPE__BODY_DEVICE_CONFIGURE;
     env.device_configure = &cfg;
     /* The controller keeps its own copies: a replacement gets them again (respawn.h). VFIO's
@@ -258,8 +259,10 @@ int devices_start_process(struct device *dv, char *err, size_t errlen)
 int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *dv, char *err,
                       size_t errlen)
 {
-    int r = devices_start_process(dv, err, errlen);
+    int r;
 
+    dv->proc.spawner = d->spawner; /* kept for its respawns */
+    r = devices_start_process(dv, err, errlen);
     if (r)
         return r;
     r = sv_add(sv, &dv->svc, &dv->proc, &dev_ops, d, 1);

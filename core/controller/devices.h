@@ -30,6 +30,7 @@
  */
 
 struct dev_kind; /* the per-kind table row in devices.c */
+struct console_host;
 struct event;
 
 #define DEVICES_MAX_PENDING 8 /* open requests per device; a device owing more gets no more */
@@ -124,10 +125,14 @@ struct devices {
     struct rl_groups rl_groups;
     Cellvm__SeccompMode seccomp;
     uint32_t verbosity;
+    /* A live migration's destination (issue 18): disks open their image unlocked (the source
+     * holds the locks until the switch; migration.c takes them then). */
+    bool defer_image_lock;
     devices_reply_fn on_reply; /* set by the request's owner (the API); NULL drops answers */
     void *reply_arg;
-    struct sv_child *core; /* set by devices_attach: where reconnections go; borrowed */
-    struct evmon *evmon;   /* device-respawned/-disconnected events; borrowed, or NULL */
+    struct sv_child *core;   /* set by devices_attach: where reconnections go; borrowed */
+    struct evmon *evmon;     /* device-respawned/-disconnected events; borrowed, or NULL */
+    struct spawner *spawner; /* --landlock: processes start through it; borrowed, or NULL */
     /* The VM is being stopped while the VMM stays (vm_stop.h): an exit is neither respawned
      * nor the VMM's end; on_gone(gone_arg) is told of each. */
     bool stopping;
@@ -137,6 +142,9 @@ struct devices {
      * exited with wait status st. */
     void (*on_hot)(void *arg, struct device *dv, int st);
     void *hot_arg;
+    /* --console: what the controller opened for it (console_host.h), set before devices_open;
+     * the console row gets dups. Borrowed; NULL: no console row. */
+    const struct console_host *console;
     /* liveness.h: its timer (owned), the supervisor it drains, when it last ran. */
     struct event *ev_live;
     struct supervisor *live_sv;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/controller/console_host.h"
 #include "core/controller/tap_sys.h"
 #include "core/controller/unix_sock.h"
 #include "core/controller/vfio_host.h"
@@ -40,6 +41,9 @@ static const struct dev_kind kind_rng = { "rng", "rngd", "cellvm-rngd", CELLVM__
 /* --balloon: cellvm-balloond; no data fd (it punches the guest memory the core sends it). */
 static const struct dev_kind kind_balloon = { "balloon", "balloond", "cellvm-balloond",
                                               CELLVM__ROLE__ROLE_BALLOOND, 5 };
+/* --console: cellvm-consoled moving bytes between the rings and what the controller opened. */
+static const struct dev_kind kind_console = { "console", "consoled", "cellvm-consoled",
+                                              CELLVM__ROLE__ROLE_CONSOLED, 3 };
 /* --user-device: a vfio-user server someone else runs; no process of ours, so no exe. */
 static const struct dev_kind kind_user = { "user-device", "vfio-user", NULL,
                                            CELLVM__ROLE__ROLE_VFIOD, 0 };
@@ -574,6 +578,35 @@ static int open_balloon(struct device *dv, const struct cli_config *cfg, char *e
     return 0;
 }
 
+/* --console: dups of the output and input fds the controller opened (console_host.c); the row
+ * keeps them for a replacement. Cloud Hypervisor names the device __console; receiveq and
+ * transmitq of 256 entries (its queue size). */
+static int open_console(struct devices *d, struct device *dv, const struct cli_config *cfg,
+                        char *err, size_t errlen)
+{
+    const struct console_host *h = d->console;
+    const int fds[2] = { h ? h->out_fd : -1, h ? h->in_fd : -1 };
+    int sv[2];
+
+    device_base(dv, &kind_console, "__console", NULL, 0, 2, 256, 0);
+    if (!h || h->out_fd < 0)
+        return devices_fail(err, errlen, -EBADF, "--console: its host side is not open");
+    if (console_host_spec(h, &cfg->console, dv->spec, sizeof(dv->spec)))
+        return devices_fail(err, errlen, -ENAMETOOLONG, "--console: spec cannot be passed on");
+    for (size_t i = 0; i < 2 && fds[i] >= 0; i++) {
+        int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+
+        if (fd < 0)
+            return devices_fail(err, errlen, -errno, "--console: %s", strerror(errno));
+        dv->data_fds[dv->ndata++] = fd;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return devices_fail(err, errlen, -errno, "socketpair: %s", strerror(errno));
+    dv->core_sock = sv[0];
+    dv->dev_sock = sv[1];
+    return 0;
+}
+
 /* Room for every row a VM can have, allocated once: rows never move (the supervisor, timers and
  * API requests point at them). */
 static int rows_alloc(struct devices *d, char *err, size_t errlen)
@@ -587,7 +620,7 @@ static int rows_alloc(struct devices *d, char *err, size_t errlen)
 }
 
 /* Opens row dv for entry index of the kind's list (0 disks, 1 nets, 2 vsock, 3 devices, 4 user
- * devices, 5 virtio-fs, 6 rng, 7 balloon). */
+ * devices, 5 virtio-fs, 6 rng, 7 balloon, 8 console). */
 static int open_kind(struct devices *d, struct device *dv, const struct cli_config *cfg,
                      unsigned kind, size_t index, char *err, size_t errlen)
 {
@@ -606,6 +639,8 @@ static int open_kind(struct devices *d, struct device *dv, const struct cli_conf
         return open_rng(dv, &cfg->rng, err, errlen);
     case 7:
         return open_balloon(dv, cfg, err, errlen);
+    case 8:
+        return open_console(d, dv, cfg, err, errlen);
     default:
         return open_fs(dv, &cfg->fs[index], index, err, errlen);
     }
@@ -621,14 +656,21 @@ static void set_modes(struct devices *d, const struct cli_config *cfg)
 
 int devices_open(struct devices *d, const struct cli_config *cfg, char *err, size_t errlen)
 {
-    const size_t count[8] = {
-        cfg->ndisks,        cfg->nnets, cfg->vsock.present ? 1 : 0, cfg->ndevices,
-        cfg->nuser_devices, cfg->nfs,   cfg->rng.present ? 1 : 0,   cfg->balloon.present ? 1 : 0
+    const size_t count[9] = {
+        cfg->ndisks,
+        cfg->nnets,
+        cfg->vsock.present ? 1 : 0,
+        cfg->ndevices,
+        cfg->nuser_devices,
+        cfg->nfs,
+        cfg->rng.present ? 1 : 0,
+        cfg->balloon.present ? 1 : 0,
+        cfg->console.mode != CLI_CONSOLE_OFF ? 1 : 0,
     };
     size_t total = 0;
     int r = 0;
 
-    for (unsigned k = 0; k < 8; k++)
+    for (unsigned k = 0; k < 9; k++)
         total += count[k];
     set_modes(d, cfg);
     if (!total)
@@ -636,7 +678,7 @@ int devices_open(struct devices *d, const struct cli_config *cfg, char *err, siz
     if (total > DEVICES_MAX_ROWS)
         return devices_fail(err, errlen, -E2BIG, "more than %d PCI devices", DEVICES_MAX_ROWS);
     r = rows_alloc(d, err, errlen);
-    for (unsigned kind = 0; kind < 8 && !r; kind++) {
+    for (unsigned kind = 0; kind < 9 && !r; kind++) {
         for (size_t i = 0; i < count[kind] && !r; i++) {
             device_init(&d->v[d->n]);
             d->n++;

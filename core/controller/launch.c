@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/controller/spawner.h"
 #include "ipc/channel.h"
 #include "sandbox/spawn.h"
 
@@ -20,6 +21,7 @@ void child_init(struct child *c, const char *role)
     c->self_pid = 0;
     c->pidfd = -1;
     c->jail[0] = '\0';
+    c->spawner = NULL;
     c->chan = -1;
     c->log_rd = -1;
 }
@@ -81,6 +83,22 @@ int child_spawn_fds(struct child *c, const char *exe, char *const argv[], const 
         r = -errno;
         goto out;
     }
+    if (c->spawner) {
+        const char *slash = strrchr(exe, '/');
+
+        /* The spawner has its own /dev/null and executables: it gets the rest. */
+        fds[0] = lp[1];
+        fds[1] = sv[1];
+        for (size_t i = 0; i < nextra; i++)
+            fds[2 + i] = extra[i];
+        r = spawner_spawn(c->spawner, slash ? slash + 1 : exe, argv, fds, 2 + (unsigned)nextra, &ch,
+                          why, sizeof(why));
+        if (r) {
+            fprintf(stderr, "cellvm: %s: %s\n", c->role, why);
+            goto out;
+        }
+        goto started;
+    }
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     /* Exec by fd: the child's unprivileged id need not reach the directory exe lives in. */
     exe_fd = devnull < 0 ? -1 : open(exe, O_RDONLY | O_CLOEXEC);
@@ -101,6 +119,7 @@ int child_spawn_fds(struct child *c, const char *exe, char *const argv[], const 
         fprintf(stderr, "cellvm: %s: %s\n", c->role, why);
         goto out;
     }
+started:
     c->pid = ch.pid;
     c->self_pid = ch.self_pid;
     c->pidfd = ch.pidfd;

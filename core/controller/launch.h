@@ -7,6 +7,8 @@
 /* The fd number at which every child finds its control channel. */
 #define LAUNCH_CHANNEL_FD 3
 
+struct spawner;
+
 struct child {
     const char *role; /* "core", "blockd", ...: for log prefixes */
     const char *id;   /* device id ("disk0"), or the role for the core; borrowed */
@@ -16,6 +18,9 @@ struct child {
     int chan;         /* controller's end of the SEQPACKET control channel; owned */
     int log_rd;       /* read end of the child's stderr pipe; owned */
     char jail[48];    /* what the launcher could do (sandbox/spawn.h), for -v logs */
+    /* --landlock: a restricted controller starts children through its spawner (spawner.h);
+     * borrowed, NULL to start them itself. */
+    struct spawner *spawner;
 };
 
 void child_init(struct child *c, const char *role);

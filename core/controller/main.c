@@ -22,6 +22,7 @@
 #include "core/controller/controller.h"
 #include "core/controller/core_msg.h"
 #include "core/controller/hotplug.h"
+#include "core/controller/landlock_ctl.h"
 #include "core/controller/vfio_host.h"
 #include "core/controller/snapshot.h"
 #include "core/controller/vm_stop.h"
@@ -152,6 +153,14 @@ static int open_everything(struct controller *ctl)
     if (!r)
         r = serial_open(&ctl->serial, serial_mode_of(c->serial.mode), c->serial.path, ctl->err, n);
     if (!r)
+        r = console_host_open(&ctl->console, &c->console, ctl->serial.tty_raw, ctl->err, n);
+    if (!r && c->console.mode == CLI_CONSOLE_PTY) {
+        /* vm.info names the pty in console.file, as Cloud Hypervisor does. */
+        free(ctl->cfg.console.path);
+        ctl->cfg.console.path = strdup(ctl->console.pty_path);
+    }
+    ctl->devs.console = &ctl->console;
+    if (!r)
         r = devices_open(&ctl->devs, c, ctl->err, n);
     return r;
 }
@@ -262,6 +271,12 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
     case CELLVM__ENVELOPE__BODY_DEVICE_EJECTED:
         hotplug_on_ejected(&ctl->api, env->device_ejected);
         return;
+    case CELLVM__ENVELOPE__BODY_GUEST_RESET:
+        /* Done already (the core logged why): Cloud Hypervisor's pair of events for a
+         * reboot, as for vm.reboot. */
+        evmon_event(&ctl->evmon, "vm", "rebooting");
+        evmon_event(&ctl->evmon, "vm", "rebooted");
+        return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
         if (vm_stop_active(ctl)) {
             /* vm.shutdown through the API: the VMM stays to serve it. */
@@ -338,6 +353,8 @@ static int boot_vm(struct controller *ctl)
     evmon_event(&ctl->evmon, "vm", "booting");
     r = check_host(ctl);
     if (!r)
+        r = landlock_ctl_check(ctl);
+    if (!r)
         r = open_everything(ctl);
     if (r)
         return r;
@@ -353,6 +370,7 @@ static int boot_vm(struct controller *ctl)
     snprintf(chan_arg, sizeof(chan_arg), "%d", LAUNCH_CHANNEL_FD);
     core_msg_build(ctl, &msg);
     ctl->msg = &msg;
+    ctl->core.spawner = ctl->landlocked ? &ctl->spawner : NULL;
     r = child_spawn(&ctl->core, exe, argv);
     if (r) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
@@ -374,6 +392,10 @@ static int boot_vm(struct controller *ctl)
         evmon_device(&ctl->evmon, "device-added", ctl->devs.v[i].id);
     if (!r && linkwatch_start(&ctl->lw, ctl->base, &ctl->devs))
         fprintf(stderr, "cellvm: warning: host link changes will not reach the guest\n");
+    /* The VM is configured and everything it needs is open: --landlock restricts the
+     * controller from here on (landlock_ctl.h). */
+    if (!r)
+        r = landlock_ctl_apply(ctl);
     return r;
 }
 
@@ -485,8 +507,10 @@ int main(int argc, char **argv)
 
     resources_init(&ctl.res);
     serial_init(&ctl.serial);
+    console_host_init(&ctl.console);
     devices_init(&ctl.devs);
     child_init(&ctl.core, "core");
+    spawner_init(&ctl.spawner);
     evmon_init(&ctl.evmon);
     linkwatch_init(&ctl.lw);
     api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
@@ -537,9 +561,11 @@ out:
     serial_close(&ctl.serial);
     linkwatch_close(&ctl.lw);
     devices_close(&ctl.devs);
+    console_host_close(&ctl.console);
     api_ctl_close(&ctl.api);
     evmon_close(&ctl.evmon);
     child_close(&ctl.core);
+    spawner_close(&ctl.spawner);
     resources_close(&ctl.res);
     if (ctl.base)
         event_base_free(ctl.base);

@@ -52,21 +52,22 @@ static int write_config(struct api_ctl *a, int fd, char *err, size_t errlen)
     return r;
 }
 
-/* What Cloud Hypervisor v51.0 refuses, and what cellvm cannot snapshot yet. NULL if none. */
-static const char *refusal(struct api_ctl *a, char *buf, size_t len)
+const char *snapshot_refusal(struct api_ctl *a, const char *verb, char *buf, size_t len)
 {
     if (a->cfg->ndevices || a->cfg->nuser_devices) {
         snprintf(buf, len,
-                 "cannot snapshot a VM with a passed-through device ('%s'): VFIO device state "
+                 "cannot %s a VM with a passed-through device ('%s'): VFIO device state "
                  "is not migratable (as in Cloud Hypervisor v51.0)",
-                 a->cfg->ndevices ? a->cfg->devices[0].id : a->cfg->user_devices[0].id);
+                 verb, a->cfg->ndevices ? a->cfg->devices[0].id : a->cfg->user_devices[0].id);
         return buf;
     }
     if (a->mem_added)
-        return "cannot snapshot a VM with RAM hot-added by vm.resize yet";
-    if (a->cfg->nzones)
-        return "cannot snapshot a VM with memory zones yet";
-    return NULL;
+        snprintf(buf, len, "cannot %s a VM with RAM hot-added by vm.resize yet", verb);
+    else if (a->cfg->nzones)
+        snprintf(buf, len, "cannot %s a VM with memory zones yet", verb);
+    else
+        return NULL;
+    return buf;
 }
 
 void snapshot_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmSnapshotConfig *sc)
@@ -96,7 +97,7 @@ void snapshot_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmSnapsho
         api_ctl_respond(a, id, 500, "another VM operation is in progress", NULL);
         return;
     }
-    no = refusal(a, why, sizeof(why));
+    no = snapshot_refusal(a, "snapshot", why, sizeof(why));
     if (no) {
         api_ctl_respond(a, id, 500, no, NULL);
         return;
@@ -218,9 +219,8 @@ static char *read_config(int dir, size_t *len, char *err, size_t errlen)
     return buf;
 }
 
-/* config.json to a configuration, through vm.create's parser and the command line's checks. */
-static int parse_config(const char *json, size_t len, struct cli_config *out, char *err,
-                        size_t errlen)
+int snapshot_parse_config(const char *json, size_t len, struct cli_config *out, char *err,
+                          size_t errlen)
 {
     ProtobufCMessage *m = NULL;
     struct api_argv argv;
@@ -267,7 +267,7 @@ int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, s
         close(dir);
         return -EINVAL;
     }
-    r = parse_config(json, len, &tmp, err, errlen);
+    r = snapshot_parse_config(json, len, &tmp, err, errlen);
     free(json);
     have = !r;
     for (int i = 0; !r && i < 2; i++) {

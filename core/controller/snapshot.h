@@ -13,6 +13,16 @@
 
 #define SNAPSHOT_CONFIG_MAX (1u << 20) /* the largest config.json read back */
 
+/* What Cloud Hypervisor v51.0 refuses to snapshot or migrate (a VFIO device), and what cellvm
+ * cannot yet (hot-added RAM, memory zones): a printable reason naming verb ("snapshot",
+ * "migrate") in buf, or NULL if none. */
+const char *snapshot_refusal(struct api_ctl *a, const char *verb, char *buf, size_t len);
+
+/* A VmConfig JSON (config.json, a migration's Config) to a configuration, through vm.create's
+ * parser and the command line's checks. 0 or -errno with err (*out left empty). */
+int snapshot_parse_config(const char *json, size_t len, struct cli_config *out, char *err,
+                          size_t errlen);
+
 /* vm.snapshot {"destination_url":"file:///dir"}: answered when the core's SnapshotDone comes. */
 void snapshot_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmSnapshotConfig *sc);
 void snapshot_on_done(struct api_ctl *a, const Cellvm__SnapshotDone *d);

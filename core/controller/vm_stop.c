@@ -78,6 +78,8 @@ static void finish(struct controller *ctl)
     d->stopping = false;
     serial_close(&ctl->serial);
     serial_init(&ctl->serial);
+    console_host_close(&ctl->console);
+    console_host_init(&ctl->console);
     resources_close(&ctl->res);
     child_close(&ctl->core);
     child_init(&ctl->core, "core");

@@ -15,6 +15,7 @@
 
 #include "core/coreproc/core_jail.h"
 #include "core/coreproc/core_layout.h"
+#include "core/coreproc/core_migrate.h"
 #include "core/vm/vm.h"
 #include "core/vm/vm_state.h"
 #include "ipc/channel.h"
@@ -37,6 +38,7 @@ struct core {
     struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
     struct core_jail jail; /* vCPU filter; owned */
+    struct core_mig mig;   /* live migration (issue 18), control thread only */
 };
 
 /* The validator on the other side accepts printable ASCII only in messages. */
@@ -109,6 +111,21 @@ static void send_lost(void *arg, const char *id, const char *why)
     (void)send_simple(c->chan, &env);
 }
 
+/* From vm_run's thread: a reset nobody asked for through the API, for the controller's
+ * vm rebooting/rebooted events. */
+static void send_guest_reset(void *arg, enum vm_reset_cause cause)
+{
+    struct core *c = arg;
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__GuestReset gr = CELLVM__GUEST_RESET__INIT;
+
+    gr.cause = cause == VM_RESET_WATCHDOG ? CELLVM__GUEST_RESET__CAUSE__CAUSE_WATCHDOG
+                                          : CELLVM__GUEST_RESET__CAUSE__CAUSE_GUEST;
+    env.body_case = CELLVM__ENVELOPE__BODY_GUEST_RESET;
+    env.guest_reset = &gr;
+    (void)send_simple(c->chan, &env);
+}
+
 static int build_vm(struct core *c, char *err, size_t errlen)
 {
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
@@ -140,6 +157,11 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.device_lost_arg = c;
     p.pci_segments = cfg->num_pci_segments;
     p.restore = cfg->restore; /* validated: then both snapshot fds are there */
+    p.watchdog = cfg->watchdog;
+    p.guest_reset = send_guest_reset;
+    p.guest_reset_arg = c;
+    p.migrate = cfg->migrate; /* validated: then the socket is there */
+    p.migrate_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MIGRATION);
     p.restore_state_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_STATE);
     p.restore_ram_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MEMORY_RANGES);
     if (cfg->smbios) { /* validated: strings printable and bounded, uuid 0 or 16 bytes */
@@ -442,6 +464,21 @@ static void snapshot(struct core *c, int *fds)
     (void)send_simple(c->chan, &env);
 }
 
+/* The received fd of this role, taken out of c->fds (the caller owns it now), or -1. */
+static int take_fd(struct core *c, Cellvm__CoreFd role)
+{
+    const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
+
+    for (size_t i = 0; i < cfg->n_fds && i < c->nfds; i++)
+        if (cfg->fds[i] == role) {
+            int fd = c->fds[i];
+
+            c->fds[i] = -1;
+            return fd;
+        }
+    return -1;
+}
+
 /* Until the channel or the guest's hotplug eject fd is readable: 1 for the channel, 0 after an
  * eject was handled. */
 static int wait_control(struct core *c)
@@ -467,6 +504,15 @@ static void *control_thread(void *arg)
 {
     struct core *c = arg;
 
+    c->mig = (struct core_mig){ .chan = c->chan, .vm = c->vm };
+    if (c->cfg_env->core_config->migrate) {
+        /* vm.receive-migration: Complete comes before anything else matters. */
+        core_migrate_finish(&c->mig, take_fd(c, CELLVM__CORE_FD__CORE_FD_MIGRATION));
+        if (c->mig.stop) {
+            vm_request_stop(c->vm);
+            return NULL;
+        }
+    }
     for (;;) {
         Cellvm__Envelope *env;
         int fds[2];
@@ -495,6 +541,15 @@ static void *control_thread(void *arg)
         if (env->body_case == CELLVM__ENVELOPE__BODY_VM_SNAPSHOT) {
             snapshot(c, fds);
             ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_VM_MIGRATE) {
+            core_migrate_send(&c->mig, env->vm_migrate, fds[0]); /* validated: one fd */
+            ipc_free_envelope(env);
+            if (c->mig.stop) {
+                vm_request_stop(c->vm);
+                return NULL;
+            }
             continue;
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_VM_CONTROL) {

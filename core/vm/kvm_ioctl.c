@@ -63,6 +63,27 @@ int kvm_set_user_memory_region(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t 
     return ret_or_errno(ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r));
 }
 
+int kvm_set_memory_slot_log(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+                            bool log)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = slot,
+        .flags = log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (__u64)(uintptr_t)host,
+    };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r));
+}
+
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap)
+{
+    struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_GET_DIRTY_LOG, &d));
+}
+
 int kvm_create_vcpu(int vm_fd, uint32_t id)
 {
     return ret_or_errno(ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id));

@@ -26,6 +26,11 @@ int kvm_set_tss_addr(int vm_fd, uint64_t gpa);
 int kvm_set_identity_map_addr(int vm_fd, uint64_t gpa);
 int kvm_create_irqchip(int vm_fd);
 int kvm_set_user_memory_region(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host);
+/* The same slot with KVM_MEM_LOG_DIRTY_PAGES on or off (live migration, vm_migrate.c). */
+int kvm_set_memory_slot_log(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+                            bool log);
+/* The slot's dirty bitmap since the last call (one bit per 4 KiB page), which KVM then clears. */
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap);
 int kvm_create_vcpu(int vm_fd, uint32_t id);
 int kvm_irq_line(int vm_fd, uint32_t irq, int level);
 int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *chip);

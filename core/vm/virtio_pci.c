@@ -538,6 +538,8 @@ static uint32_t class_of(uint16_t virtio_id)
         return 0x020000; /* network controller */
     case 2:
         return 0x010000; /* mass storage (SCSI), as QEMU */
+    case 3:
+        return 0x078000; /* communication controller, other: virtio-console, as QEMU */
     case 26:
         return 0x018000; /* mass storage, other: virtio-fs, as QEMU */
     case 24:

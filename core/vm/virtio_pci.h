@@ -104,6 +104,11 @@ struct vpci_local {
     uint32_t config_len;
     void (*serve)(void *arg, struct vpci_dev *d);
     void *arg;
+    /* Optional: a timer the frontend thread keeps for the device in its own poll (no thread
+     * or timer fd of its own): called on every pass of the loop, without the device lock; it
+     * runs what is due and returns the milliseconds until it wants to run again, or -1 when
+     * only a kick can give it work (the watchdog's periodic check). */
+    int64_t (*tick)(void *arg, struct vpci_dev *d);
 };
 
 struct vpci_queue {

@@ -52,6 +52,8 @@ static uint32_t config_size(uint16_t virtio_id)
         return 60; /* through the write-zeroes fields: what every blk backend answers */
     case 19:
         return 8; /* guest_cid */
+    case 3:
+        return 12; /* console: cols, rows, max_nr_ports, emerg_wr */
     case 5:
         return 8; /* balloon: num_pages, actual (the driver writes actual: SET_CONFIG) */
     case VIRTIO_ID_FS:
@@ -603,20 +605,41 @@ static void handle(struct vpci_worker *w, size_t i)
     }
 }
 
+/* The timers of core-served devices: what is due runs; the poll timeout until the next one
+ * (ms, capped so it fits poll), or -1 when none waits. */
+static int run_ticks(struct vpci_worker *w)
+{
+    int64_t next = -1;
+
+    for (size_t i = 0; i < w->n; i++) {
+        const struct vpci_local *l = w->devs[i]->local;
+        int64_t t;
+
+        if (!l || !l->tick)
+            continue;
+        t = l->tick(l->arg, w->devs[i]);
+        if (t >= 0 && (next < 0 || t < next))
+            next = t;
+    }
+    return next < 0 ? -1 : next > INT32_MAX ? INT32_MAX : (int)next;
+}
+
 static void *worker_main(void *arg)
 {
     struct vpci_worker *w = arg;
 
     while (!atomic_load(&w->quit)) {
         size_t n;
+        int timeout;
 
         for (size_t i = 0; i < w->n; i++) {
             vpci_rc_poll(w, w->devs[i]); /* a replacement's connection first, then its work */
             process_work(w->devs[i]);
         }
         vpci_pause_work(w);
+        timeout = run_ticks(w);
         n = build_pollset(w);
-        if (poll(w->pfd, n, -1) < 0 && errno != EINTR)
+        if (poll(w->pfd, n, timeout) < 0 && errno != EINTR)
             break;
         if (w->pfd[0].revents)
             drain(w->wake_fd);

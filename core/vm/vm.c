@@ -19,6 +19,7 @@
 #include "core/vm/pci_devices.h"
 #include "core/vm/vcpu.h"
 #include "core/vm/vm_devices.h"
+#include "core/vm/vm_migrate.h"
 #include "core/vm/vm_numa.h"
 #include "core/vm/vm_sys.h"
 #include "core/vm/vmev.h"
@@ -311,6 +312,8 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
     r = vm_vmem_init(vm, p, &all, &pp.nvirtio, err, errlen); /* the virtio-mem devices last */
     if (!r)
         r = vm_pmem_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then virtio-pmem */
+    if (!r)
+        r = vm_watchdog_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then the watchdog */
     if (r) {
         free(all);
         for (uint32_t i = 0; i < p->nvirtio; i++)
@@ -323,6 +326,7 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
     if (r == 0)
         vm->pci_inited = true;
     vm_vmem_bind(vm);
+    vm_watchdog_bind(vm);
     return r;
 }
 
@@ -373,6 +377,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->ev.efd = -1;
     vm_memhp_init(vm, p); /* fds -1 before any failure path reaches vm_destroy */
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
+    atomic_init(&vm->reset_cause, VM_RESET_GUEST);
+    vm->guest_reset = p->guest_reset;
+    vm->guest_reset_arg = p->guest_reset_arg;
     r = check_params(p, &vm->cpu.topo, err, errlen);
     if (r < 0)
         goto fail;
@@ -462,8 +469,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     if (r < 0)
         goto fail;
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
-    r = p->restore ? vm_restore(vm, p->restore_state_fd, p->restore_ram_fd, err, errlen)
-                   : load_guest(vm, err, errlen);
+    r = p->migrate   ? vm_migrate_receive(vm, p->migrate_fd, err, errlen)
+        : p->restore ? vm_restore(vm, p->restore_state_fd, p->restore_ram_fd, err, errlen)
+                     : load_guest(vm, err, errlen);
     if (r < 0)
         goto fail;
     *out = vm;
@@ -502,61 +510,10 @@ static void stop_all(struct vm *vm)
     vm_devices_stop(&vm->dev);
 }
 
-static int64_t ts_ns(const struct timespec *ts)
-{
-    return (int64_t)ts->tv_sec * 1000000000ll + ts->tv_nsec;
-}
-
-/* -ELOOP when this reboot is the REBOOT_BURST-th within REBOOT_WINDOW_NS. */
-static int note_reboot(struct vm *vm)
-{
-    struct timespec now, *slot = &vm->reboot_at[vm->reboots % REBOOT_BURST];
-    bool full = vm->reboots >= REBOOT_BURST;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    /* slot holds the reboot REBOOT_BURST ago, about to be overwritten. */
-    if (full && ts_ns(&now) - ts_ns(slot) < REBOOT_WINDOW_NS)
-        return -ELOOP;
-    *slot = now;
-    vm->reboots++;
-    return 0;
-}
-
-/* Masks every IOAPIC pin and clears the PICs, so nothing the old guest set up fires early. */
-static int reset_irqchip(struct vm *vm)
-{
-    static const uint32_t pics[] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE };
-    struct kvm_irqchip chip;
-    size_t i;
-    int r;
-
-    memset(&chip, 0, sizeof(chip));
-    chip.chip_id = KVM_IRQCHIP_IOAPIC;
-    r = kvm_get_irqchip(vm->vm_fd, &chip);
-    if (r < 0)
-        return r;
-    for (i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
-        chip.chip.ioapic.redirtbl[i].bits = 1ull << 16;
-    chip.chip.ioapic.irr = 0;
-    chip.chip.ioapic.id = 0;
-    r = kvm_set_irqchip(vm->vm_fd, &chip);
-    for (i = 0; !r && i < sizeof(pics) / sizeof(pics[0]); i++) {
-        memset(&chip, 0, sizeof(chip));
-        chip.chip_id = pics[i];
-        r = kvm_get_irqchip(vm->vm_fd, &chip);
-        if (r < 0)
-            break;
-        chip.chip.pic.irr = 0;
-        chip.chip.pic.isr = 0;
-        chip.chip.pic.imr = 0xff;
-        r = kvm_set_irqchip(vm->vm_fd, &chip);
-    }
-    return r;
-}
-
 static int reboot(struct vm *vm, char *err, size_t errlen)
 {
-    int r = note_reboot(vm);
+    int cause = atomic_exchange(&vm->reset_cause, VM_RESET_GUEST);
+    int r = vm_note_reboot(vm);
 
     if (r < 0) {
         vm_set_err(err, errlen, 0, "vm: reboot loop, %d reboots within a second", REBOOT_BURST);
@@ -565,6 +522,7 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     log_info(&vm->log, "vm: guest reboot");
     vm_devices_reset(&vm->dev);
     vm_vmem_reboot(vm);
+    vm_watchdog_reboot(vm);
     if (vm->pci_inited) {
         r = pci_devices_reset(&vm->pci, err, errlen);
         if (r < 0)
@@ -574,10 +532,13 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
      * may go on without it. */
     for (uint32_t i = 0; i < vm->nvfio; i++)
         (void)vfio_pci_reset(vm->vfio[i]);
-    r = reset_irqchip(vm);
+    r = vm_reset_irqchip(vm);
     if (r < 0)
         return vm_set_err(err, errlen, r, "vm: irqchip reset");
-    return load_guest(vm, err, errlen);
+    r = load_guest(vm, err, errlen);
+    if (r == 0 && cause != VM_RESET_API && vm->guest_reset)
+        vm->guest_reset(vm->guest_reset_arg, (enum vm_reset_cause)cause);
+    return r;
 }
 
 /*
@@ -602,6 +563,7 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
         atomic_store(&vm->pause_state, PAUSE_NONE);
         return 0;
     }
+    vm_watchdog_pause(vm); /* no check fires while the guest cannot ping */
     atomic_store(&vm->pause_state, PAUSE_DONE);
     log_info(&vm->log, "vm: paused");
     while (!(ev & (VMEV_RESUME | VMEV_STOP | VMEV_ERROR)))
@@ -619,6 +581,8 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
         if (*r < 0)
             vm_set_err(err, errlen, *r, "vm: KVM_SET_CLOCK");
     }
+    if (*r == 0 && !(ev & VMEV_STOP))
+        vm_watchdog_resume(vm); /* its timeout counts from now */
     atomic_store(&vm->pause_state, PAUSE_NONE);
     log_info(&vm->log, "vm: resumed");
     return ev & ~(unsigned int)(VMEV_RESUME | VMEV_PAUSE);
@@ -751,19 +715,9 @@ void vm_power_button(struct vm *vm)
     ged_raise(&vm->dev.ged, GED_EVENT_POWER_BUTTON);
 }
 
-void vm_reboot(struct vm *vm)
-{
-    vmev_post(&vm->ev, VMEV_REBOOT);
-}
-
 void vm_nmi(struct vm *vm)
 {
     vmev_post(&vm->ev, VMEV_NMI);
-}
-
-unsigned int vm_reboot_count(const struct vm *vm)
-{
-    return vm->reboots;
 }
 
 void vm_destroy(struct vm *vm)
@@ -785,6 +739,7 @@ void vm_destroy(struct vm *vm)
         pci_devices_destroy(&vm->pci);
     vm_vmem_destroy(vm); /* after the functions that served them */
     vm_pmem_destroy(vm);
+    vm_watchdog_destroy(vm);
     if (vm->dev_inited)
         vm_devices_destroy(&vm->dev);
     free(vm->supported);

@@ -61,6 +61,13 @@ struct vm_pmem_params {
     uint16_t pci_segment;
 };
 
+/* Who asked for a reboot. */
+enum vm_reset_cause {
+    VM_RESET_GUEST = 0, /* ACPI reset register, i8042, triple fault */
+    VM_RESET_API,       /* vm_reboot */
+    VM_RESET_WATCHDOG,  /* the virtio-watchdog fired */
+};
+
 struct vm_params {
     int kvm_fd; /* /dev/kvm, borrowed */
     /* Guest RAM already mapped shared by the caller, one KVM memory slot per region; the
@@ -100,6 +107,10 @@ struct vm_params {
      * memory-ranges (fds borrowed) instead of a boot; the VM starts paused. */
     bool restore;
     int restore_state_fd, restore_ram_fd;
+    /* vm.receive-migration (issue 18): RAM and state come from the migration stream on
+     * migrate_fd (borrowed) instead, vm_migrate_receive; the VM starts paused. */
+    bool migrate;
+    int migrate_fd;
     /* --platform serial_number, uuid, oem_strings: the SMBIOS tables at GPA_SMBIOS, built in
      * vm_create (strings borrowed for its duration) and written again at every reboot. */
     struct smbios_params smbios;
@@ -112,6 +123,13 @@ struct vm_params {
     /* virtio-pmem devices (array borrowed for vm_create). */
     const struct vm_pmem_params *pmem;
     uint32_t npmem;
+    /* --watchdog (issue 20): a virtio-watchdog the core serves; a guest that stops pinging it
+     * is reset as by its own reboot. */
+    bool watchdog;
+    /* Optional, from vm_run's thread: a reboot done that vm_reboot did not ask for (the guest
+     * reset itself, or its watchdog fired). */
+    void (*guest_reset)(void *arg, enum vm_reset_cause cause);
+    void *guest_reset_arg;
 };
 
 enum vm_result {
@@ -219,6 +237,38 @@ int vm_vmem_resize(struct vm *vm, uint32_t index, uint64_t size, char *err, size
  * -errno, with err.
  */
 int vm_snapshot(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen);
+
+/*
+ * Live migration (issue 18, vm_migrate.c, vm_migrate_recv.c), on a connected stream socket
+ * (borrowed) in the stream of ipc/mig_stream.h. switch_over (optional) is called at the
+ * switch: on the source with the VM paused and the state accepted by the destination (the
+ * controller releases the disks); on the destination when Complete came (the controller takes
+ * them). It returns 0 or -errno with err.
+ *
+ * - vm_migrate_send, from a thread other than vm_run's: Start and Config (config_len bytes of
+ *   config), guest RAM with dirty-page passes, the pause, the state, Complete. 0 when the
+ *   destination runs the VM (this one stays paused, for the caller to end); -errno with err
+ *   otherwise, the VM running again if it ran before (Abandon sent).
+ * - vm_migrate_receive, inside vm_create (vm_params.migrate): answers Config, takes Memory
+ *   and State; the VM will start paused. 0 or -errno with err (the source told why).
+ * - vm_migrate_finish, once vm_run runs: waits for Complete, switch_over, resumes the VM and
+ *   answers. 0, or -errno with err (the VM stays paused, for the caller to end).
+ */
+struct vm_migrate_ops {
+    int (*switch_over)(void *arg, char *err, size_t errlen);
+    void *arg;
+};
+struct vm_migrate_stats {
+    uint64_t bytes, pages;      /* guest RAM sent, every pass together */
+    uint64_t pages_outside_log; /* resent because their bytes changed outside KVM's log */
+    uint32_t passes;            /* dirty-page passes while running */
+    uint64_t total_ms, downtime_ms;
+};
+int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_len,
+                    const struct vm_migrate_ops *ops, struct vm_migrate_stats *st, char *err,
+                    size_t errlen);
+int vm_migrate_finish(struct vm *vm, int sock, const struct vm_migrate_ops *ops, char *err,
+                      size_t errlen);
 
 /* Guest reboots handled so far by vm_run (for tests and status). */
 unsigned int vm_reboot_count(const struct vm *vm);

@@ -203,27 +203,31 @@ int vm_resize_vcpus(struct vm *vm, uint32_t want, char *err, size_t errlen)
 static void cpu_ejects(struct vm *vm)
 {
     uint64_t mask[CPU_HOTPLUG_WORDS];
-    uint32_t have = vm->nvcpus;
+    uint32_t have = vm->nvcpus, keep = have;
     bool resume;
 
     if (!cpu_hotplug_take_ejects(&vm->dev.cpuhp, mask))
         return;
     for (uint32_t i = 0; i < CPU_HOTPLUG_WORDS; i++)
         vm->cpu_ejected[i] |= mask[i];
-    while (vm->nvcpus > 1 && cpu_bit(vm->cpu_ejected, vm->nvcpus - 1))
-        vm->nvcpus--;
-    if (vm->nvcpus == have)
+    while (keep > 1 && cpu_bit(vm->cpu_ejected, keep - 1))
+        keep--;
+    if (keep == have)
         return;
-    /* The threads of the ejected vCPUs end with the pause and are not started again. */
-    for (uint32_t cpu = vm->nvcpus; cpu < have; cpu++) {
+    /* nvcpus drops only while the vCPUs are stopped: the pause joins the threads of the first
+     * nvcpus vCPUs, the ejected ones among them, and the resume starts only those kept. */
+    if (quiesce(vm, &resume)) {
+        log_warn(&vm->log, "hotplug: cannot stop the vCPUs to park the ejected ones");
+        return; /* still latched: the next eject retries */
+    }
+    vm->nvcpus = keep;
+    for (uint32_t cpu = keep; cpu < have; cpu++) {
         vm->cpu_ejected[cpu / 64] &= ~(1ull << (cpu % 64));
         vm->cpu_removing[cpu / 64] &= ~(1ull << (cpu % 64));
     }
-    if (quiesce(vm, &resume))
-        log_warn(&vm->log, "hotplug: cannot stop the vCPUs to park the ejected ones");
-    else if (resume)
+    if (resume)
         (void)vm_resume(vm);
-    log_info(&vm->log, "hotplug: vCPUs %u-%u ejected by the guest", vm->nvcpus, have - 1);
+    log_info(&vm->log, "hotplug: vCPUs %u-%u ejected by the guest", keep, have - 1);
 }
 
 void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), void *arg)

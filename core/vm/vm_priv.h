@@ -80,6 +80,13 @@ struct vm {
     /* virtio-pmem devices (vm_pmem.c): owned array, npmem of them. */
     struct vm_pmem *pmem;
     uint32_t npmem;
+    /* virtio-watchdog (vm_watchdog.c): owned, or NULL without --watchdog. */
+    struct vm_watchdog *watchdog;
+    /* enum vm_reset_cause of the reboot asked last, VM_RESET_GUEST unless vm_reboot or the
+     * watchdog set it; vm_run's reboot takes it and tells guest_reset (vm_params). */
+    atomic_int reset_cause;
+    void (*guest_reset)(void *arg, enum vm_reset_cause cause);
+    void *guest_reset_arg;
     /* Why a device stopped the VM (set once, by the frontend thread, before VMEV_ERROR). */
     char dev_err[200];
     atomic_bool dev_failed;
@@ -119,6 +126,24 @@ void vm_vmem_destroy(struct vm *vm);
 int vm_pmem_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
                  char *err, size_t errlen);
 void vm_pmem_destroy(struct vm *vm);
+
+/* vm_watchdog.c: the virtio-watchdog of p, if any, appended to *all like the pmem devices and
+ * bound to its PCI function once the bus is built; a reboot disarms it, a pause stops its
+ * checks and a resume restarts its timeout (vm_run's thread); vm_destroy frees it after the
+ * PCI devices. */
+int vm_watchdog_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
+                     char *err, size_t errlen);
+void vm_watchdog_bind(struct vm *vm);
+void vm_watchdog_reboot(struct vm *vm);
+void vm_watchdog_pause(struct vm *vm);
+void vm_watchdog_resume(struct vm *vm);
+void vm_watchdog_destroy(struct vm *vm);
+/* vm_reboot.c: vm_reboot with its cause (thread-safe); -ELOOP when this reboot is the
+ * REBOOT_BURST-th within REBOOT_WINDOW_NS, else counted; the IOAPIC's pins masked and the PICs
+ * cleared, so nothing the old guest set up fires early (0 or -errno). */
+void vm_reboot_for(struct vm *vm, enum vm_reset_cause cause);
+int vm_note_reboot(struct vm *vm);
+int vm_reset_irqchip(struct vm *vm);
 
 int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

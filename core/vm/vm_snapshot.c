@@ -116,21 +116,7 @@ static int load_ram(struct vm *vm, const struct vm_state *s, int fd, char *err, 
     uint64_t off = 0;
     struct stat st;
 
-    if (s->nranges != vm->mem.nregions)
-        return vm_set_err(err, errlen, -EINVAL,
-                          "restore: the snapshot has %u memory ranges, the VM built from "
-                          "config.json %u",
-                          s->nranges, vm->mem.nregions);
-    for (uint32_t i = 0; i < s->nranges; i++)
-        if (s->ranges[i].gpa != vm->mem.regions[i].gpa ||
-            s->ranges[i].size != vm->mem.regions[i].size)
-            return vm_set_err(err, errlen, -EINVAL,
-                              "restore: memory range %u is 0x%llx+0x%llx in the snapshot, "
-                              "0x%llx+0x%llx in the VM built from config.json",
-                              i, (unsigned long long)s->ranges[i].gpa,
-                              (unsigned long long)s->ranges[i].size,
-                              (unsigned long long)vm->mem.regions[i].gpa,
-                              (unsigned long long)vm->mem.regions[i].size);
+    /* vm_state_check_layout has matched the ranges with the VM's regions. */
     if (fstat(fd, &st))
         return vm_set_err(err, errlen, -errno, "restore: memory-ranges");
     if (vm_state_check_ram(s, (uint64_t)st.st_size, err, errlen))
@@ -481,41 +467,87 @@ static int read_state(int fd, struct vm_state *s, char *err, size_t errlen)
     return r;
 }
 
+int vm_state_take(struct vm *vm, struct vm_state *s, char *err, size_t errlen)
+{
+    int r = save_state(vm, s, err, errlen);
+
+    if (r)
+        return r;
+    if (vm->mem.nregions > VMS_MAX_RANGES)
+        return vm_set_err(err, errlen, -E2BIG, "snapshot: %u memory regions", vm->mem.nregions);
+    s->nranges = vm->mem.nregions;
+    for (uint32_t i = 0; i < vm->mem.nregions; i++)
+        s->ranges[i] =
+            (struct vms_range){ .gpa = vm->mem.regions[i].gpa, .size = vm->mem.regions[i].size };
+    return 0;
+}
+
+int vm_state_check_layout(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
+{
+    if (s->max_vcpus != vm->max_vcpus || s->nvcpus > vm->max_vcpus)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %u of %u vCPUs, config.json max_vcpus %u",
+                          s->nvcpus, s->max_vcpus, vm->max_vcpus);
+    if (s->nranges != vm->mem.nregions)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %u memory ranges, the VM built from "
+                          "config.json %u",
+                          s->nranges, vm->mem.nregions);
+    for (uint32_t i = 0; i < s->nranges; i++)
+        if (s->ranges[i].gpa != vm->mem.regions[i].gpa ||
+            s->ranges[i].size != vm->mem.regions[i].size)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: memory range %u is 0x%llx+0x%llx in the snapshot, "
+                              "0x%llx+0x%llx in the VM built from config.json",
+                              i, (unsigned long long)s->ranges[i].gpa,
+                              (unsigned long long)s->ranges[i].size,
+                              (unsigned long long)vm->mem.regions[i].gpa,
+                              (unsigned long long)vm->mem.regions[i].size);
+    return 0;
+}
+
 int vm_restore(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen)
 {
     struct vm_state s = { 0 };
     int r = read_state(state_fd, &s, err, errlen);
 
-    if (!r && (s.max_vcpus != vm->max_vcpus || s.nvcpus > vm->max_vcpus))
-        r = vm_set_err(err, errlen, -EINVAL,
-                       "restore: the snapshot has %u of %u vCPUs, config.json max_vcpus %u",
-                       s.nvcpus, s.max_vcpus, vm->max_vcpus);
+    if (!r)
+        r = vm_state_check_layout(vm, &s, err, errlen);
     if (!r)
         r = load_ram(vm, &s, ram_fd, err, errlen);
-    for (uint32_t i = 0; !r && i < s.nvcpus; i++)
-        r = load_vcpu(vm, i, &s.vcpu[i], err, errlen);
+    if (!r)
+        r = vm_state_load(vm, &s, err, errlen);
+    vm_state_free(&s);
+    return r;
+}
+
+int vm_state_load(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
+{
+    int r = 0;
+
+    for (uint32_t i = 0; !r && i < s->nvcpus; i++)
+        r = load_vcpu(vm, i, &s->vcpu[i], err, errlen);
     if (!r) {
-        vm->nvcpus = s.nvcpus;
-        r = kvm_set_irqchip(vm->vm_fd, &s.pic_master);
+        vm->nvcpus = s->nvcpus;
+        r = kvm_set_irqchip(vm->vm_fd, &s->pic_master);
         if (!r)
-            r = kvm_set_irqchip(vm->vm_fd, &s.pic_slave);
+            r = kvm_set_irqchip(vm->vm_fd, &s->pic_slave);
         if (!r)
-            r = kvm_set_irqchip(vm->vm_fd, &s.ioapic);
+            r = kvm_set_irqchip(vm->vm_fd, &s->ioapic);
         if (r)
             vm_set_err(err, errlen, r, "restore: KVM_SET_IRQCHIP");
     }
     if (!r)
-        r = load_platform(vm, &s.platform, err, errlen);
+        r = load_platform(vm, &s->platform, err, errlen);
     if (!r)
-        r = vm_restore_devices(vm, &s, err, errlen);
+        r = vm_restore_devices(vm, s, err, errlen);
     if (!r) {
-        vm->clock = s.clock;
+        vm->clock = s->clock;
         vm->start_paused = true;
         /* Paused from now on: a vm.resume may come before vm_run has started. */
         atomic_store(&vm->pause_state, PAUSE_DONE);
-        log_info(&vm->log, "vm: restored (%u vCPUs, %u devices, %llu MiB of RAM), paused", s.nvcpus,
-                 s.ndevices, (unsigned long long)(vm_state_ram_size(&s) >> 20));
+        log_info(&vm->log, "vm: restored (%u vCPUs, %u devices, %llu MiB of RAM), paused",
+                 s->nvcpus, s->ndevices, (unsigned long long)(vm_state_ram_size(s) >> 20));
     }
-    vm_state_free(&s);
     return r;
 }

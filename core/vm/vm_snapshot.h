@@ -23,4 +23,15 @@ int vm_snapshot_devices(struct vm *vm, struct vm_state *s, char *err, size_t err
  */
 int vm_restore_devices(struct vm *vm, const struct vm_state *s, char *err, size_t errlen);
 
+/*
+ * The pieces vm_restore and live migration share (vm_migrate.c). vm_state_take: everything of a
+ * paused VM but its RAM into *s (zeroed by the caller; vm_state_free after), with the memory
+ * ranges. vm_state_check_layout: s fits this VM (vCPUs, memory ranges). vm_state_load: a VM
+ * whose RAM is in place takes the vCPUs, irqchip, platform devices and virtio devices of s and
+ * will start paused. 0 or -errno with err.
+ */
+int vm_state_take(struct vm *vm, struct vm_state *s, char *err, size_t errlen);
+int vm_state_check_layout(struct vm *vm, const struct vm_state *s, char *err, size_t errlen);
+int vm_state_load(struct vm *vm, const struct vm_state *s, char *err, size_t errlen);
+
 #endif

@@ -193,7 +193,8 @@ def sweep(c, v, where, skip=()):
     for path in sorted(c.paths):
         if path in skip or path in ADD_REMOVE or path in (
                 "vmm.shutdown", "vm.delete", "vm.shutdown", "vm.reboot", "vm.pause", "vm.resume",
-                "vm.boot", "vm.power-button", "vm.nmi", "vm.create", "vm.add-net"):
+                "vm.boot", "vm.power-button", "vm.nmi", "vm.create", "vm.add-net",
+                "vm.send-migration", "vm.receive-migration"):
             continue
         m = only_method(c, path)
         ask(c, v, m, path, c.example(path, m, c.args), where=where)
@@ -399,6 +400,59 @@ def with_disk(c, v):
     ask(c, v, "GET", "vm.info", want=500, where="[deleted] ")
 
 
+def migration_refusals(c, v, vm):
+    """vm.send-migration and vm.receive-migration's errors for the VM state vm."""
+    where = f"[{vm}, migration] "
+    nobody = {"destination_url": "unix:" + os.path.join(v.dir, "nobody.sock")}
+    bad_dir = {"receiver_url": "unix:" + os.path.join(v.dir, "no", "such", "dir.sock")}
+    if vm == "none":
+        ask(c, v, "PUT", "vm.receive-migration", {"receiver_url": "tcp:"}, want=400, where=where)
+        ask(c, v, "PUT", "vm.send-migration", nobody, want=404, where=where)
+        ask(c, v, "PUT", "vm.receive-migration", bad_dir, want=500, where=where)
+    elif vm == "created":
+        ask(c, v, "PUT", "vm.send-migration", nobody, want=405, where=where)
+        ask(c, v, "PUT", "vm.receive-migration", bad_dir, want=500, where=where)
+    else:
+        ask(c, v, "PUT", "vm.send-migration", {"destination_url": "file:///x"}, want=400,
+            where=where)
+        ask(c, v, "PUT", "vm.send-migration", nobody, want=500, where=where)
+        ask(c, v, "PUT", "vm.send-migration", dict(nobody, local=True), want=500, where=where)
+
+
+def migration(c, v, args):
+    """A real migration of the payload VM from v to a second VMM: both answer 204, v ends."""
+    where = "[migration] "
+    ask(c, v, "PUT", "vm.create", c.example("vm.create", "PUT", c.args), want=204, where=where)
+    ask(c, v, "PUT", "vm.boot", want=204, where=where)
+    w = Vmm(args)
+    try:
+        w.wait_up()
+        url = "unix:" + os.path.join(w.dir, "mig.sock")
+        res = {}
+        t = threading.Thread(target=lambda: res.update(
+            r=send(w.sock, "PUT", "vm.receive-migration", {"receiver_url": url}, timeout=120)))
+        t.start()
+        for _ in range(100):
+            if os.path.exists(url[5:]):
+                break
+            time.sleep(0.05)
+        st, hdrs, out = send(v.sock, "PUT", "vm.send-migration", {"destination_url": url},
+                             timeout=120)
+        c.check("vm.send-migration", "PUT", st, hdrs, out, where)
+        assert st == 204, (st, out, v.logtext())
+        t.join(130)
+        st, hdrs, out = res["r"]
+        c.check("vm.receive-migration", "PUT", st, hdrs, out, where)
+        assert st == 204, (st, out, w.logtext())
+        v.p.wait(20)
+        st, out = call(w.sock, "GET", "vm.info")[:2]
+        assert st == 200 and json.loads(out)["state"] == "Running", (st, out)
+        ask(c, w, "PUT", "vmm.shutdown", want=204, where=where)
+        w.p.wait(10)
+    finally:
+        w.stop()
+
+
 def run(args, doc, kvm):
     c = Checker(doc)
     c.args = args
@@ -407,15 +461,24 @@ def run(args, doc, kvm):
         v.wait_up()
         discovery(c, v, args.api)
         no_vm(c, v)
+        migration_refusals(c, v, "none")
         created(c, v)
+        migration_refusals(c, v, "created")
         if not kvm:
             ask(c, v, "PUT", "vm.boot", want=500, where="[no /dev/kvm] ")
         else:
             running(c, v)
             if args.blockd:
                 with_disk(c, v)
-        ask(c, v, "PUT", "vmm.shutdown", want=204)
-        v.p.wait(10)
+            ask(c, v, "PUT", "vm.create", c.example("vm.create", "PUT", c.args), want=204)
+            ask(c, v, "PUT", "vm.boot", want=204)
+            migration_refusals(c, v, "running")
+            ask(c, v, "PUT", "vm.delete", want=204)
+        if kvm:
+            migration(c, v, args)  # v's VMM ends with it
+        else:
+            ask(c, v, "PUT", "vmm.shutdown", want=204)
+            v.p.wait(10)
     finally:
         v.stop()
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())

@@ -42,6 +42,16 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             and the VMM still serves; user_devices (vfio-user) likewise: ids _vfio_user0 when
             none is set, pci_segment refused, a socket nobody listens on fails vm.boot with 500
             (naming it when /dev/kvm is usable: it is connected after /dev/kvm is opened)
+  landlockcfg (runs without /dev/kvm) vm.create with landlock_enable and landlock_rules:
+            vm.info reports them; an access other than r/w/rw, a missing path or access and a
+            path that does not exist answer 400 with the reason
+  landlock  --landlock through vm.create: after vm.boot the controller is restricted (its
+            log says so); vm.add-disk of an image outside the rules answers 500 saying that
+            Landlock refused it, nothing started or kept; one inside a landlock_rules
+            directory is hot-added (200, a new jailed cellvm-blockd, in its own user
+            namespace); killing that blockd brings a replacement (respawn through the
+            spawner), the VM still Running; vm.shutdown and vm.boot again (a new core and
+            blockd, the kernel and /dev/kvm opened again); vmm.shutdown ends it (status 0)
 
 Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
 api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
@@ -1132,6 +1142,131 @@ def case_ratelimit(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+def case_landlockcfg(args, doc, schema):
+    """Needs no /dev/kvm: landlock_enable and landlock_rules through vm.create and vm.info."""
+    v = Vmm(args)
+    try:
+        v.wait_up()
+        for rules, want in (([{"path": v.dir, "access": "x"}], b"invalid access 'x'"),
+                            ([{"path": v.dir, "access": "rwr"}], b"longer than two"),
+                            ([{"access": "r"}], b"missing field `path`"),
+                            ([{"path": v.dir}], b"missing field `access`"),
+                            ([{"path": v.dir + "/nosuch", "access": "r"}], b"does not exist")):
+            out = expect(v, "PUT", "vm.create", {400},
+                         vm_config(args, landlock_enable=True, landlock_rules=rules))
+            print(f"vm.create with landlock_rules {rules}: 400 {out.decode().strip()}")
+            assert want in out and out.count(b"\n") == 1, out
+        rules = [{"path": v.dir, "access": "rw"}, {"path": "/dev/null", "access": "r"}]
+        expect(v, "PUT", "vm.create", {204},
+               vm_config(args, landlock_enable=True, landlock_rules=rules))
+        c = info(v, schema)["config"]
+        assert c["landlock_enable"] is True, c
+        assert c["landlock_rules"] == rules, c["landlock_rules"]
+        expect(v, "PUT", "vm.delete", {204})
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        c = info(v, schema)["config"]
+        assert c["landlock_enable"] is False and not c.get("landlock_rules"), c
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(10)
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
+def child_pids(pid, name):
+    """The pids of pid's children whose command name is name."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except (OSError, ValueError):
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if fields[1] == str(pid) and st[st.index("(") + 1:st.rindex(")")] == name:
+            out.append(int(d))
+    return out
+
+
+def case_landlock(args, doc, schema):
+    if not args.blockd:
+        print("SKIP: cellvm-blockd is not built")
+        sys.exit(SKIP)
+    v = Vmm(args)
+    try:
+        v.wait_up()
+        allowed = os.path.join(v.dir, "allowed")
+        os.mkdir(allowed)
+        inside = os.path.join(allowed, "in.raw")
+        outside = os.path.join(v.dir, "out.raw")
+        for img in (inside, outside):
+            with open(img, "wb") as f:
+                f.truncate(1 << 20)
+        rules = [{"path": allowed, "access": "rw"}]
+        expect(v, "PUT", "vm.create", {204},
+               vm_config(args, landlock_enable=True, landlock_rules=rules))
+        expect(v, "PUT", "vm.boot", {204})
+        assert "--landlock: the VMM is restricted" in v.logtext(), v.logtext()
+        print([ln for ln in v.logtext().splitlines() if "--landlock" in ln][0])
+        c = info(v, schema)["config"]
+        assert c["landlock_enable"] is True and c["landlock_rules"] == rules, c
+
+        # Outside the rules: refused, and the answer says by whom; nothing started or kept.
+        st, out = call(v.sock, "PUT", "vm.add-disk", {"path": outside, "id": "outside"})
+        print(f"vm.add-disk outside the rules: {st} {out.decode().strip()}")
+        assert st == 500 and b"refused by Landlock" in out and b"out.raw" in out, (st, out)
+        documented(args, doc, "vm.add-disk", st)
+        assert not child_pids(v.p.pid, "cellvm-blockd"), children(v.p.pid)
+        assert not info(v, schema)["config"].get("disks"), "the refused disk was kept"
+
+        # Inside a landlock_rules directory: hot-added by a jailed daemon from the spawner.
+        st, out = call(v.sock, "PUT", "vm.add-disk", {"path": inside, "id": "inside"})
+        print(f"vm.add-disk inside the rules: {st} {out.decode().strip()}")
+        assert st == 200, (st, out)
+        check_pci_info(args, schema, out, "inside")
+        pids = child_pids(v.p.pid, "cellvm-blockd")
+        assert len(pids) == 1, children(v.p.pid)
+        own_ns = os.readlink("/proc/self/ns/user")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5 and os.readlink(f"/proc/{pids[0]}/ns/pid") == \
+                os.readlink("/proc/self/ns/pid"):
+            time.sleep(0.05)
+        assert os.readlink(f"/proc/{pids[0]}/ns/pid") != os.readlink("/proc/self/ns/pid")
+        print(f"hot-added cellvm-blockd {pids[0]}: user ns "
+              f"{'own' if os.readlink(f'/proc/{pids[0]}/ns/user') != own_ns else 'shared'}")
+
+        # Respawn: the replacement comes from the spawner too, and is the VMM's child.
+        time.sleep(0.5)
+        os.kill(pids[0], 9)
+        t0 = time.monotonic()
+        new = []
+        while time.monotonic() - t0 < 10:
+            new = [p for p in child_pids(v.p.pid, "cellvm-blockd") if p != pids[0]]
+            if new:
+                break
+            time.sleep(0.05)
+        assert new, "no replacement blockd: " + v.logtext()
+        print(f"killed cellvm-blockd {pids[0]}, replacement {new[0]} after "
+              f"{(time.monotonic() - t0) * 1000:.0f} ms")
+        assert "starting a replacement" in v.logtext(), v.logtext()
+        assert info(v, schema)["state"] == "Running"
+
+        # vm.shutdown and vm.boot again: the restricted VMM opens the kernel and /dev/kvm
+        # again, and a fresh core and blockds come from the spawner.
+        expect(v, "PUT", "vm.shutdown", {204})
+        assert not child_pids(v.p.pid, "cellvm-blockd"), children(v.p.pid)
+        expect(v, "PUT", "vm.boot", {204})
+        assert info(v, schema)["state"] == "Running"
+        assert len(child_pids(v.p.pid, "cellvm-core")) == 1, children(v.p.pid)
+        assert len(child_pids(v.p.pid, "cellvm-blockd")) == 1, children(v.p.pid)
+        print("vm.shutdown, vm.boot: Running again, core and blockd from the spawner")
+        expect(v, "PUT", "vmm.shutdown", {204})
+        v.p.wait(20)
+    finally:
+        v.stop()
+    assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
@@ -1141,9 +1276,11 @@ def main():
     # Cloud Hypervisor's file (../shared), where present: hot-add answers are checked with it too.
     ap.add_argument("--ch-openapi")
     ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",
-                                     "hotplug", "bootfail", "vfio", "coldadd", "ratelimit"])
+                                     "hotplug", "bootfail", "vfio", "coldadd", "ratelimit",
+                                     "landlockcfg", "landlock"])
     args = ap.parse_args()
-    if not kvm_usable() and args.case not in ("bootfail", "vfio", "coldadd", "ratelimit"):
+    if not kvm_usable() and args.case not in ("bootfail", "vfio", "coldadd", "ratelimit",
+                                              "landlockcfg"):
         print("SKIP: /dev/kvm is not usable")
         return SKIP
     doc = load_yaml(args.openapi)

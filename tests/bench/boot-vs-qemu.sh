@@ -17,7 +17,7 @@ qemu_args=(-M microvm -cpu qemu64 -accel kvm -m 512M -nodefaults -no-user-config
 
 now_ns() { date +%s%N; }
 
-run_cellvm() { "$cellvm" --kernel "$1" --memory size=512M --serial tty; }
+run_cellvm() { "$cellvm" --kernel "$1" --memory size=512M --serial tty --console off; }
 # isa-debug-exit turns the payload's "pass" (0) into exit status 1.
 run_qemu() { "$qemu" "${qemu_args[@]}" -kernel "$1" 2>/dev/null; }
 

@@ -21,7 +21,7 @@ run() {
 	local role=$1
 	shift
 	if "$reaped" --timeout $((60 + kills * (gap / 1000 + 30))) -- \
-		"$bench" "$role" "$kills" "$gap" -- "$cellvm" -v --serial tty --memory size=128M "$@" \
+		"$bench" "$role" "$kills" "$gap" -- "$cellvm" -v --serial tty --console off --memory size=128M "$@" \
 		>"$work/$role.out" 2>"$work/$role.err"; then
 		grep '^BENCH ' "$work/$role.out"
 		grep '^respawn-bench: kill ' "$work/$role.err" | sed 's/^/  /'

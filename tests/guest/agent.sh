@@ -1369,6 +1369,34 @@ check_pmem() {
 	say "PMEM-OK $mode"
 }
 
+# hvc [read]: virtio-console (issue 20): /dev/hvc0 appears, and "CELLVM-HVC-OUT <boot id>" written
+# to it is for the host to find (in its --console file, or on its pty). With `read`, a line the
+# host writes (to the pty) must come back from /dev/hvc0 within 20 s: "HVC-IN <line>".
+check_hvc() {
+	local mode=$1 line i=0
+	while [ ! -c /dev/hvc0 ]; do
+		[ $i -lt 100 ] || {
+			fail "no /dev/hvc0 within 10 s: $(ls /sys/class/tty 2>&1 | grep hvc | tr '\n' ' ')"
+			return
+		}
+		[ $((i % 10)) -ne 5 ] || mdev -s
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stty -F /dev/hvc0 raw -echo 2>/dev/null
+	echo "CELLVM-HVC-OUT $(cat /proc/sys/kernel/random/boot_id)" >/dev/hvc0 || {
+		fail "cannot write to /dev/hvc0"
+		return
+	}
+	[ "$mode" = read ] || return 0
+	line=$(timeout 20 head -n 1 /dev/hvc0 | tr -d '\r')
+	[ -n "$line" ] || {
+		fail "no line from the host on /dev/hvc0 within 20 s"
+		return
+	}
+	say "HVC-IN $line"
+}
+
 # snapcount [TICKS] [DEV]: a counter kept in RAM (a shell variable), printed as "TICK n" every
 # 0.5 s; each tick writes "COUNT n" into sector n of DEV with O_DIRECT and reads it back. The
 # snapshot test restores the VM in a new cellvm between two ticks: the count must go on from

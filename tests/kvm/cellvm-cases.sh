@@ -45,6 +45,8 @@ fail() {
 
 # cellvm ARGS...: runs the controller under run-reaped; sets rc.
 cellvm() {
+    # The payloads talk on COM1: no virtio-console (CH's default, tty) unless a case asks.
+    case " $* " in *" --console "*) ;; *) set -- "$@" --console off ;; esac
     echo "+ cellvm $(printf '%q ' "$@" | cut -c1-300)"
     "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" "$@" \
         </dev/null >"$out" 2>"$err"
@@ -264,8 +266,8 @@ unknown-key)
     expect_error "--memory: unknown key 'bogus'"
     ;;
 unsupported-option)
-    cellvm --kernel "$hello" --serial tty "${mem[@]}" --watchdog
-    expect_error "--watchdog: known but not supported yet"
+    cellvm --kernel "$hello" --serial tty "${mem[@]}" --pvmemcontrol
+    expect_error "--pvmemcontrol: known but not supported yet"
     ;;
 unsupported-key)
     cellvm --kernel "$hello" --serial tty --memory size=128M --cpus kvm_hyperv=on
@@ -395,6 +397,80 @@ virtio-blk | virtio-blk-* | disk-*)
         ;;
     esac
     ;;
+watchdog)
+    # --watchdog (issue 20), with Cloud Hypervisor's real timing (a check every 15 s, reset
+    # after more than 20 s without a ping). The payload pings every 4 s from t=0 to t=24 (t:
+    # seconds since its first ping) and halts: the check at t=30 must pass (had only the first
+    # ping counted, it would fire: 30 s), so pings hold the reset off. At t=31 the VM is paused
+    # for 4 s: no check runs meanwhile and the timeout restarts at resume, so the reset (the
+    # payload's second boot) comes 21..36 s after the resume; without that it would come at
+    # t=45, 10 s after it. vm.info shows "watchdog":true; the event monitor shows the reset as
+    # Cloud Hypervisor's vm rebooting/rebooted pair. Every wait is bounded.
+    : "${CELLVM_REMOTE:?}"
+    api=$work/api.sock
+    events=$work/events.json
+    wait_in() {
+        local i
+        for ((i = 0; i < $3 * 20; i++)); do
+            grep -qF -- "$2" "$1" 2>/dev/null && return 0
+            sleep 0.05
+        done
+        return 1
+    }
+    remote() {
+        echo "+ cellvm-remote $*"
+        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
+        rrc=$?
+        rout=$(cat "$work/r.out")
+        rerr=$(cat "$work/r.err")
+    }
+    abort() {
+        kill -TERM "$vmm" 2>/dev/null
+        wait "$vmm"
+        fail "$@"
+    }
+    now() { date +%s.%N; }
+    since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+    "$RUN_REAPED" --timeout 120 --report "$report" -- "$CELLVM" --kernel "$(payload watchdog)" \
+        --serial tty --console off "${mem[@]}" --watchdog --api-socket "path=$api" \
+        --event-monitor "path=$events" \
+        </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    t0=$SECONDS
+    wait_in "$out" 'ok ping answered = 0x0' 20 || abort "the guest's first ping was not answered"
+    first=$(now)
+    remote info
+    [ "$rrc" -eq 0 ] || abort "vm.info failed: $rerr"
+    tr -d ' \n' <<<"$rout" | grep -q '"watchdog":true' || abort "vm.info lacks \"watchdog\":true"
+    echo "ok: vm.info shows \"watchdog\":true"
+    wait_in "$out" 'stopped pinging' 40 || abort "the guest did not finish its pings"
+    echo "ok: $(grep -c 'ok ping answered' "$out") pings answered in $(since "$first") s"
+    while awk -v a="$first" -v b="$(now)" 'BEGIN { exit !(b - a < 31) }'; do sleep 0.1; done
+    [ "$(grep -c 'ok watchdog boot' "$out")" -eq 1 ] ||
+        abort "the VM was reset although the guest pinged"
+    ! grep -q '"rebooting"' "$events" || abort "a reboot event before the watchdog fired"
+    echo "ok: no reset $(since "$first") s after the first ping (the t=30 check passed)"
+    remote pause
+    [ "$rrc" -eq 0 ] || abort "pause failed: $rerr"
+    sleep 4
+    remote resume
+    [ "$rrc" -eq 0 ] || abort "resume failed: $rerr"
+    resumed=$(now)
+    wait_in "$out" 'ok watchdog boot = 0x1' 50 || abort "no reset within 50 s of the resume"
+    gap=$(since "$resumed")
+    echo "ok: reset $gap s after the resume ($(since "$first") s after the first ping)"
+    awk -v g="$gap" 'BEGIN { exit !(g >= 20 && g <= 40) }' ||
+        abort "the reset came $gap s after the resume, not 21..36 s"
+    wait_in "$events" '"rebooted"' 10 || abort "no vm rebooted event after the reset"
+    grep -q '"rebooting"' "$events" || abort "no vm rebooting event after the reset"
+    echo "ok: events: $(grep -o '"event": *"[a-z-]*"' "$events" | tr '\n' ' ')"
+    wait "$vmm"
+    rc=$?
+    expect_pass watchdog
+    grep -q 'watchdog triggered' "$err" || fail "no 'watchdog triggered' line on stderr"
+    grep 'watchdog triggered' "$err"
+    echo "ok: whole case in $((SECONDS - t0)) s"
+    ;;
 hotplug)
     # PCI hotplug (issue 16) through the API on a running guest: the hotplug payload watches
     # the GED and \_SB_.PHPR registers while this script hot-adds a raw disk and asks for its
@@ -477,6 +553,118 @@ hotplug)
     wait "$vmm"
     rc=$?
     expect_pass hotplug
+    echo "ok: whole case in $((SECONDS - t0)) s"
+    ;;
+resize)
+    # ACPI CPU and memory hotplug (issue 17) through vm.resize on a running guest: the resize
+    # payload watches the GED and the \_SB_.PRES / \_SB_.MHPC registers and does what the
+    # DSDT's CSCN, _EJ0, MSCN and _CRS would; it starts the added vCPU, and writes and reads
+    # the added RAM. vCPUs 1 -> 2 -> 1 (429 while the eject is awaited; the power button is the
+    # guest's go to eject), then RAM 128M -> 256M. Every wait is bounded.
+    : "${CELLVM_REMOTE:?}"
+    api=$work/api.sock
+    wait_in() {
+        local i
+        for ((i = 0; i < $3 * 20; i++)); do
+            grep -qF -- "$2" "$1" 2>/dev/null && return 0
+            sleep 0.05
+        done
+        return 1
+    }
+    remote() {
+        echo "+ cellvm-remote $*"
+        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
+        rrc=$?
+        rout=$(cat "$work/r.out")
+        rerr=$(cat "$work/r.err")
+    }
+    abort() {
+        kill -TERM "$vmm" 2>/dev/null
+        wait "$vmm"
+        fail "$@"
+    }
+    # refused STATUS ARG...: vm.resize ARG... is answered STATUS.
+    refused() {
+        local st=$1
+        shift
+        remote resize "$@"
+        [ "$rrc" -ne 0 ] && grep -q "returned $st" <<<"$rerr" ||
+            abort "resize $*: expected $st, got exit $rrc: $rout $rerr"
+        echo "ok: $st: $rerr"
+    }
+    # accepted ARG...: vm.resize ARG... is answered 204.
+    accepted() {
+        remote resize "$@"
+        [ "$rrc" -eq 0 ] && [ -z "$rout" ] || abort "resize $*: exit $rrc, '$rout' $rerr"
+    }
+    info_has() {
+        remote info
+        [ "$rrc" -eq 0 ] || abort "vm.info failed: $rerr"
+        tr -d ' \n' <<<"$rout" | grep -qF -- "$1" || abort "vm.info lacks $1"
+        echo "ok: vm.info has $1"
+    }
+    # tasks: the number of cellvm-core's threads (each running vCPU has one).
+    tasks() {
+        local t=(/proc/"$core"/task/*)
+        echo "${#t[@]}"
+    }
+    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload resize)" \
+        --serial tty --cpus boot=1,max=3 --memory size=128M,hotplug_size=512M \
+        --api-socket "path=$api" -v </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    t0=$SECONDS
+    wait_in "$out" 'ready resize' 20 || abort "the guest did not come up"
+    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
+    core=
+    for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-core ] && core=$p
+    done
+    [ -n "$core" ] || abort "no cellvm-core under cellvm"
+    n0=$(tasks)
+    refused 500 --cpus 4
+    accepted --cpus 2
+    wait_in "$out" 'added cpu = 0x1' 20 || abort "the guest did not find and start vCPU 1"
+    n1=$(tasks)
+    [ "$n1" -eq $((n0 + 1)) ] || abort "cellvm-core has $n1 threads after the add, had $n0"
+    info_has '"boot_vcpus":2'
+    echo "ok: vCPU 1 added, seen inserting and started by the guest; core threads $n0 -> $n1"
+    accepted --cpus 1
+    wait_in "$out" 'remove seen cpu = 0x1' 20 || abort "the guest did not see vCPU 1 removing"
+    refused 429 --cpus 2
+    info_has '"boot_vcpus":1'
+    [ "$(tasks)" -eq "$n1" ] || abort "the vCPU thread ended before the guest's eject"
+    remote power-button
+    [ "$rrc" -eq 0 ] || abort "power-button failed: $rerr"
+    wait_in "$out" 'ejected cpu = 0x1' 20 || abort "the guest did not eject vCPU 1"
+    for ((i = 0; i < 50; i++)); do
+        remote resize --cpus 1
+        [ "$rrc" -eq 0 ] && break
+        sleep 0.2
+    done
+    [ "$rrc" -eq 0 ] || abort "vm.resize still refused after the eject: $rerr"
+    wait_in "$err" 'vCPUs 1-1 ejected by the guest' 10 || abort "the core did not take the eject"
+    n2=$(tasks)
+    [ "$n2" -eq "$n0" ] || abort "cellvm-core has $n2 threads after the eject, had $n0 before"
+    echo "ok: vCPU 1 ejected: resize accepted again, core threads $n1 -> $n2"
+    refused 500 --memory 200M
+    refused 500 --memory 1G
+    accepted --memory 256M
+    wait_in "$out" 'memory slot = ' 20 || abort "the guest did not see the memory slot"
+    line=$(grep -o 'memory slot = .*' "$out" | head -1 | tr -d '\r')
+    [ "$line" = "memory slot = 0x0 base = 0x100000000 length = 0x8000000" ] ||
+        abort "the guest's slot is '$line', not slot 0 at 4 GiB, 128 MiB long"
+    echo "ok: guest: $line"
+    wait_in "$out" 'memory backed' 30 || abort "the guest could not use the new RAM"
+    wait_in "$out" 'memory eject ignored' 10 || abort "the memory eject was not ignored"
+    wait_in "$err" 'ejected memory slots 0x1' 10 || abort "the core did not report the MEJ0"
+    info_has '"size":268435456'
+    ! grep -q 'BAD' "$out" || abort "the guest saw a bad register value"
+    echo "ok: 128 MiB at 4 GiB written and read by the guest; its MEJ0 ignored"
+    remote power-button
+    [ "$rrc" -eq 0 ] || abort "power-button failed: $rerr"
+    wait "$vmm"
+    rc=$?
+    expect_pass resize
     echo "ok: whole case in $((SECONDS - t0)) s"
     ;;
 topo-*|numa-*|zone-*|thp-*|affinity-*)

@@ -183,6 +183,7 @@ run_l2_qemu() {
 
 # run_l2_cellvm TIMEOUT CHECKS [cellvm args...]: the same guest under cellvm, in Cloud
 # Hypervisor's CLI syntax, serial on stdout.  Extra args go last (e.g. --disk path=...).
+# L2_CONSOLE: the --console value (default off: the agent talks on the serial port).
 run_l2_cellvm() {
 	local t=$1 checks=$2
 	shift 2
@@ -195,7 +196,7 @@ run_l2_cellvm() {
 		--initramfs "${L2_INITRD:-$L2_IMAGES/l2-initramfs.cpio.gz}" \
 		--cmdline "$(l2_cmdline "$checks")" \
 		--cpus "boot=${L2_CPUS:-1}" --memory "size=${L2_MEM:-512}M" \
-		--serial tty --console off "$@"
+		--serial tty --console "${L2_CONSOLE:-off}" "$@"
 }
 
 # Jail inspection, for tests that check what /proc shows of cellvm's processes.

@@ -34,7 +34,7 @@ info() { remote info | tr -d ' \n'; }
 cellvm --api-socket path=$sock --event-monitor path=$d/ev.log \
 	--kernel "$L2_IMAGES/vmlinux" --initramfs "$L2_IMAGES/l2-initramfs.cpio.gz" \
 	--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory size=512M \
-	--balloon size=0 </dev/null >$raw 2>&1 &
+	--balloon size=0 --serial tty --console off </dev/null >$raw 2>&1 &
 vmm=$!
 i=0
 until remote ping >/dev/null 2>&1; do

@@ -42,7 +42,8 @@ refused() { # refused WHAT ARGS...: the request must fail
 cellvm --api-socket path=$sock --event-monitor path=$d/ev.log \
 	--kernel "$L2_IMAGES/vmlinux" --initramfs "$L2_IMAGES/l2-initramfs.cpio.gz" \
 	--cmdline "$(l2_cmdline "$checks") memhp_default_state=online" --cpus boot=1 \
-	--memory size=512M,hotplug_method=virtio-mem,hotplug_size=1G </dev/null >$raw 2>&1 &
+	--memory size=512M,hotplug_method=virtio-mem,hotplug_size=1G --serial tty --console off \
+	</dev/null >$raw 2>&1 &
 vmm=$!
 i=0
 until remote ping >/dev/null 2>&1; do

@@ -31,7 +31,7 @@
 set -uo pipefail
 case_name=${1:?usage: sandbox.sh CASE}
 : "${SBX_PROBE:?} ${CELLVM:?} ${PAYLOAD_DIR:?} ${HOOKED_DIR:?} ${CELLVM_CORE:?}"
-: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?} ${VFIOD:?} ${RNGD:?}"
+: "${BLOCKD:?} ${NETD:?} ${VSOCKD:?} ${VFIOD:?} ${RNGD:?} ${CONSOLED:?}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cellvm-sbx.XXXXXX") || exit 1
 pids=()
@@ -152,7 +152,7 @@ check_empty_root() {
 }
 
 # goal of allowed syscalls per profile (issue 11)
-declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8 [vfiod]=45 [rngd]=25)
+declare -A goal=([blockd]=60 [netd]=50 [vsockd]=50 [vcpu]=25 [vsockconn]=8 [vfiod]=45 [rngd]=25 [consoled]=25)
 
 check_count() {
     local out n
@@ -174,13 +174,14 @@ need_root() {
 # use_hooked: the daemons started from here on are the hooked copies.
 use_hooked() {
     local d
-    for d in "$HOOKED_DIR"/cellvm-{core,blockd,netd,vsockd,rngd}; do
+    for d in "$HOOKED_DIR"/cellvm-{core,blockd,netd,vsockd,rngd,consoled}; do
         [ -x "$d" ] || fail "no hooked build at $d"
     done
     BLOCKD=$HOOKED_DIR/cellvm-blockd
     NETD=$HOOKED_DIR/cellvm-netd
     VSOCKD=$HOOKED_DIR/cellvm-vsockd
     RNGD=$HOOKED_DIR/cellvm-rngd
+    CONSOLED=$HOOKED_DIR/cellvm-consoled
 }
 
 # start_dev ROLE: the daemon standalone with --seccomp on, in the background; pid in $pid,
@@ -211,6 +212,10 @@ start_dev() {
         ;;
     rngd)
         "$RNGD" --socket-path "$work/vu.sock" --source /dev/urandom \
+            --seccomp on >"$work/out" 2>"$work/err" </dev/null &
+        ;;
+    consoled)
+        "$CONSOLED" --socket-path "$work/vu.sock" --console "file=$work/console.log" \
             --seccomp on >"$work/out" 2>"$work/err" </dev/null &
         ;;
     *)
@@ -303,7 +308,7 @@ uring)
     ;;
 core-proc)
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is not usable here"
-    "$CELLVM" --kernel "$PAYLOAD_DIR/idle.elf" --serial tty --memory size=64M \
+    "$CELLVM" --kernel "$PAYLOAD_DIR/idle.elf" --serial tty --console off --memory size=64M \
         >"$work/out" 2>"$work/err" </dev/null &
     ctl=$!
     pids+=("$ctl")
@@ -333,7 +338,7 @@ core-hook-*)
     # a report without one is retried after the rate-limit window.
     for try in 1 2 3; do
         CELLVM_LIBEXEC_DIR=$HOOKED_DIR CELLVM_TEST_FORBIDDEN=$action timeout 30 "$CELLVM" \
-            --kernel "$PAYLOAD_DIR/hello.elf" --serial tty --memory size=64M \
+            --kernel "$PAYLOAD_DIR/hello.elf" --serial tty --console off --memory size=64M \
             >"$work/out" 2>"$work/err" </dev/null
         rc=$?
         [ "$rc" -eq 1 ] || fail "expected exit 1, got $rc: $(cat "$work/err")"
@@ -398,17 +403,17 @@ dev-errno-*)
     stop_dev "$pid"
     ;;
 counts)
-    for p in api core vcpu blockd netd vsockd vsockconn vfiod rngd; do
+    for p in api core vcpu blockd netd vsockd vsockconn vfiod rngd consoled; do
         check_count "$p"
     done
     ;;
 product-no-hooks)
-    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD" "$VFIOD" "$RNGD"; do
+    for b in "$CELLVM" "$CELLVM_CORE" "$BLOCKD" "$NETD" "$VSOCKD" "$VFIOD" "$RNGD" "$CONSOLED"; do
         ! grep -q -a -e CELLVM_TEST_JAIL_PROBE -e CELLVM_TEST_FORBIDDEN "$b" ||
             fail "$b has a test hook compiled in"
         ! nm "$b" 2>/dev/null | grep -qw sbx_probe || fail "$b links sbx_probe"
     done
-    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd, cellvm-vfiod, cellvm-rngd"
+    echo "ok: no hook in cellvm, cellvm-core, cellvm-blockd, cellvm-netd, cellvm-vsockd, cellvm-vfiod, cellvm-rngd, cellvm-consoled"
     # the negative control: the hooked copies do carry it, so the check above can fail
     grep -q -a CELLVM_TEST_JAIL_PROBE "$HOOKED_DIR/cellvm-blockd" ||
         fail "the hooked cellvm-blockd has no hook either: the check proves nothing"

@@ -150,9 +150,15 @@ void fe_connect(struct fe_daemon *d, unsigned nq)
     uint64_t offered, pf = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
                            1ull << VHOST_USER_PROTOCOL_F_CONFIG | 1ull << VHOST_USER_PROTOCOL_F_MQ |
                            1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ;
+    struct timespec pause = { 0, 20 * 1000 * 1000 };
+    int r = -ECONNREFUSED;
 
     cr_assert_leq(nq, FE_MAX_Q);
-    cr_assert_eq(vu_fe_connect(&d->fe, d->sock), 0);
+    /* The socket file exists from bind(); listen() comes once the image (and its backing
+     * chain) is open, which a loaded host can make take a while. */
+    for (int i = 0; i < 250 && (r = vu_fe_connect(&d->fe, d->sock)) == -ECONNREFUSED; i++)
+        nanosleep(&pause, NULL);
+    cr_assert_eq(r, 0);
     d->fe.config_changed = on_config_change;
     d->fe.opaque = d;
     cr_assert_eq(vu_fe_negotiate(&d->fe, pf, &offered), 0);

@@ -58,8 +58,9 @@ static void teardown(void)
     rmdir(t.dir);
 }
 
-/* Starts cellvm-blockd on a fresh 1 MiB image with `extra` appended to the disk spec. */
-static void start(const char *extra)
+/* Starts cellvm-blockd on a fresh 1 MiB image in a new directory under base (sparse, or every
+ * byte written: byte i of sector s is s + i) with `extra` appended to the disk spec. */
+static void start_in(const char *base, bool filled, const char *extra)
 {
     const char *exe = getenv("CELLVM_BLOCKD");
     char spec[256];
@@ -69,13 +70,20 @@ static void start(const char *extra)
 
     if (!exe)
         cr_skip_test("CELLVM_BLOCKD not set (run through meson)");
-    snprintf(t.dir, sizeof(t.dir), "/var/tmp/cellvm-fe-XXXXXX");
+    snprintf(t.dir, sizeof(t.dir), "%s/cellvm-fe-XXXXXX", base);
     cr_assert_not_null(mkdtemp(t.dir));
     snprintf(t.img, sizeof(t.img), "%s/disk.img", t.dir);
     snprintf(t.sock, sizeof(t.sock), "%s/vu.sock", t.dir);
     f = fopen(t.img, "w");
     cr_assert_not_null(f);
     cr_assert_eq(ftruncate(fileno(f), 1 << 20), 0);
+    for (unsigned s = 0; filled && s < 2048; s++) {
+        uint8_t sec[512];
+
+        for (unsigned i = 0; i < sizeof(sec); i++)
+            sec[i] = (uint8_t)(s + i);
+        cr_assert_eq(fwrite(sec, 1, sizeof(sec), f), sizeof(sec));
+    }
     fclose(f);
     snprintf(spec, sizeof(spec), "path=%s%s", t.img, extra);
     {
@@ -86,6 +94,27 @@ static void start(const char *extra)
     for (int i = 0; i < 250 && stat(t.sock, &st) < 0; i++)
         nanosleep(&pause, NULL);
     cr_assert_eq(stat(t.sock, &st), 0, "cellvm-blockd did not create its socket");
+}
+
+static void start(const char *extra)
+{
+    start_in("/var/tmp", false, extra);
+}
+
+/* True if the daemon has the image mapped (blockd/imgmap.h). */
+static bool image_mapped(void)
+{
+    char path[64], line[512];
+    bool found = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)t.pid);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, t.img) != NULL;
+    fclose(f);
+    return found;
 }
 
 /* Connects, negotiates VERSION_1 only (so not RO even if offered), one 16-entry ring. */
@@ -243,4 +272,52 @@ Test(frontend, config_and_next_frontend)
     t.connected = false;
     connect_fe(&offered);
     cr_assert_eq(request(VIRTIO_BLK_T_IN, 4, 512, true, NULL), VIRTIO_BLK_S_OK);
+}
+
+static void expect_sectors(uint64_t sector, unsigned n, int fill)
+{
+    const uint8_t *data = vu_gmem_ptr(&t.mem, t.data_gpa);
+
+    cr_assert_eq(request(VIRTIO_BLK_T_IN, sector, n * 512, true, NULL), VIRTIO_BLK_S_OK);
+    for (unsigned s = 0; s < n; s++)
+        for (unsigned i = 0; i < 512; i++)
+            cr_assert_eq(data[s * 512 + i], fill >= 0 ? (uint8_t)fill : (uint8_t)(sector + s + i),
+                         "sector %u byte %u", (unsigned)(sector + s), i);
+}
+
+/* A tmpfs image is read through a mapping (blockd/imgmap.h): reads see the file, the writes and
+ * zeroing that go through the fd, and a file truncated underneath fails the read beyond its new
+ * end with IOERR (SIGBUS guard) while the daemon serves on from the fd. */
+Test(frontend, memory_fs_image_read_through_its_mapping)
+{
+    uint8_t *data;
+    uint64_t offered;
+
+    start_in("/dev/shm", true, ",image_type=raw");
+    connect_fe(&offered);
+    cr_assert(image_mapped(), "a filled tmpfs image is mapped");
+    expect_sectors(8, 8, -1);
+    expect_sectors(2040, 8, -1);
+    data = vu_gmem_ptr(&t.mem, t.data_gpa);
+    memset(data, 0x5c, 4096);
+    cr_assert_eq(request(VIRTIO_BLK_T_OUT, 8, 4096, false, NULL), VIRTIO_BLK_S_OK);
+    expect_sectors(8, 8, 0x5c);
+    cr_assert_eq(dwz(VIRTIO_BLK_T_WRITE_ZEROES, 8, 4), VIRTIO_BLK_S_OK);
+    expect_sectors(8, 4, 0);
+    expect_sectors(12, 4, 0x5c);
+    cr_assert_eq(truncate(t.img, 512 << 10), 0);
+    cr_assert_eq(request(VIRTIO_BLK_T_IN, 1536, 4096, true, NULL), VIRTIO_BLK_S_IOERR);
+    cr_assert_eq(kill(t.pid, 0), 0, "the daemon survived the SIGBUS");
+    expect_sectors(12, 4, 0x5c);
+    expect_sectors(100, 8, -1);
+}
+
+Test(frontend, sparse_memory_fs_image_not_mapped)
+{
+    uint64_t offered;
+
+    start_in("/dev/shm", false, ",image_type=raw");
+    connect_fe(&offered);
+    cr_assert_not(image_mapped(), "reads must not fill a sparse tmpfs image");
+    expect_sectors(8, 8, 0);
 }

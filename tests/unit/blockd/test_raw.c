@@ -356,3 +356,42 @@ Test(raw, detect_formats)
     cr_assert_eq(raw_detect(&img, &f), 0);
     cr_assert_eq(f, RAW_FORMAT_VHD);
 }
+
+/* blockd/imgmap.h: a dense tmpfs image is mapped (not with O_DIRECT), and a mapped read stays
+ * inside the mapping and stops once the mapping is marked broken. */
+Test(raw, imgmap_dense_tmpfs_bounds, .init = on_shm_dense, .fini = teardown)
+{
+    static uint8_t buf[8192];
+    struct iovec iov[2] = { { buf, 4096 }, { buf + 4096, 4096 } };
+    struct imgmap m;
+
+    cr_assert_eq(pwrite(img.fd, "abcd", 4, IMG_SIZE - 4), 4);
+    cr_assert_eq(imgmap_open(&m, img.fd, img.size, true), 0);
+    cr_assert_null(m.base);
+    cr_assert_eq(imgmap_open(&m, img.fd, img.size, false), 1);
+    cr_assert_eq(imgmap_read(&m, IMG_SIZE - 8192, 8192, iov, 2), 0);
+    cr_assert_eq(memcmp(buf + 8188, "abcd", 4), 0);
+    cr_assert_eq(imgmap_read(&m, IMG_SIZE - 4096, 8192, iov, 2), -ERANGE);
+    cr_assert_eq(imgmap_read(&m, UINT64_MAX - 10, 8192, iov, 2), -ERANGE);
+    __atomic_store_n(&m.broken, 1, __ATOMIC_RELEASE);
+    cr_assert_eq(imgmap_read(&m, 0, 4096, iov, 1), -ERANGE);
+    imgmap_close(&m);
+    cr_assert_null(m.base);
+}
+
+/* Disk files and sparse tmpfs files are not mapped (a read fault would fill a hole). */
+Test(raw, imgmap_skips_disk_and_sparse_images)
+{
+    char shm[] = "/dev/shm/cellvm-imgmap-XXXXXX";
+    struct imgmap m;
+    int fd;
+
+    cr_assert_eq(imgmap_open(&m, img.fd, img.size, false), 0);
+    fd = mkstemp(shm);
+    cr_assert(fd >= 0);
+    unlink(shm);
+    cr_assert_eq(ftruncate(fd, IMG_SIZE), 0);
+    cr_assert_eq(imgmap_open(&m, fd, IMG_SIZE, false), 0);
+    cr_assert_null(m.base);
+    close(fd);
+}

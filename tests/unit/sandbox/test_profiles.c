@@ -20,10 +20,10 @@
 
 /* The goals; the core process has none (it carries every KVM ioctl). */
 static const int budget[SBX_PROFILE_COUNT] = {
-    [SBX_PROFILE_CORE] = 0,      [SBX_PROFILE_VCPU] = 25,   [SBX_PROFILE_BLOCKD] = 60,
-    [SBX_PROFILE_NETD] = 50,     [SBX_PROFILE_VSOCKD] = 50, [SBX_PROFILE_API] = 70,
-    [SBX_PROFILE_VSOCKCONN] = 8, [SBX_PROFILE_VFIOD] = 45,  [SBX_PROFILE_RNGD] = 25,
-    [SBX_PROFILE_BALLOOND] = 50,
+    [SBX_PROFILE_CORE] = 0,      [SBX_PROFILE_VCPU] = 25,     [SBX_PROFILE_BLOCKD] = 60,
+    [SBX_PROFILE_NETD] = 50,     [SBX_PROFILE_VSOCKD] = 50,   [SBX_PROFILE_API] = 70,
+    [SBX_PROFILE_VSOCKCONN] = 8, [SBX_PROFILE_VFIOD] = 45,    [SBX_PROFILE_RNGD] = 25,
+    [SBX_PROFILE_BALLOOND] = 50, [SBX_PROFILE_CONSOLED] = 25,
 };
 
 static char *read_fd(int fd, size_t *len)
@@ -107,7 +107,7 @@ Test(profiles, every_rule_has_a_reason)
     const struct sbx_rule_table *tables[] = {
         &sbx_rules_base,  &sbx_rules_core,     &sbx_rules_vcpu, &sbx_rules_blockd,
         &sbx_rules_netd,  &sbx_rules_vsockd,   &sbx_rules_api,  &sbx_rules_vsockconn,
-        &sbx_rules_vfiod, &sbx_rules_balloond, &sbx_rules_rngd
+        &sbx_rules_vfiod, &sbx_rules_balloond, &sbx_rules_rngd, &sbx_rules_consoled
     };
 
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)

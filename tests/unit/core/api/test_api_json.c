@@ -220,7 +220,6 @@ Test(api_json, pmem_as_kata_sends_it)
 
 Test(api_json, unsupported_features_are_named)
 {
-    refused("{\"landlock_enable\":true}", "Landlock is not supported");
     refused("{\"vdpa\":[{\"path\":\"a\"}]}", "vDPA devices");
     refused("{\"disks\":[{\"path\":\"a\",\"queue_affinity\":[{\"queue_index\":0}]}]}",
             "virtqueue affinity");
@@ -229,6 +228,22 @@ Test(api_json, unsupported_features_are_named)
         &parse_vm("{\"balloon\":null,\"devices\":[],\"tpm\":{},\"landlock_enable\":false}", 0)
              ->base,
         NULL);
+}
+
+/* --landlock (issue 20): landlock_enable and LandlockConfig rules. */
+Test(api_json, landlock_parses)
+{
+    Cellvm__ApiVmConfig *m = parse_vm("{\"landlock_enable\":true,\"landlock_rules\":["
+                                      "{\"path\":\"/tmp\",\"access\":\"rw\"},"
+                                      "{\"path\":\"/dev/null\",\"access\":\"r\"}]}",
+                                      0);
+
+    cr_expect(m->has_landlock_enable && m->landlock_enable);
+    cr_assert_eq(m->n_landlock_rules, 2);
+    cr_expect_str_eq(m->landlock_rules[0]->path, "/tmp");
+    cr_expect_str_eq(m->landlock_rules[1]->access, "r");
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    refused("{\"landlock_rules\":[{\"path\":1}]}", "landlock_rules");
 }
 
 /* --balloon (issue 17): Cloud Hypervisor's BalloonConfig, absent keys absent. */

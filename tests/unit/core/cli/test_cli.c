@@ -56,8 +56,8 @@ Test(cli, defaults)
     cr_expect(c.memory.thp);
     cr_expect_not(c.memory.shared);
     cr_expect_eq(c.memory.hotplug_method, CLI_HOTPLUG_ACPI);
-    cr_expect_eq(c.serial.mode, CLI_CONSOLE_TTY, "cellvm's serial defaults to tty");
-    cr_expect_eq(c.console.mode, CLI_CONSOLE_OFF, "and its console to off");
+    cr_expect_eq(c.serial.mode, CLI_CONSOLE_NULL, "the serial port defaults to null, as in CH");
+    cr_expect_eq(c.console.mode, CLI_CONSOLE_TTY, "and the virtio-console to tty");
     cr_expect_eq(c.seccomp, CLI_SECCOMP_TRUE);
     cr_expect_eq(c.verbosity, 0);
     cr_expect_not(c.api_socket.present);
@@ -264,8 +264,8 @@ Test(cli, help_and_version_text)
     fclose(f);
     cr_expect(strstr(buf, "cellvm v") == buf);
     cr_expect(strstr(buf, "cloud-hypervisor v51.0"));
-    cr_expect(strstr(buf, "--console accepts only `off`"));
-    cr_expect(strstr(buf, "defaults to `tty`"));
+    cr_expect(strstr(buf, "--console tty, the guest's hvc0"));
+    cr_expect(strstr(buf, "off|null|pty|tty|file=<path>,iommu=off (default tty)"));
     cr_expect(strstr(buf, "--fs "));
     cr_expect(strstr(buf, "--disk "));
     cr_expect(strstr(buf, "--watchdog "));

@@ -78,8 +78,6 @@ static const struct err_case cases[] = {
     { { K, "--memory", "size=0,hotplug_size=1G", "--memory-zone", "id=m0,size=1G" },
       "--memory: invalid value for 'hotplug_size': '1073741824' (with hotplug_method=acpi it "
       "needs --memory size>0 and no --memory-zone)" },
-    { { K, "--console", "tty" },
-      "--console: known but not supported yet: tty (no virtio-console yet; use --serial)" },
     { { K, "--console", "off,iommu=on" }, "--console: known but not supported yet: iommu" },
     { { K, "--fs", "tag=a,socket=/s,pci_segment=1" },
       "--fs: known but not supported yet: pci_segment" },

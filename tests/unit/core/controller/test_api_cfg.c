@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/cli/cli.h"
 #include "core/controller/api_cfg.h"
@@ -364,4 +365,153 @@ Test(api_cfg, balloon_both_ways)
     cr_expect_null(back->balloon);
     protobuf_c_message_free_unpacked(&back->base, NULL);
     cli_config_free(&c);
+}
+
+/* VmConfig.watchdog (issue 20): true becomes --watchdog, and vm.info shows it either way. */
+Test(api_cfg, watchdog_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    for (int on = 0; on < 2; on++) {
+        vc.has_watchdog = 1;
+        vc.watchdog = on;
+        cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+        api_argv_free(&av);
+        cr_expect_eq(c.watchdog, on);
+        back = api_cfg_from_cli(&c);
+        cr_assert_not_null(back);
+        cr_expect(back->has_watchdog);
+        cr_expect_eq(back->watchdog, on);
+        protobuf_c_message_free_unpacked(&back->base, NULL);
+        cli_config_free(&c);
+    }
+}
+
+/* vm.create's console both ways, in Cloud Hypervisor's shape: a body without one gets CH's
+ * defaults (console Tty, serial Null); File keeps its path; Socket is refused for the console;
+ * a Pty reports the pty the controller allocated as `file` (stored in the config at open). */
+Test(api_cfg, console_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiConsoleConfig con = CELLVM__API_CONSOLE_CONFIG__INIT;
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect_str_eq(back->console->mode, "Tty");
+    cr_expect_str_eq(back->serial->mode, "Null");
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+
+    vc.console = &con;
+    con.mode = (char *)"File";
+    con.file = (char *)"/tmp/a,b.log";
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_expect_eq(c.console.mode, CLI_CONSOLE_FILE);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect_str_eq(back->console->mode, "File");
+    cr_expect_str_eq(back->console->file, "/tmp/a,b.log");
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+
+    con.mode = (char *)"Pty";
+    con.file = NULL;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    back = api_cfg_from_cli(&c);
+    cr_expect_null(back->console->file, "no pty allocated yet");
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    c.console.path = strdup("/dev/pts/7"); /* what the controller stores once it has one */
+    back = api_cfg_from_cli(&c);
+    cr_expect_str_eq(back->console->mode, "Pty");
+    cr_expect_str_eq(back->console->file, "/dev/pts/7");
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+
+    con.mode = (char *)"Socket";
+    con.socket = (char *)"/tmp/s";
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "socket mode is for --serial only"), "%s", err);
+    api_argv_free(&av);
+    cli_config_free(&c);
+}
+
+/* --landlock (issue 20): landlock_enable and landlock_rules (a path with a comma included) to
+ * the command line and back as vm.info shows them; a rule without access is refused. */
+Test(api_cfg, landlock_both_ways)
+{
+    Cellvm__ApiVmConfig vc = CELLVM__API_VM_CONFIG__INIT;
+    Cellvm__ApiPayloadConfig pl = CELLVM__API_PAYLOAD_CONFIG__INIT;
+    Cellvm__ApiLandlockConfig r0 = CELLVM__API_LANDLOCK_CONFIG__INIT;
+    Cellvm__ApiLandlockConfig r1 = CELLVM__API_LANDLOCK_CONFIG__INIT;
+    Cellvm__ApiLandlockConfig *rules[] = { &r0, &r1 };
+    Cellvm__ApiVmConfig *back;
+    struct api_argv av;
+    struct cli_config c;
+    char dir[] = "/tmp/cellvm-ll,cfg-XXXXXX";
+
+    cr_assert_not_null(mkdtemp(dir));
+    pl.kernel = (char *)"k";
+    vc.payload = &pl;
+    vc.has_landlock_enable = 1;
+    vc.landlock_enable = 1;
+    r0.path = dir;
+    r0.access = (char *)"rw";
+    r1.path = (char *)"/dev/null";
+    r1.access = (char *)"r";
+    vc.landlock_rules = rules;
+    vc.n_landlock_rules = 2;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    cr_expect(c.landlock);
+    cr_assert_eq(c.nlandlock_rules, 2);
+    cr_expect_str_eq(c.landlock_rules[0].path, dir);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect(back->has_landlock_enable && back->landlock_enable);
+    cr_assert_eq(back->n_landlock_rules, 2);
+    cr_expect_str_eq(back->landlock_rules[0]->path, dir);
+    cr_expect_str_eq(back->landlock_rules[0]->access, "rw");
+    cr_expect_str_eq(back->landlock_rules[1]->access, "r");
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+    /* Off: reported as false, no rules. */
+    vc.landlock_enable = 0;
+    vc.n_landlock_rules = 0;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    api_argv_free(&av);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_expect(back->has_landlock_enable && !back->landlock_enable);
+    cr_expect_eq(back->n_landlock_rules, 0);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    cli_config_free(&c);
+    r1.access = NULL;
+    vc.n_landlock_rules = 2;
+    cr_expect_neq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0);
+    cr_expect(strstr(err, "missing field `access`"), "%s", err);
+    api_argv_free(&av);
+    rmdir(dir);
 }

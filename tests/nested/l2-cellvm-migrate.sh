@@ -1,0 +1,150 @@
+#!/bin/sh
+# Nested test (runs in L1 as /test/run.sh), issue 18: live migration of a running L2 Linux with
+# a disk (cellvm-blockd) between two cellvm instances in the same L1, over a unix socket.
+#   A: cellvm boots the guest from the command line (with --api-socket); the agent's snapcount
+#      counts in RAM and writes/reads sector n of the disk every tick.
+#   B: a cellvm started with only --api-socket waits in vm.receive-migration; a second
+#      receive-migration is refused while it waits. Bad destinations for A's send-migration
+#      (nobody listening, tcp:, not a URL) are refused and A keeps counting.
+#   Then vm.send-migration from A while the guest runs: both calls answer 204, A's cellvm
+#   exits 0 by itself (its guest runs on B), the count goes on in B from where A stopped (no
+#   second START), the disk still answers, the guest finishes its checks and powers off.
+# Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd in /opt/cellvm/bin
+# (run-nested.sh --add).
+. /test/lib.sh
+export PATH=/opt/cellvm/bin:$PATH
+d=/tmp/mig
+mkdir -p $d "$L2_LOGDIR"
+rm -f $d/a.sock $d/b.sock $d/mig.sock $d/none.sock
+truncate -s 64M $d/disk.img
+TICKS=60
+checks=boot,snapcount:$TICKS
+log=$L2_LOGDIR/migrate-serial.log
+fails=0
+
+say() { echo "l2-migrate: $*"; }
+bad() {
+	say "FAIL: $*"
+	fails=$((fails + 1))
+}
+remote() { cellvm-remote --api-socket $sock "$@"; }
+# up_cs: L1's uptime in centiseconds (busybox date has no %N).
+up_cs() {
+	local u
+	u=$(cut -d' ' -f1 /proc/uptime)
+	echo $((${u%.*} * 100 + 1${u#*.} - 100))
+}
+ticks_in() { sed -n 's/.*CELLVM-AGENT: TICK \([0-9]*\) disk-ok.*/\1/p' "$1" | tr -d '\r'; }
+wait_api() {
+	local i=0
+	until remote ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || give_up "the API socket $sock did not answer within 10 s"
+		sleep 0.1
+	done
+}
+expect_err() {
+	local want=$1 out
+	shift
+	if out=$(remote "$@" 2>&1); then
+		bad "'$*' succeeded, expected HTTP $want"
+	else
+		case "$out" in *"$want"*) say "refused as expected: $*: $(echo "$out" | tr '\n' ' ')" ;;
+		*) bad "'$*' failed without $want: $out" ;; esac
+	fi
+}
+seen_audits=0
+audits() {
+	local n
+	n=$(dmesg | grep -c 'type=1326')
+	[ "$n" -le "$seen_audits" ] && return 0
+	bad "seccomp killed a process: $(dmesg | grep 'type=1326' | tail -n $((n - seen_audits)) |
+		sed 's/.*comm=\("[^"]*"\).*syscall=\([0-9]*\).*/\1 syscall \2/' | tr '\n' ' ')"
+	seen_audits=$n
+}
+api_cleanup() {
+	say "serial output and log of cellvm A (the source):"
+	tr -d '\r' <$d/a.raw
+	cat $d/a.raw $d/b.raw 2>/dev/null | tr -d '\r' >"$log"
+	[ -n "$recv" ] && kill "$recv" 2>/dev/null
+	[ -n "$vmm_a" ] && kill -9 "$vmm_a" 2>/dev/null
+}
+: >$d/ev.log
+
+# --- A: the source ---
+raw=$d/a.raw
+sock=$d/a.sock
+cellvm --api-socket path=$sock --kernel "$L2_IMAGES/vmlinux" \
+	--initramfs "$L2_IMAGES/l2-initramfs.cpio.gz" --cmdline "$(l2_cmdline "$checks")" \
+	--cpus boot=2 --memory size=256M --serial tty --console off \
+	--disk path=$d/disk.img,id=disk0,image_type=raw </dev/null >$raw 2>&1 &
+vmm=$!
+vmm_a=$vmm
+wait_api
+wait_serial 'CELLVM-AGENT: TICK 4 disk-ok' 300 || give_up "no fourth tick from the guest"
+
+# --- B: the destination, waiting ---
+sock=$d/b.sock
+cellvm --api-socket path=$sock --event-monitor path=$d/ev.log </dev/null >$d/b.raw 2>&1 &
+vmm_b=$!
+wait_api
+remote receive-migration "unix:$d/mig.sock" >$d/recv.out 2>&1 &
+recv=$!
+i=0
+until [ -S $d/mig.sock ]; do
+	i=$((i + 1))
+	[ "$i" -lt 50 ] || give_up "B does not listen on $d/mig.sock"
+	sleep 0.1
+done
+expect_err 500 receive-migration "unix:$d/other.sock"
+expect_err 500 info
+
+# --- bad destinations: A refuses, keeps running ---
+sock=$d/a.sock
+expect_err 500 send-migration "unix:$d/none.sock"
+expect_err 400 send-migration "tcp:127.0.0.1:6000"
+expect_err 400 send-migration "$d/mig.sock"
+remote info | grep -q '"state": *"Running"' || bad "A is not Running after refused migrations"
+n0=$(ticks_in $raw | tail -n 1)
+wait_serial "CELLVM-AGENT: TICK $((n0 + 2)) disk-ok" 60 || give_up "A stopped counting"
+
+# --- the migration, while the guest runs ---
+t0=$(up_cs)
+remote send-migration "unix:$d/mig.sock" || bad "vm.send-migration failed"
+t1=$(up_cs)
+say "vm.send-migration took $(((t1 - t0) * 10)) ms"
+wait "$recv"
+rc=$?
+recv=
+[ "$rc" = 0 ] || bad "vm.receive-migration failed: $(cat $d/recv.out)"
+grep 'migration:' $raw | tr -d '\r' | sed 's/^/l2-migrate: A: /'
+i=0
+while kill -0 "$vmm_a" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 150 ] || { bad "A still runs 30 s after its migration"; break; }
+	sleep 0.2
+done
+wait "$vmm_a"
+rc=$?
+[ "$rc" = 0 ] || bad "A exited with status $rc after the migration"
+vmm_a=
+n_a=$(ticks_in $d/a.raw | tail -n 1)
+[ -n "$(pids cellvm-core)" ] || bad "no cellvm-core runs after the migration"
+audits
+
+# --- B runs the guest: the count goes on ---
+raw=$d/b.raw
+vmm=$vmm_b
+sock=$d/b.sock
+remote info | grep -q '"state": *"Running"' || bad "B's vm.info does not say Running"
+wait_serial 'CELLVM-AGENT: TICK' 120 || give_up "no tick in B within 120 s of the migration"
+n_b=$(ticks_in $raw | head -n 1)
+say "A's last tick is $n_a, B's first tick is $n_b"
+if [ -z "$n_b" ] || [ -z "$n_a" ] || [ "$n_b" -ne $((n_a + 1)) ]; then
+	bad "the count did not continue: A ended at '$n_a', B started at '$n_b'"
+fi
+grep -q 'CELLVM-AGENT: START' $raw && bad "the guest started again in B (a reboot, not a migration)"
+wait_serial "CELLVM-AGENT: TICK $((n_b + 4)) disk-ok" 120 || give_up "B stopped ticking"
+wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish its checks in B"
+audits
+wait_exit
