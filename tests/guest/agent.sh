@@ -1052,12 +1052,15 @@ check_hpcpugone() {
 	say "HP-CPU-GONE $n $(grep -c '^processor' /proc/cpuinfo) online"
 }
 
-# hpmem MIB SECONDS: at least MIB MiB of RAM appear (ACPI memory hotplug); memory blocks the
-# kernel left offline (no memhp_default_state=online) are onlined here; then a tmpfs file
-# fills what is free, so the new memory is written and read back; "HP-MEM-OK MIB".
+# hpmem MIB SECONDS [DISK]: at least MIB MiB of RAM appear (ACPI memory hotplug); memory blocks
+# the kernel left offline (no memhp_default_state=online) are onlined here; then a tmpfs file
+# fills what is free, so the new memory is written and read back; with DISK, an O_DIRECT write
+# and read of /dev/DISK through a buffer in the new memory (/bin/cellvm-dio-hot: the disk's
+# device process must have the region); "HP-MEM-OK MIB".
 check_hpmem() {
 	mib=$1
 	secs=${2:-120}
+	dio=${3:-}
 	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
 	before=$(kb MemTotal)
 	say "HP-MEM-WAIT $mib"
@@ -1096,6 +1099,12 @@ check_hpmem() {
 		fail "$nz bytes of the $fill MiB fill did not read back as written"
 		return
 	}
+	if [ -n "$dio" ]; then
+		/bin/cellvm-dio-hot "/dev/$dio" || {
+			fail "O_DIRECT I/O on $dio through hot-added memory failed"
+			return
+		}
+	fi
 	say "HP-MEM-OK $mib MemTotal $before -> $now kB, filled $fill MiB, $left kB left"
 }
 

@@ -17,10 +17,11 @@
 #  7. vm.resize desired_vcpus 2 -> 3: a vCPU comes (ACPI CPU hotplug) and goes online; 3 -> 2:
 #     the guest offlines and ejects it; vm.info's boot_vcpus follows.
 #  8. vm.resize desired_ram 512 MiB -> 1 GiB (ACPI memory hotplug, hotplug_size 1 GiB): the
-#     guest's MemTotal grows by 512 MiB and a fill of its free memory reads back; vm.info's
-#     memory size follows; shrinking is refused.
-# Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd and cellvm-netd in
-# /opt/cellvm/bin (run-nested.sh --add).
+#     guest's MemTotal grows by 512 MiB and a fill of its free memory reads back; an O_DIRECT
+#     write and read of vdb through a buffer above 4 GiB (in the new RAM) returns the data
+#     (blockd has the new region); vm.info's memory size follows; shrinking is refused.
+# Needs cellvm, cellvm-core, cellvm-api, cellvm-remote, cellvm-blockd, cellvm-netd and
+# cellvm-dio-hot in /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
 d=/tmp/hp
@@ -32,8 +33,9 @@ log=$L2_LOGDIR/hotplug-serial.log
 sock=$d/api.sock
 tap=cvmhp0
 checks=boot,hpdisk:vda:300,hpgone:vda:300,hpdisk:vda:300,hpnet:300,hpdisk:vdb:300
-checks=$checks,hpcpu:2:300,hpcpugone:2:300,hpmem:512:300
+checks=$checks,hpcpu:2:300,hpcpugone:2:300,hpmem:512:300:vdb
 truncate -s 16M $d/seg1.img
+l2_initrd_with $d /opt/cellvm/bin/cellvm-dio-hot || exit 1
 
 say() { echo "l2-hotplug: $*"; }
 remote() { cellvm-remote --api-socket $sock "$@"; }
@@ -56,7 +58,7 @@ cat >$d/vm.json <<EOF
 {
   "payload": {
     "kernel": "$L2_IMAGES/vmlinux",
-    "initramfs": "$L2_IMAGES/l2-initramfs.cpio.gz",
+    "initramfs": "$d/initrd",
     "cmdline": "$(l2_cmdline "$checks")"
   },
   "cpus": {"boot_vcpus": 2, "max_vcpus": 3},
