@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/kvm.h>
@@ -79,6 +80,10 @@ static const struct sbx_rule core[] = {
                "virtio-mem: an unplugged block goes back to the host (hole punched in the "
                "region's memfd, its size kept)"),
     SBX_ALLOW(fdatasync, "virtio-pmem: a FLUSH request makes the mapped file durable"),
+    SBX_ERRNO(openat, ENOENT,
+              "no file is opened; glibc's own probes fail softly (a thread's malloc arena that "
+              "shrinks reads /proc/sys/vm/overcommit_memory once: after vm.snapshot's large "
+              "buffers were freed, that open killed the core)"),
 };
 
 const struct sbx_rule_table sbx_rules_core = { core, sizeof(core) / sizeof(core[0]) };
@@ -111,6 +116,7 @@ static const struct sbx_rule vcpu[] = {
     SBX_ALLOW1(mprotect, SBX_ARG(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
                "malloc arena growth; never executable"),
     SBX_ALLOW(munmap, "malloc arena trimming"),
+    SBX_ERRNO(openat, ENOENT, "malloc arena trimming probes a /proc file once; fails softly"),
     SBX_ALLOW(exit, "the thread returns when the VM stops"),
     SBX_ALLOW1(tgkill, SBX_ARG(2, SCMP_CMP_EQ, SIGABRT, 0), "abort() on a broken invariant"),
 };
