@@ -498,6 +498,9 @@ static void refresh_config(struct vpci_dev *d)
         return;
     }
     pthread_mutex_lock(&d->lock);
+    /* A driver write not yet sent (SET_CONFIG pending) is newer than what the backend said. */
+    if (d->work & VPCI_WORK_CONFIG && d->cfg_hi <= d->config_len && d->cfg_lo < d->cfg_hi)
+        memcpy(buf + d->cfg_lo, d->config + d->cfg_lo, d->cfg_hi - d->cfg_lo);
     memcpy(d->config, buf, d->config_len);
     vpci_raise_config(d);
     pthread_mutex_unlock(&d->lock);
