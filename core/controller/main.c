@@ -27,7 +27,15 @@
 #include "core/controller/snapshot.h"
 #include "core/controller/vm_stop.h"
 #include "ipc/channel.h"
+#include "ipc/startup.h"
 #include "validate.h"
+
+/* With -v: how long since exec (ipc/startup.h). */
+static void startup_mark(const struct controller *ctl, const char *what)
+{
+    if (ctl->cfg.verbosity)
+        startup_note(ctl->log_fd >= 0 ? ctl->log_fd : STDERR_FILENO, "cellvm: ", ctl->t0, what);
+}
 
 static enum serial_mode serial_mode_of(enum cli_console_mode m)
 {
@@ -250,6 +258,7 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
     case CELLVM__ENVELOPE__BODY_READY:
         if (ctl->core_state == CORE_WAIT_READY) {
             ctl->core_state = CORE_RUNNING;
+            startup_mark(ctl, "the core is ready: every device connected, vCPUs start");
             evmon_event(&ctl->evmon, "vm", "booted");
             api_ctl_vm_ready(&ctl->api);
             return;
@@ -358,6 +367,7 @@ static int boot_vm(struct controller *ctl)
         r = open_everything(ctl);
     if (r)
         return r;
+    startup_mark(ctl, "guest memory, kernel and device resources opened");
     if (serial_attach(&ctl->serial, ctl->base)) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot set up the event loop");
         return -ENOMEM;
@@ -376,6 +386,7 @@ static int boot_vm(struct controller *ctl)
         snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
         return r;
     }
+    startup_mark(ctl, "cellvm-core started");
     ctl->core_state = CORE_WAIT_HELLO;
     r = sv_add(&ctl->sv, &ctl->core_svc, &ctl->core, &core_ops, ctl, 0);
     if (r) {
@@ -388,6 +399,8 @@ static int boot_vm(struct controller *ctl)
     ctl->core_watched = true;
     /* On failure whatever started is stopped in order by the caller. */
     r = devices_spawn(&ctl->devs, &ctl->sv, ctl->err, sizeof(ctl->err));
+    if (!r && ctl->devs.n)
+        startup_mark(ctl, "device processes started");
     for (size_t i = 0; !r && i < ctl->devs.n; i++)
         evmon_device(&ctl->evmon, "device-added", ctl->devs.v[i].id);
     if (!r && linkwatch_start(&ctl->lw, ctl->base, &ctl->devs))
@@ -502,7 +515,7 @@ static int restore_cli(struct controller *ctl)
 
 int main(int argc, char **argv)
 {
-    struct controller ctl = { .log_fd = -1 };
+    struct controller ctl = { .log_fd = -1, .t0 = startup_begin() };
     int status = 1;
 
     resources_init(&ctl.res);
@@ -541,6 +554,7 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < ctl.cfg.nwarnings; i++)
         fprintf(stderr, "cellvm: warning: %s\n", ctl.cfg.warnings[i]);
+    startup_mark(&ctl, "command line parsed");
     ctl.api.enabled = ctl.cfg.api_socket.present;
     if (ctl.cfg.restore.present && restore_cli(&ctl))
         goto out;

@@ -20,6 +20,7 @@
 #include "core/vm/vm_state.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
+#include "ipc/startup.h"
 #include "validate.h"
 
 #define CORE_MAX_KEEP (PB_MAX_CORE_FDS + PB_MAX_ATTACH)
@@ -39,7 +40,15 @@ struct core {
     struct vm *vm;
     struct core_jail jail; /* vCPU filter; owned */
     struct core_mig mig;   /* live migration (issue 18), control thread only */
+    uint64_t t0;           /* the controller's start (ipc/startup.h), 0 if unknown */
 };
+
+/* With -v: the time since the controller started (ipc/startup.h). */
+static void mark(const struct core *c, const char *what)
+{
+    if (c->cfg_env && c->cfg_env->core_config->verbosity)
+        startup_note(STDERR_FILENO, "", c->t0, what);
+}
 
 /* The validator on the other side accepts printable ASCII only in messages. */
 static void printable(char *s)
@@ -136,6 +145,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     r = core_layout_apply(&c->layout, cfg, c->fds, &p, err, errlen);
     if (r)
         return r;
+    mark(c, "core: guest memory mapped");
     p.kvm_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KVM);
     p.boot_vcpus = cfg->cpus->boot_vcpus;
     p.max_vcpus = cfg->cpus->max_vcpus;
@@ -187,6 +197,7 @@ static int build_vm(struct core *c, char *err, size_t errlen)
                         cfg->cpus->max_vcpus, err, errlen);
     if (r)
         return r;
+    mark(c, "core: jailed (namespaces, capabilities, seccomp)");
     /* vm_create owns the sockets from here, on failure too. */
     c->nvirtio = 0;
     c->nvfio = 0;
@@ -627,6 +638,7 @@ static int run(struct core *c)
         fprintf(stderr, "expected the core configuration first\n");
         return -EPROTO;
     }
+    mark(c, "core: configuration received");
     r = receive_devices(c, c->cfg_env->core_config->attach_count);
     if (r)
         return r;
@@ -635,6 +647,7 @@ static int run(struct core *c)
         send_error(c->chan, -r, err);
         return r;
     }
+    mark(c, "core: VM built (kernel loaded, devices connected)");
     ready.body_case = CELLVM__ENVELOPE__BODY_READY;
     ready.ready = &rd;
     r = send_simple(c->chan, &ready);
@@ -643,6 +656,7 @@ static int run(struct core *c)
     r = pthread_create(&ctl, NULL, control_thread, c);
     if (r)
         return -r;
+    mark(c, "core: vCPUs start");
     r = vm_run(c->vm, err, sizeof(err));
     if (r == VM_RESULT_POWEROFF)
         send_exit(c->chan, CELLVM__EXIT_STATUS__REASON__REASON_POWEROFF, 0, "guest powered off");
@@ -683,7 +697,7 @@ static int parse_args(int argc, char **argv, int *chan)
 
 int main(int argc, char **argv)
 {
-    struct core c = { .chan = -1 };
+    struct core c = { .chan = -1, .t0 = startup_origin() };
     int r;
 
     if (parse_args(argc, argv, &c.chan)) {
