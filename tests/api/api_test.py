@@ -22,7 +22,13 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             created, and vm.boot starts them all again; then Kata's hotplug: vm.add-disk with
             the body Kata's generated client sends (200, a bdf Kata's clhPciInfoToPath
             parses), vm.add-device of a sysfs path that does not exist (an error line, nothing
-            added), vm.remove-device of the disk (204)
+            added), vm.remove-device of the disk (204); with --virtiofsd (root) the VM has
+            Kata's virtio-fs share (tag kataShared) from a real virtiofsd, started again for
+            each boot as Kata does; then Kata's VM template: a second VMM boots the same
+            configuration, vm.pause, vm.snapshot, vmm.shutdown, and a third vm.restore's it
+            (Paused, with its virtiofsd), vm.resume, vmm.shutdown; every call Kata times out
+            (1 s for pause, resume, snapshot and resize, 3 s for the process to exit) is timed
+            and printed beside Kata's limit
   hotplug   PCI hotplug on a running VM whose guest (idle) never ejects: vm.add-disk answers
             200 with a PciDeviceInfo (both documents' schema, Kata's bdf shape), a new
             cellvm-blockd and a device-added event; a duplicate id, vm.remove-device of an
@@ -413,6 +419,111 @@ def wait_tun_fds(pid, want, limit=5.0):
     return tun_fds(pid)
 
 
+class Virtiofsd:
+    """QEMU's C virtiofsd serving a directory of d on d/NAME.sock; it ends when the frontend it
+    served goes (as Kata's virtiofsd does), so each boot gets a new one."""
+
+    def __init__(self, exe, d, name):
+        self.exe, self.share = exe, os.path.join(d, name)
+        self.sock = self.share + ".sock"
+        os.makedirs(self.share, exist_ok=True)
+        self.log = open(self.share + ".log", "a+")
+        self.p = None
+
+    def start(self):
+        self.stop()
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.p = subprocess.Popen([self.exe, "--socket-path=" + self.sock, "-o",
+                                   "source=" + self.share, "-o", "cache=none", "-o",
+                                   "sandbox=chroot"], stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if os.path.exists(self.sock):
+                return
+            assert self.p.poll() is None, "virtiofsd exited: " + self.logtext()
+            time.sleep(0.1)
+        raise AssertionError("virtiofsd did not listen: " + self.logtext())
+
+    def logtext(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.p and self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.p = None
+
+
+# Kata's client timeouts (virtiocontainers/clh.go): what a slower answer would fail in Kata.
+KATA_LIMIT = {"vm.pause": 1.0, "vm.resume": 1.0, "vm.snapshot": 1.0, "vm.resize": 1.0,
+              "vm.restore": 1.0, "exit": 3.0}
+
+
+def timed(v, path, body=None):
+    """PUT path (204 expected); prints the time beside Kata's limit, returns it."""
+    t0 = time.monotonic()
+    expect(v, "PUT", path, {204}, body)
+    dt = time.monotonic() - t0
+    lim = KATA_LIMIT.get(path)
+    print(f"{path}: 204 in {dt * 1000:.0f} ms" +
+          (f" (Kata's client gives up after {lim:.0f} s{': SLOWER' if dt > lim else ''})"
+           if lim else ""))
+    return dt
+
+
+def kata_template(args, schema, cfg, fsd):
+    """Kata's VM template (factory): boot, pause, snapshot, end; a new VMM restores, resumes."""
+    snap = tempfile.mkdtemp(prefix="cellvm-kata-snap-")
+    v1 = Vmm(args)
+    v2 = None
+    try:
+        v1.wait_up()
+        c = json.loads(json.dumps(cfg))
+        c["vsock"]["socket"] = os.path.join(v1.dir, "tmpl.hvsock")
+        expect(v1, "PUT", "vm.create", {204}, c)
+        if fsd:
+            fsd.start()
+        expect(v1, "PUT", "vm.boot", {204})
+        timed(v1, "vm.pause")
+        timed(v1, "vm.snapshot", {"destination_url": "file://" + snap})
+        assert sorted(os.listdir(snap)) == ["config.json", "memory-ranges", "state.json"], \
+            os.listdir(snap)
+        t0 = time.monotonic()
+        expect(v1, "PUT", "vmm.shutdown", {204})
+        v1.p.wait(10)
+        print(f"template VMM exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
+        assert v1.p.returncode == 0, (v1.p.returncode, v1.logtext())
+        v2 = Vmm(args)
+        v2.wait_up()
+        if fsd:
+            fsd.start()
+        timed(v2, "vm.restore", {"source_url": "file://" + snap, "prefault": False})
+        assert info(v2, schema)["state"] == "Paused"
+        timed(v2, "vm.resume")
+        got = info(v2, schema)
+        assert got["state"] == "Running", got
+        if fsd:
+            assert [f["tag"] for f in got["config"].get("fs") or []] == ["kataShared"], got
+        t0 = time.monotonic()
+        expect(v2, "PUT", "vmm.shutdown", {204})
+        v2.p.wait(10)
+        dt = time.monotonic() - t0
+        print(f"restored VMM exited {dt * 1000:.0f} ms after vmm.shutdown (Kata waits 3 s)")
+        assert v2.p.returncode == 0, (v2.p.returncode, v2.logtext())
+    finally:
+        for v in (v1, v2):
+            if v:
+                v.stop()
+        shutil.rmtree(snap, ignore_errors=True)
+
+
 def case_kata(args, doc, schema):
     missing = [n for n in ("blockd", "netd", "vsockd", "rngd", "balloond") if not getattr(args, n)]
     if missing:
@@ -422,9 +533,14 @@ def case_kata(args, doc, schema):
     tap = f"cvk{os.getpid() % 1000000}"
     v = Vmm(args)
     taps = []
+    fsd = None
     try:
         up = v.wait_up(period=0.01)
         print(f"vmm.ping answered after {up * 1000:.0f} ms")
+        if args.virtiofsd and root:
+            fsd = Virtiofsd(args.virtiofsd, v.dir, "kata-share")
+        else:
+            print("skipped virtio-fs: needs --virtiofsd and root (its chroot sandbox)")
         initrd = os.path.join(v.dir, "initrd")
         with open(initrd, "wb") as f:
             f.write(b"\0" * 4096)
@@ -451,6 +567,9 @@ def case_kata(args, doc, schema):
         cfg["rng"] = {"src": "/dev/urandom"}
         cfg["iommu"] = False
         cfg["pvpanic"] = False
+        if fsd:  # Kata's shared directory: one request queue of 1024, its virtiofsd's socket
+            cfg["fs"] = [{"tag": "kataShared", "socket": fsd.sock, "num_queues": 1,
+                          "queue_size": 1024}]
         expect(v, "PUT", "vm.create", {204}, cfg)
         assert info(v, schema)["state"] == "Created"
         if root:
@@ -476,6 +595,8 @@ def case_kata(args, doc, schema):
             assert nets[0]["mac"] == "52:54:00:c1:7e:01", nets
         else:
             print("skipped vm.add-net with a TAP fd: creating a TAP needs root and /dev/net/tun")
+        if fsd:
+            fsd.start()
         expect(v, "PUT", "vm.boot", {204})
         doc_ = info(v, schema)
         assert doc_["state"] == "Running", doc_
@@ -487,6 +608,8 @@ def case_kata(args, doc, schema):
         assert c["platform"]["num_pci_segments"] == 2, c
         assert c["memory"]["hotplug_size"] == 256 << 20, c
         assert c["balloon"]["free_page_reporting"] is True, c
+        if fsd:
+            assert [f["tag"] for f in c.get("fs") or []] == ["kataShared"], c
         kids = children(v.p.pid)
         for role in ("blockd", "vsockd", "rngd", "balloond") + (("netd",) if root else ()):
             assert "cellvm-" + role in kids, f"no cellvm-{role} among {kids}"
@@ -531,6 +654,8 @@ def case_kata(args, doc, schema):
         if root:
             assert not os.path.exists(f"/sys/class/net/{tap}b"), "cellvm's TAP outlived it"
             assert os.path.exists(f"/sys/class/net/{tap}")
+        if fsd:  # the first one ended with its frontend
+            fsd.start()
         expect(v, "PUT", "vm.boot", {204})
         kids = children(v.p.pid)
         for role in ("blockd", "vsockd") + (("netd",) if root else ()):
@@ -541,8 +666,10 @@ def case_kata(args, doc, schema):
         kata_hotplug(args, doc, v, schema)
         # Kata's ResizeVCPUs and ResizeMemory (128 MiB blocks): both answered 204 at once; the
         # configuration follows.
-        expect(v, "PUT", "vm.resize", {204}, {"desired_vcpus": 2})
-        expect(v, "PUT", "vm.resize", {204}, {"desired_ram": 256 << 20})
+        timed(v, "vm.pause")
+        timed(v, "vm.resume")
+        timed(v, "vm.resize", {"desired_vcpus": 2})
+        timed(v, "vm.resize", {"desired_ram": 256 << 20})
         c = info(v, schema)["config"]
         assert c["cpus"]["boot_vcpus"] == 2 and c["memory"]["size"] == 256 << 20, c
         print("vm.resize: 2 vCPUs, 256 MiB")
@@ -551,8 +678,12 @@ def case_kata(args, doc, schema):
         v.p.wait(10)
         print(f"process exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
         assert not os.path.exists(hvsock) and not os.path.exists(v.sock)
+        assert v.p.returncode == 0, (v.p.returncode, v.logtext())
+        kata_template(args, schema, cfg, fsd)
     finally:
         v.stop()
+        if fsd:
+            fsd.stop()
         for fd in taps:
             os.close(fd)
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
@@ -1273,6 +1404,7 @@ def main():
         ap.add_argument("--" + a, required=True)
     for a in ("blockd", "netd", "vsockd", "rngd", "balloond"):
         ap.add_argument("--" + a)
+    ap.add_argument("--virtiofsd")  # QEMU's, for the kata case's virtio-fs share
     # Cloud Hypervisor's file (../shared), where present: hot-add answers are checked with it too.
     ap.add_argument("--ch-openapi")
     ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",

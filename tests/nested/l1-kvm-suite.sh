@@ -61,6 +61,8 @@ verdict() {
 	elif [ "$rc" -eq 0 ]; then
 		npass=$((npass + 1))
 		say "PASS $name (${t} s)"
+		# A selected run (L1KVM_ONLY) shows what passed cases printed too: their figures.
+		[ -z "${L1KVM_ONLY:-}" ] || head -c 6000 "$out" | sed 's/^/CELLVM-KVM:   | /'
 	else
 		nfail=$((nfail + 1)) failed="$failed $name"
 		[ "$rc" -ne 143 ] && [ "$rc" -ne 137 ] || echo "(killed after ${case_limit} s)" >>"$out"
@@ -137,6 +139,7 @@ for c in ${L1KVM_API:-}; do
 	for d in blockd netd vsockd rngd balloond; do
 		[ ! -x "/opt/cellvm/bin/cellvm-$d" ] || set -- "$@" "--$d" "/opt/cellvm/bin/cellvm-$d"
 	done
+	[ ! -x /opt/cellvm/bin/virtiofsd ] || set -- "$@" --virtiofsd /opt/cellvm/bin/virtiofsd
 	echo "+ api_test.py $* $c" >"$out"
 	PYTHONHOME=/opt/py PYTHONDONTWRITEBYTECODE=1 timeout "$api_limit" /opt/py/bin/python3 \
 		"$api/api_test.py" "$@" "$c" >>"$out" 2>&1 </dev/null
