@@ -54,7 +54,7 @@ struct controller {
     /* --landlock (landlock_ctl.h): restricted once, for the rest of the process */
     bool landlocked;
     struct spawner spawner; /* starts every child once landlocked */
-    uint64_t t0; /* start-up origin (ipc/startup.h) */
+    uint64_t t0;            /* start-up origin (ipc/startup.h) */
     char err[CLI_ERR_LEN];
 };
 

@@ -16,7 +16,7 @@
 
 #define PAGE 4096u
 #define POOL (64u << 20) /* where a page at MIN_PHYS is looked for */
-#define IO (64u << 10)   /* 16 contiguous virtual pages, each checked */
+#define IO   (64u << 10) /* 16 contiguous virtual pages, each checked */
 
 static int fail(const char *what)
 {
@@ -60,8 +60,8 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         return fprintf(stderr, "usage: cellvm-dio-hot DEV [MIN_PHYS]\n"), 2;
-    pool = mmap(NULL, POOL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                -1, 0);
+    pool =
+        mmap(NULL, POOL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (pool == MAP_FAILED)
         return fail("mmap");
     if (mlock(pool, POOL)) /* no migration between the lookup and the I/O */
@@ -74,8 +74,10 @@ int main(int argc, char **argv)
     buf = find_run(pm, pool, min, &first);
     if (!buf) {
         errno = 0;
-        fprintf(stderr, "cellvm-dio-hot: none of %u MiB of fresh memory lies at or above 0x%" PRIx64
-                        " (no hot-added RAM in use?)\n", POOL >> 20, min);
+        fprintf(stderr,
+                "cellvm-dio-hot: none of %u MiB of fresh memory lies at or above 0x%" PRIx64
+                " (no hot-added RAM in use?)\n",
+                POOL >> 20, min);
         return 1;
     }
     fd = open(argv[1], O_RDWR | O_DIRECT);
@@ -98,7 +100,8 @@ int main(int argc, char **argv)
         return fail("the buffer moved during the I/O");
     }
     printf("cellvm-dio-hot: %u KiB written and read back with O_DIRECT through a buffer at "
-           "guest-physical 0x%" PRIx64 "\n", IO >> 10, first);
+           "guest-physical 0x%" PRIx64 "\n",
+           IO >> 10, first);
     close(fd);
     close(pm);
     return 0;
