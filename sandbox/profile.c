@@ -28,9 +28,9 @@ static const struct profile_def defs[SBX_PROFILE_COUNT] = {
     /* Its own poll loop, no libevent: the base and its VFIO rules only. */
     [SBX_PROFILE_VFIOD] = { "vfiod", { &sbx_rules_base, &sbx_rules_vfiod } },
     /* No base and no devproc table: one thread on the runtime's loop, its own short list. */
-    [SBX_PROFILE_RNGD] = { "rngd", { &sbx_rules_rngd } },
+    [SBX_PROFILE_RNGD] = { "rngd", { &sbx_rules_loopd } },
     /* The same shape as rngd's: one thread on the runtime's loop, its own short list. */
-    [SBX_PROFILE_CONSOLED] = { "consoled", { &sbx_rules_consoled } },
+    [SBX_PROFILE_CONSOLED] = { "consoled", { &sbx_rules_loopd } },
 };
 
 const char *sbx_profile_name(enum sbx_profile p)

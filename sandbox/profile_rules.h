@@ -77,11 +77,8 @@ extern const struct sbx_rule_table sbx_rules_balloond;
 /* cellvm-vfiod on top of the base: its client socket, the VFIO device and IOMMU ioctls. */
 extern const struct sbx_rule_table sbx_rules_vfiod;
 
-/* cellvm-rngd, alone (no base): the runtime's loop on one thread, guest memory, the source fd. */
-extern const struct sbx_rule_table sbx_rules_rngd;
-
-/* cellvm-consoled, alone (no base): the runtime's loop on one thread, guest memory, the console's
- * host fds. */
-extern const struct sbx_rule_table sbx_rules_consoled;
+/* cellvm-rngd and cellvm-consoled, alone (no base): the runtime's loop on one thread, guest
+ * memory, the host fds handed in (entropy source; console output and input). */
+extern const struct sbx_rule_table sbx_rules_loopd;
 
 #endif

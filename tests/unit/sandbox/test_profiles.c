@@ -107,7 +107,7 @@ Test(profiles, every_rule_has_a_reason)
     const struct sbx_rule_table *tables[] = {
         &sbx_rules_base,  &sbx_rules_core,     &sbx_rules_vcpu, &sbx_rules_blockd,
         &sbx_rules_netd,  &sbx_rules_vsockd,   &sbx_rules_api,  &sbx_rules_vsockconn,
-        &sbx_rules_vfiod, &sbx_rules_balloond, &sbx_rules_rngd, &sbx_rules_consoled
+        &sbx_rules_vfiod, &sbx_rules_balloond, &sbx_rules_loopd
     };
 
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)

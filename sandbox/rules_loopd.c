@@ -7,25 +7,24 @@
 #include "sandbox/profile_rules.h"
 
 /*
- * A vhost-user-console backend with no thread of its own: the runtime's libevent loop receives
- * the vhost-user messages and, on a kick or when the console's host side is ready, moves bytes
- * between the guest's buffers and the output and input fds handed in before the jail (a file, a
- * pty master, the controller's terminal, nothing). Guest memory and eventfds arrive on the
- * vhost-user socket (mapped shared, never executable). No base table: nothing here creates a
- * thread, opens a path, makes a socket or asks a terminal anything (its size is read before the
- * jail).
+ * A vhost-user backend with no thread of its own (cellvm-rngd, cellvm-consoled): the runtime's
+ * libevent loop receives the vhost-user messages and, on a kick or when a host fd is ready,
+ * moves bytes between the guest's buffers and the fds handed in before the jail (rngd: the
+ * entropy source; consoled: the console's output and input, whose terminal size is read before
+ * the jail). Guest memory and eventfds arrive on the vhost-user socket (mapped shared, never
+ * executable). No base table: nothing here creates a thread, opens a path, makes a socket or
+ * asks a terminal anything.
  */
-static const struct sbx_rule consoled[] = {
-    SBX_ALLOW(read, "the console's input, the vhost-user socket's kick and notify eventfds"),
-    SBX_ALLOW(write,
-              "the guest's output, log lines on the stderr pipe, the kick that resumes a pass"),
+static const struct sbx_rule loopd[] = {
+    SBX_ALLOW(read, "the host fd (entropy source, console input), kick and notify eventfds"),
+    SBX_ALLOW(write, "console output, log lines on the stderr pipe, the kick resuming a pass"),
     SBX_ALLOW(close, "fds the process owns (memory regions, eventfds, frontend sockets)"),
     SBX_ALLOW(sendmsg, "vhost-user replies and control-channel messages"),
     SBX_ALLOW(recvmsg, "vhost-user requests with their fds, control-channel messages"),
     SBX_ALLOW1(recvfrom, SBX_ARG(4, SCMP_CMP_EQ, 0, 0),
                "recv(): the rest of a vhost-user message after its header"),
     SBX_ALLOW(epoll_create1, "libevent's loop, made after the jail"),
-    SBX_ALLOW(epoll_ctl, "libevent: the socket, the kick fds and the console's fds come and go"),
+    SBX_ALLOW(epoll_ctl, "libevent: the socket, the kick fds and the host fds come and go"),
     SBX_ALLOW(epoll_wait, "libevent's loop waits"),
     SBX_ALLOW1(pipe2, SBX_ARG(1, SCMP_CMP_MASKED_EQ, (uint32_t) ~(O_CLOEXEC | O_NONBLOCK), 0),
                "libevent's signal pipe, made when the loop starts after the jail"),
@@ -68,5 +67,4 @@ static const struct sbx_rule consoled[] = {
     SBX_ERRNO(open, ENOENT, "no file is ever opened; library probes fail softly"),
 };
 
-const struct sbx_rule_table sbx_rules_consoled = { consoled,
-                                                   sizeof(consoled) / sizeof(consoled[0]) };
+const struct sbx_rule_table sbx_rules_loopd = { loopd, sizeof(loopd) / sizeof(loopd[0]) };
