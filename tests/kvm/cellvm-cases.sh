@@ -127,6 +127,32 @@ repeat() {
     head -c "$1" /dev/zero | tr '\0' "$2"
 }
 
+# The API cases (a guest driven through cellvm-remote while it runs): $api is the case's socket,
+# $vmm the run-reaped process.
+# wait_in FILE TEXT SECS: up to SECS for the fixed string TEXT in FILE.
+wait_in() {
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# remote CMD ARG...: cellvm-remote on the VM's API socket, bounded; sets rrc, rout, rerr.
+remote() {
+    echo "+ cellvm-remote $*"
+    timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
+    rrc=$?
+    rout=$(cat "$work/r.out")
+    rerr=$(cat "$work/r.err")
+}
+# abort MSG: ends the running VMM, then fails with MSG.
+abort() {
+    kill -TERM "$vmm" 2>/dev/null
+    wait "$vmm"
+    fail "$@"
+}
+
 hello=$(payload hello)
 
 case $case_name in
@@ -428,26 +454,6 @@ watchdog)
     : "${CELLVM_REMOTE:?}"
     api=$work/api.sock
     events=$work/events.json
-    wait_in() {
-        local i
-        for ((i = 0; i < $3 * 20; i++)); do
-            grep -qF -- "$2" "$1" 2>/dev/null && return 0
-            sleep 0.05
-        done
-        return 1
-    }
-    remote() {
-        echo "+ cellvm-remote $*"
-        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
-        rrc=$?
-        rout=$(cat "$work/r.out")
-        rerr=$(cat "$work/r.err")
-    }
-    abort() {
-        kill -TERM "$vmm" 2>/dev/null
-        wait "$vmm"
-        fail "$@"
-    }
     now() { date +%s.%N; }
     since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
     "$RUN_REAPED" --timeout 120 --report "$report" -- "$CELLVM" --kernel "$(payload watchdog)" \
@@ -500,28 +506,6 @@ hotplug)
     events=$work/events.json
     img=$work/hot.img
     truncate -s 8M "$img"
-    # wait_in FILE TEXT SECS: up to SECS for the fixed string TEXT in FILE.
-    wait_in() {
-        local i
-        for ((i = 0; i < $3 * 20; i++)); do
-            grep -qF -- "$2" "$1" 2>/dev/null && return 0
-            sleep 0.05
-        done
-        return 1
-    }
-    # remote CMD ARG...: cellvm-remote on the VM's API socket, bounded; sets rrc, rout, rerr.
-    remote() {
-        echo "+ cellvm-remote $*"
-        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
-        rrc=$?
-        rout=$(cat "$work/r.out")
-        rerr=$(cat "$work/r.err")
-    }
-    abort() {
-        kill -TERM "$vmm" 2>/dev/null
-        wait "$vmm"
-        fail "$@"
-    }
     "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
         --serial tty "${mem[@]}" --api-socket "path=$api" --event-monitor "path=$events" \
         </dev/null >"$out" 2>"$err" &
@@ -582,26 +566,6 @@ resize)
     # guest's go to eject), then RAM 128M -> 256M. Every wait is bounded.
     : "${CELLVM_REMOTE:?}"
     api=$work/api.sock
-    wait_in() {
-        local i
-        for ((i = 0; i < $3 * 20; i++)); do
-            grep -qF -- "$2" "$1" 2>/dev/null && return 0
-            sleep 0.05
-        done
-        return 1
-    }
-    remote() {
-        echo "+ cellvm-remote $*"
-        timeout 20 "$CELLVM_REMOTE" --api-socket "$api" "$@" >"$work/r.out" 2>"$work/r.err"
-        rrc=$?
-        rout=$(cat "$work/r.out")
-        rerr=$(cat "$work/r.err")
-    }
-    abort() {
-        kill -TERM "$vmm" 2>/dev/null
-        wait "$vmm"
-        fail "$@"
-    }
     # refused STATUS ARG...: vm.resize ARG... is answered STATUS.
     refused() {
         local st=$1
