@@ -327,6 +327,38 @@ give_up() {
 	wait "$vmm"
 	finish 137
 }
+# The API helpers below use the script's remote (cellvm-remote on $sock), bad and say.
+# wait_api: until the API socket $sock answers, at most 10 s.
+wait_api() {
+	local i=0
+	until remote ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || give_up "the API socket $sock did not answer within 10 s"
+		sleep 0.1
+	done
+}
+# expect_err STATUS CMD...: the remote command fails and its output names STATUS.
+expect_err() {
+	local want=$1 out
+	shift
+	if out=$(remote "$@" 2>&1); then
+		bad "'$*' succeeded, expected HTTP $want"
+	else
+		case "$out" in *"$want"*) say "refused as expected: $*: $(echo "$out" | tr '\n' ' ')" ;;
+		*) bad "'$*' failed without $want: $out" ;; esac
+	fi
+}
+seen_audits=0
+# audits: seccomp kills in L1's kernel log so far (each counts as a failure once).
+seen_audits=0
+audits() {
+	local n
+	n=$(dmesg | grep -c 'type=1326')
+	[ "$n" -le "$seen_audits" ] && return 0
+	bad "seccomp killed a process: $(dmesg | grep 'type=1326' | tail -n $((n - seen_audits)) |
+		sed 's/.*comm=\("[^"]*"\).*syscall=\([0-9]*\).*/\1 syscall \2/' | tr '\n' ' ')"
+	seen_audits=$n
+}
 # wait_exit: after the guest's DONE, cellvm has 60 s to exit by itself (then vmm.shutdown is
 # asked through the script's remote) and 20 s more; finishes with its exit status.
 wait_exit() {

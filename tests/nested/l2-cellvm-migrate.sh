@@ -35,33 +35,6 @@ up_cs() {
 	echo $((${u%.*} * 100 + 1${u#*.} - 100))
 }
 ticks_in() { sed -n 's/.*CELLVM-AGENT: TICK \([0-9]*\) disk-ok.*/\1/p' "$1" | tr -d '\r'; }
-wait_api() {
-	local i=0
-	until remote ping >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || give_up "the API socket $sock did not answer within 10 s"
-		sleep 0.1
-	done
-}
-expect_err() {
-	local want=$1 out
-	shift
-	if out=$(remote "$@" 2>&1); then
-		bad "'$*' succeeded, expected HTTP $want"
-	else
-		case "$out" in *"$want"*) say "refused as expected: $*: $(echo "$out" | tr '\n' ' ')" ;;
-		*) bad "'$*' failed without $want: $out" ;; esac
-	fi
-}
-seen_audits=0
-audits() {
-	local n
-	n=$(dmesg | grep -c 'type=1326')
-	[ "$n" -le "$seen_audits" ] && return 0
-	bad "seccomp killed a process: $(dmesg | grep 'type=1326' | tail -n $((n - seen_audits)) |
-		sed 's/.*comm=\("[^"]*"\).*syscall=\([0-9]*\).*/\1 syscall \2/' | tr '\n' ' ')"
-	seen_audits=$n
-}
 api_cleanup() {
 	say "serial output and log of cellvm A (the source):"
 	tr -d '\r' <$d/a.raw

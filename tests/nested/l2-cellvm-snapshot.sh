@@ -38,14 +38,6 @@ remote() { cellvm-remote --api-socket $sock "$@"; }
 # last_tick: the highest "TICK n" in $raw.
 last_tick() { sed -n 's/.*CELLVM-AGENT: TICK \([0-9]*\) disk-ok.*/\1/p' $raw | tail -n 1; }
 first_tick() { sed -n 's/.*CELLVM-AGENT: TICK \([0-9]*\) disk-ok.*/\1/p' $raw | head -n 1; }
-wait_api() {
-	local i=0
-	until remote ping >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || give_up "the API socket $sock did not answer within 10 s"
-		sleep 0.1
-	done
-}
 # end_vmm: vmm.shutdown and the wait for cellvm $vmm to exit.
 end_vmm() {
 	local i=0
@@ -56,27 +48,6 @@ end_vmm() {
 		sleep 0.2
 	done
 	wait "$vmm"
-}
-# expect_err STATUS CMD...: the remote command fails and its output names STATUS.
-expect_err() {
-	local want=$1 out
-	shift
-	if out=$(remote "$@" 2>&1); then
-		bad "'$*' succeeded, expected HTTP $want"
-	else
-		case "$out" in *"$want"*) say "refused as expected: $*: $(echo "$out" | tr '\n' ' ')" ;;
-		*) bad "'$*' failed without $want: $out" ;; esac
-	fi
-}
-# audits: seccomp kills in L1's kernel log so far (each counts as a failure once).
-seen_audits=0
-audits() {
-	local n
-	n=$(dmesg | grep -c 'type=1326')
-	[ "$n" -le "$seen_audits" ] && return 0
-	bad "seccomp killed a process: $(dmesg | grep 'type=1326' | tail -n $((n - seen_audits)) |
-		sed 's/.*comm=\("[^"]*"\).*syscall=\([0-9]*\).*/\1 syscall \2/' | tr '\n' ' ')"
-	seen_audits=$n
 }
 all_raw() { cat $d/a.raw $d/b.raw $d/c.raw 2>/dev/null | tr -d '\r'; }
 # finish's hook: the log the verdict reads holds all three VMMs' serial output, A's and B's
