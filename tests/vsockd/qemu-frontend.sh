@@ -84,9 +84,10 @@ timeout "$QEMU_TIMEOUT" "$qemu" -M q35 -accel tcg -cpu max -smp 2 -m 512M \
 fail=0
 passes=$(grep -ac 'CELLVM-AGENT: PASS vsock' "$tmp/serial.log")
 [ "$passes" = 3 ] && grep -aq 'CELLVM-AGENT: DONE' "$tmp/serial.log" || { say "guest checks: $passes of 3 passed"; fail=1; }
-for p in $serve_pid $send_pid $flood_pid; do
-	timeout 30 tail --pid="$p" -f /dev/null || { kill "$p" 2>/dev/null; fail=1; }
-	wait "$p" || fail=1
+for p in serve:$serve_pid send:$send_pid flood:$flood_pid; do
+	timeout 30 tail --pid="${p#*:}" -f /dev/null ||
+		{ kill "${p#*:}" 2>/dev/null; say "host ${p%:*} still ran 30 s after QEMU"; fail=1; }
+	wait "${p#*:}" || { say "host ${p%:*} failed"; fail=1; }
 done
 kill -0 "$vpid" 2>/dev/null || { say "cellvm-vsockd died"; fail=1; }
 if [ "$fail" != 0 ]; then
