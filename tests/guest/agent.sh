@@ -1177,7 +1177,9 @@ check_vmem() {
 # most of its free memory through a tmpfs and frees it again, so the host holds those pages;
 # "BALLOON-WAIT"; the host asks for a MIB balloon: MemTotal drops by about MIB (the driver takes
 # inflated pages out of it without deflate_on_oom), "BALLOON-IN"; "BALLOON-DEFLATE-WAIT", the
-# host asks for 0 and MemTotal comes back, "BALLOON-OK".
+# host asks for 0 and MemTotal comes back, "BALLOON-OK"; then the guest waits until the host,
+# done with its own checks of the deflated VM, inflates 8 MiB more (its "go on": the run must
+# not end while the host still reads vm.info), "BALLOON-END".
 check_balloon() {
 	local mib=$1 secs=${2:-120} before now fill i=0
 	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
@@ -1219,7 +1221,18 @@ check_balloon() {
 		}
 		sleep 0.5
 	done
-	say "BALLOON-OK MemTotal $(kb MemTotal) kB"
+	now=$(kb MemTotal)
+	say "BALLOON-OK MemTotal $now kB"
+	i=0
+	while [ "$(kb MemTotal)" -gt $((now - 4096)) ]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "the host's last 8 MiB balloon never came (MemTotal $(kb MemTotal) kB)"
+			return
+		}
+		sleep 0.5
+	done
+	say "BALLOON-END MemTotal $(kb MemTotal) kB"
 }
 
 # virtio-fs (an external virtiofsd on the host). Mounts TAG on /mnt/TAG, the host put data.bin

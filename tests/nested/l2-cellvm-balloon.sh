@@ -9,7 +9,8 @@
 #     punched the pages out of the memfd), vm.info says balloon.size 256 MiB and
 #     memory_actual_size 256 MiB;
 #  3. a balloon as big as the RAM is refused (400) and changes nothing;
-#  4. vm.resize desired_balloon=0: MemTotal comes back.
+#  4. vm.resize desired_balloon=0: MemTotal comes back, memory_actual_size is 512 MiB again;
+#  5. vm.resize desired_balloon=8M lets the guest finish (it waits for that balloon).
 # Needs cellvm, cellvm-core, cellvm-api, cellvm-remote and cellvm-balloond in /opt/cellvm/bin.
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
@@ -89,9 +90,13 @@ grep -a 'BALLOON-OK' $raw | head -n 1
 i=0
 until info | grep -q "\"memory_actual_size\":$((512 << 20))"; do
 	i=$((i + 1))
-	[ "$i" -lt 50 ] || { bad "memory_actual_size did not go back to 512 MiB"; break; }
+	[ "$i" -lt 50 ] || { bad "memory_actual_size did not go back to 512 MiB: $(info | grep -o '"memory_actual_size":[0-9]*')"; break; }
 	sleep 0.2
 done
+# 5. the guest's go to finish: it waits (BALLOON-END) for this last 8 MiB balloon, so the VM
+#    cannot end while the checks above still read vm.info.
+remote resize --balloon 8M || give_up "vm.resize --balloon 8M failed"
+wait_serial 'CELLVM-AGENT: BALLOON-END' 300 || give_up "the guest did not see the last balloon"
 
 wait_serial 'CELLVM-AGENT: DONE' 300 || give_up "the guest did not finish"
 wait_exit
