@@ -213,7 +213,7 @@ serial-socket)
     sock=$work/serial.sock
     line="ping$(repeat 150 x)"
     "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload serial-in)" \
-        --serial "socket=$sock" "${mem[@]}" </dev/null >"$out" 2>"$err" &
+        --serial "socket=$sock" --console off "${mem[@]}" </dev/null >"$out" 2>"$err" &
     vmm=$!
     "$UNIX_CAT" --timeout 30 --send "$line"$'\n' "$sock" >"$work/socket.out" 2>"$work/client.err"
     client=$?
@@ -366,7 +366,8 @@ virtio-blk | virtio-blk-* | disk-*)
         payload=blk-loop
         [ "$case_name" != virtio-blk-respawn-budget ] || payload=idle
         "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload $payload)" \
-            --serial tty "${mem[@]}" --disk "path=$img,id=victim" </dev/null >"$out" 2>"$err" &
+            --serial tty --console off "${mem[@]}" --disk "path=$img,id=victim" \
+            </dev/null >"$out" 2>"$err" &
         vmm=$!
         wait_out "$([ $payload = idle ] && echo 'ready idle' || echo 'looping')" ||
             { kill "$vmm"; wait "$vmm"; fail "the guest did not start"; }
@@ -507,8 +508,8 @@ hotplug)
     img=$work/hot.img
     truncate -s 8M "$img"
     "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
-        --serial tty "${mem[@]}" --api-socket "path=$api" --event-monitor "path=$events" \
-        </dev/null >"$out" 2>"$err" &
+        --serial tty --console off "${mem[@]}" --api-socket "path=$api" \
+        --event-monitor "path=$events" </dev/null >"$out" 2>"$err" &
     vmm=$!
     t0=$SECONDS
     wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
@@ -592,7 +593,7 @@ resize)
         echo "${#t[@]}"
     }
     "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload resize)" \
-        --serial tty --cpus boot=1,max=3 --memory size=128M,hotplug_size=512M \
+        --serial tty --console off --cpus boot=1,max=3 --memory size=128M,hotplug_size=512M \
         --api-socket "path=$api" -v </dev/null >"$out" 2>"$err" &
     vmm=$!
     t0=$SECONDS
@@ -661,7 +662,7 @@ topo-*|numa-*|zone-*|thp-*|affinity-*)
     start_idle() {
         local i
         "$RUN_REAPED" --timeout 30 --report "$report" -- "$CELLVM" --kernel "$(payload idle)" \
-            --serial tty "$@" </dev/null >"$out" 2>"$err" &
+            --serial tty --console off "$@" </dev/null >"$out" 2>"$err" &
         vmm=$!
         for ((i = 0; i < 200; i++)); do
             grep -q 'ready idle' "$out" 2>/dev/null && break
