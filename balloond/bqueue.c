@@ -47,6 +47,9 @@ static void handle(struct bqueue *q, struct virtq *vq)
     case BALLOON_Q_INFLATE:
         n = balloon_read_pfns(q->b, q->elem, pfns, BALLOON_MAX_PFNS);
         balloon_inflate(q->b, vq->mem, pfns, n);
+        /* A discarded page reads as zeros now: a live migration must send it again. */
+        for (size_t i = 0; i < n; i++)
+            virtq_log_write(vq, (uint64_t)pfns[i] << BALLOON_PAGE_SHIFT, BALLOON_PAGE_SIZE);
         break;
     case BALLOON_Q_DEFLATE:
         n = balloon_read_pfns(q->b, q->elem, pfns, BALLOON_MAX_PFNS);

@@ -227,6 +227,65 @@ static void balloond_stats(void *dev, Cellvm__DeviceStats *st)
     }
 }
 
+/*
+ * DEVICE_STATE (issue 18), rings stopped: the pages the driver says the balloon holds (its last
+ * write of `actual`: the guest keeps those pages out of use after a restore, so the new process
+ * must report them rather than 0) and the counters. The target is the configuration's and
+ * comes with config.json.
+ */
+struct balloond_state {
+    uint32_t actual;
+    uint16_t ncounters;
+    uint16_t reserved;
+    uint64_t ctr[];
+};
+
+static int balloond_save_state(void *dev, uint8_t *buf, size_t cap)
+{
+    struct balloond *d = dev;
+    struct balloond_state st = { .ncounters = BALLOON_C_COUNT };
+    size_t n = sizeof(st) + BALLOON_C_COUNT * 8;
+
+    if (!d->model_ready || n > cap)
+        return d->model_ready ? -E2BIG : -ENODEV;
+    st.actual = __atomic_load_n(&d->b.actual, __ATOMIC_RELAXED);
+    memcpy(buf, &st, sizeof(st));
+    for (unsigned c = 0; c < BALLOON_C_COUNT; c++) {
+        uint64_t v = balloon_counter(&d->b, (enum balloon_ctr)c);
+
+        memcpy(buf + sizeof(st) + 8 * c, &v, 8);
+    }
+    return (int)n;
+}
+
+static int balloond_load_state(void *dev, const uint8_t *buf, size_t len)
+{
+    struct balloond *d = dev;
+    struct balloond_state st;
+    uint8_t le[4];
+    bool changed;
+    int r;
+
+    if (!d->model_ready || len != sizeof(st) + BALLOON_C_COUNT * 8)
+        return -EINVAL;
+    memcpy(&st, buf, sizeof(st));
+    if (st.ncounters != BALLOON_C_COUNT || st.reserved)
+        return -EINVAL;
+    le[0] = (uint8_t)st.actual;
+    le[1] = (uint8_t)(st.actual >> 8);
+    le[2] = (uint8_t)(st.actual >> 16);
+    le[3] = (uint8_t)(st.actual >> 24);
+    r = balloon_config_write(&d->b, le, 4, 4, true, &changed);
+    if (r)
+        return r;
+    for (unsigned c = 0; c < BALLOON_C_COUNT; c++)
+        memcpy(&d->b.ctr[c], buf + sizeof(st) + 8 * c, 8);
+    if (changed)
+        send_actual(d);
+    fprintf(stderr, "cellvm-balloond: state loaded: the driver holds %u pages\n", st.actual);
+    return 0;
+}
+
 static void print_counters(const struct balloond *d)
 {
     static const char *const names[BALLOON_C_COUNT] = {
@@ -268,6 +327,8 @@ int main(int argc, char **argv)
         .reset = balloond_reset,
         .control = balloond_control,
         .stats = balloond_stats,
+        .save_state = balloond_save_state,
+        .load_state = balloond_load_state,
     };
     status = devproc_main(argc, argv, &d.ops, &d);
     for (unsigned i = 0; i < d.queues_ready; i++)

@@ -272,6 +272,81 @@ static void blockd_reset(void *dev)
     atomic_store(&b->disk.writeback, true);
 }
 
+/*
+ * DEVICE_STATE (issue 18): what lives only in this process once the rings are stopped (every
+ * request popped has completed by then: stop_queue waits for them, so nothing is in flight).
+ * The guest's write-cache choice (the writeback bit it wrote into config space) and the
+ * counters vm.counters shows; capacity, read-only and the queue count are checked on load
+ * against the disk this process opened, so a state never lands on a different disk layout.
+ */
+struct blockd_state {
+    uint64_t size;
+    uint8_t writeback, readonly;
+    uint16_t num_queues;
+    uint32_t reserved;
+    struct blk_stats stats[]; /* num_queues of them */
+};
+_Static_assert(sizeof(struct blockd_state) == 16, "blockd_state layout");
+
+static int blockd_save_state(void *dev, uint8_t *buf, size_t cap)
+{
+    struct blockd *b = dev;
+    struct blockd_state st = {
+        .size = atomic_load(&b->disk.size),
+        .writeback = atomic_load(&b->disk.writeback),
+        .readonly = b->disk.readonly,
+        .num_queues = b->disk.num_queues,
+    };
+    size_t n = sizeof(st) + (size_t)st.num_queues * sizeof(struct blk_stats);
+
+    if (n > cap || st.num_queues > BLOCKD_MAX_QUEUES)
+        return -E2BIG;
+    memcpy(buf, &st, sizeof(st));
+    memcpy(buf + sizeof(st), b->stats, (size_t)st.num_queues * sizeof(struct blk_stats));
+    return (int)n;
+}
+
+static bool stats_sane(const struct blk_stats_dir *d)
+{
+    return d->ops ? d->lat_min <= d->lat_max
+                  : !d->bytes && !d->lat_min && !d->lat_max && !d->lat_total;
+}
+
+static int blockd_load_state(void *dev, const uint8_t *buf, size_t len)
+{
+    struct blockd *b = dev;
+    struct blockd_state st;
+    struct blk_stats q[BLOCKD_MAX_QUEUES];
+    size_t n;
+
+    if (len < sizeof(st))
+        return -EINVAL;
+    memcpy(&st, buf, sizeof(st));
+    n = (size_t)st.num_queues * sizeof(struct blk_stats);
+    if (st.num_queues != b->disk.num_queues || len != sizeof(st) + n || st.writeback > 1 ||
+        st.readonly != b->disk.readonly || st.reserved) {
+        fprintf(stderr, "cellvm-blockd: device state for %u queues%s, this disk has %u%s\n",
+                st.num_queues, st.readonly ? " read-only" : "", b->disk.num_queues,
+                b->disk.readonly ? " read-only" : "");
+        return -EINVAL;
+    }
+    if (st.size != atomic_load(&b->disk.size)) {
+        fprintf(stderr, "cellvm-blockd: device state of a %llu-byte disk, the image has %llu\n",
+                (unsigned long long)st.size, (unsigned long long)atomic_load(&b->disk.size));
+        return -EINVAL;
+    }
+    memcpy(q, buf + sizeof(st), n);
+    for (unsigned i = 0; i < st.num_queues; i++)
+        if (!stats_sane(&q[i].rd) || !stats_sane(&q[i].wr))
+            return -EINVAL;
+    /* The rings are stopped: no queue thread writes the counters now. */
+    memcpy(b->stats, q, n);
+    atomic_store(&b->disk.writeback, st.writeback != 0);
+    fprintf(stderr, "cellvm-blockd: state loaded: write cache %s, %u queue(s) of counters\n",
+            st.writeback ? "writeback" : "writethrough", st.num_queues);
+    return 0;
+}
+
 static void blockd_stats(void *dev, Cellvm__DeviceStats *st)
 {
     struct blockd *b = dev;
@@ -317,6 +392,8 @@ int main(int argc, char **argv)
         .jail = blockd_jail,
         .control = blockd_control,
         .stats = blockd_stats,
+        .save_state = blockd_save_state,
+        .load_state = blockd_load_state,
     };
     status = devproc_main(argc, argv, &b.ops, &b);
     blockd_reset(&b);

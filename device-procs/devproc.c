@@ -53,8 +53,50 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
                       __atomic_load_n(&dp->reset_queue, __ATOMIC_RELAXED), err);
 }
 
+static void unwatch_xfer(struct devproc *dp)
+{
+    if (dp->ev_xfer)
+        event_free(dp->ev_xfer);
+    dp->ev_xfer = NULL;
+    dp->xfer_fd = -1;
+}
+
+static void sync_xfer(struct devproc *dp);
+
+static void on_xfer(evutil_socket_t fd, short what, void *arg)
+{
+    struct devproc *dp = arg;
+
+    (void)fd;
+    (void)what;
+    vu_backend_xfer_pump(dp->vu);
+    sync_xfer(dp);
+}
+
+/* The loop watches the DEVICE_STATE pipe exactly while a transfer has bytes left to move. */
+static void sync_xfer(struct devproc *dp)
+{
+    bool wr;
+    int fd = vu_backend_xfer_fd(dp->vu, &wr);
+
+    if (fd == dp->xfer_fd && (fd < 0 || dp->ev_xfer))
+        return;
+    unwatch_xfer(dp);
+    if (fd < 0)
+        return;
+    dp->ev_xfer = event_new(dp->base, fd, (wr ? EV_WRITE : EV_READ) | EV_PERSIST, on_xfer, dp);
+    if (!dp->ev_xfer || event_add(dp->ev_xfer, NULL) < 0) {
+        /* Left to CHECK_DEVICE_STATE, which moves what it can and reports the rest. */
+        fprintf(stderr, "%s: cannot watch the device state pipe\n", dp->ops->name);
+        unwatch_xfer(dp);
+        return;
+    }
+    dp->xfer_fd = fd;
+}
+
 static void drop_conn(struct devproc *dp)
 {
+    unwatch_xfer(dp);
     vu_backend_disconnect(dp->vu);
     if (dp->ev_conn) {
         event_free(dp->ev_conn);
@@ -77,8 +119,10 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 
     (void)what;
     r = vu_backend_handle(dp->vu, fd);
-    if (!r)
+    if (!r) {
+        sync_xfer(dp);
         return;
+    }
     if (r != -EPIPE)
         fprintf(stderr, "%s: dropping frontend: %s\n", dp->ops->name, strerror(-r));
     drop_conn(dp);
@@ -379,6 +423,7 @@ static void teardown(struct devproc *dp)
     struct event *evs[] = { dp->ev_listen, dp->ev_conn, dp->ev_ctl,       dp->ev_notify,
                             dp->ev_term,   dp->ev_int,  dp->ev_ctl_listen };
 
+    unwatch_xfer(dp);
     if (dp->vu)
         vu_backend_free(dp->vu);
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -427,6 +472,7 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
         .ctl_fd = -1,
         .ctl_listen_fd = -1,
         .notify_fd = -1,
+        .xfer_fd = -1,
         .seccomp = DEVPROC_SECCOMP_LOG,
         .exit_code = 1,
     };

@@ -94,6 +94,17 @@ struct devproc_ops {
     /* A device-specific control message (Resize, LinkState, BalloonTarget) from the controller.
        Optional. */
     int (*control)(void *dev, struct devproc *dp, const Cellvm__Envelope *msg);
+    /*
+     * vhost-user DEVICE_STATE (issue 18), both or neither (the feature is offered only with
+     * both): the device's own state that neither the rings nor the config space hold, with
+     * every queue stopped. save_state writes at most cap bytes to buf and returns their count
+     * or -errno. load_state gets the payload a save_state of the same device type produced
+     * with the same acked features (framing, version and checksum checked by the runtime); it
+     * validates every field and returns 0, or -errno with the device left as it was. Optional.
+     */
+    int (*save_state)(void *dev, uint8_t *buf, size_t cap);
+    int (*load_state)(void *dev, const uint8_t *buf, size_t len);
+
     /* Per-queue counters beyond the virtq's own, and rusage, for a Stats request. Optional. */
     void (*stats)(void *dev, Cellvm__DeviceStats *st);
 };

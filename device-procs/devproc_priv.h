@@ -28,7 +28,9 @@ struct devproc {
     enum devproc_seccomp seccomp;
     struct event_base *base; /* owned, like every event below */
     struct event *ev_listen, *ev_conn, *ev_ctl, *ev_notify, *ev_term, *ev_int, *ev_ctl_listen;
-    uint32_t reset_queue; /* atomics: last needs_reset report */
+    struct event *ev_xfer; /* owned: the DEVICE_STATE pipe while a transfer moves bytes */
+    int xfer_fd;           /* borrowed from dp->vu: the fd ev_xfer watches, -1 if none */
+    uint32_t reset_queue;  /* atomics: last needs_reset report */
     int32_t reset_err;
     int exit_code;
 };

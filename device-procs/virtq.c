@@ -7,6 +7,7 @@
 
 #include "device-procs/devmem.h"
 #include "device-procs/inflight.h"
+#include "ipc/dirty_log.h"
 
 /*
  * The rings live in guest memory the driver writes concurrently: every field is read once into
@@ -210,6 +211,71 @@ void virtq_unpop(struct virtq *vq)
     vq->last_avail_idx--;
 }
 
+void virtq_log_write(struct virtq *vq, uint64_t gpa, uint64_t len)
+{
+    dirty_log_mark(vq->log.base, vq->log.size, gpa, len);
+}
+
+/* The used ring's bytes [off, off + len) were written. */
+static void log_used(struct virtq *vq, uint64_t off, uint64_t len)
+{
+    if (vq->log.base && vq->log.used)
+        dirty_log_mark(vq->log.base, vq->log.size, vq->log.used_gpa + off, len);
+}
+
+/* Used entries [from, from + n) (ring positions, wrapping) and the index were written. */
+static void log_used_entries(struct virtq *vq, uint16_t from, unsigned n)
+{
+    uint16_t slot = from & (vq->num - 1);
+    unsigned first = n < (unsigned)(vq->num - slot) ? n : (unsigned)(vq->num - slot);
+
+    log_used(vq, 4 + 8ull * slot, 8ull * first);
+    if (n > first)
+        log_used(vq, 4, 8ull * (n - first));
+    log_used(vq, 2, 2);
+}
+
+/*
+ * The first `written` bytes of the writable part of the chain at head were written: their pages
+ * are marked, walking the chain again by guest-physical address (the element's iovecs are host
+ * addresses). Bounded like walk(); a chain the driver changed meanwhile is logged as it now
+ * reads, or where it stops making sense.
+ */
+static void log_chain(struct virtq *vq, uint16_t head, uint64_t written)
+{
+    const struct vring_desc *t = vq->desc;
+    uint32_t size = vq->num, i = head, count = 0;
+    bool in_indirect = false;
+
+    if (!vq->log.base || !written || head >= vq->num)
+        return;
+    while (written && ++count <= size) {
+        struct vring_desc d;
+
+        memcpy(&d, &t[i], sizeof(d));
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            if (in_indirect || !d.len || d.len % sizeof(d) || d.len / sizeof(d) > VIRTQ_MAX_SIZE)
+                return;
+            t = devmem_gpa(vq->mem, d.addr, d.len);
+            if (!t)
+                return;
+            size = d.len / sizeof(d);
+            in_indirect = true;
+            i = count = 0;
+            continue;
+        }
+        if (d.flags & VRING_DESC_F_WRITE) {
+            uint64_t n = d.len < written ? d.len : written;
+
+            dirty_log_mark(vq->log.base, vq->log.size, d.addr, n);
+            written -= n;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT) || d.next >= size)
+            return;
+        i = d.next;
+    }
+}
+
 int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written)
 {
     struct vring_used_elem *u;
@@ -223,6 +289,9 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written
     u->len = written;
     vq->used_idx++;
     store16(&vq->used->idx, vq->used_idx);
+    /* After the writes they describe: a page copied before its mark is sent again. */
+    log_chain(vq, elem->head, written);
+    log_used_entries(vq, (uint16_t)(vq->used_idx - 1), 1);
     vq->stats.bytes_in += written;
     if (vq->inflight)
         inflight_clear(vq->inflight, elem->head, vq->used_idx);
@@ -246,6 +315,9 @@ int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, 
     }
     vq->used_idx = (uint16_t)(vq->used_idx + n);
     store16(&vq->used->idx, vq->used_idx);
+    for (unsigned i = 0; vq->log.base && i < n; i++)
+        log_chain(vq, heads[i], lens[i]);
+    log_used_entries(vq, before, n);
     /* The record moves past the group with its last head only: a death while the heads are
        cleared leaves the group to the used-ring walk on attach, not resubmitted. */
     for (unsigned i = 0; vq->inflight && i < n; i++)
@@ -283,18 +355,23 @@ int virtq_notify(struct virtq *vq)
 void virtq_disable_notify(struct virtq *vq)
 {
     /* With EVENT_IDX the driver kicks once per avail_event crossing: nothing to do. */
-    if (!vq->event_idx && vq->used)
+    if (!vq->event_idx && vq->used) {
         store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+        log_used(vq, 0, 2);
+    }
 }
 
 bool virtq_enable_notify(struct virtq *vq)
 {
     if (!vq->used || vq->broken)
         return false;
-    if (vq->event_idx)
+    if (vq->event_idx) {
         store16(avail_event(vq), vq->last_avail_idx);
-    else
+        log_used(vq, 4 + 8ull * vq->num, 2);
+    } else {
         store16(&vq->used->flags, 0);
+        log_used(vq, 0, 2);
+    }
     /* Publish the request before looking again, or a kick between the two is lost. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return !virtq_empty(vq);

@@ -56,6 +56,21 @@ struct virtq_stats {
     uint64_t bytes_in; /* bytes the device reported written */
 };
 
+/*
+ * Dirty logging (vhost-user LOG_ALL with a SET_LOG_BASE log): set by the backend while the queue
+ * is stopped, read by the device thread. With base set, every write this file makes into guest
+ * memory marks its pages: the writable bytes a push reports (the chain walked again from its
+ * head), and the used ring at used_gpa (flags, entries, idx, avail_event) when `used` is set
+ * (SET_VRING_ADDR's VHOST_VRING_F_LOG). Devices that write guest memory outside a chain call
+ * virtq_log_write.
+ */
+struct virtq_log {
+    uint8_t *base; /* borrowed from the backend; NULL: not logging */
+    uint64_t size; /* bytes */
+    bool used;
+    uint64_t used_gpa;
+};
+
 struct virtq {
     uint16_t index;
     uint16_t num;   /* ring size, a power of two */
@@ -75,7 +90,12 @@ struct virtq {
     int broken; /* 0 or the -errno that broke the ring; sticky until re-setup */
     struct virtq_inflight *inflight; /* INFLIGHT_SHMFD region for this queue, or NULL */
     struct virtq_stats stats;
+    struct virtq_log log;
 };
+
+/* Marks [gpa, gpa + len) in the queue's dirty log, if one is set (a device's write to guest
+ * memory outside the chains it pushes). */
+void virtq_log_write(struct virtq *vq, uint64_t gpa, uint64_t len);
 
 /*
  * Pops the next available chain into elem. Returns 1 popped, 0 ring empty, or -errno for a

@@ -16,7 +16,7 @@
     ((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
      (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                            \
      (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |                                 \
-     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE))
+     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD))
 /* Features a device may add on top; anything else in ops is ignored. */
 #define DEVICE_PF \
     ((1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ))
@@ -41,13 +41,19 @@ struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
     b->ops = ops;
     b->dev = dev;
     b->nqueues = ops->max_queues;
-    b->offered = ops->features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+    /* LOG_ALL: every write into guest memory goes through virtq.c, which logs it. */
+    b->offered =
+        ops->features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_USER_F_LOG_ALL);
     b->offered_pf = BASE_PF | (ops->protocol_features & DEVICE_PF);
     if (!ops->get_config)
         b->offered_pf &=
             ~((1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ));
+    /* DEVICE_STATE only for a device that can both save and load. */
+    if (ops->save_state && ops->load_state)
+        b->offered_pf |= 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE;
     b->backend_req_fd = -1;
     b->inflight_guard = -1;
+    b->xfer.fd = -1;
     devmem_init(&b->mem);
     b->mem.keep_fds = ops->keep_mem_fds;
     for (uint16_t i = 0; i < b->nqueues; i++) {
@@ -68,6 +74,7 @@ void vu_backend_free(struct vu_backend *b)
 
 void vu_backend_disconnect(struct vu_backend *b)
 {
+    vub_xfer_abort(b);
     vub_ring_teardown(b);
     if (b->backend_req_fd >= 0)
         close(b->backend_req_fd);
@@ -106,20 +113,25 @@ int vu_backend_config_changed(struct vu_backend *b)
 
 static int set_features(struct vu_backend *b, uint64_t f)
 {
+    const uint64_t log_all = 1ull << VHOST_USER_F_LOG_ALL;
     bool proto = f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+    bool only_log = b->features_set && !((f ^ b->features) & ~log_all);
     int r;
 
     if (f & ~b->offered)
         return -EINVAL;
-    /* Features change under running queues only for LOG_ALL, which is not offered. */
+    /* Features change under running queues only for LOG_ALL (a migration starting or ending):
+     * the queues stop and restart around it so each picks the log up or drops it. */
     for (uint16_t i = 0; i < b->nqueues; i++)
-        if (b->q[i].running && f != b->features)
+        if (b->q[i].running && !only_log)
             return -EBUSY;
-    if (b->ops->set_features) {
-        r = b->ops->set_features(b->dev, f & ~(1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+    if (b->ops->set_features && !only_log) {
+        r = b->ops->set_features(b->dev, f & ~(1ull << VHOST_USER_F_PROTOCOL_FEATURES) & ~log_all);
         if (r)
             return r;
     }
+    if ((f ^ b->features) & log_all)
+        vub_stop_all(b);
     b->features = f;
     b->features_set = true;
     /* Without bit 30 every ring is enabled at once; SET_FEATURES never disables one. */
@@ -159,6 +171,7 @@ static int set_config(struct vu_backend *b, const struct vu_config *c)
 
 static int reset_device(struct vu_backend *b)
 {
+    vub_xfer_abort(b);
     for (uint16_t i = 0; i < b->nqueues; i++)
         vub_reset_queue(b, i);
     /* Ownership, protocol features, memory and the backend channel stay. */
@@ -212,6 +225,9 @@ static int dispatch(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nfd
         b->backend_req_fd = fds[0];
         fds[0] = -1;
         return 0;
+    case VHOST_USER_SET_DEVICE_STATE_FD:
+    case VHOST_USER_CHECK_DEVICE_STATE:
+        return vub_state_request(b, m, fds, reply_size);
     default:
         return vub_ring_request(b, m, fds, nfds, reply_size, reply_fd);
     }
@@ -228,6 +244,8 @@ static bool always_replies(uint32_t req)
     case VHOST_USER_GET_CONFIG:
     case VHOST_USER_GET_INFLIGHT_FD:
     case VHOST_USER_GET_MAX_MEM_SLOTS:
+    case VHOST_USER_SET_DEVICE_STATE_FD:
+    case VHOST_USER_CHECK_DEVICE_STATE:
         return true;
     default:
         return false;
@@ -259,6 +277,10 @@ int vu_backend_handle(struct vu_backend *b, int sock)
     }
     need_reply = (m.hdr.flags & VHOST_USER_FLAG_NEED_REPLY) &&
                  vub_has_pf(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
+    /* SET_LOG_BASE with its fd is answered either way (QEMU, DPDK and libvhost-user do, and a
+     * frontend waits for it before it relies on the log): a u64, 0 mapped, 1 refused. */
+    if (m.hdr.request == VHOST_USER_SET_LOG_BASE)
+        need_reply = true;
     r = dispatch(b, &m, fds, nfds, &reply_size, &reply_fd);
     if (always_replies(m.hdr.request)) {
         /* A GET that cannot be answered leaves the frontend waiting: drop it instead. */

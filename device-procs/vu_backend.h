@@ -44,6 +44,15 @@ int vu_backend_config_changed(struct vu_backend *b);
 /* True once every queue is stopped (the device is suspended). */
 bool vu_backend_suspended(const struct vu_backend *b);
 
+/*
+ * A DEVICE_STATE transfer in progress: the pipe fd the owner's loop should watch (for writing
+ * when *write, else reading), -1 when none. vu_backend_xfer_pump moves what the pipe allows
+ * without blocking, bounded per call; when it or vu_backend_handle ends the transfer, the fd
+ * is closed and vu_backend_xfer_fd returns -1 (or the next transfer's fd).
+ */
+int vu_backend_xfer_fd(const struct vu_backend *b, bool *write);
+void vu_backend_xfer_pump(struct vu_backend *b);
+
 /* Per-queue counters for stats; NULL for an index beyond max_queues. */
 const struct virtq *vu_backend_queue(const struct vu_backend *b, uint16_t idx);
 

@@ -16,10 +16,23 @@ struct vu_queue {
     int err_fd;      /* owned: SET_VRING_ERR eventfd, -1 if none */
     bool addr_set;
     uint64_t desc_uva, avail_uva, used_uva;
-    bool kick_set; /* SET_VRING_KICK seen since the last stop */
+    bool log_used;    /* SET_VRING_ADDR carried VHOST_VRING_F_LOG */
+    uint64_t log_gpa; /* ... and this guest-physical address of the used ring */
+    bool kick_set;    /* SET_VRING_KICK seen since the last stop */
     bool enabled;
     bool running; /* handed to the device with start_queue */
     struct virtq_inflight inflight;
+};
+
+/* A DEVICE_STATE transfer (vu_xfer.c), from SET_DEVICE_STATE_FD to CHECK_DEVICE_STATE. */
+struct vub_xfer {
+    int fd;       /* owned: the pipe end while bytes are left to move, -1 otherwise */
+    bool started; /* SET_DEVICE_STATE_FD seen since the last check */
+    bool load;
+    uint8_t *buf; /* owned: the blob, VU_DEVSTATE_MAX + 1 bytes while the fd is open */
+    size_t len, pos;
+    int result;      /* 0, or the first -errno */
+    const char *why; /* static text for result */
 };
 
 struct vu_backend {
@@ -35,9 +48,13 @@ struct vu_backend {
     uint64_t inflight_size;
     int inflight_guard; /* devmem_guard slot of a SET_INFLIGHT_FD mapping, -1 if none */
     uint16_t inflight_nq, inflight_qs;
+    uint8_t *log_base; /* owned mapping of SET_LOG_BASE's dirty log, NULL if none */
+    uint64_t log_size;
+    int log_guard; /* its devmem_guard slot, -1 if none */
     struct devmem mem;
     uint16_t nqueues;
     struct vu_queue *q; /* owned: nqueues entries */
+    struct vub_xfer xfer;
 };
 
 static inline bool vub_has_pf(const struct vu_backend *b, unsigned bit)
@@ -55,7 +72,13 @@ int vub_sync_all(struct vu_backend *b);
 /* Forgets queue i's setup (RESET_DEVICE, disconnect): stops it, closes its fds. */
 void vub_reset_queue(struct vu_backend *b, uint16_t i);
 
-/* Every queue reset, guest memory and the inflight buffer dropped (disconnect). */
+/* LOG_ALL negotiated with a log mapped: the queues mark what they write. */
+static inline bool vub_logging(const struct vu_backend *b)
+{
+    return (b->features & (1ull << VHOST_USER_F_LOG_ALL)) && b->log_base;
+}
+
+/* Every queue reset, guest memory, the inflight buffer and the log dropped (disconnect). */
 void vub_ring_teardown(struct vu_backend *b);
 
 /*
@@ -64,5 +87,11 @@ void vub_ring_teardown(struct vu_backend *b);
  */
 int vub_ring_request(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nfds,
                      uint32_t *reply_size, int *reply_fd);
+
+/* SET_DEVICE_STATE_FD and CHECK_DEVICE_STATE (vu_xfer.c): always answered, 0 or -EPROTO when
+ * DEVICE_STATE was not negotiated. fds[0] is taken over when used. */
+int vub_state_request(struct vu_backend *b, struct vu_msg *m, int *fds, uint32_t *reply_size);
+/* Ends a transfer in progress, closing its fd (disconnect, reset, a new transfer). */
+void vub_xfer_abort(struct vu_backend *b);
 
 #endif

@@ -8,6 +8,7 @@
 #include "device-procs/devmem_guard.h"
 #include "device-procs/devmem_sys.h"
 #include "device-procs/vu_backend_priv.h"
+#include "ipc/dirty_log.h"
 
 static void close_fd(int *fd)
 {
@@ -64,6 +65,10 @@ int vub_sync_queue(struct vu_backend *b, uint16_t i)
     if (r)
         return r;
     q->vq.event_idx = b->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+    q->vq.log = (struct virtq_log){ .base = vub_logging(b) ? b->log_base : NULL,
+                                    .size = b->log_size,
+                                    .used = q->log_used,
+                                    .used_gpa = q->log_gpa };
     q->vq.indirect = b->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
     virtq_prepare(&q->vq);
     r = attach_inflight(b, i);
@@ -254,21 +259,24 @@ static int set_vring_addr(struct vu_backend *b, const struct vu_vring_addr *a)
 
     if (!q)
         return -ERANGE;
-    if (q->running)
-        return -EBUSY;
-    if (a->flags & VHOST_USER_VRING_F_LOG)
-        return -ENOTSUP; /* no LOG_SHMFD offered */
+    if (a->flags & ~VHOST_USER_VRING_F_LOG)
+        return -EINVAL;
     /* Check now when memory is known, so the frontend hears about a bad ring early. */
     if (b->mem.n && q->vq.num) {
         probe = q->vq;
         if (virtq_map(&probe, &b->mem, a->desc, a->avail, a->used))
             return -EFAULT;
     }
+    /* A running ring takes new addresses (the frontend switching its log flag at migration)
+     * only stopped and restarted where it was. */
+    vub_stop_queue(b, (uint16_t)(q - b->q));
     q->desc_uva = a->desc;
     q->avail_uva = a->avail;
     q->used_uva = a->used;
+    q->log_used = a->flags & VHOST_USER_VRING_F_LOG;
+    q->log_gpa = a->log;
     q->addr_set = true;
-    return 0;
+    return vub_sync_queue(b, (uint16_t)(q - b->q));
 }
 
 static bool any_running(const struct vu_backend *b)
@@ -360,6 +368,57 @@ static int set_inflight(struct vu_backend *b, const struct vu_inflight *in, int 
     return 0;
 }
 
+static void drop_log(struct vu_backend *b)
+{
+    devmem_guard_remove(b->log_guard);
+    b->log_guard = -1;
+    devmem_sys_unmap(b->log_base, b->log_size);
+    b->log_base = NULL;
+    b->log_size = 0;
+}
+
+/*
+ * SET_LOG_BASE with LOG_SHMFD: maps the frontend's log (size bytes of the fd at offset) in place
+ * of the old one, the queues stopped meanwhile so none writes to a log being unmapped. A size
+ * of 0 or above DIRTY_LOG_MAX, an offset not page-aligned, a range past the end of its file,
+ * an fd that cannot be mapped: refused, the old log kept.
+ */
+static int set_log_base(struct vu_backend *b, const struct vu_msg *m, int *fds, size_t nfds)
+{
+    const char *why = NULL;
+    void *base = NULL;
+    int fd, guard = -1, r = 0;
+    uint64_t size, off;
+
+    if (!nfds)
+        return -EINVAL;
+    fd = fds[0];
+    fds[0] = -1;
+    if (!vub_has_pf(b, VHOST_USER_PROTOCOL_F_LOG_SHMFD) || m->hdr.size != sizeof(m->p.log))
+        r = -EPROTO;
+    size = m->p.log.size;
+    off = m->p.log.offset;
+    if (!r && (!size || size > DIRTY_LOG_MAX || off % DIRTY_LOG_PAGE))
+        r = -EINVAL;
+    if (!r && (r = devmem_sys_check_fd(fd, off, size, &why)) != 0)
+        fprintf(stderr, "vhost-user: SET_LOG_BASE: %s\n", why);
+    if (!r)
+        r = devmem_sys_map(fd, off, size, &base);
+    close(fd);
+    if (!r && (guard = devmem_guard_add(base, size, NULL)) < 0) {
+        r = guard;
+        devmem_sys_unmap(base, size);
+    }
+    if (r)
+        return r;
+    vub_stop_all(b);
+    drop_log(b);
+    b->log_base = base;
+    b->log_size = size;
+    b->log_guard = guard;
+    return vub_sync_all(b);
+}
+
 int vub_ring_request(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nfds,
                      uint32_t *reply_size, int *reply_fd)
 {
@@ -390,6 +449,8 @@ int vub_ring_request(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nf
         return get_inflight(b, m, reply_size, reply_fd);
     case VHOST_USER_SET_INFLIGHT_FD:
         return set_inflight(b, &m->p.inflight, fds);
+    case VHOST_USER_SET_LOG_BASE:
+        return set_log_base(b, m, fds, nfds);
     default:
         return -ENOTSUP;
     }
@@ -401,4 +462,5 @@ void vub_ring_teardown(struct vu_backend *b)
         vub_reset_queue(b, i);
     devmem_clear(&b->mem);
     drop_inflight(b);
+    drop_log(b);
 }

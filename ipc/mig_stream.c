@@ -1,10 +1,12 @@
 #include "ipc/mig_stream.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -72,6 +74,8 @@ static bool len_ok(uint16_t cmd, uint64_t len)
         return len > 0 && len <= MIG_MAX_STATE;
     case MIG_MEMORY:
         return len > MIG_TABLE_SIZE(1) && len <= MIG_TABLE_SIZE(MIG_MAX_RANGES) + MIG_MAX_DATA;
+    case MIG_MEMORY_FD:
+        return len >= MIG_MEMFD_SIZE(1) && len <= MIG_MEMFD_SIZE(MIG_MAX_MEMFDS);
     case MIG_REPLY:
         return len <= MIG_MAX_REASON;
     default:
@@ -98,7 +102,7 @@ int mig_hdr_decode(const uint8_t *buf, size_t len, struct mig_hdr *h, char *err,
     h->len = get64(buf + 16);
     if (get16(buf + 10) || get32(buf + 12))
         return fail(err, errlen, "reserved header bytes are not zero");
-    if (h->cmd < MIG_START || (h->cmd > MIG_ABANDON && h->cmd != MIG_REPLY)) {
+    if (h->cmd < MIG_START || (h->cmd > MIG_MEMORY_FD && h->cmd != MIG_REPLY)) {
         snprintf(err, errlen, "migration stream: unknown command %u", h->cmd);
         return -EPROTO;
     }

@@ -71,6 +71,8 @@ static const struct req_shape shapes[VHOST_USER_REQUEST_MAX] = {
     [VHOST_USER_REM_MEM_REG] = { "REM_MEM_REG", SZ_EXACT, FD_OPT, 40 },
     [VHOST_USER_SET_STATUS] = { "SET_STATUS", SZ_EXACT, FD_NONE, 8 },
     [VHOST_USER_GET_STATUS] = { "GET_STATUS", SZ_NONE, FD_NONE, 0 },
+    [VHOST_USER_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", SZ_EXACT, FD_ONE, 8 },
+    [VHOST_USER_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", SZ_NONE, FD_NONE, 0 },
 };
 
 const char *vu_request_name(uint32_t request)

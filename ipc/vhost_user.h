@@ -47,6 +47,7 @@ enum {
     VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS = 14,
     VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
     VHOST_USER_PROTOCOL_F_STATUS = 16,
+    VHOST_USER_PROTOCOL_F_DEVICE_STATE = 19,
 };
 
 /* Frontend → backend requests. */
@@ -92,6 +93,8 @@ enum vu_request {
     VHOST_USER_REM_MEM_REG = 38,
     VHOST_USER_SET_STATUS = 39,
     VHOST_USER_GET_STATUS = 40,
+    VHOST_USER_SET_DEVICE_STATE_FD = 42,
+    VHOST_USER_CHECK_DEVICE_STATE = 43,
     VHOST_USER_REQUEST_MAX,
 };
 
@@ -109,6 +112,14 @@ enum vu_backend_request {
 
 /* SET_VRING_ADDR flags. */
 #define VHOST_USER_VRING_F_LOG 1u
+
+/* SET_DEVICE_STATE_FD: direction and phase in the request; the reply's u64 holds an error
+ * code in bits 0-7 and, in bit 8, "no fd in this reply: use the one you sent". */
+#define VHOST_USER_TRANSFER_STATE_SAVE          0u
+#define VHOST_USER_TRANSFER_STATE_LOAD          1u
+#define VHOST_USER_TRANSFER_STATE_PHASE_STOPPED 0u
+#define VHOST_USER_DEVICE_STATE_ERR_MASK        0xffull
+#define VHOST_USER_DEVICE_STATE_NOFD            (1ull << 8)
 
 /* SET_CONFIG flags. */
 #define VHOST_USER_CONFIG_WRITABLE  0u
@@ -175,8 +186,14 @@ struct vu_inflight {
 };
 #define VU_INFLIGHT_MIN_SIZE 20u
 
+struct vu_device_state {
+    uint32_t direction; /* VHOST_USER_TRANSFER_STATE_SAVE or _LOAD */
+    uint32_t phase;     /* VHOST_USER_TRANSFER_STATE_PHASE_STOPPED */
+};
+
 union vu_payload {
     uint64_t u64;
+    struct vu_device_state dstate;
     struct vu_vring_state state;
     struct vu_vring_addr addr;
     struct vu_mem_table mem;

@@ -125,6 +125,9 @@ int vu_fe_set_features(struct vu_frontend *fe, uint64_t features)
 
     if (fe->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
         features |= 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
+    /* A driver restarting its device during a migration keeps the backend logging. */
+    if (fe->log_all)
+        features |= 1ull << VHOST_USER_F_LOG_ALL;
     r = set_u64(fe, VHOST_USER_SET_FEATURES, features);
     if (!r)
         fe->features = features;
@@ -365,8 +368,8 @@ int vu_fe_set_vring_enable(struct vu_frontend *fe, uint16_t idx, bool enable)
     return vring_state(fe, VHOST_USER_SET_VRING_ENABLE, idx, enable);
 }
 
-int vu_fe_set_vring_addr(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
-                         uint64_t used)
+int vu_fe_set_vring_addr_log(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
+                             uint64_t used, bool log, uint64_t used_gpa)
 {
     struct vu_msg m;
 
@@ -376,7 +379,51 @@ int vu_fe_set_vring_addr(struct vu_frontend *fe, uint16_t idx, uint64_t desc, ui
     m.p.addr.desc = desc;
     m.p.addr.avail = avail;
     m.p.addr.used = used;
+    if (log) {
+        m.p.addr.flags = VHOST_USER_VRING_F_LOG;
+        m.p.addr.log = used_gpa;
+    }
     return request(fe, &m, NULL, 0);
+}
+
+int vu_fe_set_vring_addr(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
+                         uint64_t used)
+{
+    return vu_fe_set_vring_addr_log(fe, idx, desc, avail, used, false, 0);
+}
+
+int vu_fe_set_log_base(struct vu_frontend *fe, int fd, uint64_t size, uint64_t offset)
+{
+    struct vu_msg m;
+    int r;
+
+    if (!(fe->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD)))
+        return -ENOTSUP;
+    /* One answer either way: QEMU's and DPDK's backends always reply, rust-vmm's only to
+     * NEED_REPLY (with REPLY_ACK), cellvm's to both. */
+    vu_msg_init(&m, VHOST_USER_SET_LOG_BASE, fe->reply_ack ? VHOST_USER_FLAG_NEED_REPLY : 0,
+                sizeof(m.p.log));
+    m.p.log.size = size;
+    m.p.log.offset = offset;
+    r = vu_msg_send(fe->sock, &m, &fd, 1);
+    if (!r)
+        r = recv_reply(fe, VHOST_USER_SET_LOG_BASE, &m, NULL);
+    if (r)
+        return r;
+    /* DPDK answers with no payload, QEMU's libvhost-user and cellvm's backends with a u64. */
+    if (m.hdr.size == 0)
+        return 0;
+    if (m.hdr.size != 8)
+        return -EBADMSG;
+    return m.p.u64 ? -EIO : 0;
+}
+
+int vu_fe_set_log_all(struct vu_frontend *fe, bool on)
+{
+    uint64_t f = fe->features & ~(1ull << VHOST_USER_F_LOG_ALL);
+
+    fe->log_all = on;
+    return vu_fe_set_features(fe, f);
 }
 
 static int vring_fd(struct vu_frontend *fe, uint32_t req, uint16_t idx, int fd)
@@ -421,7 +468,8 @@ int vu_fe_start_vring(struct vu_frontend *fe, uint16_t idx, const struct vu_fe_v
     int r = vu_fe_set_vring_num(fe, idx, v->num);
 
     if (!r)
-        r = vu_fe_set_vring_addr(fe, idx, v->desc_uva, v->avail_uva, v->used_uva);
+        r = vu_fe_set_vring_addr_log(fe, idx, v->desc_uva, v->avail_uva, v->used_uva,
+                                     fe->log_all && v->has_gpa, v->used_gpa);
     if (!r)
         r = vu_fe_set_vring_base(fe, idx, v->base);
     if (!r)

@@ -23,6 +23,9 @@ struct vu_frontend {
     uint64_t features;          /* acked virtio features (incl. bit 30 when offered) */
     uint64_t protocol_features; /* acked protocol features */
     bool reply_ack;             /* REPLY_ACK negotiated */
+    /* Dirty logging on (vu_fe_set_log_all): SET_FEATURES carries LOG_ALL and rings started
+     * with a known used-ring address carry VHOST_VRING_F_LOG. */
+    bool log_all;
     /* Called from vu_fe_handle_backend_req for CONFIG_CHANGE_MSG. Optional. */
     void (*config_changed)(void *opaque);
     void *opaque;
@@ -48,8 +51,10 @@ struct vu_fe_vring {
     uint64_t desc_uva; /* ring addresses as frontend user addresses */
     uint64_t avail_uva;
     uint64_t used_uva;
-    int kick_fd; /* owned by the caller; -1 sends NOFD (backend polls) */
-    int call_fd; /* owned by the caller; -1 sends NOFD */
+    int kick_fd;       /* owned by the caller; -1 sends NOFD (backend polls) */
+    int call_fd;       /* owned by the caller; -1 sends NOFD */
+    bool has_gpa;      /* used_gpa is known: the ring can be logged */
+    uint64_t used_gpa; /* guest-physical address of the used ring */
 };
 
 /* Starts with sock (taken over: closed by vu_fe_close); backend_req_fd = -1. */
@@ -90,7 +95,19 @@ int vu_fe_get_queue_num(struct vu_frontend *fe, uint64_t *num);
 int vu_fe_set_vring_num(struct vu_frontend *fe, uint16_t idx, uint16_t num);
 int vu_fe_set_vring_addr(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
                          uint64_t used);
+/* Same with VHOST_VRING_F_LOG and the used ring's guest-physical address when log is set. */
+int vu_fe_set_vring_addr_log(struct vu_frontend *fe, uint16_t idx, uint64_t desc, uint64_t avail,
+                             uint64_t used, bool log, uint64_t used_gpa);
 int vu_fe_set_vring_base(struct vu_frontend *fe, uint16_t idx, uint16_t base);
+
+/*
+ * Dirty logging (live migration). SET_LOG_BASE hands the backend size bytes of fd at offset as
+ * its log (LOG_SHMFD negotiated, else -ENOTSUP) and waits for its answer (-EIO refused).
+ * vu_fe_set_log_all switches LOG_ALL in SET_FEATURES, keeping the acked features; the caller
+ * then sends each started ring's address again with or without the log flag.
+ */
+int vu_fe_set_log_base(struct vu_frontend *fe, int fd, uint64_t size, uint64_t offset);
+int vu_fe_set_log_all(struct vu_frontend *fe, bool on);
 int vu_fe_set_vring_kick(struct vu_frontend *fe, uint16_t idx, int fd);
 int vu_fe_set_vring_call(struct vu_frontend *fe, uint16_t idx, int fd);
 int vu_fe_set_vring_enable(struct vu_frontend *fe, uint16_t idx, bool enable);
@@ -110,6 +127,17 @@ int vu_fe_get_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t 
                           uint64_t *size);
 int vu_fe_set_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t queue_size, int fd,
                           uint64_t size);
+
+/*
+ * DEVICE_STATE (protocol feature 19; vu_fe_state.c), every ring stopped: the backend's state
+ * into *buf (malloc'd, *len bytes, at most max), or buf's len bytes back into a backend, each
+ * ended by CHECK_DEVICE_STATE. 0, -ENOTSUP (not negotiated), -EIO (the backend refused or its
+ * check failed: the connection goes on), -EFBIG, -ETIMEDOUT (no progress for 5 s), or -errno
+ * from the connection.
+ */
+bool vu_fe_has_device_state(const struct vu_frontend *fe);
+int vu_fe_save_state(struct vu_frontend *fe, uint8_t **buf, size_t *len, size_t max);
+int vu_fe_load_state(struct vu_frontend *fe, const uint8_t *buf, size_t len);
 
 /*
  * Handles one message from the backend channel (call when backend_req_fd is readable):

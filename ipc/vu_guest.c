@@ -123,6 +123,8 @@ struct vu_fe_vring vu_gring_vring(const struct vu_gring *r, const struct vu_gmem
         .used_uva = base + r->used_gpa,
         .kick_fd = r->kick_fd,
         .call_fd = r->call_fd,
+        .has_gpa = true,
+        .used_gpa = r->used_gpa,
     };
     return v;
 }

@@ -335,6 +335,69 @@ static void netd_stats(void *dev, Cellvm__DeviceStats *st)
     }
 }
 
+/*
+ * DEVICE_STATE (issue 18), rings stopped: the MAC the guest sees (random unless mac= was given,
+ * so a restore or a migration must carry it), and each pair's counters. MTU and the pair count
+ * come from the spec and are checked on load; the offloads follow from the acked features,
+ * which the runtime checks and SET_FEATURES already applied to the TAP.
+ */
+struct netd_state {
+    uint8_t mac[6];
+    uint16_t mtu;
+    uint16_t npairs;
+    uint16_t ncounters;
+    uint32_t reserved;
+    uint64_t ctr[]; /* npairs x ncounters */
+};
+_Static_assert(sizeof(struct netd_state) == 16, "netd_state layout");
+
+static int netd_save_state(void *dev, uint8_t *buf, size_t cap)
+{
+    struct netd *n = dev;
+    struct netd_state st = { .mtu = n->mtu,
+                             .npairs = (uint16_t)n->pairs_ready,
+                             .ncounters = NET_C_COUNT };
+    size_t len = sizeof(st) + (size_t)st.npairs * NET_C_COUNT * 8;
+
+    if (len > cap)
+        return -E2BIG;
+    memcpy(st.mac, n->mac, 6);
+    memcpy(buf, &st, sizeof(st));
+    for (unsigned i = 0; i < n->pairs_ready; i++)
+        for (unsigned k = 0; k < NET_C_COUNT; k++) {
+            uint64_t v = net_pair_counter(&n->pairs[i], (enum net_ctr)k);
+
+            memcpy(buf + sizeof(st) + ((size_t)i * NET_C_COUNT + k) * 8, &v, 8);
+        }
+    return (int)len;
+}
+
+static int netd_load_state(void *dev, const uint8_t *buf, size_t len)
+{
+    struct netd *n = dev;
+    struct netd_state st;
+
+    if (len < sizeof(st))
+        return -EINVAL;
+    memcpy(&st, buf, sizeof(st));
+    if (st.npairs != n->pairs_ready || st.ncounters != NET_C_COUNT || st.mtu != n->mtu ||
+        st.reserved || len != sizeof(st) + (size_t)st.npairs * NET_C_COUNT * 8) {
+        fprintf(stderr, "cellvm-netd: device state for %u pairs, mtu %u; this device has %u, %u\n",
+                st.npairs, st.mtu, n->pairs_ready, n->mtu);
+        return -EINVAL;
+    }
+    if ((st.mac[0] & 1) || !(st.mac[0] | st.mac[1] | st.mac[2] | st.mac[3] | st.mac[4] | st.mac[5]))
+        return -EINVAL; /* multicast or all zero: not an address a NIC has */
+    /* The rings are stopped: no pair thread adds to its counters now. */
+    for (unsigned i = 0; i < st.npairs; i++)
+        for (unsigned k = 0; k < NET_C_COUNT; k++)
+            memcpy(&n->pairs[i].ctr[k], buf + sizeof(st) + ((size_t)i * NET_C_COUNT + k) * 8, 8);
+    memcpy(n->mac, st.mac, 6);
+    fprintf(stderr, "cellvm-netd: state loaded: mac %02x:%02x:%02x:%02x:%02x:%02x, %u pair(s)\n",
+            st.mac[0], st.mac[1], st.mac[2], st.mac[3], st.mac[4], st.mac[5], st.npairs);
+    return 0;
+}
+
 static void print_counters(const struct netd *n)
 {
     static const char *const names[NET_C_COUNT] = {
@@ -380,6 +443,8 @@ int main(int argc, char **argv)
         .reset = netd_reset,
         .control = netd_control,
         .stats = netd_stats,
+        .save_state = netd_save_state,
+        .load_state = netd_load_state,
     };
     status = devproc_main(argc, argv, &n.ops, &n);
     netd_reset(&n);

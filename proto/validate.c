@@ -444,6 +444,23 @@ int pb_validate_add_memory(const Cellvm__AddMemory *m, size_t nfds, const char *
     return 0;
 }
 
+int pb_validate_add_pmem(const Cellvm__AddPmem *m, size_t nfds, const char **why)
+{
+    const Cellvm__PmemDevice *d = m->pmem;
+
+    if (nfds != 1)
+        return pb_fail(why, "add_pmem.fds");
+    if (!d || !pb_text_ok(d->id, PB_MAX_ID_LEN, false, false))
+        return pb_fail(why, "add_pmem.pmem.id");
+    if (d->size == 0 || d->size % PB_PMEM_ALIGN || d->size > PB_MAX_PMEM_SIZE)
+        return pb_fail(why, "add_pmem.pmem.size");
+    if (d->pci_segment >= PB_MAX_PCI_SEGMENTS)
+        return pb_fail(why, "add_pmem.pmem.pci_segment");
+    if (d->fd_index)
+        return pb_fail(why, "add_pmem.pmem.fd_index");
+    return 0;
+}
+
 int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why)
 {
     if (m->errnum < 0 || m->errnum >= 4096)
@@ -540,6 +557,7 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
     if (m->body_case != CELLVM__ENVELOPE__BODY_CORE_CONFIG &&
         m->body_case != CELLVM__ENVELOPE__BODY_ATTACH_DEVICE &&
         m->body_case != CELLVM__ENVELOPE__BODY_ADD_MEMORY &&
+        m->body_case != CELLVM__ENVELOPE__BODY_ADD_PMEM &&
         m->body_case != CELLVM__ENVELOPE__BODY_VM_SNAPSHOT &&
         m->body_case != CELLVM__ENVELOPE__BODY_VM_MIGRATE && nfds)
         return pb_fail(why, "envelope.fds");
@@ -577,6 +595,8 @@ int pb_validate_envelope(const Cellvm__Envelope *m, size_t nfds, const char **wh
         return pb_validate_add_memory(m->add_memory, nfds, why);
     case CELLVM__ENVELOPE__BODY_MEMORY_ADDED:
         return pb_validate_memory_added(m->memory_added, why);
+    case CELLVM__ENVELOPE__BODY_ADD_PMEM:
+        return pb_validate_add_pmem(m->add_pmem, nfds, why);
     case CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZE:
         return pb_validate_virtio_mem_resize(m->virtio_mem_resize, why);
     case CELLVM__ENVELOPE__BODY_VIRTIO_MEM_RESIZED:

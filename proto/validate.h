@@ -51,6 +51,8 @@ int pb_validate_vm_resize_done(const Cellvm__VmResizeDone *m, const char **why);
 int pb_validate_virtio_mem_resize(const Cellvm__VirtioMemResize *m, const char **why);
 int pb_validate_virtio_mem_resized(const Cellvm__VirtioMemResized *m, const char **why);
 int pb_validate_add_memory(const Cellvm__AddMemory *m, size_t nfds, const char **why);
+/* AddPmem carries exactly one fd (the file); its PmemDevice as in CoreConfig, fd_index 0. */
+int pb_validate_add_pmem(const Cellvm__AddPmem *m, size_t nfds, const char **why);
 int pb_validate_memory_added(const Cellvm__MemoryAdded *m, const char **why);
 /* VmSnapshot carries exactly two fds (state.json, memory-ranges). */
 int pb_validate_vm_snapshot(const Cellvm__VmSnapshot *m, size_t nfds, const char **why);

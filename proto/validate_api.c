@@ -79,7 +79,8 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
 {
     if (!m->has_endpoint || m->endpoint <= CELLVM__API_ENDPOINT__API_UNSPECIFIED ||
         (m->endpoint > CELLVM__API_ENDPOINT__API_VM_RECEIVE_MIGRATION &&
-         m->endpoint != CELLVM__API_ENDPOINT__API_VM_RESIZE_ZONE))
+         m->endpoint != CELLVM__API_ENDPOINT__API_VM_RESIZE_ZONE &&
+         m->endpoint != CELLVM__API_ENDPOINT__API_VM_ADD_PMEM))
         return pb_fail(why, "api_request.endpoint");
     if (!m->has_id)
         return pb_fail(why, "api_request.id");
@@ -116,6 +117,10 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         if (!m->fs)
             return pb_fail(why, "api_request.fs");
         return shape(&m->fs->base, 0, why);
+    case CELLVM__API_ENDPOINT__API_VM_ADD_PMEM:
+        if (!m->pmem)
+            return pb_fail(why, "api_request.pmem");
+        return shape(&m->pmem->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_REMOVE_DEVICE:
         if (!m->remove_device || !m->remove_device->id)
             return pb_fail(why, "api_request.remove_device");

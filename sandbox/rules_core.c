@@ -80,6 +80,11 @@ static const struct sbx_rule core[] = {
                "virtio-mem: an unplugged block goes back to the host (hole punched in the "
                "region's memfd, its size kept)"),
     SBX_ALLOW(fdatasync, "virtio-pmem: a FLUSH request makes the mapped file durable"),
+    SBX_ALLOW1(memfd_create, SBX_ARG(1, SCMP_CMP_EQ, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0),
+               "live migration: the dirty log shared with the device processes (SET_LOG_BASE)"),
+    SBX_ALLOW(ftruncate, "live migration: sizing the dirty log's memfd"),
+    SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_ADD_SEALS, 0),
+               "live migration: the dirty log sealed against shrinking, as backends require"),
     SBX_ERRNO(openat, ENOENT,
               "no file is opened; glibc's own probes fail softly (a thread's malloc arena that "
               "shrinks reads /proc/sys/vm/overcommit_memory once: after vm.snapshot's large "

@@ -14,18 +14,18 @@
  *
  * Transport reset. The event queue is the frontend's: cellvm's core keeps it (core/vm,
  * virtio_pci_vu.c) the way QEMU's vhost-user-vsock does: it lets the guest set it up and post
- * its buffers, never hands it to this process, and today never writes an event into it. That is
- * enough for the cases that exist: a guest-initiated reset, a reboot or a frontend that
- * disconnects resets the device (vsockd_reset below drops every stream, and the guest forgets
- * its own), and a vsockd that dies stops the VM (the controller has no respawn yet). The case
- * that would need the queue is a vsockd replaced while the guest runs (a respawn, or an
- * external backend reconnected): the new process starts with no streams, so the frontend, once
- * the rings run again, must post one VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (le32 id 0) so that the
- * guest resets its sockets and re-reads guest_cid, as QEMU does after a migration. Nothing in
+ * its buffers and never hands it to this process. A guest-initiated reset, a reboot or a
+ * frontend that disconnects resets the device (vsockd_reset below drops every stream, and the
+ * guest forgets its own). When this process is replaced while the guest keeps its state (a
+ * respawn, an external backend reconnected, a restored snapshot or a migration's destination,
+ * issue 18), the new process starts with no streams, so the core, once the rings run again,
+ * posts one VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (le32 id 0) so that the guest resets its sockets
+ * and re-reads guest_cid, as QEMU does after a migration (core/vm/virtio_pci_rc.c). Nothing in
  * this process has to change for that. */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +232,52 @@ static void vsockd_reset(void *devp)
         vsock_reset(v->dev);
 }
 
+/*
+ * DEVICE_STATE (issue 18), rings stopped: the guest CID, checked on load (the new process must
+ * answer to the address the guest knows), and how many streams were open. Streams do not move:
+ * their host ends belong to this process, so the new one starts with none, and the core posts
+ * TRANSPORT_RESET on the event queue it keeps when the rings run again, so the guest drops
+ * its ends too. Counters are not carried (vsockd exports none through vm.counters).
+ */
+struct vsockd_state {
+    uint64_t cid;
+    uint32_t streams;
+    uint32_t reserved;
+};
+
+static int vsockd_save_state(void *devp, uint8_t *buf, size_t cap)
+{
+    struct vsockd *v = devp;
+    struct vsockd_state st = { .cid = v->cid, .streams = v->dev ? vsock_conn_count(v->dev) : 0 };
+
+    if (cap < sizeof(st))
+        return -E2BIG;
+    memcpy(buf, &st, sizeof(st));
+    return (int)sizeof(st);
+}
+
+static int vsockd_load_state(void *devp, const uint8_t *buf, size_t len)
+{
+    struct vsockd *v = devp;
+    struct vsockd_state st;
+
+    if (len != sizeof(st))
+        return -EINVAL;
+    memcpy(&st, buf, sizeof(st));
+    if (st.reserved)
+        return -EINVAL;
+    if (st.cid != v->cid) {
+        fprintf(stderr, "cellvm-vsockd: device state of guest cid %llu, this device is cid %llu\n",
+                (unsigned long long)st.cid, (unsigned long long)v->cid);
+        return -EINVAL;
+    }
+    fprintf(stderr,
+            "cellvm-vsockd: state loaded: cid %llu; %u stream(s) of the saved device dropped "
+            "(the guest gets a transport reset)\n",
+            (unsigned long long)st.cid, st.streams);
+    return 0;
+}
+
 static const struct devproc_ops vsockd_ops = {
     .name = "vsock",
     .spec_option = "vsock",
@@ -248,6 +294,8 @@ static const struct devproc_ops vsockd_ops = {
     .stop_queue = vsockd_stop_queue,
     .reset = vsockd_reset,
     .jail = vsockd_jail,
+    .save_state = vsockd_save_state,
+    .load_state = vsockd_load_state,
 };
 
 int main(int argc, char **argv)

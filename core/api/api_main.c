@@ -254,6 +254,8 @@ static void handle(struct evhttp_request *req, void *arg)
         rq.resize_zone = (Cellvm__ApiVmResizeZone *)body;
     else if (rt->body == &cellvm__api_fs_config__descriptor)
         rq.fs = (Cellvm__ApiFsConfig *)body;
+    else if (rt->body == &cellvm__api_pmem_config__descriptor)
+        rq.pmem = (Cellvm__ApiPmemConfig *)body;
     else if (rt->body == &cellvm__api_vm_snapshot_config__descriptor)
         rq.snapshot = (Cellvm__ApiVmSnapshotConfig *)body;
     else if (rt->body == &cellvm__api_restore_config__descriptor)

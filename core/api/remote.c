@@ -57,7 +57,8 @@ static const struct cmd cmds[] = {
     { "snapshot", "PUT", "vm.snapshot", "<destination_url>", "destination_url" },
     { "coredump", "PUT", "vm.coredump", "<destination_url>", "destination_url" },
     { "restore", "PUT", "vm.restore", "source_url=<url>[,prefault=on]", "source_url" },
-    { "send-migration", "PUT", "vm.send-migration", "<destination_url>", "destination_url" },
+    { "send-migration", "PUT", "vm.send-migration", "<destination_url> [--local]",
+      "destination_url" },
     { "receive-migration", "PUT", "vm.receive-migration", "<receiver_url>", "receiver_url" },
 };
 
@@ -306,6 +307,32 @@ static char *resize_body(int argc, char **argv, bool zone)
     return s;
 }
 
+/* send-migration <destination_url> [--local], in either order, as ch-remote's. */
+static char *send_migration_body(int argc, char **argv)
+{
+    const char *url = NULL;
+    bool local = false;
+    json_object *o;
+    char *s;
+
+    for (int k = 0; k < argc; k++) {
+        if (!strcmp(argv[k], "--local") && !local)
+            local = true;
+        else if (argv[k][0] != '-' && !url)
+            url = argv[k];
+        else
+            return NULL;
+    }
+    if (!url)
+        return NULL;
+    o = json_object_new_object();
+    json_object_object_add(o, "destination_url", json_object_new_string(url));
+    json_object_object_add(o, "local", json_object_new_boolean(local));
+    s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
 static char *arg_body(const struct cmd *c, const char *arg)
 {
     json_object *o;
@@ -404,6 +431,12 @@ int main(int argc, char **argv)
         if (remote_dev_body(c->name, argv[i + 1], &body, fds, &nfds, err, sizeof(err))) {
             fprintf(stderr, "Error: %s: %s\n", c->name, err);
             return 1;
+        }
+    } else if (!strcmp(c->name, "send-migration")) {
+        body = send_migration_body(argc - i - 1, argv + i + 1);
+        if (!body) {
+            fprintf(stderr, "Error: send-migration needs %s\n", c->usage);
+            return 2;
         }
     } else if (!strcmp(c->name, "resize-disk")) {
         body = resize_disk_body(argc - i, argv + i);

@@ -111,6 +111,12 @@ int cli_remove_device(struct cli_config *cfg, const char *id)
             drop(cfg->fs, &cfg->nfs, i, sizeof(*cfg->fs));
             return 0;
         }
+    for (size_t i = 0; i < cfg->npmem; i++)
+        if (cfg->pmem[i].id && !strcmp(cfg->pmem[i].id, id)) {
+            cli_pmem_free(&cfg->pmem[i]);
+            drop(cfg->pmem, &cfg->npmem, i, sizeof(*cfg->pmem));
+            return 0;
+        }
     if (cfg->vsock.present && cfg->vsock.id && !strcmp(cfg->vsock.id, id)) {
         cli_vsock_free(&cfg->vsock);
         memset(&cfg->vsock, 0, sizeof(cfg->vsock));

@@ -17,6 +17,7 @@
 #include "core/controller/api_cfg.h"
 #include "core/controller/api_dev.h"
 #include "core/controller/balloon_ctl.h"
+#include "core/controller/hotplug_pmem.h"
 #include "core/controller/landlock_ctl.h"
 #include "core/controller/resize.h"
 #include "core/controller/migration.h"
@@ -388,6 +389,9 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         return;
     case EP(VM_ADD_FS):
         api_dev_add(a, id, API_DEV_FS, rq->fs ? &rq->fs->base : NULL);
+        return;
+    case EP(VM_ADD_PMEM):
+        hotplug_pmem_add(a, id, rq->pmem);
         return;
     case EP(VM_REMOVE_DEVICE):
         api_dev_remove(a, id, rq->remove_device);

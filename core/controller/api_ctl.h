@@ -92,12 +92,20 @@ struct api_ctl {
     /* Live migration (issue 18, migration.c). */
     uint64_t mig_id;      /* send- or receive-migration waiting for its end, 0 if none */
     bool mig_source;      /* ... a send-migration */
+    bool mig_local;       /* ... with local=true: guest memory went as fds */
     bool mig_released;    /* the source released its disks' image locks at the switch */
     bool mig_incoming;    /* the VM being built is a migration's destination */
     int mig_fd;           /* destination: the source's connection until the core has it; owned */
     int mig_listen;       /* destination: the receiver_url listener; owned, or -1 */
     char *mig_path;       /* its socket file, removed once a source connected; owned */
     struct event *mig_ev; /* the listener's event; owned */
+    int mig_memfd[8];     /* destination of a local migration: the zones' fds (MIG_MAX_MEMFDS) */
+    uint32_t nmig_memfd;  /* ... owned until the boot takes them (migration_memfd.c) */
+    /* vm.add-pmem on a booted VM (issue 20, hotplug_pmem.c): the request waiting for the
+     * core's DeviceAdded (0: none), its device id, the bound on that wait (owned). */
+    uint64_t pmem_req;
+    char pmem_id[65];
+    struct event *ev_pmem;
 };
 
 void api_ctl_init(struct api_ctl *a, struct cli_config *cfg, const struct api_ctl_ops *ops,

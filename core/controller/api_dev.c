@@ -12,6 +12,7 @@
 #include "core/controller/api_cfg.h"
 #include "core/controller/balloon_ctl.h"
 #include "core/controller/hotplug.h"
+#include "core/controller/hotplug_pmem.h"
 #include "core/controller/tap_sys.h"
 #include "devspec/devspec.h"
 #include "ipc/channel.h"
@@ -610,6 +611,7 @@ void api_dev_close(struct api_ctl *a)
     if (a->ev_counters)
         event_free(a->ev_counters);
     a->ev_resize = a->ev_counters = NULL;
+    hotplug_pmem_close(a);
     free(a->ctr);
     a->ctr = NULL;
     api_dev_drop_net_fds(a);

@@ -10,6 +10,7 @@
 #include "core/controller/api_cfg.h"
 #include "core/controller/api_ctl.h"
 #include "core/controller/devices.h"
+#include "core/controller/hotplug_pmem.h"
 
 /*
  * PCI hotplug in the controller: a hot-added device is a row opened like the boot ones, its
@@ -229,6 +230,8 @@ void hotplug_on_added(struct api_ctl *a, const Cellvm__DeviceAdded *m)
     char bdf[16];
     uint64_t req;
 
+    if (hotplug_pmem_on_added(a, m))
+        return; /* vm.add-pmem: no device row, the core serves it */
     if (!dv || dv->hot != DEV_HOT_ATTACHING)
         return; /* late: the request was answered when its bound passed */
     disarm(dv);
@@ -257,6 +260,8 @@ void hotplug_remove(struct api_ctl *a, uint64_t id, const char *dev_id)
     char msg[PB_MAX_MESSAGE_LEN];
     const char *why = NULL;
 
+    if (!dv && core && hotplug_pmem_remove(a, id, dev_id))
+        return; /* a virtio-pmem device: the core serves it, no process to end */
     /* Cloud Hypervisor's files allow 404 and no other error here. */
     if (!dv) {
         snprintf(msg, sizeof(msg), "no device with id '%.64s'", dev_id);
@@ -293,6 +298,8 @@ void hotplug_on_ejected(struct api_ctl *a, const Cellvm__DeviceEjected *m)
 {
     struct device *dv = a->devs ? devices_row(a->devs, m->id) : NULL;
 
+    if (!dv && !m->errnum && hotplug_pmem_on_ejected(a, m->id))
+        return;
     if (!dv)
         return;
     if (m->errnum) {
@@ -311,6 +318,7 @@ void hotplug_on_ejected(struct api_ctl *a, const Cellvm__DeviceEjected *m)
 
 void hotplug_drop(struct api_ctl *a)
 {
+    hotplug_pmem_drop(a);
     for (size_t i = 0; a->devs && i < a->devs->n; i++) {
         struct device *dv = &a->devs->v[i];
 

@@ -23,6 +23,7 @@
 #include "core/controller/core_msg.h"
 #include "core/controller/hotplug.h"
 #include "core/controller/landlock_ctl.h"
+#include "core/controller/migration.h"
 #include "core/controller/vfio_host.h"
 #include "core/controller/snapshot.h"
 #include "core/controller/vm_stop.h"
@@ -95,6 +96,8 @@ static int open_everything(struct controller *ctl)
     size_t n = sizeof(ctl->err);
     uint64_t huge = core_msg_page_size(c->memory.hugepages, c->memory.has_hugepage_size,
                                        c->memory.hugepage_size);
+    int local_fd[RESOURCES_MAX_ZONES];
+    size_t nlocal = 0;
     int r;
 
     if (c->log_file && ctl->log_fd < 0) { /* opened once: a second vm.boot keeps it */
@@ -117,9 +120,19 @@ static int open_everything(struct controller *ctl)
         r = vfio_host_check(c, ctl->err, n);
     if (!r)
         r = resources_open_kvm(&ctl->res.kvm, ctl->err, n);
-    if (!r && !c->nzones)
+    /* A local migration's destination maps the source's RAM (checked against this config). */
+    if (!r)
+        nlocal = migration_take_memfds(&ctl->api, local_fd, RESOURCES_MAX_ZONES);
+    if (nlocal && !c->nzones)
+        ctl->res.memfd = local_fd[0];
+    for (size_t i = 0; nlocal && i < c->nzones && i < nlocal; i++) {
+        ctl->res.zone_fd[i] = local_fd[i];
+        ctl->res.zone_file_backed[i] = fcntl(local_fd[i], F_GET_SEALS) < 0;
+        ctl->res.nzones++;
+    }
+    if (!r && !nlocal && !c->nzones)
         r = resources_create_ram(c->memory.size, huge, &ctl->res.memfd, ctl->err, n);
-    for (size_t i = 0; !r && i < c->nzones && i < RESOURCES_MAX_ZONES; i++) {
+    for (size_t i = 0; !r && !nlocal && i < c->nzones && i < RESOURCES_MAX_ZONES; i++) {
         const struct cli_memory_zone *z = &c->zones[i];
         struct resources_zone rz = {
             .id = z->id,

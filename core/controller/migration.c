@@ -13,6 +13,7 @@
 #include "blockd/imglock.h"
 #include "core/api/api_json.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/mig_url.h"
 #include "core/controller/snapshot.h"
 #include "core/controller/unix_sock.h"
 #include "ipc/channel.h"
@@ -20,21 +21,6 @@
 #include "validate.h"
 
 #define VIRTIO_ID_BLOCK 2
-
-/* "unix:/path" -> "/path"; NULL with err otherwise (tcp: is Cloud Hypervisor's too, not ours
- * yet). */
-static const char *unix_path(const char *what, const char *url, char *err, size_t errlen)
-{
-    if (!strncmp(url, "unix:", 5) && url[5] == '/' &&
-        strlen(url + 5) < sizeof(((struct sockaddr_un *)0)->sun_path))
-        return url + 5;
-    if (!strncmp(url, "tcp:", 4))
-        snprintf(err, errlen, "%s: tcp: migration is not supported by cellvm yet (use unix:)",
-                 what);
-    else
-        snprintf(err, errlen, "%s: '%.200s' is not unix:/absolute/path", what, url);
-    return NULL;
-}
 
 /* Each disk this VM's processes opened: its image description's locks released (release) or
  * taken as the disk's readonly= says. Stops at the first failure when taking (the ones taken
@@ -104,8 +90,6 @@ static const char *refusal(struct api_ctl *a, char *buf, size_t len)
 
     if (no)
         return no;
-    if (a->cfg->npmem)
-        return "cannot migrate a VM with a virtio-pmem device yet";
     for (size_t i = 0; i < a->cfg->ndisks; i++)
         if (a->cfg->disks[i].image_type == CLI_IMAGE_QCOW2 && !a->cfg->disks[i].readonly &&
             !a->cfg->disks[i].vhost_user) {
@@ -125,7 +109,9 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
     struct sv_child *core = a->ops->core(a->arg);
     Cellvm__ApiVmConfig *vc = NULL;
     char err[CLI_ERR_LEN], why[300];
-    const char *path, *no;
+    bool local = sm->has_local && sm->local;
+    struct mig_url url;
+    const char *no;
     char *json = NULL;
     int fd = -1, r;
 
@@ -140,22 +126,28 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
     no = busy(a);
     if (!no)
         no = refusal(a, why, sizeof(why));
-    if (!no && sm->has_local && sm->local)
-        no = "local migration (guest memory passed as fds) is not supported by cellvm yet; "
-             "send without local";
+    /* Cloud Hypervisor's order: shared memory first, then the transport. */
+    if (!no && local && !migration_shared_memory(a->cfg))
+        no = "local migration requires shared memory or hugepages enabled: boot the VM with "
+             "--memory shared=on (or hugepages=on; with --memory-zone, on every zone)";
     if (no) {
         api_ctl_respond(a, id, 500, no, NULL);
         return;
     }
-    path = unix_path("destination_url", sm->destination_url, err, sizeof(err));
-    if (!path) {
+    r = mig_url_parse("destination_url", sm->destination_url, &url, err, sizeof(err));
+    if (r) {
         api_ctl_respond(a, id, 400, err, NULL);
         return;
     }
-    r = unix_connect(path, false, &fd);
+    if (local && url.kind != MIG_URL_UNIX) {
+        api_ctl_respond(a, id, 500,
+                        "local migration is only supported with a unix: destination_url "
+                        "(guest memory goes as fds to a VMM on this host)",
+                        NULL);
+        return;
+    }
+    r = mig_url_connect(&url, MIG_URL_CONNECT_MS, &fd, err, sizeof(err));
     if (r) {
-        snprintf(err, sizeof(err), "destination_url: cannot connect to '%.200s': %s", path,
-                 strerror(-r));
         api_ctl_respond(a, id, 500, err, NULL);
         return;
     }
@@ -169,6 +161,7 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
         goto out;
     }
     vmg.config_json = json;
+    vmg.local = local;
     env.body_case = CELLVM__ENVELOPE__BODY_VM_MIGRATE;
     env.vm_migrate = &vmg;
     if (sv_send(core, &env, &fd, 1)) {
@@ -177,6 +170,7 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
     }
     a->mig_id = id;
     a->mig_source = true;
+    a->mig_local = local;
     a->mig_released = false;
     evmon_event(a->evmon, "vm", "migration-started");
 out:
@@ -202,6 +196,7 @@ static void mig_reset(struct api_ctl *a)
     if (a->mig_fd >= 0)
         close(a->mig_fd);
     a->mig_fd = -1;
+    migration_memfd_close(a);
 }
 
 /* Start and Config from the source just connected, then the boot of that VM; the core takes
@@ -219,6 +214,14 @@ static int take_config(struct api_ctl *a, int fd, char *err, size_t errlen)
         r = mig_reply(fd, true, NULL);
     if (!r)
         r = mig_recv_hdr(fd, &h, MIGRATION_ACCEPT_MS, err, errlen);
+    /* A local migration's memory fds come between Start and Config, as Cloud Hypervisor's. */
+    if (!r && h.cmd == MIG_MEMORY_FD) {
+        r = migration_memfd_take(a, fd, &h, err, errlen);
+        if (!r)
+            r = mig_reply(fd, true, NULL);
+        if (!r)
+            r = mig_recv_hdr(fd, &h, MIGRATION_ACCEPT_MS, err, errlen);
+    }
     if (!r && h.cmd != MIG_CONFIG)
         r = -EPROTO, snprintf(err, errlen, "migration: Config was due after Start");
     if (r)
@@ -239,6 +242,11 @@ static int take_config(struct api_ctl *a, int fd, char *err, size_t errlen)
         snprintf(err, errlen, "migration: the VM has no payload.kernel");
         return -EINVAL;
     }
+    r = migration_memfd_check(a, &tmp, err, errlen);
+    if (r) {
+        cli_config_free(&tmp);
+        return r;
+    }
     api_ctl_adopt_config(a, &tmp);
     return 0;
 }
@@ -257,9 +265,11 @@ static void on_connect(evutil_socket_t lfd, short what, void *arg)
     a->mig_ev = NULL;
     close(a->mig_listen);
     a->mig_listen = -1;
-    (void)unlink(a->mig_path);
+    if (a->mig_path)
+        (void)unlink(a->mig_path);
     free(a->mig_path);
     a->mig_path = NULL;
+    mig_url_accepted(fd);
     r = take_config(a, fd, err, sizeof(err));
     if (r) {
         (void)mig_reply(fd, false, err);
@@ -289,10 +299,10 @@ static void on_connect(evutil_socket_t lfd, short what, void *arg)
 void migration_receive_request(struct api_ctl *a, uint64_t id,
                                const Cellvm__ApiReceiveMigrationData *rm)
 {
-    struct sockaddr_un sa;
+    struct mig_url url;
     char err[CLI_ERR_LEN];
-    const char *path, *no = busy(a);
-    int fd;
+    const char *no = busy(a);
+    int fd = -1;
 
     if (a->state != API_VM_NONE) {
         api_ctl_respond(a, id, 500, "the VM is already created", NULL);
@@ -302,24 +312,18 @@ void migration_receive_request(struct api_ctl *a, uint64_t id,
         api_ctl_respond(a, id, 500, no, NULL);
         return;
     }
-    path = unix_path("receiver_url", rm->receiver_url, err, sizeof(err));
-    if (!path) {
+    if (mig_url_parse("receiver_url", rm->receiver_url, &url, err, sizeof(err))) {
         api_ctl_respond(a, id, 400, err, NULL);
         return;
     }
-    fd = unix_stream(path, &sa, true);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
-        snprintf(err, sizeof(err), "receiver_url: cannot listen on '%.200s': %s", path,
-                 strerror(fd < 0 ? -fd : errno));
-        if (fd >= 0)
-            close(fd);
+    if (mig_url_listen(&url, &fd, err, sizeof(err))) {
         api_ctl_respond(a, id, 500, err, NULL);
         return;
     }
     a->mig_listen = fd;
-    a->mig_path = strdup(path);
+    a->mig_path = url.kind == MIG_URL_UNIX ? strdup(url.path) : NULL;
     a->mig_ev = event_new(a->svc.sv->base, fd, EV_READ | EV_PERSIST, on_connect, a);
-    if (!a->mig_path || !a->mig_ev || event_add(a->mig_ev, NULL)) {
+    if ((url.kind == MIG_URL_UNIX && !a->mig_path) || !a->mig_ev || event_add(a->mig_ev, NULL)) {
         mig_reset(a);
         api_ctl_respond(a, id, 500, "out of memory", NULL);
         return;
@@ -373,13 +377,20 @@ static void on_done(struct api_ctl *a, const Cellvm__MigrationStep *st)
     if (!id)
         return;
     a->mig_id = 0;
-    if (a->mig_source && !st->errnum) {
+    if (a->mig_source && !st->errnum && a->mig_local)
+        sv_report(a->svc.sv,
+                  "cellvm: migration: guest memory passed as fds (local), %llu bytes of it "
+                  "copied, %llu ms, %llu ms paused\n",
+                  (unsigned long long)st->bytes, (unsigned long long)st->total_ms,
+                  (unsigned long long)st->downtime_ms);
+    else if (a->mig_source && !st->errnum)
         sv_report(a->svc.sv,
                   "cellvm: migration: sent %llu MiB in %u passes (%llu pages written outside "
                   "the dirty log resent), %llu ms, %llu ms paused\n",
                   (unsigned long long)(st->bytes >> 20), st->passes,
                   (unsigned long long)st->pages_outside_log, (unsigned long long)st->total_ms,
                   (unsigned long long)st->downtime_ms);
+    if (a->mig_source && !st->errnum) {
         evmon_event(a->evmon, "vm", "migration-completed");
         api_ctl_respond(a, id, 204, NULL, NULL);
         /* The VM runs on the destination: this VMM ends, as Cloud Hypervisor's does. */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/controller/api_ctl.h"
+#include "ipc/mig_stream.h"
 
 #define MIGRATION_ACCEPT_MS 10000 /* a connected source sends Start and Config within this */
 
@@ -40,5 +41,24 @@ int migration_core_fd(const struct api_ctl *a);
 bool migration_defer_locks(const struct api_ctl *a);
 
 void migration_close(struct api_ctl *a);
+
+/* local=true (migration_memfd.c): Cloud Hypervisor's condition, guest memory shared (or on
+ * hugepages), every zone's too. */
+bool migration_shared_memory(const struct cli_config *c);
+
+/* Destination: a MEMORY_FD (header h read) from the source on fd, its fds kept in a. 0 or
+ * -errno with err. */
+int migration_memfd_take(struct api_ctl *a, int fd, const struct mig_hdr *h, char *err,
+                         size_t errlen);
+
+/* Destination: the kept fds against configuration c (count, sizes, memfd or the zone's file).
+ * 0 (also when none were sent) or -EINVAL with err. */
+int migration_memfd_check(struct api_ctl *a, const struct cli_config *c, char *err, size_t errlen);
+
+/* The boot of a local migration's destination takes the fds (zone order) for its RAM: their
+ * count, 0 when the RAM is to be created. */
+size_t migration_take_memfds(struct api_ctl *a, int *fds, size_t max);
+
+void migration_memfd_close(struct api_ctl *a);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/api/api_json.h"
 #include "core/cli/cli_restore.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/snapshot_check.h"
 #include "ipc/channel.h"
 
 static const char *const files[] = { "config.json", "state.json", "memory-ranges" };
@@ -54,20 +55,7 @@ static int write_config(struct api_ctl *a, int fd, char *err, size_t errlen)
 
 const char *snapshot_refusal(struct api_ctl *a, const char *verb, char *buf, size_t len)
 {
-    if (a->cfg->ndevices || a->cfg->nuser_devices) {
-        snprintf(buf, len,
-                 "cannot %s a VM with a passed-through device ('%s'): VFIO device state "
-                 "is not migratable (as in Cloud Hypervisor v51.0)",
-                 verb, a->cfg->ndevices ? a->cfg->devices[0].id : a->cfg->user_devices[0].id);
-        return buf;
-    }
-    if (a->mem_added)
-        snprintf(buf, len, "cannot %s a VM with RAM hot-added by vm.resize yet", verb);
-    else if (a->cfg->nzones)
-        snprintf(buf, len, "cannot %s a VM with memory zones yet", verb);
-    else
-        return NULL;
-    return buf;
+    return snapshot_cfg_refusal(a->cfg, a->mem_added, verb, buf, len);
 }
 
 void snapshot_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmSnapshotConfig *sc)
@@ -249,6 +237,7 @@ int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, s
 {
     struct cli_config tmp;
     const char *path = cli_snapshot_dir("source_url", url, err, errlen);
+    char why[300];
     int dir, fd[2] = { -1, -1 }, r = 0;
     bool have;
     size_t len = 0;
@@ -291,6 +280,13 @@ int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, s
         cli_config_free(&tmp);
         ipc_close_fds(fd, 2);
         snprintf(err, errlen, "config.json: the VM has no payload.kernel");
+        return -EINVAL;
+    }
+    /* A config.json edited (or written by another VMM) to hold what cellvm cannot restore. */
+    if (snapshot_cfg_refusal(&tmp, 0, "restore", why, sizeof(why))) {
+        cli_config_free(&tmp);
+        ipc_close_fds(fd, 2);
+        snprintf(err, errlen, "config.json: %s", why);
         return -EINVAL;
     }
     if (prefault)

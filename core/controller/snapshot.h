@@ -14,8 +14,9 @@
 #define SNAPSHOT_CONFIG_MAX (1u << 20) /* the largest config.json read back */
 
 /* What Cloud Hypervisor v51.0 refuses to snapshot or migrate (a VFIO device), and what cellvm
- * cannot yet (hot-added RAM, memory zones): a printable reason naming verb ("snapshot",
- * "migrate") in buf, or NULL if none. */
+ * cannot yet (snapshot_check.h: hot-added RAM, memory zones, virtio-mem, virtio-pmem,
+ * virtio-watchdog): a printable reason naming verb ("snapshot", "migrate") in buf, or NULL if
+ * none. */
 const char *snapshot_refusal(struct api_ctl *a, const char *verb, char *buf, size_t len);
 
 /* A VmConfig JSON (config.json, a migration's Config) to a configuration, through vm.create's

@@ -359,6 +359,24 @@ static void hot_add(struct core *c, const Cellvm__AttachDevice *a, int fd)
     send_added(c, a->id, r, err, a->pci_segment, slot);
 }
 
+/* vm.add-pmem (issue 20): fd is the file (validated: exactly one), taken over; answered
+ * DeviceAdded like any hot-added device. */
+static void add_pmem(struct core *c, const Cellvm__PmemDevice *d, int fd)
+{
+    const struct vm_pmem_hot p = { .id = d->id,
+                                   .fd = fd,
+                                   .size = d->size,
+                                   .discard_writes = d->discard_writes,
+                                   .pci_segment = (uint16_t)d->pci_segment };
+    char err[256] = "";
+    unsigned slot = 0;
+    int r = vm_pmem_hot_add(c->vm, &p, &slot, err, sizeof(err));
+
+    if (r)
+        fprintf(stderr, "cellvm-core: %s\n", err);
+    send_added(c, d->id, r, err, d->pci_segment, slot);
+}
+
 /* vm.remove-device: the guest is asked; DeviceEjected follows its eject (or comes now with an
  * errnum). */
 static void hot_remove(struct core *c, const char *id)
@@ -586,6 +604,11 @@ static void *control_thread(void *arg)
         }
         if (env->body_case == CELLVM__ENVELOPE__BODY_ADD_MEMORY) {
             add_memory(c, env->add_memory, fds[0]); /* validated: exactly one fd */
+            ipc_free_envelope(env);
+            continue;
+        }
+        if (env->body_case == CELLVM__ENVELOPE__BODY_ADD_PMEM) {
+            add_pmem(c, env->add_pmem->pmem, fds[0]); /* validated: exactly one fd */
             ipc_free_envelope(env);
             continue;
         }

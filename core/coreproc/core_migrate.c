@@ -97,7 +97,7 @@ static void send_done(struct core_mig *m, int r, char *err, const struct vm_migr
 
 void core_migrate_send(struct core_mig *m, const Cellvm__VmMigrate *vmg, int sock)
 {
-    struct vm_migrate_ops ops = { .switch_over = switch_over, .arg = m };
+    struct vm_migrate_ops ops = { .switch_over = switch_over, .arg = m, .local = vmg->local };
     struct vm_migrate_stats vs;
     char err[PB_MAX_MESSAGE_LEN] = "";
     int r = vm_migrate_send(m->vm, sock, vmg->config_json, strlen(vmg->config_json), &ops, &vs, err,

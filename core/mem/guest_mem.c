@@ -57,6 +57,17 @@ int guest_mem_add_zone(struct guest_mem *gm, uint8_t *host, uint64_t size, int f
     return (int)gm->nzones++;
 }
 
+static bool overlaps(const struct guest_mem *gm, uint64_t gpa, uint64_t size)
+{
+    for (uint32_t i = 0; i < gm->nregions; i++) {
+        const struct guest_mem_region *r = &gm->regions[i];
+
+        if (gpa < r->gpa + r->size && r->gpa < gpa + size)
+            return true;
+    }
+    return false;
+}
+
 int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd)
 {
     const uint64_t limit = 1ull << GPA_MAX_BITS;
@@ -68,6 +79,8 @@ int guest_mem_add_at(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t
     if (gm->nhotplug >= GUEST_MEM_MAX_HOTPLUG || gm->nregions >= GUEST_MEM_MAX_REGIONS ||
         gpa >= limit || size > limit - gpa)
         return -ENOSPC;
+    if (overlaps(gm, gpa, size)) /* a detachable pmem region placed above */
+        return -EINVAL;
     gm->regions[gm->nregions] = (struct guest_mem_region){
         .gpa = gpa, .size = size, .host = host, .fd = fd, .zone = GUEST_MEM_HOTPLUG_ZONE
     };
@@ -105,9 +118,47 @@ int guest_mem_add_pmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64
     return r;
 }
 
+int guest_mem_add_detachable(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size,
+                             int fd, bool core_only)
+{
+    const uint64_t limit = 1ull << GPA_MAX_BITS;
+    uint32_t npmem = 0;
+
+    if (!host || size == 0 || (size & GUEST_PAGE) || (gpa & GUEST_PAGE) || gpa < GPA_RAM_ABOVE_4G)
+        return -EINVAL;
+    if (gpa >= limit || size > limit - gpa)
+        return -ENOSPC;
+    if (overlaps(gm, gpa, size))
+        return -EINVAL;
+    for (uint32_t i = 0; i < gm->nregions; i++)
+        npmem += gm->regions[i].pmem;
+    if (npmem >= GUEST_MEM_MAX_PMEM || gm->nregions >= GUEST_MEM_MAX_REGIONS)
+        return -ENOSPC;
+    gm->regions[gm->nregions] = (struct guest_mem_region){ .gpa = gpa,
+                                                           .size = size,
+                                                           .host = host,
+                                                           .fd = fd,
+                                                           .zone = GUEST_MEM_HOTPLUG_ZONE,
+                                                           .pmem = true,
+                                                           .core_only = core_only,
+                                                           .detachable = true };
+    return (int)gm->nregions++;
+}
+
+int guest_mem_remove(struct guest_mem *gm, uint32_t idx)
+{
+    if (idx >= gm->nregions || !gm->regions[idx].pmem)
+        return -EINVAL;
+    memmove(&gm->regions[idx], &gm->regions[idx + 1],
+            (gm->nregions - idx - 1) * sizeof(gm->regions[0]));
+    gm->nregions--;
+    memset(&gm->regions[gm->nregions], 0, sizeof(gm->regions[0]));
+    return 0;
+}
+
 void guest_mem_drop_last(struct guest_mem *gm)
 {
-    if (!gm->nhotplug || !gm->nregions)
+    if (!gm->nhotplug || !gm->nregions || gm->regions[gm->nregions - 1].detachable)
         return;
     gm->nregions--;
     gm->nhotplug--;
@@ -117,9 +168,15 @@ void guest_mem_drop_last(struct guest_mem *gm)
 
 uint64_t guest_mem_end(const struct guest_mem *gm)
 {
-    const struct guest_mem_region *last = gm->nregions ? &gm->regions[gm->nregions - 1] : NULL;
+    uint64_t end = 0;
 
-    return last ? last->gpa + last->size : 0;
+    for (uint32_t i = 0; i < gm->nregions; i++) {
+        const struct guest_mem_region *r = &gm->regions[i];
+
+        if (!r->detachable && r->gpa + r->size > end)
+            end = r->gpa + r->size;
+    }
+    return end;
 }
 
 uint64_t guest_mem_low_size(const struct guest_mem *gm)

@@ -33,6 +33,7 @@ struct guest_mem_region {
     bool vmem;          /* a virtio-mem region: not RAM the guest boots with */
     bool pmem;          /* a virtio-pmem file: not RAM either */
     bool core_only;     /* a private mapping (pmem discard_writes): no other process maps it */
+    bool detachable;    /* a hot-added pmem file (vm.add-pmem): placed apart, may leave again */
 };
 
 struct guest_mem {
@@ -41,6 +42,11 @@ struct guest_mem {
     uint32_t nzones;
     uint32_t nhotplug; /* regions added by guest_mem_add_at (the last ones) */
     uint64_t size;     /* bytes of RAM in all regions but the virtio-mem ones */
+    /* A live migration's dirty log (ipc/dirty_log.h), borrowed, NULL when none: the core's own
+     * writes into guest memory (the queues it serves) mark it (core/vm/vm_dirty.h). Set and
+     * cleared with atomic stores by the migration, dirty_log_size set before the pointer. */
+    uint8_t *dirty_log;
+    uint64_t dirty_log_size;
 };
 
 /* An empty layout; zones are then added in guest-physical order. */
@@ -78,9 +84,21 @@ int guest_mem_add_vmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64
  */
 int guest_mem_add_pmem(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size, int fd,
                        bool core_only);
+/*
+ * vm.add-pmem: appends a detachable pmem region (see guest_mem_add_pmem) at gpa, which may lie
+ * anywhere at or above 4 GiB where no region is (the caller places it above the PCI windows),
+ * so regions are then no longer sorted by gpa. Returns its index, or -EINVAL (unaligned, size
+ * 0, host NULL, below 4 GiB or overlapping a region), -ENOSPC (GUEST_MEM_MAX_PMEM pmem regions
+ * already, no room in the table, or past 2^52).
+ */
+int guest_mem_add_detachable(struct guest_mem *gm, uint64_t gpa, uint8_t *host, uint64_t size,
+                             int fd, bool core_only);
+/* Takes region idx out if it is a pmem region (boot or detachable); the ones after it move
+ * down one index, so their KVM slots must follow (the caller's job). 0 or -EINVAL. */
+int guest_mem_remove(struct guest_mem *gm, uint32_t idx);
 /* Drops the last region if it was hot-added (the caller unmaps it): a failed hot-add. */
 void guest_mem_drop_last(struct guest_mem *gm);
-/* First guest-physical address past every region (0 when empty). */
+/* First guest-physical address past every region but the detachable ones (0 when empty). */
 uint64_t guest_mem_end(const struct guest_mem *gm);
 
 /* Bytes of RAM below the 3 GiB hole and above 4 GiB. */

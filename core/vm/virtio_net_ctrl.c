@@ -1,4 +1,5 @@
 #include "core/vm/virtio_net_ctrl.h"
+#include "core/vm/vm_dirty.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static int store16(const struct guest_mem *m, uint64_t gpa, uint16_t v)
     if (!p)
         return -EFAULT;
     memcpy(p, &v, 2);
+    vm_dirty_mark(m, gpa, 2);
     return 0;
 }
 
@@ -134,6 +136,7 @@ static int complete(const struct guest_mem *m, const struct vnet_ctrl_ring *r, u
         return -EFAULT;
     memcpy(p, &id, 4);
     memcpy(p + 4, &len, 4);
+    vm_dirty_mark(m, slot, 8);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* the element before the index */
     return store16(m, r->used + 2, (uint16_t)(idx + 1));
 }
@@ -160,6 +163,7 @@ static int one(const struct guest_mem *m, struct vnet_ctrl_ring *r, vnet_ctrl_fn
         if (!p)
             return -EFAULT;
         *p = ack;
+        vm_dirty_mark(m, c.ack_gpa, 1);
     }
     e = complete(m, r, head, c.has_ack ? 1 : 0);
     if (e)

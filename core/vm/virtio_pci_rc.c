@@ -238,6 +238,13 @@ static void vsock_reset_event(struct vpci_dev *d)
     log_info(d->ctx->log, "%s: transport reset sent to the guest", d->id);
 }
 
+void vpci_rc_transport_reset(struct vpci_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    vsock_reset_event(d);
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* After a restart: requests the guest queued (and kicked into the void) and completions the
  * old backend made without an interrupt are looked at once more. */
 static void nudge(const struct vpci_queue *q)

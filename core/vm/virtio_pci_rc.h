@@ -46,6 +46,10 @@ bool vpci_rc_skip_pause(struct vpci_dev *d, struct vpci_paused *ps, bool stop);
 void vpci_rc_inflight_get(struct vpci_dev *d, uint16_t queue_size);
 /* Forgets the region (guest reset). */
 void vpci_rc_inflight_drop(struct vpci_dev *d);
+/* A vsock device whose streams were left behind (a restored or migrated VM, whose backend
+ * is a new process): one TRANSPORT_RESET on the event queue the core keeps, if the driver
+ * posted a buffer for it. Frontend thread, lock not held; a no-op for other devices. */
+void vpci_rc_transport_reset(struct vpci_dev *d);
 
 void vpci_rc_destroy(struct vpci_dev *d);
 

@@ -28,13 +28,16 @@
 #define PQ_CTRL_KICK (-3)
 /* Protocol features the core uses; CONFIG and BACKEND_REQ keep vCPUs off the socket;
  * CONFIGURE_MEM_SLOTS carries more than VHOST_USER_MAX_REGIONS memory regions; INFLIGHT_SHMFD
- * lets a replacement backend resubmit what a dead one had in flight (virtio_pci_rc.c). */
-#define WANT_PF                                                                         \
-    (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |       \
-     1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ | 1ull << VHOST_USER_PROTOCOL_F_CONFIG | \
-     1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                       \
-     1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                                \
-     1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)
+ * lets a replacement backend resubmit what a dead one had in flight (virtio_pci_rc.c);
+ * DEVICE_STATE carries the backend's own state through snapshots and migrations; LOG_SHMFD
+ * lets a live migration see what the backend writes (virtio_pci_pause.c). */
+#define WANT_PF                                                                                  \
+    (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |                \
+     1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ | 1ull << VHOST_USER_PROTOCOL_F_CONFIG |          \
+     1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                                \
+     1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                                         \
+     1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE | \
+     1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD)
 
 /* Transport features this core does not implement (or a guest must never see): log-all,
  * protocol features, access-platform, packed ring, SR-IOV, notification data, ring reset. */
@@ -213,6 +216,8 @@ int vpci_vu_ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, 
     if (ring_uva(m, desc, 16 * n, &v->desc_uva) || ring_uva(m, avail, 6 + 2 * n, &v->avail_uva) ||
         ring_uva(m, used, 6 + 8 * n, &v->used_uva))
         return -EFAULT;
+    v->has_gpa = true; /* a live migration logs the used ring here */
+    v->used_gpa = used;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 struct vpci_paused {
     uint64_t rings; /* bit i: ring i was started and is stopped */
     uint16_t base[VPCI_MAX_QUEUES];
+    bool transport_reset; /* vsock restored into a new backend: TRANSPORT_RESET on resume */
 };
 
 struct vpci_worker {
@@ -41,6 +42,11 @@ struct vpci_worker {
     atomic_bool vm_paused; /* the last request done was a pause: a reconnection starts no ring */
     struct vpci_paused *paused; /* owned, cap_devs of them, n used: rings a pause stopped
                                  * (frontend thread) */
+    /* vpci_dirty_log's request: the log (fd borrowed) and, once done, how many vhost-user
+     * devices do not log into it. */
+    int log_fd;
+    uint64_t log_size;
+    unsigned log_unlogged;
 };
 
 /* GET_FEATURES and protocol features, SET_OWNER, the backend channel, queue count and the
@@ -76,6 +82,18 @@ int vpci_pause_all(struct vpci_worker *w, char *err, size_t errlen);
 /* VM resume, before the vCPUs run: those rings restarted where they stopped (NUM, ADDR, BASE,
  * CALL, KICK; their enable state survives the stop). Same bound and errors. */
 int vpci_resume_all(struct vpci_worker *w, char *err, size_t errlen);
+
+/*
+ * Live migration (issue 18): every vhost-user backend that negotiated LOG_SHMFD gets size bytes
+ * of fd (offset 0) as its dirty log, LOG_ALL and its started rings' addresses with the log flag
+ * (on), or LOG_ALL and the flag taken away (off); on the frontend thread, waited for with the
+ * pause's bound. *unlogged counts the devices whose writes the log does not hold (no
+ * LOG_SHMFD, refused, failed or disconnected): their pages need the hash pass. When it returns
+ * the frontend thread is done with every core-served queue write it started before the call.
+ * 0 or -errno with err.
+ */
+int vpci_dirty_log(struct vpci_worker *w, int fd, uint64_t size, bool on, unsigned *unlogged,
+                   char *err, size_t errlen);
 
 /* Shared by the frontend thread's files (virtio_pci_vu.c, _pause.c, _rc.c); frontend thread. */
 /* The backend is gone or broke the protocol: replaced (managed) or the VM stops. */

@@ -204,6 +204,25 @@ struct vm_hot_add {
 int vm_hot_add(struct vm *vm, const struct vm_hot_add *p, unsigned *slot, char *err, size_t errlen);
 int vm_hot_remove(struct vm *vm, const char *id);
 int vm_hotplug_fd(const struct vm *vm);
+/*
+ * vm.add-pmem (issue 20, same thread): the file fd (taken over, closed on failure too) is mapped
+ * (private with discard_writes) as a new guest-physical region above the PCI MMIO64 window,
+ * every device process and passed-through function gets it, then a virtio-pmem function joins
+ * a free slot of pci_segment and the guest is told (PCIU, GED). 0 with *slot, or -errno with
+ * err and nothing kept (-EEXIST id taken, -ENOSPC no pmem slot or address space left, -EINVAL
+ * segment or file). When the guest ejects a virtio-pmem function (boot or hot-added), its
+ * region leaves KVM, the device processes' memory tables and the passed-through functions' DMA
+ * maps, and a hot-added one is unmapped and its file closed.
+ */
+struct vm_pmem_hot {
+    const char *id;
+    int fd;
+    uint64_t size;
+    bool discard_writes;
+    uint16_t pci_segment;
+};
+int vm_pmem_hot_add(struct vm *vm, const struct vm_pmem_hot *p, unsigned *slot, char *err,
+                    size_t errlen);
 /* vm.resize desired_vcpus (issue 17, same thread): more than run now start at once (the guest is
  * told through the GED's CPU bit and onlines them); fewer: the highest are asked to be ejected
  * and stop once the guest did. 0, or -EINVAL (0 or above max), -EBUSY (a removal still awaits
@@ -257,11 +276,18 @@ int vm_snapshot(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errle
 struct vm_migrate_ops {
     int (*switch_over)(void *arg, char *err, size_t errlen);
     void *arg;
+    /* vm_migrate_send: local=true, the guest RAM goes as fds (MEMORY_FD) after Start and no
+     * page is copied (the peer is on this host, over unix:). */
+    bool local;
 };
 struct vm_migrate_stats {
-    uint64_t bytes, pages;      /* guest RAM sent, every pass together */
-    uint64_t pages_outside_log; /* resent because their bytes changed outside KVM's log */
-    uint32_t passes;            /* dirty-page passes while running */
+    uint64_t bytes, pages;       /* guest RAM sent, every pass together */
+    uint64_t pages_outside_log;  /* resent because their bytes changed outside both logs (the
+                                 * hash fallback, only with a backend that cannot log) */
+    uint64_t pages_kvm_log;      /* dirty pages KVM's log named, every pass together */
+    uint64_t pages_dev_log;      /* ... the device processes' and core's log named */
+    uint64_t pages_dev_log_only; /* ... of those, not in KVM's log of the same pass */
+    uint32_t passes;             /* dirty-page passes while running */
     uint64_t total_ms, downtime_ms;
 };
 int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_len,

@@ -264,6 +264,7 @@ void vm_hotplug_ejects(struct vm *vm, void (*gone)(void *arg, const char *id), v
             }
             log_info(&vm->log, "hotplug: %s ejected by the guest%s", id,
                      vm->removing[seg] & (1u << slot) ? "" : " on its own");
+            vm_pmem_gone(vm, id); /* a virtio-pmem function's region leaves with it */
             vm->removing[seg] &= ~(1u << slot);
             gone(arg, id);
         }

@@ -27,11 +27,15 @@ void vm_memhp_init(struct vm *vm, const struct vm_params *p)
 
 void vm_memhp_destroy(struct vm *vm)
 {
-    for (uint32_t i = 0; i < GUEST_MEM_MAX_HOTPLUG; i++) {
-        uint32_t r = vm->mem.nregions - vm->mem.nhotplug + i;
+    uint32_t r = 0;
 
-        if (i < vm->mem.nhotplug)
-            vm_sys_unmap(vm->memhp_host[i], vm->mem.regions[r].size);
+    for (uint32_t i = 0; i < GUEST_MEM_MAX_HOTPLUG; i++) {
+        /* The i-th hot-added RAM region: detachable pmem regions may sit between them. */
+        while (r < vm->mem.nregions && (vm->mem.regions[r].zone != GUEST_MEM_HOTPLUG_ZONE ||
+                                        vm->mem.regions[r].pmem || vm->mem.regions[r].vmem))
+            r++;
+        if (i < vm->mem.nhotplug && r < vm->mem.nregions)
+            vm_sys_unmap(vm->memhp_host[i], vm->mem.regions[r++].size);
         if (vm->memhp_fd[i] >= 0)
             close(vm->memhp_fd[i]);
         vm->memhp_fd[i] = -1;

@@ -7,21 +7,27 @@
 #include <time.h>
 
 #include "core/vm/kvm_ioctl.h"
+#include "core/vm/vm_migrate_log.h"
 #include "core/vm/vm_snapshot.h"
 #include "ipc/mig_stream.h"
 
 /*
  * The source of a live migration (issue 18), Cloud Hypervisor's phases: Start, Config, a full
  * copy of guest RAM (all-zero pages skipped: the destination's RAM starts zeroed), up to
- * MIG_PASSES passes over the pages KVM's dirty log names, the pause, a last pass, the state,
- * Complete.
+ * MIG_PASSES passes over the dirty pages, the pause, a last pass, the state, Complete.
  *
- * KVM's dirty log sees only what vCPUs write. Device processes write guest memory themselves
- * (disk reads, received packets, used rings) and so does the core (the queues it serves), and
- * none of them marks a dirty log yet. So every page sent has a 64-bit hash of the exact bytes
- * that went out, and the last pass, with the VM paused and every ring stopped, hashes every
- * page the log does not name and sends again the ones that changed: nothing written outside
- * the log is lost, at the price of reading all of guest RAM once during the downtime.
+ * Dirty pages come from two logs merged at every pass. KVM's dirty log sees what vCPUs write.
+ * Device processes write guest memory themselves (disk reads, received packets, used rings) and
+ * so does the core (the queues it serves): for them the source shares a second log, a memfd
+ * bitmap over guest-physical pages (vm_migrate_log.c), which every vhost-user backend that
+ * negotiated LOG_SHMFD marks through vhost-user LOG_ALL and SET_LOG_BASE, and the core marks
+ * for its own queues (vm_dirty.h); each pass reads and clears it word by word. The last pass
+ * runs with the VM paused and every ring stopped (GET_VRING_BASE), so no write is left behind.
+ *
+ * Fallback: a backend that cannot log (an external one without LOG_SHMFD, or one that refused
+ * the log) writes where no log sees it. Only then every page sent keeps a 64-bit hash of the
+ * bytes that went out, and the last pass hashes every page neither log names and sends again
+ * the ones that changed, at the price of reading all of guest RAM once during the downtime.
  */
 
 #define MIG_PASSES      5
@@ -38,9 +44,10 @@ struct mig_src {
     uint64_t npages[GUEST_MEM_MAX_REGIONS];
     uint64_t *dirty[GUEST_MEM_MAX_REGIONS]; /* KVM's bitmap of the last pass; owned */
     uint64_t *pend[GUEST_MEM_MAX_REGIONS];  /* pages still to send; owned */
-    uint64_t *hash[GUEST_MEM_MAX_REGIONS];  /* of each page as last sent; owned */
+    uint64_t *hash[GUEST_MEM_MAX_REGIONS];  /* of each page as last sent; owned; fallback only */
     bool logging;
-    uint8_t *stage; /* MIG_STAGE bytes; owned */
+    struct mig_devlog devlog; /* the device processes' and the core's log */
+    uint8_t *stage;           /* MIG_STAGE bytes; owned */
     size_t staged;
     struct mig_range r[MIG_MAX_RANGES];
     uint32_t nr;
@@ -130,7 +137,8 @@ static int send_page(struct mig_src *m, uint32_t i, uint64_t p, char *err, size_
     }
     dst = m->stage + m->staged;
     memcpy(dst, g->host + p * PAGE, PAGE);
-    m->hash[i][p] = page_hash(dst);
+    if (m->hash[i])
+        m->hash[i][p] = page_hash(dst);
     m->staged += PAGE;
     m->st->pages++;
     if (m->nr && m->r[m->nr - 1].gpa + m->r[m->nr - 1].len == gpa)
@@ -167,7 +175,8 @@ static int send_all(struct mig_src *m, char *err, size_t errlen)
             int r;
 
             if (page_zero(m->vm->mem.regions[i].host + p * PAGE)) {
-                m->hash[i][p] = zero;
+                if (m->hash[i])
+                    m->hash[i][p] = zero;
                 continue;
             }
             r = send_page(m, i, p, err, errlen);
@@ -190,9 +199,16 @@ static int64_t collect(struct mig_src *m, char *err, size_t errlen)
             return vm_set_err(err, errlen, r, "migration: KVM_GET_DIRTY_LOG slot %u", i);
         for (uint64_t w = 0; w < words; w++) {
             m->pend[i][w] |= m->dirty[i][w];
-            n += __builtin_popcountll(m->pend[i][w]);
+            m->st->pages_kvm_log += (uint64_t)__builtin_popcountll(m->dirty[i][w]);
         }
     }
+    /* After KVM's: a page the devices wrote meanwhile is named by one log or the other. */
+    mig_devlog_take(&m->devlog, &m->vm->mem, m->n, m->pend, m->dirty);
+    m->st->pages_dev_log = m->devlog.pages;
+    m->st->pages_dev_log_only = m->devlog.pages_log_only;
+    for (uint32_t i = 0; i < m->n; i++)
+        for (uint64_t w = 0; w < (m->npages[i] + 63) / 64; w++)
+            n += __builtin_popcountll(m->pend[i][w]);
     return n;
 }
 
@@ -251,8 +267,7 @@ static int src_init(struct mig_src *m, struct vm *vm, int sock, struct vm_migrat
         words = (m->npages[i] + 63) / 64;
         m->dirty[i] = calloc(words, 8);
         m->pend[i] = calloc(words, 8);
-        m->hash[i] = calloc(m->npages[i], 8);
-        if (!m->dirty[i] || !m->pend[i] || !m->hash[i])
+        if (!m->dirty[i] || !m->pend[i])
             return vm_set_err(err, errlen, -ENOMEM, "migration: page tables");
     }
     m->stage = malloc(MIG_STAGE);
@@ -261,8 +276,25 @@ static int src_init(struct mig_src *m, struct vm *vm, int sock, struct vm_migrat
     return 0;
 }
 
+/* The device processes' log on; the page hashes of the fallback only where a device cannot
+ * log. */
+static int devlog_start(struct mig_src *m, char *err, size_t errlen)
+{
+    int r = mig_devlog_start(m->vm, &m->devlog, err, errlen);
+
+    if (r || !m->devlog.unlogged)
+        return r;
+    for (uint32_t i = 0; i < m->n; i++) {
+        m->hash[i] = calloc(m->npages[i], 8);
+        if (!m->hash[i])
+            return vm_set_err(err, errlen, -ENOMEM, "migration: page hashes");
+    }
+    return 0;
+}
+
 static void src_free(struct mig_src *m)
 {
+    mig_devlog_stop(m->vm, &m->devlog);
     if (m->logging)
         (void)set_logging(m, false);
     for (uint32_t i = 0; i < GUEST_MEM_MAX_REGIONS; i++) {
@@ -273,8 +305,9 @@ static void src_free(struct mig_src *m)
     free(m->stage);
 }
 
-/* Start and Config. */
-static int handshake(int sock, const char *config, size_t len, char *err, size_t errlen)
+/* Start, the memory fds of a local migration (local_vm set), and Config. */
+static int handshake(int sock, struct vm *local_vm, const char *config, size_t len, char *err,
+                     size_t errlen)
 {
     int r = mig_send(sock, MIG_START, NULL, 0);
 
@@ -282,6 +315,8 @@ static int handshake(int sock, const char *config, size_t len, char *err, size_t
         r = mig_wait_reply(sock, MIG_REPLY_MS, err, errlen);
     else
         vm_set_err(err, errlen, r, "migration: sending Start");
+    if (!r && local_vm)
+        r = vm_migrate_send_memfds(local_vm, sock, err, errlen);
     if (r)
         return r;
     r = mig_send(sock, MIG_CONFIG, config, len);
@@ -353,6 +388,7 @@ int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_l
     struct mig_src m = { 0 };
     int ps = atomic_load(&vm->pause_state);
     bool was_paused = ps == PAUSE_DONE, paused = false;
+    bool copy = !(ops && ops->local); /* local: the destination maps this RAM itself */
     uint64_t t0 = now_ms(), tp = 0;
     int r;
 
@@ -364,15 +400,17 @@ int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_l
         return vm_set_err(err, errlen, -EBUSY, "migration: the VM is pausing or resuming");
     r = src_init(&m, vm, sock, st, err, errlen);
     if (!r)
-        r = handshake(sock, config, config_len, err, errlen);
-    if (!r && !was_paused) {
+        r = handshake(sock, copy ? NULL : vm, config, config_len, err, errlen);
+    if (!r && !was_paused && copy) {
         r = set_logging(&m, true);
         if (r)
             vm_set_err(err, errlen, r, "migration: dirty page logging");
+        if (!r)
+            r = devlog_start(&m, err, errlen);
     }
-    if (!r)
+    if (!r && copy)
         r = send_all(&m, err, errlen);
-    if (!r && !was_paused)
+    if (!r && !was_paused && copy)
         r = passes(&m, err, errlen);
     if (!r && !was_paused) {
         tp = now_ms();
@@ -381,13 +419,22 @@ int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_l
         if (r)
             vm_set_err(err, errlen, r, "migration: pausing the VM");
     }
-    if (!r && !was_paused) {
+    if (!r && !was_paused && copy) {
         int64_t n = collect(&m, err, errlen);
 
         r = n < 0 ? (int)n : 0;
         if (!r) {
-            verify(&m);
+            if (m.devlog.unlogged) /* the fallback: some backend writes where no log sees */
+                verify(&m);
             r = send_pending(&m, err, errlen);
+        }
+        if (!r && vm->log.level >= LOG_LEVEL_INFO) {
+            /* What the destination must hold; not counted in the downtime. */
+            uint64_t td = now_ms();
+
+            log_info(&vm->log, "migration: guest RAM digest at switch-over %016llx",
+                     (unsigned long long)vm_ram_digest(&vm->mem));
+            tp += now_ms() - td;
         }
     }
     if (!r)
@@ -403,9 +450,12 @@ int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_l
     src_free(&m);
     if (!r)
         log_info(&vm->log,
-                 "migration: sent %llu MiB in %u passes, %llu pages written outside the dirty "
-                 "log resent, %llu ms in all, %llu ms paused",
+                 "migration: sent %llu MiB in %u passes; dirty pages: %llu from KVM's log, %llu "
+                 "from the device log (%llu of them not in KVM's), %llu found by hashing; %llu "
+                 "ms in all, %llu ms paused",
                  (unsigned long long)(st->bytes >> 20), st->passes,
+                 (unsigned long long)st->pages_kvm_log, (unsigned long long)st->pages_dev_log,
+                 (unsigned long long)st->pages_dev_log_only,
                  (unsigned long long)st->pages_outside_log, (unsigned long long)st->total_ms,
                  (unsigned long long)st->downtime_ms);
     return r;

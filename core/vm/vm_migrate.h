@@ -12,4 +12,8 @@
 /* vm_create's half of vm.receive-migration (see vm.h). */
 int vm_migrate_receive(struct vm *vm, int sock, char *err, size_t errlen);
 
+/* Local migration: MEMORY_FD with every memory zone's fd, and its answer (vm_migrate_fd.c).
+ * -EOPNOTSUPP for RAM added after boot. 0 or -errno with err. */
+int vm_migrate_send_memfds(struct vm *vm, int sock, char *err, size_t errlen);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/vm/vm_migrate.h"
+#include "core/vm/vm_migrate_log.h"
 #include "core/vm/vm_snapshot.h"
 #include "ipc/mig_stream.h"
 
@@ -109,6 +110,10 @@ int vm_migrate_receive(struct vm *vm, int sock, char *err, size_t errlen)
             r = recv_memory(vm, sock, &h, err, errlen);
             break;
         case MIG_STATE:
+            /* The last page is in: what the source's RAM was at switch-over. */
+            if (vm->log.level >= LOG_LEVEL_INFO)
+                log_info(&vm->log, "migration: guest RAM digest at switch-over %016llx",
+                         (unsigned long long)vm_ram_digest(&vm->mem));
             r = recv_state(vm, sock, &h, err, errlen);
             if (!r)
                 return mig_reply(sock, true, NULL)

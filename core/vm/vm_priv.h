@@ -77,7 +77,7 @@ struct vm {
     /* virtio-mem devices (vm_virtio_mem.c): owned array, nvmem of them. */
     struct vm_vmem *vmem;
     uint32_t nvmem;
-    /* virtio-pmem devices (vm_pmem.c): owned array, npmem of them. */
+    /* virtio-pmem devices (vm_pmem.c): owned array of VM_MAX_PMEM entries, npmem in use. */
     struct vm_pmem *pmem;
     uint32_t npmem;
     /* virtio-watchdog (vm_watchdog.c): owned, or NULL without --watchdog. */
@@ -126,6 +126,9 @@ void vm_vmem_destroy(struct vm *vm);
 int vm_pmem_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
                  char *err, size_t errlen);
 void vm_pmem_destroy(struct vm *vm);
+/* vm_pmem.c: the guest ejected function id (vCPUs stopped): if it is a virtio-pmem device, its
+ * region leaves the VM (vm.h's vm_pmem_hot_add). */
+void vm_pmem_gone(struct vm *vm, const char *id);
 
 /* vm_watchdog.c: the virtio-watchdog of p, if any, appended to *all like the pmem devices and
  * bound to its PCI function once the bus is built; a reboot disarms it, a pause stops its

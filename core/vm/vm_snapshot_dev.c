@@ -18,12 +18,13 @@
  * rings, and the rings stay stopped at their saved position until vm.resume restarts them.
  */
 
-#define PCI_BAR0       0x10
-#define PCI_BAR_END    0x28
-#define PCI_COMMAND    0x04
-#define PCI_IRQLINE    0x3c
-#define PCI_CAPS       0x40
-#define VIRTIO_ID_NET_ 1
+#define PCI_BAR0         0x10
+#define PCI_BAR_END      0x28
+#define PCI_COMMAND      0x04
+#define PCI_IRQLINE      0x3c
+#define PCI_CAPS         0x40
+#define VIRTIO_ID_NET_   1
+#define VIRTIO_ID_VSOCK_ 19
 
 static void save_one(struct vpci_dev *d, struct pci_bus *bus, const struct vpci_paused *ps,
                      struct vms_device *o)
@@ -67,6 +68,51 @@ static void save_one(struct vpci_dev *d, struct pci_bus *bus, const struct vpci_
     pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * The backend's own state, rings stopped by the pause: saved through DEVICE_STATE when the
+ * backend has it (cellvm's daemons), else recorded as frontend-only, which is all Cloud
+ * Hypervisor v51.0 keeps of any vhost-user device. The worker is stopped: this thread owns
+ * the connection meanwhile.
+ */
+static int save_backend(struct vpci_dev *d, struct vms_device *o, char *err, size_t errlen)
+{
+    size_t len = 0;
+    int r;
+
+    o->dstate_kind = VMS_DSTATE_NONE;
+    if (!(o->status & VPCI_S_DRIVER_OK))
+        return 0;
+    if (!vu_fe_has_device_state(&d->fe)) {
+        o->dstate_kind = VMS_DSTATE_FRONTEND;
+        log_info(d->ctx->log,
+                 "%s: backend without DEVICE_STATE: snapshot keeps the frontend's state only",
+                 d->id);
+        return 0;
+    }
+    r = vu_fe_save_state(&d->fe, &o->dstate, &len, VMS_MAX_DSTATE);
+    if (r)
+        return vm_set_err(err, errlen, r, "snapshot: device %s did not save its backend state",
+                          d->id);
+    o->dstate_kind = VMS_DSTATE_BACKEND;
+    o->dstate_len = (uint32_t)len;
+    log_info(d->ctx->log, "%s: backend state saved (%zu bytes, DEVICE_STATE)", d->id, len);
+    return 0;
+}
+
+static int save_backends(struct vm *vm, struct vm_state *s, char *err, size_t errlen)
+{
+    struct vpci_worker *w = &vm->pci.worker;
+    bool running = w->running;
+    int r = 0;
+
+    vpci_worker_stop(w);
+    for (uint32_t k = 0; k < s->ndevices && !r; k++)
+        r = save_backend(vm->pci.devp[k], &s->dev[k], err, errlen);
+    if (running && vpci_worker_start(w) && !r)
+        r = vm_set_err(err, errlen, -EIO, "snapshot: the virtio frontend thread did not restart");
+    return r;
+}
+
 int vm_snapshot_devices(struct vm *vm, struct vm_state *s, char *err, size_t errlen)
 {
     struct vpci_worker *w = &vm->pci.worker;
@@ -89,7 +135,7 @@ int vm_snapshot_devices(struct vm *vm, struct vm_state *s, char *err, size_t err
                               "snapshot: device %s has no backend or work in progress now", d->id);
         save_one(d, &vm->pci.buses[d->seg], &w->paused[k], &s->dev[k]);
     }
-    return 0;
+    return s->ndevices ? save_backends(vm, s, err, errlen) : 0;
 }
 
 static const struct vms_device *find(const struct vm_state *s, const char *id)
@@ -185,6 +231,36 @@ static void load_one(struct vpci_dev *d, struct pci_bus *bus, const struct vms_d
     pthread_mutex_unlock(&d->lock);
 }
 
+/* The saved backend state into the new backend, its rings not started yet. */
+static int load_backend(struct vpci_dev *d, const struct vms_device *o, struct vpci_paused *ps,
+                        char *err, size_t errlen)
+{
+    int r;
+
+    ps->transport_reset = d->virtio_id == VIRTIO_ID_VSOCK_;
+    if (o->dstate_kind == VMS_DSTATE_FRONTEND)
+        log_info(d->ctx->log,
+                 "%s: the snapshot holds the frontend's state only (its backend had no "
+                 "DEVICE_STATE)",
+                 d->id);
+    if (o->dstate_kind != VMS_DSTATE_BACKEND)
+        return 0;
+    if (!vu_fe_has_device_state(&d->fe))
+        return vm_set_err(err, errlen, -EOPNOTSUPP,
+                          "restore: device %s: the snapshot holds its backend state and the new "
+                          "backend has no DEVICE_STATE to take it",
+                          d->id);
+    r = vu_fe_load_state(&d->fe, o->dstate, o->dstate_len);
+    if (r)
+        return vm_set_err(err, errlen, r,
+                          "restore: device %s: the new backend refused the saved state (its log "
+                          "says why)",
+                          d->id);
+    log_info(d->ctx->log, "%s: backend state loaded (%u bytes, DEVICE_STATE)", d->id,
+             o->dstate_len);
+    return 0;
+}
+
 /* A started device's new backend: what DRIVER_OK gave the old one, rings left stopped at their
  * saved positions in ps (the resume restarts them). */
 static int start_backend(struct vpci_dev *d, const struct vms_device *o, struct vpci_paused *ps,
@@ -203,6 +279,9 @@ static int start_backend(struct vpci_dev *d, const struct vms_device *o, struct 
     for (uint16_t i = 0; i < o->nqueues && d->rc.inflight_fd < 0; i++)
         if (o->q[i].running)
             vpci_rc_inflight_get(d, o->q[i].size);
+    r = load_backend(d, o, ps, err, errlen);
+    if (r)
+        return r;
     ps->rings = 0;
     for (uint16_t i = 0; i < o->nqueues; i++) {
         bool on = d->virtio_id != VIRTIO_ID_NET_ || !o->pairs || i / 2u < o->pairs;

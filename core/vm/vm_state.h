@@ -15,7 +15,7 @@
  * below; vm_state_from_json refuses counts past these bounds.
  */
 
-#define VMS_VERSION      1
+#define VMS_VERSION      2 /* 2: each device's backend state (DEVICE_STATE) */
 #define VMS_MAX_VCPUS    255
 #define VMS_MAX_MSRS     512
 #define VMS_MAX_RANGES   32
@@ -30,6 +30,7 @@
 #define VMS_NVRAM        128
 #define VMS_CPU_WORDS    4
 #define VMS_MAX_JSON     (64u << 20) /* the largest state.json read back */
+#define VMS_MAX_DSTATE   (1u << 20)  /* a backend's DEVICE_STATE blob (VU_DEVSTATE_MAX) */
 
 struct vms_vcpu {
     struct kvm_regs regs;
@@ -80,6 +81,14 @@ struct vms_queue {
     uint16_t avail_idx; /* where the backend stopped (GET_VRING_BASE) */
 };
 
+/* Where a device's backend state is (state.json's "device_state"). */
+enum vms_dstate {
+    VMS_DSTATE_NONE = 0,     /* "none": the driver had not started the device */
+    VMS_DSTATE_BACKEND = 1,  /* "backend": the blob its backend saved (DEVICE_STATE) */
+    VMS_DSTATE_FRONTEND = 2, /* "frontend-only": a backend without DEVICE_STATE, as Cloud
+                                Hypervisor v51.0 does it: rings and config only */
+};
+
 struct vms_device {
     char id[VMS_ID_LEN + 1];
     uint16_t virtio_id;
@@ -98,6 +107,9 @@ struct vms_device {
     uint8_t config[VMS_MAX_CONFIG];
     uint16_t nqueues;
     struct vms_queue q[VMS_MAX_QUEUES];
+    uint8_t dstate_kind; /* enum vms_dstate */
+    uint32_t dstate_len; /* bytes in dstate (BACKEND only), at most VMS_MAX_DSTATE */
+    uint8_t *dstate;     /* owned (vm_state_free), NULL when dstate_len is 0 */
 };
 
 struct vm_state {

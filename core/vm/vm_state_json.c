@@ -402,6 +402,49 @@ static void walk_queue(struct codec *c, json_object *o, struct vms_queue *q)
     U16(c, o, "avail_idx", q->avail_idx);
 }
 
+static const char *const dstate_names[] = { "none", "backend", "frontend-only" };
+
+/* The backend's own state: its kind by name, and for "backend" the blob, length-checked. */
+static void walk_dstate(struct codec *c, json_object *o, struct vms_device *d)
+{
+    char kind[VMS_ID_LEN + 1] = "";
+    size_t at;
+
+    if (c->enc)
+        snprintf(kind, sizeof(kind), "%s", d->dstate_kind < 3 ? dstate_names[d->dstate_kind] : "?");
+    id(c, o, "device_state", kind);
+    if (!c->enc && !c->r) {
+        d->dstate_kind = 3;
+        for (uint8_t k = 0; k < 3; k++)
+            if (!strcmp(kind, dstate_names[k]))
+                d->dstate_kind = k;
+        if (d->dstate_kind == 3) {
+            at = push(c, "device_state", 0);
+            fail(c, -EINVAL, "expected none, backend or frontend-only");
+            pop(c, at);
+        }
+    }
+    NUM(c, o, "device_state_len", d->dstate_len, VMS_MAX_DSTATE);
+    if (c->r)
+        return;
+    if (d->dstate_kind != VMS_DSTATE_BACKEND && d->dstate_len) {
+        at = push(c, "device_state_len", 0);
+        fail(c, -EINVAL, "non-zero without a backend state");
+        pop(c, at);
+        return;
+    }
+    if (d->dstate_kind != VMS_DSTATE_BACKEND)
+        return;
+    if (!c->enc) {
+        d->dstate = malloc(d->dstate_len ? d->dstate_len : 1);
+        if (!d->dstate) {
+            fail(c, -ENOMEM, "out of memory");
+            return;
+        }
+    }
+    hex(c, o, "device_state_data", d->dstate, d->dstate_len);
+}
+
 static void walk_device(struct codec *c, json_object *o, struct vms_device *d)
 {
     json_object *a;
@@ -438,6 +481,7 @@ static void walk_device(struct codec *c, json_object *o, struct vms_device *d)
         walk_queue(c, item(c, a, i), &d->q[i]);
         pop(c, at);
     }
+    walk_dstate(c, o, d);
 }
 
 static void walk(struct codec *c, json_object *root, struct vm_state *s)
@@ -545,6 +589,8 @@ int vm_state_alloc(struct vm_state *s, uint32_t nvcpus, uint32_t ndevices)
 
 void vm_state_free(struct vm_state *s)
 {
+    for (uint32_t i = 0; s->dev && i < s->ndevices; i++)
+        free(s->dev[i].dstate);
     free(s->vcpu);
     free(s->dev);
     s->vcpu = NULL;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size)
 {
@@ -18,6 +19,24 @@ void *vm_sys_map_ram(int fd, size_t size)
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
     return p == MAP_FAILED ? NULL : p;
+}
+
+int vm_sys_map_pmem(int fd, uint64_t size, int discard_writes, uint8_t **out)
+{
+    struct stat st;
+    void *p;
+
+    *out = NULL;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size > SIZE_MAX || !size)
+        return -EINVAL;
+    p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+             MAP_NORESERVE | (discard_writes ? MAP_PRIVATE : MAP_SHARED), fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *out = p;
+    return 0;
 }
 
 int vm_sys_punch_hole(int fd, uint64_t offset, uint64_t len)

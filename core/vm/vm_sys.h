@@ -13,6 +13,10 @@ void *vm_sys_map_vcpu_run(int vcpu_fd, size_t size);
 void vm_sys_unmap(void *addr, size_t size);
 /* Maps size bytes of a guest RAM fd shared, read-write (hot-added memory). NULL with errno. */
 void *vm_sys_map_ram(int fd, size_t size);
+/* Maps size bytes of a hot-added pmem file (vm.add-pmem), shared read-write, or private with
+ * discard_writes; the fd must be a regular file of at least size bytes (a page past its end
+ * would fault SIGBUS in the core). 0 with *out, or -errno. */
+int vm_sys_map_pmem(int fd, uint64_t size, int discard_writes, uint8_t **out);
 /* Frees [offset, offset + len) of a guest memory fd; its size stays (an unplugged virtio-mem
  * block: every process mapping it sees zeros, the host gets the pages back). 0 or -errno. */
 int vm_sys_punch_hole(int fd, uint64_t offset, uint64_t len);

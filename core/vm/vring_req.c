@@ -1,4 +1,5 @@
 #include "core/vm/vring_req.h"
+#include "core/vm/vm_dirty.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static int store16(const struct guest_mem *m, uint64_t gpa, uint16_t v)
     if (!p)
         return -EFAULT;
     memcpy(p, &v, 2);
+    vm_dirty_mark(m, gpa, 2);
     return 0;
 }
 
@@ -135,6 +137,7 @@ static int complete(const struct guest_mem *m, const struct vring_req_ring *r, u
         return -EFAULT;
     memcpy(p, &id, 4);
     memcpy(p + 4, &len, 4);
+    vm_dirty_mark(m, r->used + 4 + 8ull * (idx % r->size), 8);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* the element before the index */
     return store16(m, r->used + 2, (uint16_t)(idx + 1));
 }
@@ -162,6 +165,7 @@ static int one(const struct guest_mem *m, struct vring_req_ring *r, vring_req_fn
     if (!p)
         return -EFAULT;
     memcpy(p, out, n);
+    vm_dirty_mark(m, c.out_gpa, n);
     e = complete(m, r, head, (uint32_t)n);
     if (e)
         return e;

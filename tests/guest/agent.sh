@@ -1391,6 +1391,24 @@ check_pmem() {
 	say "PMEM-OK $mode"
 }
 
+# hppmem SHA256 SECONDS: vm.add-pmem on the running guest (issue 20): "HP-PMEM-WAIT" for the
+# host, then within SECONDS a /dev/pmem0 (acpiphp, virtio_pmem, nd_pmem) with the file's sha256
+# (check_pmem), which the host then removes (hpgone pmem0).
+check_hppmem() {
+	local want=$1 secs=${2:-120} i=0
+	say "HP-PMEM-WAIT"
+	until [ -b /dev/pmem0 ]; do
+		mdev -s 2>/dev/null
+		i=$((i + 1))
+		[ "$i" -le $((secs * 5)) ] || {
+			fail "no /dev/pmem0 within $secs s: $(ls /sys/bus/nd/devices 2>&1 | tr '\n' ' ')"
+			return
+		}
+		sleep 0.2
+	done
+	check_pmem "$want"
+}
+
 # hvc [read]: virtio-console (issue 20): /dev/hvc0 appears, and "CELLVM-HVC-OUT <boot id>" written
 # to it is for the host to find (in its --console file, or on its pty). With `read`, a line the
 # host writes (to the pty) must come back from /dev/hvc0 within 20 s: "HVC-IN <line>".
@@ -1449,6 +1467,35 @@ check_snapcount() {
 		ip link set eth0 up 2>/dev/null || ifconfig eth0 up 2>/dev/null ||
 			fail "eth0 does not come up"
 	fi
+}
+
+# dirtyrw [ROUNDS] [DEV]: keeps guest RAM changing under a live migration (issue 18), through
+# both paths that write it: each round, "DIRTY n", one dd reads all of DEV (random bytes the
+# host wrote) with O_DIRECT into the same 256 KiB buffer, so only the disk's device process
+# writes that buffer after its first touch, then 2 MiB at a new offset are copied into a file in
+# RAM by the vCPUs. The host compares the source's and the destination's RAM digests at
+# switch-over.
+check_dirtyrw() {
+	local rounds=${1:-16} dev=${2:-/dev/vda} n=0 mb
+	[ -b "$dev" ] || {
+		fail "no block device $dev"
+		return
+	}
+	mb=$(($(cat "/sys/block/${dev#/dev/}/size") / 2048))
+	[ "$mb" -gt 8 ] || {
+		fail "$dev is smaller than 8 MiB"
+		return
+	}
+	while [ "$n" -lt "$rounds" ]; do
+		n=$((n + 1))
+		dd if="$dev" of=/dev/null bs=256k iflag=direct 2>/tmp/dd.err &&
+			dd if="$dev" of="/tmp/dirty.$((n % 4))" bs=1M count=2 skip=$(((n * 3) % (mb - 2))) \
+				iflag=direct 2>/tmp/dd.err || {
+			fail "round $n: read: $(tail -n 1 /tmp/dd.err)"
+			return
+		}
+		say "DIRTY $n"
+	done
 }
 
 arg() {

@@ -559,6 +559,105 @@ hotplug)
     expect_pass hotplug
     echo "ok: whole case in $((SECONDS - t0)) s"
     ;;
+hotplug-pmem)
+    # vm.add-pmem (issue 20) on a running guest, the hotplug payload watching the registers:
+    # bad input first (a missing file, a file smaller than size=, a PCI segment the VM lacks),
+    # each a 400 while the VM runs and nothing of it left in the core; then a 4 MiB file is
+    # added (200 with PciDeviceInfo), the guest finds 1af4:105b in the slot the bdf names, the
+    # core maps the file, a duplicate id is refused, a snapshot of the paused VM is refused
+    # (issue 18: no state for core-served devices) with nothing written; vm.remove-device, the
+    # guest ejects, the core's mapping of the file is gone, device-removed, vm.info no longer
+    # lists it.
+    : "${CELLVM_REMOTE:?}"
+    api=$work/api.sock
+    events=$work/events.json
+    img=$work/pmem.img
+    small=$work/small.img
+    head -c 4194304 /dev/urandom >"$img"
+    truncate -s 2M "$small"
+    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
+        --serial tty --console off "${mem[@]}" --api-socket "path=$api" \
+        --event-monitor "path=$events" </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    t0=$SECONDS
+    wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
+    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
+    [ -n "$ctl" ] || abort "no cellvm process under run-reaped"
+    core=
+    for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-core ] && core=$p
+    done
+    [ -n "$core" ] || abort "no cellvm-core under the controller"
+    # core_maps FILE: how many of the core's mappings are FILE.
+    core_maps() { grep -c -F "$1" /proc/"$core"/maps; }
+    remote add-pmem "file=$work/nonexistent.img,id=pm0"
+    [ "$rrc" -ne 0 ] && grep -q "returned 400: .*cannot open '$work/nonexistent.img'" <<<"$rerr" ||
+        abort "add-pmem of a missing file: exit $rrc, '$rout' $rerr"
+    echo "ok: missing file refused: $rerr"
+    remote add-pmem "file=$small,size=4M,id=pm0"
+    [ "$rrc" -ne 0 ] && grep -q "returned 400: .*smaller than size=4194304" <<<"$rerr" ||
+        abort "add-pmem of a file smaller than size: exit $rrc, '$rout' $rerr"
+    echo "ok: file smaller than size refused: $rerr"
+    remote add-pmem "file=$img,id=pm0,pci_segment=1"
+    [ "$rrc" -ne 0 ] && grep -q "returned 400: .*pci_segment" <<<"$rerr" ||
+        abort "add-pmem on PCI segment 1 of 1: exit $rrc, '$rout' $rerr"
+    echo "ok: PCI segment out of range refused: $rerr"
+    [ "$(core_maps "$img")" -eq 0 ] && [ "$(core_maps "$small")" -eq 0 ] ||
+        abort "the core maps a refused file"
+    remote info
+    ! grep -q pm0 <<<"$rout" || abort "vm.info lists a refused pmem: $rout"
+    grep -q 'added slot = ' "$out" && abort "the guest was told of a refused device"
+    remote add-pmem "file=$img,id=pm0"
+    [ "$rrc" -eq 0 ] || abort "add-pmem failed ($rrc): $rerr"
+    echo "add-pmem: $rout"
+    body=$(tr -d ' \n' <<<"$rout")
+    [[ $body =~ ^\{\"id\":\"pm0\",\"bdf\":\"0000:00:([0-9a-f]{2})\.0\"\}$ ]] ||
+        abort "add-pmem body is not {\"id\":\"pm0\",\"bdf\":\"0000:00:XX.0\"}: $rout"
+    bdf_slot=$((16#${BASH_REMATCH[1]}))
+    wait_in "$out" 'added pmem slot = ' 20 || abort "the guest did not see a virtio-pmem function"
+    guest_slot=$(grep -o 'added pmem slot = 0x[0-9a-f]*' "$out" | head -1 | awk '{print $5}')
+    [ "$((guest_slot))" -eq "$bdf_slot" ] ||
+        abort "the guest found slot $guest_slot, the API answered bdf slot $bdf_slot"
+    [ "$(core_maps "$img")" -ge 1 ] || abort "the core does not map $img after add-pmem"
+    grep -F "$img" /proc/"$core"/maps | head -1
+    echo "ok: 200 bdf slot $bdf_slot; the guest saw 1af4:105b there; the core maps the file"
+    wait_in "$events" '"device-added"' 10 || abort "no device-added event"
+    remote info
+    grep -q '"pm0"' <<<"$rout" || abort "vm.info does not list pm0: $rout"
+    remote add-pmem "file=$img,id=pm0"
+    [ "$rrc" -ne 0 ] && grep -q "returned 400: .*pm0" <<<"$rerr" || abort "a duplicate id: exit $rrc, $rerr"
+    echo "ok: duplicate id refused: $rerr"
+    # vm.snapshot of a paused VM with a core-served device: refused before any file is made.
+    mkdir "$work/snap"
+    remote pause
+    [ "$rrc" -eq 0 ] || abort "pause failed: $rerr"
+    remote snapshot "file://$work/snap"
+    [ "$rrc" -ne 0 ] && grep -q "returned 500: .*virtio-pmem device ('pm0')" <<<"$rerr" ||
+        abort "snapshot with a pmem device: exit $rrc, '$rout' $rerr"
+    [ -z "$(ls -A "$work/snap")" ] || abort "the refused snapshot left files: $(ls "$work/snap")"
+    echo "ok: snapshot refused, nothing written: $rerr"
+    remote resume
+    [ "$rrc" -eq 0 ] || abort "resume failed: $rerr"
+    remote remove-device pm0
+    [ "$rrc" -eq 0 ] && [ -z "$rout" ] || abort "remove-device: exit $rrc, '$rout' $rerr"
+    wait_in "$out" 'gone slot = ' 20 || abort "the guest did not see its slot empty after B0EJ"
+    wait_in "$events" '"device-removed"' 10 || abort "no device-removed event"
+    for ((i = 0; i < 100; i++)); do
+        [ "$(core_maps "$img")" -eq 0 ] && break
+        sleep 0.05
+    done
+    [ "$(core_maps "$img")" -eq 0 ] || abort "the core still maps $img after the eject"
+    echo "ok: ejected, device-removed, the core no longer maps the file"
+    remote info
+    [ "$rrc" -eq 0 ] || abort "vm.info failed: $rerr"
+    ! grep -q pm0 <<<"$rout" || abort "vm.info still lists pm0: $rout"
+    remote power-button
+    [ "$rrc" -eq 0 ] || abort "power-button failed: $rerr"
+    wait "$vmm"
+    rc=$?
+    expect_pass hotplug
+    echo "ok: whole case in $((SECONDS - t0)) s"
+    ;;
 resize)
     # ACPI CPU and memory hotplug (issue 17) through vm.resize on a running guest: the resize
     # payload watches the GED and the \_SB_.PRES / \_SB_.MHPC registers and does what the

@@ -11,7 +11,11 @@
 # vm.shutdown then ends the core and cellvm-blockd while cellvm keeps serving, and vm.boot boots
 # the same configuration again: the guest starts a second time and runs its checks again (the
 # disk already has its new size). vm.power-button ends that boot: the guest sees the GED
-# interrupt and powers off, cellvm exits 0, and the event log lists every step in order. Needs cellvm, cellvm-core, cellvm-api,
+# interrupt and powers off, cellvm exits 0, and the event log lists every step in order.
+# vm.add-pmem (issue 20), on each boot before the ticks: a missing file is refused while the
+# guest runs; a 4 MiB file is hot-added (200, PciDeviceInfo), the guest's /dev/pmem0 reads the
+# file's sha256 and cellvm-core maps the file; vm.remove-device, the guest ejects it, pmem0 goes
+# and cellvm-core no longer maps the file. Needs cellvm, cellvm-core, cellvm-api,
 # cellvm-remote and cellvm-blockd in /opt/cellvm/bin (run-nested.sh --add).
 . /test/lib.sh
 export PATH=/opt/cellvm/bin:$PATH
@@ -19,13 +23,16 @@ d=/tmp/api
 mkdir -p $d "$L2_LOGDIR"
 rm -f $d/api.sock $d/ev.log
 truncate -s 64M $d/disk.img
+head -c 4194304 /dev/urandom >$d/pm.img
+pmsha=$(sha256sum <$d/pm.img | cut -d' ' -f1)
 raw=$d/serial.raw
 log=$L2_LOGDIR/api-serial.log
 sock=$d/api.sock
 PAUSE_S=4 # a clock that jumped shows a gap of 4.5 s; load alone stays under 3 s
 
 # 128 MiB = 262144 sectors.
-checks=boot,pauseclock:12:300,blkresize:/dev/vda:262144:150,powerbutton:150
+checks=boot,hppmem:$pmsha:150,hpgone:pmem0:150,pauseclock:12:300
+checks=$checks,blkresize:/dev/vda:262144:150,powerbutton:150
 
 say() { echo "l2-api: $*"; }
 remote() { cellvm-remote --api-socket $sock "$@"; }
@@ -63,6 +70,33 @@ bad() {
 	say "FAIL: $*"
 	fails=$((fails + 1))
 }
+# maps_pm: how many of cellvm-core's mappings are the pmem file.
+maps_pm() { grep -c -F "$d/pm.img" "/proc/$(core_pid)/maps"; }
+# pmem_step N: boot N's vm.add-pmem and vm.remove-device, each when the agent asks for it.
+pmem_step() {
+	local out i=0
+	wait_count 'CELLVM-AGENT: HP-PMEM-WAIT' "$1" 300 || give_up "boot $1 never asked for the pmem"
+	out=$(remote add-pmem "file=$d/missing.img,id=pm0" 2>&1) &&
+		bad "vm.add-pmem of a missing file succeeded: $out"
+	case "$out" in *"returned 400"*"cannot open '$d/missing.img'"*) ;;
+	*) bad "vm.add-pmem of a missing file: '$out'" ;; esac
+	out=$(remote add-pmem "file=$d/pm.img,id=pm0") || give_up "vm.add-pmem failed: $out"
+	say "vm.add-pmem: $out"
+	echo "$out" | tr -d ' \n' | grep -Eq '^\{"id":"pm0","bdf":"0000:00:[0-1][0-9a-f]\.0"\}$' ||
+		bad "vm.add-pmem body '$out' is not Cloud Hypervisor's PciDeviceInfo"
+	[ "$(maps_pm)" -ge 1 ] || bad "cellvm-core does not map $d/pm.img after vm.add-pmem"
+	wait_count 'CELLVM-AGENT: HP-GONE-WAIT pmem0' "$1" 150 ||
+		give_up "boot $1: the guest did not read /dev/pmem0 ($(grep 'FAIL hppmem' $raw))"
+	remote remove-device pm0 || bad "vm.remove-device pm0 failed"
+	wait_count 'CELLVM-AGENT: HP-GONE pmem0' "$1" 150 || give_up "boot $1: pmem0 never went away"
+	until [ "$(maps_pm)" -eq 0 ]; do
+		i=$((i + 1))
+		[ "$i" -lt 50 ] || { bad "cellvm-core still maps $d/pm.img after the eject"; break; }
+		sleep 0.2
+	done
+	remote info | grep -q '"pm0"' && bad "vm.info still lists pm0 after the eject"
+	say "boot $1: pmem hot-added, read in the guest, removed and unmapped"
+}
 
 cat >$d/vm.json <<EOF
 {
@@ -91,6 +125,7 @@ remote create $d/vm.json || give_up "vm.create failed"
 remote info | grep -q '"state": *"Created"' || bad "vm.info does not say Created"
 t0=$(cut -d. -f1 /proc/uptime)
 remote boot || give_up "vm.boot failed"
+pmem_step 1
 wait_serial 'CELLVM-AGENT: TICK 2' 300 || give_up "no tick from the guest within 300 s of vm.boot"
 say "guest ticking $(($(cut -d. -f1 /proc/uptime) - t0)) s after vm.boot"
 
@@ -156,6 +191,7 @@ remote boot || give_up "vm.boot after vm.shutdown failed"
 remote info | grep -q '"state": *"Running"' || bad "vm.info does not say Running after the second vm.boot"
 wait_count 'CELLVM-AGENT: START' 2 300 || give_up "the guest did not start again within 300 s"
 say "guest started again $(($(cut -d. -f1 /proc/uptime) - t0)) s after the second vm.boot"
+pmem_step 2
 blockd_pid >/dev/null || bad "no cellvm-blockd after the second vm.boot"
 wait_count 'CELLVM-AGENT: POWER-BUTTON-READY' 2 300 ||
 	give_up "the second boot never got to the power button"
@@ -171,7 +207,8 @@ rc=$?
 say "cellvm exited with status $rc"
 
 evs=$(sed -n 's/^  "event": "\(.*\)",*$/\1/p' $d/ev.log | grep -v child-exited | tr '\n' ' ')
-want="starting booting device-added booted pausing paused resuming resumed device-resized"
-want="$want shutdown booting device-added booted shutdown deleted shutdown "
+want="starting booting device-added booted device-added device-removed pausing paused resuming"
+want="$want resumed device-resized shutdown booting device-added booted device-added"
+want="$want device-removed shutdown deleted shutdown "
 [ "$evs" = "$want" ] || bad "events '$evs', expected '$want'"
 finish $rc

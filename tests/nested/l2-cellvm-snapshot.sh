@@ -89,6 +89,11 @@ grep -q '"id": *"net0"' $d/s1/config.json || bad "config.json lacks net0"
 [ "$(stat -c %s $d/s1/memory-ranges)" = $((256 << 20)) ] ||
 	bad "memory-ranges is $(stat -c %s $d/s1/memory-ranges) bytes, not 256 MiB"
 say "memory-ranges uses $(du -k $d/s1/memory-ranges | cut -f1) KiB on disk (zero pages are holes)"
+# The daemons' own state (vhost-user DEVICE_STATE): blockd's and netd's, in state.json.
+n_ds=$(grep -o '"device_state": *"backend"' $d/s1/state.json | wc -l)
+say "backend states in state.json: $n_ds ($(grep -o '"device_state_len": *[0-9]*' $d/s1/state.json |
+	tr -d ' "' | tr '\n' ' '))"
+[ "$n_ds" = 2 ] || bad "state.json holds $n_ds backend states, not disk0's and net0's"
 expect_err 500 snapshot "file://$d/s1"
 expect_err 400 snapshot "http://$d/s1"
 [ "$(last_tick)" = "$n_a" ] || bad "the guest ticked while paused"
@@ -115,6 +120,10 @@ expect_err 500 info
 t0=$(cut -d. -f1 /proc/uptime)
 remote restore "source_url=file://$d/s1" || give_up "vm.restore failed"
 say "vm.restore took $(($(cut -d. -f1 /proc/uptime) - t0)) s"
+grep -h 'state loaded' $raw | tr -d '\r' | sed 's/^/l2-snapshot: B: /'
+for dm in blockd netd; do
+	grep -q "cellvm-$dm: state loaded" $raw || bad "B's cellvm-$dm did not load its saved state"
+done
 remote info | grep -q '"state": *"Paused"' || bad "vm.info does not say Paused after vm.restore"
 expect_err 404 restore "source_url=file://$d/s1"
 sleep 1

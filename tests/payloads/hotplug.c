@@ -1,11 +1,13 @@
 /*
  * ACPI PCI hotplug seen from a guest without ACPI (issue 16): the GED's PCI bit, the \_SB_.PHPR
  * registers (PCIU, PCID read-to-clear, B0EJ, PSEG) and ECAM, driven by a runner that hot-adds a
- * virtio-blk disk through the API and then asks for its removal (tests/kvm/cellvm-cases.sh,
- * case hotplug). The guest does what the DSDT's PSCN and _EJ0 would do:
+ * virtio-blk disk (case hotplug) or a virtio-pmem file (case hotplug-pmem) through the API and
+ * then asks for its removal (tests/kvm/cellvm-cases.sh). The guest does what the DSDT's PSCN and
+ * _EJ0 would do:
  *
  *   "ready hotplug"      registers idle, a B0EJ of an empty slot and an out-of-range PSEG ignored
  *   "added slot = N"     GED 0x4 came, PCIU named slot N (and read 0 after), ECAM: 1af4:1042
+ *                        (virtio-blk) or 1af4:105b (virtio-pmem, "added pmem slot = N" first)
  *   "eject slot = N"     GED 0x4 again, PCID named slot N; PSEG=0 and B0EJ=that bit written
  *   "gone slot = N"      the slot's ECAM reads all ones
  *   PASS after the power button (the runner presses it once it saw the removal on the host).
@@ -16,13 +18,14 @@
 
 #include "core/platform.h"
 
-#define PHPR_PCIU (GPA_PCI_HOTPLUG_START + 0)
-#define PHPR_PCID (GPA_PCI_HOTPLUG_START + 4)
-#define PHPR_B0EJ (GPA_PCI_HOTPLUG_START + 8)
-#define PHPR_PSEG (GPA_PCI_HOTPLUG_START + 12)
+#define PHPR_PCIU    (GPA_PCI_HOTPLUG_START + 0)
+#define PHPR_PCID    (GPA_PCI_HOTPLUG_START + 4)
+#define PHPR_B0EJ    (GPA_PCI_HOTPLUG_START + 8)
+#define PHPR_PSEG    (GPA_PCI_HOTPLUG_START + 12)
 
-#define EMPTY_SLOT   30u          /* nothing is ever plugged there in this test */
-#define VIRTIO_BLK   0x10421af4u  /* device 0x1042 (modern virtio-blk), vendor 0x1af4 */
+#define EMPTY_SLOT   30u         /* nothing is ever plugged there in this test */
+#define VIRTIO_BLK   0x10421af4u /* device 0x1042 (modern virtio-blk), vendor 0x1af4 */
+#define VIRTIO_PMEM  0x105b1af4u /* device 0x105b (virtio-pmem, id 27): case hotplug-pmem */
 #define WAIT_SECONDS 20u
 
 static uint64_t tsc_per_sec;
@@ -109,10 +112,11 @@ void payload_main(uint32_t start_info)
     slot = lowest_bit(up);
     if (up)
         id = ecam_id(slot);
-    payload_check(id == VIRTIO_BLK, "ecam vendor/device of the new slot", id);
-    if (payload_check(up != 0 && id == VIRTIO_BLK, "added device", id))
+    payload_check(id == VIRTIO_BLK || id == VIRTIO_PMEM, "ecam vendor/device of the new slot", id);
+    if (payload_check(up != 0 && (id == VIRTIO_BLK || id == VIRTIO_PMEM), "added device", id)) {
+        say_slot(id == VIRTIO_PMEM ? "added pmem" : "added", slot);
         say_slot("added", slot);
-    else
+    } else
         payload_fail("hotplug", "the added device is not where PCIU says");
 
     ev = wait_ged(GED_EVENT_PCI);
@@ -122,7 +126,7 @@ void payload_main(uint32_t start_info)
     payload_check(down == 1u << slot, "pcid names the added slot", down);
     payload_check(mmio_read32(PHPR_PCID) == 0, "pcid read cleared it", 0);
     payload_check(mmio_read32(PHPR_PCIU) == 0, "pciu empty on remove", 0);
-    payload_check(ecam_id(slot) == VIRTIO_BLK, "device still there until ejected", ecam_id(slot));
+    payload_check(ecam_id(slot) == id, "device still there until ejected", ecam_id(slot));
     mmio_write32(PHPR_PSEG, 0);
     mmio_write32(PHPR_B0EJ, 1u << slot);
     say_slot("eject", slot);

@@ -149,7 +149,8 @@ void fe_connect(struct fe_daemon *d, unsigned nq)
     struct vu_fe_region reg;
     uint64_t offered, pf = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
                            1ull << VHOST_USER_PROTOCOL_F_CONFIG | 1ull << VHOST_USER_PROTOCOL_F_MQ |
-                           1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ;
+                           1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+                           1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE;
     struct timespec pause = { 0, 20 * 1000 * 1000 };
     int r = -ECONNREFUSED;
 

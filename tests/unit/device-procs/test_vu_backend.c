@@ -100,7 +100,8 @@ Test(vub, protocol_features_before_set_features)
     cr_assert_eq(reply(&m), 1);
     cr_assert(m.p.u64 & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK));
     cr_assert(m.p.u64 & (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
-    cr_assert_not(m.p.u64 & (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+    cr_assert(m.p.u64 & (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD), "dirty logging offered");
+    cr_assert_not(m.p.u64 & (1ull << VHOST_USER_PROTOCOL_F_PAGEFAULT));
 }
 
 Test(vub, unknown_request_drops)
@@ -244,7 +245,7 @@ Test(vub, unoffered_features_refused)
 
     send_req(VHOST_USER_SET_FEATURES, 0, &f, 8, NULL, 0);
     cr_assert_eq(handle(), -EINVAL);
-    f = 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
+    f = 1ull << VHOST_USER_PROTOCOL_F_PAGEFAULT;
     send_req(VHOST_USER_SET_PROTOCOL_FEATURES, 0, &f, 8, NULL, 0);
     cr_assert_eq(handle(), -EINVAL);
 }

@@ -108,7 +108,12 @@ Test(mig_stream, commands_and_lengths)
         { MIG_REPLY, 2, 0, false },
         { MIG_STATE, MIG_ERROR, 100, false },
         { 0, 0, 0, false },
-        { 7, 0, 0, false },
+        { MIG_MEMORY_FD, 0, 0, false },
+        { MIG_MEMORY_FD, 0, MIG_MEMFD_SIZE(1), true },
+        { MIG_MEMORY_FD, 0, MIG_MEMFD_SIZE(MIG_MAX_MEMFDS), true },
+        { MIG_MEMORY_FD, 0, MIG_MEMFD_SIZE(MIG_MAX_MEMFDS) + 16, false },
+        { MIG_MEMORY_FD, MIG_ERROR, MIG_MEMFD_SIZE(1), false },
+        { 8, 0, 0, false },
         { 0x81, 0, 0, false },
     };
     char err[200];

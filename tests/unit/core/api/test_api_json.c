@@ -399,9 +399,23 @@ Test(api_json, add_and_remove_bodies)
     cr_assert_eq(c->n_fs, 1);
     cr_expect_str_eq(c->fs[0]->tag, "a");
     protobuf_c_message_free_unpacked(&c->base, NULL);
-    /* Still not implemented: their answer is the one the file lists. */
+    /* vm.add-pmem (issue 20): a PmemConfig, file required by the schema's own parser later. */
     rt = api_route_find("/api/v1/vm.add-pmem");
-    cr_assert(rt && !rt->endpoint && rt->missing_status == 500);
+    cr_assert(rt && rt->endpoint == CELLVM__API_ENDPOINT__API_VM_ADD_PMEM &&
+              rt->body == &cellvm__api_pmem_config__descriptor);
+    {
+        Cellvm__ApiPmemConfig *pm = (Cellvm__ApiPmemConfig *)parse_as(
+            rt->body,
+            "{\"file\":\"/p.img\",\"size\":4194304,\"discard_writes\":true,\"id\":\"pm0\"}", 0);
+
+        cr_assert_not_null(pm);
+        cr_expect_str_eq(pm->file, "/p.img");
+        cr_expect(pm->has_size && pm->size == 4194304 && pm->has_discard_writes &&
+                  pm->discard_writes);
+        cr_expect_str_eq(pm->id, "pm0");
+        protobuf_c_message_free_unpacked(&pm->base, NULL);
+    }
+    cr_assert_null(parse_as(rt->body, "{\"file\":\"/p\",\"bogus\":1}", -EINVAL));
     rt = api_route_find("/api/v1/vm.resize");
     cr_assert(rt && rt->endpoint == CELLVM__API_ENDPOINT__API_VM_RESIZE &&
               rt->body == &cellvm__api_vm_resize__descriptor);

@@ -167,3 +167,36 @@ Test(pmem_msgs, core_config_devices)
     c.d[0].pci_segment = 96;
     refused(&c, "core_config.pmem.pci_segment");
 }
+
+/* vm.add-pmem's AddPmem (issue 20): exactly one fd, the device checked as in CoreConfig. */
+Test(pmem_msgs, add_pmem)
+{
+    Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
+    Cellvm__AddPmem ap = CELLVM__ADD_PMEM__INIT;
+    Cellvm__PmemDevice d = CELLVM__PMEM_DEVICE__INIT;
+    const char *why = NULL;
+
+    d.id = (char *)"pm0";
+    d.size = 4 * MiB;
+    ap.pmem = &d;
+    env.body_case = CELLVM__ENVELOPE__BODY_ADD_PMEM;
+    env.add_pmem = &ap;
+    cr_expect_eq(pb_validate_envelope(&env, 1, &why), 0, "%s", why ? why : "");
+    cr_expect_neq(pb_validate_envelope(&env, 0, &why), 0, "no file");
+    cr_expect_neq(pb_validate_envelope(&env, 2, &why), 0, "two fds");
+    d.size = 3 * MiB;
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "not a 2 MiB multiple");
+    d.size = 0;
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "empty");
+    d.size = 2 * MiB;
+    d.pci_segment = PB_MAX_PCI_SEGMENTS;
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "segment past the limit");
+    d.pci_segment = 0;
+    d.fd_index = 1;
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "fd_index names no fd");
+    d.fd_index = 0;
+    d.id = (char *)"";
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "no id");
+    ap.pmem = NULL;
+    cr_expect_neq(pb_validate_envelope(&env, 1, &why), 0, "no device");
+}

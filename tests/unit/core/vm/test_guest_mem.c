@@ -153,3 +153,63 @@ Test(guest_mem, hotplug_regions_limited)
     cr_expect_eq(guest_mem_region_of(&gm, gpa - 1)->zone, GUEST_MEM_HOTPLUG_ZONE,
                  "the last one is found");
 }
+
+/* vm.add-pmem (issue 20): a detachable pmem region goes above the PCI windows, out of order;
+ * RAM hot-added later still goes right after RAM, the region may leave again from the middle. */
+Test(guest_mem, detachable_pmem_region)
+{
+    const uint64_t far = 80 * GiB;
+    struct guest_mem gm;
+    int r;
+
+    guest_mem_init(&gm);
+    cr_assert_eq(guest_mem_add_zone(&gm, fake(0x10000000), 512 * MiB, 3), 0);
+    r = guest_mem_add_detachable(&gm, far, fake(0x40000000), 4 * MiB, 9, false);
+    cr_assert_eq(r, 1);
+    cr_expect(gm.regions[1].pmem && gm.regions[1].detachable && !gm.regions[1].core_only);
+    cr_expect_eq(gm.size, 512 * MiB, "pmem is not RAM");
+    cr_expect_eq(guest_mem_end(&gm), 512 * MiB, "the end of RAM ignores the detachable region");
+    cr_expect_eq(guest_mem_ptr(&gm, far + 4096, 8), fake(0x40000000 + 4096));
+    /* Refusals: overlap, below 4 GiB, unaligned, empty, past 2^52. */
+    cr_expect_eq(guest_mem_add_detachable(&gm, far + 2 * MiB, fake(0x1000), 4 * MiB, 9, false),
+                 -EINVAL);
+    cr_expect_eq(guest_mem_add_detachable(&gm, 1 * GiB, fake(0x1000), 4 * MiB, 9, false), -EINVAL);
+    cr_expect_eq(guest_mem_add_detachable(&gm, far + 8 * MiB + 1, fake(0x1000), 4 * MiB, 9, false),
+                 -EINVAL);
+    cr_expect_eq(guest_mem_add_detachable(&gm, far + 8 * MiB, fake(0x1000), 0, 9, false), -EINVAL);
+    cr_expect_eq(
+        guest_mem_add_detachable(&gm, (1ull << 52) - 2 * MiB, fake(0x1000), 4 * MiB, 9, false),
+        -ENOSPC);
+    /* Hot-added RAM after it: placed by the end of RAM, not overlapping the pmem region. */
+    cr_expect_eq(guest_mem_add_at(&gm, GPA_RAM_ABOVE_4G, fake(0x80000000), 128 * MiB, 7), 2);
+    cr_expect_eq(guest_mem_end(&gm), GPA_RAM_ABOVE_4G + 128 * MiB);
+    cr_expect_eq(guest_mem_add_at(&gm, far, fake(0x90000000), 128 * MiB, 7), -EINVAL,
+                 "hot-added RAM over the pmem region");
+    cr_expect_eq(guest_mem_add_detachable(&gm, far + 4 * MiB, fake(0x50000000), 2 * MiB, 10, true),
+                 3);
+    /* Leaving from the middle: the later regions move down one index (their KVM slot). */
+    cr_expect_eq(guest_mem_remove(&gm, 0), -EINVAL, "RAM never leaves");
+    cr_expect_eq(guest_mem_remove(&gm, 1), 0);
+    cr_expect_eq(gm.nregions, 3);
+    cr_expect_eq(gm.regions[1].gpa, GPA_RAM_ABOVE_4G);
+    cr_expect_eq(gm.regions[2].gpa, far + 4 * MiB);
+    cr_expect(gm.regions[2].core_only);
+    cr_expect_null(guest_mem_ptr(&gm, far, 1));
+    cr_expect_eq(gm.size, 640 * MiB);
+    cr_expect_eq(gm.nhotplug, 1);
+    cr_expect_eq(guest_mem_remove(&gm, 3), -EINVAL, "past the table");
+}
+
+Test(guest_mem, detachable_pmem_limited)
+{
+    struct guest_mem gm;
+
+    guest_mem_init(&gm);
+    cr_assert_eq(guest_mem_add_zone(&gm, fake(0x10000000), 512 * MiB, 3), 0);
+    for (int i = 0; i < GUEST_MEM_MAX_PMEM; i++)
+        cr_assert_eq(guest_mem_add_detachable(&gm, 80 * GiB + (uint64_t)i * 2 * MiB,
+                                              fake(0x40000000), 2 * MiB, 9, false),
+                     i + 1);
+    cr_expect_eq(guest_mem_add_detachable(&gm, 90 * GiB, fake(0x40000000), 2 * MiB, 9, false),
+                 -ENOSPC, "one more than GUEST_MEM_MAX_PMEM");
+}

@@ -9,6 +9,7 @@
 
 #include "core/mem/guest_mem.h"
 #include "core/vm/virtio_net_ctrl.h"
+#include "ipc/dirty_log.h"
 
 #define RAM   (1u << 20)
 #define QSZ   8
@@ -120,6 +121,27 @@ Test(vnet_ctrl, mq_command_acked_and_used)
     cr_expect_eq(get32(&g, USED + 8), 1, "one byte written");
     cr_expect_eq(g.r.last_avail, 1);
     cr_expect_not(vnet_ctrl_pending(&g.gm, &g.r));
+    free(g.ram);
+}
+
+/* A live migration's log set (vm_dirty.h): the ack's page and the used ring's are marked, the
+ * pages only read (header, data, rings the driver writes) are not. */
+Test(vnet_ctrl, writes_marked_in_the_dirty_log)
+{
+    uint8_t log[RAM / 4096 / 8] = { 0 };
+    struct rig g;
+
+    rig_init(&g);
+    g.gm.dirty_log_size = sizeof(log);
+    g.gm.dirty_log = log;
+    mq_chain(&g, DESC, 2, 3);
+    g.ram[0x5200] = 0xee;
+    put_desc(&g, DESC, 4, 0x7200, 1, 2, 0); /* the ack on its own page */
+    offer(&g, 0, 2, 1);
+    cr_assert_eq(vnet_ctrl_process(&g.gm, &g.r, cb, &g), 1);
+    for (uint64_t p = 0; p < RAM / 4096; p++)
+        cr_expect_eq(dirty_log_test(log, sizeof(log), p), p == USED / 4096 || p == 7, "page %lu",
+                     p);
     free(g.ram);
 }
 

@@ -112,6 +112,14 @@ static void sample(struct vm_state *s)
                                           .used = 0xfffffffffffff000ull,
                                           .running = !q,
                                           .avail_idx = 65535 };
+        /* The disk's backend saved its state; the other one is an external backend. */
+        o->dstate_kind = d ? VMS_DSTATE_FRONTEND : VMS_DSTATE_BACKEND;
+        if (!d) {
+            o->dstate_len = 40;
+            o->dstate = malloc(40);
+            cr_assert_not_null(o->dstate);
+            fill(o->dstate, 40, 70);
+        }
     }
 }
 
@@ -129,7 +137,15 @@ static void expect_same(const struct vm_state *a, const struct vm_state *b)
     cr_assert_eq(memcmp(a->ranges, b->ranges, sizeof(a->ranges)), 0);
     cr_assert_eq(memcmp(&a->platform, &b->platform, sizeof(a->platform)), 0, "platform differs");
     cr_assert_eq(a->ndevices, b->ndevices);
-    cr_assert_eq(memcmp(a->dev, b->dev, a->ndevices * sizeof(*a->dev)), 0, "devices differ");
+    for (uint32_t i = 0; i < a->ndevices; i++) {
+        struct vms_device x = a->dev[i], y = b->dev[i];
+
+        cr_assert_eq(x.dstate_len, y.dstate_len);
+        cr_assert_eq(!x.dstate_len || !memcmp(x.dstate, y.dstate, x.dstate_len), 1,
+                     "device %u: backend state differs", i);
+        x.dstate = y.dstate = NULL;
+        cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "device %u differs", i);
+    }
 }
 
 Test(vm_state, round_trip_every_field)
@@ -185,10 +201,34 @@ static char *edited(const char *from, const char *to)
 
 Test(vm_state, other_version_refused)
 {
-    char *j = edited("\"version\":1", "\"version\":2");
+    char *j = edited("\"version\":2", "\"version\":1");
 
-    refused(j, "version 2, this cellvm reads version 1");
+    refused(j, "version 1, this cellvm reads version 2");
     free(j);
+}
+
+/* The backend state: its kind, its length against its bytes, no bytes without a backend. */
+Test(vm_state, device_state_checked)
+{
+    static const char *const bad[][3] = {
+        { "\"device_state\":\"backend\"", "\"device_state\":\"guessed\"",
+          "devices[0].device_state: expected none, backend or frontend-only" },
+        { "\"device_state_len\":40", "\"device_state_len\":41",
+          "devices[0].device_state_data: expected 82 hex digits" },
+        { "\"device_state_len\":40", "\"device_state_len\":1048577",
+          "devices[0].device_state_len: 1048577 is above 1048576" },
+        { "\"device_state_len\":0", "\"device_state_len\":2",
+          "devices[1].device_state_len: non-zero without a backend state" },
+        { "\"device_state_data\":\"d2", "\"device_state_data\":\"D2",
+          "devices[0].device_state_data: not lowercase hex" },
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *j = edited(bad[i][0], bad[i][1]);
+
+        refused(j, bad[i][2]);
+        free(j);
+    }
 }
 
 Test(vm_state, truncated_refused)
