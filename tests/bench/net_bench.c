@@ -10,11 +10,12 @@
  *          driver (ipc/vu_guest): TX ring in, RX ring out.
  *
  *   net-bench NETD TAP SIZE FRAMES
- * prints per direction: the limit's pps, netd's pps, the ratio and netd's CPU time per frame.
+ * The two alternate for ROUNDS rounds (a fresh netd each round) and each direction's median
+ * round is printed: the limit's pps, netd's pps, their ratio with its spread over the rounds,
+ * and the CPU time per frame of the limit's TAP thread and of netd's whole thread group.
  * Every phase is bounded in frames and in seconds.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@
 #include "ipc/vu_frontend.h"
 #include "ipc/vu_guest.h"
 #include "netd/tap_sys.h"
+#include "tests/bench/bench_cpu.h"
 
 #define HOST_IP   "169.254.88.1"
 #define GUEST_IP  "169.254.88.2"
@@ -51,6 +53,7 @@
 #define PHASE_S   5.0 /* a phase never runs longer than this */
 #define IDLE_MS   300 /* a receiver stops after this long without a frame */
 #define GUEST_MAC "\x02\x00\x00\x88\x00\x02"
+#define ROUNDS    5   /* interleaved limit/netd rounds; the median is reported */
 
 struct frame {
     uint8_t b[HDR + 1514];
@@ -235,34 +238,6 @@ static struct result limit_rx(int tap, size_t size, unsigned long long n)
     return (struct result){ rate(got, first, last), got };
 }
 
-/* CPU time (ns) of every thread of pid, from /proc/PID/task/TID/schedstat. */
-static unsigned long long cpu_ns(pid_t pid)
-{
-    char path[320];
-    unsigned long long sum = 0, v;
-    struct dirent *de;
-    DIR *d;
-
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    d = opendir(path);
-    if (!d)
-        return 0;
-    while ((de = readdir(d))) {
-        FILE *f;
-
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
-        f = fopen(path, "r");
-        if (f && fscanf(f, "%llu", &v) == 1)
-            sum += v;
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-    return sum;
-}
-
 struct guest {
     struct vu_frontend fe;
     struct vu_gmem mem;
@@ -402,29 +377,146 @@ static pid_t spawn_netd(const char *netd, const char *tap, const char *sock)
     return -1;
 }
 
-static void report(const char *dir, size_t size, struct result lim, struct result nd,
-                   unsigned long long cpu)
+/* One direction's figures of one round. */
+struct round {
+    double lim, netd;     /* pps */
+    double lim_cpu, cpu;  /* us of CPU per frame: the TAP writer/reader thread, netd */
+    unsigned long long lf, nf;
+};
+
+static int by_ratio(const void *a, const void *b)
 {
+    const struct round *x = a, *y = b;
+    double rx = x->lim > 0 ? x->netd / x->lim : 0, ry = y->lim > 0 ? y->netd / y->lim : 0;
+
+    return (rx > ry) - (rx < ry);
+}
+
+static int by_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The round whose netd/limit ratio is the median, the spread of the ratios and the medians of
+ * the CPU figures (each sorted on its own). */
+static void report(const char *dir, size_t size, struct round *r, int n)
+{
+    double cpu[ROUNDS], lcpu[ROUNDS];
+    struct round m;
+
+    qsort(r, (size_t)n, sizeof(*r), by_ratio);
+    m = r[n / 2];
+    for (int i = 0; i < n; i++) {
+        cpu[i] = r[i].cpu;
+        lcpu[i] = r[i].lim_cpu;
+    }
+    qsort(cpu, (size_t)n, sizeof(double), by_double);
+    qsort(lcpu, (size_t)n, sizeof(double), by_double);
     printf("%-13s %4zu B  limit %9.0f pps (%llu frames)  netd %9.0f pps (%llu frames)  "
-           "ratio %.2f  netd CPU %.2f us/frame\n",
-           dir, size, lim.pps, lim.frames, nd.pps, nd.frames, lim.pps > 0 ? nd.pps / lim.pps : 0,
-           nd.frames ? (double)cpu / 1000.0 / (double)nd.frames : 0);
+           "ratio %.2f (median of %d, %.2f-%.2f)  CPU us/frame: limit %.2f netd %.2f\n",
+           dir, size, m.lim, m.lf, m.netd, m.nf, m.lim > 0 ? m.netd / m.lim : 0, n,
+           r[0].lim > 0 ? r[0].netd / r[0].lim : 0,
+           r[n - 1].lim > 0 ? r[n - 1].netd / r[n - 1].lim : 0, lcpu[n / 2], cpu[n / 2]);
+}
+
+static double thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double per_frame_us(double ns, unsigned long long frames)
+{
+    return frames ? ns / 1000.0 / (double)frames : 0;
+}
+
+/* The limit's half of a round: this process on its own TAP fd, both directions. */
+static int limit_round(const char *tap_arg, const struct frame *f, size_t size,
+                       unsigned long long n, struct round *tx, struct round *rx)
+{
+    char tap_name[IFNAMSIZ] = { 0 };
+    struct result r;
+    double c0;
+    int tap;
+
+    snprintf(tap_name, sizeof(tap_name), "%s", tap_arg);
+    if (tap_open(tap_name, 1, &tap) || tap_set_vnet_hdr_sz(tap, HDR)) {
+        fprintf(stderr, "net-bench: cannot open TAP %s\n", tap_arg);
+        return -1;
+    }
+    c0 = thread_cpu_ns();
+    r = limit_tx(tap, f, n);
+    tx->lim = r.pps;
+    tx->lf = r.frames;
+    tx->lim_cpu = per_frame_us(thread_cpu_ns() - c0, r.frames);
+    c0 = thread_cpu_ns();
+    r = limit_rx(tap, size, n);
+    rx->lim = r.pps;
+    rx->lf = r.frames;
+    rx->lim_cpu = per_frame_us(thread_cpu_ns() - c0, r.frames);
+    close(tap);
+    return 0;
+}
+
+/* netd's half: a fresh jailed netd on the same TAP, driven as its guest, both directions. */
+static int netd_round(const char *netd, const char *tap, const char *sock, const struct frame *f,
+                      size_t size, unsigned long long n, struct round *tx, struct round *rx)
+{
+    unsigned long long c0, c1, c2;
+    struct result r;
+    struct guest g;
+    pid_t pid;
+    int rc = 0;
+
+    pid = spawn_netd(netd, tap, sock);
+    if (pid < 0) {
+        fprintf(stderr, "net-bench: cellvm-netd did not come up\n");
+        return -1;
+    }
+    memset(&g, 0, sizeof(g));
+    vu_fe_init(&g.fe, -1);
+    g.mem.fd = g.rx.kick_fd = g.rx.call_fd = g.tx.kick_fd = g.tx.call_fd = -1;
+    if (guest_start(&g, sock, f)) {
+        fprintf(stderr, "net-bench: vhost-user setup failed\n");
+        rc = -1;
+    } else {
+        c0 = bench_proc_cpu_ns(pid);
+        r = netd_tx(&g, f, n);
+        c1 = bench_proc_cpu_ns(pid);
+        tx->netd = r.pps;
+        tx->nf = r.frames;
+        tx->cpu = per_frame_us((double)(c1 - c0), r.frames);
+        r = netd_rx(&g, size, n);
+        c2 = bench_proc_cpu_ns(pid);
+        rx->netd = r.pps;
+        rx->nf = r.frames;
+        rx->cpu = per_frame_us((double)(c2 - c1), r.frames);
+    }
+    vu_fe_close(&g.fe);
+    vu_gring_destroy(&g.rx);
+    vu_gring_destroy(&g.tx);
+    vu_gmem_destroy(&g.mem);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    unlink(sock);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    char tap_name[IFNAMSIZ] = { 0 }, path[128], sock[] = "/tmp/net-bench.sock";
+    char path[128], dir[] = "/tmp/net-bench.XXXXXX", sock[64];
+    struct round tx[ROUNDS], rx[ROUNDS];
     struct frame f;
-    struct result ltx, lrx, ntx, nrx;
-    struct guest g;
     uint8_t mac[6];
-    unsigned long long c0, c1, c2;
     unsigned m[6];
     size_t size;
     unsigned long long n;
     FILE *mf;
-    pid_t pid;
-    int tap;
+    int rc = 0;
 
     if (argc != 5) {
         fprintf(stderr, "usage: net-bench NETD TAP SIZE FRAMES\n");
@@ -438,6 +530,8 @@ int main(int argc, char **argv)
     mf = fopen(path, "r");
     if (!mf || fscanf(mf, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
         fprintf(stderr, "net-bench: no TAP %s here\n", argv[2]);
+        if (mf)
+            fclose(mf);
         return 1;
     }
     fclose(mf);
@@ -445,38 +539,22 @@ int main(int argc, char **argv)
         mac[i] = (uint8_t)m[i];
     build_frame(&f, mac, size);
     signal(SIGPIPE, SIG_IGN);
-
-    snprintf(tap_name, sizeof(tap_name), "%s", argv[2]);
-    if (tap_open(tap_name, 1, &tap) || tap_set_vnet_hdr_sz(tap, HDR)) {
-        fprintf(stderr, "net-bench: cannot open TAP %s\n", argv[2]);
+    if (!mkdtemp(dir)) {
+        perror("net-bench: mkdtemp");
         return 1;
     }
-    ltx = limit_tx(tap, &f, n);
-    lrx = limit_rx(tap, size, n);
-    close(tap);
+    snprintf(sock, sizeof(sock), "%s/netd.sock", dir);
 
-    pid = spawn_netd(argv[1], argv[2], sock);
-    if (pid < 0) {
-        fprintf(stderr, "net-bench: cellvm-netd did not come up\n");
+    /* Rounds alternate the limit and netd, so a change in the host's load hits both. */
+    memset(tx, 0, sizeof(tx));
+    memset(rx, 0, sizeof(rx));
+    for (int i = 0; i < ROUNDS && !rc; i++)
+        rc = limit_round(argv[2], &f, size, n, &tx[i], &rx[i]) ||
+             netd_round(argv[1], argv[2], sock, &f, size, n, &tx[i], &rx[i]);
+    rmdir(dir);
+    if (rc)
         return 1;
-    }
-    memset(&g, 0, sizeof(g));
-    if (guest_start(&g, sock, &f)) {
-        fprintf(stderr, "net-bench: vhost-user setup failed\n");
-        kill(pid, SIGTERM);
-        return 1;
-    }
-    c0 = cpu_ns(pid);
-    ntx = netd_tx(&g, &f, n);
-    c1 = cpu_ns(pid);
-    nrx = netd_rx(&g, size, n);
-    c2 = cpu_ns(pid);
-    vu_fe_close(&g.fe);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    unlink(sock);
-
-    report("guest->host", size, ltx, ntx, c1 - c0);
-    report("host->guest", size, lrx, nrx, c2 - c1);
+    report("guest->host", size, tx, ROUNDS);
+    report("host->guest", size, rx, ROUNDS);
     return 0;
 }

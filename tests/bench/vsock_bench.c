@@ -7,7 +7,8 @@
  *
  *   vsock-bench VSOCKD MIB [in|out]
  * (in: host -> guest only, out: guest -> host only, for profiling one path) prints one line per
- * direction: vsockd MiB/s, socketpair MiB/s, ratio (of the median round). */
+ * direction: vsockd MiB/s, socketpair MiB/s, ratio (of the median round), and vsockd's CPU
+ * time per MiB (the median round's of its own: the whole thread group, from schedstat). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 
 #include "ipc/vu_frontend.h"
 #include "ipc/vu_guest.h"
+#include "tests/bench/bench_cpu.h"
 #include "vsockd/pkt.h"
 
 #define RING      256
@@ -422,7 +424,15 @@ static double socketpair_limit(uint64_t bytes)
 
 struct round {
     double vs, lim;
+    double cpu; /* vsockd's CPU time per MiB moved, ms */
 };
+
+static int by_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
 
 static int by_ratio(const void *a, const void *b)
 {
@@ -434,11 +444,22 @@ static int by_ratio(const void *a, const void *b)
 
 static void print_median(const char *dir, struct round *r)
 {
+    double cpu[ROUNDS];
+
+    for (int i = 0; i < ROUNDS; i++)
+        cpu[i] = r[i].cpu;
+    qsort(cpu, ROUNDS, sizeof(double), by_double);
     qsort(r, ROUNDS, sizeof(*r), by_ratio);
     printf("vsockd %s: %.0f MiB/s; unix socketpair: %.0f MiB/s; ratio %.2f (median of %d; "
-           "ratios %.2f..%.2f)\n",
+           "ratios %.2f..%.2f); vsockd CPU %.2f ms/MiB (median)\n",
            dir, r[ROUNDS / 2].vs, r[ROUNDS / 2].lim, r[ROUNDS / 2].vs / r[ROUNDS / 2].lim, ROUNDS,
-           r[0].vs / r[0].lim, r[ROUNDS - 1].vs / r[ROUNDS - 1].lim);
+           r[0].vs / r[0].lim, r[ROUNDS - 1].vs / r[ROUNDS - 1].lim, cpu[ROUNDS / 2]);
+}
+
+/* vsockd's CPU (ms) per MiB over a transfer that started at c0 (bench_proc_cpu_ns). */
+static double cpu_per_mib(pid_t pid, unsigned long long c0, uint64_t bytes)
+{
+    return (double)(bench_proc_cpu_ns(pid) - c0) / 1e6 / ((double)bytes / (1 << 20));
 }
 
 int main(int argc, char **argv)
@@ -472,13 +493,19 @@ int main(int argc, char **argv)
     chmod(dir, 0755); /* vsockd runs as nobody once jailed by root */
     drv_setup(&d, vu);
     for (unsigned i = 0; i < ROUNDS; i++) {
+        unsigned long long c0;
+
         if (strcmp(only, "out")) {
             in[i].lim = socketpair_limit(bytes);
+            c0 = bench_proc_cpu_ns(pid);
             in[i].vs = host_to_guest(&d, hybrid, bytes);
+            in[i].cpu = cpu_per_mib(pid, c0, bytes);
         }
         if (strcmp(only, "in")) {
             out[i].lim = socketpair_limit(bytes);
+            c0 = bench_proc_cpu_ns(pid);
             out[i].vs = guest_to_host(&d, dir, bytes, i);
+            out[i].cpu = cpu_per_mib(pid, c0, bytes);
         }
     }
     if (strcmp(only, "out"))

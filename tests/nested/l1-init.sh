@@ -24,6 +24,18 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 
 echo "CELLVM-L1: START"
+# The heartbeat: a line every 10 s on the second serial port (a file of run-nested.sh's) with
+# L1's uptime and what the test last wrote to /run/l1-status (the case it is running; the loop's
+# pid is in /run/l1-heartbeat.pid). When the
+# lines stop, L1's kernel stopped running its timers: run-nested.sh calls L1 wedged then, and
+# says what was running, instead of waiting for the timeout.
+if [ -c /dev/ttyS1 ]; then
+	(while :; do
+		echo "alive $(cut -d' ' -f1 /proc/uptime) $(cat /run/l1-status 2>/dev/null)"
+		sleep 10
+	done) </dev/null >/dev/ttyS1 2>&1 &
+	echo $! >/run/l1-heartbeat.pid
+fi
 while read -r mod; do
 	[ -n "$mod" ] || continue
 	out=$(insmod "/lib/modules/$mod.ko" 2>&1) || case "$out" in

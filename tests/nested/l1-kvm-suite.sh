@@ -39,6 +39,8 @@ selected() {
 	return 1
 }
 now() { cut -d' ' -f1 /proc/uptime; }
+# running NAME: L1's heartbeat (l1-init.sh) says NAME is running, so a wedged L1 names the case.
+running() { echo "$1" >/run/l1-status 2>/dev/null || true; }
 # secs START: seconds since START (a /proc/uptime value), one decimal.
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -89,6 +91,7 @@ for name in $L1KVM_CASES; do
 	case " $L1KVM_BUGS " in *" $name "*) bug=1 ;; esac
 	limit=$case_limit
 	[ "$name" != watchdog ] || limit=180 # Cloud Hypervisor's real 15 s checks: about 70 s
+	running "cellvm-$name"
 	timeout "$limit" bash "$dir/cellvm-cases.sh" "$name" >"$out" 2>&1 </dev/null
 	verdict "cellvm-$name" $? "$start" "$bug"
 done
@@ -121,6 +124,7 @@ for rec in $L1KVM_RUNNER; do
 		nskip=$((nskip + 1))
 		say "SKIP $name (in L1): $why"
 	else
+		running "$name"
 		echo "+ vm-runner $* $PAYLOAD_DIR/$payload.elf" >"$out"
 		timeout "$case_limit" "$dir/vm-runner" "$@" "$PAYLOAD_DIR/$payload.elf" >>"$out" 2>&1 </dev/null
 		verdict "$name" $? "$start" 0
@@ -140,6 +144,7 @@ for c in ${L1KVM_API:-}; do
 		[ ! -x "/opt/cellvm/bin/cellvm-$d" ] || set -- "$@" "--$d" "/opt/cellvm/bin/cellvm-$d"
 	done
 	[ ! -x /opt/cellvm/bin/virtiofsd ] || set -- "$@" --virtiofsd /opt/cellvm/bin/virtiofsd
+	running "api-$c"
 	echo "+ api_test.py $* $c" >"$out"
 	PYTHONHOME=/opt/py PYTHONDONTWRITEBYTECODE=1 timeout "$api_limit" /opt/py/bin/python3 \
 		"$api/api_test.py" "$@" "$c" >>"$out" 2>&1 </dev/null

@@ -7,6 +7,8 @@
 #
 # Options:
 #   --timeout SECS   hard wall-clock limit for the whole run (default 300); QEMU is killed then
+#   --retry-timeout SECS  limit of the one repeat after L1 itself failed (default: what is left
+#                    of --timeout plus 150 s); the meson timeout must leave room for both runs
 #   --log FILE       serial log (default: a new file under $TMPDIR); printed on failure
 #   --mem MB         L1 memory (default 4096)
 #   --smp N          L1 vCPUs (default 2)
@@ -33,6 +35,7 @@ say() { echo "run-nested: $*" >&2; }
 usage() { sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; }
 
 timeout=300
+retry_timeout=
 log=
 mem=4096
 smp=2
@@ -47,6 +50,7 @@ qargs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout=$2; shift 2 ;;
+	--retry-timeout) retry_timeout=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
@@ -69,6 +73,10 @@ script=$1
 [ -r "$script" ] || { say "cannot read $script"; exit 2; }
 if ! [[ "$timeout" =~ ^[0-9]+$ ]] || [ "$timeout" -lt 30 ]; then
 	say "--timeout needs at least 30 s"
+	exit 2
+fi
+if [ -n "$retry_timeout" ] && { ! [[ "$retry_timeout" =~ ^[0-9]+$ ]] || [ "$retry_timeout" -lt 120 ]; }; then
+	say "--retry-timeout needs at least 120 s"
 	exit 2
 fi
 if [ "$stream" = auto ]; then
@@ -131,12 +139,15 @@ done
 cat "$images/l1-initramfs.cpio.lz4" "$tmp/extra.cpio.lz4" >"$tmp/initrd"
 
 # The script's own limit inside L1 expires before ours, so a hung test still reports through
-# the console (L1 prints its dmesg tail); ours catches a wedged L1.
+# the console (L1 prints its dmesg tail); ours catches a wedged L1.  L1's second serial port is
+# the heartbeat file (l1-init.sh).
+hb=$tmp/heartbeat
 l1_cmd() {
 	local t=$1 inner=$(($1 - 30))
 	[ "$inner" -ge 20 ] || inner=20
 	qemu_cmd=(timeout --foreground -k 5 "$t" "$qemu" -accel tcg -cpu max -smp "$smp" -m "$mem"
 		-M q35 -no-reboot -nographic -nodefaults -no-user-config -serial mon:stdio
+		-chardev "file,id=hb,path=$hb" -serial chardev:hb -pidfile "$tmp/qemu.pid"
 		-kernel "$images/l1-kernel" -initrd "$tmp/initrd" "${qargs[@]}"
 		-append "console=ttyS0 panic=-1 cellvm.timeout=$inner${append:+ $append}")
 }
@@ -145,7 +156,30 @@ input=/dev/null
 [ "$interactive" = 0 ] || input=/dev/stdin
 say "L1: $(basename "$script"), timeout ${timeout}s, serial log $log"
 start=$SECONDS
+# watch_l1: kills QEMU when L1's heartbeat has not grown for $stall seconds, and leaves the
+# silence's length in $tmp/stalled.  A beat every 10 s; a test's own limits (90 s a kvm case,
+# 240 s an API case) run inside L1 and do not stop its beat.  Before the first beat (the boot)
+# only the timeout applies, so an image without the heartbeat still runs.
+stall=${CELLVM_L1_STALL:-120}
+watch_l1() {
+	local last=-1 size same=0
+	while sleep 5; do
+		[ -s "$tmp/qemu.pid" ] || continue
+		size=$(stat -c %s "$hb" 2>/dev/null || echo 0)
+		[ "$size" -gt 0 ] || continue
+		if [ "$size" = "$last" ]; then same=$((same + 5)); else same=0 last=$size; fi
+		if [ "$same" -ge "$stall" ]; then
+			echo "$same" >"$tmp/stalled"
+			kill -KILL "$(cat "$tmp/qemu.pid")" 2>/dev/null
+			return 0
+		fi
+	done
+}
 run_l1() {
+	local wpid
+	rm -f "$tmp/qemu.pid" "$tmp/stalled"
+	: >"$hb"
+	[ "$interactive" = 1 ] || { watch_l1 & wpid=$!; }
 	set +e
 	if [ "$stream" = 1 ]; then
 		"${qemu_cmd[@]}" <"$input" 2>&1 | tee "$log"
@@ -154,15 +188,29 @@ run_l1() {
 		"${qemu_cmd[@]}" <"$input" >"$log" 2>&1
 		rc=$?
 	fi
+	[ -z "${wpid:-}" ] || { kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null; }
 	set -e
+}
+# last_beat: what L1's last heartbeat said ("alive UPTIME STATUS"), or that there was none.
+last_beat() {
+	local b
+	b=$(tr -d '\r' <"$hb" | grep -a '^alive ' | tail -n 1 || true)
+	if [ -n "$b" ]; then
+		# shellcheck disable=SC2086 # split into alive, uptime, status
+		set -- $b
+		shift
+		echo "L1's last heartbeat at ${1}s of its uptime${2:+, running $2}"
+	else
+		echo "no heartbeat from L1"
+	fi
 }
 run_l1
 # L1's own kernel failing (a panic, and l1-init.sh turns lockups and RCU stalls into panics) is a
 # fault below cellvm (see l1-init.sh), not the test's: the run is repeated once, and said so;
 # the first log is kept next to the second.  L1 panicked when its log has a kernel panic and no
 # EXIT line (an L2 panic leaves L1 running to its EXIT line).  Anything else, including a second
-# L1 failure, is a failure.  The repeat gets what is left of the timeout plus 150 s, which the
-# meson timeouts (run timeout + 200 or more) leave room for.
+# L1 failure, is a failure.  The repeat gets --retry-timeout, or what is left of the timeout
+# plus 150 s, which the meson timeouts (run timeout + 200 or more) leave room for.
 l1_panicked() {
 	! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT ' &&
 		grep -aq 'Kernel panic - not syncing' "$log"
@@ -176,22 +224,30 @@ l1_wedged() {
 	{ [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; } &&
 		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT '
 }
-retry_t=$((timeout + 150 - (SECONDS - start)))
+retry_t=${retry_timeout:-$((timeout + 150 - (SECONDS - start)))}
 if [ "$interactive" = 0 ] && [ "$retry_t" -ge 120 ] && { l1_panicked || l1_wedged; }; then
 	what="L1's kernel panicked"
-	l1_panicked || what="L1 wedged (no EXIT line, even from its own timeout)"
+	if [ -s "$tmp/stalled" ]; then
+		what="L1 wedged (no heartbeat for $(cat "$tmp/stalled") s, QEMU killed after $((SECONDS - start)) s; $(last_beat))"
+	elif ! l1_panicked; then
+		what="L1 wedged (no EXIT line, even from its own timeout; $(last_beat))"
+	fi
 	say "$what (a fault below cellvm, see l1-init.sh; log $log.l1panic): repeating the run once, timeout ${retry_t}s"
 	l1_cmd "$retry_t"
+	# (set -e and pipefail: a wedge leaves no such line, and grep's status must not end the script)
 	tr -d '\r' <"$log" | grep -a -E 'soft lockup|detected stalls|Kernel panic| RIP: 0010:|^lib: ' |
-		head -n 12 | sed 's/^/  | /' >&2
+		head -n 12 | sed 's/^/  | /' >&2 || true
 	mv "$log" "$log.l1panic"
 	run_l1
 fi
 elapsed=$((SECONDS - start))
 
 status=$(tr -d '\r' <"$log" | sed -n 's/^CELLVM-L1: EXIT \([0-9]\{1,3\}\)$/\1/p' | tail -n 1)
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-	say "FAIL: timed out after ${timeout}s, QEMU killed (L1 wedged or the script hung)"
+if [ -s "$tmp/stalled" ]; then
+	say "FAIL: L1 wedged: no heartbeat for $(cat "$tmp/stalled") s, QEMU killed ($(last_beat))"
+	status=1
+elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	say "FAIL: timed out after ${timeout}s, QEMU killed (L1 wedged or the script hung; $(last_beat))"
 	status=1
 elif [ -z "$status" ]; then
 	say "FAIL: no 'CELLVM-L1: EXIT' line on L1's console (QEMU exit status $rc; L1 panicked or never booted)"
