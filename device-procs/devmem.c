@@ -84,7 +84,8 @@ int devmem_add_fd(struct devmem *m, const struct vu_mem_region *r, int fd)
     if (ret)
         goto out;
     /* A regular file can still be truncated by the frontend: survive that (devmem_guard.h). */
-    nr.guard = devmem_guard_add(base, r->size + page_off, &m->broken);
+    nr.guard = devmem_guard_add(base, r->size + page_off, &m->broken,
+                                "vhost-user: guest memory (a region)");
     if (nr.guard < 0) {
         ret = nr.guard;
         devmem_sys_unmap(base, r->size + page_off);

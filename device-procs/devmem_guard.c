@@ -17,6 +17,8 @@ struct guard_slot {
     uintptr_t start; /* 0: free */
     uintptr_t len;   /* 0: not (yet) guarding */
     int *broken;
+    const char *what; /* static: the log line's subject */
+    size_t what_len;
     int hit;
 };
 
@@ -27,8 +29,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int install_err;
 static uintptr_t page_size;
 
-static const char hit_msg[] =
-    "cellvm: guest memory shrank under a mapping (SIGBUS): zero page mapped, device needs reset\n";
+static const char hit_msg[] = " shrank under its mapping (SIGBUS): zero page mapped in its place\n";
 
 /* Replaces the page around addr inside [start, start + len), trying huge page sizes when the
    mapping is hugetlbfs (a 4 KiB MAP_FIXED cannot split a huge page). */
@@ -82,7 +83,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
         if (slots[i].broken)
             __atomic_store_n(slots[i].broken, 1, __ATOMIC_RELEASE);
         if (!__atomic_exchange_n(&slots[i].hit, 1, __ATOMIC_ACQ_REL) &&
-            write(STDERR_FILENO, hit_msg, sizeof(hit_msg) - 1) < 0) {
+            (write(STDERR_FILENO, slots[i].what, slots[i].what_len) < 0 ||
+             write(STDERR_FILENO, hit_msg, sizeof(hit_msg) - 1) < 0)) {
             /* Nothing to do about a log line that cannot be written. */
         }
         errno = saved;
@@ -111,7 +113,7 @@ int devmem_guard_install(void)
     return install_err;
 }
 
-int devmem_guard_add(void *base, uint64_t len, int *broken)
+int devmem_guard_add(void *base, uint64_t len, int *broken, const char *what)
 {
     uintptr_t s = (uintptr_t)base;
 
@@ -125,6 +127,8 @@ int devmem_guard_add(void *base, uint64_t len, int *broken)
                                          __ATOMIC_RELAXED))
             continue;
         slots[i].broken = broken;
+        slots[i].what = what ? what : "cellvm: a mapped file";
+        slots[i].what_len = strlen(slots[i].what);
         __atomic_store_n(&slots[i].hit, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&slots[i].len, (uintptr_t)len, __ATOMIC_RELEASE);
         return (int)i;

@@ -13,7 +13,7 @@
  * instead lets the faulting access finish harmlessly wherever it is; the mapping is then marked
  * broken, virtq_pop refuses to hand out anything more from that memory table (-EFAULT: the
  * device breaks the ring and reports NEEDS_RESET through its usual path), and one line is
- * logged per mapping. mmap is async-signal-safe, and the profiles already allow a non-executable
+ * logged per mapping, naming it (guest memory, the inflight buffer, a disk image). mmap is async-signal-safe, and the profiles already allow a non-executable
  * anonymous mmap and rt_sigaction/rt_sigreturn, so no syscall is added.
  *
  * The handler gets no context pointer, so the table of guarded mappings is process-wide: the
@@ -28,10 +28,12 @@
 int devmem_guard_install(void);
 
 /*
- * Guards [base, base + len). On a fault there the page is replaced and *broken (if not NULL)
- * set to 1. Returns a slot for devmem_guard_remove, or -ENOSPC when the table is full.
+ * Guards [base, base + len). On a fault there the page is replaced, *broken (if not NULL) set to
+ * 1, and one line logged: what (a string that outlives the slot, such as a literal, naming the
+ * mapping: "cellvm-blockd: the disk image") followed by " shrank under its mapping ...". Returns
+ * a slot for devmem_guard_remove, or -ENOSPC when the table is full.
  */
-int devmem_guard_add(void *base, uint64_t len, int *broken);
+int devmem_guard_add(void *base, uint64_t len, int *broken, const char *what);
 
 /* Stops guarding a slot (before its mapping goes away). A negative slot is ignored. */
 void devmem_guard_remove(int slot);

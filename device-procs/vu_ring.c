@@ -353,7 +353,7 @@ static int set_inflight(struct vu_backend *b, const struct vu_inflight *in, int 
         r = devmem_sys_map(fd, in->mmap_offset, size, &base);
     close(fd);
     /* A regular file may still be truncated later: only the buffer's contents are lost then. */
-    if (!r && (guard = devmem_guard_add(base, size, NULL)) < 0) {
+    if (!r && (guard = devmem_guard_add(base, size, NULL, "vhost-user: the inflight buffer")) < 0) {
         r = guard;
         devmem_sys_unmap(base, size);
     }

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_blk.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,7 +26,8 @@ extern char **environ;
 
 struct fe {
     pid_t pid;
-    char dir[64], img[96], sock[96];
+    char dir[64], img[96], sock[96], log[96]; /* log: the daemon's stderr, when captured */
+    bool capture;
     struct vu_frontend fe;
     struct vu_gmem mem;
     struct vu_gring ring;
@@ -55,6 +57,8 @@ static void teardown(void)
     stop_daemon();
     unlink(t.sock);
     unlink(t.img);
+    if (t.capture)
+        unlink(t.log);
     rmdir(t.dir);
 }
 
@@ -88,8 +92,14 @@ static void start_in(const char *base, bool filled, const char *extra)
     snprintf(spec, sizeof(spec), "path=%s%s", t.img, extra);
     {
         char *argv[] = { (char *)exe, "--socket-path", t.sock, "--disk", spec, NULL };
+        posix_spawn_file_actions_t fa;
 
-        cr_assert_eq(posix_spawn(&t.pid, exe, NULL, NULL, argv, environ), 0);
+        posix_spawn_file_actions_init(&fa);
+        snprintf(t.log, sizeof(t.log), "%s/stderr.log", t.dir);
+        if (t.capture)
+            posix_spawn_file_actions_addopen(&fa, 2, t.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        cr_assert_eq(posix_spawn(&t.pid, exe, &fa, NULL, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
     }
     for (int i = 0; i < 250 && stat(t.sock, &st) < 0; i++)
         nanosleep(&pause, NULL);
@@ -293,6 +303,7 @@ Test(frontend, memory_fs_image_read_through_its_mapping)
     uint8_t *data;
     uint64_t offered;
 
+    t.capture = true;
     start_in("/dev/shm", true, ",image_type=raw");
     connect_fe(&offered);
     cr_assert(image_mapped(), "a filled tmpfs image is mapped");
@@ -308,6 +319,16 @@ Test(frontend, memory_fs_image_read_through_its_mapping)
     cr_assert_eq(truncate(t.img, 512 << 10), 0);
     cr_assert_eq(request(VIRTIO_BLK_T_IN, 1536, 4096, true, NULL), VIRTIO_BLK_S_IOERR);
     cr_assert_eq(kill(t.pid, 0), 0, "the daemon survived the SIGBUS");
+    {
+        char buf[4096] = { 0 };
+        FILE *f = fopen(t.log, "r");
+
+        cr_assert_not_null(f);
+        (void)!fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        cr_assert(strstr(buf, "cellvm-blockd: the disk image shrank under its mapping (SIGBUS)"),
+                  "the log line names the image, not guest memory: %s", buf);
+    }
     expect_sectors(12, 4, 0x5c);
     expect_sectors(100, 8, -1);
 }
