@@ -32,18 +32,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Whether one more restart fits: fewer than RESPAWN_BURST within the interval. Records it. */
-static bool budget_take(struct respawn *rs)
-{
-    uint64_t now = now_ms();
-    uint64_t *oldest = &rs->when_ms[rs->count % RESPAWN_BURST];
-
-    if (rs->count >= RESPAWN_BURST && now - *oldest < RESPAWN_INTERVAL_S * 1000u)
-        return false;
-    *oldest = now;
-    rs->count++;
-    return true;
-}
 
 static void give_up(struct device *dv, const char *what, const char *why)
 {
@@ -115,7 +103,7 @@ void respawn_on_exit(struct devices *d, struct device *dv, int st)
     dv->rs.reconnecting = false;
     dv->rs.detaching = false;
     devices_fail_pending(d, dv);
-    if (!budget_take(&dv->rs)) {
+    if (!respawn_budget_take(&dv->rs, now_ms())) {
         char what[96];
 
         snprintf(what, sizeof(what), "restarted %d times within %d s already", RESPAWN_BURST,

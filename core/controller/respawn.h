@@ -39,6 +39,10 @@ struct respawn {
     char failure[160]; /* why the controller killed the last replacement, "" if it did not */
 };
 
+/* Whether one more restart at now_ms (CLOCK_MONOTONIC) fits: fewer than RESPAWN_BURST within
+ * the RESPAWN_INTERVAL_S before it. Records it when it does. */
+bool respawn_budget_take(struct respawn *rs, uint64_t now_ms);
+
 void respawn_init(struct respawn *rs);
 void respawn_close(struct respawn *rs);
 

@@ -98,6 +98,10 @@ static void teardown(void)
 
 TestSuite(qcow2_check, .init = setup, .fini = teardown);
 
+/* The time bounds below tell a bounded algorithm (well under a second here, a few seconds on a
+ * loaded host) from the unbounded ones these tests replaced (2^62 steps, 2^35 refcount reads,
+ * 2^32 table walks: minutes to forever); they are not performance goals, and are loose enough
+ * for a host running the whole suite beside other work. */
 static double now(void)
 {
     struct timespec ts;
@@ -109,7 +113,7 @@ static double now(void)
  * Item 6: a leaked refcount at the top of the range of every width is repaired in one store.
  * Subtracting one reference at a time took 2^62 steps for refcount 2^62 at 64 bits.
  */
-Test(qcow2_check, leak_repair_is_one_step_at_every_width, .timeout = 60)
+Test(qcow2_check, leak_repair_is_one_step_at_every_width, .timeout = 240)
 {
     for (unsigned order = 0; order <= 6; order++) {
         unsigned bits = 1u << order;
@@ -132,7 +136,7 @@ Test(qcow2_check, leak_repair_is_one_step_at_every_width, .timeout = 60)
         double t0 = now();
         cr_expect_eq(q2t_sh("%s check -r leaks %s/w.qcow2 2>/dev/null", tool, dir), 0,
                      "%u bits: repaired", bits);
-        cr_expect_lt(now() - t0, 5.0, "%u bits: repair took %.1f s", bits, now() - t0);
+        cr_expect_lt(now() - t0, 30.0, "%u bits: repair took %.1f s", bits, now() - t0);
         cr_expect_eq(q2t_sh("qemu-img check -q %s/w.qcow2", dir), 0, "%u bits: qemu agrees", bits);
         cr_expect_eq(q2t_sh("%s check %s/w.qcow2", tool, dir), 0, "%u bits: clean", bits);
         cr_expect_eq(q2t_sh("qemu-io -c 'read -P 7 0 192k' %s/w.qcow2", dir), 0,
@@ -145,7 +149,7 @@ Test(qcow2_check, leak_repair_is_one_step_at_every_width, .timeout = 60)
  * The old scan read refcounts for every cluster the table could describe (2^20 blocks of 2^15
  * clusters); the scan now covers the file, and blocks past its end are read once each.
  */
-Test(qcow2_check, check_time_follows_the_file, .timeout = 60)
+Test(qcow2_check, check_time_follows_the_file, .timeout = 240)
 {
     cr_assert_eq(q2t_sh("qemu-img create -q -f qcow2 %s/r.qcow2 4M && qemu-io -c 'write -P 3 "
                         "64k 64k' %s/r.qcow2 && python3 %s/poke.py bigrt %s/r.qcow2 128",
@@ -155,11 +159,11 @@ Test(qcow2_check, check_time_follows_the_file, .timeout = 60)
     double t0 = now();
     /* The shared block is counted once per entry: an error (refcount 1, named 2^20 times). */
     cr_expect_eq(q2t_sh_out(out, sizeof(out), "%s check %s/r.qcow2 2>/dev/null", tool, dir), 2);
-    cr_expect_lt(now() - t0, 10.0, "check took %.1f s", now() - t0);
+    cr_expect_lt(now() - t0, 30.0, "check took %.1f s", now() - t0);
     cr_expect(strstr(out, "leaked clusters were found"), "%s", out);
     t0 = now();
     cr_expect_eq(q2t_sh("%s check -r all %s/r.qcow2 2>/dev/null", tool, dir), 0);
-    cr_expect_lt(now() - t0, 10.0, "repair took %.1f s", now() - t0);
+    cr_expect_lt(now() - t0, 30.0, "repair took %.1f s", now() - t0);
     cr_expect_eq(q2t_sh("qemu-img check -q %s/r.qcow2", dir), 0);
     cr_expect_eq(q2t_sh("%s check %s/r.qcow2", tool, dir), 0);
     cr_expect_eq(q2t_sh("qemu-io -c 'read -P 3 64k 64k' %s/r.qcow2", dir), 0);
@@ -167,7 +171,7 @@ Test(qcow2_check, check_time_follows_the_file, .timeout = 60)
 
 /* Refcounts for clusters past the end of the file are leaks: in the block that covers the end
  * and in a block that describes only clusters past it. -r leaks clears them. */
-Test(qcow2_check, refcounts_past_the_end_are_leaks, .timeout = 60)
+Test(qcow2_check, refcounts_past_the_end_are_leaks, .timeout = 240)
 {
     char out[8192];
     /* 64 KiB clusters, 16-bit refcounts: one block describes 32768 clusters. The file is
@@ -194,7 +198,7 @@ Test(qcow2_check, refcounts_past_the_end_are_leaks, .timeout = 60)
  * 4 MiB disk: the refcount rebuild on open walked that table 2^19 times (2^32 entries). It now
  * walks it once and counts it 2^19 times, which 16-bit refcounts cannot hold: refused, quickly.
  */
-Test(qcow2_check, dirty_open_with_repetitive_l1_is_bounded, .timeout = 60)
+Test(qcow2_check, dirty_open_with_repetitive_l1_is_bounded, .timeout = 240)
 {
     char path[128], err[256];
     snprintf(path, sizeof(path), "%s/d.qcow2", dir);
@@ -206,7 +210,7 @@ Test(qcow2_check, dirty_open_with_repetitive_l1_is_bounded, .timeout = 60)
     struct qcow2_opts o = { .sparse = true };
     double t0 = now();
     int ret = q2t_open(&im, path, &o, err, sizeof(err));
-    cr_expect_lt(now() - t0, 10.0, "open took %.1f s", now() - t0);
+    cr_expect_lt(now() - t0, 30.0, "open took %.1f s", now() - t0);
     cr_expect_lt(ret, 0, "a table named 2^19 times cannot get a 16-bit refcount");
     cr_expect(strstr(err, "rebuild"), "%s", err);
     if (ret == 0)
@@ -220,7 +224,7 @@ Test(qcow2_check, dirty_open_with_repetitive_l1_is_bounded, .timeout = 60)
                  0);
     t0 = now();
     ret = q2t_open(&im, path, &o, err, sizeof(err));
-    cr_expect_lt(now() - t0, 10.0, "open took %.1f s", now() - t0);
+    cr_expect_lt(now() - t0, 30.0, "open took %.1f s", now() - t0);
     cr_assert_eq(ret, 0, "%s", err);
     uint8_t b[512];
     cr_expect_eq(qcow2_pread(im.q, b, sizeof(b), 0), 0);
