@@ -126,8 +126,8 @@ static void map_image(struct image *im)
         return;
     r = devmem_guard_install();
     if (r == 0)
-        m->guard = devmem_guard_add((void *)m->base, m->len, &m->broken,
-                                    "cellvm-blockd: the disk image");
+        m->guard =
+            devmem_guard_add((void *)m->base, m->len, &m->broken, "cellvm-blockd: the disk image");
     if (r < 0 || m->guard < 0) /* unguarded, a truncation would kill us: use the fd */
         imgmap_close(m);
 }

@@ -405,7 +405,7 @@ static int set_log_base(struct vu_backend *b, const struct vu_msg *m, int *fds, 
     if (!r)
         r = devmem_sys_map(fd, off, size, &base);
     close(fd);
-    if (!r && (guard = devmem_guard_add(base, size, NULL)) < 0) {
+    if (!r && (guard = devmem_guard_add(base, size, NULL, "vhost-user: the dirty log")) < 0) {
         r = guard;
         devmem_sys_unmap(base, size);
     }

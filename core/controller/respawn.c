@@ -32,7 +32,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-
 static void give_up(struct device *dv, const char *what, const char *why)
 {
     struct supervisor *sv = dv->svc.sv;

@@ -53,7 +53,7 @@
 #define PHASE_S   5.0 /* a phase never runs longer than this */
 #define IDLE_MS   300 /* a receiver stops after this long without a frame */
 #define GUEST_MAC "\x02\x00\x00\x88\x00\x02"
-#define ROUNDS    5   /* interleaved limit/netd rounds; the median is reported */
+#define ROUNDS    5 /* interleaved limit/netd rounds; the median is reported */
 
 struct frame {
     uint8_t b[HDR + 1514];
@@ -379,8 +379,8 @@ static pid_t spawn_netd(const char *netd, const char *tap, const char *sock)
 
 /* One direction's figures of one round. */
 struct round {
-    double lim, netd;     /* pps */
-    double lim_cpu, cpu;  /* us of CPU per frame: the TAP writer/reader thread, netd */
+    double lim, netd;    /* pps */
+    double lim_cpu, cpu; /* us of CPU per frame: the TAP writer/reader thread, netd */
     unsigned long long lf, nf;
 };
 
