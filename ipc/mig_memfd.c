@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ipc/fdsend.h"
 #include "ipc/mig_stream.h"
 
 static void put64(uint8_t *p, uint64_t v)
@@ -108,15 +109,8 @@ int mig_memfd_check(int fd, uint32_t i, uint64_t size, bool sealed, char *err, s
 int mig_send_memfds(int fd, const int *fds, const uint64_t *sizes, uint32_t n)
 {
     uint8_t table[MIG_MEMFD_SIZE(MIG_MAX_MEMFDS)], hdr[MIG_HDR_SIZE];
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * MIG_MAX_MEMFDS)];
-    } ctl;
     struct mig_hdr h = { .cmd = MIG_MEMORY_FD, .len = MIG_MEMFD_SIZE(n) };
     struct iovec iov = { .iov_base = table, .iov_len = MIG_MEMFD_SIZE(n) };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    struct cmsghdr *cm;
-    ssize_t w;
     int r;
 
     if (!n || n > MIG_MAX_MEMFDS)
@@ -124,23 +118,8 @@ int mig_send_memfds(int fd, const int *fds, const uint64_t *sizes, uint32_t n)
     mig_memfd_encode(sizes, n, table);
     mig_hdr_encode(&h, hdr);
     r = mig_write(fd, hdr, sizeof(hdr));
-    if (r)
-        return r;
-    memset(&ctl, 0, sizeof(ctl));
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-    do
-        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        return -errno;
-    /* The fds went with the first byte; the rest of the table, if short, follows plainly. */
-    return mig_write(fd, table + w, MIG_MEMFD_SIZE(n) - (size_t)w);
+    /* The fds go with the table's first bytes (ipc_sendv writes the rest as it goes). */
+    return r ? r : ipc_sendv(fd, &iov, 1, fds, n);
 }
 
 static void close_all(int *fds, uint32_t n)

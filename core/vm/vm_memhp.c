@@ -67,12 +67,10 @@ static int place(struct vm *vm, uint64_t size, uint64_t *at, char *err, size_t e
     return 0;
 }
 
-/* Every device process gets region idx; on failure the ones that got it lose it again. */
-static int hand_out(struct vm *vm, uint32_t idx, char *err, size_t errlen)
+int vm_vfio_map_region(struct vm *vm, const struct guest_mem_region *g, char *err, size_t errlen)
 {
-    const struct guest_mem_region *g = &vm->mem.regions[idx];
     uint32_t mapped = 0;
-    int r = vm->pci_inited ? pci_devices_update_memory(&vm->pci, err, errlen) : 0;
+    int r = 0;
 
     for (; !r && mapped < vm->nvfio; mapped++)
         r = vfio_pci_map_region(vm->vfio[mapped], g, err, errlen);
@@ -82,6 +80,14 @@ static int hand_out(struct vm *vm, uint32_t idx, char *err, size_t errlen)
     while (mapped-- > 1)
         vfio_pci_unmap_region(vm->vfio[mapped - 1], g);
     return r;
+}
+
+/* Every device process gets region idx; on failure the ones that got it lose it again. */
+static int hand_out(struct vm *vm, uint32_t idx, char *err, size_t errlen)
+{
+    int r = vm->pci_inited ? pci_devices_update_memory(&vm->pci, err, errlen) : 0;
+
+    return r ? r : vm_vfio_map_region(vm, &vm->mem.regions[idx], err, errlen);
 }
 
 int vm_add_memory(struct vm *vm, int fd, uint64_t size, uint64_t *gpa, char *err, size_t errlen)

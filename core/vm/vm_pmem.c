@@ -174,21 +174,10 @@ static int place(const struct vm *vm, uint64_t size, uint64_t *at)
 }
 
 /* Every passed-through function maps region g (device processes get it through
- * pci_devices_update_memory); on failure the ones that did unmap it again. */
+ * pci_devices_update_memory); a core-only region is none of theirs. */
 static int vfio_map(struct vm *vm, const struct guest_mem_region *g, char *err, size_t errlen)
 {
-    uint32_t mapped = 0;
-    int r = 0;
-
-    if (g->core_only)
-        return 0;
-    for (; !r && mapped < vm->nvfio; mapped++)
-        r = vfio_pci_map_region(vm->vfio[mapped], g, err, errlen);
-    if (!r)
-        return 0;
-    while (mapped-- > 1)
-        vfio_pci_unmap_region(vm->vfio[mapped - 1], g);
-    return r;
+    return g->core_only ? 0 : vm_vfio_map_region(vm, g, err, errlen);
 }
 
 /*

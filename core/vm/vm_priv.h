@@ -110,6 +110,9 @@ void vm_memhp_init(struct vm *vm, const struct vm_params *p);
 void vm_memhp_destroy(struct vm *vm);
 /* vm_memhp.c: memory slots the guest ejected are logged and ignored (control thread). */
 void vm_memhp_ejects(struct vm *vm);
+/* vm_memhp.c: every passed-through function maps the new region g (its DMA map); on failure
+ * the ones that did unmap it again. 0 or -errno with err. */
+int vm_vfio_map_region(struct vm *vm, const struct guest_mem_region *g, char *err, size_t errlen);
 
 /* vm_virtio_mem.c: the virtio-mem devices of p (vm_create, before setup_pci) as virtio
  * params appended to p's own in *all (owned by the caller, *n entries); after the bus is built
