@@ -287,10 +287,12 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written
     u = &vq->used->ring[vq->used_idx & (vq->num - 1)];
     u->id = elem->head;
     u->len = written;
+    /* The buffers' pages are marked after the device's writes into them (a page copied before
+     * its mark is sent again) but before the used index hands the chain back: once the driver
+     * sees it, it may reuse the descriptors for other buffers. */
+    log_chain(vq, elem->head, written);
     vq->used_idx++;
     store16(&vq->used->idx, vq->used_idx);
-    /* After the writes they describe: a page copied before its mark is sent again. */
-    log_chain(vq, elem->head, written);
     log_used_entries(vq, (uint16_t)(vq->used_idx - 1), 1);
     vq->stats.bytes_in += written;
     if (vq->inflight)
@@ -313,10 +315,11 @@ int virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, 
         u->len = lens[i];
         vq->stats.bytes_in += lens[i];
     }
-    vq->used_idx = (uint16_t)(vq->used_idx + n);
-    store16(&vq->used->idx, vq->used_idx);
+    /* Marked before the used index hands the chains back, as in virtq_push. */
     for (unsigned i = 0; vq->log.base && i < n; i++)
         log_chain(vq, heads[i], lens[i]);
+    vq->used_idx = (uint16_t)(vq->used_idx + n);
+    store16(&vq->used->idx, vq->used_idx);
     log_used_entries(vq, before, n);
     /* The record moves past the group with its last head only: a death while the heads are
        cleared leaves the group to the used-ring walk on attach, not resubmitted. */
