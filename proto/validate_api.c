@@ -86,7 +86,9 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
         return pb_fail(why, "api_request.id");
     if ((m->has_nfds ? m->nfds : 0) != nfds)
         return pb_fail(why, "api_request.nfds");
-    if (nfds && (m->endpoint != CELLVM__API_ENDPOINT__API_VM_ADD_NET || nfds > PB_API_MAX_NET_FDS))
+    if (nfds && ((m->endpoint != CELLVM__API_ENDPOINT__API_VM_ADD_NET &&
+                  m->endpoint != CELLVM__API_ENDPOINT__API_VM_RESTORE) ||
+                 nfds > PB_API_MAX_NET_FDS))
         return pb_fail(why, "api_request.nfds");
     switch (m->endpoint) {
     case CELLVM__API_ENDPOINT__API_VM_CREATE:
@@ -140,6 +142,17 @@ int pb_validate_api_request(const Cellvm__ApiRequest *m, size_t nfds, const char
     case CELLVM__API_ENDPOINT__API_VM_RESTORE:
         if (!m->restore || !m->restore->source_url)
             return pb_fail(why, "api_request.restore");
+        for (size_t i = 0, sum = 0; i < m->restore->n_net_fds; i++) {
+            const Cellvm__ApiRestoredNetConfig *n = m->restore->net_fds[i];
+
+            if (!n->id || !n->has_num_fds || !n->num_fds || n->num_fds > PB_API_MAX_NET_FDS)
+                return pb_fail(why, "api_request.restore.net_fds");
+            sum += n->num_fds;
+            if (i + 1 == m->restore->n_net_fds && sum != nfds)
+                return pb_fail(why, "api_request.restore.net_fds");
+        }
+        if (!m->restore->n_net_fds && nfds)
+            return pb_fail(why, "api_request.nfds");
         return shape(&m->restore->base, 0, why);
     case CELLVM__API_ENDPOINT__API_VM_SEND_MIGRATION:
         if (!m->send_migration || !m->send_migration->destination_url)

@@ -17,6 +17,7 @@
 
 #include "core/api/api_front.h"
 #include "core/api/api_json.h"
+#include "core/api/api_restore.h"
 #include "core/api/api_routes.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
@@ -220,6 +221,11 @@ static void handle(struct evhttp_request *req, void *arg)
     } else if (rt->body) {
         status = read_body(req, rt, &body, err, sizeof(err));
     }
+    /* vm.restore's net_fds name the fds that came with it (issue 18). */
+    if (!status && rt->body == &cellvm__api_restore_config__descriptor &&
+        api_restore_check_fds((Cellvm__ApiRestoreConfig *)body, nfds > 0 ? (size_t)nfds : 0, err,
+                              sizeof(err)))
+        status = 400;
     /* vm.create ignores fds, as Cloud Hypervisor does. */
     if (nfds > 0 && (status || !rt->takes_fds)) {
         for (int i = 0; i < nfds; i++)

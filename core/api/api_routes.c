@@ -47,7 +47,7 @@ static const struct api_route routes[] = {
     { "/vm.snapshot", API_PUT, EP(VM_SNAPSHOT), &cellvm__api_vm_snapshot_config__descriptor, false,
       NULL, 0 },
     { "/vm.coredump", API_PUT, NONE, NULL, false, "guest coredumps", 405 },
-    { "/vm.restore", API_PUT, EP(VM_RESTORE), &cellvm__api_restore_config__descriptor, false, NULL,
+    { "/vm.restore", API_PUT, EP(VM_RESTORE), &cellvm__api_restore_config__descriptor, true, NULL,
       0 },
     { "/vm.receive-migration", API_PUT, EP(VM_RECEIVE_MIGRATION),
       &cellvm__api_receive_migration_data__descriptor, false, NULL, 0 },

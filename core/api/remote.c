@@ -56,7 +56,8 @@ static const struct cmd cmds[] = {
     { "remove-device", "PUT", "vm.remove-device", "<device id>", "id" },
     { "snapshot", "PUT", "vm.snapshot", "<destination_url>", "destination_url" },
     { "coredump", "PUT", "vm.coredump", "<destination_url>", "destination_url" },
-    { "restore", "PUT", "vm.restore", "source_url=<url>[,prefault=on]", "source_url" },
+    { "restore", "PUT", "vm.restore",
+      "source_url=<url>[,prefault=on][,net_fds=[<id>@[<fd>,...],...]]", "source_url" },
     { "send-migration", "PUT", "vm.send-migration", "<destination_url> [--local]",
       "destination_url" },
     { "receive-migration", "PUT", "vm.receive-migration", "<receiver_url>", "receiver_url" },
@@ -333,7 +334,34 @@ static char *send_migration_body(int argc, char **argv)
     return s;
 }
 
-static char *arg_body(const struct cmd *c, const char *arg)
+/* restore's net_fds=[id@[fd,...],...]: the entries in the body, the fds (this process's,
+ * inherited) sent with the request, as ch-remote does. 0, or -1 with the error printed. */
+static int restore_nets(json_object *o, const struct cli_restore *rc, int *fds, size_t *nfds)
+{
+    json_object *a;
+
+    if (!rc->nnets)
+        return 0;
+    a = json_object_new_array();
+    json_object_object_add(o, "net_fds", a);
+    for (size_t i = 0; i < rc->nnets; i++) {
+        json_object *n = json_object_new_object();
+
+        json_object_object_add(n, "id", json_object_new_string(rc->nets[i].id));
+        json_object_object_add(n, "num_fds", json_object_new_int((int)rc->nets[i].fds.n));
+        json_object_array_add(a, n);
+        for (size_t j = 0; j < rc->nets[i].fds.n; j++) {
+            if (*nfds == REMOTE_MAX_FDS) {
+                fprintf(stderr, "Error: net_fds: more than %d fds\n", REMOTE_MAX_FDS);
+                return -1;
+            }
+            fds[(*nfds)++] = (int)rc->nets[i].fds.v[j];
+        }
+    }
+    return 0;
+}
+
+static char *arg_body(const struct cmd *c, const char *arg, int *fds, size_t *nfds)
 {
     json_object *o;
     char *s;
@@ -363,7 +391,7 @@ static char *arg_body(const struct cmd *c, const char *arg)
     }
     o = json_object_new_object();
     if (!strcmp(c->name, "restore") && strchr(arg, '=')) {
-        /* ch-remote's RestoreConfig syntax: source_url=...[,prefault=on] */
+        /* ch-remote's RestoreConfig syntax: source_url=...[,prefault=on][,net_fds=[...]] */
         struct cli_restore rc = { 0 };
         char why[256];
 
@@ -374,6 +402,11 @@ static char *arg_body(const struct cmd *c, const char *arg)
         }
         json_object_object_add(o, "source_url", json_object_new_string(rc.source_url));
         json_object_object_add(o, "prefault", json_object_new_boolean(rc.prefault));
+        if (restore_nets(o, &rc, fds, nfds)) {
+            cli_restore_free(&rc);
+            json_object_put(o);
+            return NULL;
+        }
         cli_restore_free(&rc);
     } else {
         json_object_object_add(o, c->key, json_object_new_string(arg));
@@ -449,7 +482,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "Error: %s needs %s\n", c->name, c->usage);
             return 2;
         }
-        body = arg_body(c, argv[i + 1]);
+        body = arg_body(c, argv[i + 1], fds, &nfds);
         if (!body)
             return 1;
     }

@@ -292,7 +292,8 @@ static const struct cli_option options[] = {
       "bw_size=,bw_one_time_burst=,bw_refill_time=<ms>,ops_size=,ops_one_time_burst=,"
       "ops_refill_time=<ms>,id= (disks name it with rate_limit_group=)" },
     { "restore", ARG_ONE, GRP_OTHER, true, h_restore,
-      "source_url=file:///<dir>[,prefault=on|off]: restore the VM of a snapshot (paused)" },
+      "source_url=file:///<dir>[,prefault=on|off][,net_fds=[<net id>@[<fd>,...],...]]: restore "
+      "the VM of a snapshot (paused); net_fds: inherited TAP fds for those nets" },
     { "rng", ARG_ONE, GRP_VM, true, h_rng,
       "virtio-rng (its own cellvm-rngd): src=<path> (/dev/urandom),iommu=off" },
     { "seccomp", ARG_ONE, GRP_OTHER, true, h_seccomp, "true|false|log (default true)" },

@@ -316,7 +316,11 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         api_dev_add_net(a, id, rq->net, fds, nfds); /* takes the fds */
         return;
     }
-    ipc_close_fds(fds, nfds); /* the API process lets fds through with vm.add-net only */
+    if (rq->endpoint == EP(VM_RESTORE) && !a->restoring) {
+        restore_request(a, id, rq->restore, fds, nfds); /* takes the fds (net_fds) */
+        return;
+    }
+    ipc_close_fds(fds, nfds); /* the API process lets fds through with vm.add-net, vm.restore */
     if (a->restoring && rq->endpoint != EP(VMM_PING) && rq->endpoint != EP(VM_INFO) &&
         rq->endpoint != EP(VMM_SHUTDOWN)) {
         api_ctl_respond(a, id, 500, "the VM is being restored", NULL);
@@ -403,7 +407,7 @@ static void handle(struct api_ctl *a, const Cellvm__ApiRequest *rq, int *fds, si
         snapshot_request(a, id, rq->snapshot);
         return;
     case EP(VM_RESTORE):
-        restore_request(a, id, rq->restore);
+        restore_request(a, id, rq->restore, NULL, 0);
         return;
     case EP(VM_SEND_MIGRATION):
         migration_send_request(a, id, rq->send_migration);

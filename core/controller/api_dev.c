@@ -494,6 +494,52 @@ void api_dev_add(struct api_ctl *a, uint64_t id, enum api_dev_kind k, const Prot
     free(opt);
 }
 
+/* Each fd is a TAP device. 0, or -errno with the reason in err. */
+static int check_taps(const int *fds, size_t nfds, const char *what, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < nfds; i++) {
+        int r = ctl_tap_ifindex(fds[i]);
+
+        if (r < 0) {
+            snprintf(err, errlen, "%s: fd %zu is not a TAP device: %s", what, i, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* a->net_fds can take nfds more without failing. */
+static int room_for_fds(struct api_ctl *a, size_t nfds, char *err, size_t errlen)
+{
+    int *owned;
+
+    if (!nfds)
+        return 0;
+    owned = realloc(a->net_fds, (a->n_net_fds + nfds) * sizeof(*owned));
+    if (!owned) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    a->net_fds = owned;
+    return 0;
+}
+
+int api_dev_take_net_fds(struct api_ctl *a, int *fds, size_t nfds, const char *what, char *err,
+                         size_t errlen)
+{
+    int r = check_taps(fds, nfds, what, err, errlen);
+
+    if (!r)
+        r = room_for_fds(a, nfds, err, errlen);
+    if (r) {
+        ipc_close_fds(fds, nfds);
+        return r;
+    }
+    for (size_t i = 0; i < nfds; i++)
+        a->net_fds[a->n_net_fds++] = fds[i];
+    return 0;
+}
+
 /* vm.add-net. The fds that came with the request become the net's fd=[...] list, one per queue
  * pair; the controller keeps them (devices_open() duplicates them at boot, hotplug when the VM
  * runs) until api_dev_drop_net_fds() or the net's removal. */
@@ -502,7 +548,6 @@ void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig 
 {
     char err[CLI_ERR_LEN] = "";
     char *opt = NULL;
-    int *owned;
     int r = -EINVAL;
 
     if (a->state == API_VM_NONE)
@@ -510,24 +555,11 @@ void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig 
     else if (!nc)
         snprintf(err, sizeof(err), "vm.add-net: NetConfig missing");
     else
-        r = 0;
-    for (size_t i = 0; !r && i < nfds; i++) {
-        r = ctl_tap_ifindex(fds[i]);
-        if (r < 0)
-            snprintf(err, sizeof(err), "vm.add-net: fd %zu is not a TAP device: %s", i,
-                     strerror(-r));
-        r = r < 0 ? r : 0;
-    }
+        r = check_taps(fds, nfds, "vm.add-net", err, sizeof(err));
     if (!r)
         r = api_cfg_net_option(nc, fds, nfds, &opt, err, sizeof(err));
-    if (!r && nfds) {
-        owned = realloc(a->net_fds, (a->n_net_fds + nfds) * sizeof(*owned));
-        r = owned ? 0 : -ENOMEM;
-        if (owned)
-            a->net_fds = owned;
-        else
-            snprintf(err, sizeof(err), "out of memory");
-    }
+    if (!r)
+        r = room_for_fds(a, nfds, err, sizeof(err));
     if (r) {
         free(opt);
         ipc_close_fds(fds, nfds);

@@ -41,6 +41,11 @@ void api_dev_add_net(struct api_ctl *a, uint64_t id, const Cellvm__ApiNetConfig 
 /* The VM ended or was deleted: the TAP fds vm.add-net handed over are closed and no
  * configured net refers to them any more. */
 void api_dev_drop_net_fds(struct api_ctl *a);
+/* TAP fds a caller handed over for nets of the configuration (vm.restore's net_fds): each must
+ * be a TAP device; the controller owns them as it owns vm.add-net's, until
+ * api_dev_drop_net_fds(). 0, or -errno with the reason in err and every fd closed. */
+int api_dev_take_net_fds(struct api_ctl *a, int *fds, size_t nfds, const char *what, char *err,
+                         size_t errlen);
 
 /* Frees what the requests above hold (timers, counters, TAP fds). */
 void api_dev_close(struct api_ctl *a);

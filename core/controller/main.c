@@ -509,7 +509,20 @@ static int restore_cli(struct controller *ctl)
 {
     char *url = ctl->cfg.restore.source_url;
     bool prefault = ctl->cfg.restore.prefault;
+    struct restore_net_fds v[CLI_RESTORE_MAX_NETS];
+    int fds[CLI_RESTORE_MAX_NETS * 8];
+    struct restore_nets nets = { .v = v, .fds = fds };
     int r;
+
+    /* net_fds=[id@[fd,...],...]: inherited TAP fds, kept by this process like --net fd=. */
+    for (size_t i = 0; i < ctl->cfg.restore.nnets; i++) {
+        const struct cli_restore_net *n = &ctl->cfg.restore.nets[i];
+
+        v[nets.n].id = n->id;
+        v[nets.n++].num_fds = n->fds.n;
+        for (size_t j = 0; j < n->fds.n; j++)
+            fds[nets.nfds++] = (int)n->fds.v[j];
+    }
 
     if (ctl->cfg.payload.kernel || ctl->cfg.ndisks || ctl->cfg.nnets) {
         fprintf(stderr, "cellvm: error: --restore takes the VM from the snapshot's config.json: "
@@ -517,7 +530,7 @@ static int restore_cli(struct controller *ctl)
         return -1;
     }
     ctl->cfg.restore.source_url = NULL; /* the configuration is replaced below */
-    r = restore_load(&ctl->api, url, prefault, ctl->err, sizeof(ctl->err));
+    r = restore_load(&ctl->api, url, prefault, &nets, ctl->err, sizeof(ctl->err));
     free(url);
     if (r) {
         fprintf(stderr, "cellvm: error: --restore: %s\n", ctl->err);

@@ -11,8 +11,10 @@
 #include "core/api/api_json.h"
 #include "core/cli/cli_restore.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/api_dev.h"
 #include "core/controller/snapshot_check.h"
 #include "ipc/channel.h"
+#include "validate_api.h"
 
 static const char *const files[] = { "config.json", "state.json", "memory-ranges" };
 enum { F_CONFIG, F_STATE, F_RAM, F_COUNT };
@@ -233,7 +235,8 @@ int snapshot_parse_config(const char *json, size_t len, struct cli_config *out, 
     return r;
 }
 
-int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, size_t errlen)
+int restore_load(struct api_ctl *a, const char *url, bool prefault, const struct restore_nets *nets,
+                 char *err, size_t errlen)
 {
     struct cli_config tmp;
     const char *path = cli_snapshot_dir("source_url", url, err, errlen);
@@ -282,6 +285,14 @@ int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, s
         snprintf(err, errlen, "config.json: the VM has no payload.kernel");
         return -EINVAL;
     }
+    /* net_fds: the caller's TAPs instead of the old process's fd numbers. */
+    r = nets ? restore_net_fds_apply(&tmp, nets->v, nets->n, nets->fds, nets->nfds, err, errlen)
+             : 0;
+    if (r) {
+        cli_config_free(&tmp);
+        ipc_close_fds(fd, 2);
+        return r;
+    }
     /* A config.json edited (or written by another VMM) to hold what cellvm cannot restore. */
     if (snapshot_cfg_refusal(&tmp, 0, "restore", why, sizeof(why))) {
         cli_config_free(&tmp);
@@ -299,17 +310,35 @@ int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, s
     return 0;
 }
 
-void restore_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiRestoreConfig *rc)
+void restore_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiRestoreConfig *rc, int *fds,
+                     size_t nfds)
 {
+    struct restore_net_fds v[PB_API_MAX_NET_FDS];
+    struct restore_nets nets = { .v = v, .n = rc->n_net_fds, .fds = fds, .nfds = nfds };
     char err[CLI_ERR_LEN];
     int r;
 
     if (a->state != API_VM_NONE) {
+        ipc_close_fds(fds, nfds);
         api_ctl_respond(a, id, 404, "the VM is already created", NULL);
         return;
     }
-    r = restore_load(a, rc->source_url, rc->has_prefault && rc->prefault, err, sizeof(err));
+    if (rc->n_net_fds > PB_API_MAX_NET_FDS) {
+        ipc_close_fds(fds, nfds);
+        api_ctl_respond(a, id, 400, "net_fds: too many entries", NULL);
+        return;
+    }
+    for (size_t i = 0; i < rc->n_net_fds; i++) {
+        v[i].id = rc->net_fds[i]->id;
+        v[i].num_fds = rc->net_fds[i]->num_fds;
+    }
+    /* Owned (and checked to be TAPs) first; dropped again if the restore goes no further. */
+    r = api_dev_take_net_fds(a, fds, nfds, "net_fds", err, sizeof(err));
+    if (!r)
+        r = restore_load(a, rc->source_url, rc->has_prefault && rc->prefault, &nets, err,
+                         sizeof(err));
     if (r) {
+        api_dev_drop_net_fds(a);
         api_ctl_respond(a, id, r == -ENOMEM ? 500 : 400, err, NULL);
         return;
     }
@@ -338,6 +367,7 @@ void restore_on_failed(struct api_ctl *a)
     a->restoring = false;
     a->state = API_VM_NONE;
     restore_fds_sent(a);
+    api_dev_drop_net_fds(a); /* net_fds' TAPs go with the VM that was not made */
 }
 
 void restore_fds_sent(struct api_ctl *a)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/controller/api_ctl.h"
+#include "core/controller/restore_net.h"
 
 #define SNAPSHOT_CONFIG_MAX (1u << 20) /* the largest config.json read back */
 
@@ -31,16 +32,28 @@ void snapshot_on_done(struct api_ctl *a, const Cellvm__SnapshotDone *d);
 void snapshot_abort(struct api_ctl *a, const char *why);
 void snapshot_close(struct api_ctl *a);
 
+/* vm.restore's net_fds / --restore's: fds (owned by the caller) for the nets v names. */
+struct restore_nets {
+    const struct restore_net_fds *v;
+    size_t n;
+    const int *fds;
+    size_t nfds;
+};
+
 /*
  * The VM of the snapshot at url becomes the configuration (config.json through the same parser
- * and checks as vm.create; prefault turns guest RAM prefaulting on) and state.json and
- * memory-ranges are opened for the core; the boot that follows restores instead. 0, or -errno
- * with err (nothing changed).
+ * and checks as vm.create; prefault turns guest RAM prefaulting on; nets, if not NULL, replace
+ * the fd lists of the nets they name, restore_net.h) and state.json and memory-ranges are
+ * opened for the core; the boot that follows restores instead. 0, or -errno with err (nothing
+ * changed).
  */
-int restore_load(struct api_ctl *a, const char *url, bool prefault, char *err, size_t errlen);
+int restore_load(struct api_ctl *a, const char *url, bool prefault, const struct restore_nets *nets,
+                 char *err, size_t errlen);
 
-/* vm.restore {"source_url":...,"prefault":bool}: only without a VM; answered like vm.boot. */
-void restore_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiRestoreConfig *rc);
+/* vm.restore {"source_url":...,"prefault":bool,"net_fds":[...]}: only without a VM; answered
+ * like vm.boot. Takes the nfds fds (net_fds' TAPs) in every case. */
+void restore_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiRestoreConfig *rc, int *fds,
+                     size_t nfds);
 /* The core is Ready: a restored VM is Paused. */
 void restore_on_ready(struct api_ctl *a);
 /* The restore failed: no VM is left (state none), the fds are closed. */

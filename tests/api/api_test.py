@@ -478,16 +478,63 @@ def timed(v, path, body=None):
     return dt
 
 
-def kata_template(args, schema, cfg, fsd):
-    """Kata's VM template (factory): boot, pause, snapshot, end; a new VMM restores, resumes."""
+def restore_net_fds(v, schema, snap, tap):
+    """vm.restore with net_fds (issue 18): refusals first (400, no VM, every fd closed), then
+    the restore that hands net0 a new TAP fd instead of config.json's stale one."""
+    base = tun_fds(v.p.pid)
+    src = "file://" + snap
+    bad = [
+        ({"source_url": src}, 1, b"without net_fds"),
+        ({"source_url": src, "net_fds": [{"id": "nope", "num_fds": 1}]}, 1, b"no net"),
+        ({"source_url": src, "net_fds": [{"id": "net0", "num_fds": 2}]}, 2, b"queue pairs"),
+        ({"source_url": src, "net_fds": [{"id": "net0", "num_fds": 1}]}, 2, b"2 came"),
+    ]
+    for body, n, why in bad:
+        fds = [open_tap(tap) for _ in range(n)]
+        st, out = put_fds(v.sock, "vm.restore", body, fds)
+        for fd in fds:
+            os.close(fd)
+        assert st == 400 and why in out, (body, st, out)
+        assert wait_tun_fds(v.p.pid, base) == base, f"refused fds kept: {body}"
+        assert call(v.sock, "GET", "vm.info")[0] != 200, "a refused restore left a VM"
+        print(f"vm.restore {body.get('net_fds')} with {n} fds: {st} {out.decode().strip()}")
+    st, out = call(v.sock, "PUT", "vm.restore",
+                   {"source_url": src, "net_fds": [{"id": "net0", "num_fds": 1}]})
+    assert st == 400 and b"0 came" in out, (st, out)
+    print(f"vm.restore net_fds without fds: {st} {out.decode().strip()}")
+    fd = open_tap(tap)
+    links = set(os.listdir("/sys/class/net"))
+    t0 = time.monotonic()
+    st, out = put_fds(v.sock, "vm.restore",
+                      {"source_url": src, "net_fds": [{"id": "net0", "num_fds": 1}]}, [fd])
+    os.close(fd)
+    assert st == 204, (st, out)
+    # config.json's net0 names no TAP: without net_fds the restore would have made one.
+    assert set(os.listdir("/sys/class/net")) == links, set(os.listdir("/sys/class/net")) ^ links
+    print(f"vm.restore with net_fds: 204 in {(time.monotonic() - t0) * 1000:.0f} ms")
+    assert info(v, schema)["state"] == "Paused"
+    assert "cellvm-netd" in children(v.p.pid), children(v.p.pid)
+    assert wait_tun_fds(v.p.pid, base + 1, limit=1.0) >= base + 1, "net_fds' TAP is not held"
+    # Our TAP carries the net: its only other holder is the VMM (the fd above is closed).
+    assert os.path.exists(f"/sys/class/net/{tap}"), "the TAP went with the refusals"
+
+
+def kata_template(args, schema, cfg, fsd, tap=None):
+    """Kata's VM template (factory): boot, pause, snapshot, end; a new VMM restores, resumes.
+    With tap (root), the template has a TAP-fd net and the restore passes a new fd (net_fds)."""
     snap = tempfile.mkdtemp(prefix="cellvm-kata-snap-")
     v1 = Vmm(args)
     v2 = None
+    tfd = None
     try:
         v1.wait_up()
         c = json.loads(json.dumps(cfg))
         c["vsock"]["socket"] = os.path.join(v1.dir, "tmpl.hvsock")
         expect(v1, "PUT", "vm.create", {204}, c)
+        if tap:
+            tfd = open_tap(tap)
+            st, out = put_fds(v1.sock, "vm.add-net", {"num_queues": 2, "id": "net0"}, [tfd])
+            assert st == 204, (st, out)
         if fsd:
             fsd.start()
         expect(v1, "PUT", "vm.boot", {204})
@@ -500,17 +547,25 @@ def kata_template(args, schema, cfg, fsd):
         v1.p.wait(10)
         print(f"template VMM exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
         assert v1.p.returncode == 0, (v1.p.returncode, v1.logtext())
+        if tfd is not None:
+            os.close(tfd)  # the template's TAP goes; the restore gets a new one
+            tfd = None
         v2 = Vmm(args)
         v2.wait_up()
         if fsd:
             fsd.start()
-        timed(v2, "vm.restore", {"source_url": "file://" + snap, "prefault": False})
+        if tap:
+            restore_net_fds(v2, schema, snap, tap)
+        else:
+            timed(v2, "vm.restore", {"source_url": "file://" + snap, "prefault": False})
         assert info(v2, schema)["state"] == "Paused"
         timed(v2, "vm.resume")
         got = info(v2, schema)
         assert got["state"] == "Running", got
         if fsd:
             assert [f["tag"] for f in got["config"].get("fs") or []] == ["kataShared"], got
+        if tap:
+            assert [n["id"] for n in got["config"].get("net") or []] == ["net0"], got
         t0 = time.monotonic()
         expect(v2, "PUT", "vmm.shutdown", {204})
         v2.p.wait(10)
@@ -521,6 +576,8 @@ def kata_template(args, schema, cfg, fsd):
         for v in (v1, v2):
             if v:
                 v.stop()
+        if tfd is not None:
+            os.close(tfd)
         shutil.rmtree(snap, ignore_errors=True)
 
 
@@ -679,7 +736,7 @@ def case_kata(args, doc, schema):
         print(f"process exited {(time.monotonic() - t0) * 1000:.0f} ms after vmm.shutdown")
         assert not os.path.exists(hvsock) and not os.path.exists(v.sock)
         assert v.p.returncode == 0, (v.p.returncode, v.logtext())
-        kata_template(args, schema, cfg, fsd)
+        kata_template(args, schema, cfg, fsd, tap + "r" if root else None)
     finally:
         v.stop()
         if fsd:
