@@ -155,8 +155,10 @@ void respawn_on_ready(struct devices *d, struct device *dv)
     r = d->core ? devices_send_attach(d->core, dv, dv->rs.core_sock, true) : -ENOTCONN;
     respawn_close(&dv->rs);
     if (r) {
-        /* No core to reconnect: the VM is ending already, or ends now. */
-        if (!dv->svc.sv->stopping)
+        /* No core to reconnect: the VM is ending already (the VMM, or only the VM: vm.shutdown
+         * while the replacement started, whose Ready came after the core was gone; the VMM
+         * serves on then), or ends now. */
+        if (!dv->svc.sv->stopping && !d->stopping)
             give_up(dv, strerror(-r), "cannot hand the core its replacement");
         return;
     }
