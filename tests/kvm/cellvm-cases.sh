@@ -153,6 +153,19 @@ abort() {
     fail "$@"
 }
 
+# start_hotplug_guest: the hotplug payload under run-reaped with an API socket ($api) and an
+# event monitor ($events); sets vmm, t0 and ctl (the controller) once the guest is ready.
+start_hotplug_guest() {
+    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
+        --serial tty --console off "${mem[@]}" --api-socket "path=$api" \
+        --event-monitor "path=$events" </dev/null >"$out" 2>"$err" &
+    vmm=$!
+    t0=$SECONDS
+    wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
+    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
+    [ -n "$ctl" ] || abort "no cellvm process under run-reaped"
+}
+
 hello=$(payload hello)
 
 case $case_name in
@@ -520,14 +533,7 @@ hotplug)
     events=$work/events.json
     img=$work/hot.img
     truncate -s 8M "$img"
-    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
-        --serial tty --console off "${mem[@]}" --api-socket "path=$api" \
-        --event-monitor "path=$events" </dev/null >"$out" 2>"$err" &
-    vmm=$!
-    t0=$SECONDS
-    wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
-    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
-    [ -n "$ctl" ] || abort "no cellvm process under run-reaped"
+    start_hotplug_guest
     remote add-disk "path=$img,image_type=raw,id=hot0"
     [ "$rrc" -eq 0 ] || abort "add-disk failed ($rrc): $rerr"
     # 200 with Cloud Hypervisor's PciDeviceInfo (a 204 would carry no body).
@@ -588,14 +594,7 @@ hotplug-pmem)
     small=$work/small.img
     head -c 4194304 /dev/urandom >"$img"
     truncate -s 2M "$small"
-    "$RUN_REAPED" --timeout 50 --report "$report" -- "$CELLVM" --kernel "$(payload hotplug)" \
-        --serial tty --console off "${mem[@]}" --api-socket "path=$api" \
-        --event-monitor "path=$events" </dev/null >"$out" 2>"$err" &
-    vmm=$!
-    t0=$SECONDS
-    wait_in "$out" 'ready hotplug' 20 || abort "the guest did not come up"
-    ctl=$(cat /proc/"$vmm"/task/*/children 2>/dev/null | awk '{print $1}')
-    [ -n "$ctl" ] || abort "no cellvm process under run-reaped"
+    start_hotplug_guest
     core=
     for p in $(cat /proc/"$ctl"/task/*/children 2>/dev/null); do
         [ "$(cat /proc/"$p"/comm 2>/dev/null)" = cellvm-core ] && core=$p
