@@ -580,106 +580,155 @@ static void put_hdr(struct vsock_dev *d, const struct virtq_elem *e, struct vsoc
     d->st.rx_pkts++;
 }
 
-/* Host bytes into e behind the header: the packet length, 0 if nothing could be read, or -1
-   when the connection is gone (an RST is queued). */
-static int read_host(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *e)
+/*
+ * Host bytes behind the headers of e[0..n), in one recvmsg across their payload areas: each
+ * element gets at most VSOCK_MAX_PKT, all of them together at most the guest's credit, and the
+ * span stops at the first element with no room (it is handled on its own later). Each element
+ * the bytes reached becomes one RW packet with its own header and length (written[i]), so a
+ * driver with small buffers (Linux's are 4 KiB) costs one system call per stretch of the
+ * stream instead of one per buffer. Returns the elements filled, 0 if nothing could be read,
+ * or -1 when the connection is gone (an RST is queued).
+ */
+static int read_host(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *const *e,
+                     unsigned n, uint32_t *written)
 {
     struct iovec v[VIRTQ_MAX_SEGS];
-    uint64_t room = e->in_len - VSOCK_HDR_LEN;
-    uint32_t credit = conn_peer_credit(c);
-    size_t want = room < credit ? (size_t)room : credit, got;
-    unsigned nv;
-    ssize_t n;
+    uint32_t credit = conn_peer_credit(c), cap[VSOCK_RX_BATCH];
+    size_t total = 0, left;
+    unsigned nv = 0, k = 0, used = 0;
+    ssize_t r;
 
-    if (want > VSOCK_MAX_PKT)
-        want = VSOCK_MAX_PKT;
-    nv = vsock_iov_slice(e->iov + e->out_num, e->in_num, VSOCK_HDR_LEN, want, v, VIRTQ_MAX_SEGS,
-                         &got);
-    n = got ? host_recv(c->fd, v, nv) : -EAGAIN;
-    if (n == -EAGAIN) {
+    if (n > VSOCK_RX_BATCH)
+        n = VSOCK_RX_BATCH;
+    for (; k < n && total < credit && nv < VIRTQ_MAX_SEGS; k++) {
+        size_t want, got;
+
+        if (e[k]->in_len <= VSOCK_HDR_LEN)
+            break;
+        want = e[k]->in_len - VSOCK_HDR_LEN < credit - total
+                   ? (size_t)(e[k]->in_len - VSOCK_HDR_LEN)
+                   : credit - total;
+        if (want > VSOCK_MAX_PKT)
+            want = VSOCK_MAX_PKT;
+        nv += vsock_iov_slice(e[k]->iov + e[k]->out_num, e[k]->in_num, VSOCK_HDR_LEN, want, v + nv,
+                              VIRTQ_MAX_SEGS - nv, &got);
+        if (!got)
+            break;
+        cap[k] = (uint32_t)got;
+        total += got;
+    }
+    r = total ? host_recv(c->fd, v, nv) : -EAGAIN;
+    if (r == -EAGAIN) {
         c->readable = false;
         return 0;
     }
-    if (n < 0) {
+    if (r < 0) {
         conn_kill(d, c);
         return -1;
     }
-    if (n == 0) {
+    if (r == 0) {
         c->readable = false;
         c->host_eof = true;
         c->need |= CONN_NEED_SHUTDOWN;
         return settle(d, c) ? -1 : 0; /* the guest had stopped sending too: done */
     }
-    put_hdr(d, e, c, VSOCK_OP_RW, 0, (uint32_t)n);
-    c->tx_cnt += (uint32_t)n;
-    return (int)n + (int)VSOCK_HDR_LEN;
+    /* recvmsg filled the iovecs in order: the first elements are full, one maybe part. */
+    for (left = (size_t)r; left && used < k; used++) {
+        uint32_t len = left < cap[used] ? (uint32_t)left : cap[used];
+
+        c->tx_cnt += len;
+        put_hdr(d, e[used], c, VSOCK_OP_RW, 0, len);
+        written[used] = VSOCK_HDR_LEN + len;
+        left -= len;
+    }
+    return (int)used;
 }
 
-/* One packet of c into e: its length, or 0 when c had nothing after all. */
-static uint32_t fill_from(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *e)
+/* One control packet into e: its length. */
+static uint32_t fill_ctl(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *e,
+                         uint16_t op, uint32_t flags)
 {
-    int n;
+    put_hdr(d, e, c, op, flags, 0);
+    return VSOCK_HDR_LEN;
+}
+
+/* Packets of c into e[0..n) (a data stretch may take several, a control packet one): the
+   elements filled with written[] set, 0 when c had nothing after all, -1 when c is gone. */
+static int fill_from(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *const *e,
+                     unsigned n, uint32_t *written)
+{
+    int k;
 
     if (c->need & CONN_NEED_RESPONSE) {
         c->need &= ~CONN_NEED_RESPONSE;
-        put_hdr(d, e, c, VSOCK_OP_RESPONSE, 0, 0);
-        return VSOCK_HDR_LEN;
+        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_RESPONSE, 0);
+        return 1;
     }
     if (c->need & CONN_NEED_REQUEST) {
         c->need &= ~CONN_NEED_REQUEST;
-        put_hdr(d, e, c, VSOCK_OP_REQUEST, 0, 0);
-        return VSOCK_HDR_LEN;
+        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_REQUEST, 0);
+        return 1;
     }
     /* Data first: it carries our credit too. */
     if (data_ready(c)) {
-        n = read_host(d, c, e);
-        if (n != 0)
-            return n < 0 ? UINT32_MAX : (uint32_t)n;
+        k = read_host(d, c, e, n, written);
+        if (k != 0)
+            return k;
     }
     if (c->need & CONN_NEED_SHUTDOWN) {
         c->need &= ~CONN_NEED_SHUTDOWN;
-        put_hdr(d, e, c, VSOCK_OP_SHUTDOWN, VSOCK_SHUT_SEND, 0);
-        return VSOCK_HDR_LEN;
+        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_SHUTDOWN, VSOCK_SHUT_SEND);
+        return 1;
     }
     if (c->need & CONN_NEED_CREDIT) {
-        put_hdr(d, e, c, VSOCK_OP_CREDIT_UPDATE, 0, 0);
-        return VSOCK_HDR_LEN;
+        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_CREDIT_UPDATE, 0);
+        return 1;
     }
     return 0;
 }
 
-int vsock_rx(struct vsock_dev *d, const struct virtq_elem *e, uint32_t *written)
+unsigned vsock_rx_batch(struct vsock_dev *d, const struct virtq_elem *const *e, unsigned n,
+                        uint32_t *written)
 {
-    *written = 0;
-    if (e->in_len < VSOCK_HDR_LEN) {
+    if (!n)
+        return 0;
+    written[0] = 0;
+    if (e[0]->in_len < VSOCK_HDR_LEN) {
         d->st.bad_pkts++; /* unusable buffer: hand it back empty rather than stall on it */
         return 1;
     }
+    /* Each turn either returns or takes a connection off the queue for good (gone) or puts it
+       back with nothing left to send now (not readable, nothing owed): bounded by the queue. */
     for (;;) {
         struct vsock_conn *c;
-        uint32_t n;
+        int k;
 
         if (d->rst_len) {
-            put_hdr(d, e, NULL, VSOCK_OP_RST, 0, 0);
+            put_hdr(d, e[0], NULL, VSOCK_OP_RST, 0, 0);
             d->rst_head = (d->rst_head + 1) % VSOCK_RST_QUEUE;
             d->rst_len--;
             d->st.rst_sent++;
-            *written = VSOCK_HDR_LEN;
+            written[0] = VSOCK_HDR_LEN;
             return 1;
         }
         c = TAILQ_FIRST(&d->rxq);
         if (!c)
             return 0;
         rxq_drop(d, c);
-        n = fill_from(d, c, e);
-        if (n == UINT32_MAX)
+        k = fill_from(d, c, e, n, written);
+        if (k < 0)
             continue;   /* c is gone; its RST, if any, is queued */
         rxq_kick(d, c); /* to the back of the queue: streams take turns */
-        if (n) {
-            *written = n;
-            return 1;
-        }
+        if (k)
+            return (unsigned)k;
     }
+}
+
+int vsock_rx(struct vsock_dev *d, const struct virtq_elem *e, uint32_t *written)
+{
+    const struct virtq_elem *one[1] = { e };
+
+    return vsock_rx_batch(d, one, 1, written) ? 1 : 0;
 }
 
 int vsock_watch(struct vsock_dev *d, int fd, unsigned tag)

@@ -31,6 +31,8 @@
 #define VSOCK_DRAIN_MS          10000u     /* guest closed, host slow to take the rest */
 #define VSOCK_RST_QUEUE         2048u      /* RSTs owed to the guest, beyond connections */
 #define VSOCK_LOCAL_PORT_BASE   (1u << 30) /* ports of host-initiated streams */
+/* RX elements one read of a host socket may fill (Linux's 4 KiB buffers: 64 KiB per read). */
+#define VSOCK_RX_BATCH 16u
 
 struct vsock_cfg {
     uint64_t guest_cid;
@@ -88,6 +90,14 @@ void vsock_tx_batch(struct vsock_dev *d, struct virtq_elem *const *e, unsigned n
 bool vsock_rx_pending(struct vsock_dev *d);
 /* Fills one RX element: 1 with *written bytes, 0 when nothing was ready (give it back). */
 int vsock_rx(struct vsock_dev *d, const struct virtq_elem *e, uint32_t *written);
+/*
+ * Fills RX elements e[0..n) in ring order: returns how many, the first ones (written[i] bytes
+ * each; the rest go back to the driver unused), 0 when nothing was ready. A control packet or
+ * an RST takes one element; a stream's data takes as many as one read of its host socket fills
+ * (at most VSOCK_RX_BATCH, within the guest's credit, each a packet of its own).
+ */
+unsigned vsock_rx_batch(struct vsock_dev *d, const struct virtq_elem *const *e, unsigned n,
+                        uint32_t *written);
 
 /* Drops every connection (transport reset): the guest forgets its streams too. */
 void vsock_reset(struct vsock_dev *d);

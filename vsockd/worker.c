@@ -59,39 +59,61 @@ static bool do_tx(struct vsock_worker *w)
     return false;
 }
 
+/* RX elements to pop for the next fill: as many as the last fill used and one more, doubled
+   while fills use all they get, so a stream reads up to VSOCK_RX_BATCH buffers per recvmsg and
+   a control packet does not pop (and give back) a whole batch. */
+static unsigned next_rx_want(unsigned popped, unsigned used)
+{
+    unsigned want = used == popped ? 2 * popped : used + 1;
+
+    return want > VSOCK_RX_BATCH ? VSOCK_RX_BATCH : want;
+}
+
 /* Fills RX while packets wait; true if the batch ran out with work left. */
 static bool do_rx(struct vsock_worker *w)
 {
     struct virtq *vq = w->vq[VSOCK_QUEUE_RX];
-    uint32_t written;
-    int n = 0, r;
+    uint32_t written[VSOCK_RX_BATCH];
+    uint16_t heads[VSOCK_RX_BATCH];
+    int n = 0, r = 0;
 
     if (!vq || vq->broken)
         return false;
     virtq_disable_notify(vq);
     while (vsock_rx_pending(w->dev)) {
+        unsigned k = 0, used;
+
         if (n >= BATCH) {
             virtq_notify(vq);
             return true;
         }
-        r = virtq_pop(vq, w->elem);
+        while (k < w->rx_want && (r = virtq_pop(vq, w->rxe[k])) == 1)
+            k++;
         if (r < 0) {
             report_broken(w, VSOCK_QUEUE_RX, r);
             break;
         }
-        if (r == 0) {
+        if (!k) {
             /* Out of buffers: ask for a kick when the driver adds some. */
             if (!virtq_enable_notify(vq))
                 break;
             virtq_disable_notify(vq);
             continue;
         }
-        if (vsock_rx(w->dev, w->elem, &written) == 0) {
-            virtq_unpop(vq);
+        used = vsock_rx_batch(w->dev, (const struct virtq_elem *const *)w->rxe, k, written);
+        for (unsigned i = k; i > used; i--)
+            virtq_unpop(vq); /* newest first */
+        w->rx_want = next_rx_want(k, used);
+        if (!used)
+            break;
+        for (unsigned i = 0; i < used; i++)
+            heads[i] = w->rxe[i]->head;
+        /* One used-index update for the stretch: the driver sees its packets together. */
+        if ((r = virtq_push_n(vq, heads, written, used)) < 0) {
+            report_broken(w, VSOCK_QUEUE_RX, r);
             break;
         }
-        virtq_push(vq, w->elem, written);
-        n++;
+        n += (int)used;
     }
     virtq_notify(vq);
     return false;
@@ -175,9 +197,10 @@ int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devp
 {
     bool ok;
 
-    *w = (struct vsock_worker){ .dev = dev, .dp = dp, .stop_fd = -1 };
-    w->elem = malloc(sizeof(*w->elem));
-    ok = w->elem != NULL;
+    *w = (struct vsock_worker){ .dev = dev, .dp = dp, .stop_fd = -1, .rx_want = 1 };
+    ok = true;
+    for (unsigned i = 0; i < VSOCK_RX_BATCH; i++)
+        ok &= (w->rxe[i] = malloc(sizeof(*w->rxe[i]))) != NULL;
     for (unsigned i = 0; i < VSOCK_TX_GATHER; i++)
         ok &= (w->txe[i] = malloc(sizeof(*w->txe[i]))) != NULL;
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -191,8 +214,10 @@ int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devp
 void vsock_worker_destroy(struct vsock_worker *w)
 {
     vsock_worker_stop(w);
-    free(w->elem);
-    w->elem = NULL;
+    for (unsigned i = 0; i < VSOCK_RX_BATCH; i++) {
+        free(w->rxe[i]);
+        w->rxe[i] = NULL;
+    }
     for (unsigned i = 0; i < VSOCK_TX_GATHER; i++) {
         free(w->txe[i]);
         w->txe[i] = NULL;

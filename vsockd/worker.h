@@ -20,10 +20,11 @@
 #define VSOCK_TX_GATHER 8u
 
 struct vsock_worker {
-    struct vsock_dev *dev;   /* borrowed */
-    struct devproc *dp;      /* borrowed, may be NULL (tests): broken rings are reported */
-    struct virtq *vq[2];     /* rx, tx: borrowed from the backend while started */
-    struct virtq_elem *elem; /* owned: scratch element of the thread (RX) */
+    struct vsock_dev *dev; /* borrowed */
+    struct devproc *dp;    /* borrowed, may be NULL (tests): broken rings are reported */
+    struct virtq *vq[2];   /* rx, tx: borrowed from the backend while started */
+    struct virtq_elem *rxe[VSOCK_RX_BATCH];  /* owned: RX elements of one fill */
+    unsigned rx_want;                        /* RX elements to pop next (1..VSOCK_RX_BATCH) */
     struct virtq_elem *txe[VSOCK_TX_GATHER]; /* owned: TX elements held for one gather */
     int stop_fd;                             /* owned: eventfd that ends the thread */
     pthread_t thread;

@@ -5,11 +5,18 @@
  * The machines this runs on are shared, so each direction is measured ROUNDS times, each
  * vsockd transfer right after its own socketpair one, and the median round is reported.
  *
- *   vsock-bench VSOCKD MIB [in|out]
- * (in: host -> guest only, out: guest -> host only, for profiling one path) prints one line per
- * direction: vsockd MiB/s, socketpair MiB/s, ratio (of the median round), and vsockd's CPU
- * time per MiB (the median round's of its own: the whole thread group, from schedstat). */
+ * The driver's buffers are Linux's: the whole RX ring filled with buffers of a header and
+ * 4 KiB of payload (VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE), TX packets of up to 64 KiB.
+ *
+ *   vsock-bench VSOCKD MIB [in|out|both] [RXBUF]
+ * (in: host -> guest only, out: guest -> host only, for profiling one path; RXBUF: payload
+ * bytes per RX buffer, 4096 by default, up to 65536) prints one line per direction: vsockd
+ * MiB/s, socketpair MiB/s, ratio (of the median round), vsockd's CPU time per MiB (the median
+ * round's of its own: the whole thread group, from schedstat), and the bench's own CPU per MiB
+ * in the same rounds (the driver and the host program: what the frontend costs, to tell a slow
+ * daemon from a slow frontend) beside the socketpair's (its writer and reader). */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,8 +38,9 @@
 #include "vsockd/pkt.h"
 
 #define RING      256
-#define NBUF      128
+#define NBUF      128 /* TX buffers; RX gets the whole ring */
 #define BUFSZ     (VSOCK_HDR_LEN + VSOCK_MAX_PKT)
+#define RXBUF_DEF 4096u /* Linux's VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE */
 #define CID       3u
 #define WINDOW    (4u << 20) /* our buf_alloc as the guest */
 #define CHUNK     (64 * 1024)
@@ -46,6 +54,7 @@ struct drv {
     struct vu_gmem mem;
     struct vu_gring rx, tx;
     uint64_t rx_gpa[RING]; /* buffer behind each rx head */
+    uint32_t rx_len;       /* bytes per RX buffer: header and payload */
     uint64_t tx_gpa[NBUF];
     uint64_t tx_of_head[RING]; /* tx buffer index + 1 behind each tx head */
     unsigned tx_free[NBUF], ntx_free;
@@ -53,6 +62,8 @@ struct drv {
     uint32_t local_port, peer_port;
     uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt, fwd_cnt, fwd_sent;
     uint64_t got;
+    uint64_t updates; /* CREDIT_UPDATEs received */
+    uint64_t stalls;  /* guest -> host: times the sender waited for credit */
     bool responded, reset, peer_eof;
 };
 
@@ -79,7 +90,7 @@ static void die(const char *what, int r)
 
 static void post_rx(struct drv *d, uint64_t gpa)
 {
-    struct vu_gbuf b = { .gpa = gpa, .len = BUFSZ };
+    struct vu_gbuf b = { .gpa = gpa, .len = d->rx_len };
     uint16_t head;
 
     if (vu_gring_add(&d->rx, &b, 0, 1, &head))
@@ -145,6 +156,8 @@ static void on_rx(struct drv *d, const struct vsock_hdr *h)
         d->reset = true;
     else if (h->op == VSOCK_OP_SHUTDOWN)
         d->peer_eof = true;
+    else if (h->op == VSOCK_OP_CREDIT_UPDATE)
+        d->updates++;
     else if (h->op == VSOCK_OP_RW) {
         d->got += h->len;
         d->fwd_cnt += h->len; /* the "application" consumed it at once */
@@ -210,13 +223,14 @@ static void service(struct drv *d, int ms)
     }
 }
 
-static void drv_setup(struct drv *d, const char *sock)
+static void drv_setup(struct drv *d, const char *sock, uint32_t rxbuf)
 {
     uint64_t offered;
     struct vu_fe_vring vr;
     int r;
 
     memset(d, 0, sizeof(*d));
+    d->rx_len = VSOCK_HDR_LEN + rxbuf;
     if ((r = vu_fe_connect(&d->fe, sock)) || (r = vu_fe_negotiate(&d->fe, ~0ull, &offered)) ||
         (r = vu_fe_set_features(&d->fe,
                                 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX)))
@@ -235,8 +249,9 @@ static void drv_setup(struct drv *d, const char *sock)
     for (unsigned i = 0; i < NBUF; i++) {
         d->tx_gpa[i] = vu_gmem_alloc(&d->mem, BUFSZ, 64);
         d->tx_free[d->ntx_free++] = i;
-        post_rx(d, vu_gmem_alloc(&d->mem, BUFSZ, 64));
     }
+    for (unsigned i = 0; i < RING; i++)
+        post_rx(d, vu_gmem_alloc(&d->mem, d->rx_len, 64));
     vr = vu_gring_vring(&d->rx, &d->mem);
     if ((r = vu_fe_start_vring(&d->fe, 0, &vr)))
         die("start rx", r);
@@ -338,6 +353,7 @@ static double guest_to_host(struct drv *d, const char *dir, uint64_t bytes, unsi
     pthread_t t;
     double t0;
     uint64_t sent = 0;
+    bool waiting = false;
 
     snprintf(h.path, sizeof(h.path), "%s/v.sock_%u", dir, HPORT_OUT);
     pthread_create(&t, NULL, host_receiver, &h);
@@ -347,6 +363,7 @@ static double guest_to_host(struct drv *d, const char *dir, uint64_t bytes, unsi
     d->peer_port = HPORT_OUT;
     d->responded = d->reset = d->peer_eof = false;
     d->tx_cnt = d->fwd_cnt = d->fwd_sent = 0;
+    d->updates = d->stalls = 0;
     send_pkt(d, VSOCK_OP_REQUEST, 0, 0);
     while (!d->responded && !d->reset)
         service(d, 100);
@@ -361,6 +378,10 @@ static double guest_to_host(struct drv *d, const char *dir, uint64_t bytes, unsi
             uint32_t credit = d->peer_buf_alloc - (d->tx_cnt - d->peer_fwd_cnt);
             uint32_t n = bytes - sent < VSOCK_MAX_PKT ? (uint32_t)(bytes - sent) : VSOCK_MAX_PKT;
 
+            /* A wait for credit starts when the sender is out of it; counted once. */
+            if (n && credit < n && !waiting)
+                d->stalls++;
+            waiting = n && credit < n;
             if (!n || credit < n || !d->ntx_free)
                 break;
             queue_pkt(d, VSOCK_OP_RW, 0, n);
@@ -424,7 +445,10 @@ static double socketpair_limit(uint64_t bytes)
 
 struct round {
     double vs, lim;
-    double cpu; /* vsockd's CPU time per MiB moved, ms */
+    double cpu;        /* vsockd's CPU time per MiB moved, ms */
+    double bcpu;       /* this process's (driver and host program) over the same transfer */
+    double lcpu;       /* this process's over the socketpair transfer (writer and reader) */
+    double upd, stall; /* guest -> host: CREDIT_UPDATEs and credit waits per MiB */
 };
 
 static int by_double(const void *a, const void *b)
@@ -442,18 +466,49 @@ static int by_ratio(const void *a, const void *b)
     return rx < ry ? -1 : rx > ry;
 }
 
-static void print_median(const char *dir, struct round *r)
+static double median_of(const struct round *r, size_t field)
 {
-    double cpu[ROUNDS];
+    double v[ROUNDS];
 
     for (int i = 0; i < ROUNDS; i++)
-        cpu[i] = r[i].cpu;
-    qsort(cpu, ROUNDS, sizeof(double), by_double);
+        v[i] = *(const double *)((const char *)&r[i] + field);
+    qsort(v, ROUNDS, sizeof(double), by_double);
+    return v[ROUNDS / 2];
+}
+
+static void print_median(const char *dir, struct round *r, bool credit)
+{
+    double cpu = median_of(r, offsetof(struct round, cpu));
+    double bcpu = median_of(r, offsetof(struct round, bcpu));
+    double lcpu = median_of(r, offsetof(struct round, lcpu));
+
+    double upd = median_of(r, offsetof(struct round, upd));
+    double stall = median_of(r, offsetof(struct round, stall));
+
     qsort(r, ROUNDS, sizeof(*r), by_ratio);
+    if (credit)
+        printf("vsockd guest->host: %.2f CREDIT_UPDATEs per MiB, the sender waited for credit "
+               "%.2f times per MiB (medians)\n",
+               upd, stall);
     printf("vsockd %s: %.0f MiB/s; unix socketpair: %.0f MiB/s; ratio %.2f (median of %d; "
-           "ratios %.2f..%.2f); vsockd CPU %.2f ms/MiB (median)\n",
+           "ratios %.2f..%.2f); vsockd CPU %.2f ms/MiB, bench (driver + host program) %.2f, "
+           "socketpair (writer + reader) %.2f (medians)\n",
            dir, r[ROUNDS / 2].vs, r[ROUNDS / 2].lim, r[ROUNDS / 2].vs / r[ROUNDS / 2].lim, ROUNDS,
-           r[0].vs / r[0].lim, r[ROUNDS - 1].vs / r[ROUNDS - 1].lim, cpu[ROUNDS / 2]);
+           r[0].vs / r[0].lim, r[ROUNDS - 1].vs / r[ROUNDS - 1].lim, cpu, bcpu, lcpu);
+}
+
+/* This process's CPU time, ns, threads that ended included. */
+static unsigned long long self_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static double ns_per_mib(unsigned long long ns, uint64_t bytes)
+{
+    return (double)ns / 1e6 / ((double)bytes / (1 << 20));
 }
 
 /* vsockd's CPU (ms) per MiB over a transfer that started at c0 (bench_proc_cpu_ns). */
@@ -471,10 +526,13 @@ int main(int argc, char **argv)
     pid_t pid;
     int st;
 
-    const char *only = argc == 4 ? argv[3] : "";
+    const char *only = argc >= 4 && strcmp(argv[3], "both") ? argv[3] : "";
+    unsigned long rxbuf = argc == 5 ? strtoul(argv[4], NULL, 10) : RXBUF_DEF;
 
-    if (argc != 3 && (argc != 4 || (strcmp(only, "in") && strcmp(only, "out"))))
-        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB [in|out]\n"), 2;
+    if (argc < 3 || argc > 5 || (*only && strcmp(only, "in") && strcmp(only, "out")) ||
+        rxbuf < 64 || rxbuf > VSOCK_MAX_PKT)
+        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB [in|out|both] [RXBUF 64..65536]\n"),
+               2;
     bytes = strtoull(argv[2], NULL, 10) << 20;
     signal(SIGPIPE, SIG_IGN);
     if (!mkdtemp(dir))
@@ -491,27 +549,37 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100 && access(hybrid, F_OK); i++)
         usleep(50000);
     chmod(dir, 0755); /* vsockd runs as nobody once jailed by root */
-    drv_setup(&d, vu);
+    drv_setup(&d, vu, (uint32_t)rxbuf);
     for (unsigned i = 0; i < ROUNDS; i++) {
-        unsigned long long c0;
+        unsigned long long c0, s0;
 
         if (strcmp(only, "out")) {
+            s0 = self_cpu_ns();
             in[i].lim = socketpair_limit(bytes);
+            in[i].lcpu = ns_per_mib(self_cpu_ns() - s0, bytes);
             c0 = bench_proc_cpu_ns(pid);
+            s0 = self_cpu_ns();
             in[i].vs = host_to_guest(&d, hybrid, bytes);
+            in[i].bcpu = ns_per_mib(self_cpu_ns() - s0, bytes);
             in[i].cpu = cpu_per_mib(pid, c0, bytes);
         }
         if (strcmp(only, "in")) {
+            s0 = self_cpu_ns();
             out[i].lim = socketpair_limit(bytes);
+            out[i].lcpu = ns_per_mib(self_cpu_ns() - s0, bytes);
             c0 = bench_proc_cpu_ns(pid);
+            s0 = self_cpu_ns();
             out[i].vs = guest_to_host(&d, dir, bytes, i);
+            out[i].bcpu = ns_per_mib(self_cpu_ns() - s0, bytes);
             out[i].cpu = cpu_per_mib(pid, c0, bytes);
+            out[i].upd = (double)d.updates / ((double)bytes / (1 << 20));
+            out[i].stall = (double)d.stalls / ((double)bytes / (1 << 20));
         }
     }
     if (strcmp(only, "out"))
-        print_median("host->guest", in);
+        print_median("host->guest", in, false);
     if (strcmp(only, "in"))
-        print_median("guest->host", out);
+        print_median("guest->host", out, true);
     vu_fe_close(&d.fe);
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);
