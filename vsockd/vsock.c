@@ -11,46 +11,7 @@
 
 #include "vsockd/conn.h"
 #include "vsockd/host_unix.h"
-
-/* epoll data: small integers are the listener and the caller's tags, anything else a conn. */
-#define EP_LISTEN      0u
-#define EP_MAX_TAG     31u
-#define HS_PEER        UINT32_MAX /* peer port of a connection still in its handshake */
-#define ACCEPT_BATCH   64         /* accepts per listener wakeup: others get their turn */
-#define EP_BATCH       64
-#define SCAN_EVERY_MS  250
-#define CONN_EP_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-/* Payloads of consecutive RW packets of one stream go to the host in one sendmsg, up to: */
-#define GATHER_SEGS  64u
-#define GATHER_BYTES (512u * 1024u)
-
-struct rst_entry {
-    uint32_t local_port, peer_port;
-};
-
-struct vsock_dev {
-    uint64_t guest_cid;
-    int ep;        /* owned: epoll over the listener, the host sockets and the caller's fds */
-    int listen_fd; /* owned: the socket host programs connect to, or -1 */
-    char *uds_dir, *uds_name;
-    uint32_t buf_alloc, max_conns;
-    const struct vsock_mem *mem;
-    int (*connect)(void *arg, uint32_t port, int *fd); /* vsock_cfg.connect */
-    void *connect_arg;
-    struct conn_table conns;
-    struct conn_list rxq; /* connections with a packet for the guest */
-    struct rst_entry rst[VSOCK_RST_QUEUE];
-    uint32_t rst_head, rst_len;
-    uint32_t next_local_port;
-    uint64_t next_scan_ms;
-    /* Guest payload of pend not sent yet: addresses inside TX elements the caller keeps until
-       the end of vsock_tx_batch. pend has nothing buffered while it is set. */
-    struct vsock_conn *pend;
-    struct iovec pend_iov[GATHER_SEGS];
-    unsigned pend_n;
-    size_t pend_len;
-    struct vsock_stats st;
-};
+#include "vsockd/vsock_priv.h"
 
 static uint64_t now_ms(void)
 {
@@ -61,7 +22,7 @@ static uint64_t now_ms(void)
 }
 
 /* Host bytes can go to the guest now. */
-static bool data_ready(const struct vsock_conn *c)
+bool vsock_data_ready(const struct vsock_conn *c)
 {
     return c->state == CONN_ESTABLISHED && c->readable && !c->peer_shut_rcv && !c->host_eof &&
            conn_peer_credit(c) > 0;
@@ -69,10 +30,10 @@ static bool data_ready(const struct vsock_conn *c)
 
 static bool has_rx_work(const struct vsock_conn *c)
 {
-    return c->need || data_ready(c);
+    return c->need || vsock_data_ready(c);
 }
 
-static void rxq_kick(struct vsock_dev *d, struct vsock_conn *c)
+void vsock_rxq_kick(struct vsock_dev *d, struct vsock_conn *c)
 {
     if (!c->in_rxq && has_rx_work(c)) {
         TAILQ_INSERT_TAIL(&d->rxq, c, rxq);
@@ -80,7 +41,7 @@ static void rxq_kick(struct vsock_dev *d, struct vsock_conn *c)
     }
 }
 
-static void rxq_drop(struct vsock_dev *d, struct vsock_conn *c)
+void vsock_rxq_drop(struct vsock_dev *d, struct vsock_conn *c)
 {
     if (c->in_rxq) {
         TAILQ_REMOVE(&d->rxq, c, rxq);
@@ -103,12 +64,12 @@ static void conn_close(struct vsock_dev *d, struct vsock_conn *c)
 {
     if (d->pend == c)
         d->pend = NULL; /* its stream is gone: the gathered bytes have nowhere to go */
-    rxq_drop(d, c);
+    vsock_rxq_drop(d, c);
     conn_free(&d->conns, c);
 }
 
 /* Ends a stream the guest knows about with an RST; a handshake just closes. */
-static void conn_kill(struct vsock_dev *d, struct vsock_conn *c)
+void vsock_conn_kill(struct vsock_dev *d, struct vsock_conn *c)
 {
     if (c->state != CONN_HANDSHAKE && c->state != CONN_DRAINING)
         queue_rst(d, c->local_port, c->peer_port);
@@ -162,12 +123,12 @@ static void maybe_credit_update(struct vsock_dev *d, struct vsock_conn *c)
         window = c->peer_buf_alloc;
     if (c->fwd_cnt != c->fwd_cnt_sent && unheard >= window / 2) {
         c->need |= CONN_NEED_CREDIT;
-        rxq_kick(d, c);
+        vsock_rxq_kick(d, c);
     }
 }
 
 /* After a shutdown or a flush: half-close the host, or finish the stream. True if c is gone. */
-static bool settle(struct vsock_dev *d, struct vsock_conn *c)
+bool vsock_settle(struct vsock_dev *d, struct vsock_conn *c)
 {
     bool guest_done = c->peer_shut_send && (c->peer_shut_rcv || c->host_eof);
 
@@ -177,7 +138,7 @@ static bool settle(struct vsock_dev *d, struct vsock_conn *c)
         c->state = CONN_DRAINING;
         c->need = 0;
         c->deadline_ms = now_ms() + VSOCK_DRAIN_MS;
-        rxq_drop(d, c);
+        vsock_rxq_drop(d, c);
     }
     if (c->buf_len)
         return false;
@@ -196,12 +157,12 @@ static bool flush(struct vsock_dev *d, struct vsock_conn *c)
     if (!c->buf_len)
         return false;
     if (conn_buf_flush(c) < 0) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return true;
     }
     if (c->state != CONN_DRAINING)
         maybe_credit_update(d, c);
-    return settle(d, c);
+    return vsock_settle(d, c);
 }
 
 static uint32_t alloc_local_port(struct vsock_dev *d, uint32_t peer_port)
@@ -234,7 +195,7 @@ static void handshake(struct vsock_dev *d, struct vsock_conn *c)
     c->state = CONN_LOCAL_INIT;
     c->need = CONN_NEED_REQUEST;
     c->deadline_ms = now_ms() + VSOCK_TIMEOUT_MS;
-    rxq_kick(d, c);
+    vsock_rxq_kick(d, c);
 }
 
 static void accept_host(struct vsock_dev *d)
@@ -270,7 +231,7 @@ static void host_event(struct vsock_dev *d, struct vsock_conn *c, uint32_t ev)
         return;
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP) && c->state != CONN_DRAINING) {
         c->readable = true;
-        rxq_kick(d, c);
+        vsock_rxq_kick(d, c);
     }
 }
 
@@ -284,7 +245,7 @@ static void scan_deadlines(struct vsock_dev *d, uint64_t now)
             continue;
         if (c->state == CONN_HANDSHAKE || c->state == CONN_LOCAL_INIT)
             d->st.refused++;
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
     }
 }
 
@@ -353,13 +314,13 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
     c->peer_fwd_cnt = h->fwd_cnt;
     c->need = CONN_NEED_RESPONSE;
     d->st.opened++;
-    rxq_kick(d, c);
+    vsock_rxq_kick(d, c);
 }
 
 static void guest_response(struct vsock_dev *d, struct vsock_conn *c)
 {
     if (c->state != CONN_LOCAL_INIT || host_send_ok(c->fd, c->local_port) < 0) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return;
     }
     c->state = CONN_ESTABLISHED;
@@ -368,7 +329,7 @@ static void guest_response(struct vsock_dev *d, struct vsock_conn *c)
     /* Bytes the host sent behind its CONNECT line raised no new edge: look for them. */
     c->readable = true;
     d->st.opened++;
-    rxq_kick(d, c);
+    vsock_rxq_kick(d, c);
 }
 
 /* Sends what was gathered for d->pend. True if that stream is gone. */
@@ -380,7 +341,7 @@ static bool pend_flush(struct vsock_dev *d)
         return false;
     d->pend = NULL;
     if (conn_send_iov(c, d->mem, d->pend_iov, d->pend_n, d->pend_len) < 0) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return true;
     }
     maybe_credit_update(d, c);
@@ -397,12 +358,12 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
     unsigned nv;
 
     if (c->state != CONN_ESTABLISHED || c->peer_shut_send) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return;
     }
     if (len > conn_our_free(c)) {
         d->st.credit_violations++;
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return;
     }
     c->rx_cnt += len;
@@ -416,7 +377,7 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
     if (c->buf_len) {
         /* Behind bytes already queued: keep the order, then try the host again. */
         if (conn_buf_append(c, d->mem, e->iov, e->out_num, VSOCK_HDR_LEN, len) < 0)
-            conn_kill(d, c);
+            vsock_conn_kill(d, c);
         else
             flush(d, c);
         return;
@@ -434,7 +395,7 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
     }
     /* Too many segments to gather: on its own. */
     if (conn_send_iov(c, d->mem, v, nv, got) < 0) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return;
     }
     maybe_credit_update(d, c);
@@ -443,14 +404,14 @@ static void guest_rw(struct vsock_dev *d, struct vsock_conn *c, const struct vir
 static void guest_shutdown(struct vsock_dev *d, struct vsock_conn *c, uint32_t flags)
 {
     if (c->state == CONN_LOCAL_INIT || c->state == CONN_HANDSHAKE) {
-        conn_kill(d, c);
+        vsock_conn_kill(d, c);
         return;
     }
     if (flags & VSOCK_SHUT_RCV)
         c->peer_shut_rcv = true;
     if (flags & VSOCK_SHUT_SEND)
         c->peer_shut_send = true;
-    settle(d, c);
+    vsock_settle(d, c);
 }
 
 /* The one place the header is fetched from guest memory: every check and use below reads the
@@ -491,14 +452,14 @@ static void tx_one(struct vsock_dev *d, const struct virtq_elem *e)
         h.op == VSOCK_OP_INVALID) {
         d->st.bad_pkts++;
         if (c)
-            conn_kill(d, c);
+            vsock_conn_kill(d, c);
         else
             reply_rst(d, &h);
         return;
     }
     if (h.op == VSOCK_OP_REQUEST) {
         if (c) {
-            conn_kill(d, c); /* a second REQUEST on a live pair: neither can be trusted */
+            vsock_conn_kill(d, c); /* a second REQUEST on a live pair: neither can be trusted */
             return;
         }
         guest_request(d, &h);
@@ -529,7 +490,7 @@ static void tx_one(struct vsock_dev *d, const struct virtq_elem *e)
     default: /* CREDIT_UPDATE: the counters above are the whole message */
         break;
     }
-    rxq_kick(d, c);
+    vsock_rxq_kick(d, c);
 }
 
 void vsock_tx(struct vsock_dev *d, const struct virtq_elem *e)
@@ -543,192 +504,6 @@ void vsock_tx_batch(struct vsock_dev *d, struct virtq_elem *const *e, unsigned n
     for (unsigned i = 0; i < n; i++)
         tx_one(d, e[i]);
     pend_flush(d);
-}
-
-bool vsock_rx_pending(struct vsock_dev *d)
-{
-    return d->rst_len || !TAILQ_EMPTY(&d->rxq);
-}
-
-static void put_hdr(struct vsock_dev *d, const struct virtq_elem *e, struct vsock_conn *c,
-                    uint16_t op, uint32_t flags, uint32_t len)
-{
-    const struct iovec *in = e->iov + e->out_num;
-    uint8_t raw[VSOCK_HDR_LEN];
-    struct vsock_hdr h = {
-        .src_cid = VSOCK_HOST_CID,
-        .dst_cid = d->guest_cid,
-        .type = VSOCK_TYPE_STREAM,
-        .op = op,
-        .flags = flags,
-        .len = len,
-    };
-
-    if (c) {
-        h.src_port = c->local_port;
-        h.dst_port = c->peer_port;
-        h.buf_alloc = c->buf_size;
-        h.fwd_cnt = c->fwd_cnt;
-        c->fwd_cnt_sent = c->fwd_cnt;
-        c->need &= ~CONN_NEED_CREDIT;
-    } else {
-        h.src_port = d->rst[d->rst_head].local_port;
-        h.dst_port = d->rst[d->rst_head].peer_port;
-    }
-    vsock_hdr_encode(raw, &h);
-    vsock_iov_write(in, e->in_num, 0, raw, sizeof(raw));
-    d->st.rx_pkts++;
-}
-
-/*
- * Host bytes behind the headers of e[0..n), in one recvmsg across their payload areas: each
- * element gets at most VSOCK_MAX_PKT, all of them together at most the guest's credit, and the
- * span stops at the first element with no room (it is handled on its own later). Each element
- * the bytes reached becomes one RW packet with its own header and length (written[i]), so a
- * driver with small buffers (Linux's are 4 KiB) costs one system call per stretch of the
- * stream instead of one per buffer. Returns the elements filled, 0 if nothing could be read,
- * or -1 when the connection is gone (an RST is queued).
- */
-static int read_host(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *const *e,
-                     unsigned n, uint32_t *written)
-{
-    struct iovec v[VIRTQ_MAX_SEGS];
-    uint32_t credit = conn_peer_credit(c), cap[VSOCK_RX_BATCH];
-    size_t total = 0, left;
-    unsigned nv = 0, k = 0, used = 0;
-    ssize_t r;
-
-    if (n > VSOCK_RX_BATCH)
-        n = VSOCK_RX_BATCH;
-    for (; k < n && total < credit && nv < VIRTQ_MAX_SEGS; k++) {
-        size_t want, got;
-
-        if (e[k]->in_len <= VSOCK_HDR_LEN)
-            break;
-        want = e[k]->in_len - VSOCK_HDR_LEN < credit - total
-                   ? (size_t)(e[k]->in_len - VSOCK_HDR_LEN)
-                   : credit - total;
-        if (want > VSOCK_MAX_PKT)
-            want = VSOCK_MAX_PKT;
-        nv += vsock_iov_slice(e[k]->iov + e[k]->out_num, e[k]->in_num, VSOCK_HDR_LEN, want, v + nv,
-                              VIRTQ_MAX_SEGS - nv, &got);
-        if (!got)
-            break;
-        cap[k] = (uint32_t)got;
-        total += got;
-    }
-    r = total ? host_recv(c->fd, v, nv) : -EAGAIN;
-    if (r == -EAGAIN) {
-        c->readable = false;
-        return 0;
-    }
-    if (r < 0) {
-        conn_kill(d, c);
-        return -1;
-    }
-    if (r == 0) {
-        c->readable = false;
-        c->host_eof = true;
-        c->need |= CONN_NEED_SHUTDOWN;
-        return settle(d, c) ? -1 : 0; /* the guest had stopped sending too: done */
-    }
-    /* recvmsg filled the iovecs in order: the first elements are full, one maybe part. */
-    for (left = (size_t)r; left && used < k; used++) {
-        uint32_t len = left < cap[used] ? (uint32_t)left : cap[used];
-
-        c->tx_cnt += len;
-        put_hdr(d, e[used], c, VSOCK_OP_RW, 0, len);
-        written[used] = VSOCK_HDR_LEN + len;
-        left -= len;
-    }
-    return (int)used;
-}
-
-/* One control packet into e: its length. */
-static uint32_t fill_ctl(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *e,
-                         uint16_t op, uint32_t flags)
-{
-    put_hdr(d, e, c, op, flags, 0);
-    return VSOCK_HDR_LEN;
-}
-
-/* Packets of c into e[0..n) (a data stretch may take several, a control packet one): the
-   elements filled with written[] set, 0 when c had nothing after all, -1 when c is gone. */
-static int fill_from(struct vsock_dev *d, struct vsock_conn *c, const struct virtq_elem *const *e,
-                     unsigned n, uint32_t *written)
-{
-    int k;
-
-    if (c->need & CONN_NEED_RESPONSE) {
-        c->need &= ~CONN_NEED_RESPONSE;
-        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_RESPONSE, 0);
-        return 1;
-    }
-    if (c->need & CONN_NEED_REQUEST) {
-        c->need &= ~CONN_NEED_REQUEST;
-        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_REQUEST, 0);
-        return 1;
-    }
-    /* Data first: it carries our credit too. */
-    if (data_ready(c)) {
-        k = read_host(d, c, e, n, written);
-        if (k != 0)
-            return k;
-    }
-    if (c->need & CONN_NEED_SHUTDOWN) {
-        c->need &= ~CONN_NEED_SHUTDOWN;
-        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_SHUTDOWN, VSOCK_SHUT_SEND);
-        return 1;
-    }
-    if (c->need & CONN_NEED_CREDIT) {
-        written[0] = fill_ctl(d, c, e[0], VSOCK_OP_CREDIT_UPDATE, 0);
-        return 1;
-    }
-    return 0;
-}
-
-unsigned vsock_rx_batch(struct vsock_dev *d, const struct virtq_elem *const *e, unsigned n,
-                        uint32_t *written)
-{
-    if (!n)
-        return 0;
-    written[0] = 0;
-    if (e[0]->in_len < VSOCK_HDR_LEN) {
-        d->st.bad_pkts++; /* unusable buffer: hand it back empty rather than stall on it */
-        return 1;
-    }
-    /* Each turn either returns or takes a connection off the queue for good (gone) or puts it
-       back with nothing left to send now (not readable, nothing owed): bounded by the queue. */
-    for (;;) {
-        struct vsock_conn *c;
-        int k;
-
-        if (d->rst_len) {
-            put_hdr(d, e[0], NULL, VSOCK_OP_RST, 0, 0);
-            d->rst_head = (d->rst_head + 1) % VSOCK_RST_QUEUE;
-            d->rst_len--;
-            d->st.rst_sent++;
-            written[0] = VSOCK_HDR_LEN;
-            return 1;
-        }
-        c = TAILQ_FIRST(&d->rxq);
-        if (!c)
-            return 0;
-        rxq_drop(d, c);
-        k = fill_from(d, c, e, n, written);
-        if (k < 0)
-            continue;   /* c is gone; its RST, if any, is queued */
-        rxq_kick(d, c); /* to the back of the queue: streams take turns */
-        if (k)
-            return (unsigned)k;
-    }
-}
-
-int vsock_rx(struct vsock_dev *d, const struct virtq_elem *e, uint32_t *written)
-{
-    const struct virtq_elem *one[1] = { e };
-
-    return vsock_rx_batch(d, one, 1, written) ? 1 : 0;
 }
 
 int vsock_watch(struct vsock_dev *d, int fd, unsigned tag)
