@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -82,7 +83,11 @@ static const struct sbx_rule core[] = {
     SBX_ALLOW(fdatasync, "virtio-pmem: a FLUSH request makes the mapped file durable"),
     SBX_ALLOW1(memfd_create, SBX_ARG(1, SCMP_CMP_EQ, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0),
                "live migration: the dirty log shared with the device processes (SET_LOG_BASE)"),
-    SBX_ALLOW(ftruncate, "live migration: sizing the dirty log's memfd"),
+    SBX_ALLOW(ftruncate, "live migration: sizing the dirty log's memfd; vm.snapshot: "
+                         "memory-ranges gets its full size past its last data"),
+    SBX_ALLOW1(lseek, SBX_ARG(2, SCMP_CMP_GE, SEEK_DATA, 0),
+               "vm.snapshot, vm.restore, migration: SEEK_DATA/SEEK_HOLE find the guest RAM "
+               "that holds data, so untouched pages are neither read nor allocated"),
     SBX_ALLOW1(fcntl, SBX_ARG(1, SCMP_CMP_EQ, F_ADD_SEALS, 0),
                "live migration: the dirty log sealed against shrinking, as backends require"),
     SBX_ERRNO(openat, ENOENT,

@@ -141,6 +141,7 @@ static int open_everything(struct controller *ctl)
             .shared = z->shared,
             .hugepage_size =
                 core_msg_page_size(z->hugepages, z->has_hugepage_size, z->hugepage_size),
+            .restoring = ctl->api.restoring,
         };
 
         r = resources_open_zone(&rz, &ctl->res.zone_fd[i], &ctl->res.zone_file_backed[i], ctl->err,

@@ -236,9 +236,11 @@ int resources_open_zone(const struct resources_zone *z, int *fd, bool *file_back
         close(f);
         return -EINVAL;
     }
-    /* Sized and sealed first: sealing forbids growing, not writing. */
+    /* Sized and sealed first: sealing forbids growing, not writing. A restore overwrites all
+     * of it from the snapshot: the file (read-only storage, Cloud Hypervisor #7674) is only
+     * checked then, never read nor written. */
     r = resources_create_ram(z->size, 0, &mem, err, errlen);
-    if (r == 0)
+    if (r == 0 && !z->restoring)
         r = copy_into(z, f, mem, err, errlen);
     close(f);
     if (r < 0) {

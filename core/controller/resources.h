@@ -69,6 +69,7 @@ struct resources_zone {
     const char *file;       /* NULL: anonymous (memfd) */
     bool shared;            /* with file: map the file itself, so the guest writes to it */
     uint64_t hugepage_size; /* 0: normal pages */
+    bool restoring; /* vm.restore: memory-ranges replaces every byte, a private copy is not read */
 };
 
 /*

@@ -1,20 +1,31 @@
 #include "core/controller/snapshot_check.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 static const char *id_or(const char *id, const char *dflt)
 {
     return id ? id : dflt;
 }
 
+/* The first pmem device whose file= is a directory (an unnamed temporary file), or NULL. */
+static const struct cli_pmem *pmem_tmp(const struct cli_config *cfg)
+{
+    struct stat st;
+
+    for (size_t i = 0; i < cfg->npmem; i++)
+        if (cfg->pmem[i].file && !stat(cfg->pmem[i].file, &st) && S_ISDIR(st.st_mode))
+            return &cfg->pmem[i];
+    return NULL;
+}
+
 const char *snapshot_cfg_refusal(const struct cli_config *cfg, uint64_t mem_added, const char *verb,
                                  char *buf, size_t len)
 {
-    bool vmem = cfg->memory.hotplug_method == CLI_HOTPLUG_VIRTIO_MEM &&
-                (cfg->memory.hotplug_size || cfg->memory.hotplugged_size);
+    bool migrate = !strcmp(verb, "migrate");
+    const struct cli_pmem *p;
 
-    for (size_t i = 0; !vmem && i < cfg->nzones; i++)
-        vmem = cfg->zones[i].hotplug_size || cfg->zones[i].hotplugged_size;
     if (cfg->ndevices || cfg->nuser_devices)
         snprintf(buf, len,
                  "cannot %s a VM with a passed-through device ('%s'): VFIO device state "
@@ -22,28 +33,25 @@ const char *snapshot_cfg_refusal(const struct cli_config *cfg, uint64_t mem_adde
                  verb,
                  cfg->ndevices ? id_or(cfg->devices[0].id, "_vfio0")
                                : id_or(cfg->user_devices[0].id, "_vfio_user0"));
-    else if (mem_added)
+    /* Snapshot and restore carry hot-added RAM, virtio-mem and zones (state.json version 3);
+     * a migration's destination lays its memory out from config.json before any state comes,
+     * which places virtio-mem's region but not the RAM vm.resize added. */
+    else if (migrate && mem_added)
         snprintf(buf, len,
-                 "cannot %s a VM with RAM hot-added by vm.resize yet (%llu MiB): state.json "
-                 "does not hold the hot-added regions and DIMM slots",
+                 "cannot %s a VM with RAM hot-added by vm.resize yet (%llu MiB): the "
+                 "destination lays its memory out before the state that places it arrives "
+                 "(vm.snapshot and vm.restore carry it)",
                  verb, (unsigned long long)(mem_added >> 20));
-    else if (vmem)
+    else if (migrate && cfg->npmem)
         snprintf(buf, len,
-                 "cannot %s a VM with virtio-mem memory (hotplug_method=virtio-mem) yet: "
-                 "state.json does not hold which blocks the guest plugged",
-                 verb);
-    else if (cfg->nzones)
-        snprintf(buf, len, "cannot %s a VM with memory zones yet", verb);
-    else if (cfg->npmem)
-        snprintf(buf, len,
-                 "cannot %s a VM with a virtio-pmem device ('%s') yet: the core serves it "
-                 "and state.json does not hold its queue",
+                 "cannot %s a VM with a virtio-pmem device ('%s') yet: its content is its file, "
+                 "which the migration does not send (vm.snapshot and vm.restore carry the device)",
                  verb, id_or(cfg->pmem[0].id, "_pmem0"));
-    else if (cfg->watchdog)
+    else if ((p = pmem_tmp(cfg)))
         snprintf(buf, len,
-                 "cannot %s a VM with a virtio-watchdog yet: the core serves it and "
-                 "state.json does not hold its queue and timer",
-                 verb);
+                 "cannot %s a VM whose virtio-pmem device ('%s') has a directory as file= ('%s'): "
+                 "its content is an unnamed temporary file that no restore can open again",
+                 verb, id_or(p->id, "_pmem"), p->file);
     else
         return NULL;
     return buf;

@@ -6,6 +6,7 @@
 
 #include "core/coreproc/core_sys.h"
 #include "core/platform.h"
+#include "core/vm/vm_state.h"
 
 _Static_assert(PB_MAX_ZONES <= GUEST_MEM_MAX_ZONES, "every zone the protocol allows must fit");
 
@@ -34,7 +35,8 @@ void core_layout_release(struct core_layout *l)
 /* One zone of the config, or the whole of memory.size when there are none. */
 struct zone_spec {
     const char *id;
-    uint64_t size;
+    uint64_t size;     /* the zone's RAM at boot */
+    uint64_t map_size; /* of its fd, mapped: size, or more when hot-added RAM follows */
     int fd;
     bool sealed, bind, prefault;
     uint32_t node;
@@ -44,19 +46,20 @@ static int map_zone(struct core_layout *l, const struct zone_spec *z, bool thp, 
                     size_t errlen)
 {
     uint8_t *host;
-    int r = core_map_ram(z->fd, z->size, z->sealed, thp, &host);
+    uint64_t map = z->map_size ? z->map_size : z->size;
+    int r = core_map_ram(z->fd, map, z->sealed, thp, &host);
 
     if (r < 0) {
         snprintf(err, errlen, "guest memory: zone '%s': cannot map %llu bytes: %s", z->id,
-                 (unsigned long long)z->size, strerror(-r));
+                 (unsigned long long)map, strerror(-r));
         return r;
     }
     l->zone[l->nzones].host = host;
-    l->zone[l->nzones].size = z->size;
+    l->zone[l->nzones].size = map;
     l->nzones++;
     /* Bind before the first page exists, so prefault allocates on the right node. */
     if (z->bind) {
-        r = core_bind_ram(host, z->size, z->node);
+        r = core_bind_ram(host, map, z->node);
         if (r < 0) {
             snprintf(err, errlen, "guest memory: zone '%s': mbind to host node %u: %s", z->id,
                      z->node, strerror(-r));
@@ -64,7 +67,7 @@ static int map_zone(struct core_layout *l, const struct zone_spec *z, bool thp, 
         }
     }
     if (z->prefault) {
-        r = core_prefault_ram(host, z->size);
+        r = core_prefault_ram(host, map);
         if (r < 0) {
             snprintf(err, errlen, "guest memory: zone '%s': prefault: %s", z->id, strerror(-r));
             return r;
@@ -86,12 +89,27 @@ static int map_zones(struct core_layout *l, const Cellvm__CoreConfig *cfg, const
     struct zone_spec z = {
         .id = "memory", .size = m->size, .sealed = true, .prefault = m->prefault, .fd = -1
     };
+    uint64_t hot = 0;
     int r;
 
+    for (uint32_t i = 0; i < l->nhot; i++)
+        hot += l->hot[i].size;
+    if (l->nhot && (m->n_zones || hot >= m->size)) {
+        snprintf(err, errlen,
+                 "guest memory: the snapshot has %llu MiB of hot-added RAM, config.json's "
+                 "memory.size %llu MiB%s",
+                 (unsigned long long)(hot >> 20), (unsigned long long)(m->size >> 20),
+                 m->n_zones ? " and memory zones" : "");
+        return -EINVAL;
+    }
     if (m->n_zones == 0) {
         for (size_t i = 0; i < cfg->n_fds; i++)
             if (cfg->fds[i] == CELLVM__CORE_FD__CORE_FD_MEMORY)
                 z.fd = fds[i];
+        /* memory.size counts the RAM vm.resize added (Cloud Hypervisor's config): the boot
+         * RAM is what comes before it in the memfd. */
+        z.map_size = m->size;
+        z.size = m->size - hot;
         return map_zone(l, &z, m->thp, err, errlen);
     }
     for (size_t i = 0; i < m->n_zones; i++) {
@@ -152,42 +170,122 @@ static int map_vmem(struct core_layout *l, const Cellvm__CoreConfig *cfg, const 
 }
 
 /*
+ * vm.restore: the RAM vm.resize had added, at the places the snapshot's memory hotplug slots
+ * give, backed by the end of the boot memfd (one mapping, so one fd and one offset each).
+ */
+static int map_hot(struct core_layout *l, char *err, size_t errlen)
+{
+    const struct guest_mem_region *boot = l->mem.nregions ? &l->mem.regions[0] : NULL;
+    uint64_t off;
+
+    if (!l->nhot)
+        return 0;
+    if (!boot || l->nzones != 1) {
+        snprintf(err, errlen, "guest memory: hot-added RAM without boot RAM");
+        return -EINVAL;
+    }
+    off = l->mem.size; /* the boot RAM: the hot-added bytes follow it in the memfd */
+    for (uint32_t i = 0; i < l->nhot; i++) {
+        int r = guest_mem_add_at(&l->mem, l->hot[i].gpa, l->zone[0].host + off, l->hot[i].size,
+                                 boot->fd);
+
+        if (r < 0) {
+            snprintf(err, errlen,
+                     "guest memory: hot-added RAM 0x%llx+0x%llx of the snapshot does not fit "
+                     "the memory map: %s",
+                     (unsigned long long)l->hot[i].gpa, (unsigned long long)l->hot[i].size,
+                     strerror(-r));
+            return r;
+        }
+        l->mem.regions[r].fd_offset = off;
+        off += l->hot[i].size;
+    }
+    return 0;
+}
+
+/* vm.restore: where the snapshot's state.json puts the pmem file of id when vm.add-pmem had
+ * placed it (above the PCI windows), or NULL for one the boot layout places. */
+static const struct vms_pmem *saved_hot(const struct vms_pmem *saved, uint32_t n, const char *id)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (saved[k].hot && !strcmp(saved[k].id, id))
+            return &saved[k];
+    return NULL;
+}
+
+/* The pmem places of the snapshot being restored (*n 0 when none is). */
+static int peek_pmem(const Cellvm__CoreConfig *cfg, const int *fds, struct vms_pmem *saved,
+                     uint32_t *n, char *err, size_t errlen)
+{
+    *n = 0;
+    if (!cfg->restore || !cfg->n_pmem)
+        return 0;
+    for (size_t i = 0; i < cfg->n_fds; i++)
+        if (cfg->fds[i] == CELLVM__CORE_FD__CORE_FD_STATE)
+            return vm_pmem_peek_state(fds[i], saved, n, err, errlen);
+    return 0;
+}
+
+/*
  * The virtio-pmem files, above RAM and the virtio-mem regions, each on a 2 MiB boundary (Cloud
- * Hypervisor's alignment for them); the memory hotplug area and MMIO64 come after them.
+ * Hypervisor's alignment for them); the memory hotplug area and MMIO64 come after them. On a
+ * restore, a file vm.add-pmem had added goes back where the snapshot has it, apart (detachable,
+ * above the PCI windows) as vm.add-pmem had placed it, after the boot ones.
  */
 static int map_pmem(struct core_layout *l, const Cellvm__CoreConfig *cfg, const int *fds, char *err,
                     size_t errlen)
 {
     const uint64_t align = 2ull << 20;
     uint64_t at = guest_mem_end(&l->mem);
+    struct vms_pmem saved[VMS_MAX_PMEM];
+    uint32_t nsaved = 0;
+    int r = peek_pmem(cfg, fds, saved, &nsaved, err, errlen);
 
+    if (r < 0)
+        return r;
     at = at <= GPA_MEM32_END ? GPA_RAM_ABOVE_4G : at;
-    for (size_t i = 0; i < cfg->n_pmem && i < GUEST_MEM_MAX_PMEM; i++) {
-        const Cellvm__PmemDevice *d = cfg->pmem[i];
-        int fd = fds[d->fd_index], r;
-        uint8_t *host;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < cfg->n_pmem && i < GUEST_MEM_MAX_PMEM; i++) {
+            const Cellvm__PmemDevice *d = cfg->pmem[i];
+            const struct vms_pmem *h = saved_hot(saved, nsaved, d->id);
+            int fd = fds[d->fd_index];
+            uint64_t gpa;
+            uint8_t *host;
 
-        at = (at + align - 1) & ~(align - 1);
-        r = core_map_pmem(fd, d->size, d->discard_writes, &host);
-        if (r < 0) {
-            snprintf(err, errlen, "pmem '%s': cannot map %llu bytes of its file: %s", d->id,
-                     (unsigned long long)d->size, strerror(-r));
-            return r;
+            if ((h != NULL) != (pass == 1))
+                continue;
+            at = (at + align - 1) & ~(align - 1);
+            gpa = h ? h->gpa : at;
+            r = core_map_pmem(fd, d->size, d->discard_writes, &host);
+            if (r < 0) {
+                snprintf(err, errlen, "pmem '%s': cannot map %llu bytes of its file: %s", d->id,
+                         (unsigned long long)d->size, strerror(-r));
+                return r;
+            }
+            l->pmem_map[l->npmem].host = host;
+            l->pmem_map[l->npmem].size = d->size;
+            r = h ? guest_mem_add_detachable(&l->mem, gpa, host, d->size, fd, d->discard_writes)
+                  : guest_mem_add_pmem(&l->mem, gpa, host, d->size, fd, d->discard_writes);
+            if (r < 0) {
+                snprintf(err, errlen, "pmem '%s': %llu MiB at 0x%llx do not fit the memory map: %s",
+                         d->id, (unsigned long long)(d->size >> 20), (unsigned long long)gpa,
+                         strerror(-r));
+                core_unmap_ram(host, d->size);
+                return r;
+            }
+            /* A hot-added one leaves with its device: the VM unmaps it then (the fd stays
+             * with the config's fds, closed when the core ends). */
+            if (h) {
+                l->pmem_map[l->npmem].host = NULL;
+                l->pmem_map[l->npmem].size = 0;
+            }
+            l->pmem[l->npmem++] = (struct vm_pmem_params){ .region = (uint32_t)r,
+                                                           .id = d->id,
+                                                           .pci_segment = (uint16_t)d->pci_segment,
+                                                           .owned = h != NULL };
+            if (!h)
+                at += d->size;
         }
-        l->pmem_map[l->npmem].host = host;
-        l->pmem_map[l->npmem].size = d->size;
-        r = guest_mem_add_pmem(&l->mem, at, host, d->size, fd, d->discard_writes);
-        if (r < 0) {
-            snprintf(err, errlen, "pmem '%s': %llu MiB at 0x%llx do not fit the memory map: %s",
-                     d->id, (unsigned long long)(d->size >> 20), (unsigned long long)at,
-                     strerror(-r));
-            core_unmap_ram(host, d->size);
-            return r;
-        }
-        l->pmem[l->npmem++] = (struct vm_pmem_params){ .region = (uint32_t)r,
-                                                       .id = d->id,
-                                                       .pci_segment = (uint16_t)d->pci_segment };
-        at += d->size;
     }
     return 0;
 }
@@ -256,6 +354,8 @@ int core_layout_apply(struct core_layout *l, const Cellvm__CoreConfig *cfg, cons
         r = map_vmem(l, cfg, fds, err, errlen);
     if (!r)
         r = map_pmem(l, cfg, fds, err, errlen);
+    if (!r)
+        r = map_hot(l, err, errlen);
     if (r < 0)
         return r;
     p->mem = l->mem;

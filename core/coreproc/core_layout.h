@@ -32,6 +32,12 @@ struct core_layout {
     } pmem_map[GUEST_MEM_MAX_PMEM];
     struct vm_pmem_params pmem[GUEST_MEM_MAX_PMEM];
     uint32_t npmem;
+    /* vm.restore of a VM vm.resize gave RAM (set before core_layout_apply): the regions to
+     * make again at the same places, from the end of memory.size's memfd (its last bytes). */
+    struct {
+        uint64_t gpa, size;
+    } hot[GUEST_MEM_MAX_HOTPLUG];
+    uint32_t nhot;
     struct guest_mem mem;
     uint32_t cpu_node[PB_MAX_VCPUS];
     uint32_t zone_node[GUEST_MEM_MAX_ZONES];

@@ -18,6 +18,7 @@
 #include "core/coreproc/core_migrate.h"
 #include "core/vm/vm.h"
 #include "core/vm/vm_state.h"
+#include "core/vm/vm_thread.h"
 #include "ipc/channel.h"
 #include "ipc/msg.h"
 #include "ipc/startup.h"
@@ -140,8 +141,22 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
     struct vm_params p = { 0 };
     int keep[CORE_MAX_KEEP];
+    uint64_t hot_gpa[GUEST_MEM_MAX_HOTPLUG], hot_size[GUEST_MEM_MAX_HOTPLUG];
+    uint32_t nhot = 0;
     int r;
 
+    /* A restore makes the RAM vm.resize had added again where the snapshot has it. */
+    if (cfg->restore) {
+        r = vm_restore_hotplugged(fd_for(c, CELLVM__CORE_FD__CORE_FD_STATE), hot_gpa, hot_size,
+                                  GUEST_MEM_MAX_HOTPLUG, &nhot, err, errlen);
+        if (r)
+            return r;
+        for (uint32_t i = 0; i < nhot; i++) {
+            c->layout.hot[i].gpa = hot_gpa[i];
+            c->layout.hot[i].size = hot_size[i];
+        }
+        c->layout.nhot = nhot;
+    }
     r = core_layout_apply(&c->layout, cfg, c->fds, &p, err, errlen);
     if (r)
         return r;
@@ -676,9 +691,9 @@ static int run(struct core *c)
     r = send_simple(c->chan, &ready);
     if (r)
         return r;
-    r = pthread_create(&ctl, NULL, control_thread, c);
+    r = vm_thread_start(&ctl, control_thread, c);
     if (r)
-        return -r;
+        return r;
     mark(c, "core: vCPUs start");
     r = vm_run(c->vm, err, sizeof(err));
     if (r == VM_RESULT_POWEROFF)

@@ -118,4 +118,15 @@ const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *gm, u
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len);
 int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len);
 
+/*
+ * [*a, *b): the first stretch of [p, end) that may hold data, from SEEK_DATA and SEEK_HOLE on
+ * fd (offset base + p): everything before *a reads as zeros without being read, which on a
+ * memfd would allocate it. Page aligned (p and end must be); *a == end when no data is left.
+ * Without an answer (fd -1, a file system that cannot tell) the whole of [p, end) is data.
+ */
+void guest_mem_fd_data(int fd, uint64_t base, uint64_t p, uint64_t end, uint64_t *a, uint64_t *b);
+
+/* guest_mem_fd_data for bytes [p, size) of region g (its fd; a private mapping is all data). */
+void guest_mem_next_data(const struct guest_mem_region *g, uint64_t p, uint64_t *a, uint64_t *b);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "core/platform.h"
 #include "core/vm/kvm_ioctl.h"
+#include "core/vm/vm_thread.h"
 
 static void host_set_irq(void *opaque, int level)
 {
@@ -111,9 +112,9 @@ int serial_host_start_input(struct serial_host *sh)
     pthread_mutex_lock(&sh->uart.lock);
     sh->stop = false;
     pthread_mutex_unlock(&sh->uart.lock);
-    r = pthread_create(&sh->reader, NULL, reader_main, sh);
+    r = vm_thread_start(&sh->reader, reader_main, sh);
     if (r)
-        return -r;
+        return r;
     sh->reader_running = true;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/vcpu_state.h"
 #include "core/vm/vm_sys.h"
+#include "core/vm/vm_thread.h"
 
 int vcpu_create(struct vcpu *c, int vm_fd, uint32_t index, uint32_t apic_id, size_t run_size,
                 const struct vcpu_env *env)
@@ -156,6 +157,7 @@ static bool handle_exit(struct vcpu *c)
         /* Triple fault: a PC resets, and so do we. A warning: a guest that reboots on its own
          * must be visible to whoever watches the VM. */
         log_warn(c->env->log, "vcpu%u: triple fault, rebooting the VM", c->index);
+        c->triple_fault = true; /* read by the VM thread once the vCPUs are stopped */
         vmev_post(c->env->ev, VMEV_REBOOT);
         return false;
     case KVM_EXIT_SYSTEM_EVENT:
@@ -247,9 +249,9 @@ int vcpu_start(struct vcpu *c)
 
     c->err[0] = '\0';
     __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-    r = pthread_create(&c->thread, NULL, vcpu_main, c);
+    r = vm_thread_start(&c->thread, vcpu_main, c);
     if (r)
-        return -r;
+        return r;
     c->thread_running = true;
     /* The controller checked the CPUs exist and are ours; a failure here means the cpuset
      * changed since, and the VM must not run unpinned when pinning was asked for. */

@@ -49,7 +49,8 @@ struct vcpu {
     bool thread_running;
     cpu_set_t *affinity; /* owned (CPU_ALLOC), NULL: the thread floats */
     size_t affinity_size;
-    char err[160]; /* why the thread posted VMEV_ERROR */
+    char err[160];     /* why the thread posted VMEV_ERROR */
+    bool triple_fault; /* KVM_EXIT_SHUTDOWN: the VM thread logs where, then clears it */
 };
 
 int vcpu_create(struct vcpu *c, int vm_fd, uint32_t index, uint32_t apic_id, size_t run_size,

@@ -12,6 +12,7 @@
 
 #include "core/vm/virtio_net_ctrl.h"
 #include "core/vm/virtio_pci_rc.h"
+#include "core/vm/vm_thread.h"
 #include "ipc/vhost_user.h"
 
 #define VIRTIO_ID_NET   1
@@ -704,9 +705,9 @@ int vpci_worker_start(struct vpci_worker *w)
     if (w->running)
         return 0;
     atomic_store(&w->quit, false);
-    r = pthread_create(&w->thread, NULL, worker_main, w);
+    r = vm_thread_start(&w->thread, worker_main, w);
     if (r)
-        return -r;
+        return r;
     w->running = true;
     return 0;
 }

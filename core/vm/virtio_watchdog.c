@@ -38,8 +38,10 @@ int64_t wdt_tick(struct wdt *w, int64_t now, bool *fire, int64_t *gap_s)
     return w->next_check_ms - now;
 }
 
-void wdt_pause(struct wdt *w)
+void wdt_pause(struct wdt *w, int64_t now)
 {
+    if (!w->paused)
+        w->paused_ms = now;
     w->paused = true;
 }
 
@@ -50,6 +52,31 @@ void wdt_resume(struct wdt *w, int64_t now)
         return;
     w->last_ping_ms = now;
     w->next_check_ms = now + WDT_INTERVAL_MS;
+}
+
+static uint32_t clamp(int64_t v, uint32_t max)
+{
+    return v < 0 ? 0 : v > (int64_t)max ? max : (uint32_t)v;
+}
+
+void wdt_save(const struct wdt *w, uint32_t max_ms, bool *armed, uint32_t *since_ping_ms,
+              uint32_t *to_check_ms)
+{
+    *armed = w->armed;
+    *since_ping_ms = w->armed ? clamp(w->paused_ms - w->last_ping_ms, max_ms) : 0;
+    *to_check_ms = w->armed ? clamp(w->next_check_ms - w->paused_ms, max_ms) : 0;
+}
+
+void wdt_load(struct wdt *w, int64_t now, bool armed, uint32_t since_ping_ms, uint32_t to_check_ms)
+{
+    wdt_reset(w);
+    w->paused = true;
+    w->paused_ms = now;
+    w->armed = armed;
+    if (armed) {
+        w->last_ping_ms = now - since_ping_ms;
+        w->next_check_ms = now + to_check_ms;
+    }
 }
 
 size_t wdt_answer(uint8_t *out)

@@ -29,6 +29,7 @@ struct wdt {
     bool paused;          /* the VM is paused: no check runs */
     int64_t last_ping_ms; /* when armed */
     int64_t next_check_ms;
+    int64_t paused_ms; /* when paused: the pause's time */
 };
 
 /* Power-on: disarmed, not paused. */
@@ -45,9 +46,20 @@ bool wdt_ping(struct wdt *w, int64_t now);
  */
 int64_t wdt_tick(struct wdt *w, int64_t now, bool *fire, int64_t *gap_s);
 
-void wdt_pause(struct wdt *w);
+void wdt_pause(struct wdt *w, int64_t now);
 /* Checks restart WDT_INTERVAL_MS after now, the time off not counted against the guest. */
 void wdt_resume(struct wdt *w, int64_t now);
+
+/*
+ * A paused watchdog for a snapshot (issue 18): whether it is armed, and when armed the
+ * milliseconds from the last ping to the pause and from the pause to the check that was due
+ * (0 when overdue), each at most max_ms. wdt_load puts that back into a paused watchdog at now;
+ * its resume then restarts the checks as after any pause (a full period from the resume, as
+ * Cloud Hypervisor does), so the time a snapshot sits on disk is never counted against the guest.
+ */
+void wdt_save(const struct wdt *w, uint32_t max_ms, bool *armed, uint32_t *since_ping_ms,
+              uint32_t *to_check_ms);
+void wdt_load(struct wdt *w, int64_t now, bool armed, uint32_t since_ping_ms, uint32_t to_check_ms);
 
 /* The answer to one ping: its response bytes (WDT_RESP_SIZE). */
 size_t wdt_answer(uint8_t *out);

@@ -510,11 +510,34 @@ static void stop_all(struct vm *vm)
     vm_devices_stop(&vm->dev);
 }
 
+/* The state a triple-faulted vCPU stopped in (vCPUs stopped), for whoever reads the log. */
+static void log_triple_faults(struct vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        struct kvm_regs g;
+        struct kvm_sregs s;
+
+        if (!vm->vcpus[i].triple_fault)
+            continue;
+        vm->vcpus[i].triple_fault = false;
+        if (kvm_get_regs(vm->vcpus[i].fd, &g) || kvm_get_sregs(vm->vcpus[i].fd, &s))
+            continue;
+        log_warn(&vm->log,
+                 "vcpu%u: triple fault at rip 0x%llx rsp 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx "
+                 "cr4 0x%llx efer 0x%llx idt 0x%llx+0x%x cs 0x%x",
+                 i, (unsigned long long)g.rip, (unsigned long long)g.rsp, (unsigned long long)s.cr0,
+                 (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+                 (unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
+                 s.cs.selector);
+    }
+}
+
 static int reboot(struct vm *vm, char *err, size_t errlen)
 {
     int cause = atomic_exchange(&vm->reset_cause, VM_RESET_GUEST);
     int r = vm_note_reboot(vm);
 
+    log_triple_faults(vm);
     if (r < 0) {
         vm_set_err(err, errlen, 0, "vm: reboot loop, %d reboots within a second", REBOOT_BURST);
         return r;

@@ -59,6 +59,7 @@ struct vm_pmem_params {
     uint32_t region;
     const char *id; /* borrowed for vm_create */
     uint16_t pci_segment;
+    bool owned; /* the mapping is the VM's (a restored vm.add-pmem file): unmapped when it leaves */
 };
 
 /* Who asked for a reboot. */
@@ -223,6 +224,11 @@ struct vm_pmem_hot {
 };
 int vm_pmem_hot_add(struct vm *vm, const struct vm_pmem_hot *p, unsigned *slot, char *err,
                     size_t errlen);
+/* A restore (issue 18), before the layout is made: the virtio-pmem places state.json (fd, read
+ * with pread, left as it was) holds, at most VMS_MAX_PMEM into out, so a file vm.add-pmem had
+ * placed above the PCI windows goes back there. 0 with *n, or -errno with err. */
+struct vms_pmem;
+int vm_pmem_peek_state(int fd, struct vms_pmem *out, uint32_t *n, char *err, size_t errlen);
 /* vm.resize desired_vcpus (issue 17, same thread): more than run now start at once (the guest is
  * told through the GED's CPU bit and onlines them); fewer: the highest are asked to be ejected
  * and stop once the guest did. 0, or -EINVAL (0 or above max), -EBUSY (a removal still awaits
@@ -256,6 +262,16 @@ int vm_vmem_resize(struct vm *vm, uint32_t index, uint64_t size, char *err, size
  * -errno, with err.
  */
 int vm_snapshot(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen);
+
+/*
+ * vm.restore of a VM that vm.resize gave RAM (issue 18), before its memory is mapped: the RAM
+ * regions the snapshot's state.json (state_fd, read from offset 0, borrowed) lists in its ACPI
+ * memory hotplug slots, in slot order, at most max of them into gpa[] and size[] (*n set). The
+ * caller makes them again at the same places; vm_restore checks them against the slots. 0, or
+ * -EINVAL (a state.json this cellvm cannot read, more than max regions) / -errno, with err.
+ */
+int vm_restore_hotplugged(int state_fd, uint64_t *gpa, uint64_t *size, uint32_t max, uint32_t *n,
+                          char *err, size_t errlen);
 
 /*
  * Live migration (issue 18, vm_migrate.c, vm_migrate_recv.c), on a connected stream socket

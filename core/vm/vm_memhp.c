@@ -1,11 +1,13 @@
 /* ACPI memory hotplug on a running VM (vm.h's vm_add_memory), Cloud Hypervisor's way: RAM is
  * only ever added, in 128 MiB multiples, each piece a DIMM slot of \_SB_.MHPC. */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/platform.h"
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/vm_priv.h"
+#include "core/vm/vm_snapshot.h"
 #include "core/vm/vm_sys.h"
 
 #define MEMHP_ALIGN (128ull << 20) /* hot-added DIMMs: start and size, as Cloud Hypervisor */
@@ -14,9 +16,24 @@
  * The area starts at the end of RAM rounded up to 128 MiB, or at 4 GiB when RAM ends below
  * the hole (Cloud Hypervisor's MemoryManager::start_addr), and is hotplug_size long.
  */
+/* RAM hot-added through ACPI (not a pmem or virtio-mem region of no zone). */
+static bool hot_ram(const struct guest_mem_region *g)
+{
+    return g->zone == GUEST_MEM_HOTPLUG_ZONE && !g->pmem && !g->vmem && !g->detachable;
+}
+
 void vm_memhp_init(struct vm *vm, const struct vm_params *p)
 {
-    uint64_t end = guest_mem_end(&p->mem);
+    uint64_t end = 0;
+
+    /* A restore brings the hot-added regions along (vm_restore_hotplugged): the area is
+     * where they were, above everything else. */
+    for (uint32_t i = 0; i < p->mem.nregions; i++) {
+        const struct guest_mem_region *g = &p->mem.regions[i];
+
+        if (!g->detachable && !hot_ram(g) && g->gpa + g->size > end)
+            end = g->gpa + g->size;
+    }
 
     for (uint32_t i = 0; i < GUEST_MEM_MAX_HOTPLUG; i++)
         vm->memhp_fd[i] = -1;
@@ -34,8 +51,11 @@ void vm_memhp_destroy(struct vm *vm)
         while (r < vm->mem.nregions && (vm->mem.regions[r].zone != GUEST_MEM_HOTPLUG_ZONE ||
                                         vm->mem.regions[r].pmem || vm->mem.regions[r].vmem))
             r++;
+        /* A restored region is part of the boot mapping (no memhp_host): not unmapped here. */
+        if (i < vm->mem.nhotplug && r < vm->mem.nregions && vm->memhp_host[i])
+            vm_sys_unmap(vm->memhp_host[i], vm->mem.regions[r].size);
         if (i < vm->mem.nhotplug && r < vm->mem.nregions)
-            vm_sys_unmap(vm->memhp_host[i], vm->mem.regions[r++].size);
+            r++;
         if (vm->memhp_fd[i] >= 0)
             close(vm->memhp_fd[i]);
         vm->memhp_fd[i] = -1;
@@ -161,4 +181,71 @@ void vm_memhp_ejects(struct vm *vm)
                  "hotplug: the guest ejected memory slots 0x%llx; ACPI memory is "
                  "never removed, ignored",
                  (unsigned long long)mask);
+}
+
+void vm_memhp_save(struct vm *vm, struct vm_state *s)
+{
+    struct mem_hotplug *h = &vm->dev.memhp;
+
+    memset(&s->memhp, 0, sizeof(s->memhp));
+    if (!vm->dev.memhp_on)
+        return;
+    pthread_mutex_lock(&h->lock);
+    s->memhp.nslots = h->nslots < VMS_MAX_MEMHP_SLOTS ? h->nslots : VMS_MAX_MEMHP_SLOTS;
+    s->memhp.sel = h->sel;
+    s->memhp.ejected = h->ejected;
+    for (uint32_t i = 0; i < s->memhp.nslots; i++) {
+        const struct mem_hotplug_slot *sl = &h->slots[i];
+
+        s->memhp.slot[i] = (struct vms_memhp_slot){ .base = sl->enabled ? sl->base : 0,
+                                                    .size = sl->enabled ? sl->size : 0,
+                                                    .enabled = sl->enabled,
+                                                    .inserting = sl->enabled && sl->inserting,
+                                                    .removing = sl->enabled && sl->removing };
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+int vm_memhp_load(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
+{
+    struct mem_hotplug *h = &vm->dev.memhp;
+    uint32_t want = vm->dev.memhp_on ? h->nslots : 0, slot = 0;
+
+    if (s->memhp.nslots != want)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %u memory hotplug slots, config.json %u "
+                          "(hotplug_size, hotplug_method)",
+                          s->memhp.nslots, want);
+    /* The i-th hot-added region is the i-th slot, as vm_add_memory fills them. */
+    for (uint32_t i = 0; i < vm->mem.nregions; i++) {
+        const struct guest_mem_region *g = &vm->mem.regions[i];
+
+        if (!hot_ram(g))
+            continue;
+        if (slot >= want || !s->memhp.slot[slot].enabled || s->memhp.slot[slot].base != g->gpa ||
+            s->memhp.slot[slot].size != g->size)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: hot-added RAM at 0x%llx+0x%llx is not memory hotplug "
+                              "slot %u of the snapshot",
+                              (unsigned long long)g->gpa, (unsigned long long)g->size, slot);
+        slot++;
+    }
+    if (slot < want && s->memhp.slot[slot].enabled)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: memory hotplug slot %u holds RAM the VM was not given", slot);
+    if (!want)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    h->sel = s->memhp.sel;
+    h->ejected = s->memhp.ejected;
+    for (uint32_t i = 0; i < want; i++)
+        h->slots[i] = (struct mem_hotplug_slot){ .base = s->memhp.slot[i].base,
+                                                 .size = s->memhp.slot[i].size,
+                                                 .enabled = s->memhp.slot[i].enabled,
+                                                 .inserting = s->memhp.slot[i].inserting,
+                                                 .removing = s->memhp.slot[i].removing };
+    pthread_mutex_unlock(&h->lock);
+    if (slot)
+        log_info(&vm->log, "restore: %u hot-added RAM regions in their memory hotplug slots", slot);
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/vm_migrate_log.h"
+#include "core/vm/virtio_mem.h"
 #include "core/vm/vm_snapshot.h"
 #include "ipc/mig_stream.h"
 
@@ -36,6 +37,7 @@
 #define MIG_REPLY_MS    30000       /* the destination answers a message */
 #define MIG_CONFIG_MS   120000      /* ... and builds its VM from the config */
 #define PAGE            MIG_PAGE
+#define BLOCK_PAGES     (VMEM_BLOCK_SIZE / PAGE) /* a virtio-mem block */
 
 struct mig_src {
     struct vm *vm;
@@ -163,17 +165,47 @@ static int set_logging(struct mig_src *m, bool on)
     return r;
 }
 
-/* Pass 0: every page that is not all zero. */
+/* Whether page p of region i starts a virtio-mem block the guest has not plugged. */
+static bool unplugged_block(struct mig_src *m, uint32_t i, uint64_t p)
+{
+    const struct guest_mem_region *g = &m->vm->mem.regions[i];
+
+    return g->vmem && p % BLOCK_PAGES == 0 && p + BLOCK_PAGES <= m->npages[i] &&
+           vm_vmem_unplugged(m->vm, g->gpa + p * PAGE);
+}
+
+/* Pass 0: every page that is not all zero; pages the region's memfd has no data for (never
+ * touched) are not even read, which would allocate them. */
 static int send_all(struct mig_src *m, char *err, size_t errlen)
 {
     uint64_t zero = 0;
     static const uint8_t zpage[PAGE];
 
     zero = page_hash(zpage);
-    for (uint32_t i = 0; i < m->n; i++)
+    for (uint32_t i = 0; i < m->n; i++) {
+        uint64_t a = 0, b = 0;
+
         for (uint64_t p = 0; p < m->npages[i]; p++) {
             int r;
 
+            if (p * PAGE >= b) { /* the next stretch with data; a write into a hole after
+                                    this look is in KVM's log */
+                guest_mem_next_data(&m->vm->mem.regions[i], p * PAGE, &a, &b);
+                for (; p * PAGE < a && p < m->npages[i]; p++)
+                    if (m->hash[i])
+                        m->hash[i][p] = zero;
+                if (p >= m->npages[i])
+                    break;
+            }
+
+            /* A virtio-mem block the guest has not plugged is not read: a block it plugs
+             * from now on is written through KVM's log. */
+            if (unplugged_block(m, i, p)) {
+                for (uint64_t k = 0; m->hash[i] && k < BLOCK_PAGES; k++)
+                    m->hash[i][p + k] = zero;
+                p += BLOCK_PAGES - 1;
+                continue;
+            }
             if (page_zero(m->vm->mem.regions[i].host + p * PAGE)) {
                 if (m->hash[i])
                     m->hash[i][p] = zero;
@@ -183,6 +215,7 @@ static int send_all(struct mig_src *m, char *err, size_t errlen)
             if (r)
                 return r;
         }
+    }
     return flush(m, err, errlen);
 }
 
@@ -238,6 +271,10 @@ static void verify(struct mig_src *m)
         for (uint64_t p = 0; p < m->npages[i]; p++) {
             uint64_t bit = 1ull << (p % 64);
 
+            if (unplugged_block(m, i, p)) {
+                p += BLOCK_PAGES - 1;
+                continue;
+            }
             if (m->pend[i][p / 64] & bit)
                 continue;
             if (page_hash(m->vm->mem.regions[i].host + p * PAGE) != m->hash[i][p]) {
@@ -258,11 +295,16 @@ static int src_init(struct mig_src *m, struct vm *vm, int sock, struct vm_migrat
         const struct guest_mem_region *g = &vm->mem.regions[i];
         uint64_t words;
 
-        if (g->vmem || g->pmem || g->size % PAGE || g->gpa % PAGE)
+        if (g->pmem || g->size % PAGE || g->gpa % PAGE)
             return vm_set_err(err, errlen, -EOPNOTSUPP,
-                              "migration: memory region %u (virtio-mem or pmem) cannot migrate "
-                              "yet",
-                              i);
+                              "migration: memory region %u (pmem) cannot migrate yet", i);
+        /* The destination lays out memory.size as boot RAM before any state arrives (a VM
+         * restored from a snapshot with such RAM gets here: its controller saw no vm.resize). */
+        if (g->zone == GUEST_MEM_HOTPLUG_ZONE && !g->detachable)
+            return vm_set_err(err, errlen, -EOPNOTSUPP,
+                              "migration: RAM hot-added by vm.resize (region %u at 0x%llx) cannot "
+                              "migrate yet; vm.snapshot and vm.restore carry it",
+                              i, (unsigned long long)g->gpa);
         m->npages[i] = g->size / PAGE;
         words = (m->npages[i] + 63) / 64;
         m->dirty[i] = calloc(words, 8);

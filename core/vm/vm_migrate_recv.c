@@ -31,8 +31,7 @@ static const struct guest_mem_region *region_of(const struct vm *vm, uint64_t gp
     for (uint32_t i = 0; i < vm->mem.nregions; i++) {
         const struct guest_mem_region *g = &vm->mem.regions[i];
 
-        if (!g->vmem && !g->pmem && gpa >= g->gpa && gpa - g->gpa <= g->size &&
-            len <= g->size - (gpa - g->gpa))
+        if (!g->pmem && gpa >= g->gpa && gpa - g->gpa <= g->size && len <= g->size - (gpa - g->gpa))
             return g;
     }
     return NULL;
@@ -65,6 +64,10 @@ static int recv_memory(struct vm *vm, int sock, const struct mig_hdr *h, char *e
     for (uint32_t i = 0; !r && i < n; i++) {
         const struct guest_mem_region *g = region_of(vm, rg[i].gpa, rg[i].len);
 
+        if (!g) { /* checked above: cannot happen */
+            r = -EINVAL;
+            break;
+        }
         r = mig_read(sock, g->host + (rg[i].gpa - g->gpa), (size_t)rg[i].len, RECV_MS);
         if (r)
             vm_set_err(err, errlen, r, "migration: truncated guest memory");

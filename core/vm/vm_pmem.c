@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/vm/kvm_ioctl.h"
@@ -18,6 +19,7 @@
 #include "core/vm/virtio_pci_vu.h"
 #include "core/vm/virtio_pmem.h"
 #include "core/vm/vm_priv.h"
+#include "core/vm/vm_snapshot.h"
 #include "core/vm/vm_sys.h"
 #include "core/vm/vring_req.h"
 
@@ -33,6 +35,7 @@ struct vm_pmem {
     bool discard_writes;
     bool used;
     bool hot;      /* vm.add-pmem: fd and host are owned here */
+    bool own_map;  /* hot, or restored from a snapshot where it was: host is owned here */
     uint8_t *host; /* the mapping */
     uint64_t gpa, size;
     char id[VM_PMEM_ID_LEN];
@@ -95,6 +98,7 @@ int vm_pmem_init(struct vm *vm, const struct vm_params *p, struct vpci_params **
         v->discard_writes = g->core_only;
         v->used = true;
         v->host = g->host;
+        v->own_map = pp->owned;
         v->gpa = g->gpa;
         v->size = g->size;
         snprintf(v->id, sizeof(v->id), "%s", pp->id ? pp->id : "_pmem");
@@ -121,10 +125,12 @@ void vm_pmem_destroy(struct vm *vm)
     for (uint32_t i = 0; vm->pmem && i < VM_MAX_PMEM; i++) {
         struct vm_pmem *v = &vm->pmem[i];
 
-        if (!v->used || !v->hot)
+        if (!v->used)
             continue;
-        vm_sys_unmap(v->host, v->size);
-        close(v->fd);
+        if (v->own_map)
+            vm_sys_unmap(v->host, v->size);
+        if (v->hot)
+            close(v->fd);
     }
     free(vm->pmem);
     vm->pmem = NULL;
@@ -289,6 +295,7 @@ int vm_pmem_hot_add(struct vm *vm, const struct vm_pmem_hot *p, unsigned *slot, 
                                .discard_writes = p->discard_writes,
                                .used = true,
                                .hot = true,
+                               .own_map = true,
                                .host = host,
                                .gpa = gpa,
                                .size = p->size };
@@ -358,14 +365,107 @@ void vm_pmem_gone(struct vm *vm, const char *id)
         region_out(vm, v);
         log_info(&vm->log, "%s: its %llu MiB at 0x%llx left guest memory", v->id,
                  (unsigned long long)(v->size >> 20), (unsigned long long)v->gpa);
-        /* A boot file's mapping is core_layout's, unmapped when the core ends. */
-        if (v->hot) {
+        /* A boot file's mapping is core_layout's, unmapped when the core ends; a hot-added
+         * one's (also when a restore mapped it again) goes now. */
+        if (v->own_map)
             vm_sys_unmap(v->host, v->size);
+        if (v->hot)
             close(v->fd);
-        }
         memset(v, 0, sizeof(*v));
         v->fd = -1;
         vm->npmem--;
         return;
     }
+}
+
+/* The pmem regions of a snapshot (issue 18): where each file sits and whether vm.add-pmem
+ * placed it (a detachable region above the PCI windows). Their content stays in the files. */
+void vm_pmem_save(struct vm *vm, struct vm_state *s)
+{
+    s->npmem = 0;
+    for (uint32_t i = 0; vm->pmem && i < VM_MAX_PMEM && s->npmem < VMS_MAX_PMEM; i++) {
+        const struct vm_pmem *v = &vm->pmem[i];
+        int idx = v->used ? region_at(vm, v->gpa) : -1;
+
+        if (idx < 0)
+            continue;
+        s->pmem[s->npmem++] = (struct vms_pmem){ .gpa = v->gpa,
+                                                 .size = v->size,
+                                                 .hot = vm->mem.regions[idx].detachable };
+        snprintf(s->pmem[s->npmem - 1].id, sizeof(s->pmem[0].id), "%s", v->id);
+    }
+}
+
+int vm_pmem_check(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
+{
+    uint64_t floor = vm->pci_inited ? vm->pci.host.mmio64_end : 0;
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; vm->pmem && i < VM_MAX_PMEM; i++) {
+        const struct vm_pmem *v = &vm->pmem[i];
+        const struct vms_pmem *o = NULL;
+
+        if (!v->used)
+            continue;
+        n++;
+        for (uint32_t k = 0; k < s->npmem && k < VMS_MAX_PMEM && !o; k++)
+            o = strcmp(s->pmem[k].id, v->id) ? NULL : &s->pmem[k];
+        if (!o)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: pmem '%s' of config.json is not in the snapshot", v->id);
+        if (o->gpa != v->gpa || o->size != v->size)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: pmem '%s' is %llu bytes at 0x%llx in the snapshot, %llu "
+                              "bytes at 0x%llx as config.json builds it",
+                              v->id, (unsigned long long)o->size, (unsigned long long)o->gpa,
+                              (unsigned long long)v->size, (unsigned long long)v->gpa);
+        if (o->hot && o->gpa < floor)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: hot-added pmem '%s' at 0x%llx lies below the end of the "
+                              "PCI MMIO64 window (0x%llx)",
+                              v->id, (unsigned long long)o->gpa, (unsigned long long)floor);
+    }
+    if (n != s->npmem)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %u virtio-pmem devices, config.json %u",
+                          s->npmem, n);
+    return 0;
+}
+
+int vm_pmem_peek_state(int fd, struct vms_pmem *out, uint32_t *n, char *err, size_t errlen)
+{
+    struct vm_state s = { 0 };
+    struct stat st;
+    char *buf;
+    size_t got = 0;
+    int r = 0;
+
+    *n = 0;
+    if (fstat(fd, &st))
+        return vm_set_err(err, errlen, -errno, "restore: state.json");
+    if (st.st_size <= 0 || (uint64_t)st.st_size > VMS_MAX_JSON)
+        return vm_set_err(err, errlen, -EINVAL, "restore: state.json is empty or larger than %u",
+                          VMS_MAX_JSON);
+    buf = malloc((size_t)st.st_size);
+    if (!buf)
+        return vm_set_err(err, errlen, -ENOMEM, "restore: state.json");
+    while (got < (size_t)st.st_size && !r) {
+        ssize_t k = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            r = vm_set_err(err, errlen, k < 0 ? -errno : -ENODATA, "restore: reading state.json");
+        else
+            got += (size_t)k;
+    }
+    if (!r)
+        r = vm_state_from_json(&s, buf, got, err, errlen);
+    if (!r) {
+        *n = s.npmem;
+        memcpy(out, s.pmem, s.npmem * sizeof(*out));
+    }
+    vm_state_free(&s);
+    free(buf);
+    return r;
 }

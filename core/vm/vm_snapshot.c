@@ -9,6 +9,7 @@
 
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/kvm_ioctl_state.h"
+#include "core/vm/virtio_mem.h"
 
 /*
  * vm_snapshot and the restore half of vm_create (issue 18): the vCPUs (registers, XSAVE, XCRs,
@@ -28,10 +29,16 @@ _Static_assert(VMS_MAX_CONFIG == VPCI_CONFIG_MAX, "virtio device config");
 _Static_assert(VMS_CFG_SIZE == PCI_CFG_SIZE, "PCI config space");
 _Static_assert(VMS_MAX_RANGES >= GUEST_MEM_MAX_REGIONS, "memory regions");
 _Static_assert(VMS_MAX_DEVICES >= PCI_DEVICES_MAX, "virtio devices");
+_Static_assert(VMS_MAX_MEMHP_SLOTS == MEM_HOTPLUG_MAX_SLOTS, "memory hotplug slots");
+_Static_assert(VMS_MAX_VMEM >= GUEST_MEM_MAX_ZONES, "virtio-mem devices");
+_Static_assert(VMS_VMEM_BLOCK == VMEM_BLOCK_SIZE && VMS_VMEM_ALIGN == VMEM_REGION_ALIGN &&
+                   VMS_VMEM_MAX_REGION == VMEM_MAX_REGION,
+               "virtio-mem blocks");
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 #define PAGE                  4096u
 #define RAM_CHUNK             (1u << 20)
+_Static_assert(VMS_VMEM_BLOCK % RAM_CHUNK == 0, "a RAM chunk is in one virtio-mem block");
 
 /* Writes all of buf at off (pwrite loops on short writes). */
 static int write_at(int fd, const void *buf, size_t len, uint64_t off)
@@ -77,27 +84,66 @@ static bool page_zero(const uint8_t *p)
     return !memcmp(p, zero, PAGE);
 }
 
-/* Every region in gpa order; all-zero pages are skipped (holes read back as zeros), but the
- * very last page is always written so the file has its full size. */
+/* The virtio-mem device whose region starts at gpa, or NULL. */
+static const struct vms_vmem *vmem_at(const struct vm_state *s, uint64_t gpa)
+{
+    for (uint32_t k = 0; k < s->nvmem; k++)
+        if (s->vmem[k].addr == gpa && s->vmem[k].plugged)
+            return &s->vmem[k];
+    return NULL;
+}
+
+/* Whether byte off of a virtio-mem region lies in a block the guest has not plugged: its
+ * memory was given back to the host, it is never read (that would allocate it again). */
+static bool unplugged(const struct vms_vmem *v, uint64_t off)
+{
+    uint64_t b = off / VMS_VMEM_BLOCK;
+
+    return v && !(v->plugged[b / 64] >> (b % 64) & 1);
+}
+
+/* The regions memory-ranges holds, in order, into idx: all but the virtio-pmem files, whose
+ * content stays in the file config.json names (as with Cloud Hypervisor). Their count. */
+static uint32_t ram_regions(const struct vm *vm, uint32_t idx[GUEST_MEM_MAX_REGIONS])
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < vm->mem.nregions && i < GUEST_MEM_MAX_REGIONS; i++)
+        if (!vm->mem.regions[i].pmem)
+            idx[n++] = i;
+    return n;
+}
+
+/* Every region in gpa order, only where its memfd holds data (SEEK_DATA: a page the guest never
+ * touched is not read, which would allocate it); all-zero pages are skipped too. The holes read
+ * back as zeros; the file gets its full size at the end. */
 static int save_ram(struct vm *vm, struct vm_state *s, int fd, char *err, size_t errlen)
 {
+    uint32_t idx[GUEST_MEM_MAX_REGIONS], n = ram_regions(vm, idx);
     uint64_t off = 0;
 
     if (vm->mem.nregions > VMS_MAX_RANGES)
         return vm_set_err(err, errlen, -E2BIG, "snapshot: %u memory regions", vm->mem.nregions);
-    s->nranges = vm->mem.nregions;
-    for (uint32_t i = 0; i < vm->mem.nregions; i++) {
-        const struct guest_mem_region *g = &vm->mem.regions[i];
-        bool last_region = i + 1 == vm->mem.nregions;
+    s->nranges = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct guest_mem_region *g = &vm->mem.regions[idx[i]];
+        const struct vms_vmem *v = vmem_at(s, g->gpa);
+        uint64_t a = 0, b = 0;
 
         s->ranges[i] = (struct vms_range){ .gpa = g->gpa, .size = g->size };
         for (uint64_t p = 0; p < g->size; p += PAGE) {
             uint64_t run = 0;
             int r;
 
+            if (p >= b) { /* the next stretch with data */
+                guest_mem_next_data(g, p, &a, &b);
+                if (a >= g->size)
+                    break;
+                p = a;
+            }
             /* A run of non-zero pages goes out in one write. */
-            while (p + run < g->size && run < RAM_CHUNK &&
-                   (!page_zero(g->host + p + run) || (last_region && p + run + PAGE == g->size)))
+            while (p + run < b && run < RAM_CHUNK && !unplugged(v, p + run) &&
+                   !page_zero(g->host + p + run))
                 run += PAGE;
             if (!run)
                 continue;
@@ -108,11 +154,51 @@ static int save_ram(struct vm *vm, struct vm_state *s, int fd, char *err, size_t
         }
         off += g->size;
     }
+    if (ftruncate(fd, (off_t)off))
+        return vm_set_err(err, errlen, -errno, "snapshot: sizing memory-ranges");
+    return 0;
+}
+
+/* Bytes [p, end) of memory-ranges (at file offset base) into region g: only the file's data;
+ * a hole is read (as zeros) only where g may hold something else than zeros already. */
+static int load_region(const struct guest_mem_region *g, const struct vms_vmem *v, int fd,
+                       uint64_t base, char *err, size_t errlen)
+{
+    uint64_t a = 0, b = 0;
+
+    for (uint64_t p = 0; p < g->size;) {
+        uint64_t ta, tb, q;
+
+        guest_mem_fd_data(fd, base, p, g->size, &a, &b);
+        /* [p, a) is a hole in the file: skipped where the region reads zeros too. */
+        while (p < a) {
+            guest_mem_next_data(g, p, &ta, &tb);
+            q = ta < a ? ta : a;
+            p = q; /* [p, q) reads zeros in both */
+            if (p < a) {
+                q = tb < a ? tb : a;
+                for (; p < q; p += PAGE)
+                    memset(g->host + p, 0, PAGE);
+            }
+        }
+        /* RAM_CHUNK divides the virtio-mem block: a chunk is plugged or not as a whole. */
+        for (; p < b; p += RAM_CHUNK) {
+            uint64_t c = p - p % RAM_CHUNK + RAM_CHUNK;
+            size_t n = (size_t)((c < b ? c : b) - p);
+            int r = unplugged(v, p) ? 0 : read_at(fd, g->host + p, n, base + p);
+
+            if (r)
+                return vm_set_err(err, errlen, r, "restore: reading memory-ranges");
+            p += n - RAM_CHUNK;
+        }
+        p = p > b ? b : p;
+    }
     return 0;
 }
 
 static int load_ram(struct vm *vm, const struct vm_state *s, int fd, char *err, size_t errlen)
 {
+    uint32_t idx[GUEST_MEM_MAX_REGIONS];
     uint64_t off = 0;
     struct stat st;
 
@@ -121,16 +207,13 @@ static int load_ram(struct vm *vm, const struct vm_state *s, int fd, char *err, 
         return vm_set_err(err, errlen, -errno, "restore: memory-ranges");
     if (vm_state_check_ram(s, (uint64_t)st.st_size, err, errlen))
         return -EINVAL;
+    (void)ram_regions(vm, idx);
     for (uint32_t i = 0; i < s->nranges; i++) {
-        const struct guest_mem_region *g = &vm->mem.regions[i];
+        const struct guest_mem_region *g = &vm->mem.regions[idx[i]];
+        int r = load_region(g, g->vmem ? vmem_at(s, g->gpa) : NULL, fd, off, err, errlen);
 
-        for (uint64_t p = 0; p < g->size; p += RAM_CHUNK) {
-            size_t n = g->size - p < RAM_CHUNK ? (size_t)(g->size - p) : RAM_CHUNK;
-            int r = read_at(fd, g->host + p, n, off + p);
-
-            if (r)
-                return vm_set_err(err, errlen, r, "restore: reading memory-ranges");
-        }
+        if (r)
+            return r;
         off += g->size;
     }
     return 0;
@@ -408,7 +491,9 @@ static int save_state(struct vm *vm, struct vm_state *s, char *err, size_t errle
     s->clock = vm->clock; /* taken by the pause */
     s->clock.flags = 0;
     save_platform(vm, &s->platform);
-    return vm_snapshot_devices(vm, s, err, errlen);
+    vm_memhp_save(vm, s);
+    r = vm_vmem_save(vm, s, err, errlen);
+    return r ? r : vm_snapshot_devices(vm, s, err, errlen);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -467,42 +552,65 @@ static int read_state(int fd, struct vm_state *s, char *err, size_t errlen)
     return r;
 }
 
+int vm_restore_hotplugged(int state_fd, uint64_t *gpa, uint64_t *size, uint32_t max, uint32_t *n,
+                          char *err, size_t errlen)
+{
+    struct vm_state s = { 0 };
+    int r = read_state(state_fd, &s, err, errlen);
+
+    *n = 0;
+    for (uint32_t i = 0; !r && i < s.memhp.nslots && s.memhp.slot[i].enabled; i++) {
+        if (*n >= max) {
+            r = vm_set_err(err, errlen, -EINVAL,
+                           "restore: the snapshot has more than %u hot-added RAM regions", max);
+            break;
+        }
+        gpa[*n] = s.memhp.slot[i].base;
+        size[(*n)++] = s.memhp.slot[i].size;
+    }
+    vm_state_free(&s);
+    return r;
+}
+
 int vm_state_take(struct vm *vm, struct vm_state *s, char *err, size_t errlen)
 {
+    uint32_t idx[GUEST_MEM_MAX_REGIONS];
     int r = save_state(vm, s, err, errlen);
 
     if (r)
         return r;
     if (vm->mem.nregions > VMS_MAX_RANGES)
         return vm_set_err(err, errlen, -E2BIG, "snapshot: %u memory regions", vm->mem.nregions);
-    s->nranges = vm->mem.nregions;
-    for (uint32_t i = 0; i < vm->mem.nregions; i++)
-        s->ranges[i] =
-            (struct vms_range){ .gpa = vm->mem.regions[i].gpa, .size = vm->mem.regions[i].size };
+    s->nranges = ram_regions(vm, idx);
+    for (uint32_t i = 0; i < s->nranges; i++)
+        s->ranges[i] = (struct vms_range){ .gpa = vm->mem.regions[idx[i]].gpa,
+                                           .size = vm->mem.regions[idx[i]].size };
     return 0;
 }
 
 int vm_state_check_layout(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
 {
+    uint32_t idx[GUEST_MEM_MAX_REGIONS], n = ram_regions(vm, idx);
+
     if (s->max_vcpus != vm->max_vcpus || s->nvcpus > vm->max_vcpus)
         return vm_set_err(err, errlen, -EINVAL,
                           "restore: the snapshot has %u of %u vCPUs, config.json max_vcpus %u",
                           s->nvcpus, s->max_vcpus, vm->max_vcpus);
-    if (s->nranges != vm->mem.nregions)
+    if (s->nranges != n)
         return vm_set_err(err, errlen, -EINVAL,
                           "restore: the snapshot has %u memory ranges, the VM built from "
                           "config.json %u",
-                          s->nranges, vm->mem.nregions);
+                          s->nranges, n);
     for (uint32_t i = 0; i < s->nranges; i++)
-        if (s->ranges[i].gpa != vm->mem.regions[i].gpa ||
-            s->ranges[i].size != vm->mem.regions[i].size)
+        if (s->ranges[i].gpa != vm->mem.regions[idx[i]].gpa ||
+            s->ranges[i].size != vm->mem.regions[idx[i]].size)
             return vm_set_err(err, errlen, -EINVAL,
                               "restore: memory range %u is 0x%llx+0x%llx in the snapshot, "
                               "0x%llx+0x%llx in the VM built from config.json",
                               i, (unsigned long long)s->ranges[i].gpa,
                               (unsigned long long)s->ranges[i].size,
-                              (unsigned long long)vm->mem.regions[i].gpa,
-                              (unsigned long long)vm->mem.regions[i].size);
+                              (unsigned long long)vm->mem.regions[idx[i]].gpa,
+                              (unsigned long long)vm->mem.regions[idx[i]].size);
     return 0;
 }
 
@@ -539,6 +647,10 @@ int vm_state_load(struct vm *vm, const struct vm_state *s, char *err, size_t err
     }
     if (!r)
         r = load_platform(vm, &s->platform, err, errlen);
+    if (!r)
+        r = vm_memhp_load(vm, s, err, errlen);
+    if (!r)
+        r = vm_vmem_load(vm, s, err, errlen);
     if (!r)
         r = vm_restore_devices(vm, s, err, errlen);
     if (!r) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/vm/virtio_pci_vu.h"
 #include "core/vm/virtio_pci_rc.h"
@@ -80,7 +81,9 @@ static int save_backend(struct vpci_dev *d, struct vms_device *o, char *err, siz
     int r;
 
     o->dstate_kind = VMS_DSTATE_NONE;
-    if (!(o->status & VPCI_S_DRIVER_OK))
+    /* A device the core serves (virtio-mem, ...) has no backend: its queue position is
+     * core_queue_avail, its own state is saved by the core (vm_snapshot.c). */
+    if (!(o->status & VPCI_S_DRIVER_OK) || d->local)
         return 0;
     if (!vu_fe_has_device_state(&d->fe)) {
         o->dstate_kind = VMS_DSTATE_FRONTEND;
@@ -117,6 +120,9 @@ int vm_snapshot_devices(struct vm *vm, struct vm_state *s, char *err, size_t err
 {
     struct vpci_worker *w = &vm->pci.worker;
 
+    vm_pmem_save(vm, s);
+    vm_watchdog_save(vm, &s->watchdog);
+
     s->ndevices = vm->pci_inited ? (uint32_t)vm->pci.n : 0;
     for (uint32_t k = 0; k < s->ndevices; k++) {
         struct vpci_dev *d = vm->pci.devp[k];
@@ -125,11 +131,6 @@ int vm_snapshot_devices(struct vm *vm, struct vm_state *s, char *err, size_t err
         pthread_mutex_lock(&d->lock);
         gone = d->failed || d->rc.disconnected || d->busy || d->work || d->resetting;
         pthread_mutex_unlock(&d->lock);
-        if (d->local)
-            return vm_set_err(err, errlen, -EOPNOTSUPP,
-                              "snapshot: device %s is served inside the core and cannot be "
-                              "snapshotted yet",
-                              d->id);
         if (gone)
             return vm_set_err(err, errlen, -EBUSY,
                               "snapshot: device %s has no backend or work in progress now", d->id);
@@ -297,6 +298,20 @@ static int start_backend(struct vpci_dev *d, const struct vms_device *o, struct 
     return 0;
 }
 
+/* A core-served device's queue may hold requests the old core had not taken when the VM
+ * paused, their kick gone with it: one kick serves them once the frontend thread runs. */
+static void kick_local(struct vpci_dev *d)
+{
+    uint64_t one = 1;
+    bool ready;
+
+    pthread_mutex_lock(&d->lock);
+    ready = (d->status & VPCI_S_DRIVER_OK) && d->nqueues && d->q[0].enabled;
+    pthread_mutex_unlock(&d->lock);
+    if (ready)
+        (void)!write(d->q[0].kick_fd, &one, sizeof(one));
+}
+
 int vm_restore_devices(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
 {
     struct vpci_worker *w = &vm->pci.worker;
@@ -309,15 +324,20 @@ int vm_restore_devices(struct vm *vm, const struct vm_state *s, char *err, size_
         return vm_set_err(err, errlen, -EINVAL,
                           "restore: the snapshot has %u virtio devices, config.json %zu",
                           s->ndevices, n);
+    r = vm_pmem_check(vm, s, err, errlen);
+    if (r)
+        return r;
     for (size_t k = 0; k < n; k++) {
         const struct vms_device *o = find(s, vm->pci.devp[k]->id);
 
         if (!o)
             return vm_set_err(err, errlen, -EINVAL, "restore: device %s is not in the snapshot",
                               vm->pci.devp[k]->id);
-        if (vm->pci.devp[k]->local)
-            return vm_set_err(err, errlen, -EOPNOTSUPP,
-                              "restore: device %s is served inside the core", o->id);
+        if (vm->pci.devp[k]->local && o->dstate_kind == VMS_DSTATE_BACKEND)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: device %s is served inside the core and has no backend "
+                              "state",
+                              o->id);
         r = check_one(vm->pci.devp[k], o, err, errlen);
         if (r)
             return r;
@@ -333,9 +353,15 @@ int vm_restore_devices(struct vm *vm, const struct vm_state *s, char *err, size_
 
         load_one(d, &vm->pci.buses[d->seg], o);
         w->paused[k].rings = 0;
-        if (o->status & VPCI_S_DRIVER_OK)
+        if (d->local)
+            kick_local(d);
+        if ((o->status & VPCI_S_DRIVER_OK) && !d->local)
             r = start_backend(d, o, &w->paused[k], err, errlen);
     }
+    /* With its device's status loaded: the frontend thread disarms a watchdog whose driver is
+     * not ready, and it is stopped until here. */
+    if (!r)
+        r = vm_watchdog_load(vm, &s->watchdog, err, errlen);
     atomic_store(&w->vm_paused, true);
     if (running && vpci_worker_start(w) && !r)
         r = vm_set_err(err, errlen, -EIO, "restore: the virtio frontend thread did not restart");

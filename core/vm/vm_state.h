@@ -15,7 +15,7 @@
  * below; vm_state_from_json refuses counts past these bounds.
  */
 
-#define VMS_VERSION      2 /* 2: each device's backend state (DEVICE_STATE) */
+#define VMS_VERSION      3 /* 2: each device's backend state (DEVICE_STATE); 3: pmem, watchdog */
 #define VMS_MAX_VCPUS    255
 #define VMS_MAX_MSRS     512
 #define VMS_MAX_RANGES   32
@@ -31,6 +31,16 @@
 #define VMS_CPU_WORDS    4
 #define VMS_MAX_JSON     (64u << 20) /* the largest state.json read back */
 #define VMS_MAX_DSTATE   (1u << 20)  /* a backend's DEVICE_STATE blob (VU_DEVSTATE_MAX) */
+#define VMS_MAX_PMEM     8           /* GUEST_MEM_MAX_PMEM */
+#define VMS_PMEM_ALIGN   (2ull << 20)
+#define VMS_WDT_MAX_MS   600000u /* the watchdog's saved times (its period is 15 s) */
+
+/* Memory hotplug (version 3). */
+#define VMS_MAX_MEMHP_SLOTS 64             /* ACPI memory hotplug slots (MEM_HOTPLUG_MAX_SLOTS) */
+#define VMS_MAX_VMEM        8              /* virtio-mem devices, one per zone at most */
+#define VMS_VMEM_BLOCK      (2ull << 20)   /* virtio-mem block size */
+#define VMS_VMEM_ALIGN      (128ull << 20) /* virtio-mem regions start and end on this */
+#define VMS_VMEM_MAX_REGION (1ull << 40)   /* the largest virtio-mem region */
 
 struct vms_vcpu {
     struct kvm_regs regs;
@@ -112,6 +122,51 @@ struct vms_device {
     uint8_t *dstate;     /* owned (vm_state_free), NULL when dstate_len is 0 */
 };
 
+/* A virtio-pmem device's region (state.json's "pmem"): not RAM, so not in memory-ranges; its
+ * content is its file, which config.json names. The restore maps the file at the same place. */
+struct vms_pmem {
+    char id[VMS_ID_LEN + 1];
+    uint64_t gpa, size; /* both multiples of VMS_PMEM_ALIGN */
+    bool hot;           /* placed by vm.add-pmem above the PCI windows, not by the boot layout */
+};
+
+/* The virtio-watchdog (state.json's "watchdog"), times taken when the VM paused. */
+struct vms_watchdog {
+    bool present;
+    bool armed;             /* the guest pinged since power-on or its last reset */
+    uint32_t since_ping_ms; /* armed: from the last ping to the pause */
+    uint32_t to_check_ms;   /* armed: from the pause to the check that was due next */
+};
+
+/* One slot of the ACPI memory hotplug controller: a region vm.resize added (enabled), and
+ * whether the guest has yet to see it (inserting) or to finish a removal (removing). */
+struct vms_memhp_slot {
+    uint64_t base, size;
+    bool enabled, inserting, removing;
+};
+
+/* The ACPI memory hotplug controller (state.json's "memory_hotplug"). The enabled slots are
+ * the first ones, each a hot-added RAM region of `ranges`, in slot order. */
+struct vms_memhp {
+    uint32_t nslots;  /* 0: the VM has no ACPI memory hotplug */
+    uint32_t sel;     /* MSEL, as the guest last wrote it */
+    uint64_t ejected; /* ejects not taken yet, bit = slot */
+    struct vms_memhp_slot slot[VMS_MAX_MEMHP_SLOTS];
+};
+
+/* A virtio-mem device (state.json's "virtio_mem"), in the order the devices were made. */
+struct vms_vmem {
+    uint64_t addr, region_size; /* its region, one of `ranges` */
+    uint64_t usable_size, plugged_size, requested_size;
+    uint64_t *plugged; /* owned: region_size / VMS_VMEM_BLOCK bits, in 64-bit words */
+};
+
+/* 64-bit words of a virtio-mem bitmap for a region of region_size bytes. */
+static inline uint64_t vms_vmem_words(uint64_t region_size)
+{
+    return (region_size / VMS_VMEM_BLOCK + 63) / 64;
+}
+
 struct vm_state {
     uint32_t version;
     uint32_t nvcpus;       /* vCPUs running: the first nvcpus of max_vcpus */
@@ -124,6 +179,12 @@ struct vm_state {
     struct vms_platform platform;
     uint32_t ndevices;
     struct vms_device *dev; /* ndevices of them; owned */
+    uint32_t npmem;
+    struct vms_pmem pmem[VMS_MAX_PMEM];
+    struct vms_watchdog watchdog;
+    struct vms_memhp memhp;
+    uint32_t nvmem;
+    struct vms_vmem vmem[VMS_MAX_VMEM];
 };
 
 /* json-c seeds its string hash with getrandom on first use: done here, before a seccomp

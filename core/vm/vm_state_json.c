@@ -306,6 +306,108 @@ static void u64s(struct codec *c, json_object *o, const char *key, uint64_t *v, 
     pop(c, at);
 }
 
+/* Whether [gpa, gpa + size) is one of the memory ranges. */
+static bool is_range(const struct vm_state *s, uint64_t gpa, uint64_t size)
+{
+    for (uint32_t i = 0; i < s->nranges; i++)
+        if (s->ranges[i].gpa == gpa && s->ranges[i].size == size)
+            return true;
+    return false;
+}
+
+/* The ACPI memory hotplug slots: the enabled ones first, each one of the memory ranges; an
+ * empty slot is all zero; ejects only of slots that exist. */
+static void walk_memhp(struct codec *c, json_object *root, struct vm_state *s)
+{
+    struct vms_memhp *h = &s->memhp;
+    json_object *o = obj(c, root, "memory_hotplug"), *a;
+    uint32_t n = h->nslots;
+    size_t top = push(c, "memory_hotplug", 0);
+
+    U32(c, o, "select", h->sel);
+    U64(c, o, "ejected", h->ejected);
+    a = arr(c, o, "slots", &n, VMS_MAX_MEMHP_SLOTS);
+    if (!c->enc)
+        h->nslots = n;
+    if (!c->enc && !c->r && n < 64 && h->ejected >> n)
+        fail(c, -EINVAL, "ejected: slots past the %u there are", n);
+    for (uint32_t i = 0; a && i < h->nslots && !c->r; i++) {
+        struct vms_memhp_slot *sl = &h->slot[i];
+        size_t at = enter(c, "slots", i);
+        json_object *x = item(c, a, i);
+
+        U64(c, x, "base", sl->base);
+        U64(c, x, "size", sl->size);
+        BOOL(c, x, "enabled", sl->enabled);
+        BOOL(c, x, "inserting", sl->inserting);
+        BOOL(c, x, "removing", sl->removing);
+        if (c->enc || c->r)
+            ;
+        else if (sl->enabled && (i && !h->slot[i - 1].enabled))
+            fail(c, -EINVAL, "enabled after an empty slot");
+        else if (sl->enabled && !is_range(s, sl->base, sl->size))
+            fail(c, -EINVAL, "0x%llx+0x%llx is not one of memory_ranges",
+                 (unsigned long long)sl->base, (unsigned long long)sl->size);
+        else if (!sl->enabled && (sl->base || sl->size || sl->inserting || sl->removing))
+            fail(c, -EINVAL, "an empty slot with a region or pending flags");
+        pop(c, at);
+    }
+    pop(c, top);
+}
+
+/* The virtio-mem devices: each region one of the memory ranges, aligned, its sizes whole
+ * blocks within it, and a bitmap of exactly its blocks whose set bits add up to plugged_size. */
+static void walk_vmem(struct codec *c, json_object *root, struct vm_state *s)
+{
+    uint32_t n = s->nvmem;
+    json_object *a = arr(c, root, "virtio_mem", &n, VMS_MAX_VMEM);
+
+    if (!c->enc)
+        s->nvmem = n;
+    for (uint32_t i = 0; a && i < s->nvmem && !c->r; i++) {
+        struct vms_vmem *v = &s->vmem[i];
+        size_t at = enter(c, "virtio_mem", i);
+        json_object *o = item(c, a, i);
+        uint64_t words, bits = 0, nblocks;
+
+        U64(c, o, "addr", v->addr);
+        NUM(c, o, "region_size", v->region_size, VMS_VMEM_MAX_REGION);
+        U64(c, o, "usable_region_size", v->usable_size);
+        U64(c, o, "plugged_size", v->plugged_size);
+        U64(c, o, "requested_size", v->requested_size);
+        if (!c->enc && !c->r &&
+            (!v->region_size || (v->addr | v->region_size) % VMS_VMEM_ALIGN ||
+             !is_range(s, v->addr, v->region_size) || v->usable_size > v->region_size ||
+             v->requested_size > v->region_size || v->plugged_size > v->usable_size ||
+             (v->usable_size | v->requested_size | v->plugged_size) % VMS_VMEM_BLOCK))
+            fail(c, -EINVAL, "region not one of memory_ranges, or sizes not whole blocks in it");
+        if (c->r) {
+            pop(c, at);
+            break;
+        }
+        words = vms_vmem_words(v->region_size);
+        nblocks = v->region_size / VMS_VMEM_BLOCK;
+        if (!c->enc) {
+            v->plugged = calloc(words, sizeof(uint64_t));
+            if (!v->plugged)
+                fail(c, -ENOMEM, "out of memory");
+        }
+        hex(c, o, "plugged", v->plugged, words * sizeof(uint64_t));
+        for (uint64_t w = 0; !c->enc && !c->r && w < words; w++) {
+            uint64_t keep = w + 1 < words || !(nblocks % 64) ? ~0ull : (1ull << nblocks % 64) - 1;
+
+            if (v->plugged[w] & ~keep)
+                fail(c, -EINVAL, "plugged: bits past the region's %llu blocks",
+                     (unsigned long long)nblocks);
+            bits += (uint64_t)__builtin_popcountll(v->plugged[w]);
+        }
+        if (!c->enc && !c->r && bits * VMS_VMEM_BLOCK != v->plugged_size)
+            fail(c, -EINVAL, "%llu blocks plugged, plugged_size says %llu",
+                 (unsigned long long)bits, (unsigned long long)(v->plugged_size / VMS_VMEM_BLOCK));
+        pop(c, at);
+    }
+}
+
 static void walk_vcpu(struct codec *c, json_object *o, struct vms_vcpu *v)
 {
     json_object *a;
@@ -484,6 +586,48 @@ static void walk_device(struct codec *c, json_object *o, struct vms_device *d)
     walk_dstate(c, o, d);
 }
 
+/* The virtio-pmem regions: 2 MiB aligned, not empty, apart from each other, ids unique. */
+static void walk_pmem(struct codec *c, json_object *root, struct vm_state *s)
+{
+    uint32_t n = s->npmem;
+    json_object *a = arr(c, root, "pmem", &n, VMS_MAX_PMEM);
+
+    if (!c->enc)
+        s->npmem = n;
+    for (uint32_t i = 0; a && i < s->npmem && !c->r; i++) {
+        struct vms_pmem *p = &s->pmem[i];
+        size_t at = enter(c, "pmem", i);
+        json_object *o = item(c, a, i);
+
+        id(c, o, "id", p->id);
+        U64(c, o, "gpa", p->gpa);
+        U64(c, o, "size", p->size);
+        BOOL(c, o, "hot", p->hot);
+        if (!c->enc && !c->r &&
+            (!p->size || (p->gpa | p->size) % VMS_PMEM_ALIGN || p->gpa + p->size < p->gpa))
+            fail(c, -EINVAL, "not 2 MiB aligned, empty, or past the address space");
+        for (uint32_t k = 0; !c->enc && k < i && !c->r; k++)
+            if (!strcmp(s->pmem[k].id, p->id) ||
+                (p->gpa < s->pmem[k].gpa + s->pmem[k].size && s->pmem[k].gpa < p->gpa + p->size))
+                fail(c, -EINVAL, "same id as, or overlapping, pmem[%u]", k);
+        pop(c, at);
+    }
+}
+
+static void walk_watchdog(struct codec *c, json_object *root, struct vms_watchdog *w)
+{
+    json_object *o = obj(c, root, "watchdog");
+    size_t at = push(c, "watchdog", 0);
+
+    BOOL(c, o, "present", w->present);
+    BOOL(c, o, "armed", w->armed);
+    NUM(c, o, "since_ping_ms", w->since_ping_ms, VMS_WDT_MAX_MS);
+    NUM(c, o, "to_check_ms", w->to_check_ms, VMS_WDT_MAX_MS);
+    if (!c->enc && !c->r && w->armed && !w->present)
+        fail(c, -EINVAL, "armed without a watchdog");
+    pop(c, at);
+}
+
 static void walk(struct codec *c, json_object *root, struct vm_state *s)
 {
     json_object *a, *o;
@@ -539,6 +683,8 @@ static void walk(struct codec *c, json_object *root, struct vm_state *s)
     }
     if (!c->enc && !c->r && !s->nranges)
         fail(c, -EINVAL, "memory_ranges: none");
+    walk_memhp(c, root, s);
+    walk_vmem(c, root, s);
     snprintf(c->path, sizeof(c->path), "platform");
     o = obj(c, root, "platform");
     walk_platform(c, o, &s->platform);
@@ -558,6 +704,8 @@ static void walk(struct codec *c, json_object *root, struct vm_state *s)
         walk_device(c, item(c, a, i), &s->dev[i]);
         pop(c, at);
     }
+    walk_pmem(c, root, s);
+    walk_watchdog(c, root, &s->watchdog);
 }
 
 void vm_state_json_init(void)
@@ -567,57 +715,6 @@ void vm_state_json_init(void)
     if (o)
         (void)json_object_object_add(o, "seed", NULL); /* hashes a key: the seed is drawn */
     json_object_put(o);
-}
-
-int vm_state_alloc(struct vm_state *s, uint32_t nvcpus, uint32_t ndevices)
-{
-    if (nvcpus > VMS_MAX_VCPUS || ndevices > VMS_MAX_DEVICES)
-        return -EINVAL;
-    free(s->vcpu);
-    s->vcpu = calloc(nvcpus ? nvcpus : 1, sizeof(*s->vcpu));
-    if (ndevices) {
-        free(s->dev);
-        s->dev = calloc(ndevices, sizeof(*s->dev));
-    }
-    if (!s->vcpu || (ndevices && !s->dev))
-        return -ENOMEM;
-    s->nvcpus = nvcpus;
-    if (ndevices)
-        s->ndevices = ndevices;
-    return 0;
-}
-
-void vm_state_free(struct vm_state *s)
-{
-    for (uint32_t i = 0; s->dev && i < s->ndevices; i++)
-        free(s->dev[i].dstate);
-    free(s->vcpu);
-    free(s->dev);
-    s->vcpu = NULL;
-    s->dev = NULL;
-    s->nvcpus = 0;
-    s->ndevices = 0;
-}
-
-uint64_t vm_state_ram_size(const struct vm_state *s)
-{
-    uint64_t t = 0;
-
-    for (uint32_t i = 0; i < s->nranges && i < VMS_MAX_RANGES; i++)
-        t += s->ranges[i].size;
-    return t;
-}
-
-int vm_state_check_ram(const struct vm_state *s, uint64_t file_size, char *err, size_t errlen)
-{
-    uint64_t want = vm_state_ram_size(s);
-
-    if (file_size == want)
-        return 0;
-    snprintf(err, errlen, "memory-ranges holds %llu bytes, state.json describes %llu (%s)",
-             (unsigned long long)file_size, (unsigned long long)want,
-             file_size < want ? "truncated" : "too long");
-    return -EINVAL;
 }
 
 char *vm_state_to_json(const struct vm_state *s)

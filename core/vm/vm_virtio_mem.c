@@ -12,6 +12,7 @@
 #include "core/vm/virtio_pci_local.h"
 #include "core/vm/virtio_pci_vu.h"
 #include "core/vm/vm_priv.h"
+#include "core/vm/vm_snapshot.h"
 #include "core/vm/vm_sys.h"
 #include "core/vm/vring_req.h"
 
@@ -194,4 +195,94 @@ void vm_vmem_destroy(struct vm *vm)
     free(vm->vmem);
     vm->vmem = NULL;
     vm->nvmem = 0;
+}
+
+int vm_vmem_save(struct vm *vm, struct vm_state *s, char *err, size_t errlen)
+{
+    if (vm->nvmem > VMS_MAX_VMEM)
+        return vm_set_err(err, errlen, -E2BIG, "snapshot: %u virtio-mem devices", vm->nvmem);
+    for (uint32_t i = 0; i < vm->nvmem; i++) {
+        struct vm_vmem *v = &vm->vmem[i];
+        struct vms_vmem *o = &s->vmem[i];
+        uint64_t words = vms_vmem_words(v->m.region_size);
+
+        if (words != (v->m.nblocks + 63) / 64)
+            return vm_set_err(err, errlen, -EINVAL, "snapshot: %s: block size", v->id);
+        o->plugged = calloc(words, sizeof(uint64_t));
+        if (!o->plugged)
+            return vm_set_err(err, errlen, -ENOMEM, "snapshot: %s", v->id);
+        s->nvmem = i + 1;
+        if (v->dev)
+            pthread_mutex_lock(&v->dev->lock);
+        o->addr = v->m.addr;
+        o->region_size = v->m.region_size;
+        o->usable_size = v->m.usable_region_size;
+        o->plugged_size = v->m.plugged_size;
+        o->requested_size = v->m.requested_size;
+        memcpy(o->plugged, v->m.plugged, words * sizeof(uint64_t));
+        if (v->dev)
+            pthread_mutex_unlock(&v->dev->lock);
+    }
+    return 0;
+}
+
+int vm_vmem_load(struct vm *vm, const struct vm_state *s, char *err, size_t errlen)
+{
+    if (s->nvmem != vm->nvmem)
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %u virtio-mem devices, config.json %u",
+                          s->nvmem, vm->nvmem);
+    for (uint32_t i = 0; i < vm->nvmem; i++) {
+        struct vm_vmem *v = &vm->vmem[i];
+        const struct vms_vmem *o = &s->vmem[i];
+
+        if (o->addr != v->m.addr || o->region_size != v->m.region_size || !o->plugged)
+            return vm_set_err(err, errlen, -EINVAL,
+                              "restore: %s: region 0x%llx+0x%llx in the snapshot, 0x%llx+0x%llx "
+                              "as config.json builds it",
+                              v->id, (unsigned long long)o->addr,
+                              (unsigned long long)o->region_size, (unsigned long long)v->m.addr,
+                              (unsigned long long)v->m.region_size);
+    }
+    for (uint32_t i = 0; i < vm->nvmem; i++) {
+        struct vm_vmem *v = &vm->vmem[i];
+        const struct vms_vmem *o = &s->vmem[i];
+
+        if (v->dev)
+            pthread_mutex_lock(&v->dev->lock);
+        /* vm_state_from_json checked the sizes against the region and the bitmap. */
+        memcpy(v->m.plugged, o->plugged, vms_vmem_words(o->region_size) * sizeof(uint64_t));
+        v->m.usable_region_size = o->usable_size;
+        v->m.plugged_size = o->plugged_size;
+        v->m.requested_size = o->requested_size;
+        if (v->dev)
+            vmem_config(&v->m, v->dev->config);
+        if (v->dev)
+            pthread_mutex_unlock(&v->dev->lock);
+        log_info(&vm->log, "restore: %s: %llu of %llu MiB plugged, %llu MiB requested", v->id,
+                 (unsigned long long)(o->plugged_size >> 20),
+                 (unsigned long long)(o->region_size >> 20),
+                 (unsigned long long)(o->requested_size >> 20));
+    }
+    return 0;
+}
+
+bool vm_vmem_unplugged(struct vm *vm, uint64_t gpa)
+{
+    for (uint32_t i = 0; i < vm->nvmem; i++) {
+        struct vm_vmem *v = &vm->vmem[i];
+        uint64_t b;
+        bool plugged;
+
+        if (gpa < v->m.addr || gpa - v->m.addr >= v->m.region_size)
+            continue;
+        b = (gpa - v->m.addr) / VMEM_BLOCK_SIZE;
+        if (v->dev)
+            pthread_mutex_lock(&v->dev->lock);
+        plugged = v->m.plugged[b / 64] >> (b % 64) & 1;
+        if (v->dev)
+            pthread_mutex_unlock(&v->dev->lock);
+        return !plugged;
+    }
+    return false;
 }

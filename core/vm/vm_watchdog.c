@@ -18,6 +18,7 @@
 #include "core/vm/virtio_pci_local.h"
 #include "core/vm/virtio_watchdog.h"
 #include "core/vm/vm_priv.h"
+#include "core/vm/vm_snapshot.h"
 #include "core/vm/vring_req.h"
 
 #define WDT_ID "_watchdog0" /* Cloud Hypervisor's id for it */
@@ -139,8 +140,41 @@ void vm_watchdog_pause(struct vm *vm)
     if (!v || !v->dev)
         return;
     pthread_mutex_lock(&v->dev->lock);
-    wdt_pause(&v->w);
+    wdt_pause(&v->w, now_ms());
     pthread_mutex_unlock(&v->dev->lock);
+}
+
+void vm_watchdog_save(struct vm *vm, struct vms_watchdog *out)
+{
+    struct vm_watchdog *v = vm->watchdog;
+
+    *out = (struct vms_watchdog){ .present = v != NULL };
+    if (!v || !v->dev)
+        return;
+    pthread_mutex_lock(&v->dev->lock);
+    wdt_save(&v->w, VMS_WDT_MAX_MS, &out->armed, &out->since_ping_ms, &out->to_check_ms);
+    pthread_mutex_unlock(&v->dev->lock);
+}
+
+int vm_watchdog_load(struct vm *vm, const struct vms_watchdog *in, char *err, size_t errlen)
+{
+    struct vm_watchdog *v = vm->watchdog;
+
+    if (in->present != (v != NULL))
+        return vm_set_err(err, errlen, -EINVAL,
+                          "restore: the snapshot has %s virtio-watchdog, config.json %s",
+                          in->present ? "a" : "no", v ? "has one" : "has none");
+    if (!v || !v->dev)
+        return 0;
+    pthread_mutex_lock(&v->dev->lock);
+    wdt_load(&v->w, now_ms(), in->armed, in->since_ping_ms, in->to_check_ms);
+    pthread_mutex_unlock(&v->dev->lock);
+    if (in->armed)
+        log_info(&vm->log,
+                 "%s: restored armed (%u ms after the last ping when paused); the checks restart "
+                 "%d seconds after vm.resume",
+                 WDT_ID, in->since_ping_ms, WDT_INTERVAL_MS / 1000);
+    return 0;
 }
 
 void vm_watchdog_resume(struct vm *vm)

@@ -1469,6 +1469,64 @@ check_snapcount() {
 	fi
 }
 
+# memcount MIB TICKS [SECS]: snapshot and restore of memory the host added (issue 18). With MIB
+# above 0, "MEMCOUNT-WAIT MIB", then until MemTotal has grown by MIB (ACPI memory hotplug: the
+# blocks the kernel left offline are onlined here; virtio-mem: memhp_default_state=online).
+# A tmpfs file of a text pattern then fills what is free, more than the boot RAM had free, so
+# part of it lies in the added memory: "MEMCOUNT-FILLED MIB SHA256"; then TICKS ticks half a
+# second apart, "TICK n mem KB" (MemTotal then); at the end the file must still have its
+# sha256 (the host snapshotted and restored the VM meanwhile): "MEMCOUNT-OK".
+check_memcount() {
+	local mib=$1 ticks=${2:-40} secs=${3:-120} before now fill sum got n=0 i=0
+	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
+	before=$(kb MemTotal)
+	if [ "$mib" -gt 0 ]; then
+		say "MEMCOUNT-WAIT $mib MemTotal $before kB"
+		while :; do
+			for st in /sys/devices/system/memory/memory*/state; do
+				[ "$(cat "$st" 2>/dev/null)" != offline ] || echo online >"$st" 2>/dev/null
+			done
+			now=$(kb MemTotal)
+			[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || break
+			i=$((i + 1))
+			[ "$i" -le $((secs * 2)) ] || {
+				fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
+				return
+			}
+			sleep 0.5
+		done
+	fi
+	fill=$(($(kb MemAvailable) / 1024 - 96))
+	[ "$fill" -ge 16 ] || {
+		fail "only $fill MiB free to fill"
+		return
+	}
+	mkdir -p /tmp/memcount
+	mount -t tmpfs -o size=$((fill + 16))m tmpfs /tmp/memcount || {
+		fail "no tmpfs for the fill"
+		return
+	}
+	yes cellvm-memcount | dd of=/tmp/memcount/f bs=1M count=$fill iflag=fullblock 2>/dev/null || {
+		umount /tmp/memcount
+		fail "writing $fill MiB failed"
+		return
+	}
+	sum=$(sha256sum </tmp/memcount/f | cut -d' ' -f1)
+	say "MEMCOUNT-FILLED $fill $sum MemTotal $(kb MemTotal) kB"
+	while [ "$n" -lt "$ticks" ]; do
+		sleep 0.5
+		n=$((n + 1))
+		say "TICK $n mem $(kb MemTotal)"
+	done
+	got=$(sha256sum </tmp/memcount/f | cut -d' ' -f1)
+	umount /tmp/memcount
+	[ "$got" = "$sum" ] || {
+		fail "the $fill MiB pattern's sha256 is $got, was $sum"
+		return
+	}
+	say "MEMCOUNT-OK $fill MiB $sum"
+}
+
 # dirtyrw [ROUNDS] [DEV]: keeps guest RAM changing under a live migration (issue 18), through
 # both paths that write it: each round, "DIRTY n", one dd reads all of DEV (random bytes the
 # host wrote) with O_DIRECT into the same 256 KiB buffer, so only the disk's device process

@@ -102,7 +102,7 @@ Test(virtio_watchdog, no_check_while_paused_and_timeout_restarts)
 
     wdt_reset(&w);
     wdt_ping(&w, 0);
-    wdt_pause(&w);
+    wdt_pause(&w, 0);
     cr_expect_eq(tick(&w, 15000, &fire), -1);
     cr_expect_eq(tick(&w, 600000, &fire), -1);
     cr_expect(!fire, "paused for 10 minutes");
@@ -121,10 +121,61 @@ Test(virtio_watchdog, resume_of_a_disarmed_watchdog_arms_nothing)
     bool fire;
 
     wdt_reset(&w);
-    wdt_pause(&w);
+    wdt_pause(&w, 0);
     wdt_resume(&w, 1000);
     cr_expect_eq(tick(&w, 1000000, &fire), -1);
     cr_expect(!fire);
+}
+
+/* A snapshot (issue 18): the times are the pause's, the restored copy is paused, and its resume
+ * gives the guest a full period from then, as after any pause. */
+Test(virtio_watchdog, save_and_load_across_a_snapshot)
+{
+    struct wdt w, r;
+    bool armed, fire;
+    uint32_t since, to_check;
+
+    wdt_reset(&w);
+    wdt_ping(&w, 1000); /* checks at 16000, 31000, ... */
+    wdt_ping(&w, 9000);
+    wdt_pause(&w, 12000);
+    wdt_pause(&w, 50000); /* already paused: the first pause's time stays */
+    wdt_save(&w, 600000, &armed, &since, &to_check);
+    cr_expect(armed);
+    cr_expect_eq(since, 3000);
+    cr_expect_eq(to_check, 4000);
+    wdt_load(&r, 5000000, armed, since, to_check);
+    cr_expect(r.armed && r.paused);
+    cr_expect_eq(r.last_ping_ms, 5000000 - 3000);
+    cr_expect_eq(r.next_check_ms, 5000000 + 4000);
+    cr_expect_eq(tick(&r, 5010000, &fire), -1, "no check before the resume");
+    wdt_resume(&r, 9000000);
+    cr_expect_eq(tick(&r, 9000000, &fire), 15000);
+    tick(&r, 9015000, &fire);
+    cr_expect(!fire, "15 s after the resume");
+    tick(&r, 9030000, &fire);
+    cr_expect(fire, "30 s after the resume without a ping");
+}
+
+Test(virtio_watchdog, save_clamps_and_disarmed_saves_zeros)
+{
+    struct wdt w;
+    bool armed;
+    uint32_t since, to_check;
+
+    wdt_reset(&w);
+    wdt_pause(&w, 7000);
+    wdt_save(&w, 600000, &armed, &since, &to_check);
+    cr_expect(!armed);
+    cr_expect_eq(since + to_check, 0);
+    wdt_ping(&w, 0);
+    w.next_check_ms = 5000; /* a check overdue at the pause */
+    w.paused_ms = 9000000;
+    wdt_save(&w, 600000, &armed, &since, &to_check);
+    cr_expect_eq(since, 600000);
+    cr_expect_eq(to_check, 0);
+    wdt_load(&w, 100, false, 0, 0);
+    cr_expect(!w.armed && w.paused);
 }
 
 /* Guest RAM: a 64 KiB buffer at GPA 0; ring at 0x1000, ping buffers at 0x8000. */

@@ -121,6 +121,16 @@ static void sample(struct vm_state *s)
             fill(o->dstate, 40, 70);
         }
     }
+    /* A boot pmem above RAM and one vm.add-pmem placed above the PCI windows; an armed
+     * watchdog. */
+    s->npmem = 2;
+    s->pmem[0] = (struct vms_pmem){ .id = "pm0", .gpa = 0x140000000ull, .size = 4ull << 20 };
+    s->pmem[1] = (struct vms_pmem){
+        .id = "pm1", .gpa = 0x10000000000ull, .size = 512ull << 20, .hot = true
+    };
+    s->watchdog = (struct vms_watchdog){
+        .present = true, .armed = true, .since_ping_ms = 3000, .to_check_ms = 12000
+    };
 }
 
 static void expect_same(const struct vm_state *a, const struct vm_state *b)
@@ -136,6 +146,9 @@ static void expect_same(const struct vm_state *a, const struct vm_state *b)
     cr_assert_eq(a->nranges, b->nranges);
     cr_assert_eq(memcmp(a->ranges, b->ranges, sizeof(a->ranges)), 0);
     cr_assert_eq(memcmp(&a->platform, &b->platform, sizeof(a->platform)), 0, "platform differs");
+    cr_assert_eq(a->npmem, b->npmem);
+    cr_assert_eq(memcmp(a->pmem, b->pmem, sizeof(a->pmem)), 0, "pmem differs");
+    cr_assert_eq(memcmp(&a->watchdog, &b->watchdog, sizeof(a->watchdog)), 0, "watchdog differs");
     cr_assert_eq(a->ndevices, b->ndevices);
     for (uint32_t i = 0; i < a->ndevices; i++) {
         struct vms_device x = a->dev[i], y = b->dev[i];
@@ -201,9 +214,9 @@ static char *edited(const char *from, const char *to)
 
 Test(vm_state, other_version_refused)
 {
-    char *j = edited("\"version\":2", "\"version\":1");
+    char *j = edited("\"version\":3", "\"version\":2");
 
-    refused(j, "version 1, this cellvm reads version 2");
+    refused(j, "version 2, this cellvm reads version 3");
     free(j);
 }
 
@@ -281,6 +294,63 @@ Test(vm_state, edited_blobs_and_numbers_refused)
     j = edited("\"size\":1073741824", "\"size\":1073741825");
     refused(j, "memory_ranges[1]: not page aligned");
     free(j);
+}
+
+/* The pmem places (version 3): aligned, not empty, inside the address space, apart, ids
+ * unique, at most VMS_MAX_PMEM; the watchdog's times bounded, armed only when present. */
+Test(vm_state, pmem_and_watchdog_checked)
+{
+    static const char *const bad[][3] = {
+        { "\"gpa\":5368709120", "\"gpa\":5368709121", "pmem[0]: not 2 MiB aligned" },
+        { "\"size\":4194304", "\"size\":0", "pmem[0]: not 2 MiB aligned, empty" },
+        { "\"gpa\":1099511627776", "\"gpa\":18446744073707454464",
+          "pmem[1]: not 2 MiB aligned, empty, or past the address space" },
+        { "\"gpa\":1099511627776", "\"gpa\":5370806272",
+          "pmem[1]: same id as, or overlapping, pmem[0]" },
+        { "\"id\":\"pm1\"", "\"id\":\"pm0\"", "pmem[1]: same id as, or overlapping, pmem[0]" },
+        { "\"id\":\"pm1\"", "\"id\":\"\"", "pmem[1].id: expected 1 to 64 bytes" },
+        { "\"hot\":1", "\"hot\":2", "pmem[1].hot: 2 is above 1" },
+        { "\"hot\":0", "\"hoot\":0", "pmem[0].hot: missing" },
+        { "\"pmem\":[", "\"pmem\":[{},{},{},{},{},{},{},", "pmem: more than 8 entries" },
+        { "\"pmem\":[", "\"pmem\":{", "not one JSON document" },
+        { "\"pmem\":[", "\"pmems\":[", "pmem: expected an array" },
+        { "\"since_ping_ms\":3000", "\"since_ping_ms\":600001",
+          "watchdog.since_ping_ms: 600001 is above 600000" },
+        { "\"to_check_ms\":12000", "\"to_check_ms\":-1",
+          "watchdog.to_check_ms: expected an integer from 0" },
+        { "\"watchdog\":{\"present\":1", "\"watchdog\":{\"present\":0",
+          "watchdog: armed without a watchdog" },
+        { "\"watchdog\":{", "\"watchdoq\":{", "watchdog: expected an object" },
+        { "\"armed\":1", "\"armed\":\"yes\"", "watchdog.armed: expected an integer" },
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *j = edited(bad[i][0], bad[i][1]);
+
+        refused(j, bad[i][2]);
+        free(j);
+    }
+}
+
+/* No pmem and no watchdog round-trip as such. */
+Test(vm_state, without_pmem_and_watchdog)
+{
+    struct vm_state a, b;
+    char err[256] = "";
+    char *json;
+
+    sample(&a);
+    a.npmem = 0;
+    memset(a.pmem, 0, sizeof(a.pmem));
+    a.watchdog = (struct vms_watchdog){ 0 };
+    json = vm_state_to_json(&a);
+    cr_assert_not_null(json);
+    cr_assert_not_null(strstr(json, "\"pmem\":[]"), "%s", "an empty pmem list");
+    cr_assert_eq(vm_state_from_json(&b, json, strlen(json), err, sizeof(err)), 0, "%s", err);
+    expect_same(&a, &b);
+    free(json);
+    vm_state_free(&a);
+    vm_state_free(&b);
 }
 
 Test(vm_state, counts_past_bounds_refused)
