@@ -85,6 +85,9 @@ static const struct sbx_rule core[] = {
                "live migration: the dirty log shared with the device processes (SET_LOG_BASE)"),
     SBX_ALLOW(ftruncate, "live migration: sizing the dirty log's memfd; vm.snapshot: "
                          "memory-ranges gets its full size past its last data"),
+    SBX_ALLOW1(madvise, SBX_ARG(2, SCMP_CMP_EQ, 23 /* MADV_POPULATE_WRITE */, 0),
+               "vm.restore: the stretches of guest RAM memory-ranges fills are populated in one "
+               "call instead of a page fault per page"),
     SBX_ALLOW1(lseek, SBX_ARG(2, SCMP_CMP_GE, SEEK_DATA, 0),
                "vm.snapshot, vm.restore, migration: SEEK_DATA/SEEK_HOLE find the guest RAM "
                "that holds data, so untouched pages are neither read nor allocated"),
