@@ -167,8 +167,8 @@ int vu_fe_save_state(struct vu_frontend *fe, uint8_t **out, size_t *len, size_t 
     return 0;
 }
 
-/* A write that cannot raise SIGPIPE (the core does not ignore it): sendmsg on our socket pair;
- * write only on a pipe a backend answered with instead. */
+/* A write that cannot raise SIGPIPE on our socket pair (sendmsg); write only on a pipe a
+ * backend answered with instead, where the core's ignored SIGPIPE makes a closed end -EPIPE. */
 static ssize_t put(int fd, const uint8_t *p, size_t n)
 {
     struct iovec iov = { .iov_base = (void *)p, .iov_len = n };

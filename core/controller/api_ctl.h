@@ -17,6 +17,8 @@
 #include "core/controller/launch.h"
 #include "core/controller/supervise.h"
 
+struct mig_connect;
+
 struct api_ctl_ops {
     /* Boots the VM the controller's configuration describes; the answer comes later
      * (api_ctl_vm_ready or api_ctl_boot_failed). 0, or -errno with err when it is refused. */
@@ -90,11 +92,12 @@ struct api_ctl {
     bool restoring;       /* the VM being booted comes from a snapshot: it ends Paused */
     int restore_fd[2];    /* state.json and memory-ranges for the core; owned, or -1 */
     /* Live migration (issue 18, migration.c). */
-    uint64_t mig_id;      /* send- or receive-migration waiting for its end, 0 if none */
-    bool mig_source;      /* ... a send-migration */
-    bool mig_local;       /* ... with local=true: guest memory went as fds */
-    bool mig_released;    /* the source released its disks' image locks at the switch */
-    bool mig_incoming;    /* the VM being built is a migration's destination */
+    uint64_t mig_id;              /* send- or receive-migration waiting for its end, 0 if none */
+    bool mig_source;              /* ... a send-migration */
+    bool mig_local;               /* ... with local=true: guest memory went as fds */
+    bool mig_released;            /* the source released its disks' image locks at the switch */
+    bool mig_incoming;            /* the VM being built is a migration's destination */
+    struct mig_connect *mig_conn; /* source: the connect to destination_url in progress; owned */
     int mig_fd;           /* destination: the source's connection until the core has it; owned */
     int mig_listen;       /* destination: the receiver_url listener; owned, or -1 */
     char *mig_path;       /* its socket file, removed once a source connected; owned */

@@ -5,12 +5,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/controller/unix_sock.h"
@@ -93,8 +91,8 @@ void mig_url_format(const struct mig_url *u, char *buf, size_t len)
         snprintf(buf, len, "tcp:%s:%s", u->host, u->port);
 }
 
-static int resolve(const struct mig_url *u, bool passive, struct addrinfo **res, char *err,
-                   size_t errlen)
+int mig_url_resolve(const struct mig_url *u, bool passive, struct addrinfo **res, char *err,
+                    size_t errlen)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC,
                               .ai_socktype = SOCK_STREAM,
@@ -110,98 +108,11 @@ static int resolve(const struct mig_url *u, bool passive, struct addrinfo **res,
     return g == EAI_NONAME || g == EAI_NODATA ? -ENOENT : g == EAI_AGAIN ? -EAGAIN : -EINVAL;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 static void nodelay(int fd)
 {
     int one = 1;
 
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* One address: a non-blocking connect waited for until deadline. 0 with *out or -errno. */
-static int try_connect(const struct addrinfo *ai, uint64_t deadline, int *out)
-{
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        r = errno == EINPROGRESS ? 0 : -errno;
-        while (!r) {
-            struct pollfd pf = { .fd = fd, .events = POLLOUT };
-            uint64_t t = now_ms();
-            int pr = t >= deadline ? 0 : poll(&pf, 1, (int)(deadline - t));
-            socklen_t sl = sizeof(r);
-
-            if (pr < 0 && errno == EINTR)
-                continue;
-            if (pr < 0)
-                r = -errno;
-            else if (!pr)
-                r = -ETIMEDOUT;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &r, &sl) < 0)
-                r = -errno;
-            else if (r)
-                r = -r;
-            else
-                break;
-        }
-    }
-    if (!r && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-        r = -errno;
-    if (r) {
-        close(fd);
-        return r;
-    }
-    nodelay(fd);
-    *out = fd;
-    return 0;
-}
-
-int mig_url_connect(const struct mig_url *u, int timeout_ms, int *fd, char *err, size_t errlen)
-{
-    struct addrinfo *res = NULL;
-    char name[sizeof(u->host) + sizeof(u->port) + 16];
-    uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-    int r;
-
-    *fd = -1;
-    mig_url_format(u, name, sizeof(name));
-    if (u->kind == MIG_URL_UNIX) {
-        r = unix_connect(u->path, false, fd);
-        if (r)
-            snprintf(err, errlen, "destination_url: cannot connect to '%.200s': %s", name,
-                     r == -ENOENT ? "no such socket (is the destination receiving?)"
-                                  : strerror(-r));
-        return r;
-    }
-    r = resolve(u, false, &res, err, errlen);
-    if (r)
-        return r;
-    r = -EHOSTUNREACH;
-    for (const struct addrinfo *ai = res; ai && *fd < 0; ai = ai->ai_next) {
-        int e = try_connect(ai, deadline, fd);
-
-        /* A refusal or timeout says more than the address family a later address lacks. */
-        if (e && (r == -EHOSTUNREACH || r == -EAFNOSUPPORT || r == -ENETUNREACH))
-            r = e;
-        if (!e)
-            r = 0;
-    }
-    freeaddrinfo(res);
-    if (r)
-        snprintf(err, errlen, "destination_url: cannot connect to '%.200s': %s", name,
-                 r == -ECONNREFUSED ? "connection refused (is the destination receiving?)"
-                 : r == -ETIMEDOUT  ? "no answer within 10 s"
-                                    : strerror(-r));
-    return r;
 }
 
 int mig_url_listen(const struct mig_url *u, int *fd, char *err, size_t errlen)
@@ -230,7 +141,7 @@ int mig_url_listen(const struct mig_url *u, int *fd, char *err, size_t errlen)
         *fd = f;
         return 0;
     }
-    r = resolve(u, true, &res, err, errlen);
+    r = mig_url_resolve(u, true, &res, err, errlen);
     if (r)
         return r;
     r = -EADDRNOTAVAIL;

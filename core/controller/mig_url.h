@@ -6,8 +6,11 @@
 #ifndef CELLVM_CORE_CONTROLLER_MIG_URL_H
 #define CELLVM_CORE_CONTROLLER_MIG_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/un.h>
+
+struct addrinfo;
 
 #define MIG_URL_HOST_MAX   255   /* a DNS name's bound; addresses are shorter */
 #define MIG_URL_CONNECT_MS 10000 /* a destination accepts the connection within this */
@@ -27,17 +30,17 @@ int mig_url_parse(const char *what, const char *url, struct mig_url *u, char *er
 /* The URL again for messages: "unix:/path", "tcp:host:port" ("[v6]:port" for IPv6). */
 void mig_url_format(const struct mig_url *u, char *buf, size_t len);
 
-/* A blocking CLOEXEC stream connected to u within timeout_ms (each resolved address in turn;
- * TCP_NODELAY on TCP). 0 with *fd, or -errno with err (refused, unreachable, timed out,
- * unknown host). */
-int mig_url_connect(const struct mig_url *u, int timeout_ms, int *fd, char *err, size_t errlen);
+/* getaddrinfo for u (tcp only; passive for a listener): 0 with *res (freeaddrinfo), or
+ * -ENOENT/-EAGAIN/-EINVAL with err. */
+int mig_url_resolve(const struct mig_url *u, bool passive, struct addrinfo **res, char *err,
+                    size_t errlen);
 
 /* A CLOEXEC non-blocking listener on u (backlog 1; SO_REUSEADDR on TCP, so a port in
  * TIME_WAIT is free and one someone listens on is -EADDRINUSE). 0 with *fd, or -errno with
  * err. */
 int mig_url_listen(const struct mig_url *u, int *fd, char *err, size_t errlen);
 
-/* The accepted connection made ready for the stream: blocking, TCP_NODELAY on TCP. */
+/* An accepted or connected stream made ready for the migration: blocking, TCP_NODELAY on TCP. */
 void mig_url_accepted(int fd);
 
 #endif

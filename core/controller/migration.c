@@ -13,6 +13,7 @@
 #include "blockd/imglock.h"
 #include "core/api/api_json.h"
 #include "core/controller/api_cfg.h"
+#include "core/controller/mig_connect.h"
 #include "core/controller/mig_url.h"
 #include "core/controller/snapshot.h"
 #include "core/controller/unix_sock.h"
@@ -102,18 +103,59 @@ static const char *refusal(struct api_ctl *a, char *buf, size_t len)
     return NULL;
 }
 
-void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSendMigrationData *sm)
+/* The destination answered (fd) or could not be reached: the core gets the stream. */
+static void on_connected(void *arg, int fd, int r, const char *why)
 {
+    struct api_ctl *a = arg;
     Cellvm__Envelope env = CELLVM__ENVELOPE__INIT;
     Cellvm__VmMigrate vmg = CELLVM__VM_MIGRATE__INIT;
     struct sv_child *core = a->ops->core(a->arg);
     Cellvm__ApiVmConfig *vc = NULL;
+    uint64_t id = a->mig_id;
+    char *json = NULL;
+
+    a->mig_conn = NULL;
+    if (r || !core) {
+        a->mig_id = 0;
+        api_ctl_respond(a, id, 500, r ? why : "the VM's core process is not reachable", NULL);
+        goto out;
+    }
+    /* The destination builds the VM as vm.info shows it now. */
+    vc = api_cfg_from_cli(a->cfg);
+    json = vc ? apij_render(&vc->base) : NULL;
+    if (!json || strlen(json) > IPC_PB_MAX_CONFIG_JSON) {
+        a->mig_id = 0;
+        api_ctl_respond(a, id, 500,
+                        json ? "the VM's configuration is too large to send" : "out of memory",
+                        NULL);
+        goto out;
+    }
+    vmg.config_json = json;
+    vmg.local = a->mig_local;
+    env.body_case = CELLVM__ENVELOPE__BODY_VM_MIGRATE;
+    env.vm_migrate = &vmg;
+    if (sv_send(core, &env, &fd, 1)) {
+        a->mig_id = 0;
+        api_ctl_respond(a, id, 500, "the VM's core process is not reachable", NULL);
+        goto out;
+    }
+    evmon_event(a->evmon, "vm", "migration-started");
+out:
+    if (fd >= 0)
+        close(fd); /* the core has its own */
+    free(json);
+    if (vc)
+        protobuf_c_message_free_unpacked(&vc->base, NULL);
+}
+
+void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSendMigrationData *sm)
+{
+    struct sv_child *core = a->ops->core(a->arg);
     char err[CLI_ERR_LEN], why[300];
     bool local = sm->has_local && sm->local;
     struct mig_url url;
     const char *no;
-    char *json = NULL;
-    int fd = -1, r;
+    int r;
 
     if (a->state == API_VM_NONE) {
         api_ctl_respond(a, id, 404, "the VM is not created", NULL);
@@ -146,42 +188,23 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
                         NULL);
         return;
     }
-    r = mig_url_connect(&url, MIG_URL_CONNECT_MS, &fd, err, sizeof(err));
+    r = mig_connect_start(a->svc.sv->base, &url, MIG_URL_CONNECT_MS, on_connected, a, &a->mig_conn,
+                          err, sizeof(err));
     if (r) {
         api_ctl_respond(a, id, 500, err, NULL);
         return;
     }
-    /* The destination builds the VM as vm.info shows it now. */
-    vc = api_cfg_from_cli(a->cfg);
-    json = vc ? apij_render(&vc->base) : NULL;
-    if (!json || strlen(json) > IPC_PB_MAX_CONFIG_JSON) {
-        api_ctl_respond(a, id, 500,
-                        json ? "the VM's configuration is too large to send" : "out of memory",
-                        NULL);
-        goto out;
-    }
-    vmg.config_json = json;
-    vmg.local = local;
-    env.body_case = CELLVM__ENVELOPE__BODY_VM_MIGRATE;
-    env.vm_migrate = &vmg;
-    if (sv_send(core, &env, &fd, 1)) {
-        api_ctl_respond(a, id, 500, "the VM's core process is not reachable", NULL);
-        goto out;
-    }
+    /* Busy from here: the answer comes once the destination took the VM or failed. */
     a->mig_id = id;
     a->mig_source = true;
     a->mig_local = local;
     a->mig_released = false;
-    evmon_event(a->evmon, "vm", "migration-started");
-out:
-    close(fd); /* the core has its own */
-    free(json);
-    if (vc)
-        protobuf_c_message_free_unpacked(&vc->base, NULL);
 }
 
 static void mig_reset(struct api_ctl *a)
 {
+    mig_connect_cancel(a->mig_conn);
+    a->mig_conn = NULL;
     if (a->mig_ev)
         event_free(a->mig_ev);
     a->mig_ev = NULL;
@@ -410,10 +433,14 @@ static void on_done(struct api_ctl *a, const Cellvm__MigrationStep *st)
     snprintf(msg, sizeof(msg), "the migration failed: %s",
              st->message && *st->message ? st->message : strerror(st->errnum));
     if (a->mig_source) {
-        /* The VM stays here (the core resumed it if it ran): the disks come back. */
+        /* The VM stays here (the core resumed it if it ran, or kept it paused when the outcome
+         * is unknown): the disks come back, unless the destination took them and runs. */
         if (a->mig_released && disk_locks(a, false, err, sizeof(err)))
-            sv_report(a->svc.sv, "cellvm: migration failed and %s\n", err);
+            sv_report(a->svc.sv, "cellvm: migration failed and %s%s\n", err,
+                      st->outcome_unknown ? " (the destination runs the guest)" : "");
         a->mig_released = false;
+        if (st->outcome_unknown)
+            a->state = API_VM_PAUSED;
         api_ctl_respond(a, id, 500, msg, NULL);
         return;
     }
@@ -446,6 +473,8 @@ void migration_abort(struct api_ctl *a, const char *why)
     if (!id)
         return;
     a->mig_id = 0;
+    mig_connect_cancel(a->mig_conn); /* a source still connecting */
+    a->mig_conn = NULL;
     if (a->mig_source && a->mig_released) {
         char err[CLI_ERR_LEN];
 

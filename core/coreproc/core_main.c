@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -742,6 +743,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: cellvm-core --channel-fd N (started by cellvm, not by hand)\n");
         return 2;
     }
+    /* A peer that closes its end (a migration stream, a pipe a vhost-user backend answered
+     * DEVICE_STATE with) is -EPIPE from write, never the end of the VM. */
+    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < PB_MAX_CORE_FDS; i++)
         c.fds[i] = -1;
     core_layout_init(&c.layout);

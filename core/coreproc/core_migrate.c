@@ -91,6 +91,7 @@ static void send_done(struct core_mig *m, int r, char *err, const struct vm_migr
         st.total_ms = vs->total_ms;
         st.downtime_ms = vs->downtime_ms;
         st.pages_outside_log = vs->pages_outside_log;
+        st.outcome_unknown = vs->outcome_unknown;
     }
     (void)send_step(m, &st);
 }

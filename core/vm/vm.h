@@ -305,6 +305,8 @@ struct vm_migrate_stats {
     uint64_t pages_dev_log_only; /* ... of those, not in KVM's log of the same pass */
     uint32_t passes;             /* dirty-page passes while running */
     uint64_t total_ms, downtime_ms;
+    bool outcome_unknown; /* Complete went out and no answer came back: the destination may run
+                           * the guest, so this VM stays paused (never both running) */
 };
 int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_len,
                     const struct vm_migrate_ops *ops, struct vm_migrate_stats *st, char *err,

@@ -54,6 +54,7 @@ struct mig_src {
     struct mig_range r[MIG_MAX_RANGES];
     uint32_t nr;
     struct vm_migrate_stats *st;
+    bool sent_complete; /* past this, a lost answer leaves the outcome unknown */
 };
 
 static uint64_t now_ms(void)
@@ -413,6 +414,7 @@ static int finish(struct mig_src *m, const struct vm_migrate_ops *ops, char *err
         r = ops->switch_over(ops->arg, err, errlen);
     if (!r) {
         r = mig_send(m->sock, MIG_COMPLETE, NULL, 0);
+        m->sent_complete = !r;
         if (r)
             vm_set_err(err, errlen, r, "migration: sending Complete");
     }
@@ -421,6 +423,19 @@ static int finish(struct mig_src *m, const struct vm_migrate_ops *ops, char *err
     free(json);
     vm_state_free(&s);
     return r;
+}
+
+/* Complete went out and its answer did not come back: the VM stays paused. */
+static void unknown_outcome(char *err, size_t errlen)
+{
+    char why[256];
+
+    snprintf(why, sizeof(why), "%s", err);
+    snprintf(err, errlen,
+             "%s after Complete was sent: the destination may be running the guest, so this VM "
+             "stays paused (vm.resume continues it here once the destination is known not to "
+             "run it)",
+             why);
 }
 
 int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_len,
@@ -481,7 +496,12 @@ int vm_migrate_send(struct vm *vm, int sock, const char *config, size_t config_l
     }
     if (!r)
         r = finish(&m, ops, err, errlen);
-    if (r) {
+    /* A refusal of Complete comes from a destination that did not resume; silence may come
+     * from one that did. */
+    st->outcome_unknown = r && m.sent_complete && r != -ECONNABORTED;
+    if (st->outcome_unknown)
+        unknown_outcome(err, errlen);
+    else if (r) {
         /* Best effort: the destination drops what it built. */
         (void)mig_send(sock, MIG_ABANDON, NULL, 0);
         if (paused && vm_resume(vm))

@@ -59,6 +59,12 @@ processes, payload guests on /dev/kvm. Cases (one per run, named on the command 
             spawner), the VM still Running; vm.shutdown and vm.boot again (a new core and
             blockd, the kernel and /dev/kvm opened again); vmm.shutdown ends it (status 0)
 
+  migpeer   vm.send-migration of the running payload VM to a destination that misbehaves
+            (migpeer.py, speaking the migration stream): closing at the first Memory message
+            and refusing Complete answer 500 and leave the VM Running; closing on Complete
+            without an answer (did the destination resume?) answers 500 saying so and leaves
+            the VM Paused, never running on both sides; vm.resume continues it
+
 Bodies are checked against the project's own API description (--openapi, core/api/openapi.yaml);
 api_doc_test.py checks that document against the server, api_ch_test.py compares with Cloud
 Hypervisor's. Skips (77) without /dev/kvm (except bootfail and vfio) or python3-yaml.
@@ -1482,6 +1488,34 @@ def case_landlock(args, doc, schema):
     assert v.p.returncode == 0, (v.p.returncode, v.logtext())
 
 
+def case_migpeer(args, doc, schema):
+    from migpeer import Peer
+
+    v = Vmm(args)
+    try:
+        v.wait_up()
+        expect(v, "PUT", "vm.create", {204}, vm_config(args))
+        expect(v, "PUT", "vm.boot", {204})
+        for mode, state, says in (("drop-memory", "Running", "migration failed"),
+                                  ("refuse-complete", "Running", "refused on purpose"),
+                                  ("drop-complete", "Paused", "may be running the guest")):
+            path = os.path.join(v.dir, mode + ".sock")
+            peer = Peer(path, mode)
+            st, out = call(v.sock, "PUT", "vm.send-migration",
+                           {"destination_url": "unix:" + path})
+            assert st == 500 and says in out, f"{mode}: {st} {out!r}"
+            assert peer.join(), f"{mode}: the test peer is still talking"
+            assert peer.error is None, f"{mode}: {peer.error} after {peer.seen}"
+            got = info(v, schema)["state"]
+            assert got == state, f"{mode}: the VM is {got}, not {state} ({peer.seen}; {out})"
+            print(f"{mode}: 500 after {','.join(peer.seen)}; VM {got}")
+        expect(v, "PUT", "vm.resume", {204})
+        assert info(v, schema)["state"] == "Running"
+        assert v.p.poll() is None, v.logtext()
+    finally:
+        v.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("cellvm", "core", "api", "remote", "payloads", "openapi"):
@@ -1493,7 +1527,7 @@ def main():
     ap.add_argument("--ch-openapi")
     ap.add_argument("case", choices=["lifecycle", "badinput", "events", "disk", "kata",
                                      "hotplug", "bootfail", "vfio", "coldadd", "ratelimit",
-                                     "landlockcfg", "landlock"])
+                                     "landlockcfg", "landlock", "migpeer"])
     args = ap.parse_args()
     if not kvm_usable() and args.case not in ("bootfail", "vfio", "coldadd", "ratelimit",
                                               "landlockcfg"):

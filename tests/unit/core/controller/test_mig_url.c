@@ -1,16 +1,79 @@
 /* Migration URLs as Cloud Hypervisor v51.0 takes them (unix:/path, tcp:host:port with IPv4,
  * IPv6 and names), the bad forms refused with a reason, and the real sockets: a listener and a
- * connection on loopback, a port in use, a refused connection, a unix socket file left over. */
+ * connection on loopback, a port in use, a refused connection, a unix socket file left over,
+ * and a connect that does not answer while the event loop goes on serving (mig_connect.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/controller/mig_connect.h"
 #include "core/controller/mig_url.h"
+
+struct conn_result {
+    int calls, fd, r, ticks;
+    char err[400];
+};
+
+static void conn_done(void *arg, int fd, int r, const char *err)
+{
+    struct conn_result *c = arg;
+
+    c->calls++;
+    c->fd = fd;
+    c->r = r;
+    snprintf(c->err, sizeof(c->err), "%s", err);
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ((struct conn_result *)arg)->ticks++;
+}
+
+/* mig_connect_start run to its end in a loop of its own, a 20 ms timer beside it: the result
+ * as mig_connect's done saw it; done is called exactly once, never from the start. */
+static int conn(const struct mig_url *u, int ms, int *fd, char *err, struct conn_result *c)
+{
+    struct event_base *base = event_base_new();
+    struct mig_connect *mc = NULL;
+    struct event *t = event_new(base, -1, EV_PERSIST, tick, c);
+    struct timeval tv = { .tv_usec = 20000 };
+    int r;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    cr_assert(base && t && !event_add(t, &tv));
+    r = mig_connect_start(base, u, ms, conn_done, c, &mc, err, 300);
+    if (!r) {
+        cr_assert_eq(c->calls, 0, "done came from mig_connect_start");
+        while (!c->calls)
+            cr_assert_geq(event_base_loop(base, EVLOOP_ONCE), 0);
+        cr_assert_eq(c->calls, 1);
+        r = c->r;
+        snprintf(err, 300, "%.299s", c->err);
+        cr_assert(r ? c->fd == -1 : c->fd >= 0);
+    }
+    *fd = c->fd;
+    event_free(t);
+    event_base_free(base);
+    return r;
+}
+
+static int mig_url_connect(const struct mig_url *u, int ms, int *fd, char *err, size_t errlen)
+{
+    struct conn_result c;
+
+    (void)errlen;
+    return conn(u, ms, fd, err, &c);
+}
 
 static int parse(const char *url, struct mig_url *u, char *err)
 {
@@ -184,4 +247,53 @@ Test(mig_url, unix_socket_file)
     close(lfd);
     unlink(u.path);
     rmdir(dir);
+}
+
+/* A destination whose accept queue is full drops the SYN: the connect waits, the loop keeps
+ * serving its timer meanwhile, and the deadline ends it with its reason. Cancelling one in
+ * progress calls nothing and leaves no socket. */
+Test(mig_url, tcp_no_answer_does_not_block)
+{
+    char url[64], err[300];
+    struct mig_url u;
+    struct conn_result c;
+    int lfd, fill[4], nfill = 0, fd, port = free_port();
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                              .sin_port = htons((uint16_t)port) };
+
+    snprintf(url, sizeof(url), "tcp:127.0.0.1:%d", port);
+    cr_assert_eq(parse(url, &u, err), 0, "%s", err);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(lfd, 0), 0);
+    /* Fill the accept queue (never accepted) until a connect stays in progress. */
+    for (; nfill < 4; nfill++) {
+        struct pollfd pf;
+
+        fill[nfill] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        (void)connect(fill[nfill], (struct sockaddr *)&sa, sizeof(sa));
+        pf = (struct pollfd){ .fd = fill[nfill], .events = POLLOUT };
+        if (poll(&pf, 1, 200) == 0) {
+            nfill++;
+            break;
+        }
+    }
+    cr_assert_eq(conn(&u, 400, &fd, err, &c), -ETIMEDOUT, "%s", err);
+    cr_assert(strstr(err, "no answer") && strstr(err, url), "%s", err);
+    cr_assert_geq(c.ticks, 10, "the loop stood still while connecting (%d ticks)", c.ticks);
+    {
+        struct event_base *base = event_base_new();
+        struct mig_connect *mc = NULL;
+
+        cr_assert_eq(mig_connect_start(base, &u, 5000, conn_done, &c, &mc, err, sizeof(err)), 0);
+        c.calls = 0;
+        mig_connect_cancel(mc);
+        cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 1, "an event outlived the cancel");
+        cr_assert_eq(c.calls, 0);
+        event_base_free(base);
+    }
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(lfd);
 }
