@@ -1503,6 +1503,7 @@ def case_migpeer(args, doc, schema):
             peer = Peer(path, mode)
             st, out = call(v.sock, "PUT", "vm.send-migration",
                            {"destination_url": "unix:" + path})
+            out = out.decode(errors="replace")
             assert st == 500 and says in out, f"{mode}: {st} {out!r}"
             assert peer.join(), f"{mode}: the test peer is still talking"
             assert peer.error is None, f"{mode}: {peer.error} after {peer.seen}"
