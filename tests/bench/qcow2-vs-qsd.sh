@@ -20,7 +20,9 @@ qsd=$(command -v qemu-storage-daemon) || { echo "SKIP: qemu-storage-daemon not i
 qimg=$(command -v qemu-img) || { echo "SKIP: qemu-img not installed (qemu-utils)"; exit 77; }
 size_mb=${BLK_BENCH_SIZE_MB:-256}
 
-tmp=$(mktemp -d /dev/shm/cellvm-q2bench.XXXXXX)
+# BLK_BENCH_DIR: where the images go (default /dev/shm; a disk file system puts raw and QCOW2
+# through the same io_uring path, where on tmpfs raw is read through blockd's mapping).
+tmp=$(mktemp -d "${BLK_BENCH_DIR:-/dev/shm}/cellvm-q2bench.XXXXXX")
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
