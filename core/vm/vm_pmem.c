@@ -435,37 +435,13 @@ int vm_pmem_check(struct vm *vm, const struct vm_state *s, char *err, size_t err
 int vm_pmem_peek_state(int fd, struct vms_pmem *out, uint32_t *n, char *err, size_t errlen)
 {
     struct vm_state s = { 0 };
-    struct stat st;
-    char *buf;
-    size_t got = 0;
-    int r = 0;
+    int r = vm_state_read(fd, &s, err, errlen);
 
     *n = 0;
-    if (fstat(fd, &st))
-        return vm_set_err(err, errlen, -errno, "restore: state.json");
-    if (st.st_size <= 0 || (uint64_t)st.st_size > VMS_MAX_JSON)
-        return vm_set_err(err, errlen, -EINVAL, "restore: state.json is empty or larger than %u",
-                          VMS_MAX_JSON);
-    buf = malloc((size_t)st.st_size);
-    if (!buf)
-        return vm_set_err(err, errlen, -ENOMEM, "restore: state.json");
-    while (got < (size_t)st.st_size && !r) {
-        ssize_t k = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            r = vm_set_err(err, errlen, k < 0 ? -errno : -ENODATA, "restore: reading state.json");
-        else
-            got += (size_t)k;
-    }
-    if (!r)
-        r = vm_state_from_json(&s, buf, got, err, errlen);
     if (!r) {
         *n = s.npmem;
         memcpy(out, s.pmem, s.npmem * sizeof(*out));
     }
     vm_state_free(&s);
-    free(buf);
     return r;
 }

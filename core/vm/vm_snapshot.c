@@ -537,7 +537,7 @@ int vm_snapshot(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errle
     return r;
 }
 
-static int read_state(int fd, struct vm_state *s, char *err, size_t errlen)
+int vm_state_read(int fd, struct vm_state *s, char *err, size_t errlen)
 {
     struct stat st;
     char *buf;
@@ -564,7 +564,7 @@ int vm_restore_hotplugged(int state_fd, uint64_t *gpa, uint64_t *size, uint32_t 
                           char *err, size_t errlen)
 {
     struct vm_state s = { 0 };
-    int r = read_state(state_fd, &s, err, errlen);
+    int r = vm_state_read(state_fd, &s, err, errlen);
 
     *n = 0;
     for (uint32_t i = 0; !r && i < s.memhp.nslots && s.memhp.slot[i].enabled; i++) {
@@ -625,7 +625,7 @@ int vm_state_check_layout(struct vm *vm, const struct vm_state *s, char *err, si
 int vm_restore(struct vm *vm, int state_fd, int ram_fd, char *err, size_t errlen)
 {
     struct vm_state s = { 0 };
-    int r = read_state(state_fd, &s, err, errlen);
+    int r = vm_state_read(state_fd, &s, err, errlen);
 
     if (!r)
         r = vm_state_check_layout(vm, &s, err, errlen);

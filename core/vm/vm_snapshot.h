@@ -61,4 +61,8 @@ int vm_vmem_load(struct vm *vm, const struct vm_state *s, char *err, size_t errl
  * was given back to the host and is not sent; reading it would allocate it again). */
 bool vm_vmem_unplugged(struct vm *vm, uint64_t gpa);
 
+/* state.json from fd (pread from 0, at most VMS_MAX_JSON) into *s (vm_state_free even on
+ * failure): 0, or -errno/-EINVAL with err. */
+int vm_state_read(int fd, struct vm_state *s, char *err, size_t errlen);
+
 #endif

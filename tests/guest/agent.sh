@@ -1052,6 +1052,26 @@ check_hpcpugone() {
 	say "HP-CPU-GONE $n $(grep -c '^processor' /proc/cpuinfo) online"
 }
 
+# memtotal_grows MIB SECS BEFORE: onlines the memory blocks the kernel left offline until
+# MemTotal is MIB MiB above BEFORE kB (less the new memory's struct pages, under 2%); after SECS
+# s without that, fail and return 1.
+memtotal_grows() {
+	local mib=$1 secs=$2 before=$3 now i=0
+	while :; do
+		for st in /sys/devices/system/memory/memory*/state; do
+			[ "$(cat "$st" 2>/dev/null)" != offline ] || echo online >"$st" 2>/dev/null
+		done
+		now=$(sed -n "s/^MemTotal: *\([0-9]*\) kB\$/\1/p" /proc/meminfo)
+		[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || return 0
+		i=$((i + 1))
+		[ "$i" -le $((secs * 2)) ] || {
+			fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
+			return 1
+		}
+		sleep 0.5
+	done
+}
+
 # hpmem MIB SECONDS [DISK]: at least MIB MiB of RAM appear (ACPI memory hotplug); memory blocks
 # the kernel left offline (no memhp_default_state=online) are onlined here; then a tmpfs file
 # fills what is free, so the new memory is written and read back; with DISK, an O_DIRECT write
@@ -1064,21 +1084,7 @@ check_hpmem() {
 	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
 	before=$(kb MemTotal)
 	say "HP-MEM-WAIT $mib"
-	i=0
-	while :; do
-		for st in /sys/devices/system/memory/memory*/state; do
-			[ "$(cat "$st" 2>/dev/null)" != offline ] || echo online >"$st" 2>/dev/null
-		done
-		now=$(kb MemTotal)
-		# MemTotal leaves out the new memory's struct pages (under 2%).
-		[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || break
-		i=$((i + 1))
-		[ "$i" -le $((secs * 2)) ] || {
-			fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
-			return
-		}
-		sleep 0.5
-	done
+	memtotal_grows "$mib" "$secs" "$before" || return
 	# Free memory now exceeds what the old RAM could hold: filling it uses the new blocks.
 	fill=$(($(kb MemAvailable) / 1024 - 96))
 	[ "$fill" -gt "$mib" ] || fill=$mib
@@ -1477,24 +1483,12 @@ check_snapcount() {
 # second apart, "TICK n mem KB" (MemTotal then); at the end the file must still have its
 # sha256 (the host snapshotted and restored the VM meanwhile): "MEMCOUNT-OK".
 check_memcount() {
-	local mib=$1 ticks=${2:-40} secs=${3:-120} before now fill sum got n=0 i=0
+	local mib=$1 ticks=${2:-40} secs=${3:-120} before fill sum got n=0
 	kb() { sed -n "s/^$1: *\([0-9]*\) kB\$/\1/p" /proc/meminfo; }
 	before=$(kb MemTotal)
 	if [ "$mib" -gt 0 ]; then
 		say "MEMCOUNT-WAIT $mib MemTotal $before kB"
-		while :; do
-			for st in /sys/devices/system/memory/memory*/state; do
-				[ "$(cat "$st" 2>/dev/null)" != offline ] || echo online >"$st" 2>/dev/null
-			done
-			now=$(kb MemTotal)
-			[ $((now - before)) -lt $((mib * 1024 * 95 / 100)) ] || break
-			i=$((i + 1))
-			[ "$i" -le $((secs * 2)) ] || {
-				fail "MemTotal grew from $before to $now kB in $secs s, want $mib MiB more"
-				return
-			}
-			sleep 0.5
-		done
+		memtotal_grows "$mib" "$secs" "$before" || return
 	fi
 	fill=$(($(kb MemAvailable) / 1024 - 96))
 	[ "$fill" -ge 16 ] || {
