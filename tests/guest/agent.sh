@@ -1085,6 +1085,7 @@ check_hpmem() {
 	before=$(kb MemTotal)
 	say "HP-MEM-WAIT $mib"
 	memtotal_grows "$mib" "$secs" "$before" || return
+	now=$(kb MemTotal)
 	# Free memory now exceeds what the old RAM could hold: filling it uses the new blocks.
 	fill=$(($(kb MemAvailable) / 1024 - 96))
 	[ "$fill" -gt "$mib" ] || fill=$mib
