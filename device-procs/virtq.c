@@ -7,6 +7,7 @@
 
 #include "device-procs/devmem.h"
 #include "device-procs/inflight.h"
+#include "device-procs/iotlb.h"
 #include "ipc/dirty_log.h"
 
 /*
@@ -47,27 +48,57 @@ static bool aligned(const void *p, size_t a)
     return ((uintptr_t)p & (a - 1)) == 0;
 }
 
-int virtq_map(struct virtq *vq, const struct devmem *mem, uint64_t desc_uva, uint64_t avail_uva,
-              uint64_t used_uva)
+static bool size_ok(uint64_t n)
 {
-    uint64_t n = vq->num;
-    void *d, *a, *u;
+    return n && n <= VIRTQ_MAX_SIZE && !(n & (n - 1));
+}
 
-    if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
-        return -EINVAL;
-    /* Sizes include the event-idx words whether or not EVENT_IDX is negotiated. */
-    d = devmem_uva(mem, desc_uva, 16 * n);
-    a = devmem_uva(mem, avail_uva, 6 + 2 * n);
-    u = devmem_uva(mem, used_uva, 6 + 8 * n);
+static int set_rings(struct virtq *vq, const struct devmem *mem, struct iotlb *t, void *d, void *a,
+                     void *u)
+{
     if (!d || !a || !u)
         return -EFAULT;
     if (!aligned(d, 16) || !aligned(a, 2) || !aligned(u, 4))
         return -EINVAL;
     vq->mem = mem;
+    vq->iotlb = t;
     vq->desc = d;
     vq->avail = a;
     vq->used = u;
     return 0;
+}
+
+/* Sizes include the event-idx words whether or not EVENT_IDX is negotiated. */
+#define DESC_BYTES(n)  (16 * (n))
+#define AVAIL_BYTES(n) (6 + 2 * (n))
+#define USED_BYTES(n)  (6 + 8 * (n))
+
+int virtq_map(struct virtq *vq, const struct devmem *mem, uint64_t desc_uva, uint64_t avail_uva,
+              uint64_t used_uva)
+{
+    uint64_t n = vq->num;
+
+    if (!size_ok(n))
+        return -EINVAL;
+    return set_rings(vq, mem, NULL, devmem_uva(mem, desc_uva, DESC_BYTES(n)),
+                     devmem_uva(mem, avail_uva, AVAIL_BYTES(n)),
+                     devmem_uva(mem, used_uva, USED_BYTES(n)));
+}
+
+int virtq_map_iotlb(struct virtq *vq, const struct devmem *mem, struct iotlb *t, uint64_t desc,
+                    uint64_t avail, uint64_t used, uint64_t *used_gpa)
+{
+    uint64_t n = vq->num;
+    void *d, *a, *u;
+
+    if (!size_ok(n))
+        return -EINVAL;
+    iotlb_rdlock(t);
+    d = iotlb_host(t, mem, desc, DESC_BYTES(n), IOTLB_READ, NULL);
+    a = iotlb_host(t, mem, avail, AVAIL_BYTES(n), IOTLB_READ, NULL);
+    u = iotlb_host(t, mem, used, USED_BYTES(n), IOTLB_WRITE, used_gpa);
+    iotlb_unlock(t);
+    return set_rings(vq, mem, t, d, a, u);
 }
 
 void virtq_prepare(struct virtq *vq)
@@ -101,7 +132,18 @@ static int add_segment(const struct virtq *vq, struct virtq_elem *e, const struc
         return -EINVAL; /* readable after writable */
     if (d->len > VIRTQ_MAX_ELEM_BYTES - total)
         return -E2BIG;
-    n = devmem_gpa_iov(vq->mem, d->addr, d->len, &e->iov[*nseg], VIRTQ_MAX_SEGS - *nseg);
+    if (vq->iotlb) {
+        unsigned got = *nseg;
+
+        n = iotlb_iov(vq->iotlb, vq->mem, d->addr, d->len, write ? IOTLB_WRITE : IOTLB_READ, e->iov,
+                      &got, VIRTQ_MAX_SEGS);
+        if (n == -EACCES)
+            n = -EFAULT;
+        if (!n)
+            n = (int)(got - *nseg);
+    } else {
+        n = devmem_gpa_iov(vq->mem, d->addr, d->len, &e->iov[*nseg], VIRTQ_MAX_SEGS - *nseg);
+    }
     if (n == -ENOBUFS)
         return -E2BIG;
     if (n < 0)
@@ -117,11 +159,19 @@ static int add_segment(const struct virtq *vq, struct virtq_elem *e, const struc
     return 0;
 }
 
+/* An indirect table the device reads: contiguous in host memory. */
+static const void *indirect_table(const struct virtq *vq, uint64_t addr, uint32_t len)
+{
+    if (vq->iotlb)
+        return iotlb_host(vq->iotlb, vq->mem, addr, len, IOTLB_READ, NULL);
+    return devmem_gpa(vq->mem, addr, len);
+}
+
 /*
  * Walks the chain at head. Bounded: at most table size descriptors per table (a longer walk
  * loops), and one indirect table per chain.
  */
-static int walk(struct virtq *vq, uint16_t head, struct virtq_elem *e)
+static int walk_chain(struct virtq *vq, uint16_t head, struct virtq_elem *e)
 {
     struct table t = { .d = vq->desc, .size = vq->num };
     bool in_indirect = false;
@@ -148,7 +198,7 @@ static int walk(struct virtq *vq, uint16_t head, struct virtq_elem *e)
             if (d.len == 0 || d.len % sizeof(struct vring_desc) ||
                 d.len / sizeof(struct vring_desc) > VIRTQ_MAX_SIZE)
                 return -EINVAL;
-            tbl = devmem_gpa(vq->mem, d.addr, d.len);
+            tbl = indirect_table(vq, d.addr, d.len);
             if (!tbl)
                 return -EFAULT;
             t.d = tbl;
@@ -167,6 +217,20 @@ static int walk(struct virtq *vq, uint16_t head, struct virtq_elem *e)
         if (i >= t.size)
             return -EINVAL;
     }
+}
+
+/* With an IOTLB the whole chain is translated under one read lock: a change the backend acked
+ * applies to every chain walked after it, never to half of one. */
+static int walk(struct virtq *vq, uint16_t head, struct virtq_elem *e)
+{
+    int r;
+
+    if (!vq->iotlb)
+        return walk_chain(vq, head, e);
+    iotlb_rdlock(vq->iotlb);
+    r = walk_chain(vq, head, e);
+    iotlb_unlock(vq->iotlb);
+    return r;
 }
 
 int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
@@ -235,20 +299,30 @@ static void log_used_entries(struct virtq *vq, uint16_t from, unsigned n)
     log_used(vq, 2, 2);
 }
 
-/*
- * The first `written` bytes of the writable part of the chain at head were written: their pages
- * are marked, walking the chain again by guest-physical address (the element's iovecs are host
- * addresses). Bounded like walk(); a chain the driver changed meanwhile is logged as it now
- * reads, or where it stops making sense.
- */
-static void log_chain(struct virtq *vq, uint16_t head, uint64_t written)
+static int log_piece(void *opaque, uint8_t *host, uint64_t gpa, uint64_t len)
+{
+    struct virtq *vq = opaque;
+
+    (void)host;
+    dirty_log_mark(vq->log.base, vq->log.size, gpa, len);
+    return 0;
+}
+
+/* Marks [addr, addr + len) of a descriptor: by IOVA, the guest-physical pages behind it. */
+static void log_desc(struct virtq *vq, uint64_t addr, uint64_t len)
+{
+    if (vq->iotlb)
+        iotlb_walk(vq->iotlb, vq->mem, addr, len, IOTLB_WRITE, log_piece, vq);
+    else
+        dirty_log_mark(vq->log.base, vq->log.size, addr, len);
+}
+
+static void log_chain_walk(struct virtq *vq, uint16_t head, uint64_t written)
 {
     const struct vring_desc *t = vq->desc;
     uint32_t size = vq->num, i = head, count = 0;
     bool in_indirect = false;
 
-    if (!vq->log.base || !written || head >= vq->num)
-        return;
     while (written && ++count <= size) {
         struct vring_desc d;
 
@@ -256,7 +330,7 @@ static void log_chain(struct virtq *vq, uint16_t head, uint64_t written)
         if (d.flags & VRING_DESC_F_INDIRECT) {
             if (in_indirect || !d.len || d.len % sizeof(d) || d.len / sizeof(d) > VIRTQ_MAX_SIZE)
                 return;
-            t = devmem_gpa(vq->mem, d.addr, d.len);
+            t = indirect_table(vq, d.addr, d.len);
             if (!t)
                 return;
             size = d.len / sizeof(d);
@@ -267,13 +341,33 @@ static void log_chain(struct virtq *vq, uint16_t head, uint64_t written)
         if (d.flags & VRING_DESC_F_WRITE) {
             uint64_t n = d.len < written ? d.len : written;
 
-            dirty_log_mark(vq->log.base, vq->log.size, d.addr, n);
+            log_desc(vq, d.addr, n);
             written -= n;
         }
         if (!(d.flags & VRING_DESC_F_NEXT) || d.next >= size)
             return;
         i = d.next;
     }
+}
+
+/*
+ * The first `written` bytes of the writable part of the chain at head were written: their pages
+ * are marked, walking the chain again by descriptor address (the element's iovecs are host
+ * addresses), an IOVA translated to the guest-physical pages behind it under the IOTLB's read
+ * lock. Bounded like walk(); a chain the driver changed meanwhile is logged as it now reads, or
+ * where it stops making sense.
+ */
+static void log_chain(struct virtq *vq, uint16_t head, uint64_t written)
+{
+    if (!vq->log.base || !written || head >= vq->num)
+        return;
+    if (!vq->iotlb) {
+        log_chain_walk(vq, head, written);
+        return;
+    }
+    iotlb_rdlock(vq->iotlb);
+    log_chain_walk(vq, head, written);
+    iotlb_unlock(vq->iotlb);
 }
 
 int virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t written)

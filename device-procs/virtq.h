@@ -6,7 +6,8 @@
  *
  * Threading: the backend sets a virtq up on the control thread and hands it to the device in
  * ops->start_queue; from then until ops->stop_queue returns, exactly one device thread owns it
- * and calls the functions below. Nothing here locks.
+ * and calls the functions below. Nothing here locks, but for the IOTLB's read lock around each
+ * chain walk when the queue translates IOVAs (VIRTIO_F_ACCESS_PLATFORM, device-procs/iotlb.h).
  *
  * Typical device loop (kick_fd is an eventfd owned by the backend; never close it):
  *
@@ -31,6 +32,7 @@
 #include <linux/virtio_ring.h>
 
 struct devmem;
+struct iotlb;
 struct virtq_inflight;
 
 /* Most segments (iovecs) one element may have, after indirect expansion and region splits. */
@@ -79,6 +81,9 @@ struct virtq {
     int kick_fd;    /* owned by the backend; -1 means polling (no fd) */
     int call_fd;    /* owned by the backend; -1 means no notifications */
     const struct devmem *mem;
+    /* VIRTIO_F_ACCESS_PLATFORM: descriptor addresses are I/O virtual addresses translated
+     * through this table (owned by the backend, locked per chain walk); NULL: guest-physical. */
+    struct iotlb *iotlb;
     struct vring_desc *desc; /* host addresses inside mem */
     struct vring_avail *avail;
     struct vring_used *used;
@@ -94,12 +99,14 @@ struct virtq {
 };
 
 /* Marks [gpa, gpa + len) in the queue's dirty log, if one is set (a device's write to guest
- * memory outside the chains it pushes). */
+ * memory outside the chains it pushes). gpa is guest-physical even with an IOTLB (the balloon's
+ * page numbers are). */
 void virtq_log_write(struct virtq *vq, uint64_t gpa, uint64_t len);
 
 /*
  * Pops the next available chain into elem. Returns 1 popped, 0 ring empty, or -errno for a
- * broken ring (-EFAULT address outside guest memory or wrapping, -ELOOP chain loops or is longer
+ * broken ring (-EFAULT address outside guest memory or wrapping, or with an IOTLB an address it
+ * does not map with the access the descriptor needs, -ELOOP chain loops or is longer
  * than the ring, -EINVAL bad index, a readable descriptor after a writable one, bad indirect
  * table, -E2BIG more than VIRTQ_MAX_SEGS segments or VIRTQ_MAX_ELEM_BYTES bytes, -EPROTO the
  * driver published more than num new entries). After an error every later call returns it too;
@@ -152,6 +159,14 @@ int virtq_kick_drain(struct virtq *vq);
 void virtq_init(struct virtq *vq, uint16_t idx);
 int virtq_map(struct virtq *vq, const struct devmem *mem, uint64_t desc_uva, uint64_t avail_uva,
               uint64_t used_uva);
+/*
+ * The same with ACCESS_PLATFORM: the ring addresses are IOVAs translated through t (desc and
+ * avail readable, used writable), each part contiguous in host memory (and the used ring in
+ * guest-physical memory too: *used_gpa gets its address for the dirty log). From then on the
+ * queue translates descriptors through t. -EFAULT for a part not mapped (or not contiguously).
+ */
+int virtq_map_iotlb(struct virtq *vq, const struct devmem *mem, struct iotlb *t, uint64_t desc,
+                    uint64_t avail, uint64_t used, uint64_t *used_gpa);
 /* Prepares a queue to (re)start: clears the broken state and the interrupt shadow. */
 void virtq_prepare(struct virtq *vq);
 

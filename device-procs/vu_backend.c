@@ -11,15 +11,21 @@
 #include "device-procs/devmem_guard.h"
 #include "device-procs/vu_backend_priv.h"
 
-/* Protocol features the runtime implements for every device. */
-#define BASE_PF                                                                       \
-    ((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
-     (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                            \
-     (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |                                 \
-     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD))
+/* Protocol features the runtime implements for every device. BACKEND_REQ goes with
+ * ACCESS_PLATFORM (a frontend, QEMU too, wants it and REPLY_ACK for an IOMMU); the channel
+ * carries CONFIG_CHANGE_MSG only when CONFIG is negotiated. */
+#define BASE_PF                                                                                 \
+    ((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |           \
+     (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                                      \
+     (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |                                           \
+     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) | \
+     (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ))
 /* Features a device may add on top; anything else in ops is ignored. */
-#define DEVICE_PF \
-    ((1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ))
+#define DEVICE_PF (1ull << VHOST_USER_PROTOCOL_F_CONFIG)
+/* Transport features the runtime handles itself: devices never see them in set_features. */
+#define RUNTIME_F                                                                \
+    ((1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_USER_F_LOG_ALL) | \
+     (1ull << VIRTIO_F_ACCESS_PLATFORM))
 
 struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
 {
@@ -34,20 +40,21 @@ struct vu_backend *vu_backend_new(const struct devproc_ops *ops, void *dev)
     if (!b)
         return NULL;
     b->q = calloc(ops->max_queues, sizeof(*b->q));
-    if (!b->q) {
+    if (!b->q || iotlb_init(&b->iotlb)) {
+        free(b->q);
         free(b);
         return NULL;
     }
     b->ops = ops;
     b->dev = dev;
     b->nqueues = ops->max_queues;
-    /* LOG_ALL: every write into guest memory goes through virtq.c, which logs it. */
-    b->offered =
-        ops->features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_USER_F_LOG_ALL);
+    /* LOG_ALL: every write into guest memory goes through virtq.c, which logs it.
+     * ACCESS_PLATFORM: virtq.c translates every ring and buffer address through the IOTLB;
+     * a frontend that does not ack it sees guest-physical translation as before. */
+    b->offered = ops->features | RUNTIME_F;
     b->offered_pf = BASE_PF | (ops->protocol_features & DEVICE_PF);
     if (!ops->get_config)
-        b->offered_pf &=
-            ~((1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ));
+        b->offered_pf &= ~(1ull << VHOST_USER_PROTOCOL_F_CONFIG);
     /* DEVICE_STATE only for a device that can both save and load. */
     if (ops->save_state && ops->load_state)
         b->offered_pf |= 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE;
@@ -68,6 +75,7 @@ void vu_backend_free(struct vu_backend *b)
     if (!b)
         return;
     vu_backend_disconnect(b);
+    iotlb_destroy(&b->iotlb);
     free(b->q);
     free(b);
 }
@@ -76,6 +84,8 @@ void vu_backend_disconnect(struct vu_backend *b)
 {
     vub_xfer_abort(b);
     vub_ring_teardown(b);
+    /* A new frontend sends its whole table again. */
+    iotlb_clear(&b->iotlb);
     if (b->backend_req_fd >= 0)
         close(b->backend_req_fd);
     b->backend_req_fd = -1;
@@ -126,7 +136,7 @@ static int set_features(struct vu_backend *b, uint64_t f)
         if (b->q[i].running && !only_log)
             return -EBUSY;
     if (b->ops->set_features && !only_log) {
-        r = b->ops->set_features(b->dev, f & ~(1ull << VHOST_USER_F_PROTOCOL_FEATURES) & ~log_all);
+        r = b->ops->set_features(b->dev, f & ~RUNTIME_F);
         if (r)
             return r;
     }
@@ -174,7 +184,7 @@ static int reset_device(struct vu_backend *b)
     vub_xfer_abort(b);
     for (uint16_t i = 0; i < b->nqueues; i++)
         vub_reset_queue(b, i);
-    /* Ownership, protocol features, memory and the backend channel stay. */
+    /* Ownership, protocol features, memory, the IOTLB and the backend channel stay. */
     b->features = 0;
     b->features_set = false;
     for (uint16_t i = 0; i < b->nqueues; i++)
@@ -228,6 +238,8 @@ static int dispatch(struct vu_backend *b, struct vu_msg *m, int *fds, size_t nfd
     case VHOST_USER_SET_DEVICE_STATE_FD:
     case VHOST_USER_CHECK_DEVICE_STATE:
         return vub_state_request(b, m, fds, reply_size);
+    case VHOST_USER_IOTLB_MSG:
+        return vub_iotlb_msg(b, &m->p.iotlb);
     default:
         return vub_ring_request(b, m, fds, nfds, reply_size, reply_fd);
     }

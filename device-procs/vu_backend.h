@@ -10,6 +10,12 @@
  * GET_VRING_BASE) and enabled (SET_VRING_ENABLE, or every ring at once when SET_FEATURES comes
  * without VHOST_USER_F_PROTOCOL_FEATURES). The device runs a queue only while both hold; a
  * disabled but started ring is left untouched and keeps its state.
+ *
+ * Every device offers VIRTIO_F_ACCESS_PLATFORM (with BACKEND_REQ and REPLY_ACK): once acked,
+ * ring and descriptor addresses are IOVAs translated through the table IOTLB_MSG UPDATE and
+ * INVALIDATE fill (device-procs/iotlb.h), acked once in force for every queue thread. A queue
+ * whose ring is not mapped does not start (logged) until an UPDATE maps it; a change touching a
+ * running ring restarts it. The table survives RESET_DEVICE and goes with the connection.
  */
 
 #include <stdint.h>

@@ -8,6 +8,7 @@
 
 #include "device-procs/devmem.h"
 #include "device-procs/inflight.h"
+#include "device-procs/iotlb.h"
 #include "device-procs/vu_backend.h"
 #include "ipc/vhost_user.h"
 
@@ -15,12 +16,15 @@ struct vu_queue {
     struct virtq vq; /* vq.kick_fd and vq.call_fd are owned here */
     int err_fd;      /* owned: SET_VRING_ERR eventfd, -1 if none */
     bool addr_set;
+    /* Frontend user addresses, or IOVAs when ACCESS_PLATFORM is acked. */
     uint64_t desc_uva, avail_uva, used_uva;
     bool log_used;    /* SET_VRING_ADDR carried VHOST_VRING_F_LOG */
     uint64_t log_gpa; /* ... and this guest-physical address of the used ring */
     bool kick_set;    /* SET_VRING_KICK seen since the last stop */
     bool enabled;
     bool running; /* handed to the device with start_queue */
+    /* Its ring failed to map through the IOTLB (logged once until it starts). */
+    bool unmapped;
     struct virtq_inflight inflight;
 };
 
@@ -55,6 +59,10 @@ struct vu_backend {
     uint16_t nqueues;
     struct vu_queue *q; /* owned: nqueues entries */
     struct vub_xfer xfer;
+    /* IOTLB_MSG's table (vu_backend_iotlb.c): consulted only while ACCESS_PLATFORM is acked,
+     * kept across RESET_DEVICE (the IOMMU's mappings are not the device's state), cleared on
+     * disconnect. */
+    struct iotlb iotlb;
 };
 
 static inline bool vub_has_pf(const struct vu_backend *b, unsigned bit)
@@ -71,6 +79,16 @@ void vub_stop_all(struct vu_backend *b);
 int vub_sync_all(struct vu_backend *b);
 /* Forgets queue i's setup (RESET_DEVICE, disconnect): stops it, closes its fds. */
 void vub_reset_queue(struct vu_backend *b, uint16_t i);
+
+/* VIRTIO_F_ACCESS_PLATFORM acked: ring and descriptor addresses are IOVAs. */
+static inline bool vub_iotlb_on(const struct vu_backend *b)
+{
+    return b->features & (1ull << VIRTIO_F_ACCESS_PLATFORM);
+}
+
+/* IOTLB_MSG (vu_backend_iotlb.c): UPDATE and INVALIDATE applied (and in force for every queue
+ * thread) when it returns 0; MISS and ACCESS_FAIL are the backend's to send: -EINVAL. */
+int vub_iotlb_msg(struct vu_backend *b, const struct vu_iotlb_msg *msg);
 
 /* LOG_ALL negotiated with a log mapped: the queues mark what they write. */
 static inline bool vub_logging(const struct vu_backend *b)

@@ -50,9 +50,34 @@ static int attach_inflight(struct vu_backend *b, uint16_t i)
     return r;
 }
 
+/*
+ * Maps queue i's ring into vq. With ACCESS_PLATFORM the addresses are IOVAs: each part must be
+ * mapped by the IOTLB, contiguous in host memory, and the used ring's guest-physical address
+ * (*used_gpa, for the dirty log) comes from the translation rather than from the frontend.
+ */
+static int map_ring(struct vu_backend *b, uint16_t i, struct virtq *vq, uint64_t *used_gpa)
+{
+    struct vu_queue *q = &b->q[i];
+    int r;
+
+    if (!vub_iotlb_on(b))
+        return virtq_map(vq, &b->mem, q->desc_uva, q->avail_uva, q->used_uva);
+    r = virtq_map_iotlb(vq, &b->mem, &b->iotlb, q->desc_uva, q->avail_uva, q->used_uva, used_gpa);
+    if (r && !q->unmapped)
+        fprintf(stderr,
+                "vhost-user: queue %u: ring at IOVA desc 0x%llx avail 0x%llx used 0x%llx (size %u) "
+                "is not mapped by the IOTLB with the access it needs, contiguously in memory: "
+                "the queue cannot start (%s)\n",
+                i, (unsigned long long)q->desc_uva, (unsigned long long)q->avail_uva,
+                (unsigned long long)q->used_uva, vq->num, strerror(-r));
+    q->unmapped = r != 0;
+    return r;
+}
+
 int vub_sync_queue(struct vu_backend *b, uint16_t i)
 {
     struct vu_queue *q = &b->q[i];
+    uint64_t used_gpa;
     int r;
 
     if (!should_run(b, q)) {
@@ -61,14 +86,15 @@ int vub_sync_queue(struct vu_backend *b, uint16_t i)
     }
     if (q->running)
         return 0;
-    r = virtq_map(&q->vq, &b->mem, q->desc_uva, q->avail_uva, q->used_uva);
+    used_gpa = q->log_gpa;
+    r = map_ring(b, i, &q->vq, &used_gpa);
     if (r)
         return r;
     q->vq.event_idx = b->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
     q->vq.log = (struct virtq_log){ .base = vub_logging(b) ? b->log_base : NULL,
                                     .size = b->log_size,
                                     .used = q->log_used,
-                                    .used_gpa = q->log_gpa };
+                                    .used_gpa = used_gpa };
     q->vq.indirect = b->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
     virtq_prepare(&q->vq);
     r = attach_inflight(b, i);
@@ -111,7 +137,7 @@ void vub_reset_queue(struct vu_backend *b, uint16_t i)
     close_fd(&q->vq.call_fd);
     close_fd(&q->err_fd);
     virtq_init(&q->vq, i);
-    q->addr_set = q->kick_set = q->running = false;
+    q->addr_set = q->kick_set = q->running = q->unmapped = false;
     /* Without bit 30 rings are enabled as soon as they exist. */
     q->enabled = b->features_set && !(b->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
 }
@@ -256,16 +282,30 @@ static int set_vring_addr(struct vu_backend *b, const struct vu_vring_addr *a)
 {
     struct vu_queue *q = queue_of(b, a->index);
     struct virtq probe;
+    uint64_t gpa;
+    int r;
 
     if (!q)
         return -ERANGE;
     if (a->flags & ~VHOST_USER_VRING_F_LOG)
         return -EINVAL;
-    /* Check now when memory is known, so the frontend hears about a bad ring early. */
+    /* Check now when memory is known, so the frontend hears about a bad ring early (with
+     * ACCESS_PLATFORM it sends the ring's IOTLB updates before its address). */
     if (b->mem.n && q->vq.num) {
         probe = q->vq;
-        if (virtq_map(&probe, &b->mem, a->desc, a->avail, a->used))
+        if (vub_iotlb_on(b))
+            r = virtq_map_iotlb(&probe, &b->mem, &b->iotlb, a->desc, a->avail, a->used, &gpa);
+        else
+            r = virtq_map(&probe, &b->mem, a->desc, a->avail, a->used);
+        if (r) {
+            if (vub_iotlb_on(b))
+                fprintf(stderr,
+                        "vhost-user: SET_VRING_ADDR %u: IOVA desc 0x%llx avail 0x%llx used 0x%llx "
+                        "not mapped by the IOTLB (contiguously, with the access needed)\n",
+                        a->index, (unsigned long long)a->desc, (unsigned long long)a->avail,
+                        (unsigned long long)a->used);
             return -EFAULT;
+        }
     }
     /* A running ring takes new addresses (the frontend switching its log flag at migration)
      * only stopped and restarted where it was. */

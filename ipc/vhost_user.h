@@ -27,6 +27,12 @@
 /* Virtio feature bits with a vhost-user meaning. */
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #define VHOST_USER_F_LOG_ALL           26
+/* The device sits behind an IOMMU: ring and buffer addresses are I/O virtual addresses,
+ * translated through the IOTLB the frontend fills with IOTLB_MSG (same value as
+ * <linux/virtio_config.h>, whose identical definition may follow). */
+#ifndef VIRTIO_F_ACCESS_PLATFORM
+#define VIRTIO_F_ACCESS_PLATFORM 33
+#endif
 
 /* Protocol feature bits (GET/SET_PROTOCOL_FEATURES). */
 enum {
@@ -121,6 +127,15 @@ enum vu_backend_request {
 #define VHOST_USER_DEVICE_STATE_ERR_MASK        0xffull
 #define VHOST_USER_DEVICE_STATE_NOFD            (1ull << 8)
 
+/* IOTLB_MSG types and permissions (struct vhost_iotlb_msg of <linux/vhost_types.h>). */
+#define VHOST_USER_IOTLB_MISS        1u
+#define VHOST_USER_IOTLB_UPDATE      2u
+#define VHOST_USER_IOTLB_INVALIDATE  3u
+#define VHOST_USER_IOTLB_ACCESS_FAIL 4u
+#define VHOST_USER_ACCESS_RO         1u /* the device may read */
+#define VHOST_USER_ACCESS_WO         2u /* the device may write */
+#define VHOST_USER_ACCESS_RW         3u
+
 /* SET_CONFIG flags. */
 #define VHOST_USER_CONFIG_WRITABLE  0u
 #define VHOST_USER_CONFIG_MIGRATION 1u
@@ -191,8 +206,21 @@ struct vu_device_state {
     uint32_t phase;     /* VHOST_USER_TRANSFER_STATE_PHASE_STOPPED */
 };
 
+/* IOTLB_MSG: [iova, iova + size) maps the frontend user address uaddr with perm. 32 bytes on
+ * the wire (QEMU sends the padded struct); exactly that is accepted. */
+struct vu_iotlb_msg {
+    uint64_t iova;
+    uint64_t size;
+    uint64_t uaddr;
+    uint8_t perm; /* VHOST_USER_ACCESS_* */
+    uint8_t type; /* VHOST_USER_IOTLB_* */
+    uint8_t padding[6];
+};
+_Static_assert(sizeof(struct vu_iotlb_msg) == 32, "IOTLB message size");
+
 union vu_payload {
     uint64_t u64;
+    struct vu_iotlb_msg iotlb;
     struct vu_device_state dstate;
     struct vu_vring_state state;
     struct vu_vring_addr addr;

@@ -190,6 +190,7 @@ int vu_fe_negotiate(struct vu_frontend *fe, uint64_t want_pf, uint64_t *offered)
     r = vu_fe_get_features(fe, &f);
     if (r)
         return r;
+    fe->backend_features = f;
     if (f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
         r = vu_fe_get_protocol_features(fe, &pf);
         if (!r)
@@ -203,7 +204,8 @@ int vu_fe_negotiate(struct vu_frontend *fe, uint64_t want_pf, uint64_t *offered)
     if (!r && (fe->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)))
         r = setup_backend_req(fe);
     if (!r && offered)
-        *offered = f & ~(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+        *offered =
+            f & ~((1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_ACCESS_PLATFORM));
     return r;
 }
 
@@ -566,6 +568,44 @@ int vu_fe_set_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t 
     m.p.inflight.num_queues = num_queues;
     m.p.inflight.queue_size = queue_size;
     return request(fe, &m, &fd, 1);
+}
+
+bool vu_fe_has_access_platform(const struct vu_frontend *fe)
+{
+    const uint64_t pf =
+        (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ);
+
+    return (fe->backend_features & (1ull << VIRTIO_F_ACCESS_PLATFORM)) &&
+           (fe->protocol_features & pf) == pf;
+}
+
+static int iotlb_msg(struct vu_frontend *fe, uint8_t type, uint64_t iova, uint64_t size,
+                     uint64_t uaddr, uint8_t perm)
+{
+    struct vu_msg m;
+
+    /* Without an ack the guest could use (or reuse) a range before the backend knows. */
+    if (!fe->reply_ack)
+        return -ENOTSUP;
+    vu_msg_init(&m, VHOST_USER_IOTLB_MSG, 0, sizeof(m.p.iotlb));
+    memset(&m.p.iotlb, 0, sizeof(m.p.iotlb));
+    m.p.iotlb.iova = iova;
+    m.p.iotlb.size = size;
+    m.p.iotlb.uaddr = uaddr;
+    m.p.iotlb.perm = perm;
+    m.p.iotlb.type = type;
+    return request(fe, &m, NULL, 0);
+}
+
+int vu_fe_iotlb_update(struct vu_frontend *fe, uint64_t iova, uint64_t size, uint64_t uaddr,
+                       uint8_t perm)
+{
+    return iotlb_msg(fe, VHOST_USER_IOTLB_UPDATE, iova, size, uaddr, perm);
+}
+
+int vu_fe_iotlb_invalidate(struct vu_frontend *fe, uint64_t iova, uint64_t size)
+{
+    return iotlb_msg(fe, VHOST_USER_IOTLB_INVALIDATE, iova, size, 0, 0);
 }
 
 int vu_fe_handle_backend_req(struct vu_frontend *fe)

@@ -33,6 +33,8 @@ struct vu_frontend {
      * later call sends only the difference; memory survives RESET_DEVICE. */
     struct vu_mem_region held[VU_FE_MAX_MEM];
     unsigned nheld;
+    /* GET_FEATURES as the backend answered it in vu_fe_negotiate (bits 30 and 33 included). */
+    uint64_t backend_features;
 };
 
 /* One guest memory region and the fd that backs it (owned by the caller). */
@@ -74,7 +76,10 @@ int vu_fe_set_owner(struct vu_frontend *fe);
  * is offered, SET_OWNER, and BACKEND_REQ channel setup if negotiated. Virtio features are not
  * set here (the guest driver chooses them): call vu_fe_set_features with the driver's choice;
  * bit 30 is added back automatically when the backend offered it. *offered gets the backend's
- * virtio features with bit 30 masked, as a guest must see them. 0 or -errno.
+ * virtio features with bit 30 masked, as a guest must see them, and VIRTIO_F_ACCESS_PLATFORM
+ * masked too: acking it commits the frontend to filling the backend's IOTLB (vu_fe_iotlb_*),
+ * so a frontend asks for it explicitly (vu_fe_has_access_platform, then set_features with the
+ * bit) and every other one keeps guest-physical translation. 0 or -errno.
  */
 int vu_fe_negotiate(struct vu_frontend *fe, uint64_t want_pf, uint64_t *offered);
 
@@ -138,6 +143,26 @@ int vu_fe_set_inflight_fd(struct vu_frontend *fe, uint16_t num_queues, uint16_t 
 bool vu_fe_has_device_state(const struct vu_frontend *fe);
 int vu_fe_save_state(struct vu_frontend *fe, uint8_t **buf, size_t *len, size_t max);
 int vu_fe_load_state(struct vu_frontend *fe, const uint8_t *buf, size_t len);
+
+/*
+ * IOMMU support (the vhost-user spec's IOTLB, push model). vu_fe_has_access_platform: after
+ * vu_fe_negotiate, the backend offered VIRTIO_F_ACCESS_PLATFORM and REPLY_ACK and BACKEND_REQ
+ * were negotiated (QEMU requires the same two). With the bit acked (vu_fe_set_features),
+ * every ring and buffer address is an IOVA: send an UPDATE for each mapping before the guest
+ * may use it (the rings' before SET_VRING_ADDR) and an INVALIDATE for each unmap; a new
+ * connection (reconnect, respawn) starts with an empty table, so replay it before the rings.
+ * The backend keeps the table across RESET_DEVICE. Ring addresses in SET_VRING_ADDR are IOVAs
+ * too; for the dirty log the backend finds the used ring's guest-physical address through the
+ * table itself (the log field is not used then). vu_fe_iotlb_update maps [iova, iova + size)
+ * to the frontend user address uaddr (inside the memory table) with perm VHOST_USER_ACCESS_RO,
+ * _WO or _RW; vu_fe_iotlb_invalidate unmaps a range. Each waits for the backend's ack, which it
+ * sends once the change is in force for every queue: 0, -ENOTSUP without REPLY_ACK, -EIO
+ * refused (bad range, table full), or -errno from the connection.
+ */
+bool vu_fe_has_access_platform(const struct vu_frontend *fe);
+int vu_fe_iotlb_update(struct vu_frontend *fe, uint64_t iova, uint64_t size, uint64_t uaddr,
+                       uint8_t perm);
+int vu_fe_iotlb_invalidate(struct vu_frontend *fe, uint64_t iova, uint64_t size);
 
 /*
  * Handles one message from the backend channel (call when backend_req_fd is readable):
