@@ -34,7 +34,7 @@ static const struct optparse_key disk_keys[] = {
     DISK_S("path", OPTPARSE_STR, d.path),
     DISK_S("readonly", OPTPARSE_TOGGLE, d.readonly),
     DISK_S("direct", OPTPARSE_TOGGLE, d.direct),
-    DISK_KEY("iommu", OPTPARSE_TOGGLE, d.iommu, false, "off", NULL), /* no virtio-iommu */
+    DISK_S("iommu", OPTPARSE_TOGGLE, d.iommu),
     DISK_S("queue_size", OPTPARSE_U16, d.queue_size),
     DISK_S("num_queues", OPTPARSE_U16, d.num_queues),
     DISK_S("vhost_user", OPTPARSE_TOGGLE, d.vhost_user),

@@ -116,7 +116,7 @@ static const struct optparse_key net_keys[] = {
     NET_S("offload_ufo", OPTPARSE_TOGGLE, offload_ufo),
     NET_S("offload_csum", OPTPARSE_TOGGLE, offload_csum),
     NET_S("mtu", OPTPARSE_U16, mtu),
-    NET_KEY("iommu", OPTPARSE_TOGGLE, iommu, false, "off", NULL),
+    NET_S("iommu", OPTPARSE_TOGGLE, iommu),
     NET_S("queue_size", OPTPARSE_U16, queue_size),
     NET_S("num_queues", OPTPARSE_U16, num_queues),
     NET_S("vhost_user", OPTPARSE_TOGGLE, vhost_user),

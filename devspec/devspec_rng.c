@@ -1,5 +1,5 @@
 /* --rng: the key table and checks (Cloud Hypervisor v51.0 semantics: src defaults to
- * /dev/urandom, iommu is known and refused when on, as for every device without virtio-iommu). */
+ * /dev/urandom; iommu=on puts the device behind the virtio-iommu). */
 #include "devspec.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 static const struct optparse_key rng_keys[] = {
     RNG_KEY("src", OPTPARSE_STR, src, true, NULL),
-    RNG_KEY("iommu", OPTPARSE_TOGGLE, iommu, false, "off"), /* no virtio-iommu */
+    RNG_KEY("iommu", OPTPARSE_TOGGLE, iommu, true, NULL),
 };
 
 static const struct optparse_spec rng_spec = {

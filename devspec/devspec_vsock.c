@@ -15,7 +15,7 @@
 static const struct optparse_key vsock_keys[] = {
     VSOCK_KEY("socket", OPTPARSE_STR, socket, true, NULL),
     VSOCK_KEY("cid", OPTPARSE_U32, cid, true, NULL),
-    VSOCK_KEY("iommu", OPTPARSE_TOGGLE, iommu, false, "off"),
+    VSOCK_KEY("iommu", OPTPARSE_TOGGLE, iommu, true, NULL),
     VSOCK_KEY("id", OPTPARSE_STR, id, true, NULL),
     VSOCK_KEY("pci_segment", OPTPARSE_U16, pci_segment, true, "0"),
 };

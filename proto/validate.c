@@ -292,6 +292,16 @@ int pb_validate_core_config(const Cellvm__CoreConfig *m, size_t nfds, const char
         return pb_fail(why, "core_config.attach_count");
     if (m->num_pci_segments > PB_MAX_PCI_SEGMENTS)
         return pb_fail(why, "core_config.num_pci_segments");
+    /* IOMMU segments: existing segments other than 0, only with the IOMMU; a width of 12..64 */
+    if (m->n_iommu_segments > PB_MAX_PCI_SEGMENTS || (m->n_iommu_segments && !m->iommu))
+        return pb_fail(why, "core_config.iommu_segments");
+    for (size_t i = 0; i < m->n_iommu_segments; i++)
+        if (m->iommu_segments[i] == 0 ||
+            m->iommu_segments[i] >= (m->num_pci_segments ? m->num_pci_segments : 1))
+            return pb_fail(why, "core_config.iommu_segments");
+    if (m->iommu ? m->iommu_address_width < 12 || m->iommu_address_width > 64
+                 : m->iommu_address_width != 0)
+        return pb_fail(why, "core_config.iommu_address_width");
     r = validate_smbios(m->smbios, why);
     if (r)
         return r;
@@ -347,7 +357,7 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
         return pb_fail(why, "attach_device.id");
     if (m->vfio_user) {
         /* a vfio-user function: no virtio fields, never external; reconnect: a new vfiod */
-        if (m->virtio_id || m->num_queues || m->queue_size || m->external ||
+        if (m->virtio_id || m->num_queues || m->queue_size || m->external || m->iommu ||
             (m->fs_tag && *m->fs_tag))
             return pb_fail(why, "attach_device.vfio_user");
         if (m->pci_segment >= PB_MAX_PCI_SEGMENTS)
@@ -361,6 +371,9 @@ int pb_validate_attach_device(const Cellvm__AttachDevice *m, size_t nfds, const 
     if (m->virtio_id == 26 ? !m->external || !pb_text_ok(m->fs_tag, 36, false, false)
                            : m->fs_tag && *m->fs_tag)
         return pb_fail(why, "attach_device.fs_tag");
+    /* behind the IOMMU: never a backend someone else runs (Cloud Hypervisor's rule too) */
+    if (m->iommu && m->external)
+        return pb_fail(why, "attach_device.iommu");
     if (m->num_queues == 0 || m->num_queues > PB_MAX_DEVICE_QUEUES)
         return pb_fail(why, "attach_device.num_queues");
     if (m->queue_size < 2 || m->queue_size > 32768 || (m->queue_size & (m->queue_size - 1)))

@@ -6,6 +6,7 @@
 #include "core/acpi/acpi_buf.h"
 #include "core/acpi/acpi_tables.h"
 #include "core/acpi/numa.h"
+#include "core/acpi/viot.h"
 #include "core/platform.h"
 
 /*
@@ -21,6 +22,16 @@
 #define XSDT_REVISION                 1
 #define MADT_APIC_ID_X2APIC_BROADCAST 0xffffffffu
 
+static void viot_build(struct acpi_buf *b, const struct acpi_table_ctx *ctx)
+{
+    acpi_viot_build(b, ctx->p->viot);
+}
+
+static bool viot_present(const struct acpi_table_ctx *ctx)
+{
+    return ctx->p->viot != NULL;
+}
+
 /* One row per table the XSDT may list; present NULL means always. */
 static const struct {
     void (*build)(struct acpi_buf *, const struct acpi_table_ctx *);
@@ -31,6 +42,7 @@ static const struct {
     { acpi_srat_build, acpi_numa_present },
     { acpi_slit_build, acpi_numa_present },
     { acpi_mcfg_build, acpi_pci_present },
+    { viot_build, viot_present },
 };
 
 #define XSDT_MAX_ENTRIES (sizeof(xsdt_tables) / sizeof(xsdt_tables[0]))

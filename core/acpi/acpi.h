@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct viot_params;
+
 /*
  * ACPI tables for the hardware-reduced x86_64 platform of platform.h: RSDP, XSDT, FADT, DSDT
  * (COM1, RTC, GED with the power button, _S5_, PCI host bridges and hotplug, CPU and memory
@@ -70,6 +72,9 @@ struct acpi_params {
      */
     uint32_t mem_hotplug_slots; /* 0..MEM_HOTPLUG_MAX_SLOTS */
     uint64_t hotplug_mem_base, hotplug_mem_size;
+    /* The virtio-iommu and the endpoints behind it (core/acpi/viot.h): a VIOT table; NULL for
+     * none. */
+    const struct viot_params *viot;
 };
 
 /* Processor devices are named \_SB.Cxxx (three hex digits). */

@@ -239,7 +239,7 @@ static const struct cli_option options[] = {
       "size=,deflate_on_oom=on|off,free_page_reporting=on|off (its own cellvm-balloond)" },
     { "cmdline", ARG_ONE, GRP_VM, true, h_cmdline, "Kernel command line" },
     { "console", ARG_ONE, GRP_VM, true, h_console,
-      "virtio-console (its own cellvm-consoled): off|null|pty|tty|file=<path>,iommu=off "
+      "virtio-console (its own cellvm-consoled): off|null|pty|tty|file=<path>,iommu=on|off "
       "(default tty)" },
     { "cpus", ARG_ONE, GRP_VM, true, h_cpus,
       "boot=,max=,topology=T:C:D:P,max_phys_bits=,affinity= (boot=1)" },
@@ -250,8 +250,8 @@ static const struct cli_option options[] = {
     { "device", ARG_MANY, GRP_VM, true, h_device,
       "VFIO passthrough: path=/sys/bus/pci/devices/<BDF>,id= (its own cellvm-vfiod)" },
     { "disk", ARG_MANY, GRP_VM, true, h_disk,
-      "path=,readonly=,direct=,num_queues=,queue_size=,id=,serial=,bw_size=,bw_refill_time=,"
-      "ops_size=,ops_refill_time=,rate_limit_group=,..." },
+      "path=,readonly=,direct=,iommu=,num_queues=,queue_size=,id=,serial=,pci_segment=,bw_size=,"
+      "bw_refill_time=,ops_size=,ops_refill_time=,rate_limit_group=,..." },
     { "event-monitor", ARG_ONE, GRP_OTHER, true, h_event_monitor,
       "Event log: path=<path> or fd=<fd>" },
     { "firmware", ARG_ONE, GRP_PAYLOAD, false, h_firmware, "Firmware image" },
@@ -276,14 +276,15 @@ static const struct cli_option options[] = {
       "id=,size=,file=,shared=,hugepages=,hugepage_size=,host_numa_node=,hotplug_size=,"
       "hotplugged_size=,..." },
     { "net", ARG_MANY, GRP_VM, true, h_net,
-      "tap=,ip=,mask=,mac=,fd=,num_queues=,queue_size=,mtu=,id=,bw_size=,bw_refill_time=,"
-      "ops_size=,ops_refill_time=,..." },
+      "tap=,ip=,mask=,mac=,fd=,iommu=,num_queues=,queue_size=,mtu=,id=,pci_segment=,bw_size=,"
+      "bw_refill_time=,ops_size=,ops_refill_time=,..." },
     { "numa", ARG_MANY, GRP_VM, true, h_numa,
       "guest_numa_id=,cpus=,distances=,memory_zones=,pci_segments=,device_id=" },
     { "pci-segment", ARG_MANY, GRP_VM, false, NULL, "PCI segment apertures" },
     { "platform", ARG_ONE, GRP_VM, true, h_platform,
-      "num_pci_segments=<1..96> (1),serial_number=,uuid=,oem_strings=[..] (SMBIOS); "
-      "no iommu_segments, tdx, sev_snp yet" },
+      "num_pci_segments=<1..96> (1),iommu_segments=[..] (behind the virtio-iommu),"
+      "iommu_address_width=<bits> (64),serial_number=,uuid=,oem_strings=[..] (SMBIOS); no tdx, "
+      "sev_snp" },
     { "pmem", ARG_MANY, GRP_VM, true, h_pmem,
       "virtio-pmem: file=,size=,discard_writes=on|off,id=,pci_segment= (no iommu=on)" },
     { "pvmemcontrol", ARG_NONE, GRP_VM, false, NULL, "pvmemcontrol device" },
@@ -295,7 +296,7 @@ static const struct cli_option options[] = {
       "source_url=file:///<dir>[,prefault=on|off][,net_fds=[<net id>@[<fd>,...],...]]: restore "
       "the VM of a snapshot (paused); net_fds: inherited TAP fds for those nets" },
     { "rng", ARG_ONE, GRP_VM, true, h_rng,
-      "virtio-rng (its own cellvm-rngd): src=<path> (/dev/urandom),iommu=off" },
+      "virtio-rng (its own cellvm-rngd): src=<path> (/dev/urandom),iommu=on|off" },
     { "seccomp", ARG_ONE, GRP_OTHER, true, h_seccomp, "true|false|log (default true)" },
     { "serial", ARG_ONE, GRP_VM, true, h_serial,
       "off|null|pty|tty|file=<path>|socket=<path> (default null, see below)" },
@@ -516,6 +517,7 @@ static void config_defaults(struct cli_config *cfg)
     cfg->api_socket.fd = -1;
     cfg->event_monitor.fd = -1;
     cfg->platform.num_pci_segments = 1;
+    cfg->platform.iommu_address_width = 64;
 }
 
 int cli_parse(int argc, char *const argv[], struct cli_config *cfg, char *err, size_t errlen)

@@ -142,10 +142,14 @@ struct cli_numa {
 struct cli_platform {
     bool present;              /* --platform given (vm.info then shows it) */
     uint32_t num_pci_segments; /* 1..CLI_MAX_PCI_SEGMENTS (1); segments 0..n-1 exist */
-    char *serial_number;       /* owned; NULL: not given */
-    char *uuid;                /* owned, as given (vm.info shows it so); NULL: not given */
-    uint8_t uuid_bytes[16];    /* uuid parsed, RFC 4122 order (as the text reads) */
-    char **oem_strings;        /* owned, noem_strings entries each owned */
+    /* iommu_segments: every device on these segments sits behind the virtio-iommu (owned) */
+    uint32_t *iommu_segments;
+    size_t niommu_segments;
+    uint8_t iommu_address_width; /* 1..64 (64): the virtio-iommu's input range */
+    char *serial_number;         /* owned; NULL: not given */
+    char *uuid;                  /* owned, as given (vm.info shows it so); NULL: not given */
+    uint8_t uuid_bytes[16];      /* uuid parsed, RFC 4122 order (as the text reads) */
+    char **oem_strings;          /* owned, noem_strings entries each owned */
     size_t noem_strings;
 };
 

@@ -34,7 +34,7 @@ static const struct optparse_key console_keys[] = {
     CON_KEY("tty", OPTPARSE_FLAG, tty, true, NULL),
     CON_KEY("null", OPTPARSE_FLAG, null, true, NULL),
     CON_KEY("file", OPTPARSE_STR, file, true, NULL),
-    CON_KEY("iommu", OPTPARSE_TOGGLE, iommu, false, "off"), /* no virtio-iommu */
+    CON_KEY("iommu", OPTPARSE_TOGGLE, iommu, true, NULL),
     CON_KEY("socket", OPTPARSE_STR, socket, true, NULL),
 };
 

@@ -45,8 +45,8 @@ static int conv_strings(const char *value, void *dst, char *why, size_t whylen)
 
 static const struct optparse_key platform_keys[] = {
     PLATFORM_KEY("num_pci_segments", OPTPARSE_U16, num_pci_segments, true, NULL, NULL),
-    PLATFORM_KEY("iommu_segments", OPTPARSE_CUSTOM, iommu_segments, false, NULL, conv_segments),
-    PLATFORM_KEY("iommu_address_width", OPTPARSE_U8, iommu_address_width, false, "64", NULL),
+    PLATFORM_KEY("iommu_segments", OPTPARSE_CUSTOM, iommu_segments, true, NULL, conv_segments),
+    PLATFORM_KEY("iommu_address_width", OPTPARSE_U8, iommu_address_width, true, "64", NULL),
     PLATFORM_KEY("serial_number", OPTPARSE_STR, serial_number, true, NULL, NULL),
     PLATFORM_KEY("uuid", OPTPARSE_STR, uuid, true, NULL, NULL),
     PLATFORM_KEY("oem_strings", OPTPARSE_CUSTOM, oem_strings, true, NULL, conv_strings),
@@ -155,6 +155,38 @@ static int smbios_string_ok(const char *key, const char *s, char *err, size_t er
     return 0;
 }
 
+/* Cloud Hypervisor's checks: every IOMMU segment exists, the width is at most 64 bits. cellvm
+ * also refuses a width below 12 bits, which leaves no room for one 4 KiB page, and segment 0,
+ * where the virtio-iommu itself and the devices the core serves (watchdog, pmem, virtio-mem)
+ * sit: a device on segment 0 goes behind the IOMMU with its own iommu=on. */
+static int check_iommu(const struct platform_raw *raw, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < raw->iommu_segments.n; i++) {
+        if (raw->iommu_segments.v[i] == 0) {
+            cli_err(err, errlen,
+                    "--platform: invalid value for 'iommu_segments': segment 0 holds the "
+                    "virtio-iommu itself and cannot be an IOMMU segment (use iommu=on on the "
+                    "devices of segment 0)");
+            return -EINVAL;
+        }
+        if (raw->iommu_segments.v[i] >= raw->num_pci_segments) {
+            cli_err(err, errlen,
+                    "--platform: invalid value for 'iommu_segments': Invalid PCI segment id: %u "
+                    "(num_pci_segments=%u)",
+                    raw->iommu_segments.v[i], raw->num_pci_segments);
+            return -EINVAL;
+        }
+    }
+    if (raw->iommu_address_width > 64 || raw->iommu_address_width < 12) {
+        cli_err(err, errlen,
+                "--platform: invalid value for 'iommu_address_width': IOMMU address width in bits "
+                "(%u) should be between 12 and 64",
+                raw->iommu_address_width);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_smbios(struct platform_raw *raw, uint8_t uuid[16], char *err, size_t errlen)
 {
     char why[CLI_ERR_LEN / 2], shown[OPTPARSE_MAX_SHOWN + 8];
@@ -202,6 +234,9 @@ void cli_platform_free(struct cli_platform *p)
     for (size_t i = 0; i < p->noem_strings; i++)
         free(p->oem_strings[i]);
     free(p->oem_strings);
+    free(p->iommu_segments);
+    p->iommu_segments = NULL;
+    p->niommu_segments = 0;
     p->serial_number = p->uuid = NULL;
     p->oem_strings = NULL;
     p->noem_strings = 0;
@@ -226,6 +261,8 @@ int cli_platform_parse(const char *value, struct cli_platform *p, char *err, siz
         r = -EINVAL;
     }
     if (!r)
+        r = check_iommu(&raw, err, errlen);
+    if (!r)
         r = check_smbios(&raw, uuid, err, errlen);
     if (!r) {
         cli_platform_free(p);
@@ -234,6 +271,11 @@ int cli_platform_parse(const char *value, struct cli_platform *p, char *err, siz
         p->serial_number = raw.serial_number;
         p->uuid = raw.uuid;
         memcpy(p->uuid_bytes, uuid, sizeof(uuid));
+        p->iommu_segments = raw.iommu_segments.v;
+        p->niommu_segments = raw.iommu_segments.n;
+        p->iommu_address_width = raw.iommu_address_width;
+        raw.iommu_segments.v = NULL;
+        raw.iommu_segments.n = 0;
         p->oem_strings = raw.oem_strings.v;
         p->noem_strings = raw.oem_strings.n;
         raw.serial_number = raw.uuid = NULL;

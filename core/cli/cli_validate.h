@@ -22,4 +22,11 @@ int cli_check_balloon(const struct cli_config *cfg, uint64_t size, char *err, si
 /* The configuration's PCI segments: --platform num_pci_segments (1 when not given). */
 uint32_t cli_num_pci_segments(const struct cli_config *cfg);
 
+/* seg is one of --platform iommu_segments: its devices sit behind the virtio-iommu. */
+bool cli_iommu_segment(const struct cli_config *cfg, uint32_t seg);
+
+/* The VM has a virtio-iommu: a device asks for it (iommu=on) or --platform has IOMMU segments
+ * (Cloud Hypervisor's VmConfig.iommu, as vm.info reports it). */
+bool cli_vm_iommu(const struct cli_config *cfg);
+
 #endif

@@ -262,6 +262,22 @@ static int numa_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiNumaConf
     return push_group(a, "--numa", b, err, errlen);
 }
 
+/* Some device sits behind the virtio-iommu: VmConfig.iommu then only says what the devices say
+ * (Cloud Hypervisor derives it from them too). */
+static bool wants_iommu(const Cellvm__ApiVmConfig *c)
+{
+    bool any = (c->platform && c->platform->n_iommu_segments) ||
+               (c->vsock && c->vsock->has_iommu && c->vsock->iommu) ||
+               (c->rng && c->rng->has_iommu && c->rng->iommu) ||
+               (c->console && c->console->has_iommu && c->console->iommu);
+
+    for (size_t i = 0; !any && i < c->n_disks; i++)
+        any = c->disks[i]->has_iommu && c->disks[i]->iommu;
+    for (size_t i = 0; !any && i < c->n_net; i++)
+        any = c->net[i]->has_iommu && c->net[i]->iommu;
+    return any;
+}
+
 /* The keys cellvm refuses (all but num_pci_segments) go on too, so --platform names them. */
 static int platform_argv(struct api_argv *a, struct sb *b, const Cellvm__ApiPlatformConfig *p,
                          char *err, size_t errlen)
@@ -324,8 +340,14 @@ int api_cfg_to_argv(const Cellvm__ApiVmConfig *c, struct api_argv *out, char *er
         snprintf(err, errlen, "VmConfig.payload: a kernel or firmware is required");
         return -EINVAL;
     }
-    if ((c->has_iommu && c->iommu) || (c->has_pvpanic && c->pvpanic))
-        return refuse(err, errlen, c->iommu ? "iommu" : "pvpanic");
+    if (c->has_pvpanic && c->pvpanic)
+        return refuse(err, errlen, "pvpanic");
+    if (c->has_iommu && c->iommu && !wants_iommu(c)) {
+        snprintf(err, errlen,
+                 "VmConfig.iommu: known but not supported yet without a device behind the IOMMU "
+                 "(set iommu on a device, or platform.iommu_segments)");
+        return -EINVAL;
+    }
     r = payload_argv(out, c->payload, err, errlen);
     if (!r && c->has_watchdog && c->watchdog)
         r = push(out, "--watchdog", err, errlen);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/cli/cli_devices.h"
+#include "core/cli/cli_validate.h"
 #include "core/controller/api_cfg_rl.h"
 #include "devspec/optparse.h"
 
@@ -50,6 +51,13 @@ static Cellvm__ApiPlatformConfig *platform_of(const struct cli_platform *p, bool
     if (!m)
         return NULL;
     SET(m, num_pci_segments, p->num_pci_segments);
+    if (p->niommu_segments) {
+        m->iommu_segments = calloc(p->niommu_segments, sizeof(*m->iommu_segments));
+        *oom = *oom || !m->iommu_segments;
+        for (size_t i = 0; m->iommu_segments && i < p->niommu_segments; i++)
+            m->iommu_segments[m->n_iommu_segments++] = p->iommu_segments[i];
+    }
+    SET(m, iommu_address_width, p->iommu_address_width);
     m->serial_number = dup_or_null(p->serial_number, oom);
     m->uuid = dup_or_null(p->uuid, oom);
     if (p->noem_strings) {
@@ -444,7 +452,7 @@ Cellvm__ApiVmConfig *api_cfg_from_cli(const struct cli_config *cfg)
         }
         oom = oom || !m->landlock_rules;
     }
-    SET(m, iommu, false);
+    SET(m, iommu, cli_vm_iommu(cfg));
     SET(m, watchdog, cfg->watchdog);
     SET(m, pvpanic, false);
     if (oom) {

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/cli/cli_validate.h"
 #include "core/controller/migration.h"
 
 static void add_fd(struct core_msg *m, Cellvm__CoreFd role, int fd)
@@ -240,6 +241,12 @@ void core_msg_build(struct controller *ctl, struct core_msg *m)
     fill_smbios(&c->platform, m);
     fill_pmem(ctl, m);
     m->cfg.watchdog = c->watchdog;
+    m->cfg.iommu = cli_vm_iommu(c);
+    if (m->cfg.iommu) { /* borrowed from the configuration, which outlives the message */
+        m->cfg.iommu_segments = c->platform.iommu_segments;
+        m->cfg.n_iommu_segments = c->platform.niommu_segments;
+        m->cfg.iommu_address_width = c->platform.iommu_address_width;
+    }
     m->env.body_case = CELLVM__ENVELOPE__BODY_CORE_CONFIG;
     m->env.core_config = &m->cfg;
 }

@@ -308,6 +308,7 @@ static int send_attach(struct sv_child *core, struct device *dv, int fd, bool re
     ad.vfio_user = dv->vfio_user;
     ad.hotplug = hotplug;
     ad.fs_tag = dv->fs_tag;
+    ad.iommu = dv->iommu;
     env.body_case = CELLVM__ENVELOPE__BODY_ATTACH_DEVICE;
     env.attach_device = &ad;
     return sv_send(core, &env, &fd, 1);

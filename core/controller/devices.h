@@ -56,6 +56,7 @@ struct device {
     int dev_sock;  /* backend end; owned until the child is spawned */
     uint32_t virtio_id, num_queues, queue_size, pci_segment;
     bool external;
+    bool iommu;      /* iommu=on: behind the virtio-iommu */
     char fs_tag[37]; /* --fs rows: the mount tag the core puts in the device's config */
     /* --device rows (VFIO): the core gets a vfio-user connection, vfiod the container and
      * group fds as data_fds (closed here once sent: vfiod is not respawned), and the IOMMU

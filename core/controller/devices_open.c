@@ -229,6 +229,7 @@ static int open_disk(struct devices *d, struct device *dv, const struct cli_conf
 
     device_base(dv, &kind_disk, c->id, "_disk", index, c->num_queues, c->queue_size,
                 c->pci_segment);
+    dv->iommu = c->iommu;
     if (c->vhost_user)
         return device_external(dv, "--disk", c->socket, err, errlen);
     fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -347,6 +348,7 @@ static int open_net(struct device *dv, const struct cli_net *c, size_t index, ch
     int sv[2], r;
 
     device_base(dv, &kind_net, c->id, "_net", index, c->num_queues, c->queue_size, c->pci_segment);
+    dv->iommu = c->iommu;
     if (c->vhost_user)
         return device_external(dv, "--net", c->socket, err, errlen);
     if (!pairs || c->num_queues % 2 || pairs > PB_MAX_DEVICE_FDS)
@@ -432,6 +434,7 @@ static int open_vsock(struct device *dv, const struct cli_vsock *c, char *err, s
     dv->num_queues = 2; /* rx and tx; the core adds and keeps the event queue */
     dv->queue_size = 256;
     dv->pci_segment = c->pci_segment;
+    dv->iommu = c->iommu;
     snprintf(num, sizeof(num), "%u", (unsigned)c->cid);
     r = spec_add(dv, "cid", num);
     if (!r)
@@ -522,6 +525,7 @@ static int open_rng(struct device *dv, const struct cli_rng *c, char *err, size_
     int sv[2], fd, r;
 
     device_base(dv, &kind_rng, "__rng", NULL, 0, 1, 256, 0);
+    dv->iommu = c->iommu;
     fd = open(c->src, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return devices_fail(err, errlen, -errno, "--rng: cannot open source '%s': %s", c->src,
@@ -589,6 +593,7 @@ static int open_console(struct devices *d, struct device *dv, const struct cli_c
     int sv[2];
 
     device_base(dv, &kind_console, "__console", NULL, 0, 2, 256, 0);
+    dv->iommu = cfg->console.iommu;
     if (!h || h->out_fd < 0)
         return devices_fail(err, errlen, -EBADF, "--console: its host side is not open");
     if (console_host_spec(h, &cfg->console, dv->spec, sizeof(dv->spec)))

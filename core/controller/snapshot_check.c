@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/cli/cli_validate.h"
+
 static const char *id_or(const char *id, const char *dflt)
 {
     return id ? id : dflt;
@@ -47,6 +49,12 @@ const char *snapshot_cfg_refusal(const struct cli_config *cfg, uint64_t mem_adde
                  "cannot %s a VM with a virtio-pmem device ('%s') yet: its content is its file, "
                  "which the migration does not send (vm.snapshot and vm.restore carry the device)",
                  verb, id_or(cfg->pmem[0].id, "_pmem0"));
+    /* The IOMMU's domains and the backends' IOTLBs are not in state.json yet. */
+    else if (cli_vm_iommu(cfg))
+        snprintf(buf, len,
+                 "cannot %s a VM with a virtio-iommu yet (iommu=on or --platform "
+                 "iommu_segments): its domains and mappings are not saved",
+                 verb);
     else if ((p = pmem_tmp(cfg)))
         snprintf(buf, len,
                  "cannot %s a VM whose virtio-pmem device ('%s') has a directory as file= ('%s'): "

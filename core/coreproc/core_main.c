@@ -184,6 +184,10 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.pci_segments = cfg->num_pci_segments;
     p.restore = cfg->restore; /* validated: then both snapshot fds are there */
     p.watchdog = cfg->watchdog;
+    p.iommu = cfg->iommu; /* validated: segments exist and are not 0, the width is 12..64 */
+    p.iommu_segments = cfg->iommu_segments;
+    p.niommu_segments = (uint32_t)cfg->n_iommu_segments;
+    p.iommu_address_width = (uint8_t)cfg->iommu_address_width;
     p.guest_reset = send_guest_reset;
     p.guest_reset_arg = c;
     p.migrate = cfg->migrate; /* validated: then the socket is there */
@@ -259,6 +263,7 @@ static int receive_devices(struct core *c, uint32_t count)
             .external = a->external,
             .pci_segment = (uint16_t)a->pci_segment,
             .fs_tag = a->virtio_id == 26 ? a->fs_tag : NULL,
+            .iommu = a->iommu,
         };
         c->nvirtio++;
     }
@@ -360,6 +365,7 @@ static void hot_add(struct core *c, const Cellvm__AttachDevice *a, int fd)
         .external = a->external,
         .pci_segment = (uint16_t)a->pci_segment,
         .fs_tag = a->virtio_id == 26 ? a->fs_tag : NULL,
+        .iommu = a->iommu,
     };
     struct vfio_pci_params fp = { .id = a->id,
                                   .sock = fd,

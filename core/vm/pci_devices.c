@@ -58,7 +58,9 @@ int pci_devices_init(struct pci_devices *pd, const struct pci_devices_params *p,
                                  .fatal = p->fatal,
                                  .fatal_arg = p->fatal_arg,
                                  .lost = p->lost,
-                                 .lost_arg = p->lost_arg };
+                                 .lost_arg = p->lost_arg,
+                                 .iotlb_replay = p->iotlb_replay,
+                                 .iotlb_arg = p->iotlb_arg };
     r = gsi_init(&pd->gsi, p->vm_fd);
     if (r) {
         snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-r));

@@ -43,6 +43,8 @@ struct pci_devices_params {
     void *fatal_arg;
     void (*lost)(void *arg, const char *id, const char *why); /* vpci_ctx.lost; optional */
     void *lost_arg;
+    int (*iotlb_replay)(void *arg, struct vpci_dev *d); /* vpci_ctx.iotlb_replay; optional */
+    void *iotlb_arg;
 };
 
 /* Builds the bus on pio/mmio, connects every backend and starts the frontend thread. 0 or

@@ -628,6 +628,7 @@ int vpci_dev_init(struct vpci_dev *d, struct vpci_ctx *ctx, struct pci_bus *bus,
     d->ctx = ctx;
     d->seg = bus->seg;
     d->virtio_id = p->virtio_id;
+    d->iommu = p->iommu && !p->local;
     if (p->fs_tag)
         snprintf(d->fs_tag, sizeof(d->fs_tag), "%s", p->fs_tag);
     snprintf(d->id, sizeof(d->id), "%s", p->id);

@@ -51,6 +51,8 @@ enum vpci_work {
     VPCI_WORK_CONFIG = 1u << 2, /* SET_CONFIG of the dirty range */
 };
 
+struct vpci_dev;
+
 /* What every device of one VM shares. */
 struct vpci_ctx {
     int vm_fd;                   /* borrowed */
@@ -70,6 +72,11 @@ struct vpci_ctx {
      * thread. Without it an external backend's loss is fatal. */
     void (*lost)(void *arg, const char *id, const char *why);
     void *lost_arg;
+    /* The VM's virtio-iommu (issue 20): fills the backend's IOTLB of a device behind it with
+     * every mapping of its domain, the old entries invalidated first. Frontend thread; 0 or
+     * -errno. NULL without an IOMMU. */
+    int (*iotlb_replay)(void *arg, struct vpci_dev *d);
+    void *iotlb_arg;
 };
 
 /*
@@ -130,8 +137,11 @@ struct vpci_dev {
     struct vpci_ctx *ctx;
     char id[VPCI_ID_LEN + 1];
     uint16_t virtio_id;
-    uint32_t seg;           /* the PCI segment of its bus */
-    char fs_tag[37];        /* virtio-fs: the config's tag (the core makes that config) */
+    uint32_t seg;    /* the PCI segment of its bus */
+    bool iommu;      /* behind the virtio-iommu (vpci_params.iommu) */
+    bool iotlb_on;   /* its backend's IOTLB follows the IOMMU (frontend thread): set by the replay
+                    * that precedes its rings, cleared when it stops or its backend is lost */
+    char fs_tag[37]; /* virtio-fs: the config's tag (the core makes that config) */
     struct vu_frontend fe;  /* the frontend thread's alone once the VM runs */
     uint64_t host_features; /* offered to the guest */
     uint64_t driver_features;
@@ -177,6 +187,9 @@ struct vpci_params {
     bool external; /* vhost_user=on: see vpci_ctx.lost */
     uint16_t pci_segment;
     const char *fs_tag; /* virtio-fs (26): the mount tag, 1..36 bytes; else NULL */
+    /* Behind the virtio-iommu (iommu=on): VIRTIO_F_ACCESS_PLATFORM is offered and the backend
+     * translates the driver's addresses through the IOTLB the core fills. */
+    bool iommu;
     /* A device the core serves (sock unused), or NULL. */
     const struct vpci_local *local;
 };

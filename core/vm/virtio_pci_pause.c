@@ -54,7 +54,7 @@ static void resume_rings(struct vpci_dev *d, struct vpci_paused *ps)
         pthread_mutex_lock(&d->lock);
         q = d->q[i];
         pthread_mutex_unlock(&d->lock);
-        if (vpci_vu_ring_uvas(d->ctx->mem, q.desc, q.avail, q.used, q.size, &v)) {
+        if (vpci_vu_ring_uvas(d, q.desc, q.avail, q.used, q.size, &v)) {
             vpci_vu_needs_reset(d, "a ring lies outside guest RAM");
             break;
         }
@@ -129,7 +129,7 @@ static bool log_switch(struct vpci_worker *w, struct vpci_dev *d, bool on)
         pthread_mutex_lock(&d->lock);
         q = d->q[i];
         pthread_mutex_unlock(&d->lock);
-        if (vpci_vu_ring_uvas(d->ctx->mem, q.desc, q.avail, q.used, q.size, &v))
+        if (vpci_vu_ring_uvas(d, q.desc, q.avail, q.used, q.size, &v))
             continue; /* the ring cannot run anyway */
         r = vu_fe_set_vring_addr_log(&d->fe, i, v.desc_uva, v.avail_uva, v.used_uva, on, q.used);
     }

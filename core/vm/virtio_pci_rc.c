@@ -290,7 +290,7 @@ static int restore_rings(struct vpci_worker *w, struct vpci_dev *d)
             r = bit30 ? vu_fe_set_vring_enable(&d->fe, i, on) : 0;
             continue;
         }
-        if (vpci_vu_ring_uvas(d->ctx->mem, q.desc, q.avail, q.used, q.size, &v)) {
+        if (vpci_vu_ring_uvas(d, q.desc, q.avail, q.used, q.size, &v)) {
             vpci_vu_needs_reset(d, "a ring lies outside guest RAM");
             continue;
         }
@@ -314,6 +314,7 @@ static int reconnect(struct vpci_worker *w, struct vpci_dev *d, int sock)
     bool dirty;
     int r;
 
+    d->iotlb_on = false; /* a new backend's IOTLB is empty until the replay below */
     vu_fe_init(&d->fe, sock);
     r = vu_fe_negotiate(&d->fe, want_pf, &offered);
     if (r)
@@ -345,6 +346,8 @@ static int reconnect(struct vpci_worker *w, struct vpci_dev *d, int sock)
     if (!r && d->rc.inflight_fd >= 0)
         r = vu_fe_set_inflight_fd(&d->fe, d->rc.inflight_nq, d->rc.inflight_qs, d->rc.inflight_fd,
                                   d->rc.inflight_size);
+    if (!r)
+        r = vpci_vu_iotlb_replay(d);
     if (!r)
         r = restore_rings(w, d);
     return r;

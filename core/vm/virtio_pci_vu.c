@@ -45,6 +45,10 @@
 #define HIDDEN_FEATURES                                                                         \
     (1ull << 26 | 1ull << 30 | 1ull << 33 | 1ull << 34 | 1ull << 37 | 1ull << 38 | 1ull << 40 | \
      1ull << 41)
+/* What a backend must speak to serve a device behind the virtio-iommu: IOTLB updates and
+ * invalidations are acked (REPLY_ACK), and a miss can be reported (BACKEND_REQ). */
+#define IOMMU_PF \
+    (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)
 
 /* How much config each device type has that the core caches (virtio 1.x layouts). */
 static uint32_t config_size(uint16_t virtio_id)
@@ -83,6 +87,17 @@ int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t 
         return r;
     }
     d->host_features = offered & ~HIDDEN_FEATURES;
+    if (d->iommu) {
+        if (!(offered & (1ull << VIRTIO_F_ACCESS_PLATFORM)) ||
+            (d->fe.protocol_features & IOMMU_PF) != IOMMU_PF) {
+            snprintf(err, errlen,
+                     "%s: the backend cannot serve a device behind the IOMMU (no "
+                     "VIRTIO_F_ACCESS_PLATFORM, REPLY_ACK or BACKEND_REQ)",
+                     d->id);
+            return -EOPNOTSUPP;
+        }
+        d->host_features |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
+    }
     d->nqueues = want_queues;
     if (has_pf(d, VHOST_USER_PROTOCOL_F_MQ)) {
         r = vu_fe_get_queue_num(&d->fe, &qn);
@@ -114,9 +129,11 @@ int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t 
     if (d->virtio_id == VIRTIO_ID_NET) {
         d->ctrl_pairs = d->nqueues / 2;
         d->ctrl_q = d->nqueues++;
-        d->core_features = 1ull << VIRTIO_NET_F_CTRL_VQ;
+        /* Behind the IOMMU the control queue's addresses are IOVAs, which the core's own
+         * queue code does not translate: no control queue, hence one queue pair. */
+        d->core_features = d->iommu ? 0 : 1ull << VIRTIO_NET_F_CTRL_VQ;
         d->host_features |= d->core_features;
-        if (d->ctrl_pairs < 2)
+        if (d->ctrl_pairs < 2 || d->iommu)
             d->host_features &= ~(1ull << VIRTIO_NET_F_MQ);
     }
     d->config_len = config_size(d->virtio_id);
@@ -197,31 +214,6 @@ struct start_snap {
     } q[VPCI_MAX_QUEUES];
 };
 
-static int ring_uva(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t *uva)
-{
-    void *p = guest_mem_ptr(m, gpa, len);
-
-    if (!p)
-        return -EFAULT;
-    *uva = (uint64_t)(uintptr_t)p;
-    return 0;
-}
-
-/* A ring's three parts (guest-physical, size entries) as frontend addresses in v; -EFAULT when
- * one lies outside guest RAM. */
-int vpci_vu_ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
-                      uint16_t size, struct vu_fe_vring *v)
-{
-    uint64_t n = size;
-
-    if (ring_uva(m, desc, 16 * n, &v->desc_uva) || ring_uva(m, avail, 6 + 2 * n, &v->avail_uva) ||
-        ring_uva(m, used, 6 + 8 * n, &v->used_uva))
-        return -EFAULT;
-    v->has_gpa = true; /* a live migration logs the used ring here */
-    v->used_gpa = used;
-    return 0;
-}
-
 /* Whether the device failed (dev_fail), read under its lock. */
 bool vpci_vu_failed(struct vpci_dev *d)
 {
@@ -294,6 +286,11 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
         vpci_vu_fail(d, "refused the features or memory table", r);
         return;
     }
+    r = vpci_vu_iotlb_replay(d);
+    if (r) {
+        vpci_vu_fail(d, "refused the IOMMU's mappings", r);
+        return;
+    }
     for (uint16_t i = 0; i < s->n && d->rc.inflight_fd < 0; i++)
         if (s->q[i].enabled && i != d->ctrl_q)
             vpci_rc_inflight_get(d, s->q[i].size); /* the first data ring's size */
@@ -304,8 +301,7 @@ static void do_start(struct vpci_dev *d, const struct start_snap *s)
 
         if (!s->q[i].enabled || i == d->ctrl_q)
             continue;
-        if (vpci_vu_ring_uvas(d->ctx->mem, s->q[i].desc, s->q[i].avail, s->q[i].used, s->q[i].size,
-                              &v)) {
+        if (vpci_vu_ring_uvas(d, s->q[i].desc, s->q[i].avail, s->q[i].used, s->q[i].size, &v)) {
             vpci_vu_needs_reset(d, "a ring lies outside guest RAM");
             return;
         }
@@ -327,6 +323,7 @@ static void do_stop(struct vpci_dev *d)
     bool bit30 = d->fe.features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
     int r = 0;
 
+    d->iotlb_on = false; /* the next start replays the IOMMU's mappings */
     for (uint16_t i = 0; i < d->nqueues && !r; i++) {
         uint16_t base;
 

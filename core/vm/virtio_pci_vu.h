@@ -102,9 +102,20 @@ void vpci_vu_fail(struct vpci_dev *d, const char *what, int r);
 void vpci_vu_needs_reset(struct vpci_dev *d, const char *why);
 bool vpci_vu_failed(struct vpci_dev *d);
 void vpci_vu_set_started(struct vpci_dev *d, uint16_t i, bool started);
-/* A ring's three parts (guest-physical, size entries) as frontend addresses in v. */
-int vpci_vu_ring_uvas(const struct guest_mem *m, uint64_t desc, uint64_t avail, uint64_t used,
+/* The driver's addresses are I/O virtual addresses the platform (the virtio-iommu) translates. */
+#define VIRTIO_F_ACCESS_PLATFORM 33
+
+/* A ring's three parts (guest-physical, size entries) as frontend addresses in v; for a device
+ * whose driver accepted VIRTIO_F_ACCESS_PLATFORM, the I/O virtual addresses as they are (the
+ * backend translates them through its IOTLB). */
+int vpci_vu_ring_uvas(const struct vpci_dev *d, uint64_t desc, uint64_t avail, uint64_t used,
                       uint16_t size, struct vu_fe_vring *v);
+/* The driver of d accepted VIRTIO_F_ACCESS_PLATFORM: its addresses are IOVAs. */
+bool vpci_vu_iova(const struct vpci_dev *d);
+/* Frontend thread, before a backend serves d's rings (start, reconnection): the IOTLB of a
+ * device whose addresses are IOVAs filled again with every mapping of its domain
+ * (vpci_ctx.iotlb_replay). 0 or -errno. */
+int vpci_vu_iotlb_replay(struct vpci_dev *d);
 /* Guest memory to the backend: SET_MEM_TABLE, or ADD_MEM_REG beyond its regions. */
 int vpci_vu_send_mem_table(struct vpci_dev *d);
 /* A pause or resume the VM thread asked for (virtio_pci_pause.c). */

@@ -19,6 +19,7 @@
 #include "core/vm/pci_devices.h"
 #include "core/vm/vcpu.h"
 #include "core/vm/vm_devices.h"
+#include "core/vm/vm_iommu.h"
 #include "core/vm/vm_migrate.h"
 #include "core/vm/vm_numa.h"
 #include "core/vm/vm_sys.h"
@@ -162,6 +163,7 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
     struct acpi_cpu *cpus = calloc(vm->max_vcpus, sizeof(*cpus));
     struct acpi_mem_range ranges[GUEST_MEM_MAX_REGIONS];
     struct acpi_pci_initiator initiators[ACPI_MAX_INITIATORS];
+    struct viot_params viot;
     struct acpi_params ap = { .cpus = cpus,
                               .ncpus = vm->max_vcpus,
                               .no_com1 = !vm->dev.serial_enabled };
@@ -191,6 +193,8 @@ static int write_acpi(struct vm *vm, char *err, size_t errlen)
         cpus[i].enabled = i < vm->nvcpus; /* with the ones hot-added before a reboot */
     }
     vm_numa_acpi(&vm->numa, &vm->mem, vm_slot_of, vm, ranges, initiators, &ap);
+    if (vm_iommu_viot(vm, &viot))
+        ap.viot = &viot;
     n = acpi_build(&ap, buf, GPA_ACPI_TABLES, ACPI_TABLES_MAX);
     free(cpus);
     if (n < 0)
@@ -314,6 +318,8 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
         r = vm_pmem_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then virtio-pmem */
     if (!r)
         r = vm_watchdog_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then the watchdog */
+    if (!r)
+        r = vm_iommu_init(vm, p, &all, &pp.nvirtio, err, errlen); /* then the virtio-iommu */
     if (r) {
         free(all);
         for (uint32_t i = 0; i < p->nvirtio; i++)
@@ -321,12 +327,14 @@ static int setup_pci(struct vm *vm, const struct vm_params *p, char *err, size_t
         return r;
     }
     pp.virtio = all;
+    vm_iommu_hook(vm, &pp.iotlb_replay, &pp.iotlb_arg);
     r = pci_devices_init(&vm->pci, &pp, &vm->dev.pio, &vm->dev.mmio, err, errlen);
     free(all);
     if (r == 0)
         vm->pci_inited = true;
     vm_vmem_bind(vm);
     vm_watchdog_bind(vm);
+    vm_iommu_bind(vm);
     return r;
 }
 
@@ -546,6 +554,7 @@ static int reboot(struct vm *vm, char *err, size_t errlen)
     vm_devices_reset(&vm->dev);
     vm_vmem_reboot(vm);
     vm_watchdog_reboot(vm);
+    vm_iommu_reboot(vm);
     if (vm->pci_inited) {
         r = pci_devices_reset(&vm->pci, err, errlen);
         if (r < 0)
@@ -763,6 +772,7 @@ void vm_destroy(struct vm *vm)
     vm_vmem_destroy(vm); /* after the functions that served them */
     vm_pmem_destroy(vm);
     vm_watchdog_destroy(vm);
+    vm_iommu_destroy(vm);
     if (vm->dev_inited)
         vm_devices_destroy(&vm->dev);
     free(vm->supported);

@@ -127,6 +127,13 @@ struct vm_params {
     /* --watchdog (issue 20): a virtio-watchdog the core serves; a guest that stops pinging it
      * is reset as by its own reboot. */
     bool watchdog;
+    /* A virtio-iommu (issue 20) the core serves on segment 0: the virtio devices whose params
+     * say iommu sit behind it, and every device of iommu_segments (array borrowed for
+     * vm_create; never segment 0). iommu_address_width: bits of its input range, 12..64. */
+    bool iommu;
+    const uint32_t *iommu_segments;
+    uint32_t niommu_segments;
+    uint8_t iommu_address_width;
     /* Optional, from vm_run's thread: a reboot done that vm_reboot did not ask for (the guest
      * reset itself, or its watchdog fired). */
     void (*guest_reset)(void *arg, enum vm_reset_cause cause);

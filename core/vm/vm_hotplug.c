@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/platform.h"
+#include "core/vm/vm_iommu.h"
 #include "core/vm/vm_priv.h"
 
 /* The guest wrote B0EJ (vCPU thread): wake the control thread, nothing more. */
@@ -74,6 +75,11 @@ int vm_hot_add(struct vm *vm, const struct vm_hot_add *p, unsigned *slot, char *
         vfio_pci_find(vm->vfio, vm->nvfio, id)) {
         close(p->virtio ? p->virtio->sock : p->vfio->sock);
         return vm_set_err(err, errlen, -EEXIST, "%s: a device with this id exists", id);
+    }
+    r = p->virtio ? vm_iommu_check_hot_add(vm, p->virtio, err, errlen) : 0;
+    if (r) {
+        close(p->virtio->sock);
+        return r;
     }
     r = quiesce(vm, &resume);
     if (r) {

@@ -82,6 +82,8 @@ struct vm {
     uint32_t npmem;
     /* virtio-watchdog (vm_watchdog.c): owned, or NULL without --watchdog. */
     struct vm_watchdog *watchdog;
+    /* virtio-iommu (vm_iommu.c): owned, or NULL without one. */
+    struct vm_iommu *iommu;
     /* enum vm_reset_cause of the reboot asked last, VM_RESET_GUEST unless vm_reboot or the
      * watchdog set it; vm_run's reboot takes it and tells guest_reset (vm_params). */
     atomic_int reset_cause;

@@ -1205,7 +1205,9 @@ def case_coldadd(args, doc, schema):
         # that says what is wrong with it, an empty SMBIOS string.
         for plat, want in (({"num_pci_segments": 0}, b"not in range of 1 to 96"),
                            ({"iommu_segments": [0]},
-                            b"known but not supported yet: iommu_segments"),
+                            b"segment 0 holds the virtio-iommu itself"),
+                           ({"num_pci_segments": 2, "iommu_segments": [1],
+                             "iommu_address_width": 65}, b"should be between 12 and 64"),
                            ({"uuid": "00112233-4455-6677-8899-aabbccddeefg"},
                             b"found `g` at 36"),
                            ({"oem_strings": ["a", ""]}, b"SMBIOS strings cannot be empty"),

@@ -265,7 +265,7 @@ Test(cli, help_and_version_text)
     cr_expect(strstr(buf, "cellvm v") == buf);
     cr_expect(strstr(buf, "cloud-hypervisor v51.0"));
     cr_expect(strstr(buf, "--console tty, the guest's hvc0"));
-    cr_expect(strstr(buf, "off|null|pty|tty|file=<path>,iommu=off (default tty)"));
+    cr_expect(strstr(buf, "off|null|pty|tty|file=<path>,iommu=on|off (default tty)"));
     cr_expect(strstr(buf, "--fs "));
     cr_expect(strstr(buf, "--disk "));
     cr_expect(strstr(buf, "--watchdog "));

@@ -63,7 +63,6 @@ Test(cli_console, refused)
         { "", "--console: no mode given" },
         { "iommu=off", "--console: no mode given" },
         { "tty,colour=on", "--console: unknown key 'colour'" },
-        { "tty,iommu=on", "--console: known but not supported yet: iommu" },
         { "tty,iommu=maybe", "--console: invalid value for 'iommu'" },
     };
     char err[CLI_ERR_LEN];

@@ -7,6 +7,7 @@
 
 #include "core/cli/cli.h"
 #include "core/cli/cli_cpus_mem.h"
+#include "core/cli/cli_validate.h"
 
 Test(cli_devices, zone_numa)
 {
@@ -171,7 +172,7 @@ Test(cli_devices, user_device)
 }
 
 /* --rng through cli_parse(): absent by default (cellvm adds the device only when asked), the
- * default source when given without src=, one at most, iommu=on refused. */
+ * default source when given without src=, one at most, iommu=on behind the virtio-iommu. */
 Test(cli_devices, rng)
 {
     struct cli_config c;
@@ -198,7 +199,8 @@ Test(cli_devices, rng)
     cr_expect_eq(cli_parse(7, twice, &c, err, sizeof(err)), -EINVAL);
     cr_expect(strstr(err, "--rng"), "%s", err);
     cli_config_free(&c);
-    cr_expect_eq(cli_parse(5, iommu, &c, err, sizeof(err)), -EINVAL);
-    cr_expect(strstr(err, "iommu"), "%s", err);
+    cr_assert_eq(cli_parse(5, iommu, &c, err, sizeof(err)), 0, "%s", err);
+    cr_expect(c.rng.iommu);
+    cr_expect(cli_vm_iommu(&c));
     cli_config_free(&c);
 }

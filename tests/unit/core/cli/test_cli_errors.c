@@ -78,7 +78,7 @@ static const struct err_case cases[] = {
     { { K, "--memory", "size=0,hotplug_size=1G", "--memory-zone", "id=m0,size=1G" },
       "--memory: invalid value for 'hotplug_size': '1073741824' (with hotplug_method=acpi it "
       "needs --memory size>0 and no --memory-zone)" },
-    { { K, "--console", "off,iommu=on" }, "--console: known but not supported yet: iommu" },
+    { { K, "--pmem", "file=/p,size=2M,iommu=on" }, "--pmem: known but not supported yet: iommu" },
     { { K, "--fs", "tag=a,socket=/s,pci_segment=1" },
       "--fs: known but not supported yet: pci_segment" },
     { { K, "--fs", "tag=a,socket=/s,id=x", "--disk", "path=/a,id=x" },
@@ -99,12 +99,14 @@ static const struct err_case cases[] = {
     /* --net and --vsock are served; a refusal after them is still reported */
     { { K, "--net", "tap=tap0", "--vsock", "cid=3,socket=/tmp/v", "--pvpanic" },
       "--pvpanic: known but not supported yet" },
-    { { K, "--disk", "path=/a,iommu=on" }, "--disk: known but not supported yet: iommu" },
+    { { K, "--disk", "vhost_user=on,socket=/s,iommu=on" },
+      "--disk: Device does not support being placed behind IOMMU" },
     { { K, "--disk", "path=/a,pci_segment=1" },
       "--disk: invalid value for 'pci_segment': Invalid PCI segment id: 1 (--platform "
       "num_pci_segments=1)" },
     { { K, "--platform", "iommu_segments=[0]" },
-      "--platform: known but not supported yet: iommu_segments" },
+      "--platform: invalid value for 'iommu_segments': segment 0 holds the virtio-iommu itself "
+      "and cannot be an IOMMU segment (use iommu=on on the devices of segment 0)" },
     { { K, "--platform", "uuid=0011" },
       "--platform: invalid value for 'uuid': '0011' (invalid length: expected length 32 for "
       "simple format, found 4)" },

@@ -113,7 +113,7 @@ Test(api_cfg, platform_both_ways)
     struct api_argv av;
     struct cli_config c;
     char *oem[] = { (char *)"a", (char *)"b, with a comma", (char *)"[c]" };
-    uint32_t segs[] = { 0 };
+    uint32_t segs[] = { 1 };
 
     pl.kernel = (char *)"k";
     vc.payload = &pl;
@@ -161,12 +161,28 @@ Test(api_cfg, platform_both_ways)
     pf.uuid = NULL;
     pf.serial_number = NULL;
     pf.n_oem_strings = 0;
-    /* Keys cellvm lacks reach --platform, which names them. */
+    /* IOMMU segments go through --platform and come back with the default address width; the
+     * VM then has an IOMMU. */
     pf.iommu_segments = segs;
     pf.n_iommu_segments = 1;
     cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), 0, "%s", err);
+    back = api_cfg_from_cli(&c);
+    cr_assert_not_null(back);
+    cr_assert_not_null(back->platform);
+    cr_assert_eq(back->platform->n_iommu_segments, 1);
+    cr_expect_eq(back->platform->iommu_segments[0], 1);
+    cr_expect(back->platform->has_iommu_address_width);
+    cr_expect_eq(back->platform->iommu_address_width, 64);
+    cr_expect(back->has_iommu && back->iommu);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    api_argv_free(&av);
+    cli_config_free(&c);
+    /* Segment 0 holds the IOMMU itself. */
+    segs[0] = 0;
+    cr_assert_eq(api_cfg_to_argv(&vc, &av, err, sizeof(err)), 0, "%s", err);
     cr_expect_eq(cli_parse(av.n, av.v, &c, err, sizeof(err)), -EINVAL);
-    cr_expect_str_eq(err, "--platform: known but not supported yet: iommu_segments");
+    cr_expect(strstr(err, "segment 0 holds the virtio-iommu itself"), "%s", err);
     api_argv_free(&av);
     cli_config_free(&c);
     /* No --platform: vm.info has no platform object. */
