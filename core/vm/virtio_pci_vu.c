@@ -41,14 +41,11 @@
      1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD)
 
 /* Transport features this core does not implement (or a guest must never see): log-all,
- * protocol features, access-platform, packed ring, SR-IOV, notification data, ring reset. */
+ * protocol features, access-platform (offered again to a device behind the virtio-iommu),
+ * packed ring, SR-IOV, notification data, ring reset. */
 #define HIDDEN_FEATURES                                                                         \
     (1ull << 26 | 1ull << 30 | 1ull << 33 | 1ull << 34 | 1ull << 37 | 1ull << 38 | 1ull << 40 | \
      1ull << 41)
-/* What a backend must speak to serve a device behind the virtio-iommu: IOTLB updates and
- * invalidations are acked (REPLY_ACK), and a miss can be reported (BACKEND_REQ). */
-#define IOMMU_PF \
-    (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)
 
 /* How much config each device type has that the core caches (virtio 1.x layouts). */
 static uint32_t config_size(uint16_t virtio_id)
@@ -88,8 +85,7 @@ int vpci_vu_connect(struct vpci_dev *d, uint16_t want_queues, char *err, size_t 
     }
     d->host_features = offered & ~HIDDEN_FEATURES;
     if (d->iommu) {
-        if (!(offered & (1ull << VIRTIO_F_ACCESS_PLATFORM)) ||
-            (d->fe.protocol_features & IOMMU_PF) != IOMMU_PF) {
+        if (!vu_fe_has_access_platform(&d->fe)) {
             snprintf(err, errlen,
                      "%s: the backend cannot serve a device behind the IOMMU (no "
                      "VIRTIO_F_ACCESS_PLATFORM, REPLY_ACK or BACKEND_REQ)",

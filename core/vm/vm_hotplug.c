@@ -148,6 +148,7 @@ static bool remove_in_slot(struct vm *vm, uint32_t seg, unsigned slot, char *out
         if (vm->pci.devp[i]->seg != seg || vm->pci.devp[i]->pci.slot != slot)
             continue;
         snprintf(out, outlen, "%s", vm->pci.devp[i]->id);
+        vm_iommu_forget(vm, vm->pci.devp[i]);
         return pci_devices_remove(&vm->pci, out) == 0;
     }
     return false;

@@ -134,7 +134,8 @@ static int send_piece(void *arg, uint64_t off, uint64_t len, uint8_t *host)
 {
     struct piece_ctx *c = arg;
 
-    return vu_fe_iotlb_update(&c->d->fe, c->iova + off, len, (uint64_t)(uintptr_t)host, c->perm);
+    return vu_fe_iotlb_update(&c->d->fe, c->iova + off, len, (uint64_t)(uintptr_t)host,
+                              (uint8_t)c->perm);
 }
 
 /* One mapping to d's backend, each piece as the frontend user address the backend knows from
@@ -336,6 +337,20 @@ int vm_iommu_check_hot_add(const struct vm *vm, const struct vpci_params *p, cha
                           "(add iommu=on)",
                           p->id, p->pci_segment);
     return 0;
+}
+
+void vm_iommu_forget(struct vm *vm, const struct vpci_dev *d)
+{
+    struct vm_iommu *im = vm->iommu;
+
+    if (!im || !im->dev || !d->iommu)
+        return;
+    pthread_mutex_lock(&im->dev->lock);
+    im->quiet = true;
+    (void)viommu_detach_endpoint(&im->v,
+                                 viot_endpoint((uint16_t)d->seg, (uint16_t)(d->pci.slot << 3)));
+    im->quiet = false;
+    pthread_mutex_unlock(&im->dev->lock);
 }
 
 void vm_iommu_reboot(struct vm *vm)

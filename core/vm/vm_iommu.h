@@ -26,6 +26,9 @@ int vm_iommu_viot(const struct vm *vm, struct viot_params *out);
  * Hypervisor's rules; the VIOT cannot grow after boot). 0 or -EINVAL with err. */
 int vm_iommu_check_hot_add(const struct vm *vm, const struct vpci_params *p, char *err,
                            size_t errlen);
+/* A device leaves the VM (its guest ejected it): its endpoint no longer belongs to a domain, and
+ * a device hot-added into the slot later starts detached. No message goes out. */
+void vm_iommu_forget(struct vm *vm, const struct vpci_dev *d);
 /* Guest reboot: every endpoint detached, no message sent (the devices are reset too). */
 void vm_iommu_reboot(struct vm *vm);
 void vm_iommu_destroy(struct vm *vm);
