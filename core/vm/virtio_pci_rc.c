@@ -338,6 +338,8 @@ static int reconnect(struct vpci_worker *w, struct vpci_dev *d, int sock)
     pthread_mutex_unlock(&d->lock);
     if (!dirty)
         return 0; /* the driver had not started it: DRIVER_OK's work does the rest */
+    if (vu_fe_has_access_platform(&d->fe)) /* negotiate hides it from what a guest may see */
+        offered |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
     if (features & ~offered)
         return -EPROTO;
     r = vu_fe_set_features(&d->fe, features);

@@ -102,9 +102,6 @@ void vpci_vu_fail(struct vpci_dev *d, const char *what, int r);
 void vpci_vu_needs_reset(struct vpci_dev *d, const char *why);
 bool vpci_vu_failed(struct vpci_dev *d);
 void vpci_vu_set_started(struct vpci_dev *d, uint16_t i, bool started);
-/* The driver's addresses are I/O virtual addresses the platform (the virtio-iommu) translates. */
-#define VIRTIO_F_ACCESS_PLATFORM 33
-
 /* A ring's three parts (guest-physical, size entries) as frontend addresses in v; for a device
  * whose driver accepted VIRTIO_F_ACCESS_PLATFORM, the I/O virtual addresses as they are (the
  * backend translates them through its IOTLB). */

@@ -118,8 +118,14 @@ Test(cli_platform, unsupported_keys)
  * IOMMU segment (issue 20). */
 Test(cli_platform, iommu)
 {
-    const char *ok[] = { K, "--platform", "num_pci_segments=3,iommu_segments=[1,2]", "--disk",
-                         "path=/a,pci_segment=1,iommu=on", "--net", "tap=t0,iommu=on", NULL };
+    const char *ok[] = { K,
+                         "--platform",
+                         "num_pci_segments=3,iommu_segments=[1,2]",
+                         "--disk",
+                         "path=/a,pci_segment=1,iommu=on",
+                         "--net",
+                         "tap=t0,iommu=on",
+                         NULL };
     const char *width[] = { K, "--platform", "iommu_address_width=48", NULL };
     const char *mq[] = { K, "--cpus", "boot=2", "--net", "tap=t0,iommu=on,num_queues=4", NULL };
     static const struct {
