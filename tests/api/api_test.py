@@ -1215,6 +1215,23 @@ def case_coldadd(args, doc, schema):
             expect(v, "PUT", "vm.delete", {204})
             out = expect(v, "PUT", "vm.create", {400}, vm_config(args, platform=plat))
             assert want in out, (plat, out)
+        # virtio-iommu (issue 20): an IOMMU segment and a disk on it behind the IOMMU; vm.info has
+        # the segments, the default width and VmConfig.iommu. A disk there without iommu=on, and
+        # VmConfig.iommu with nothing behind it, are refused.
+        expect(v, "PUT", "vm.delete", {204})
+        plat = {"num_pci_segments": 2, "iommu_segments": [1]}
+        disk = {"path": "/i.img", "pci_segment": 1, "iommu": True}
+        expect(v, "PUT", "vm.create", {204}, vm_config(args, platform=plat, disks=[disk]))
+        c = info(v, schema)["config"]
+        assert c["platform"]["iommu_segments"] == [1], c["platform"]
+        assert c["platform"]["iommu_address_width"] == 64, c["platform"]
+        assert c["iommu"] is True and c["disks"][0]["iommu"] is True, c
+        expect(v, "PUT", "vm.delete", {204})
+        out = expect(v, "PUT", "vm.create", {400},
+                     vm_config(args, platform=plat, disks=[dict(disk, iommu=False)]))
+        assert b"IOMMU PCI segment (1) but not placed behind IOMMU" in out, out
+        out = expect(v, "PUT", "vm.create", {400}, vm_config(args, iommu=True))
+        assert b"without a device behind the IOMMU" in out, out
         # cellvm-remote: the command-line syntax, sent as the endpoint's JSON body.
         expect(v, "PUT", "vm.create", {204}, vm_config(args))
         rc("add-disk", "path=/x.img,id=hd1,readonly=on")
