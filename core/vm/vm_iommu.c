@@ -218,11 +218,11 @@ static int replay(void *arg, struct vpci_dev *d)
         return r;
     pthread_mutex_lock(&im->dev->lock);
     im->replaying = d;
-    r = viommu_replay(&im->v, ep);
+    r = viommu_replay(&im->v, ep); /* how many mappings, or -errno */
     im->replaying = NULL;
     pthread_mutex_unlock(&im->dev->lock);
-    d->iotlb_on = r == 0;
-    return r;
+    d->iotlb_on = r >= 0;
+    return r < 0 ? r : 0;
 }
 
 int vm_iommu_init(struct vm *vm, const struct vm_params *p, struct vpci_params **all, size_t *n,
