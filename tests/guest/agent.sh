@@ -1551,6 +1551,128 @@ check_dirtyrw() {
 	done
 }
 
+# PCI addresses as check arguments: the arguments are split at ':', so 0001:00:01.0 is written
+# 0001-00-01.0 (or 0001.00.01.0); pci_arg turns either back into the sysfs name.
+pci_arg() {
+	echo "$1" | sed 's/^\([0-9a-fA-F]\{4\}\)[-.]\([0-9a-fA-F]\{2\}\)[-.]\([0-9a-fA-F]\{2\}\.[0-7]\)$/\1:\2:\3/'
+}
+
+# blk_pci DEV: the PCI function (DDDD:BB:DD.F) that DEV's virtio device sits on.
+blk_pci() {
+	readlink -f "/sys/block/${1#/dev/}" | tr '/' '\n' |
+		grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n 1
+}
+
+# wait_blk DEV SECS: until DEV exists (a probe deferred until its IOMMU came), at most SECS s.
+wait_blk() {
+	local i=0
+	until [ -b "$1" ]; do
+		mdev -s 2>/dev/null
+		i=$((i + 1))
+		[ "$i" -le $(($2 * 5)) ] || return 1
+		sleep 0.2
+	done
+}
+
+# pcidev DEV PCIADDR: DEV is the virtio disk on PCI function PCIADDR (e.g. 0001-00-01.0: a disk
+# on --platform num_pci_segments=2's second segment).
+check_pcidev() {
+	local dev=${1:-/dev/vda} want got
+	want=$(pci_arg "${2:-}")
+	wait_blk "$dev" 20 || fail "no block device $dev within 20 s" || return
+	got=$(blk_pci "$dev")
+	echo "$dev: PCI $got ($(readlink -f "/sys/block/${dev#/dev/}"))"
+	[ "$got" = "$want" ] || fail "$dev is on PCI function '$got', want '$want'"
+}
+
+# iommu DEV [PCIADDR...]: virtio-iommu (--platform iommu_segments=, iommu=on; QEMU's
+# virtio-iommu-pci).  The virtio_iommu driver (insmod'ed here if the initramfs has it and it is
+# not loaded: only the 6.12 L2 set has it) is there, the ACPI VIOT table too (printed in hex),
+# the driver is bound to a virtio device and registered an IOMMU
+# in /sys/class/iommu; DEV appears (its probe waits for the IOMMU, the ACPI VIOT table naming it
+# as an endpoint); DEV's PCI function and each PCIADDR (written 0001-00-01.0) have an IOMMU
+# group, and with the word "virtio" among them, every virtio PCI function but the IOMMU's own;
+# 4 MiB of random data written to DEV with O_DIRECT read back the same (sha256) with O_DIRECT
+# and again through the page cache after dropping it; dmesg has no virtio-iommu fault.
+# With the DMA API on, the device sees IOVAs that the IOMMU maps, not guest-physical addresses:
+# a VMM that did not translate them would read and write the wrong pages.
+check_iommu() {
+	local dev=${1:-/dev/vda} m d i pci grp a want got bad
+	[ $# -eq 0 ] || shift
+	if [ ! -d /sys/module/virtio_iommu ]; then
+		for m in /lib/modules/virtio_iommu.ko /lib/modules/virtio-iommu.ko; do
+			[ ! -e "$m" ] || insmod "$m" || fail "insmod $m failed" || return
+		done
+	fi
+	[ -d /sys/module/virtio_iommu ] ||
+		fail "no virtio_iommu driver (not built in, not in this initramfs: the 6.1 kernel has none)" || return
+	# The ACPI VIOT table is how an x86 guest learns which functions sit behind which IOMMU;
+	# dumped (tens of bytes) to compare one VMM's with another's.
+	[ -r /sys/firmware/acpi/tables/VIOT ] || fail "no ACPI VIOT table" || return
+	echo "VIOT ($(wc -c </sys/firmware/acpi/tables/VIOT) bytes):"
+	od -An -tx1 -v /sys/firmware/acpi/tables/VIOT | head -n 40
+	i=0
+	while :; do
+		d=
+		for m in /sys/bus/virtio/drivers/virtio_iommu/virtio[0-9]*; do
+			[ -e "$m" ] && d=${m##*/} && break
+		done
+		[ -z "$d" ] || break
+		i=$((i + 1))
+		[ "$i" -le 100 ] || fail "no virtio device bound to virtio_iommu within 20 s (virtio devices:" \
+			"$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | tr '\n' ' '))" || return
+		sleep 0.2
+	done
+	m=$(basename "$(dirname "$(readlink -f "/sys/bus/virtio/devices/$d")")")
+	echo "virtio-iommu: $d on PCI $m"
+	# (6.12 names the entry after the IOMMU's PCI function; the guest has no other IOMMU)
+	echo "/sys/class/iommu: $(ls /sys/class/iommu 2>/dev/null | tr '\n' ' ')"
+	[ -n "$(ls /sys/class/iommu 2>/dev/null)" ] ||
+		fail "virtio_iommu bound $d but registered no IOMMU (/sys/class/iommu is empty)" || return
+	wait_blk "$dev" 20 || fail "no block device $dev within 20 s (its probe may wait for an IOMMU" \
+		"that never registered)" || return
+	pci=$(blk_pci "$dev")
+	[ -n "$pci" ] || fail "$dev is not on a PCI function: $(readlink -f "/sys/block/${dev#/dev/}")" || return
+	bad=
+	for a in "$pci" "$@"; do
+		[ "$a" != virtio ] || continue
+		want=$(pci_arg "$a")
+		[ "$a" = "$pci" ] || [ "$want" != "$pci" ] || continue
+		[ -e "/sys/bus/pci/devices/$want" ] || { bad="$bad $want(no such function)"; continue; }
+		grp=$(readlink "/sys/bus/pci/devices/$want/iommu_group" 2>/dev/null) ||
+			{ bad="$bad $want(no iommu_group)"; continue; }
+		grp=${grp##*/}
+		echo "$want: IOMMU group $grp, domain $(cat "/sys/kernel/iommu_groups/$grp/type" 2>/dev/null)"
+	done
+	# "virtio": every virtio PCI function but the IOMMU's own is behind it.
+	for a in "$@"; do
+		[ "$a" = virtio ] || continue
+		for d in /sys/bus/pci/devices/*; do
+			[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "${d##*/}" != "$m" ] || continue
+			[ -e "$d/iommu_group" ] || bad="$bad ${d##*/}(virtio $(cat "$d/device"), no iommu_group)"
+		done
+	done
+	for d in /sys/kernel/iommu_groups/*; do
+		[ -d "$d" ] && echo "iommu_groups/${d##*/}: $(ls "$d/devices" | tr '\n' ' ')"
+	done
+	[ -z "$bad" ] || fail "not behind an IOMMU:$bad" || return
+	dd if=/dev/urandom of=/tmp/iommu.pat bs=1M count=4 iflag=fullblock 2>/dev/null
+	want=$(sha256sum </tmp/iommu.pat | cut -d' ' -f1)
+	dd if=/tmp/iommu.pat of="$dev" bs=1M oflag=direct conv=fsync 2>/tmp/dd.err ||
+		fail "O_DIRECT write to $dev: $(tail -n 1 /tmp/dd.err)" || return
+	got=$(dd if="$dev" bs=1M count=4 iflag=direct 2>/tmp/dd.err | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "O_DIRECT read-back of $dev: sha256 $got, wrote $want" \
+		"($(tail -n 1 /tmp/dd.err))" || return
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	got=$(dd if="$dev" bs=1M count=4 2>/tmp/dd.err | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "buffered read-back of $dev after drop_caches: sha256 $got," \
+		"wrote $want" || return
+	echo "$dev: 4 MiB through the IOMMU read back with sha256 $want"
+	got=$(dmesg | grep -E 'fault from EP|virtio_iommu.*(error|fail)' | head -n 3)
+	[ -z "$got" ] || fail "dmesg: $(echo "$got" | tr '\n' '|')"
+}
+
 arg() {
 	for w in $(cat /proc/cmdline); do
 		case "$w" in "$1="*) echo "${w#*=}" ;; esac

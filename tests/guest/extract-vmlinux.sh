@@ -2,7 +2,7 @@
 # extract-vmlinux.sh BZIMAGE OUT
 #
 # Turns an x86 bzImage into the ELF vmlinux inside it, for PVH boot, and checks that the ELF
-# carries the Xen PVH entry note.  Only bash, dd, od and lz4 are used, so the guest-image build
+# carries the Xen PVH entry note.  Only bash, dd, od and lz4 (or zstd) are used, so the guest-image build
 # needs no python and no binutils.
 #
 # The setup header (Documentation/arch/x86/boot.rst) says where the compressed kernel is:
@@ -10,9 +10,10 @@
 #                           starts right after it (0 means 4, an old convention).
 #   0x202 "HdrS" magic; 0x248 payload_offset (u32) and 0x24c payload_length (u32), the offset
 #                           counted from the start of the protected-mode code.
-# Debian builds with CONFIG_KERNEL_LZ4: the payload is an LZ4 legacy frame followed by the
-# kernel's 4-byte little-endian uncompressed size (size_append), which the lz4 tool would read as
-# a broken block, so it is cut off and used to check the output length instead.
+# Debian's 6.1 kernels use CONFIG_KERNEL_LZ4 (an LZ4 legacy frame), its 6.12 ones
+# CONFIG_KERNEL_ZSTD; either payload is followed by the kernel's 4-byte little-endian
+# uncompressed size (size_append), which the tools would read as a broken block or frame, so it
+# is cut off and used to check the output length instead.
 set -euo pipefail
 
 die() { echo "extract-vmlinux: $*" >&2; exit 1; }
@@ -73,15 +74,20 @@ filesize=$(stat -c %s "$bz")
 ((payload_length > 4 && start + payload_length <= filesize)) ||
 	die "$bz: payload ($start+$payload_length) lies outside the file ($filesize bytes)"
 
+# LZ4 (the 6.1 cloud kernel) or zstd (6.12's, built with `zstd -22 --ultra`: a 128 MiB window,
+# which the zstd tool's default memory limit allows).
 magic=$(od -An -t x1 -j "$start" -N 4 "$bz" | tr -d ' \n')
-[ "$magic" = 02214c18 ] ||
-	die "$bz: payload is not an LZ4 legacy frame (magic $magic, want 02214c18); only LZ4 kernels are handled"
+case "$magic" in
+02214c18) unz="lz4 -d -c -q" ;;
+28b52ffd) unz="zstd -d -c -q --memory=256MB" ;;
+*) die "$bz: payload is neither an LZ4 legacy frame (02214c18) nor zstd (28b52ffd): magic $magic" ;;
+esac
 want_size=$(le 4 $((start + payload_length - 4)) "$bz")
 
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 dd if="$bz" iflag=skip_bytes,count_bytes skip="$start" count=$((payload_length - 4)) bs=1M status=none |
-	lz4 -d -c -q >"$tmp" || die "$bz: lz4 failed to decompress the payload"
+	$unz >"$tmp" || die "$bz: ${unz%% *} failed to decompress the payload"
 
 got_size=$(stat -c %s "$tmp")
 [ "$got_size" -eq "$want_size" ] ||
