@@ -14,8 +14,7 @@
 # group, 4 MiB written with O_DIRECT read back the same (sha256), no fault in dmesg; then rng
 # reads /dev/hwrng and (cellvm) net pings L1 over the TAP, both through the IOMMU too.
 # When (b) fails, the same boot runs again without iommu_segments and iommu=on, so the log says
-# whether the fault is the IOMMU's or not. While cellvm refuses the options as "known but not
-# supported yet", the test skips (77) once everything else passed. IOMMU_CELLVM_OFF=1 runs only
+# whether the fault is the IOMMU's or not. IOMMU_CELLVM_OFF=1 runs only
 # that boot (the disk's PCI address, the 6.12 kernel under cellvm, its disk and NIC on segment 1,
 # no IOMMU); IOMMU_CELLVM=0 leaves cellvm out, IOMMU_QEMU_ROUNDS=N repeats (a).
 # IOMMU_BOOT_COMPARE=1 adds cellvm boots of the 6.1 and the 6.12 kernel (PVH, `boot` check
@@ -112,10 +111,7 @@ if [ "${IOMMU_CELLVM:-1}" = 0 ]; then
 elif [ "${IOMMU_CELLVM_OFF:-0}" = 1 ]; then
 	cellvm_plain || rc=1
 elif ! cellvm_iommu; then
-	# Until cellvm has the options it refuses them in one line ("known but not supported yet"):
-	# then the test is a skip once everything else passed, and fails as soon as they exist.
-	grep -q 'known but not supported yet: iommu' "$L2_LOG" && unsupported=$(grep -m 1 'not supported yet' "$L2_LOG")
-	[ -n "${unsupported:-}" ] || rc=1
+	rc=1
 	l2_say "the IOMMU run failed; the same devices without the IOMMU, for comparison:"
 	if cellvm_plain; then
 		l2_say "without the IOMMU they work: the failure is the IOMMU's"
@@ -133,9 +129,5 @@ if [ "${IOMMU_BOOT_COMPARE:-0}" = 1 ]; then
 		k612
 		timed cellvm-6.12-boot run_l2_cellvm 150 boot || rc=1
 	done
-fi
-if [ "$rc" = 0 ] && [ -n "${unsupported:-}" ]; then
-	echo "SKIP: cellvm has no virtio-iommu yet ($unsupported); everything else passed"
-	exit 77
 fi
 exit $rc
