@@ -89,7 +89,11 @@ static bool live(const struct vm_iommu *im, struct vpci_dev *d)
 {
     bool disconnected;
 
-    if (!d || im->quiet || (!d->iotlb_on && d != im->replaying))
+    if (!d || im->quiet)
+        return false;
+    if (d == im->replaying) /* a new connection, which a reconnection fills before it counts */
+        return true;
+    if (!d->iotlb_on)
         return false;
     pthread_mutex_lock(&d->lock);
     disconnected = d->rc.disconnected;

@@ -267,6 +267,28 @@ l1_child() {
 	return 1
 }
 
+# l1_kill_child ROLE: SIGKILL to the running cellvm's cellvm-ROLE child, then up to 20 s for its
+# replacement (another pid); says what it saw. 1 when there was none to kill or no replacement.
+l1_kill_child() {
+	local old new i=0
+	old=$(l1_child "$1") || {
+		echo "FAIL: no cellvm-$1 child to kill"
+		return 1
+	}
+	kill -9 "$old"
+	echo "L1: killed cellvm-$1 $old at $(cut -d' ' -f1 /proc/uptime) s"
+	while [ "$i" -lt 200 ]; do
+		new=$(l1_child "$1") && [ "$new" != "$old" ] && {
+			echo "L1: replacement cellvm-$1 $new seen at $(cut -d' ' -f1 /proc/uptime) s"
+			return 0
+		}
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "FAIL: no replacement cellvm-$1 within 20 s"
+	return 1
+}
+
 # For scripts that start cellvm themselves with its serial output and log in $raw and its pid in
 # $vmm (the API-driven tests): the waits end early, failing, once cellvm has exited.
 # wait_serial PATTERN SECS: until $raw matches, at most SECS seconds.

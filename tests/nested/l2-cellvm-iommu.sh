@@ -86,15 +86,36 @@ while [ "${IOMMU_QEMU_REFERENCE:-1}" = 1 ] && [ "$n" -lt "${IOMMU_QEMU_ROUNDS:-1
 done
 
 # (b) cellvm: the disk is the first device of segment 1 (0001:00:01.0, device 0 being the
-# segment's host bridge), the NIC the second.
+# segment's host bridge), the NIC the second. Then L1 kills cellvm-blockd during the guest's
+# O_DIRECT rounds through the IOMMU (blkrespawn): its replacement must get the domain's mappings
+# again before its rings restart, or the rounds after the kill fail.
 cellvm_iommu() {
+	local r=0 killer
 	L2_CPUS=2
+	L2_LOGDIR=$d/logs
+	mkdir -p "$L2_LOGDIR"
+	(
+		if l2_wait_log "$L2_LOGDIR" '^CELLVM-AGENT: BLK-ROUND 3$' 200; then
+			l1_kill_child blockd
+		else
+			echo "FAIL: no BLK-ROUND 3 cue"
+			exit 1
+		fi
+	) >$d/killer.log 2>&1 &
+	killer=$!
 	timed cellvm-6.12-iommu run_l2_cellvm 240 \
-		boot,iommu:/dev/vda:0001-00-01.0:virtio,pcidev:/dev/vda:0001-00-01.0,rng,net:169.254.10.2:169.254.10.1 \
+		boot,iommu:/dev/vda:0001-00-01.0:virtio,pcidev:/dev/vda:0001-00-01.0,rng,net:169.254.10.2:169.254.10.1,blkrespawn:/dev/vda:20,noioerr \
 		--platform "num_pci_segments=2,iommu_segments=[1]" \
 		--disk "path=$d/cellvm.img,image_type=raw,pci_segment=1,iommu=on" \
 		--net "$net,pci_segment=1,iommu=on" \
-		--rng "src=/dev/urandom,iommu=on"
+		--rng "src=/dev/urandom,iommu=on" || r=1
+	kill $killer 2>/dev/null
+	wait $killer || r=1
+	sed 's/^/L1 killer: /' $d/killer.log
+	grep -q '^L1: replacement cellvm-blockd' $d/killer.log || r=1
+	grep -E 'replacement|took over|IOMMU|IOTLB' "$L2_LOG" | sed 's/^/L1 cellvm: /'
+	L2_LOGDIR=/tmp/l2-logs
+	return $r
 }
 # The same devices without the IOMMU: what works without it.
 cellvm_plain() {

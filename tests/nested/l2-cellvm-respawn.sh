@@ -44,33 +44,12 @@ wait_cue() {
 	return 1
 }
 
-# kill_role ROLE: SIGKILL to that child; then up to 20 s for its replacement.
-kill_role() {
-	local old new i=0
-	old=$(l1_child "$1") || {
-		echo "FAIL: no cellvm-$1 child to kill"
-		return 1
-	}
-	kill -9 "$old"
-	echo "L1: killed cellvm-$1 $old at $(now) s"
-	while [ "$i" -lt 200 ]; do
-		new=$(l1_child "$1") && [ "$new" != "$old" ] && {
-			echo "L1: replacement cellvm-$1 $new seen at $(now) s"
-			return 0
-		}
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "FAIL: no replacement cellvm-$1 within 20 s"
-	return 1
-}
-
 # L1's side, in the background: the three kills on the guest's cues.
 (
 	fails=0
 	for round in 4 14; do
 		if wait_cue "^CELLVM-AGENT: BLK-ROUND $round\$" 400; then
-			kill_role blockd || fails=$((fails + 1))
+			l1_kill_child blockd || fails=$((fails + 1))
 			if grep -qs '^CELLVM-AGENT: BLK-ROUND 30$' $d/logs/*.log; then
 				echo "FAIL: the guest's disk loop had ended before blockd was killed"
 				fails=$((fails + 1))
@@ -83,7 +62,7 @@ kill_role() {
 
 	if wait_cue '^CELLVM-AGENT: NET-KILL-READY' 300; then
 		sleep 3
-		kill_role netd || fails=$((fails + 1))
+		l1_kill_child netd || fails=$((fails + 1))
 	else
 		echo "FAIL: no NET-KILL-READY cue"
 		fails=$((fails + 1))
@@ -91,7 +70,7 @@ kill_role() {
 
 	if wait_cue '^vsock-peer: holding a stream to port 5000' 300; then
 		sleep 1
-		kill_role vsockd || fails=$((fails + 1))
+		l1_kill_child vsockd || fails=$((fails + 1))
 		timeout 200 cellvm-vsock-peer send unix $d/vs/v.sock 6000 1 1048576 0 || {
 			echo "FAIL: the stream L1 -> guest after the vsock reset failed"
 			fails=$((fails + 1))
