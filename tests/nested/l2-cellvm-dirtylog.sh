@@ -15,6 +15,9 @@ mkdir -p $d "$L2_LOGDIR"
 rm -f $d/a.sock $d/b.sock $d/mig.sock
 # Random bytes: every round's read changes the buffer pages it lands in.
 dd if=/dev/urandom of=$d/disk.img bs=1M count=32 2>/dev/null
+# ...and a sparse tail, so that the guest's long-lived reader (agent check dirtyrw) lasts through
+# the migration: its buffer's pages are the ones only the device log names.
+truncate -s 4G $d/disk.img
 ROUNDS=16
 checks=boot,dirtyrw:$ROUNDS
 log=$L2_LOGDIR/dirtylog-serial.log
