@@ -58,7 +58,9 @@ static void send_configure(struct device *dv)
      * too (vfio_host.h): they hold the device's state and DMA mappings across a vfiod's death,
      * and go with the row (VM end, hot removal), so the group is free again then. */
     r = sv_send(&dv->svc, &env, dv->data_fds, dv->ndata);
-    if (r)
+    /* A process that died before its configuration went out: its exit, which follows, tells
+     * why and counts against the respawn budget like any other death (respawn.h). */
+    if (r && !((r == -EPIPE || r == -ECONNRESET) && !dv->external))
         dev_error(dv, "cannot send its configuration");
     dv->configured = true;
 }
