@@ -10,38 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "ipc/le.h"
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -51,13 +20,13 @@ static int fail(char *err, size_t errlen, const char *what)
 
 void mig_hdr_encode(const struct mig_hdr *h, uint8_t out[MIG_HDR_SIZE])
 {
-    put32(out, MIG_MAGIC);
-    put16(out + 4, MIG_VERSION);
-    put16(out + 6, h->cmd);
-    put16(out + 8, h->status);
-    put16(out + 10, 0);
-    put32(out + 12, 0);
-    put64(out + 16, h->len);
+    le_put32(out, MIG_MAGIC);
+    le_put16(out + 4, MIG_VERSION);
+    le_put16(out + 6, h->cmd);
+    le_put16(out + 8, h->status);
+    le_put16(out + 10, 0);
+    le_put32(out + 12, 0);
+    le_put64(out + 16, h->len);
 }
 
 /* The largest payload each command may carry, and the smallest. */
@@ -89,18 +58,18 @@ int mig_hdr_decode(const uint8_t *buf, size_t len, struct mig_hdr *h, char *err,
 
     if (len != MIG_HDR_SIZE)
         return fail(err, errlen, "truncated message header");
-    if (get32(buf) != MIG_MAGIC)
+    if (le_get32(buf) != MIG_MAGIC)
         return fail(err, errlen, "not a cellvm migration stream (bad magic)");
-    version = get16(buf + 4);
+    version = le_get16(buf + 4);
     if (version != MIG_VERSION) {
         snprintf(err, errlen, "migration stream: version %u, this cellvm speaks version %u",
                  version, MIG_VERSION);
         return -EPROTO;
     }
-    h->cmd = get16(buf + 6);
-    h->status = get16(buf + 8);
-    h->len = get64(buf + 16);
-    if (get16(buf + 10) || get32(buf + 12))
+    h->cmd = le_get16(buf + 6);
+    h->status = le_get16(buf + 8);
+    h->len = le_get64(buf + 16);
+    if (le_get16(buf + 10) || le_get32(buf + 12))
         return fail(err, errlen, "reserved header bytes are not zero");
     if (h->cmd < MIG_START || (h->cmd > MIG_MEMORY_FD && h->cmd != MIG_REPLY)) {
         snprintf(err, errlen, "migration stream: unknown command %u", h->cmd);
@@ -118,7 +87,7 @@ int mig_hdr_decode(const uint8_t *buf, size_t len, struct mig_hdr *h, char *err,
 
 int mig_ranges_count(const uint8_t *buf, uint64_t msg_len, uint32_t *n, char *err, size_t errlen)
 {
-    *n = get32(buf);
+    *n = le_get32(buf);
     if (!*n || *n > MIG_MAX_RANGES)
         return fail(err, errlen, "memory range count out of bounds");
     if (msg_len <= MIG_TABLE_SIZE(*n))
@@ -139,10 +108,10 @@ int mig_ranges_decode(const uint8_t *buf, size_t tlen, uint64_t msg_len, struct 
         return r;
     if (tlen != MIG_TABLE_SIZE(*n))
         return fail(err, errlen, "memory range table size does not match its count");
-    if (get32(buf + 4))
+    if (le_get32(buf + 4))
         return fail(err, errlen, "reserved memory table bytes are not zero");
     for (uint32_t i = 0; i < *n; i++) {
-        uint64_t gpa = get64(buf + 8 + 16 * i), len = get64(buf + 16 + 16 * i);
+        uint64_t gpa = le_get64(buf + 8 + 16 * i), len = le_get64(buf + 16 + 16 * i);
 
         if (!len || gpa % MIG_PAGE || len % MIG_PAGE || gpa > UINT64_MAX - len)
             return fail(err, errlen, "memory range not page aligned, empty or wrapping");

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ipc/le.h"
+
 /* SMBIOS 3.2.0 (DSP0134) numbers. */
 #define SMBIOS_TYPE_BIOS   0
 #define SMBIOS_TYPE_SYSTEM 1
@@ -47,24 +49,6 @@ static uint8_t *sm_grow(struct sm_buf *b, size_t n)
     return at;
 }
 
-static void sm_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void sm_le32(uint8_t *p, uint32_t v)
-{
-    sm_le16(p, (uint16_t)v);
-    sm_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void sm_le64(uint8_t *p, uint64_t v)
-{
-    sm_le32(p, (uint32_t)v);
-    sm_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* A structure's formatted part: type, length, handle, then len - 4 zero bytes to fill in. */
 static uint8_t *sm_struct(struct sm_buf *b, uint8_t type, uint8_t len, uint16_t handle)
 {
@@ -73,7 +57,7 @@ static uint8_t *sm_struct(struct sm_buf *b, uint8_t type, uint8_t len, uint16_t 
     if (s) {
         s[0] = type;
         s[1] = len;
-        sm_le16(s + 2, handle);
+        le_put16(s + 2, handle);
     }
     return s;
 }
@@ -100,7 +84,7 @@ static void put_bios(struct sm_buf *b, uint16_t handle)
     if (s) {
         s[4] = 1; /* vendor: string 1 */
         s[5] = 2; /* version: string 2 */
-        sm_le64(s + 10, BIOS_CHAR_PCI);
+        le_put64(s + 10, BIOS_CHAR_PCI);
         s[19] = BIOS_CHAR2_VM;
     }
     sm_string(b, BIOS_VENDOR);
@@ -188,10 +172,10 @@ long smbios_build(const struct smbios_params *p, uint8_t *buf, uint64_t buf_gpa,
     ep[6] = SMBIOS_EP_SIZE;
     ep[7] = 3; /* SMBIOS 3.2.0 */
     ep[8] = 2;
-    ep[9] = 0;                             /* docrev */
-    ep[10] = 0x01;                         /* entry point revision: SMBIOS 3.0 */
-    sm_le32(ep + 12, (uint32_t)table_len); /* the table's maximum size: its size */
-    sm_le64(ep + 16, buf_gpa + SMBIOS_EP_SIZE);
+    ep[9] = 0;                              /* docrev */
+    ep[10] = 0x01;                          /* entry point revision: SMBIOS 3.0 */
+    le_put32(ep + 12, (uint32_t)table_len); /* the table's maximum size: its size */
+    le_put64(ep + 16, buf_gpa + SMBIOS_EP_SIZE);
     ep[5] = sm_checksum(ep, SMBIOS_EP_SIZE);
     return (long)b.len;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc/le.h"
+
 #define VIRTIO_F_VERSION_1 32
 #define HEAD_SIZE          4
 #define TAIL_SIZE          4
@@ -13,34 +15,6 @@
 #define UNMAP_SIZE         28
 #define PROBE_SIZE         72 /* the core keeps the first VIOMMU_REQ_MAX bytes */
 #define MAPS_FIRST_CAP     64
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)v);
-    wr16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -212,8 +186,8 @@ static uint8_t do_attach(struct viommu *v, const uint8_t *in, size_t len)
 
     if (len != ATTACH_SIZE)
         return VIOMMU_S_INVAL;
-    domain = rd32(in + 4);
-    ep = rd32(in + 8);
+    domain = le_get32(in + 4);
+    ep = le_get32(in + 8);
     if (!all_zero(in + 12, 8)) /* flags (ATTACH_F_BYPASS is not offered) and reserved */
         return VIOMMU_S_INVAL;
     if (!domain_in_range(domain))
@@ -246,8 +220,8 @@ static uint8_t do_detach(struct viommu *v, const uint8_t *in, size_t len)
 
     if (len != DETACH_SIZE)
         return VIOMMU_S_INVAL;
-    domain = rd32(in + 4);
-    ep = rd32(in + 8);
+    domain = le_get32(in + 4);
+    ep = le_get32(in + 8);
     /* reserved is ignored (5.13.6.4) */
     if (!domain_in_range(domain))
         return VIOMMU_S_RANGE;
@@ -333,11 +307,11 @@ static uint8_t do_map(struct viommu *v, const uint8_t *in, size_t len)
 
     if (len != MAP_SIZE)
         return VIOMMU_S_INVAL;
-    m.domain = rd32(in + 4);
-    m.iova = rd64(in + 8);
-    m.last = rd64(in + 16);
-    m.gpa = rd64(in + 24);
-    m.perm = rd32(in + 32); /* the MAP flags */
+    m.domain = le_get32(in + 4);
+    m.iova = le_get64(in + 8);
+    m.last = le_get64(in + 16);
+    m.gpa = le_get64(in + 24);
+    m.perm = le_get32(in + 32); /* the MAP flags */
     st = map_check(v, &m, &at);
     if (st)
         return st;
@@ -358,9 +332,9 @@ static uint8_t do_unmap(struct viommu *v, const uint8_t *in, size_t len)
 
     if (len != UNMAP_SIZE)
         return VIOMMU_S_INVAL;
-    domain = rd32(in + 4);
-    start = rd64(in + 8);
-    end = rd64(in + 16);
+    domain = le_get32(in + 4);
+    start = le_get64(in + 8);
+    end = le_get64(in + 16);
     if (!all_zero(in + 24, 4))
         return VIOMMU_S_INVAL;
     st = check_range(v, domain, start, end);
@@ -396,15 +370,15 @@ static uint8_t do_probe(struct viommu *v, const uint8_t *in, size_t len, uint8_t
 
     if (len < VIOMMU_REQ_MAX && len < PROBE_SIZE)
         return VIOMMU_S_INVAL;
-    ep = rd32(in + 4);
+    ep = le_get32(in + 4);
     /* reserved is ignored (5.13.6.7) */
     if (!v->ops->endpoint_valid(v->arg, ep))
         return VIOMMU_S_NOENT;
-    wr16(props, VIOMMU_PROBE_T_RESV_MEM);
-    wr16(props + 2, VIOMMU_PROBE_SIZE - 4);
+    le_put16(props, VIOMMU_PROBE_T_RESV_MEM);
+    le_put16(props + 2, VIOMMU_PROBE_SIZE - 4);
     props[4] = VIOMMU_RESV_MEM_T_MSI;
-    wr64(props + 8, VIOMMU_MSI_START);
-    wr64(props + 16, VIOMMU_MSI_END);
+    le_put64(props + 8, VIOMMU_MSI_START);
+    le_put64(props + 16, VIOMMU_MSI_END);
     return VIOMMU_S_OK;
 }
 
@@ -477,12 +451,12 @@ size_t viommu_config(const struct viommu *v, uint8_t *out, size_t max)
     uint8_t c[VIOMMU_CONFIG_SIZE] = { 0 };
     size_t n = max < sizeof(c) ? max : sizeof(c);
 
-    wr64(c, VIOMMU_PAGE_SIZE_MASK);
-    wr64(c + 8, 0); /* input_range.start */
-    wr64(c + 16, v->input_end);
-    wr32(c + 24, VIOMMU_DOMAIN_FIRST);
-    wr32(c + 28, VIOMMU_DOMAIN_LAST);
-    wr32(c + 32, VIOMMU_PROBE_SIZE);
+    le_put64(c, VIOMMU_PAGE_SIZE_MASK);
+    le_put64(c + 8, 0); /* input_range.start */
+    le_put64(c + 16, v->input_end);
+    le_put32(c + 24, VIOMMU_DOMAIN_FIRST);
+    le_put32(c + 28, VIOMMU_DOMAIN_LAST);
+    le_put32(c + 32, VIOMMU_PROBE_SIZE);
     /* c[36]: bypass, 0 (F_BYPASS_CONFIG not offered); c[37..39] reserved */
     memcpy(out, c, n);
     return n;
