@@ -3,11 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sandbox/bpf.h"
 
 /* Bounds on one look: kmsg records are at most 8 KiB (PRINTK_MESSAGE_MAX); the ring holds a
  * few thousand. */
@@ -96,9 +97,8 @@ int sbx_audit_syscall(int fd, pid_t pid, int wait_ms)
 
 const char *sbx_syscall_name(int nr, char *buf, size_t len)
 {
-    char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    const char *name = sbx_bpf_syscall_name(nr);
 
     snprintf(buf, len, "%s", name ? name : "?");
-    free(name);
     return buf;
 }

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/bpf.h"
 #include "sandbox/jail_sys.h"
 #include "sandbox/spawn.h"
 #ifdef CELLVM_TEST_HOOKS
@@ -294,20 +294,19 @@ static int drop_caps(const struct launch *l, char *err, size_t len)
     return 0;
 }
 
+/* The precompiled program (sandbox/bpf.h), for every thread: no_new_privs is already set. */
 static int load_filter(const struct sbx_config *cfg, char *err, size_t len)
 {
-    scmp_filter_ctx ctx;
+    const struct sock_filter *prog;
+    uint16_t n;
     int r;
 
     if (cfg->seccomp == SBX_SECCOMP_OFF)
         return 0;
-    ctx = sbx_profile_build(cfg->profile, cfg->seccomp);
-    if (!ctx)
-        return fail(err, len, -errno, "seccomp profile %s", sbx_profile_name(cfg->profile));
-    r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (!r)
-        r = seccomp_load(ctx);
-    seccomp_release(ctx);
+    r = sbx_bpf_get(cfg->profile, cfg->seccomp, &prog, &n);
+    if (r)
+        return fail(err, len, r, "seccomp profile %s", sbx_profile_name(cfg->profile));
+    r = sbx_bpf_load(prog, n);
     return r ? fail(err, len, r, "loading the seccomp filter") : 0;
 }
 
@@ -425,43 +424,20 @@ int sbx_enter_helper(const struct sbx_config *cfg, char *err, size_t len)
 int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,
                             struct sbx_thread_filter *out)
 {
-    scmp_filter_ctx ctx;
-    struct stat st;
-    void *buf = NULL;
-    int fd = -1, r;
+    const struct sock_filter *prog;
+    uint16_t n;
+    int r;
 
     out->prog = NULL;
     out->len = 0;
     if (mode == SBX_SECCOMP_OFF)
         return 0;
-    ctx = sbx_profile_build(p, mode);
-    if (!ctx)
-        return -errno;
-    /* The filter is another process's threads' business: no_new_privs is already set. */
-    r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    fd = r ? -1 : memfd_create("sbx-bpf", MFD_CLOEXEC);
-    if (!r && fd < 0)
-        r = -errno;
-    if (!r)
-        r = seccomp_export_bpf(ctx, fd);
-    if (!r && fstat(fd, &st) < 0)
-        r = -errno;
-    if (!r && (st.st_size <= 0 || st.st_size % 8 || st.st_size / 8 > UINT16_MAX))
-        r = -E2BIG;
-    if (!r && !(buf = malloc((size_t)st.st_size)))
-        r = -ENOMEM;
-    if (!r && pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-        r = -EIO;
-    if (!r) {
-        out->prog = buf;
-        out->len = (uint16_t)(st.st_size / 8);
-        buf = NULL;
-    }
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    seccomp_release(ctx);
-    return r;
+    r = sbx_bpf_get(p, mode, &prog, &n);
+    if (r)
+        return r;
+    out->prog = prog;
+    out->len = n;
+    return 0;
 }
 
 int sbx_thread_filter_apply(const struct sbx_thread_filter *f)
@@ -471,7 +447,6 @@ int sbx_thread_filter_apply(const struct sbx_thread_filter *f)
 
 void sbx_thread_filter_free(struct sbx_thread_filter *f)
 {
-    free(f->prog);
     f->prog = NULL;
     f->len = 0;
 }

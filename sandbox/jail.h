@@ -60,19 +60,20 @@ int sbx_enter(const struct sbx_config *cfg, char *err, size_t errlen);
 int sbx_enter_helper(const struct sbx_config *cfg, char *err, size_t errlen);
 
 /*
- * A per-thread filter compiled before the process filter is loaded (compiling needs nothing the
- * jailed process may do) and applied by each thread to itself (e.g. the core's vCPU threads),
- * stacked on the process filter. The core's profile allows the seccomp() call this needs.
+ * A per-thread filter taken before the process filter is loaded and applied by each thread to
+ * itself (e.g. the core's vCPU threads), stacked on the process filter. The core's profile
+ * allows the seccomp() call this needs. The program is the precompiled one (sandbox/bpf.h).
  */
 struct sbx_thread_filter {
-    void *prog;   /* struct sock_filter array; owned */
-    uint16_t len; /* instructions; 0 when no filter applies (--seccomp false) */
+    const void *prog; /* struct sock_filter array; static, not owned */
+    uint16_t len;     /* instructions; 0 when no filter applies (--seccomp false) */
 };
 
 int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,
                             struct sbx_thread_filter *out);
 /* Applies f to the calling thread only. 0 or -errno; a no-op for an empty filter. */
 int sbx_thread_filter_apply(const struct sbx_thread_filter *f);
+/* Forgets the program (kept for symmetry: there is nothing to free). */
 void sbx_thread_filter_free(struct sbx_thread_filter *f);
 
 #endif

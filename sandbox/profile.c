@@ -8,46 +8,29 @@
 
 #define MAX_PARTS 3
 
+/* The tables each profile is made of, in order (the names are in profile_names.c). */
 struct profile_def {
-    const char *name;
     const struct sbx_rule_table *parts[MAX_PARTS];
 };
 
 /* The vCPU profile has no base: it is stacked on the core's, and may only narrow it. */
 static const struct profile_def defs[SBX_PROFILE_COUNT] = {
-    [SBX_PROFILE_BALLOOND] = { "balloond",
-                               { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_balloond } },
-    [SBX_PROFILE_CORE] = { "core", { &sbx_rules_base, &sbx_rules_core } },
-    [SBX_PROFILE_VCPU] = { "vcpu", { &sbx_rules_vcpu } },
-    [SBX_PROFILE_BLOCKD] = { "blockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_blockd } },
-    [SBX_PROFILE_NETD] = { "netd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_netd } },
-    [SBX_PROFILE_API] = { "api", { &sbx_rules_base, &sbx_rules_api } },
-    [SBX_PROFILE_VSOCKD] = { "vsockd", { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_vsockd } },
+    [SBX_PROFILE_BALLOOND] = { { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_balloond } },
+    [SBX_PROFILE_CORE] = { { &sbx_rules_base, &sbx_rules_core } },
+    [SBX_PROFILE_VCPU] = { { &sbx_rules_vcpu } },
+    [SBX_PROFILE_BLOCKD] = { { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_blockd } },
+    [SBX_PROFILE_NETD] = { { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_netd } },
+    [SBX_PROFILE_API] = { { &sbx_rules_base, &sbx_rules_api } },
+    [SBX_PROFILE_VSOCKD] = { { &sbx_rules_base, &sbx_rules_devproc, &sbx_rules_vsockd } },
     /* No base either: the connector is one loop of recvmsg, socket, connect, sendmsg. */
-    [SBX_PROFILE_VSOCKCONN] = { "vsockconn", { &sbx_rules_vsockconn } },
+    [SBX_PROFILE_VSOCKCONN] = { { &sbx_rules_vsockconn } },
     /* Its own poll loop, no libevent: the base and its VFIO rules only. */
-    [SBX_PROFILE_VFIOD] = { "vfiod", { &sbx_rules_base, &sbx_rules_vfiod } },
+    [SBX_PROFILE_VFIOD] = { { &sbx_rules_base, &sbx_rules_vfiod } },
     /* No base and no devproc table: one thread on the runtime's loop, its own short list. */
-    [SBX_PROFILE_RNGD] = { "rngd", { &sbx_rules_loopd } },
+    [SBX_PROFILE_RNGD] = { { &sbx_rules_loopd } },
     /* The same shape as rngd's: one thread on the runtime's loop, its own short list. */
-    [SBX_PROFILE_CONSOLED] = { "consoled", { &sbx_rules_loopd } },
+    [SBX_PROFILE_CONSOLED] = { { &sbx_rules_loopd } },
 };
-
-const char *sbx_profile_name(enum sbx_profile p)
-{
-    return (unsigned)p < SBX_PROFILE_COUNT ? defs[p].name : NULL;
-}
-
-int sbx_profile_from_name(const char *name, enum sbx_profile *out)
-{
-    for (unsigned i = 0; i < SBX_PROFILE_COUNT; i++) {
-        if (!strcmp(defs[i].name, name)) {
-            *out = (enum sbx_profile)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
 
 static int add_rule(scmp_filter_ctx ctx, const struct sbx_rule *r)
 {
@@ -57,13 +40,13 @@ static int add_rule(scmp_filter_ctx ctx, const struct sbx_rule *r)
     return seccomp_rule_add_exact_array(ctx, act, r->nr, r->nargs, r->args);
 }
 
-scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode)
+static scmp_filter_ctx build(const struct sbx_rule_table *const *parts, enum sbx_seccomp mode)
 {
     uint32_t def = mode == SBX_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
     scmp_filter_ctx ctx;
     int r = 0;
 
-    if ((unsigned)p >= SBX_PROFILE_COUNT || mode == SBX_SECCOMP_OFF) {
+    if (mode == SBX_SECCOMP_OFF) {
         errno = EINVAL;
         return NULL;
     }
@@ -72,8 +55,8 @@ scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode)
         errno = ENOMEM;
         return NULL;
     }
-    for (unsigned i = 0; !r && i < MAX_PARTS && defs[p].parts[i]; i++) {
-        const struct sbx_rule_table *t = defs[p].parts[i];
+    for (unsigned i = 0; !r && i < MAX_PARTS && parts[i]; i++) {
+        const struct sbx_rule_table *t = parts[i];
 
         for (size_t j = 0; !r && j < t->n; j++)
             r = add_rule(ctx, &t->rules[j]);
@@ -84,6 +67,22 @@ scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode)
         return NULL;
     }
     return ctx;
+}
+
+scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode)
+{
+    if ((unsigned)p >= SBX_PROFILE_COUNT) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return build(defs[p].parts, mode);
+}
+
+scmp_filter_ctx sbx_interim_build(enum sbx_seccomp mode)
+{
+    static const struct sbx_rule_table *const parts[MAX_PARTS] = { &sbx_rules_interim };
+
+    return build(parts, mode);
 }
 
 int sbx_profile_count_allowed(enum sbx_profile p)

@@ -40,10 +40,21 @@ const char *sbx_profile_name(enum sbx_profile p);
 int sbx_profile_from_name(const char *name, enum sbx_profile *out);
 
 /*
+ * What follows compiles the rule tables with libseccomp. It lives in the profiles library
+ * (profile.c and the rules_*.c tables), which only the build-time generator (bpfgen.c) and the
+ * tests link: the shipped binaries load the programs it precompiled (sandbox/bpf.h) and do not
+ * need libseccomp at run time.
+ */
+
+/*
  * A libseccomp context holding profile p with the default action of mode (which must not be
  * SBX_SECCOMP_OFF). The caller releases it with seccomp_release. NULL and errno on failure.
  */
 scmp_filter_ctx sbx_profile_build(enum sbx_profile p, enum sbx_seccomp mode);
+
+/* The same for device-procs/devproc_jail.c's interim allowlist (sbx_rules_interim), the jail of
+ * a device process without a hook of its own. */
+scmp_filter_ctx sbx_interim_build(enum sbx_seccomp mode);
 
 /* Distinct syscalls profile p allows (rules answering an errno do not count), or -EINVAL. */
 int sbx_profile_count_allowed(enum sbx_profile p);

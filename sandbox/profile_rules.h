@@ -81,4 +81,8 @@ extern const struct sbx_rule_table sbx_rules_vfiod;
  * memory, the host fds handed in (entropy source; console output and input). */
 extern const struct sbx_rule_table sbx_rules_loopd;
 
+/* device-procs/devproc_jail.c's interim filter, alone: a device process without its own jail hook
+ * (the runtime's test devices). Looser than any role's profile. */
+extern const struct sbx_rule_table sbx_rules_interim;
+
 #endif
