@@ -227,9 +227,26 @@ static void dev_exit(struct sv_child *c, int st)
     sv_stop(c->sv);
 }
 
+/* The VMM stops (supervise.c's staged stop, after the core): nothing will start this device's
+ * process again, so a TAP is closed here already. Its removal, which the kernel does when the
+ * last fd goes (tens of ms: RCU grace periods), then runs while the processes exit instead of
+ * after the last one. */
+static void dev_stop(struct sv_child *c)
+{
+    struct device *dv = (struct device *)((char *)c - offsetof(struct device, svc));
+
+    if (sv_send_shutdown(c))
+        sv_kill(c);
+    if (dv->kind && dv->kind->hello_role == CELLVM__ROLE__ROLE_NETD) {
+        ipc_close_fds(dv->data_fds, dv->ndata);
+        dv->ndata = 0;
+    }
+}
+
 static const struct sv_child_ops dev_ops = {
     .on_message = dev_message,
     .on_exit = dev_exit,
+    .on_stop = dev_stop,
 };
 
 int devices_start_process(struct device *dv, char *err, size_t errlen)

@@ -58,15 +58,11 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     r = kvm_create_irqchip(vm->vm_fd);
     if (r < 0)
         return vm_set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
-    /* One slot per region: slots may not span the hole, nor two zones' mappings. */
-    for (uint32_t i = 0; i < vm->mem.nregions; i++) {
-        const struct guest_mem_region *g = &vm->mem.regions[i];
-
-        r = kvm_set_user_memory_region(vm->vm_fd, i, g->gpa, g->size, g->host);
-        if (r < 0)
-            return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
-                              (unsigned long long)g->gpa);
-    }
+    /* One slot per region (slots may not span the hole, nor two zones' mappings), installed
+     * while the rest is built; vm_create waits for them before the guest's state is loaded. */
+    r = vm_slots_start(&vm->slots, vm->vm_fd, &vm->mem);
+    if (r < 0)
+        return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION");
     r = kvm_vcpu_mmap_size(vm->kvm_fd);
     if (r < (int)sizeof(struct kvm_run))
         return vm_set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
@@ -364,6 +360,17 @@ static int setup_vfio(struct vm *vm, const struct vm_params *p, char *err, size_
     return r;
 }
 
+static int wait_slots(struct vm *vm, char *err, size_t errlen)
+{
+    uint32_t i;
+    int r = vm_slots_wait(&vm->slots, &i);
+
+    if (r < 0)
+        return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
+                          (unsigned long long)vm->mem.regions[i].gpa);
+    return 0;
+}
+
 int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen)
 {
     struct vm_devices_params dp;
@@ -474,6 +481,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     r = setup_vcpus(vm, err, errlen);
     if (r == 0)
         r = set_affinity(vm, p, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = wait_slots(vm, err, errlen);
     if (r < 0)
         goto fail;
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
@@ -758,6 +768,7 @@ void vm_destroy(struct vm *vm)
 
     if (!vm)
         return;
+    (void)vm_slots_wait(&vm->slots, NULL); /* a failed build may leave the slots' thread */
     for (i = 0; i < vm->ncreated; i++)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);

@@ -15,6 +15,7 @@
 #include "core/vm/vm.h"
 #include "core/vm/vm_devices.h"
 #include "core/vm/vm_numa.h"
+#include "core/vm/vm_slots.h"
 #include "core/vm/vmev.h"
 
 /* The VM's state, shared by vm.c (build, run, pause) and vm_hotplug.c (devices added and
@@ -37,6 +38,7 @@ struct vm {
     struct log log;
     int kvm_fd;                 /* borrowed */
     int vm_fd;                  /* owned */
+    struct vm_slots slots;      /* guest RAM's KVM slots, installed while the VM is built */
     struct guest_mem mem;       /* borrowed mapping */
     struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
     char *cmdline;              /* owned */

@@ -29,31 +29,6 @@ pvh_start:
     cld
     movl %ebx, %ebp
 
-    /* The stack and page tables live in the bss: clear it before using either. */
-    movl $__bss_start, %edi
-    movl $__bss_end, %ecx
-    subl %edi, %ecx
-    xorl %eax, %eax
-    rep stosb
-
-    movl $pdpt + PTE_PRESENT_RW, pml4
-
-    movl $pdpt, %edi
-    movl $pd + PTE_PRESENT_RW, %eax
-    movl $4, %ecx
-1:  movl %eax, (%edi)
-    addl $4096, %eax
-    addl $8, %edi
-    loop 1b
-
-    movl $pd, %edi
-    movl $PDE_2M, %eax
-    movl $2048, %ecx
-2:  movl %eax, (%edi)
-    addl $0x200000, %eax
-    addl $8, %edi
-    loop 2b
-
     movl $pml4, %eax
     movl %eax, %cr3
     movl %cr4, %eax
@@ -78,6 +53,13 @@ long_mode:
     movw %ax, %ss
     movw %ax, %fs
     movw %ax, %gs
+    /* The stack lives in the bss: clear it before using it. */
+    movq $__bss_start, %rdi
+    movq $__bss_end, %rcx
+    subq %rdi, %rcx
+    shrq $3, %rcx
+    xorl %eax, %eax
+    rep stosq
     movq $stack_top, %rsp
     movl %ebp, %edi
     call payload_main
@@ -96,14 +78,30 @@ gdt_desc:
     .word gdt_end - gdt - 1
     .long gdt
 
-    .section .bss
+    /* The page tables are assembled into the image rather than written by a loop before
+     * paging is on: without paging, a hypervisor that cannot run such code directly (kvm_pvm
+     * on the project's test host) emulates it instruction by instruction, which cost 20+ ms per
+     * boot in both VMMs for the 2048 entries and a byte-wise clear of the bss. */
+    .section .data
     .p2align 12
 pml4:
-    .skip 4096
+    .quad pdpt + PTE_PRESENT_RW
+    .fill 511, 8, 0
 pdpt:
-    .skip 4096
-pd:
-    .skip 4 * 4096
+    .quad pd + PTE_PRESENT_RW
+    .quad pd + 0x1000 + PTE_PRESENT_RW
+    .quad pd + 0x2000 + PTE_PRESENT_RW
+    .quad pd + 0x3000 + PTE_PRESENT_RW
+    .fill 508, 8, 0
+pd: /* 2048 entries of 2 MiB: the first 4 GiB */
+    .set pde, PDE_2M
+    .rept 2048
+    .quad pde
+    .set pde, pde + 0x200000
+    .endr
+
+    .section .bss
+    .p2align 4
 stack:
     .skip 16384
 stack_top:
