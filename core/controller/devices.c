@@ -227,10 +227,8 @@ static void dev_exit(struct sv_child *c, int st)
     sv_stop(c->sv);
 }
 
-/* The VMM stops (supervise.c's staged stop, after the core): nothing will start this device's
- * process again, so a TAP is closed here already. Its removal, which the kernel does when the
- * last fd goes (tens of ms: RCU grace periods), then runs while the processes exit instead of
- * after the last one. */
+/* The VMM or the VM stops: nothing will start this device's process again, so its TAP fds
+ * close here rather than once every process has exited (devices_stop_net). */
 static void dev_stop(struct sv_child *c)
 {
     struct device *dv = (struct device *)((char *)c - offsetof(struct device, svc));
@@ -422,4 +420,15 @@ void devices_close(struct devices *d)
     d->v = NULL;
     d->n = 0;
     rl_groups_close(&d->rl_groups);
+}
+
+void devices_stop_net(struct devices *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct device *dv = &d->v[i];
+
+        if (!dv->unused && dv->svc.sv && dv->kind &&
+            dv->kind->hello_role == CELLVM__ROLE__ROLE_NETD)
+            sv_stop_child(&dv->svc);
+    }
 }

@@ -216,4 +216,10 @@ int devices_start_process(struct device *dv, char *err, size_t errlen);
 
 void devices_close(struct devices *d);
 
+/* The guest has ended (the core reported its exit): every net device's process is asked to
+ * stop and the controller's TAP fds close now, so the kernel removes a TAP cellvm created
+ * (RCU grace periods, 15 ms and more) while the other processes stop, before their network
+ * namespaces' teardown, which contends with it for the same locks. */
+void devices_stop_net(struct devices *d);
+
 #endif

@@ -301,6 +301,7 @@ static void core_message(struct sv_child *c, Cellvm__Envelope *env, int *fds, si
         evmon_event(&ctl->evmon, "vm", "rebooted");
         return;
     case CELLVM__ENVELOPE__BODY_EXIT_STATUS:
+        devices_stop_net(&ctl->devs);
         if (vm_stop_active(ctl)) {
             /* vm.shutdown through the API: the VMM stays to serve it. */
             ctl->core_state = CORE_DONE;

@@ -82,6 +82,11 @@ static void stop_child(struct sv_child *c)
         sv_kill(c);
 }
 
+void sv_stop_child(struct sv_child *c)
+{
+    stop_child(c);
+}
+
 /* Asks the next stage to stop once every child of the earlier stages has exited. */
 static void advance_stop(struct supervisor *sv)
 {

@@ -103,6 +103,10 @@ void sv_set_status(struct supervisor *sv, int status);
 /* Begins the orderly stop (idempotent). */
 void sv_stop(struct supervisor *sv);
 
+/* Asks one child to stop now, ahead of its stage (its on_stop, else a Shutdown or SIGKILL);
+ * once per child. */
+void sv_stop_child(struct sv_child *c);
+
 /* One line on why a child died, naming the syscall when its seccomp filter killed it. */
 void sv_describe_death(struct supervisor *sv, const struct sv_child *c, int st, char *msg,
                        size_t len);
