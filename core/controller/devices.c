@@ -299,6 +299,10 @@ int devices_spawn(struct devices *d, struct supervisor *sv, char *err, size_t er
         return r;
     }
     for (size_t i = 0; i < d->n; i++) {
+        /* What the processes started so far said (the core's Hello above all, which its
+         * configuration answers) is served between two starts, so they go on in parallel
+         * with the next start rather than after the last one. */
+        sv_drain(sv);
         r = d->v[i].external ? 0 : devices_spawn_one(d, sv, &d->v[i], err, errlen);
         if (r)
             return r;
