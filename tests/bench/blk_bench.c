@@ -3,8 +3,10 @@
  * request (utime + stime of /proc/PID/stat, all threads). The same program drives cellvm-blockd
  * and qemu-storage-daemon, so the two figures are comparable.
  *
- *   blk-bench SOCKET PID randread|seqread|randwrite BS QD SECONDS
- * prints: iops=N reqs=N cpu_us_per_req=F seconds=F */
+ *   blk-bench SOCKET PID randread|seqread|randwrite|fillwrite BS QD SECONDS
+ * prints: iops=N reqs=N cpu_us_per_req=F seconds=F
+ * fillwrite writes the whole disk once, front to back, without a warm-up (SECONDS caps it): on a
+ * fresh QCOW2 image whose cluster size is BS, every request allocates a cluster. */
 #include <endian.h>
 #include <errno.h>
 #include <stddef.h>
@@ -34,6 +36,7 @@ struct bench {
     int slot_of_head[RING_NUM];
     uint32_t type;
     bool seq;
+    bool fill; /* one pass, then no more requests */
     uint32_t bs;
     uint64_t sectors; /* disk capacity */
     uint64_t next_seq, rng;
@@ -73,6 +76,12 @@ static uint64_t next_sector(struct bench *b)
 {
     uint64_t per = b->bs / 512, blocks = b->sectors / per;
 
+    if (b->fill) {
+        uint64_t s = b->next_seq;
+
+        b->next_seq += per;
+        return s;
+    }
     if (b->seq) {
         uint64_t s = b->next_seq;
 
@@ -86,6 +95,15 @@ static uint64_t next_sector(struct bench *b)
     return (1 + b->rng % (blocks - 1)) * per;
 }
 
+/* 1 once a fillwrite has sent its last request. */
+static bool filled(const struct bench *b)
+{
+    uint64_t per = b->bs / 512;
+
+    return b->fill && b->next_seq + per > b->sectors / per * per;
+}
+
+/* 0 when a request went out, 1 when a fillwrite has nothing more to send, or -errno. */
 static int submit(struct bench *b, int i)
 {
     struct slot *s = &b->slots[i];
@@ -94,6 +112,9 @@ static int submit(struct bench *b, int i)
     struct vu_gbuf bufs[3] = { { s->hdr, sizeof(*h) }, { s->data, b->bs }, { s->status, 1 } };
     uint16_t head;
     int r;
+
+    if (filled(b))
+        return 1;
 
     h->type = htole32(b->type);
     h->ioprio = 0;
@@ -157,15 +178,17 @@ static long run(struct bench *b, unsigned qd, double until, long *errors)
     uint16_t head;
     uint32_t len;
     long done = 0;
+    unsigned inflight = 0;
     int r, idle = 0;
 
     for (unsigned i = 0; i < qd; i++) {
         r = submit(b, (int)i);
         if (r < 0)
             return r;
+        inflight += r == 0;
     }
     vu_gring_kick(&b->ring);
-    while (now() < until) {
+    while (now() < until && (inflight || !filled(b))) {
         int n = 0;
 
         while (vu_gring_get_used(&b->ring, &head, &len) == 1) {
@@ -176,9 +199,11 @@ static long run(struct bench *b, unsigned qd, double until, long *errors)
                 (*errors)++;
             done++;
             n++;
+            inflight--;
             r = submit(b, i);
             if (r < 0)
                 return r;
+            inflight += r == 0;
         }
         if (n) {
             vu_gring_kick(&b->ring);
@@ -192,11 +217,16 @@ static long run(struct bench *b, unsigned qd, double until, long *errors)
             int i = b->slot_of_head[head];
 
             done++;
-            if (submit(b, i) < 0)
+            inflight--;
+            r = submit(b, i);
+            if (r < 0)
                 return -EIO;
+            inflight += r == 0;
             vu_gring_kick(&b->ring);
             continue;
         }
+        if (!inflight)
+            break;
         if (vu_gring_wait(&b->ring, 1000) == 0 && ++idle >= 10)
             return -ETIMEDOUT;
     }
@@ -220,12 +250,14 @@ int main(int argc, char **argv)
     double secs, start, warm;
 
     if (argc != 7) {
-        fprintf(stderr, "usage: blk-bench SOCKET PID randread|seqread|randwrite BS QD SECONDS\n");
+        fprintf(stderr, "usage: blk-bench SOCKET PID randread|seqread|randwrite|fillwrite BS QD "
+                        "SECONDS\n");
         return 2;
     }
     pid = atol(argv[2]);
     b.seq = !strcmp(argv[3], "seqread");
-    b.type = !strcmp(argv[3], "randwrite") ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+    b.fill = !strcmp(argv[3], "fillwrite");
+    b.type = !strcmp(argv[3], "randwrite") || b.fill ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
     b.bs = (uint32_t)atoi(argv[4]);
     qd = (unsigned)atoi(argv[5]);
     secs = atof(argv[6]);
@@ -239,7 +271,7 @@ int main(int argc, char **argv)
         return 1;
     }
     warm = now() + 0.5;
-    if (run(&b, qd, warm, &errors) < 0) {
+    if (!b.fill && run(&b, qd, warm, &errors) < 0) {
         fprintf(stderr, "blk-bench: warm-up failed\n");
         return 1;
     }

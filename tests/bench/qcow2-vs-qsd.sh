@@ -66,11 +66,12 @@ stop_backend() {
 	pid=
 }
 
-# measure NAME RW BS QD: prints "IOPS CPU_US_PER_REQ".
+# measure NAME RW BS QD [IMAGE [SECONDS]]: prints "IOPS CPU_US_PER_REQ".
 measure() {
-	local out
-	backend "$1" "$([ "$1" = raw ] && echo "$tmp/src.raw" || echo "$tmp/disk.qcow2")" || return 1
-	out=$("$bench" "$tmp/vu.sock" "$pid" "$2" "$3" "$4" "$secs") || { echo "bench: blk-bench failed on $1" >&2; stop_backend; return 1; }
+	local out img=${5:-} s=${6:-$secs}
+	[ -n "$img" ] || img=$([ "$1" = raw ] && echo "$tmp/src.raw" || echo "$tmp/disk.qcow2")
+	backend "$1" "$img" || return 1
+	out=$("$bench" "$tmp/vu.sock" "$pid" "$2" "$3" "$4" "$s") || { echo "bench: blk-bench failed on $1" >&2; stop_backend; return 1; }
 	stop_backend
 	echo "$out" | sed -n 's/.*iops=\([0-9]*\).*cpu_us_per_req=\([0-9.]*\).*/\1 \2/p'
 }
@@ -117,6 +118,29 @@ for w in randread:4096:32 randwrite:4096:32 seqread:131072:16; do
 		"$c_iops" "$q_iops" "$(ratio "$c_iops" "$q_iops")" "$c_cpu" "$q_cpu" \
 		"$(ratio "$c_cpu" "$q_cpu")" "$r_iops" "$(ratio "$c_iops" "$r_iops")" "$r_cpu"
 done
+# Writes that allocate: a fresh empty image per backend and round (BLK_BENCH_FILL_MB, default
+# 1024), written once front to back in 64 KiB requests, one cluster each, QD16; the same image
+# must then pass qemu-img check.
+fill_mb=${BLK_BENCH_FILL_MB:-1024}
+ci=() cc=() qi=() qc=()
+for round in $(seq "$rounds"); do
+	order="cellvm qsd"
+	[ $((round % 2)) = 0 ] && order="qsd cellvm"
+	for who in $order; do
+		"$qimg" create -q -f qcow2 -o cluster_size=65536 "$tmp/fill.qcow2" "${fill_mb}M" || { fail=1; continue; }
+		read -r i c < <(measure "$who" fillwrite 65536 16 "$tmp/fill.qcow2" 60) || { fail=1; continue; }
+		"$qimg" check -q "$tmp/fill.qcow2" || { echo "bench: qemu-img check failed after $who's allocating writes"; fail=1; }
+		rm -f "$tmp/fill.qcow2"
+		case $who in
+		cellvm) ci+=("$i") cc+=("$c") ;;
+		qsd) qi+=("$i") qc+=("$c") ;;
+		esac
+	done
+done
+c_iops=$(median "${ci[@]}") q_iops=$(median "${qi[@]}") c_cpu=$(median "${cc[@]}") q_cpu=$(median "${qc[@]}")
+printf '%-10s %6s %3s | %11s %10s %6s | %9s %9s %6s | %10s %6s %9s\n' allocwrite 65536 16 \
+	"$c_iops" "$q_iops" "$(ratio "$c_iops" "$q_iops")" "$c_cpu" "$q_cpu" "$(ratio "$c_cpu" "$q_cpu")" - - -
 "$qimg" check -q "$tmp/disk.qcow2" || { echo "bench: qemu-img check failed after the runs"; fail=1; }
+echo "allocwrite: a fresh ${fill_mb} MiB image written once, each 64 KiB request allocating a cluster (goal: cellvm/qsd >= 1.00)"
 echo "iops ratio: cellvm/qsd, higher is better (goal >= 1.20 on randread 4k); us/req ratio: lower is better (goal <= 1.00); q2/raw: cellvm-blockd on the QCOW2 image over cellvm-blockd on the raw file it was converted from (goal >= 0.90 on randread 4k)"
 exit "$fail"
