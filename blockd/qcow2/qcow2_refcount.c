@@ -308,7 +308,7 @@ out:
 int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off)
 {
     uint64_t limit = Q2_MAX_HOST_OFF >> q->cluster_bits;
-    uint64_t c = q->free_hint, start = 0, run = 0, hint = q->free_hint;
+    uint64_t c = q->free_hint, start = 0, run = 0, hint = q->free_hint, first_free = UINT64_MAX;
     struct q2_cache_ent *e;
     int ret;
 
@@ -324,6 +324,7 @@ int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off)
                 return ret;
             run = 0;
             c = hint;
+            first_free = UINT64_MAX; /* the new table may have taken clusters after hint */
             continue;
         }
         if (q->rt[j] == 0) {
@@ -351,6 +352,8 @@ int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off)
         if (rc == 0 && fixed_meta(q, c))
             return q2_mark_corrupt(q, "metadata cluster has refcount 0");
         if (rc == 0) {
+            if (first_free == UINT64_MAX)
+                first_free = c;
             if (run++ == 0)
                 start = c;
         } else {
@@ -363,8 +366,12 @@ int q2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *host_off)
         if (ret < 0)
             return ret;
     }
-    if (start == hint)
-        q->free_hint = start + n;
+    /* Everything from the hint up to the first free cluster seen is in use (a new refcount
+     * block placed itself there too): the next search starts after this run if it began at
+     * that first free cluster, else at the free clusters this run was too long for. Before,
+     * the hint moved only when the run began exactly at it, so once a refcount block or a
+     * table landed there every allocation scanned all the clusters from it again. */
+    q->free_hint = first_free == start ? start + n : first_free;
     if (q->host_end < (start + n) << q->cluster_bits)
         q->host_end = (start + n) << q->cluster_bits;
     *host_off = start << q->cluster_bits;
