@@ -50,13 +50,13 @@ static void test_probe(const char *action)
 int core_jail_enter(struct core_jail *j, Cellvm__SeccompMode mode, int chan, const int *fds,
                     size_t nfds, uint32_t max_vcpus, char *err, size_t errlen)
 {
-    int keep[PB_MAX_CORE_FDS + PB_MAX_ATTACH + 1];
+    int keep[PB_MAX_CORE_FDS + PB_MAX_ATTACH + 2]; /* the channel, fds, the VM fd */
     struct sbx_config cfg = { .profile = SBX_PROFILE_CORE, .seccomp = mode_of(mode) };
     size_t n = 0;
     int r;
 
     keep[n++] = chan;
-    for (size_t i = 0; i < nfds && i < PB_MAX_CORE_FDS + PB_MAX_ATTACH; i++)
+    for (size_t i = 0; i < nfds && i < PB_MAX_CORE_FDS + PB_MAX_ATTACH + 1; i++)
         if (fds[i] >= 0)
             keep[n++] = fds[i];
     cfg.keep_fds = keep;

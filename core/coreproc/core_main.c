@@ -141,9 +141,10 @@ static int build_vm(struct core *c, char *err, size_t errlen)
 {
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
     struct vm_params p = { 0 };
-    int keep[CORE_MAX_KEEP];
+    int keep[CORE_MAX_KEEP + 1]; /* + the VM fd */
     uint64_t hot_gpa[GUEST_MEM_MAX_HOTPLUG], hot_size[GUEST_MEM_MAX_HOTPLUG];
     uint32_t nhot = 0;
+    size_t n;
     int r;
 
     /* A restore makes the RAM vm.resize had added again where the snapshot has it. */
@@ -163,6 +164,12 @@ static int build_vm(struct core *c, char *err, size_t errlen)
         return r;
     mark(c, "core: guest memory mapped");
     p.kvm_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KVM);
+    /* The VM and its RAM's slots first: KVM installs the slots on a thread of their own
+     * (vm_early_start) while this one jails the process; that thread only waits in the kernel
+     * and is joined before any guest or device input is handled. */
+    r = vm_early_start(&p.early, p.kvm_fd, &p.mem, err, errlen);
+    if (r)
+        return r;
     p.boot_vcpus = cfg->cpus->boot_vcpus;
     p.max_vcpus = cfg->cpus->max_vcpus;
     p.threads_per_core = cfg->cpus->threads_per_core;
@@ -206,17 +213,21 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.nvirtio = (uint32_t)c->nvirtio;
     p.vfio = c->vfio;
     p.nvfio = (uint32_t)c->nvfio;
-    /* Everything is received and RAM mapped; no thread exists yet. */
+    /* Everything is received and RAM mapped; the only other thread installs the slots. */
     for (size_t i = 0; i < c->nvirtio && c->nfds + i < CORE_MAX_KEEP; i++)
         keep[c->nfds + i] = c->virtio[i].sock;
     for (size_t i = 0; i < c->nvfio && c->nfds + c->nvirtio + i < CORE_MAX_KEEP; i++)
         keep[c->nfds + c->nvirtio + i] = c->vfio[i].sock;
     memcpy(keep, c->fds, c->nfds * sizeof(keep[0]));
+    n = c->nfds + c->nvirtio + c->nvfio;
+    keep[n++] = vm_early_fd(p.early);
     vm_state_json_init(); /* getrandom, which the jail does not allow */
-    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, c->nfds + c->nvirtio + c->nvfio,
-                        cfg->cpus->max_vcpus, err, errlen);
-    if (r)
+    r = core_jail_enter(&c->jail, cfg->seccomp, c->chan, keep, n, cfg->cpus->max_vcpus, err,
+                        errlen);
+    if (r) {
+        vm_early_free(p.early);
         return r;
+    }
     mark(c, "core: jailed (namespaces, capabilities, seccomp)");
     /* vm_create owns the sockets from here, on failure too. */
     c->nvirtio = 0;

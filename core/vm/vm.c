@@ -42,13 +42,12 @@ int vm_set_err(char *err, size_t errlen, int r, const char *fmt, ...)
 
 static int setup_kvm(struct vm *vm, char *err, size_t errlen)
 {
-    int r = kvm_api_version(vm->kvm_fd);
+    int r = vm->early ? 0 : vm_early_start(&vm->early, vm->kvm_fd, &vm->mem, err, errlen);
 
-    if (r != KVM_API_VERSION_EXPECTED)
-        return vm_set_err(err, errlen, r < 0 ? r : -ENOTSUP, "/dev/kvm: API version %d", r);
-    vm->vm_fd = kvm_create_vm(vm->kvm_fd);
-    if (vm->vm_fd < 0)
-        return vm_set_err(err, errlen, vm->vm_fd, "KVM_CREATE_VM");
+    if (r < 0)
+        return r;
+    vm->vm_fd = vm->early->vm_fd;
+    vm->early->vm_fd = -1;
     r = kvm_set_identity_map_addr(vm->vm_fd, GPA_KVM_IDENTITY_MAP);
     if (r < 0)
         return vm_set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");
@@ -58,11 +57,6 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     r = kvm_create_irqchip(vm->vm_fd);
     if (r < 0)
         return vm_set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
-    /* One slot per region (slots may not span the hole, nor two zones' mappings), installed
-     * while the rest is built; vm_create waits for them before the guest's state is loaded. */
-    r = vm_slots_start(&vm->slots, vm->vm_fd, &vm->mem);
-    if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION");
     r = kvm_vcpu_mmap_size(vm->kvm_fd);
     if (r < (int)sizeof(struct kvm_run))
         return vm_set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
@@ -363,7 +357,7 @@ static int setup_vfio(struct vm *vm, const struct vm_params *p, char *err, size_
 static int wait_slots(struct vm *vm, char *err, size_t errlen)
 {
     uint32_t i;
-    int r = vm_slots_wait(&vm->slots, &i);
+    int r = vm_early_wait(vm->early, &i);
 
     if (r < 0)
         return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
@@ -380,6 +374,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
 
     *out = NULL;
     if (!vm) {
+        vm_early_free(p->early);
         for (uint32_t i = 0; i < p->nvirtio; i++)
             close(p->virtio[i].sock);
         for (uint32_t i = 0; i < p->nvfio; i++)
@@ -387,6 +382,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         return vm_set_err(err, errlen, -ENOMEM, "vm");
     }
     atomic_init(&vm->dev_failed, false);
+    vm->early = p->early;
     vm->vm_fd = -1;
     vm->hp_fd = -1;
     vm->ev.efd = -1;
@@ -768,7 +764,7 @@ void vm_destroy(struct vm *vm)
 
     if (!vm)
         return;
-    (void)vm_slots_wait(&vm->slots, NULL); /* a failed build may leave the slots' thread */
+    vm_early_free(vm->early); /* joins the slots' thread a failed build may have left */
     for (i = 0; i < vm->ncreated; i++)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);

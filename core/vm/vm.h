@@ -69,8 +69,21 @@ enum vm_reset_cause {
     VM_RESET_WATCHDOG,  /* the virtio-watchdog fired */
 };
 
+/* The KVM VM and guest RAM's memory slots, begun before the rest (vm_slots.h): the caller may
+ * start them before it jails itself, so the slots' SRCU grace period (several ms) overlaps the
+ * jail; the VM fd (vm_early_fd) must then stay open through the jail. 0 or -errno with err. */
+struct vm_early;
+int vm_early_start(struct vm_early **out, int kvm_fd, const struct guest_mem *mem, char *err,
+                   size_t errlen);
+int vm_early_fd(const struct vm_early *e);
+/* Waits for the slots' thread and closes what vm_create did not take. NULL is fine. */
+void vm_early_free(struct vm_early *e);
+
 struct vm_params {
     int kvm_fd; /* /dev/kvm, borrowed */
+    /* From vm_early_start over mem, or NULL (vm_create starts one); owned by vm_create from
+     * the call on, on failure too. */
+    struct vm_early *early;
     /* Guest RAM already mapped shared by the caller, one KVM memory slot per region; the
      * mappings and the fds in the regions are borrowed. */
     struct guest_mem mem;

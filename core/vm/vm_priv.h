@@ -38,7 +38,7 @@ struct vm {
     struct log log;
     int kvm_fd;                 /* borrowed */
     int vm_fd;                  /* owned */
-    struct vm_slots slots;      /* guest RAM's KVM slots, installed while the VM is built */
+    struct vm_early *early;     /* owned: guest RAM's KVM slots, installed meanwhile */
     struct guest_mem mem;       /* borrowed mapping */
     struct boot_params_in boot; /* fds borrowed; cmdline points at our copy */
     char *cmdline;              /* owned */
