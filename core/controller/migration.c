@@ -157,8 +157,8 @@ void migration_send_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiSen
     const char *no;
     int r;
 
-    if (a->state == API_VM_NONE) {
-        api_ctl_respond(a, id, 404, "the VM is not created", NULL);
+    if (a->state == API_VM_NONE) { /* Cloud Hypervisor: VmSendMigration's error, a 500 */
+        api_ctl_respond(a, id, 500, "the VM is not created", NULL);
         return;
     }
     if ((a->state != API_VM_RUNNING && a->state != API_VM_PAUSED) || !core) {

@@ -115,8 +115,8 @@ void resize_zone_request(struct api_ctl *a, uint64_t id, const Cellvm__ApiVmResi
     struct cli_memory_zone *z;
     int zi, dev, r;
 
-    if (a->state == API_VM_NONE) {
-        api_ctl_respond(a, id, 404, "the VM is not created", NULL);
+    if (a->state == API_VM_NONE) { /* Cloud Hypervisor: VmResizeZone(VmNotCreated), a 500 */
+        api_ctl_respond(a, id, 500, "the VM is not created", NULL);
         return;
     }
     zi = rz && rz->id ? find_zone(a->cfg, rz->id) : -1;

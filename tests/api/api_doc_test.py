@@ -331,6 +331,11 @@ def running(c, v):
     where = "[Shutdown] "
     state(c, v, "Shutdown")
     sweep(c, v, where)
+    # The sweep cold-added the example pmem and fs (a file and a socket that need not exist:
+    # as in Cloud Hypervisor, they are opened at boot): out again before the VM boots afresh.
+    for path in ("vm.add-pmem", "vm.add-fs"):
+        ask(c, v, "PUT", "vm.remove-device", {"id": c.example(path, "PUT", c.args)["id"]},
+            want=204, where=where)
     for path in ("vm.shutdown", "vm.pause", "vm.resume", "vm.reboot", "vm.nmi"):
         ask(c, v, "PUT", path, want=405, where=where)
     # Booted afresh from the same configuration, then shut down again.
@@ -400,6 +405,64 @@ def with_disk(c, v):
     ask(c, v, "GET", "vm.info", want=500, where="[deleted] ")
 
 
+# Documented answers this test cannot provoke on a host like CI's, each with what it needs and
+# the test that provokes it (under /dev/kvm, or in the nested bench's L1).
+ELSEWHERE = {
+    ("vm.add-net", "PUT", 200): "a TAP fd (api case kata as root; nested l2-cellvm-hotplug)",
+    ("vm.add-fs", "PUT", 200): "a virtiofsd backend (nested l2-cellvm-fs)",
+    ("vm.add-device", "PUT", 200): "a VFIO device (nested l2-cellvm-vfio-hotplug)",
+    ("vm.add-user-device", "PUT", 200): "a vfio-user server: no test provokes it yet",
+    ("vm.resize", "PUT", 429): "a vCPU removal the guest has not ejected (kvm cellvm-resize)",
+    ("vm.resize-zone", "PUT", 429): "a virtio-mem resize the guest has not taken up: none yet",
+}
+
+
+def kvm_statuses(c, v):
+    """Under /dev/kvm, the success answers the sweeps cannot give: a cold vm.resize-zone, then on
+    a booted VM hot-adds (disk, vsock, pmem), a vCPU added by vm.resize, and vm.snapshot."""
+    where = "[kvm] "
+    cfg = c.example("vm.create", "PUT", c.args)
+    cfg["memory"] = {"size": 0, "zones": [{"id": "z0", "size": 64 << 20}]}
+    ask(c, v, "PUT", "vm.create", cfg, want=204, where=where)
+    ask(c, v, "PUT", "vm.resize-zone", {"id": "z0", "desired_ram": 128 << 20}, want=204,
+        where=where)
+    ask(c, v, "PUT", "vm.delete", want=204, where=where)
+    cfg = c.example("vm.create", "PUT", c.args)
+    cfg["cpus"] = {"boot_vcpus": 1, "max_vcpus": 2}
+    ask(c, v, "PUT", "vm.create", cfg, want=204, where=where)
+    ask(c, v, "PUT", "vm.boot", want=204, where=where)
+    files = {}
+    for name, size in (("hot.raw", 1 << 20), ("hot.pmem", 2 << 20)):
+        files[name] = os.path.join(v.dir, name)
+        with open(files[name], "wb") as f:
+            f.truncate(size)
+    if c.args.blockd:
+        ask(c, v, "PUT", "vm.add-disk", {"path": files["hot.raw"], "id": "hd9"}, want=200,
+            where=where)
+    if c.args.vsockd:
+        ask(c, v, "PUT", "vm.add-vsock",
+            {"cid": 5, "socket": os.path.join(v.dir, "hot.vsock"), "id": "vs9"}, want=200,
+            where=where)
+    ask(c, v, "PUT", "vm.add-pmem", {"file": files["hot.pmem"], "id": "pm9"}, want=200,
+        where=where)
+    ask(c, v, "PUT", "vm.resize", {"desired_vcpus": 2}, want=204, where=where)
+    ask(c, v, "PUT", "vm.pause", want=204, where=where)
+    snap = os.path.join(v.dir, "snap")
+    os.mkdir(snap)
+    ask(c, v, "PUT", "vm.snapshot", {"destination_url": "file://" + snap}, want=204, where=where)
+    ask(c, v, "PUT", "vm.resume", want=204, where=where)
+    ask(c, v, "PUT", "vm.delete", want=204, where=where)
+    # The snapshot comes back (Paused), then one whose RAM file lost its end: the restore's
+    # processes start, the core refuses the file, nothing is left of it.
+    ask(c, v, "PUT", "vm.restore", {"source_url": "file://" + snap}, want=204, where=where)
+    state(c, v, "Paused")
+    ask(c, v, "PUT", "vm.delete", want=204, where=where)
+    ram = os.path.join(snap, "memory-ranges")
+    os.truncate(ram, os.path.getsize(ram) // 2)
+    ask(c, v, "PUT", "vm.restore", {"source_url": "file://" + snap}, want=500, where=where)
+    ask(c, v, "GET", "vm.info", want=500, where=where)
+
+
 def migration_refusals(c, v, vm):
     """vm.send-migration and vm.receive-migration's errors for the VM state vm."""
     where = f"[{vm}, migration] "
@@ -407,7 +470,7 @@ def migration_refusals(c, v, vm):
     bad_dir = {"receiver_url": "unix:" + os.path.join(v.dir, "no", "such", "dir.sock")}
     if vm == "none":
         ask(c, v, "PUT", "vm.receive-migration", {"receiver_url": "tcp:"}, want=400, where=where)
-        ask(c, v, "PUT", "vm.send-migration", nobody, want=404, where=where)
+        ask(c, v, "PUT", "vm.send-migration", nobody, want=500, where=where)
         ask(c, v, "PUT", "vm.receive-migration", bad_dir, want=500, where=where)
     elif vm == "created":
         ask(c, v, "PUT", "vm.send-migration", nobody, want=405, where=where)
@@ -468,6 +531,7 @@ def run(args, doc, kvm):
             ask(c, v, "PUT", "vm.boot", want=500, where="[no /dev/kvm] ")
         else:
             running(c, v)
+            kvm_statuses(c, v)
             if args.blockd:
                 with_disk(c, v)
             ask(c, v, "PUT", "vm.create", c.example("vm.create", "PUT", c.args), want=204)
@@ -498,6 +562,12 @@ def main():
         return SKIP
     kvm = kvm_usable()
     missing = run(args, doc, kvm)
+    if kvm:
+        for key, why in ELSEWHERE.items():
+            line = f"{key[1]} /{key[0]} {key[2]}"
+            if line in missing:
+                missing.remove(line)
+                print(f"not provoked here: {line}: needs {why}")
     if missing and not kvm:
         print("SKIP: without /dev/kvm these documented answers were not provoked:\n  " +
               "\n  ".join(missing))
