@@ -40,6 +40,7 @@ struct core {
     Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
     struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
+    bool error_sent; /* vm_create's failure reported (vm_failed) */
     struct core_jail jail; /* vCPU filter; owned */
     struct core_mig mig;   /* live migration (issue 18), control thread only */
     uint64_t t0;           /* the controller's start (ipc/startup.h), 0 if unknown */
@@ -137,6 +138,16 @@ static void send_guest_reset(void *arg, enum vm_reset_cause cause)
     (void)send_simple(c->chan, &env);
 }
 
+/* Before vm_create tears down the device connections: the controller must hear why the core
+ * fails before the device processes' exits (their frontend gone) could read as deaths. */
+static void vm_failed(void *arg, int r, const char *err)
+{
+    struct core *c = arg;
+
+    send_error(c->chan, -r, err);
+    c->error_sent = true;
+}
+
 static int build_vm(struct core *c, char *err, size_t errlen)
 {
     const Cellvm__CoreConfig *cfg = c->cfg_env->core_config;
@@ -197,6 +208,8 @@ static int build_vm(struct core *c, char *err, size_t errlen)
     p.iommu_address_width = (uint8_t)cfg->iommu_address_width;
     p.guest_reset = send_guest_reset;
     p.guest_reset_arg = c;
+    p.failed = vm_failed;
+    p.failed_arg = c;
     p.migrate = cfg->migrate; /* validated: then the socket is there */
     p.migrate_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_MIGRATION);
     p.restore_state_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_STATE);
@@ -700,7 +713,8 @@ static int run(struct core *c)
         return r;
     r = build_vm(c, err, sizeof(err));
     if (r) {
-        send_error(c->chan, -r, err);
+        if (!c->error_sent)
+            send_error(c->chan, -r, err);
         return r;
     }
     mark(c, "core: VM built (kernel loaded, devices connected)");

@@ -354,17 +354,6 @@ static int setup_vfio(struct vm *vm, const struct vm_params *p, char *err, size_
     return r;
 }
 
-static int wait_slots(struct vm *vm, char *err, size_t errlen)
-{
-    uint32_t i;
-    int r = vm_early_wait(vm->early, &i);
-
-    if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
-                          (unsigned long long)vm->mem.regions[i].gpa);
-    return 0;
-}
-
 int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errlen)
 {
     struct vm_devices_params dp;
@@ -479,7 +468,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         r = set_affinity(vm, p, err, errlen);
     if (r < 0)
         goto fail;
-    r = wait_slots(vm, err, errlen);
+    r = vm_early_joined(vm, err, errlen);
     if (r < 0)
         goto fail;
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
@@ -491,6 +480,8 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     *out = vm;
     return 0;
 fail:
+    if (p->failed) /* before the device connections close: the reason goes out first */
+        p->failed(p->failed_arg, r, err);
     for (uint32_t i = 0; !socks_taken && i < p->nvirtio; i++)
         close(p->virtio[i].sock);
     for (uint32_t i = 0; !socks_taken && i < p->nvfio; i++)

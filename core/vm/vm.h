@@ -151,6 +151,10 @@ struct vm_params {
      * reset itself, or its watchdog fired). */
     void (*guest_reset)(void *arg, enum vm_reset_cause cause);
     void *guest_reset_arg;
+    /* Optional: vm_create failed with r and err, told before anything is torn down (the
+     * device processes see their connections close right after). */
+    void (*failed)(void *arg, int r, const char *err);
+    void *failed_arg;
 };
 
 enum vm_result {

@@ -86,3 +86,14 @@ void vm_early_free(struct vm_early *e)
         close(e->vm_fd);
     free(e);
 }
+
+int vm_early_joined(struct vm *vm, char *err, size_t errlen)
+{
+    uint32_t i;
+    int r = vm_early_wait(vm->early, &i);
+
+    if (r < 0)
+        return vm_set_err(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: slot %u at 0x%llx", i,
+                          (unsigned long long)vm->mem.regions[i].gpa);
+    return 0;
+}

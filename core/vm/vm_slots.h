@@ -30,4 +30,7 @@ struct vm_early {
  * after the first call: the same outcome. */
 int vm_early_wait(struct vm_early *e, uint32_t *where);
 
+/* vm_create: the slots' thread joined; 0, or -errno with err naming the slot that failed. */
+int vm_early_joined(struct vm *vm, char *err, size_t errlen);
+
 #endif
