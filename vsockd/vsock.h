@@ -31,8 +31,8 @@
 #define VSOCK_DRAIN_MS          10000u     /* guest closed, host slow to take the rest */
 #define VSOCK_RST_QUEUE         2048u      /* RSTs owed to the guest, beyond connections */
 #define VSOCK_LOCAL_PORT_BASE   (1u << 30) /* ports of host-initiated streams */
-/* RX elements one read of a host socket may fill (Linux's 4 KiB buffers: 64 KiB per read). */
-#define VSOCK_RX_BATCH 16u
+/* RX elements one read of a host socket may fill (Linux's 4 KiB buffers: 256 KiB per read). */
+#define VSOCK_RX_BATCH 64u
 
 struct vsock_cfg {
     uint64_t guest_cid;

@@ -13,6 +13,10 @@
 #define BATCH   256
 #define IDLE_MS 250
 #define POLL_MS 1 /* a ring without a kick fd is looked at this often */
+/* RX: the driver is signalled (if it asked, EVENT_IDX) at least once per half ring or this many
+   bytes, as vhost-vsock signals once per batch of at most 512 KiB: with one signal per BATCH, a
+   ring of BATCH small buffers (Linux: 256 of 4 KiB) ran dry before the driver heard of any. */
+#define RX_NOTIFY_BYTES (512u * 1024u)
 
 static void report_broken(struct vsock_worker *w, uint16_t idx, int r)
 {
@@ -75,10 +79,13 @@ static bool do_rx(struct vsock_worker *w)
     struct virtq *vq = w->vq[VSOCK_QUEUE_RX];
     uint32_t written[VSOCK_RX_BATCH];
     uint16_t heads[VSOCK_RX_BATCH];
-    int n = 0, r = 0;
+    unsigned every;
+    uint64_t bytes = 0;
+    int n = 0, r = 0, told = 0;
 
     if (!vq || vq->broken)
         return false;
+    every = vq->num / 2 ? vq->num / 2u : 1u;
     virtq_disable_notify(vq);
     while (vsock_rx_pending(w->dev)) {
         unsigned k = 0, used;
@@ -106,14 +113,22 @@ static bool do_rx(struct vsock_worker *w)
         w->rx_want = next_rx_want(k, used);
         if (!used)
             break;
-        for (unsigned i = 0; i < used; i++)
+        for (unsigned i = 0; i < used; i++) {
             heads[i] = w->rxe[i]->head;
+            bytes += written[i];
+        }
         /* One used-index update for the stretch: the driver sees its packets together. */
         if ((r = virtq_push_n(vq, heads, written, used)) < 0) {
             report_broken(w, VSOCK_QUEUE_RX, r);
             break;
         }
         n += (int)used;
+        /* The driver refills what it heard of while we fill the rest. */
+        if ((unsigned)(n - told) >= every || bytes >= RX_NOTIFY_BYTES) {
+            virtq_notify(vq);
+            told = n;
+            bytes = 0;
+        }
     }
     virtq_notify(vq);
     return false;
@@ -198,11 +213,16 @@ int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devp
     bool ok;
 
     *w = (struct vsock_worker){ .dev = dev, .dp = dp, .stop_fd = -1, .rx_want = 1 };
-    ok = true;
-    for (unsigned i = 0; i < VSOCK_RX_BATCH; i++)
-        ok &= (w->rxe[i] = malloc(sizeof(*w->rxe[i]))) != NULL;
-    for (unsigned i = 0; i < VSOCK_TX_GATHER; i++)
-        ok &= (w->txe[i] = malloc(sizeof(*w->txe[i]))) != NULL;
+    /* One block each, large enough for malloc to map it on its own: only the elements a fill
+       has used (rx_want grows while a stream reads) take memory, an idle device a page each. */
+    w->rxe_mem = malloc(VSOCK_RX_BATCH * sizeof(*w->rxe_mem));
+    ok = w->rxe_mem != NULL;
+    for (unsigned i = 0; ok && i < VSOCK_RX_BATCH; i++)
+        w->rxe[i] = &w->rxe_mem[i];
+    w->txe_mem = malloc(VSOCK_TX_GATHER * sizeof(*w->txe_mem));
+    ok &= w->txe_mem != NULL;
+    for (unsigned i = 0; ok && i < VSOCK_TX_GATHER; i++)
+        w->txe[i] = &w->txe_mem[i];
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!ok || w->stop_fd < 0) {
         vsock_worker_destroy(w);
@@ -214,14 +234,14 @@ int vsock_worker_init(struct vsock_worker *w, struct vsock_dev *dev, struct devp
 void vsock_worker_destroy(struct vsock_worker *w)
 {
     vsock_worker_stop(w);
-    for (unsigned i = 0; i < VSOCK_RX_BATCH; i++) {
-        free(w->rxe[i]);
+    for (unsigned i = 0; i < VSOCK_RX_BATCH; i++)
         w->rxe[i] = NULL;
-    }
-    for (unsigned i = 0; i < VSOCK_TX_GATHER; i++) {
-        free(w->txe[i]);
+    free(w->rxe_mem);
+    w->rxe_mem = NULL;
+    for (unsigned i = 0; i < VSOCK_TX_GATHER; i++)
         w->txe[i] = NULL;
-    }
+    free(w->txe_mem);
+    w->txe_mem = NULL;
     if (w->stop_fd >= 0)
         close(w->stop_fd);
     w->stop_fd = -1;

@@ -23,9 +23,11 @@ struct vsock_worker {
     struct vsock_dev *dev; /* borrowed */
     struct devproc *dp;    /* borrowed, may be NULL (tests): broken rings are reported */
     struct virtq *vq[2];   /* rx, tx: borrowed from the backend while started */
-    struct virtq_elem *rxe[VSOCK_RX_BATCH];  /* owned: RX elements of one fill */
+    struct virtq_elem *rxe[VSOCK_RX_BATCH];  /* RX elements of one fill, in rxe_mem */
+    struct virtq_elem *rxe_mem;              /* owned: VSOCK_RX_BATCH elements */
     unsigned rx_want;                        /* RX elements to pop next (1..VSOCK_RX_BATCH) */
-    struct virtq_elem *txe[VSOCK_TX_GATHER]; /* owned: TX elements held for one gather */
+    struct virtq_elem *txe[VSOCK_TX_GATHER]; /* TX elements held for one gather, in txe_mem */
+    struct virtq_elem *txe_mem;              /* owned: VSOCK_TX_GATHER elements */
     int stop_fd;                             /* owned: eventfd that ends the thread */
     pthread_t thread;
     bool running;

@@ -8,9 +8,11 @@
  * The driver's buffers are Linux's: the whole RX ring filled with buffers of a header and
  * 4 KiB of payload (VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE), TX packets of up to 64 KiB.
  *
- *   vsock-bench VSOCKD MIB [in|out|both] [RXBUF]
+ *   vsock-bench VSOCKD MIB [in|out|both] [RXBUF] [copy]
  * (in: host -> guest only, out: guest -> host only, for profiling one path; RXBUF: payload
- * bytes per RX buffer, 4096 by default, up to 65536) prints one line per direction: vsockd
+ * bytes per RX buffer, 4096 by default, up to 65536; copy: the guest's application copies each
+ * payload, as a guest's recv() and send() do (and as the host program and the socketpair do);
+ * without it the driver never touches payload bytes) prints one line per direction: vsockd
  * MiB/s, socketpair MiB/s, ratio (of the median round), vsockd's CPU time per MiB (the median
  * round's of its own: the whole thread group, from schedstat), and the bench's own CPU per MiB
  * in the same rounds (the driver and the host program: what the frontend costs, to tell a slow
@@ -65,6 +67,7 @@ struct drv {
     uint64_t updates; /* CREDIT_UPDATEs received */
     uint64_t stalls;  /* guest -> host: times the sender waited for credit */
     bool responded, reset, peer_eof;
+    uint8_t *app; /* copy mode: the guest application's buffer (VSOCK_MAX_PKT), else NULL */
 };
 
 struct host {
@@ -122,6 +125,8 @@ static void queue_pkt(struct drv *d, uint16_t op, uint32_t flags, uint32_t len)
         die("tx buffers", ENOSPC);
     slot = d->tx_free[--d->ntx_free];
     vsock_hdr_encode(vu_gmem_ptr(&d->mem, d->tx_gpa[slot]), &h);
+    if (d->app && op == VSOCK_OP_RW) /* send(): the application's bytes into the packet */
+        memcpy((uint8_t *)vu_gmem_ptr(&d->mem, d->tx_gpa[slot]) + VSOCK_HDR_LEN, d->app, len);
     b = (struct vu_gbuf){ .gpa = d->tx_gpa[slot], .len = VSOCK_HDR_LEN + len };
     if (vu_gring_add(&d->tx, &b, 1, 0, &head))
         die("tx add", ENOSPC);
@@ -189,6 +194,11 @@ static void service(struct drv *d, int ms)
         struct vsock_hdr h;
 
         vsock_hdr_decode(&h, vu_gmem_ptr(&d->mem, d->rx_gpa[head]));
+        /* recv(): the payload out to the application (a length past the buffer is vsockd's
+           bug, and the byte count at the end would not add up). */
+        if (d->app && h.op == VSOCK_OP_RW && h.len <= d->rx_len - VSOCK_HDR_LEN)
+            memcpy(d->app, (const uint8_t *)vu_gmem_ptr(&d->mem, d->rx_gpa[head]) + VSOCK_HDR_LEN,
+                   h.len);
         on_rx(d, &h);
         post_rx(d, d->rx_gpa[head]);
         rx++;
@@ -527,11 +537,13 @@ int main(int argc, char **argv)
     int st;
 
     const char *only = argc >= 4 && strcmp(argv[3], "both") ? argv[3] : "";
-    unsigned long rxbuf = argc == 5 ? strtoul(argv[4], NULL, 10) : RXBUF_DEF;
+    unsigned long rxbuf = argc >= 5 ? strtoul(argv[4], NULL, 10) : RXBUF_DEF;
+    bool copy = argc == 6 && !strcmp(argv[5], "copy");
 
-    if (argc < 3 || argc > 5 || (*only && strcmp(only, "in") && strcmp(only, "out")) ||
-        rxbuf < 64 || rxbuf > VSOCK_MAX_PKT)
-        return fprintf(stderr, "usage: vsock-bench VSOCKD MIB [in|out|both] [RXBUF 64..65536]\n"),
+    if (argc < 3 || argc > 6 || (*only && strcmp(only, "in") && strcmp(only, "out")) ||
+        rxbuf < 64 || rxbuf > VSOCK_MAX_PKT || (argc == 6 && !copy))
+        return fprintf(stderr,
+                       "usage: vsock-bench VSOCKD MIB [in|out|both] [RXBUF 64..65536] [copy]\n"),
                2;
     bytes = strtoull(argv[2], NULL, 10) << 20;
     signal(SIGPIPE, SIG_IGN);
@@ -550,6 +562,8 @@ int main(int argc, char **argv)
         usleep(50000);
     chmod(dir, 0755); /* vsockd runs as nobody once jailed by root */
     drv_setup(&d, vu, (uint32_t)rxbuf);
+    if (copy && !(d.app = calloc(1, VSOCK_MAX_PKT)))
+        die("application buffer", ENOMEM);
     for (unsigned i = 0; i < ROUNDS; i++) {
         unsigned long long c0, s0;
 
@@ -581,6 +595,7 @@ int main(int argc, char **argv)
     if (strcmp(only, "in"))
         print_median("guest->host", out, true);
     vu_fe_close(&d.fe);
+    free(d.app);
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);
     {
