@@ -16,6 +16,7 @@
 
 #include "device-procs/devproc_priv.h"
 #include "device-procs/devproc_sys.h"
+#include "ipc/startup.h"
 
 /* A frontend that stalls mid-message is dropped after this long. */
 #define DEVPROC_RECV_TIMEOUT_S 10
@@ -443,6 +444,17 @@ static void teardown(struct devproc *dp)
         close(dp->notify_fd);
 }
 
+/* With the controller's -v: the time since it started (ipc/startup.h). */
+static void mark(const struct devproc *dp, const char *what)
+{
+    char line[96];
+
+    if (!dp->verbose)
+        return;
+    snprintf(line, sizeof(line), "%s: %s", dp->ops->name, what);
+    startup_note(STDERR_FILENO, "", dp->t0, line);
+}
+
 static int enter_jail(struct devproc *dp, char *err, size_t errlen)
 {
     int keep[5];
@@ -479,6 +491,7 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
     char err[256] = "";
     int r;
 
+    dp.t0 = startup_origin(); /* before the jail clears the environment */
     signal(SIGPIPE, SIG_IGN);
     r = parse_args(&dp, argc, argv, err, sizeof(err));
     if (r == 1) {
@@ -502,7 +515,11 @@ int devproc_main(int argc, char **argv, const struct devproc_ops *ops, void *dev
         }
     }
     if (!r)
+        mark(&dp, "configured (device opened)");
+    if (!r)
         r = enter_jail(&dp, err, sizeof(err));
+    if (!r)
+        mark(&dp, "jailed (namespaces, capabilities, seccomp)");
     /* Ready before the loop exists, so it precedes the frontend-connected event. */
     if (!r && dp.ctl_fd >= 0)
         r = devproc_ctl_ready(&dp);

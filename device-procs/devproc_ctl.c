@@ -71,6 +71,7 @@ int devproc_ctl_configure(struct devproc *dp, char *err, size_t errlen)
         goto out;
     }
     dp->seccomp = seccomp_mode(env->device_configure->seccomp);
+    dp->verbose = env->device_configure->verbosity > 0;
     if (strcmp(env->device_configure->option, dp->ops->spec_option)) {
         snprintf(err, errlen, "unknown option --%s", env->device_configure->option);
         r = -EINVAL;

@@ -33,6 +33,8 @@ struct devproc {
     uint32_t reset_queue;  /* atomics: last needs_reset report */
     int32_t reset_err;
     int exit_code;
+    uint64_t t0;  /* the controller's start (ipc/startup.h), 0 standalone */
+    bool verbose; /* the controller's -v: start-up phases on stderr */
 };
 
 /* Control channel: Hello, then the Configure handshake (blocking). 0 or -errno. */
