@@ -40,7 +40,7 @@ struct core {
     Cellvm__Envelope *cfg_env; /* holds the CoreConfig */
     struct core_layout layout; /* guest RAM mappings (owned), NUMA, affinity */
     struct vm *vm;
-    bool error_sent; /* vm_create's failure reported (vm_failed) */
+    bool error_sent;       /* vm_create's failure reported (vm_failed) */
     struct core_jail jail; /* vCPU filter; owned */
     struct core_mig mig;   /* live migration (issue 18), control thread only */
     uint64_t t0;           /* the controller's start (ipc/startup.h), 0 if unknown */
