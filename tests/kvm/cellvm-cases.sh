@@ -175,22 +175,30 @@ hello)
     grep -q 'hello from the pvh payload' "$out" || fail "no greeting from the payload"
     ;;
 startup-trace)
-    # -v: the start-up phases (ipc/startup.h), each once, in order, times growing.
+    # -v: the start-up phases (ipc/startup.h), each once, in order, times growing; then with a
+    # disk, its device process's own two phases, in order, before the VM is built.
+    phases_in_order() {
+        local last=-1 phase line ms
+        for phase in "$@"; do
+            line=$(grep -n "startup +[0-9.]* ms: .*$phase" "$err") ||
+                fail "no start-up line for '$phase'"
+            [ "$(echo "$line" | wc -l)" -eq 1 ] || fail "'$phase' printed more than once"
+            ms=$(echo "$line" | sed 's/.*startup +\([0-9]*\)\.\([0-9]\) ms.*/\1\2/')
+            [ "$ms" -ge "$last" ] || fail "'$phase' at ${ms}00 us is before the phase before it"
+            last=$ms
+            echo "  ${line#*startup }"
+        done
+    }
     cellvm -v --kernel "$hello" --serial tty "${mem[@]}"
     expect_pass hello
-    last=-1
     grep -q 'startup +[0-9.]* ms: the core is ready' "$err" || fail "no start-up line for Ready"
-    for phase in 'command line parsed' 'resources opened' 'cellvm-core started' \
+    phases_in_order 'command line parsed' 'resources opened' 'cellvm-core started' \
         'core: configuration received' 'core: guest memory mapped' 'core: jailed' \
-        'core: VM built' 'core: vCPUs start'; do
-        line=$(grep -n "startup +[0-9.]* ms: .*$phase" "$err") ||
-            fail "no start-up line for '$phase'"
-        [ "$(echo "$line" | wc -l)" -eq 1 ] || fail "'$phase' printed more than once"
-        ms=$(echo "$line" | sed 's/.*startup +\([0-9]*\)\.\([0-9]\) ms.*/\1\2/')
-        [ "$ms" -ge "$last" ] || fail "'$phase' at ${ms}00 us is before the phase before it"
-        last=$ms
-        echo "  ${line#*startup }"
-    done
+        'core: VM built' 'core: vCPUs start'
+    truncate -s 1M "$work/trace.img"
+    cellvm -v --kernel "$hello" --serial tty "${mem[@]}" --disk "path=$work/trace.img,image_type=raw"
+    expect_pass hello
+    phases_in_order 'device processes started' 'blk: configured' 'blk: jailed' 'core: VM built'
     echo "ok: every start-up phase once, in order"
     ;;
 pio-mmio)
