@@ -135,7 +135,17 @@ remote info | grep -q '"edu0"' || bad "vm.info does not list edu0"
 wait_serial 'CELLVM-AGENT: HP-EDU-GONE-WAIT' 300 || give_up "the guest never got to the removal"
 out=$(remote remove-device edu0 2>&1) || give_up "vm.remove-device edu0 failed: $out"
 [ -z "$out" ] || say "vm.remove-device edu0 answered a body: $out"
-wait_serial 'CELLVM-AGENT: HP-EDU-GONE ' 300 || give_up "edu did not go away in the guest"
+# cellvm gives a removal the guest has not ejected within 30 s up (device-removal-timeout; the
+# device stays and may be asked for again). A loaded TCG L1 once left the L2 guest that slow (CI,
+# 2026-12-06): then the removal is asked for again, twice at most, as an operator would.
+asks=1
+until wait_serial 'CELLVM-AGENT: HP-EDU-GONE ' 45; do
+	[ "$asks" -lt 3 ] && grep -q '"device-removal-timeout"' $d/ev.log ||
+		give_up "edu did not go away in the guest (asked $asks times)"
+	asks=$((asks + 1))
+	say "the guest did not eject edu0 within cellvm's 30 s; asking again ($asks)"
+	out=$(remote remove-device edu0 2>&1) || give_up "vm.remove-device edu0 (again) failed: $out"
+done
 i=0
 while [ -n "$v" ] && kill -0 "$v" 2>/dev/null; do
 	i=$((i + 1))
