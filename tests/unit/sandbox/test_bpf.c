@@ -185,19 +185,25 @@ static void probe_body(int fd)
         say(fd, "socket ");
 }
 
+/* body under prog in a child: it says want, then the filter kills it (SIGSYS). */
+static void expect_killed(const struct sock_filter *prog, uint16_t n, void (*body)(int),
+                          const char *want)
+{
+    int fd, st;
+    pid_t pid = run_filtered(prog, n, body, &fd);
+    char *out = collect(fd, pid, &st);
+
+    cr_expect_str_eq(out, want);
+    cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status 0x%x", st);
+}
+
 Test(bpf, loaded_profile_kills, .timeout = 10)
 {
     const struct sock_filter *prog;
     uint16_t n;
-    int fd, st;
-    pid_t pid;
-    char *out;
 
     cr_assert_eq(sbx_bpf_get(SBX_PROFILE_BLOCKD, SBX_SECCOMP_ON, &prog, &n), 0);
-    pid = run_filtered(prog, n, probe_body, &fd);
-    out = collect(fd, pid, &st);
-    cr_expect_str_eq(out, "getpid open-enoent clone3-enosys ");
-    cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status 0x%x", st);
+    expect_killed(prog, n, probe_body, "getpid open-enoent clone3-enosys ");
 }
 
 /* Log mode: the socket call is allowed (and logged); the errno rules still answer. The audit
@@ -230,15 +236,9 @@ Test(bpf, loaded_interim_kills, .timeout = 10)
 {
     const struct sock_filter *prog;
     uint16_t n;
-    int fd, st;
-    pid_t pid;
-    char *out;
 
     cr_assert_eq(sbx_bpf_get_interim(SBX_SECCOMP_ON, &prog, &n), 0);
-    pid = run_filtered(prog, n, probe_body, &fd);
-    out = collect(fd, pid, &st);
-    cr_expect_str_eq(out, "getpid open-enoent clone3-enosys ");
-    cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status 0x%x", st);
+    expect_killed(prog, n, probe_body, "getpid open-enoent clone3-enosys ");
 }
 
 /* The interim filter lets threads through (clone with CLONE_THREAD) but no fork. */
@@ -257,13 +257,7 @@ Test(bpf, interim_refuses_fork, .timeout = 10)
 {
     const struct sock_filter *prog;
     uint16_t n;
-    int fd, st;
-    pid_t pid;
-    char *out;
 
     cr_assert_eq(sbx_bpf_get_interim(SBX_SECCOMP_ON, &prog, &n), 0);
-    pid = run_filtered(prog, n, fork_body, &fd);
-    out = collect(fd, pid, &st);
-    cr_expect_str_eq(out, "forking ");
-    cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status 0x%x", st);
+    expect_killed(prog, n, fork_body, "forking ");
 }
