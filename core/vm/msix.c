@@ -1,4 +1,5 @@
 #include "core/vm/msix.h"
+#include "ipc/le.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,17 +23,17 @@ int msix_init(struct msix *m, struct pci_dev *d, uint16_t nvec, unsigned bar, ui
     memset(m, 0, sizeof(*m));
     m->nvec = nvec;
     m->ctrl = d->cfg + off + 2;
-    pci_put16(m->ctrl, (uint16_t)(nvec - 1));
+    le_put16(m->ctrl, (uint16_t)(nvec - 1));
     d->wmask[off + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK) >> 8;
-    pci_put32(d->cfg + off + 4, table_off | bar);
-    pci_put32(d->cfg + off + 8, pba_off | bar);
+    le_put32(d->cfg + off + 4, table_off | bar);
+    le_put32(d->cfg + off + 8, pba_off | bar);
     msix_reset(m);
     return 0;
 }
 
 static uint32_t entry_word(const struct msix *m, uint16_t v, unsigned w)
 {
-    return pci_get32(m->table[v] + 4 * w);
+    return le_get32(m->table[v] + 4 * w);
 }
 
 bool msix_masked(const struct msix *m, uint16_t v)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/platform.h"
+#include "ipc/le.h"
 
 #define PCI_VENDOR_ID           0x00
 #define PCI_COMMAND             0x04
@@ -41,14 +42,14 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
                   uint8_t revision, uint16_t subsys_id, const struct pci_dev_ops *ops, void *opaque)
 {
     memset(d, 0, sizeof(*d));
-    pci_put16(d->cfg + PCI_VENDOR_ID, vendor);
-    pci_put16(d->cfg + PCI_VENDOR_ID + 2, device);
+    le_put16(d->cfg + PCI_VENDOR_ID, vendor);
+    le_put16(d->cfg + PCI_VENDOR_ID + 2, device);
     d->cfg[PCI_REVISION] = revision;
     put_cfg(d->cfg, PCI_REVISION + 1, 3, class_code);
-    pci_put16(d->cfg + PCI_SUBSYS_VENDOR, vendor);
-    pci_put16(d->cfg + PCI_SUBSYS_ID, subsys_id);
-    pci_put16(d->wmask + PCI_COMMAND,
-              PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
+    le_put16(d->cfg + PCI_SUBSYS_VENDOR, vendor);
+    le_put16(d->cfg + PCI_SUBSYS_ID, subsys_id);
+    le_put16(d->wmask + PCI_COMMAND,
+             PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
     d->wmask[PCI_CACHE_LINE] = 0xff;
     d->wmask[PCI_CACHE_LINE + 1] = 0xff; /* latency timer */
     d->wmask[PCI_INT_LINE] = 0xff;
@@ -106,10 +107,10 @@ static int window_alloc(const struct pci_bus *b, const struct pci_window *w,
 
 static void bar_store(struct pci_dev *d, unsigned bar, uint64_t addr)
 {
-    pci_put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr | (d->bar64[bar] ? PCI_BAR_MEM_64 : 0) |
-                                               (d->bar_prefetch[bar] ? PCI_BAR_PREFETCH : 0));
+    le_put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr | (d->bar64[bar] ? PCI_BAR_MEM_64 : 0) |
+                                              (d->bar_prefetch[bar] ? PCI_BAR_PREFETCH : 0));
     if (d->bar64[bar])
-        pci_put32(d->cfg + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(addr >> 32));
+        le_put32(d->cfg + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(addr >> 32));
 }
 
 int pci_dev_add_bar(struct pci_bus *b, struct pci_dev *d, unsigned bar, uint64_t size, bool is64,
@@ -131,9 +132,9 @@ int pci_dev_add_bar(struct pci_bus *b, struct pci_dev *d, unsigned bar, uint64_t
     d->bar_size[bar] = size;
     d->bar64[bar] = is64;
     d->bar_home[bar] = addr;
-    pci_put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)mask & ~0xfu);
+    le_put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)mask & ~0xfu);
     if (is64)
-        pci_put32(d->wmask + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(mask >> 32));
+        le_put32(d->wmask + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(mask >> 32));
     bar_store(d, bar, addr);
     return 0;
 }
@@ -147,7 +148,7 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, uint8_t len)
     d->cfg[off] = id;
     d->cfg[off + 1] = 0;
     d->cfg[d->cap_tail] = (uint8_t)off;
-    pci_put16(d->cfg + PCI_STATUS, PCI_STATUS_CAP_LIST);
+    le_put16(d->cfg + PCI_STATUS, PCI_STATUS_CAP_LIST);
     d->cap_tail = (uint8_t)(off + 1);
     d->cap_free = (uint8_t)(off + len);
     return (int)off;
@@ -156,12 +157,12 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, uint8_t len)
 /* Where BAR `bar` decodes now: inside a window with memory decode on, else unmapped. */
 static uint64_t bar_decode(const struct pci_bus *b, const struct pci_dev *d, unsigned bar)
 {
-    uint64_t addr = pci_get32(d->cfg + PCI_BAR0 + 4 * bar) & ~0xfull;
+    uint64_t addr = le_get32(d->cfg + PCI_BAR0 + 4 * bar) & ~0xfull;
     uint64_t size = d->bar_size[bar];
     const struct pci_window *w;
 
     if (d->bar64[bar])
-        addr |= (uint64_t)pci_get32(d->cfg + PCI_BAR0 + 4 * (bar + 1)) << 32;
+        addr |= (uint64_t)le_get32(d->cfg + PCI_BAR0 + 4 * (bar + 1)) << 32;
     if (!(d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY))
         return PCI_BAR_UNMAPPED;
     w = addr >= b->mmio32.start && addr < b->mmio32.end ? &b->mmio32 : &b->mmio64;
@@ -477,7 +478,7 @@ int pci_bus_remove(struct pci_bus *b, struct pci_dev *d)
     pthread_mutex_lock(&b->lock);
     if (d->slot && d->slot < PCI_SLOTS && b->slots[d->slot] == d) {
         /* Memory decode off: every BAR reports unmapped before the slot empties. */
-        pci_put16(d->cfg + PCI_COMMAND, 0);
+        le_put16(d->cfg + PCI_COMMAND, 0);
         update_bars(b, d);
         b->slots[d->slot] = NULL;
         r = 0;
@@ -495,7 +496,7 @@ void pci_bus_reset(struct pci_bus *b)
 
         if (!d)
             continue;
-        pci_put16(d->cfg + PCI_COMMAND, 0);
+        le_put16(d->cfg + PCI_COMMAND, 0);
         for (unsigned i = 0; i < PCI_NUM_BARS; i++)
             if (d->bar_size[i])
                 bar_store(d, i, d->bar_home[i]);

@@ -114,26 +114,4 @@ uint32_t pci_cfg_read(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, u
 void pci_cfg_write(struct pci_bus *b, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t reg,
                    uint32_t len, uint32_t val);
 
-static inline void pci_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void pci_put32(uint8_t *p, uint32_t v)
-{
-    pci_put16(p, (uint16_t)v);
-    pci_put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline uint16_t pci_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t pci_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 #endif

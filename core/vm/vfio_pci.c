@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/vm/kvm_ioctl.h"
+#include "ipc/le.h"
 
 #define PCI_COMMAND         0x04
 #define PCI_STATUS          0x06
@@ -99,8 +100,8 @@ static void dev_cfg_write16(struct vfio_pci_dev *d, uint32_t off, uint16_t v)
  * INTx of a function that shows no pin. */
 static void sync_command(struct vfio_pci_dev *d)
 {
-    uint16_t guest = pci_get16(d->pci.cfg + PCI_COMMAND) & (CMD_MEMORY | CMD_MASTER | CMD_INTX_OFF);
-    uint16_t dev = pci_get16(d->dev_cfg + PCI_COMMAND);
+    uint16_t guest = le_get16(d->pci.cfg + PCI_COMMAND) & (CMD_MEMORY | CMD_MASTER | CMD_INTX_OFF);
+    uint16_t dev = le_get16(d->dev_cfg + PCI_COMMAND);
     uint16_t want = (uint16_t)((dev & ~(CMD_IO | CMD_MEMORY | CMD_MASTER | CMD_INTX_OFF)) | guest |
                                (d->intx_pin ? 0 : CMD_INTX_OFF));
 
@@ -261,7 +262,7 @@ out:
 static int setup_bars(struct vfio_pci_dev *d)
 {
     for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
-        uint32_t v = pci_get32(d->dev_cfg + PCI_BAR0 + 4 * i);
+        uint32_t v = le_get32(d->dev_cfg + PCI_BAR0 + 4 * i);
         bool is64 = (v & BAR_TYPE_MASK) == BAR_TYPE_64;
         int r;
 
@@ -288,7 +289,7 @@ static unsigned list_caps(const uint8_t *cfg, uint8_t *offs)
     uint8_t at = cfg[PCI_CAP_PTR] & 0xfc;
     unsigned n = 0;
 
-    if (!(pci_get16(cfg + PCI_STATUS) & PCI_STATUS_CAP_LIST))
+    if (!(le_get16(cfg + PCI_STATUS) & PCI_STATUS_CAP_LIST))
         return 0;
     while (at >= PCI_CAP_START && n < MAX_CAPS) {
         bool seen = false;
@@ -321,7 +322,7 @@ static int copy_cap(struct vfio_pci_dev *d, uint8_t dev_off, uint32_t len)
  * port, so there is no link to describe. */
 static int copy_pcie(struct vfio_pci_dev *d, uint8_t dev_off)
 {
-    uint16_t flags = pci_get16(d->dev_cfg + dev_off + PCIE_FLAGS);
+    uint16_t flags = le_get16(d->dev_cfg + dev_off + PCIE_FLAGS);
     unsigned type = (flags & PCIE_TYPE_MASK) >> PCIE_TYPE_SHIFT;
     int c;
 
@@ -334,7 +335,7 @@ static int copy_pcie(struct vfio_pci_dev *d, uint8_t dev_off)
         return c;
     flags = (uint16_t)((flags & ~(PCIE_TYPE_MASK | PCIE_SLOT_IMPL)) | PCIE_TYPE_RCIEP
                                                                           << PCIE_TYPE_SHIFT);
-    pci_put16(d->pci.cfg + c + PCIE_FLAGS, flags);
+    le_put16(d->pci.cfg + c + PCIE_FLAGS, flags);
     for (unsigned i = PCIE_LINK_FIRST; i < PCIE_LINK_END && c + i < PCI_CFG_SIZE; i++)
         d->pci.cfg[c + i] = 0;
     for (unsigned i = PCIE_LINK2_FIRST; i < PCIE_LINK2_END && c + i < PCI_CFG_SIZE; i++)
@@ -441,8 +442,8 @@ static int build(struct vfio_pci_dev *d, char *err, size_t errlen)
 
     if (r)
         return r;
-    pci_dev_init(&d->pci, pci_get16(c), pci_get16(c + 2), pci_get32(c + PCI_REVISION) >> 8,
-                 c[PCI_REVISION], pci_get16(c + PCI_SUBSYS_VENDOR + 2), &vfio_pci_ops, d);
+    pci_dev_init(&d->pci, le_get16(c), le_get16(c + 2), le_get32(c + PCI_REVISION) >> 8,
+                 c[PCI_REVISION], le_get16(c + PCI_SUBSYS_VENDOR + 2), &vfio_pci_ops, d);
     memcpy(d->pci.cfg + PCI_SUBSYS_VENDOR, c + PCI_SUBSYS_VENDOR, 2);
     n = list_caps(c, offs);
     /* MSI-X first: its pages stay out of the BAR mappings. */
@@ -508,8 +509,8 @@ int vfio_pci_init(struct vfio_pci_dev *d, struct vfio_pci_ctx *ctx, const struct
         vfio_pci_destroy(d);
         return r;
     }
-    log_info(ctx->log, "%s: %04x:%04x passed through in slot %u", d->id, pci_get16(d->dev_cfg),
-             pci_get16(d->dev_cfg + 2), d->pci.slot);
+    log_info(ctx->log, "%s: %04x:%04x passed through in slot %u", d->id, le_get16(d->dev_cfg),
+             le_get16(d->dev_cfg + 2), d->pci.slot);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/msi_irq.h"
 #include "core/vm/vfio_pci.h"
+#include "ipc/le.h"
 
 #define CAP_MSI      0x05
 #define MSI_CTRL     2
@@ -65,17 +66,17 @@ int vfio_irq_add_msi(struct vfio_pci_dev *d, uint8_t dev_off)
         log_info(d->ctx->log, "%s: MSI not offered by the server: capability hidden", d->id);
         return 0;
     }
-    d->msi64 = pci_get16(d->dev_cfg + dev_off + MSI_CTRL) & MSI_64BIT;
+    d->msi64 = le_get16(d->dev_cfg + dev_off + MSI_CTRL) & MSI_64BIT;
     c = pci_dev_add_cap(&d->pci, CAP_MSI, (uint8_t)msi_len(d));
     if (c < 0)
         return c;
     /* One vector (multiple message capable 0), no mask bits: only enable is writable. */
-    pci_put16(cfg + c + MSI_CTRL, d->msi64 ? MSI_64BIT : 0);
+    le_put16(cfg + c + MSI_CTRL, d->msi64 ? MSI_64BIT : 0);
     wm[c + MSI_CTRL] = MSI_ENABLE;
-    pci_put32(wm + c + MSI_ADDR, 0xfffffffcu);
+    le_put32(wm + c + MSI_ADDR, 0xfffffffcu);
     if (d->msi64)
-        pci_put32(wm + c + MSI_ADDR + 4, 0xffffffffu);
-    pci_put16(wm + c + (d->msi64 ? 12 : 8), 0xffff);
+        le_put32(wm + c + MSI_ADDR + 4, 0xffffffffu);
+    le_put16(wm + c + (d->msi64 ? 12 : 8), 0xffff);
     d->msi_cap = (uint8_t)c;
     return 0;
 }
@@ -83,8 +84,8 @@ int vfio_irq_add_msi(struct vfio_pci_dev *d, uint8_t dev_off)
 int vfio_irq_find_msix(struct vfio_pci_dev *d, uint8_t dev_off)
 {
     const uint8_t *p = d->dev_cfg + dev_off;
-    uint32_t table = pci_get32(p + MSIX_TABLE), pba = pci_get32(p + MSIX_PBA);
-    uint16_t nvec = (uint16_t)((pci_get16(p + MSIX_CTRL) & MSIX_QSIZE) + 1);
+    uint32_t table = le_get32(p + MSIX_TABLE), pba = le_get32(p + MSIX_PBA);
+    uint16_t nvec = (uint16_t)((le_get16(p + MSIX_CTRL) & MSIX_QSIZE) + 1);
     struct vfu_irq_info ii;
     int r;
 
@@ -295,8 +296,8 @@ static void msi_message(const struct vfio_pci_dev *d, uint64_t *addr, uint32_t *
 {
     const uint8_t *c = d->pci.cfg + d->msi_cap;
 
-    *addr = pci_get32(c + MSI_ADDR) | (d->msi64 ? (uint64_t)pci_get32(c + MSI_ADDR + 4) << 32 : 0);
-    *data = pci_get16(c + (d->msi64 ? 12 : 8));
+    *addr = le_get32(c + MSI_ADDR) | (d->msi64 ? (uint64_t)le_get32(c + MSI_ADDR + 4) << 32 : 0);
+    *data = le_get16(c + (d->msi64 ? 12 : 8));
 }
 
 /* Binds or unbinds vector v's irqfd to what the guest's registers say now. Lock held. */

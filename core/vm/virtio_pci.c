@@ -11,6 +11,7 @@
 #include "core/vm/msi_irq.h"
 #include "core/vm/virtio_pci_rc.h"
 #include "core/vm/virtio_pci_vu.h"
+#include "ipc/le.h"
 
 #define VIRTIO_PCI_VENDOR      0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -438,8 +439,8 @@ static bool pcicfg_target(const struct pci_dev *p, uint8_t cap, uint32_t off, ui
 
     if (!cap || off + len <= cap + PCICFG_DATA + 0u || off >= cap + PCICFG_DATA + 4u)
         return false;
-    o = pci_get32(p->cfg + cap + PCICFG_OFF);
-    w = pci_get32(p->cfg + cap + PCICFG_LEN);
+    o = le_get32(p->cfg + cap + PCICFG_OFF);
+    w = le_get32(p->cfg + cap + PCICFG_LEN);
     if (p->cfg[cap + PCICFG_BAR] != 0 || (w != 1 && w != 2 && w != 4) || o % w ||
         o > VPCI_BAR_SIZE - w)
         return false;
@@ -457,7 +458,7 @@ static void vpci_cfg_read(struct pci_dev *p, uint32_t off, uint32_t len)
     if (!pcicfg_target(p, d->pcicfg_cap, off, len, &at, &w))
         return;
     vpci_bar_read(p, 0, at, w, &val);
-    pci_put32(p->cfg + d->pcicfg_cap + PCICFG_DATA, (uint32_t)val);
+    le_put32(p->cfg + d->pcicfg_cap + PCICFG_DATA, (uint32_t)val);
 }
 
 static void vpci_cfg_written(struct pci_dev *p, uint32_t off, uint32_t len)
@@ -467,7 +468,7 @@ static void vpci_cfg_written(struct pci_dev *p, uint32_t off, uint32_t len)
     uint32_t w;
 
     if (pcicfg_target(p, d->pcicfg_cap, off, len, &at, &w)) {
-        uint32_t v = pci_get32(p->cfg + d->pcicfg_cap + PCICFG_DATA);
+        uint32_t v = le_get32(p->cfg + d->pcicfg_cap + PCICFG_DATA);
 
         vpci_bar_write(p, 0, at, w, w == 4 ? v : v & ((1u << (8 * w)) - 1));
         return;
@@ -508,10 +509,10 @@ static int add_virtio_cap(struct pci_dev *p, uint8_t type, uint32_t off, uint32_
     p->cfg[c + 2] = notify ? VIRTIO_NOTIFY_CAP_LEN : VIRTIO_CAP_LEN;
     p->cfg[c + 3] = type;
     p->cfg[c + 4] = 0; /* BAR 0 */
-    pci_put32(p->cfg + c + 8, off);
-    pci_put32(p->cfg + c + 12, len);
+    le_put32(p->cfg + c + 8, off);
+    le_put32(p->cfg + c + 12, len);
     if (notify)
-        pci_put32(p->cfg + c + 16, VPCI_NOTIFY_MULT);
+        le_put32(p->cfg + c + 16, VPCI_NOTIFY_MULT);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/vm/virtio_pci_vu.h"
 #include "core/vm/virtio_pci_rc.h"
+#include "ipc/le.h"
 
 /*
  * The virtio-pci functions in a snapshot (issue 18). Saved: config space, the MSI-X table and
@@ -215,7 +216,7 @@ static void load_one(struct vpci_dev *d, struct pci_bus *bus, const struct vms_d
     pthread_mutex_unlock(&d->lock);
     /* BARs as the guest placed them, then the capabilities (MSI-X control among them). */
     for (uint32_t reg = PCI_BAR0; reg < PCI_BAR_END; reg += 4)
-        pci_cfg_write(bus, 0, slot, 0, reg, 4, pci_get32(o->cfg + reg));
+        pci_cfg_write(bus, 0, slot, 0, reg, 4, le_get32(o->cfg + reg));
     pci_cfg_write(bus, 0, slot, 0, PCI_IRQLINE, 1, o->cfg[PCI_IRQLINE]);
     pthread_mutex_lock(&bus->lock);
     for (uint32_t off = PCI_CAPS; off < VMS_CFG_SIZE; off++)
@@ -226,7 +227,7 @@ static void load_one(struct vpci_dev *d, struct pci_bus *bus, const struct vms_d
     (void)msix_sync_control(&d->msix);
     pthread_mutex_unlock(&d->lock);
     /* Decoding last: the BAR maps and each enabled queue's notify ioeventfd is registered. */
-    pci_cfg_write(bus, 0, slot, 0, PCI_COMMAND, 2, pci_get16(o->cfg + PCI_COMMAND));
+    pci_cfg_write(bus, 0, slot, 0, PCI_COMMAND, 2, le_get16(o->cfg + PCI_COMMAND));
     pthread_mutex_lock(&d->lock);
     vpci_sync_irqs(d);
     pthread_mutex_unlock(&d->lock);
