@@ -47,7 +47,7 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     if (r < 0)
         return r;
     vm->vm_fd = vm->early->vm_fd;
-    vm->early->vm_fd = -1;
+    vm->early->taken = true;
     r = kvm_set_identity_map_addr(vm->vm_fd, GPA_KVM_IDENTITY_MAP);
     if (r < 0)
         return vm_set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");

@@ -13,7 +13,7 @@ static void install(struct vm_early *e)
 {
     for (uint32_t i = 0; !e->r && i < e->n; i++) {
         const struct guest_mem_region *g = &e->regions[i];
-        int r = kvm_set_user_memory_region(e->slot_fd, i, g->gpa, g->size, g->host);
+        int r = kvm_set_user_memory_region(e->vm_fd, i, g->gpa, g->size, g->host);
 
         if (r < 0) {
             e->r = r;
@@ -50,7 +50,6 @@ int vm_early_start(struct vm_early **out, int kvm_fd, const struct guest_mem *me
     }
     /* One slot per region: slots may not span the hole, nor two zones' mappings. A copy: the
      * virtio-mem and pmem set-up append regions (and their own slots) meanwhile. */
-    e->slot_fd = e->vm_fd;
     e->n = mem->nregions;
     memcpy(e->regions, mem->regions, e->n * sizeof(e->regions[0]));
     if (vm_thread_start(&e->thread, slots_main, e) == 0)
@@ -82,7 +81,7 @@ void vm_early_free(struct vm_early *e)
     if (!e)
         return;
     (void)vm_early_wait(e, NULL);
-    if (e->vm_fd >= 0)
+    if (!e->taken)
         close(e->vm_fd);
     free(e);
 }

@@ -16,8 +16,8 @@
 #include "core/vm/vm.h"
 
 struct vm_early {
-    int vm_fd;   /* owned until vm_create takes it (then -1) */
-    int slot_fd; /* the same fd, borrowed by the slots' thread */
+    int vm_fd;  /* owned until vm_create takes it (taken), borrowed by the slots' thread */
+    bool taken; /* vm_create owns vm_fd now */
     pthread_t thread;
     bool running; /* started and not joined yet */
     uint32_t n;   /* slots 0..n-1 are regions[0..n-1], copied at the start */
