@@ -32,6 +32,8 @@ int sbx_bpf_get_interim(enum sbx_seccomp mode, const struct sock_filter **prog, 
  * SECCOMP_FILTER_FLAG_TSYNC (-ESRCH when a thread cannot take it). no_new_privs must be set
  * already. 0 or -errno. */
 int sbx_bpf_load(const struct sock_filter *prog, uint16_t len);
+/* The same for the calling thread only (the vCPU threads' narrower filter). */
+int sbx_bpf_load_thread(const struct sock_filter *prog, uint16_t len);
 
 /* The x86_64 name of syscall nr ("openat") as libseccomp named it at build time, or NULL. */
 const char *sbx_bpf_syscall_name(int nr);

@@ -442,7 +442,7 @@ int sbx_thread_filter_build(enum sbx_profile p, enum sbx_seccomp mode,
 
 int sbx_thread_filter_apply(const struct sbx_thread_filter *f)
 {
-    return f->len ? sbx_sys_seccomp_thread(f->prog, f->len) : 0;
+    return f->len ? sbx_bpf_load_thread(f->prog, f->len) : 0;
 }
 
 void sbx_thread_filter_free(struct sbx_thread_filter *f)

@@ -5,8 +5,6 @@
 #include <grp.h>
 #include <sched.h>
 #include <stdio.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -134,11 +132,4 @@ int sbx_sys_unshare_mapped(int flags, uid_t uid, gid_t gid)
     if (!r && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
         r = -EPERM;
     return r;
-}
-
-int sbx_sys_seccomp_thread(const void *insns, uint16_t len)
-{
-    struct sock_fprog prog = { .len = len, .filter = (struct sock_filter *)insns };
-
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }

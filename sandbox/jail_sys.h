@@ -23,7 +23,5 @@ int sbx_sys_pivot_into(const char *dir);
 int sbx_sys_unshare_mapped(int flags, uid_t uid, gid_t gid);
 /* setgroups(0), setresgid and setresuid to uid/gid (ids of the caller's user namespace). */
 int sbx_sys_become(uid_t uid, gid_t gid);
-/* seccomp(SECCOMP_SET_MODE_FILTER) for the calling thread only. */
-int sbx_sys_seccomp_thread(const void *insns, uint16_t len);
 
 #endif
