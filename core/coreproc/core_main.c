@@ -175,9 +175,9 @@ static int build_vm(struct core *c, char *err, size_t errlen)
         return r;
     mark(c, "core: guest memory mapped");
     p.kvm_fd = fd_for(c, CELLVM__CORE_FD__CORE_FD_KVM);
-    /* The VM and its RAM's slots first: KVM installs the slots on a thread of their own
-     * (vm_early_start) while this one jails the process; that thread only waits in the kernel
-     * and is joined before any guest or device input is handled. */
+    /* The VM, its RAM's slots and its irqchip first, on a thread of their own (vm_early_start)
+     * while this one jails the process; that thread only waits in the kernel and is joined
+     * before any guest or device input is handled. */
     r = vm_early_start(&p.early, p.kvm_fd, &p.mem, err, errlen);
     if (r)
         return r;

@@ -237,6 +237,18 @@ int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign)
     return ret_or_errno(ioctl(vm_fd, KVM_IOEVENTFD, &e));
 }
 
+int kvm_ioeventfd_pio(int vm_fd, int fd, uint16_t port, uint32_t len, bool assign)
+{
+    struct kvm_ioeventfd e = {
+        .addr = port,
+        .len = len,
+        .fd = fd,
+        .flags = KVM_IOEVENTFD_FLAG_PIO | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+
+    return ret_or_errno(ioctl(vm_fd, KVM_IOEVENTFD, &e));
+}
+
 int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data)
 {
     struct kvm_msi m = { .address_lo = (__u32)addr,

@@ -47,6 +47,8 @@ int kvm_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign);
 int kvm_irqfd_resample(int vm_fd, int fd, int resample_fd, uint32_t gsi, bool assign);
 /* A guest write of len bytes at MMIO gpa signals fd instead of exiting (no datamatch). */
 int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign);
+/* The same on an I/O port. */
+int kvm_ioeventfd_pio(int vm_fd, int fd, uint16_t port, uint32_t len, bool assign);
 /* Injects one MSI (a pending MSI-X vector on unmask). 1 delivered, 0 blocked, or -errno. */
 int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data);
 

@@ -48,15 +48,9 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
         return r;
     vm->vm_fd = vm->early->vm_fd;
     vm->early->taken = true;
-    r = kvm_set_identity_map_addr(vm->vm_fd, GPA_KVM_IDENTITY_MAP);
+    r = vm_early_joined(vm, err, errlen); /* slots, TSS, identity map and irqchip */
     if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_SET_IDENTITY_MAP_ADDR");
-    r = kvm_set_tss_addr(vm->vm_fd, GPA_KVM_TSS);
-    if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_SET_TSS_ADDR");
-    r = kvm_create_irqchip(vm->vm_fd);
-    if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_CREATE_IRQCHIP");
+        return r;
     r = kvm_vcpu_mmap_size(vm->kvm_fd);
     if (r < (int)sizeof(struct kvm_run))
         return vm_set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
@@ -466,9 +460,6 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     r = setup_vcpus(vm, err, errlen);
     if (r == 0)
         r = set_affinity(vm, p, err, errlen);
-    if (r < 0)
-        goto fail;
-    r = vm_early_joined(vm, err, errlen);
     if (r < 0)
         goto fail;
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */

@@ -69,14 +69,15 @@ enum vm_reset_cause {
     VM_RESET_WATCHDOG,  /* the virtio-watchdog fired */
 };
 
-/* The KVM VM and guest RAM's memory slots, begun before the rest (vm_slots.h): the caller may
- * start them before it jails itself, so the slots' SRCU grace period (several ms) overlaps the
- * jail; the VM fd (vm_early_fd) must then stay open through the jail. 0 or -errno with err. */
+/* The KVM VM, guest RAM's memory slots and the irqchip, begun before the rest (vm_slots.h): the
+ * caller may start them before it jails itself, so they overlap the jail and the irqchip's SRCU
+ * grace period starts as early as it can; the VM fd (vm_early_fd) must then stay open through
+ * the jail. 0 or -errno with err. */
 struct vm_early;
 int vm_early_start(struct vm_early **out, int kvm_fd, const struct guest_mem *mem, char *err,
                    size_t errlen);
 int vm_early_fd(const struct vm_early *e);
-/* Waits for the slots' thread and closes what vm_create did not take. NULL is fine. */
+/* Waits for the early thread and closes what vm_create did not take. NULL is fine. */
 void vm_early_free(struct vm_early *e);
 
 struct vm_params {

@@ -1,10 +1,13 @@
-/* The KVM VM and guest RAM's memory slots, begun early (vm.h's vm_early_start): each slot KVM
- * installs waits for an SRCU grace period, 6-8 ms for one slot on the benchmark host and the
- * longest single step of building a VM with no device, and nothing before the guest's first
- * instruction needs the slots (vCPUs, devices, the device processes' vhost-user set-up, ACPI
- * and the kernel, written through the core's own mapping, do not). So a thread installs them
- * while the core jails itself and vm_create builds the rest; vm_create waits for it before
- * the guest's state is loaded. */
+/* The KVM VM, guest RAM's memory slots and the in-kernel irqchip, begun early (vm.h's
+ * vm_early_start), on a thread while the core jails itself; vm_create waits for it before it
+ * builds the rest. The order matters (measured on the benchmark host's 6.18 kernel):
+ *  - KVM_CREATE_IRQCHIP registers the PIC and IOAPIC on KVM's I/O buses, and each registration
+ *    frees the old bus with call_srcu: that starts a normal SRCU grace period of 15-20 ms;
+ *  - a slot installed while that grace period runs waits 5-7 ms for an expedited one; before
+ *    it, a slot takes 0.1 ms; so the slots come first;
+ *  - closing the VM waits (srcu_barrier) for what is left of that grace period: a VM that
+ *    lives 12 ms paid the rest at exit, 5 ms on average; so the irqchip is created as early as
+ *    it can be, and the thread then ends the grace period early (vm_slots.c, expedite). */
 #ifndef CELLVM_CORE_VM_VM_SLOTS_H
 #define CELLVM_CORE_VM_VM_SLOTS_H
 
@@ -19,11 +22,15 @@ struct vm_early {
     int vm_fd;  /* owned until vm_create takes it (taken), borrowed by the slots' thread */
     bool taken; /* vm_create owns vm_fd now */
     pthread_t thread;
-    bool running; /* started and not joined yet */
-    uint32_t n;   /* slots 0..n-1 are regions[0..n-1], copied at the start */
+    bool running; /* started: vm_early_free joins it */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool ready; /* under lock: slots and irqchip done, r and where final */
+    uint32_t n; /* slots 0..n-1 are regions[0..n-1], copied at the start */
     struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
-    int r;          /* 0 or the first failure's -errno */
-    uint32_t where; /* the slot that failed */
+    int r;            /* 0 or the first failure's -errno */
+    uint32_t where;   /* the slot that failed */
+    const char *what; /* or the VM-wide call that failed (static), NULL for a slot */
 };
 
 /* Waits for the slots: 0, or -errno with *where (if not NULL) the slot that failed. Again
