@@ -48,6 +48,7 @@ static const struct sbx_rule core[] = {
     SBX_IOCTL(KVM_SET_GSI_ROUTING, "MSI routes of virtio-pci devices"),
     SBX_IOCTL(KVM_IRQFD, "vhost-user call eventfds inject MSIs directly"),
     SBX_IOCTL(KVM_IOEVENTFD, "queue-notify writes signal the kick eventfds directly"),
+    SBX_IOCTL(KVM_REGISTER_COALESCED_MMIO, "COM1's data register writes wait in a ring"),
     SBX_IOCTL(KVM_SIGNAL_MSI, "re-injection of a pending MSI-X vector on unmask"),
     SBX_IOCTL(KVM_NMI, "vm.nmi: queued on each vCPU by the VM thread while the vCPUs are stopped"),
     SBX_IOCTL(KVM_GET_CLOCK, "guest clock stops across pause"),

@@ -249,6 +249,15 @@ int kvm_ioeventfd_pio(int vm_fd, int fd, uint16_t port, uint32_t len, bool assig
     return ret_or_errno(ioctl(vm_fd, KVM_IOEVENTFD, &e));
 }
 
+int kvm_register_coalesced_pio(int vm_fd, uint16_t port, uint32_t len)
+{
+    struct kvm_coalesced_mmio_zone z = { .addr = port, .size = len, .pio = 1 };
+
+    if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
+        return -ENOTSUP;
+    return ret_or_errno(ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &z));
+}
+
 int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data)
 {
     struct kvm_msi m = { .address_lo = (__u32)addr,

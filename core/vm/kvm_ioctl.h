@@ -49,6 +49,9 @@ int kvm_irqfd_resample(int vm_fd, int fd, int resample_fd, uint32_t gsi, bool as
 int kvm_ioeventfd(int vm_fd, int fd, uint64_t gpa, uint32_t len, bool assign);
 /* The same on an I/O port. */
 int kvm_ioeventfd_pio(int vm_fd, int fd, uint16_t port, uint32_t len, bool assign);
+/* Writes to ports [port, port + len) go to the coalesced ring (pio_coal.h) instead of exiting;
+ * -ENOTSUP without KVM_CAP_COALESCED_PIO. */
+int kvm_register_coalesced_pio(int vm_fd, uint16_t port, uint32_t len);
 /* Injects one MSI (a pending MSI-X vector on unmask). 1 delivered, 0 blocked, or -errno. */
 int kvm_signal_msi(int vm_fd, uint64_t addr, uint32_t data);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/platform.h"
+#include "core/vm/pio_coal.h"
 #include "core/vm/kvm_ioctl.h"
 #include "core/vm/vcpu_state.h"
 #include "core/vm/vm_sys.h"
@@ -205,6 +206,7 @@ static void *vcpu_main(void *arg)
     while (!atomic_load(c->env->stopping) && !vmev_halted(c->env->ev)) {
         int r = kvm_run(c->fd);
 
+        pio_coal_exit(c->env->coal, c->run); /* before this exit is handled: in order */
         if (r == -EINTR || r == -EAGAIN)
             continue;
         if (r < 0) {

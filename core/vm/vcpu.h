@@ -16,6 +16,8 @@
 #include "core/vm/log.h"
 #include "core/vm/vmev.h"
 
+struct pio_coal;
+
 /*
  * One vCPU: its KVM fd, its kvm_run page and the thread that runs it. The thread dispatches
  * port I/O and MMIO exits to the buses and posts power events; it returns when `stopping` is
@@ -33,6 +35,7 @@
 struct vcpu_env {
     const struct bus *pio, *mmio;
     struct vmev *ev;
+    struct pio_coal *coal; /* played at every return from KVM_RUN */
     const struct log *log;
     atomic_bool *stopping;
     int (*thread_init)(void *arg); /* optional, from vm_params.vcpu_thread_init */

@@ -369,6 +369,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->vm_fd = -1;
     vm->hp_fd = -1;
     vm->ev.efd = -1;
+    pio_coal_init(&vm->coal);
     vm_memhp_init(vm, p); /* fds -1 before any failure path reaches vm_destroy */
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
     atomic_init(&vm->reset_cause, VM_RESET_GUEST);
@@ -453,6 +454,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->env = (struct vcpu_env){ .pio = &vm->dev.pio,
                                  .mmio = &vm->dev.mmio,
                                  .ev = &vm->ev,
+                                 .coal = &vm->coal,
                                  .log = &vm->log,
                                  .stopping = &vm->stopping,
                                  .thread_init = p->vcpu_thread_init,
@@ -462,6 +464,9 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         r = set_affinity(vm, p, err, errlen);
     if (r < 0)
         goto fail;
+    if (vm->early->coalesced) /* without it, every write exits as before */
+        (void)pio_coal_start(&vm->coal, vm->vcpus[0].run, vm->run_size, PORT_SERIAL_COM1,
+                             PORT_SERIAL_COM1, PORT_SERIAL_COM1 + 8, &vm->dev.pio);
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
     r = p->migrate   ? vm_migrate_receive(vm, p->migrate_fd, err, errlen)
         : p->restore ? vm_restore(vm, p->restore_state_fd, p->restore_ram_fd, err, errlen)
@@ -636,7 +641,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
             return vm_set_err(err, errlen, r, "vm: starting threads");
         }
         while (!ev)
-            ev = vmev_wait(&vm->ev, -1);
+            ev = pio_coal_wait(&vm->coal, &vm->ev);
         log_debug(&vm->log, "vm: event 0x%x, stopping the vCPUs", ev);
         stop_all(vm);
         log_debug(&vm->log, "vm: vCPUs stopped");
@@ -747,6 +752,7 @@ void vm_destroy(struct vm *vm)
     if (!vm)
         return;
     vm_early_free(vm->early); /* joins the slots' thread a failed build may have left */
+    pio_coal_destroy(&vm->coal); /* plays what is left, in vCPU 0's mapping, to the devices */
     for (i = 0; i < vm->ncreated; i++)
         vcpu_destroy(&vm->vcpus[i]);
     free(vm->vcpus);

@@ -16,6 +16,7 @@
 #include "core/vm/vm_devices.h"
 #include "core/vm/vm_numa.h"
 #include "core/vm/vm_slots.h"
+#include "core/vm/pio_coal.h"
 #include "core/vm/vmev.h"
 
 /* The VM's state, shared by vm.c (build, run, pause) and vm_hotplug.c (devices added and
@@ -56,6 +57,7 @@ struct vm {
     struct kvm_cpuid2 *supported; /* owned */
     size_t run_size;
     struct vmev ev;
+    struct pio_coal coal; /* COM1's coalesced writes, when KVM has them */
     atomic_bool stopping;
     struct vcpu_env env;
     struct vm_devices dev;

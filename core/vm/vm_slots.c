@@ -42,7 +42,10 @@ static void platform(struct vm_early *e)
     if (r < 0) {
         e->r = r;
         e->what = what;
+        return;
     }
+    /* Best effort, and before expedite (an I/O bus registration like the irqchip's). */
+    e->coalesced = kvm_register_coalesced_pio(e->vm_fd, PORT_SERIAL_COM1, 1) == 0;
 }
 
 /* Ends that grace period in 4-8 ms instead of 15-20: taking an I/O bus registration back waits

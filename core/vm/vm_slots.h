@@ -31,6 +31,7 @@ struct vm_early {
     int r;            /* 0 or the first failure's -errno */
     uint32_t where;   /* the slot that failed */
     const char *what; /* or the VM-wide call that failed (static), NULL for a slot */
+    bool coalesced;   /* COM1's data register is coalesced (pio_coal.h) */
 };
 
 /* Waits for the slots: 0, or -errno with *where (if not NULL) the slot that failed. Again
