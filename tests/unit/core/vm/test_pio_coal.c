@@ -172,6 +172,25 @@ Test(pio_coal, an_exit_on_the_device_wakes_the_vm_thread_once)
     teardown(f);
 }
 
+/* The guest reads LSR: an exit on the device's ports. */
+static void lsr_read(struct fixture *f)
+{
+    struct kvm_run run = { .exit_reason = KVM_EXIT_IO };
+
+    run.io.port = PORT + 5;
+    pio_coal_exit(&f->pc, &run);
+}
+
+/* The VM thread's wait, until `poster` (on a thread) posts VMEV_STOP. */
+static void wait_for(struct fixture *f, void *(*poster)(void *))
+{
+    pthread_t t;
+
+    cr_assert_eq(pthread_create(&t, NULL, poster, f), 0);
+    cr_assert_eq(pio_coal_wait(&f->pc, &f->ev), VMEV_STOP);
+    pthread_join(t, NULL);
+}
+
 static void *post_later(void *arg)
 {
     struct fixture *f = arg;
@@ -186,15 +205,10 @@ static void *post_later(void *arg)
 Test(pio_coal, the_vm_thread_plays_writes_no_exit_follows)
 {
     struct fixture *f = fx();
-    struct kvm_run run = { .exit_reason = KVM_EXIT_IO };
-    pthread_t t;
 
-    run.io.port = PORT + 5;
-    pio_coal_exit(&f->pc, &run); /* the LSR read before the write */
+    lsr_read(f); /* before the write */
     kvm_put(f, PORT, 1, 1, '!');
-    cr_assert_eq(pthread_create(&t, NULL, post_later, f), 0);
-    cr_assert_eq(pio_coal_wait(&f->pc, &f->ev), VMEV_STOP);
-    pthread_join(t, NULL);
+    wait_for(f, post_later);
     teardown(f);
 }
 
@@ -211,14 +225,9 @@ static void *post_much_later(void *arg)
 Test(pio_coal, an_unused_port_stops_the_ticks)
 {
     struct fixture *f = fx();
-    struct kvm_run run = { .exit_reason = KVM_EXIT_IO };
-    pthread_t t;
 
-    run.io.port = PORT + 5;
-    pio_coal_exit(&f->pc, &run);
-    cr_assert_eq(pthread_create(&t, NULL, post_much_later, f), 0);
-    cr_assert_eq(pio_coal_wait(&f->pc, &f->ev), VMEV_STOP);
-    pthread_join(t, NULL);
+    lsr_read(f);
+    wait_for(f, post_much_later);
     cr_assert_not(atomic_load(&f->pc.watching), "idle for %d ms and still ticking",
                   3 * PIO_COAL_IDLE_MS);
     teardown(f);
