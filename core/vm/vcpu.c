@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "core/platform.h"
-#include "core/vm/pio_coal.h"
 #include "core/vm/kvm_ioctl.h"
+#include "core/vm/pio_coal.h"
 #include "core/vm/vcpu_state.h"
 #include "core/vm/vm_sys.h"
 #include "core/vm/vm_thread.h"

@@ -51,8 +51,9 @@ static void platform(struct vm_early *e)
 /* Ends that grace period in 4-8 ms instead of 15-20: taking an I/O bus registration back waits
  * for an expedited one. The registration is an ioeventfd on the POST-code port, whose writes
  * the VM ignores anyway, so the microseconds it exists change nothing a guest can see. It runs
- * after vm_create's wait, on this thread alone: it holds KVM's slots lock meanwhile, which only
- * memory slots and ioeventfds added in those milliseconds wait for. */
+ * once vm_create may go on, on this thread alone: it holds KVM's slots lock meanwhile, which
+ * only memory slots and ioeventfds added in those milliseconds wait for (vm_early_free joins
+ * it before the VM fd closes). */
 static void expedite(struct vm_early *e)
 {
     int efd = eventfd(0, EFD_CLOEXEC);
