@@ -51,9 +51,9 @@ static void platform(struct vm_early *e)
 /* Ends that grace period in 4-8 ms instead of 15-20: taking an I/O bus registration back waits
  * for an expedited one. The registration is an ioeventfd on the POST-code port, whose writes
  * the VM ignores anyway, so the microseconds it exists change nothing a guest can see. It runs
- * once vm_create may go on, on this thread alone: it holds KVM's slots lock meanwhile, which
- * only memory slots and ioeventfds added in those milliseconds wait for (vm_early_free joins
- * it before the VM fd closes). */
+ * on this thread alone once vm_create waited for the VM (early_main): it holds KVM's slots lock
+ * meanwhile, which only memory slots and ioeventfds added in those milliseconds wait for
+ * (vm_early_free joins it before the VM fd closes). */
 static void expedite(struct vm_early *e)
 {
     int efd = eventfd(0, EFD_CLOEXEC);
@@ -65,10 +65,8 @@ static void expedite(struct vm_early *e)
     close(efd);
 }
 
-static void *slots_main(void *arg)
+static void build(struct vm_early *e)
 {
-    struct vm_early *e = arg;
-
     install(e);
     if (e->r == 0)
         platform(e);
@@ -76,7 +74,22 @@ static void *slots_main(void *arg)
     e->ready = true;
     pthread_cond_broadcast(&e->cond);
     pthread_mutex_unlock(&e->lock);
-    if (e->r == 0 && e->running)
+}
+
+/* The thread: the VM, then expedite once vm_create's wait says the caller is past its jail,
+ * whose fd hygiene would otherwise close the eventfd under it and hand the number on. */
+static void *early_main(void *arg)
+{
+    struct vm_early *e = arg;
+    bool go;
+
+    build(e);
+    pthread_mutex_lock(&e->lock);
+    while (!e->go && !e->quit)
+        pthread_cond_wait(&e->cond, &e->lock);
+    go = e->go;
+    pthread_mutex_unlock(&e->lock);
+    if (go && e->r == 0)
         expedite(e);
     return NULL;
 }
@@ -107,11 +120,10 @@ int vm_early_start(struct vm_early **out, int kvm_fd, const struct guest_mem *me
     memcpy(e->regions, mem->regions, e->n * sizeof(e->regions[0]));
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
-    e->running = true; /* before the thread reads it */
-    if (vm_thread_start(&e->thread, slots_main, e) < 0) {
-        e->running = false;
-        slots_main(e); /* no thread: the same work in line, without the expedited grace period */
-    }
+    if (vm_thread_start(&e->thread, early_main, e) == 0)
+        e->running = true;
+    else
+        build(e); /* no thread: the same work in line, without the expedited grace period */
     *out = e;
     return 0;
 }
@@ -126,6 +138,8 @@ int vm_early_wait(struct vm_early *e, uint32_t *where)
     pthread_mutex_lock(&e->lock);
     while (!e->ready)
         pthread_cond_wait(&e->cond, &e->lock);
+    e->go = true;
+    pthread_cond_broadcast(&e->cond);
     pthread_mutex_unlock(&e->lock);
     if (where)
         *where = e->where;
@@ -136,8 +150,13 @@ void vm_early_free(struct vm_early *e)
 {
     if (!e)
         return;
-    if (e->running) /* before the VM fd closes: the thread may still use it */
+    if (e->running) { /* before the VM fd closes: the thread may still use it */
+        pthread_mutex_lock(&e->lock);
+        e->quit = true;
+        pthread_cond_broadcast(&e->cond);
+        pthread_mutex_unlock(&e->lock);
         pthread_join(e->thread, NULL);
+    }
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->lock);
     if (!e->taken)

@@ -26,6 +26,8 @@ struct vm_early {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool ready; /* under lock: slots and irqchip done, r and where final */
+    bool go;    /* under lock: vm_create waited (the caller's jail is over): expedite */
+    bool quit;  /* under lock: vm_early_free: no expedite any more */
     uint32_t n; /* slots 0..n-1 are regions[0..n-1], copied at the start */
     struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
     int r;            /* 0 or the first failure's -errno */

@@ -174,6 +174,18 @@ hello)
     expect_pass hello
     grep -q 'hello from the pvh payload' "$out" || fail "no greeting from the payload"
     ;;
+hello-repeat)
+    # Start-up races (the core's early thread against its jail, for one): 40 boots back to
+    # back, each within 10 s. A hang here once was an fd the jail closed under that thread.
+    for ((i = 1; i <= 40; i++)); do
+        "$RUN_REAPED" --timeout 10 --report "$report" -- "$CELLVM" --kernel "$hello" \
+            --serial tty --console off "${mem[@]}" </dev/null >"$out" 2>"$err"
+        rc=$?
+        [ "$rc" -ne 124 ] || fail "boot $i of 40 did not end within 10 s"
+        expect_pass hello >/dev/null
+    done
+    echo "ok: 40 boots"
+    ;;
 startup-trace)
     # -v: the start-up phases (ipc/startup.h), each once, in order, times growing; then with a
     # disk, its device process's own two phases, in order, before the VM is built.
