@@ -31,9 +31,6 @@ static void child_exec(const struct sbx_spawn *s, char *const envp[], int sync_r
     int tmp[SBX_SPAWN_MAX_FDS];
     char go;
 
-    /* The controller's death takes its children along. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        _exit(127);
     /* Wait for the maps (or for the parent's failure: EOF). */
     if (read(sync_rd, &go, 1) != 1)
         _exit(127);
@@ -41,6 +38,10 @@ static void child_exec(const struct sbx_spawn *s, char *const envp[], int sync_r
      * and shed root's supplementary groups. Raw syscalls: no glibc setxid broadcast here. */
     if (to_ns_root && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 ||
                        syscall(SYS_setresuid, 0, 0, 0) < 0))
+        _exit(127);
+    /* The controller's death takes its children along. After the id change, which clears it
+     * (commit_creds); the parent was alive when it sent the maps just before. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         _exit(127);
     /* Above every target first, so no dup2 below clobbers a source. */
     for (unsigned i = 0; i < s->nfds; i++) {

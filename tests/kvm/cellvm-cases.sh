@@ -186,6 +186,33 @@ hello-repeat)
     done
     echo "ok: 40 boots"
     ;;
+controller-killed)
+    # SIGKILL on the controller takes its children along, even a core that cannot read its
+    # channel's end (stopped here): the parent-death signal, which the child's id change at
+    # spawn used to clear.
+    "$CELLVM" --kernel "$(payload idle)" --serial tty --console off "${mem[@]}" </dev/null \
+        >"$out" 2>"$err" &
+    ctl=$!
+    wait_in "$out" 'CELLVM-PAYLOAD' 10 || { kill -9 "$ctl"; fail "the idle payload never printed"; }
+    core=$(tr -d ' ' <"/proc/$ctl/task/$ctl/children")
+    [ -n "$core" ] || { kill -9 "$ctl"; fail "no core process under the controller"; }
+    kill -STOP "$core"
+    kill -9 "$ctl"
+    wait "$ctl" 2>/dev/null
+    # The state from /proc (no ps in L1's busybox): empty once reaped, Z until then.
+    for ((i = 0; i < 40; i++)); do
+        st=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$core/stat" 2>/dev/null)
+        case $st in "" | Z*) break ;; esac
+        sleep 0.05
+    done
+    case $st in
+    "" | Z*) echo "ok: the stopped core went with its controller" ;;
+    *)
+        kill -9 "$core"
+        fail "the core outlived its controller (state $st)"
+        ;;
+    esac
+    ;;
 startup-trace)
     # -v: the start-up phases (ipc/startup.h), each once, in order, times growing; then with a
     # disk, its device process's own two phases, in order, before the VM is built.
