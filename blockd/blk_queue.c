@@ -431,6 +431,8 @@ static void *queue_thread(void *arg)
         return NULL;
     drain(q); /* a reconnecting frontend may never kick again */
     for (;;) {
+        if (q->chan) /* writes held back for joining go in with this submission */
+            qchan_issue(q->chan);
         if (q->pushed && !q->broken && virtq_notify(q->vq) < 0)
             fprintf(stderr, "cellvm-blockd: queue %u: call failed\n", q->vq->index);
         q->pushed = false;
