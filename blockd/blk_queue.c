@@ -222,17 +222,17 @@ static int q2_submit(struct blk_queue *q, struct blk_slot *s)
     int e;
 
     s->q = q;
-    s->qreq = (struct qcow2_req){
-        .op = ops[r->op],
-        .offset = r->off,
-        .len = r->len,
-        .iov = r->iov,
-        .iovcnt = r->niov,
-        .chan = q->chan,
-        .done = q2_done,
-        .wake = q2_wake,
-        .opaque = s,
-    };
+    /* Field by field: the engine-owned fields need no clearing, and a compound literal
+     * would zero the whole request first, on every request. */
+    s->qreq.op = ops[r->op];
+    s->qreq.offset = r->off;
+    s->qreq.len = r->len;
+    s->qreq.iov = r->iov;
+    s->qreq.iovcnt = r->niov;
+    s->qreq.chan = q->chan;
+    s->qreq.done = q2_done;
+    s->qreq.wake = q2_wake;
+    s->qreq.opaque = s;
     /* Counted first: done() may run before qcow2_submit returns. */
     q->inflight++;
     e = qcow2_submit(q->q2, &s->qreq);

@@ -134,7 +134,7 @@ static int entry_host(struct qcow2 *q, uint64_t e, uint64_t *host)
     uint64_t reserved = Q2_L2_RESERVED | (q->version < 3 ? Q2_OFLAG_ZERO : 0);
 
     *host = e & Q2_OFF_MASK;
-    if ((e & reserved) || *host % q->cluster_size)
+    if ((e & reserved) || (*host & (q->cluster_size - 1)))
         return q2_mark_corrupt(q, "invalid L2 entry");
     return *host ? data_overlap(q, *host, q->cluster_size) : 0;
 }
