@@ -18,9 +18,10 @@ const unsigned qchan_uring_nops = sizeof(qchan_uring_ops) / sizeof(qchan_uring_o
  * memory file system every buffered write of one file runs in io_uring's worker, one after the
  * other (io-wq serialises writes per inode), so that worker is the bottleneck: a joined write
  * pays its dispatch, the file's locking and timestamps and the completion wake-up once.
- * Measured (tests/bench/qcow2-vs-qsd.sh, allocwrite): the worker's CPU per write drops by a
- * quarter. QCHAN_JOIN stays small so completions keep trickling back and the driver keeps the
- * worker fed.
+ * Measured on tmpfs (tests/bench/qcow2-vs-qsd.sh, allocwrite, 64 KiB writes): the worker's
+ * time per write fell by about a fifth, the daemon's CPU per request from about 49 to 35 us.
+ * QCHAN_JOIN stays small so completions keep trickling back and the driver keeps the worker
+ * fed (joining up to 2 or 4 measured the same IOPS).
  */
 #define QCHAN_JOIN       4
 #define QCHAN_JOIN_IOVS  64
