@@ -222,17 +222,17 @@ static int q2_submit(struct blk_queue *q, struct blk_slot *s)
     int e;
 
     s->q = q;
-    s->qreq = (struct qcow2_req){
-        .op = ops[r->op],
-        .offset = r->off,
-        .len = r->len,
-        .iov = r->iov,
-        .iovcnt = r->niov,
-        .chan = q->chan,
-        .done = q2_done,
-        .wake = q2_wake,
-        .opaque = s,
-    };
+    /* Field by field: the engine-owned fields need no clearing, and a compound literal
+     * would zero the whole request first, on every request. */
+    s->qreq.op = ops[r->op];
+    s->qreq.offset = r->off;
+    s->qreq.len = r->len;
+    s->qreq.iov = r->iov;
+    s->qreq.iovcnt = r->niov;
+    s->qreq.chan = q->chan;
+    s->qreq.done = q2_done;
+    s->qreq.wake = q2_wake;
+    s->qreq.opaque = s;
     /* Counted first: done() may run before qcow2_submit returns. */
     q->inflight++;
     e = qcow2_submit(q->q2, &s->qreq);
@@ -431,6 +431,8 @@ static void *queue_thread(void *arg)
         return NULL;
     drain(q); /* a reconnecting frontend may never kick again */
     for (;;) {
+        if (q->chan) /* writes held back for joining go in with this submission */
+            qchan_issue(q->chan);
         if (q->pushed && !q->broken && virtq_notify(q->vq) < 0)
             fprintf(stderr, "cellvm-blockd: queue %u: call failed\n", q->vq->index);
         q->pushed = false;

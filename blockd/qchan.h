@@ -17,6 +17,12 @@
 int qchan_new(int fd, const struct imgmap *map, struct io_uring *ring, unsigned fixed,
               struct qcow2_file **out);
 
+/*
+ * Puts the writes the layer holds back for joining into the ring. The owner calls it before
+ * every submission that waits for completions (the held writes have none until then).
+ */
+void qchan_issue(struct qcow2_file *f);
+
 /* Runs the completion of an io the layer queued (cqe user_data) with the cqe's result. */
 void qchan_complete(uint64_t user_data, int res);
 

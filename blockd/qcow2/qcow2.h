@@ -72,7 +72,8 @@ struct qcow2_req {
      */
     void (*wake)(struct qcow2_req *req);
     void *opaque;
-    void *priv; /* engine-owned while in flight */
+    void *priv;           /* engine-owned while in flight */
+    struct qcow2_fio fio; /* engine-owned: the data I/O of a read served without a plan */
 };
 
 /* What `info` shows; filled by qcow2_get_info. */

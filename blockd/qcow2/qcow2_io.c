@@ -134,7 +134,7 @@ static int entry_host(struct qcow2 *q, uint64_t e, uint64_t *host)
     uint64_t reserved = Q2_L2_RESERVED | (q->version < 3 ? Q2_OFLAG_ZERO : 0);
 
     *host = e & Q2_OFF_MASK;
-    if ((e & reserved) || *host % q->cluster_size)
+    if ((e & reserved) || (*host & (q->cluster_size - 1)))
         return q2_mark_corrupt(q, "invalid L2 entry");
     return *host ? data_overlap(q, *host, q->cluster_size) : 0;
 }
@@ -359,20 +359,24 @@ static void seg_done(struct q2_seg *s, int err)
     op_put(s->op);
 }
 
+/* Past the end of the file reads as zeroes: clears what follows the first skip bytes. */
+static void zero_tail(const struct iovec *iov, unsigned iovcnt, uint64_t skip)
+{
+    for (unsigned i = 0; i < iovcnt; i++) {
+        uint64_t l = iov[i].iov_len;
+        if (skip < l)
+            memset((uint8_t *)iov[i].iov_base + skip, 0, l - skip);
+        skip = skip > l ? skip - l : 0;
+    }
+}
+
 static void fio_done(struct qcow2_fio *fio, ssize_t res)
 {
     struct q2_seg *s = (struct q2_seg *)((char *)fio - offsetof(struct q2_seg, fio));
     uint64_t want = fio->op == QCOW2_FIO_WRITE && s->bounce ? s->op->q->cluster_size : s->len;
 
     if (res >= 0 && (uint64_t)res < want && fio->op == QCOW2_FIO_READ) {
-        /* Past the end of the file reads as zeroes. */
-        uint64_t skip = (uint64_t)res;
-        for (unsigned i = 0; i < s->iovcnt; i++) {
-            uint64_t l = s->iov[i].iov_len;
-            if (skip < l)
-                memset((uint8_t *)s->iov[i].iov_base + skip, 0, l - skip);
-            skip = skip > l ? skip - l : 0;
-        }
+        zero_tail(s->iov, s->iovcnt, (uint64_t)res);
         res = (ssize_t)want;
     }
     seg_done(s, res < 0 ? (int)res : (uint64_t)res == want ? 0 : -EIO);
@@ -599,6 +603,57 @@ void qcow2_resume(struct qcow2_req *req)
     op_start(req->priv);
 }
 
+static void fast_done(struct qcow2_fio *fio, ssize_t res)
+{
+    struct qcow2_req *req = (struct qcow2_req *)((char *)fio - offsetof(struct qcow2_req, fio));
+
+    if (res >= 0)
+        zero_tail(req->iov, req->iovcnt, (uint64_t)res);
+    req->done(req, res < 0 ? (int)res : 0);
+}
+
+/*
+ * The common read: inside one cluster, which holds plain data or reads as zeroes. Mapped under
+ * the lock like any plan, then read straight into the request's iovec, with no op and no
+ * segment to allocate. Returns 1 when it took the request (done() will run), 0 when the full
+ * path must (compressed or backing clusters).
+ */
+static int read_fast(struct qcow2 *q, struct qcow2_req *req, uint64_t total)
+{
+    uint64_t coff = req->offset & (q->cluster_size - 1), e, host = 0;
+    int ret;
+
+    if (coff + total > q->cluster_size)
+        return 0;
+    pthread_mutex_lock(&q->lock);
+    ret = q2_l2_get(q, req->offset >> q->cluster_bits, &e);
+    if (ret == 0 && (e & Q2_OFLAG_COMPRESSED)) {
+        pthread_mutex_unlock(&q->lock);
+        return 0;
+    }
+    if (ret == 0 && !entry_zero(q, e))
+        ret = entry_host(q, e, &host);
+    pthread_mutex_unlock(&q->lock);
+    if (ret == 0 && !host && !entry_zero(q, e) && q->opts.backing)
+        return 0;
+    if (ret < 0 || !host) {
+        if (ret == 0)
+            zero_tail(req->iov, req->iovcnt, 0);
+        req->done(req, ret);
+        return 1;
+    }
+    struct qcow2_file *ch = req->chan ? req->chan : q->file;
+    req->fio = (struct qcow2_fio){ .op = QCOW2_FIO_READ,
+                                   .off = host + coff,
+                                   .iov = req->iov,
+                                   .iovcnt = req->iovcnt,
+                                   .done = fast_done };
+    ret = ch->ops->submit(ch, &req->fio);
+    if (ret < 0)
+        req->done(req, ret);
+    return 1;
+}
+
 int qcow2_submit(struct qcow2 *q, struct qcow2_req *req)
 {
     uint64_t total = req->len;
@@ -631,6 +686,8 @@ int qcow2_submit(struct qcow2 *q, struct qcow2_req *req)
         req->done(req, 0);
         return 0;
     }
+    if (req->op == QCOW2_OP_READ && read_fast(q, req, total))
+        return 0;
     op = calloc(1, sizeof(*op));
     if (!op)
         return -ENOMEM;

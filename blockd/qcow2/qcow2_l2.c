@@ -150,7 +150,7 @@ static int l2_table(struct qcow2 *q, uint64_t gc, bool alloc, struct q2_cache_en
         *out = e;
         return 0;
     }
-    if (off % q->cluster_size || (ent & Q2_L1_RESERVED) || off >= q->host_end)
+    if ((off & (q->cluster_size - 1)) || (ent & Q2_L1_RESERVED) || off >= q->host_end)
         return q2_mark_corrupt(q, "invalid L2 table offset in the L1 table");
     if ((ret = l2_slot(q, off, false, &e)) < 0)
         return ret;

@@ -101,7 +101,7 @@ static int rb_of(struct qcow2 *q, uint64_t cluster, uint64_t *rb_off)
     if (j >= q->rt_size)
         return 0;
     uint64_t off = q->rt[j] & ~511ull;
-    if (off % q->cluster_size || off >= Q2_MAX_HOST_OFF)
+    if ((off & (q->cluster_size - 1)) || off >= Q2_MAX_HOST_OFF)
         return q2_mark_corrupt(q, "misaligned refcount block");
     *rb_off = off;
     return 0;
