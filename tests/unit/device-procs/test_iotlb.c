@@ -190,7 +190,9 @@ static void *race_reader(void *arg)
         iotlb_rdlock(&t);
         r = iotlb_lookup(&t, 0x7000, 0x800, RO, &u);
         iotlb_unlock(&t);
-        if (g % 4 == 3 && r == 0)
+        /* Stale only if no new round began meanwhile: the writer moves gen on before it maps
+         * the entry again, so a lookup that found the next round's mapping sees gen moved. */
+        if (g % 4 == 3 && r == 0 && __atomic_load_n(&rc->gen, __ATOMIC_ACQUIRE) == g)
             __atomic_fetch_add(&rc->stale, 1, __ATOMIC_RELAXED); /* acked before it began */
         if (r == 0 && g % 4 == 1)
             __atomic_store_n(&rc->seen, g, __ATOMIC_RELEASE);
