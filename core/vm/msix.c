@@ -1,8 +1,9 @@
 #include "core/vm/msix.h"
-#include "ipc/le.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include "ipc/le.h"
 
 #define PCI_CAP_ID_MSIX  0x11
 #define MSIX_CAP_LEN     12
