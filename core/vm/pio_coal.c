@@ -1,18 +1,15 @@
 #include "core/vm/pio_coal.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 /* KVM's ring fills one page (x86_64: 4 KiB) after its two indexes. */
 #define RING_PAGE 4096u
 
-void pio_coal_init(struct pio_coal *pc)
+void pio_coal_init(struct pio_coal *pc, struct vmev *ev)
 {
     memset(pc, 0, sizeof(*pc));
-    pc->wake_fd = -1;
+    pc->ev = ev;
     pthread_mutex_init(&pc->lock, NULL);
 }
 
@@ -23,9 +20,6 @@ int pio_coal_start(struct pio_coal *pc, void *run, size_t run_size, uint16_t por
 
     if (run_size < off + RING_PAGE)
         return -ENOTSUP;
-    pc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (pc->wake_fd < 0)
-        return -errno;
     pc->max = (uint32_t)((RING_PAGE - sizeof(struct kvm_coalesced_mmio_ring)) /
                          sizeof(struct kvm_coalesced_mmio));
     pc->port = port;
@@ -39,9 +33,6 @@ int pio_coal_start(struct pio_coal *pc, void *run, size_t run_size, uint16_t por
 void pio_coal_destroy(struct pio_coal *pc)
 {
     pio_coal_play(pc); /* the last writes before the end still reach the device */
-    if (pc->wake_fd >= 0)
-        close(pc->wake_fd);
-    pc->wake_fd = -1;
     pc->ring = NULL;
     pthread_mutex_destroy(&pc->lock);
 }
@@ -77,7 +68,6 @@ uint32_t pio_coal_play(struct pio_coal *pc)
 
 void pio_coal_exit(struct pio_coal *pc, const struct kvm_run *run)
 {
-    uint64_t one = 1;
     bool used;
 
     if (!pc || !pc->ring)
@@ -89,10 +79,8 @@ void pio_coal_exit(struct pio_coal *pc, const struct kvm_run *run)
     if (!used)
         return;
     atomic_fetch_add(&pc->activity, 1);
-    if (!atomic_exchange(&pc->watching, true)) {
-        while (write(pc->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
-            ;
-    }
+    if (!atomic_exchange(&pc->watching, true))
+        vmev_post(pc->ev, 0); /* a plain wake-up: the VM thread starts its ticks */
 }
 
 /* A tick of the VM thread: play the ring; stop watching after PIO_COAL_IDLE_MS unused. */
@@ -116,27 +104,15 @@ static void tick(struct pio_coal *pc)
         atomic_store(&pc->watching, true);
 }
 
-unsigned int pio_coal_wait(struct pio_coal *pc, struct vmev *ev)
+unsigned int pio_coal_wait(struct pio_coal *pc)
 {
     for (;;) {
-        struct pollfd pfd[2] = {
-            { .fd = ev->efd, .events = POLLIN },
-            { .fd = pc->wake_fd, .events = POLLIN },
-        };
-        unsigned int bits = vmev_take(ev);
         bool watching = pc->ring && atomic_load(&pc->watching);
-        uint64_t cnt;
-        int r;
+        unsigned int bits = vmev_wait(pc->ev, watching ? PIO_COAL_TICK_MS : -1);
 
         if (bits)
             return bits;
-        r = poll(pfd, pc->ring ? 2 : 1, watching ? PIO_COAL_TICK_MS : -1);
-        if (r < 0 && errno != EINTR)
-            return 0;
-        if (pc->ring && (pfd[1].revents & POLLIN))
-            while (read(pc->wake_fd, &cnt, sizeof(cnt)) < 0 && errno == EINTR)
-                ;
-        if (watching && r == 0)
+        if (watching)
             tick(pc);
     }
 }

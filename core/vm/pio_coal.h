@@ -35,14 +35,15 @@ struct pio_coal {
     uint16_t port, watch_lo, watch_hi;    /* the coalesced port, the device's ports */
     const struct bus *pio;                /* borrowed */
     pthread_mutex_t lock;                 /* one player at a time */
-    int wake_fd;                          /* eventfd: a vCPU wakes the VM thread; owned */
+    struct vmev *ev;                      /* the VM thread's events: a plain post wakes it */
     atomic_uint activity;                 /* bumped by every use of the device's ports */
     atomic_bool watching;                 /* the VM thread plays the ring on its ticks */
     unsigned int seen, idle;              /* the VM thread's own */
 };
 
-/* Not in use (ring NULL): every call below is then a no-op. */
-void pio_coal_init(struct pio_coal *pc);
+/* Not in use (ring NULL): every call below is then a no-op, and pio_coal_wait is vmev_wait.
+ * ev: the VM thread's events (borrowed). */
+void pio_coal_init(struct pio_coal *pc, struct vmev *ev);
 /* In use over the ring page of a vCPU mapping of run_size bytes, for writes to `port`, whose
  * device answers on [watch_lo, watch_hi). 0 or -errno (then still not in use). */
 int pio_coal_start(struct pio_coal *pc, void *run, size_t run_size, uint16_t port,
@@ -55,6 +56,6 @@ void pio_coal_exit(struct pio_coal *pc, const struct kvm_run *run);
 /* Plays what the ring holds; returns how many writes. */
 uint32_t pio_coal_play(struct pio_coal *pc);
 /* The VM thread's wait for VM events (vmev_wait(ev, -1)), playing the ring meanwhile. */
-unsigned int pio_coal_wait(struct pio_coal *pc, struct vmev *ev);
+unsigned int pio_coal_wait(struct pio_coal *pc);
 
 #endif

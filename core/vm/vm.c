@@ -369,7 +369,7 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
     vm->vm_fd = -1;
     vm->hp_fd = -1;
     vm->ev.efd = -1;
-    pio_coal_init(&vm->coal);
+    pio_coal_init(&vm->coal, &vm->ev);
     vm_memhp_init(vm, p); /* fds -1 before any failure path reaches vm_destroy */
     log_init(&vm->log, STDERR_FILENO, p->verbosity);
     atomic_init(&vm->reset_cause, VM_RESET_GUEST);
@@ -641,7 +641,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
             return vm_set_err(err, errlen, r, "vm: starting threads");
         }
         while (!ev)
-            ev = pio_coal_wait(&vm->coal, &vm->ev);
+            ev = pio_coal_wait(&vm->coal);
         log_debug(&vm->log, "vm: event 0x%x, stopping the vCPUs", ev);
         stop_all(vm);
         log_debug(&vm->log, "vm: vCPUs stopped");

@@ -49,16 +49,12 @@ unsigned int vmev_wait(struct vmev *ev, int timeout_ms)
     struct pollfd pfd = { .fd = ev->efd, .events = POLLIN };
     unsigned int bits = vmev_take(ev);
 
-    while (!bits) {
-        int r = poll(&pfd, 1, timeout_ms);
-
-        if (r < 0 && errno != EINTR)
-            return 0;
-        bits = vmev_take(ev);
-        if (r == 0)
-            break;
-    }
-    return bits;
+    if (bits)
+        return bits;
+    /* An event, a plain wake-up, the timeout or a signal: the caller looks again. */
+    if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+        return 0;
+    return vmev_take(ev);
 }
 
 bool vmev_halted(struct vmev *ev)

@@ -32,8 +32,9 @@ struct vmev {
 int vmev_init(struct vmev *ev);
 void vmev_destroy(struct vmev *ev);
 void vmev_post(struct vmev *ev, unsigned int bits);
-/* Blocks until at least one event is pending (or timeout_ms passes; -1 waits forever), then
- * takes and returns all pending bits (0 on timeout). */
+/* Blocks until the eventfd is signalled (or timeout_ms passes; -1 waits forever), then takes
+ * and returns all pending bits: 0 on timeout, on a signal, and on a plain wake-up (vmev_post
+ * with no bits), which lets the waiter look at its own state again; callers loop on 0. */
 unsigned int vmev_wait(struct vmev *ev, int timeout_ms);
 /* Whether the vCPUs must stop running (see `halted`), and the reset before they restart. */
 bool vmev_halted(struct vmev *ev);
