@@ -751,7 +751,7 @@ void vm_destroy(struct vm *vm)
 
     if (!vm)
         return;
-    vm_early_free(vm->early);    /* joins the slots' thread a failed build may have left */
+    vm_early_free(vm->early);    /* joins the early thread */
     pio_coal_destroy(&vm->coal); /* plays what is left, in vCPU 0's mapping, to the devices */
     for (i = 0; i < vm->ncreated; i++)
         vcpu_destroy(&vm->vcpus[i]);

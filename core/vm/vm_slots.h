@@ -19,7 +19,7 @@
 #include "core/vm/vm.h"
 
 struct vm_early {
-    int vm_fd;  /* owned until vm_create takes it (taken), borrowed by the slots' thread */
+    int vm_fd;  /* owned until vm_create takes it (taken), borrowed by the early thread */
     bool taken; /* vm_create owns vm_fd now */
     pthread_t thread;
     bool running; /* started: vm_early_free joins it */
@@ -36,11 +36,12 @@ struct vm_early {
     bool coalesced;   /* COM1's data register is coalesced (pio_coal.h) */
 };
 
-/* Waits for the slots: 0, or -errno with *where (if not NULL) the slot that failed. Again
- * after the first call: the same outcome. */
+/* Waits for the VM (slots, irqchip): 0, or -errno with *where (if not NULL) the slot that
+ * failed. Call it only once past the caller's jail: it lets the thread's expedite step go.
+ * Again after the first call: the same outcome. */
 int vm_early_wait(struct vm_early *e, uint32_t *where);
 
-/* vm_create: the slots' thread joined; 0, or -errno with err naming the slot that failed. */
+/* vm_create: vm_early_wait; 0, or -errno with err naming the slot or the call that failed. */
 int vm_early_joined(struct vm *vm, char *err, size_t errlen);
 
 #endif
