@@ -2,6 +2,7 @@
 #define CELLVM_CORE_VM_VIRTIO_PCI_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,6 +61,9 @@ struct vpci_ctx {
     const struct guest_mem *mem; /* borrowed */
     const struct log *log;
     int wake_fd; /* the frontend thread's eventfd; owned by the worker */
+    /* The VM has stopped for good (vm_run returned): backends going away now are the VMM's
+     * own shutdown, not a loss to report. */
+    atomic_bool ending;
     /* A backend is gone or broken beyond a guest reset: the VM must stop. Any thread. */
     void (*fatal)(void *arg, const char *msg);
     void *fatal_arg;

@@ -65,6 +65,11 @@ void vpci_rc_lost(struct vpci_dev *d, const char *what, int r)
     vu_fe_close(&d->fe);
     (void)!write(d->ctx->wake_fd, &one, sizeof(one)); /* queued work goes to hold_work */
     snprintf(why, sizeof(why), "%s%s%s", what, r ? ": " : "", r ? strerror(-r) : "");
+    if (atomic_load(&d->ctx->ending)) {
+        /* The controller stops the device processes once the core has said the VM ended. */
+        log_debug(d->ctx->log, "%s: vhost-user backend %s as the VM ends", d->id, why);
+        return;
+    }
     log_warn(d->ctx->log, "%s: vhost-user backend %s; waiting for %s", d->id, why,
              d->rc.external ? "it to come back" : "its replacement");
     if (unsafe)

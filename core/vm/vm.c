@@ -613,7 +613,7 @@ static unsigned int paused(struct vm *vm, char *err, size_t errlen, int *r)
     return ev & ~(unsigned int)(VMEV_RESUME | VMEV_PAUSE);
 }
 
-int vm_run(struct vm *vm, char *err, size_t errlen)
+static int run(struct vm *vm, char *err, size_t errlen)
 {
     if (vm->start_paused) {
         /* Restored: paused until vm.resume, which restarts the rings and sets the clock. */
@@ -690,6 +690,15 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
         if (ev & VMEV_PAUSE)
             vmev_post(&vm->ev, VMEV_PAUSE);
     }
+}
+
+int vm_run(struct vm *vm, char *err, size_t errlen)
+{
+    int r = run(vm, err, errlen);
+
+    /* Whatever ended it, the VM does not run again: the device processes may go now. */
+    atomic_store(&vm->pci.ctx.ending, true);
+    return r;
 }
 
 void vm_request_stop(struct vm *vm)
