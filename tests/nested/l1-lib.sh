@@ -104,10 +104,24 @@ l2_verdict() {
 	return 0
 }
 
+# l2_trace WHAT N EVENT...: one second of the tracefs EVENTs (system/name; missing ones are
+# skipped), the last N lines of it.
+l2_trace() {
+	local what=$1 n=$2 tr=/sys/kernel/tracing e
+	shift 2
+	echo >"$tr/trace"
+	for e in "$@"; do echo 1 2>/dev/null >"$tr/events/$e/enable"; done
+	sleep 1
+	for e in "$@"; do echo 0 2>/dev/null >"$tr/events/$e/enable"; done
+	l2_say "  $what (1 s of tracing):"
+	grep -v '^#' "$tr/trace" | tail -n "$n" | sed 's/^ */lib:     /'
+}
+
 # l2_hang_report: what a VM that is about to hit its timeout is doing, so a hang in CI explains
 # itself from the filtered log alone: each VMM thread's state, kernel stack and current syscall
 # (L1 is root), then one second of KVM exits from tracefs (guest RIP and exit reason; map a RIP
-# to a symbol with `nm` on the L2 vmlinux).  Every line starts with "lib: " to pass the filter.
+# to a symbol with `nm` on the L2 vmlinux) and one of KVM's fault handling (page faults,
+# emulation, guest page-table walks).  Every line starts with "lib: " to pass the filter.
 l2_hang_report() {
 	local p t c tr=/sys/kernel/tracing
 	l2_say "hang report: L2 VMM threads about to be killed"
@@ -123,14 +137,12 @@ l2_hang_report() {
 	done
 	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
 	if [ -w "$tr/events/kvm/kvm_exit/enable" ]; then
-		echo >"$tr/trace"
-		echo 1 >"$tr/events/kvm/kvm_exit/enable"
-		echo 1 >"$tr/events/kvm/kvm_userspace_exit/enable" 2>/dev/null
-		sleep 1
-		echo 0 >"$tr/events/kvm/kvm_exit/enable"
-		echo 0 >"$tr/events/kvm/kvm_userspace_exit/enable" 2>/dev/null
-		l2_say "  last KVM exits (1 s of tracing):"
-		grep -v '^#' "$tr/trace" | tail -n 12 | sed 's/^ */lib:     /'
+		l2_trace "last KVM exits" 12 kvm/kvm_exit kvm/kvm_userspace_exit
+		# A guest stuck on one fault (an endless nested page fault, say): how KVM handles it
+		# and, where it walks the guest's page tables to emulate, the walk (root and entries).
+		l2_trace "KVM's fault handling" 16 kvm/kvm_page_fault kvm/kvm_emulate_insn \
+			kvmmmu/handle_mmio_page_fault kvmmmu/kvm_mmu_pagetable_walk \
+			kvmmmu/kvm_mmu_paging_element kvmmmu/kvm_mmu_walker_error
 	else
 		l2_say "  no kvm tracepoints in L1 (tracefs: $tr)"
 	fi
