@@ -30,6 +30,12 @@ int pio_coal_start(struct pio_coal *pc, void *run, size_t run_size, uint16_t por
     return 0;
 }
 
+void pio_coal_on_tick(struct pio_coal *pc, void (*fn)(void *arg), void *arg)
+{
+    pc->on_tick = fn;
+    pc->on_tick_arg = arg;
+}
+
 void pio_coal_destroy(struct pio_coal *pc)
 {
     pio_coal_play(pc); /* the last writes before the end still reach the device */
@@ -89,6 +95,8 @@ static void tick(struct pio_coal *pc)
     unsigned int now = atomic_load(&pc->activity);
 
     pio_coal_play(pc);
+    if (pc->on_tick)
+        pc->on_tick(pc->on_tick_arg);
     if (now != pc->seen) {
         pc->seen = now;
         pc->idle = 0;

@@ -39,6 +39,8 @@ struct pio_coal {
     atomic_uint activity;                 /* bumped by every use of the device's ports */
     atomic_bool watching;                 /* the VM thread plays the ring on its ticks */
     unsigned int seen, idle;              /* the VM thread's own */
+    void (*on_tick)(void *arg);           /* after each tick's play (optional) */
+    void *on_tick_arg;
 };
 
 /* Not in use (ring NULL): every call below is then a no-op, and pio_coal_wait is vmev_wait.
@@ -49,6 +51,8 @@ void pio_coal_init(struct pio_coal *pc, struct vmev *ev);
 int pio_coal_start(struct pio_coal *pc, void *run, size_t run_size, uint16_t port,
                    uint16_t watch_lo, uint16_t watch_hi, const struct bus *pio);
 void pio_coal_destroy(struct pio_coal *pc);
+/* fn(arg) runs on the VM thread after every tick (the device's buffered output goes out). */
+void pio_coal_on_tick(struct pio_coal *pc, void (*fn)(void *arg), void *arg);
 
 /* A vCPU thread, each time KVM_RUN returns: plays what the ring holds, notes a use of the
  * device's ports. pc may be NULL. */

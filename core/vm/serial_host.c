@@ -21,17 +21,63 @@ static void host_set_irq(void *opaque, int level)
         log_warn(sh->log, "serial: KVM_IRQ_LINE: %s", strerror(-r));
 }
 
+/* uart.lock held. A full non-blocking pipe or a closed reader loses what is left, as a real
+ * line would. */
+static void out_write(struct serial_host *sh, const uint8_t *buf, size_t n)
+{
+    while (n) {
+        ssize_t w = write(sh->out_fd, buf, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush_locked(struct serial_host *sh)
+{
+    out_write(sh, sh->obuf, sh->olen);
+    sh->olen = 0;
+}
+
 static void host_tx(void *opaque, uint8_t byte)
 {
     struct serial_host *sh = opaque;
-    ssize_t n;
 
     if (sh->out_fd < 0)
         return;
-    do {
-        n = write(sh->out_fd, &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    /* A full non-blocking pipe or a closed reader loses the byte, as a real line would. */
+    if (!sh->buffered) {
+        out_write(sh, &byte, 1);
+        return;
+    }
+    sh->obuf[sh->olen++] = byte;
+    if (byte == '\n' || sh->olen == sizeof(sh->obuf))
+        flush_locked(sh);
+}
+
+void serial_host_set_buffered(struct serial_host *sh, bool on)
+{
+    pthread_mutex_lock(&sh->uart.lock);
+    if (!on)
+        flush_locked(sh);
+    sh->buffered = on;
+    pthread_mutex_unlock(&sh->uart.lock);
+}
+
+void serial_host_flush(struct serial_host *sh)
+{
+    pthread_mutex_lock(&sh->uart.lock);
+    if (sh->olen)
+        flush_locked(sh);
+    pthread_mutex_unlock(&sh->uart.lock);
+}
+
+void serial_host_tick(void *arg)
+{
+    serial_host_flush(arg);
 }
 
 int serial_host_init(struct serial_host *sh, int vm_fd, int in_fd, int out_fd,
@@ -59,6 +105,7 @@ int serial_host_init(struct serial_host *sh, int vm_fd, int in_fd, int out_fd,
 void serial_host_destroy(struct serial_host *sh)
 {
     serial_host_stop_input(sh);
+    serial_host_flush(sh);
     serial_destroy(&sh->uart);
     if (sh->stop_fd >= 0)
         close(sh->stop_fd);

@@ -464,9 +464,13 @@ int vm_create(struct vm **out, const struct vm_params *p, char *err, size_t errl
         r = set_affinity(vm, p, err, errlen);
     if (r < 0)
         goto fail;
-    if (vm->early->coalesced) /* without it, every write exits as before */
-        (void)pio_coal_start(&vm->coal, vm->vcpus[0].run, vm->run_size, PORT_SERIAL_COM1,
-                             PORT_SERIAL_COM1, PORT_SERIAL_COM1 + 8, &vm->dev.pio);
+    /* Without it, every write exits as before, and COM1's output is not held back. */
+    if (vm->early->coalesced &&
+        pio_coal_start(&vm->coal, vm->vcpus[0].run, vm->run_size, PORT_SERIAL_COM1,
+                       PORT_SERIAL_COM1, PORT_SERIAL_COM1 + 8, &vm->dev.pio) == 0) {
+        pio_coal_on_tick(&vm->coal, serial_host_tick, &vm->dev.serial);
+        serial_host_set_buffered(&vm->dev.serial, true);
+    }
     /* A restore (issue 18) takes RAM, vCPUs and devices from the snapshot instead. */
     r = p->migrate   ? vm_migrate_receive(vm, p->migrate_fd, err, errlen)
         : p->restore ? vm_restore(vm, p->restore_state_fd, p->restore_ram_fd, err, errlen)
@@ -644,6 +648,7 @@ static int run(struct vm *vm, char *err, size_t errlen)
             ev = pio_coal_wait(&vm->coal);
         log_debug(&vm->log, "vm: event 0x%x, stopping the vCPUs", ev);
         stop_all(vm);
+        serial_host_flush(&vm->dev.serial); /* a partial line before a pause, a reboot, the end */
         log_debug(&vm->log, "vm: vCPUs stopped");
         /* Events raised while stopping count too (a stop request must never be lost). */
         ev |= vmev_take(&vm->ev);

@@ -231,3 +231,33 @@ Test(pio_coal, an_unused_port_stops_the_ticks)
                   3 * PIO_COAL_IDLE_MS);
     teardown(f);
 }
+
+struct hook {
+    struct fixture *f;
+    atomic_int calls;
+    atomic_int played_first; /* writes played when the hook first ran */
+};
+
+static void count_tick(void *arg)
+{
+    struct hook *h = arg;
+
+    if (atomic_fetch_add(&h->calls, 1) == 0)
+        atomic_store(&h->played_first, (int)h->f->rec.n);
+}
+
+/* The owner's hook (COM1's buffered output goes out there) runs on each tick, after the tick
+ * played the ring. */
+Test(pio_coal, each_tick_runs_the_hook_after_its_play)
+{
+    struct fixture *f = fx();
+    struct hook h = { .f = f };
+
+    pio_coal_on_tick(&f->pc, count_tick, &h);
+    lsr_read(f);
+    kvm_put(f, PORT, 1, 1, '!');
+    wait_for(f, post_later);
+    cr_assert_geq(atomic_load(&h.calls), 1, "no tick ran the hook in 30 ms");
+    cr_assert_eq(atomic_load(&h.played_first), 1, "the hook ran before the tick's play");
+    teardown(f);
+}
