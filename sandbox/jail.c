@@ -265,11 +265,11 @@ static int drop_caps(const struct launch *l, char *err, size_t len)
 {
     bool change_id = l->kind == LAUNCH_ROOT || (l->kind == LAUNCH_STANDALONE && l->uid);
     capng_select_t what = CAPNG_SELECT_ALL;
-    bool setpcap;
+    int setpcap = sbx_sys_has_setpcap();
+    int r;
 
-    if (capng_get_caps_process() < 0)
-        return fail(err, len, -EPERM, "reading capabilities");
-    setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+    if (setpcap < 0)
+        return fail(err, len, setpcap, "reading capabilities");
     /* Securebits first, while CAP_SETPCAP is still held: no root magic at a later exec or uid
      * change (no_new_privs and seccomp forbid exec anyway). */
     if (setpcap && capng_lock() < 0)
@@ -287,11 +287,8 @@ static int drop_caps(const struct launch *l, char *err, size_t len)
     if (capng_apply(what) < 0)
         return fail(err, len, -EPERM, "dropping capabilities");
     /* Trust the kernel's view, not libcap-ng's cache. */
-    capng_clear(CAPNG_SELECT_ALL);
-    if (capng_get_caps_process() < 0 || capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
-        (setpcap && capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE))
-        return fail(err, len, -EPERM, "capabilities left after the drop");
-    return 0;
+    r = sbx_sys_caps_empty(setpcap);
+    return r ? fail(err, len, r, "capabilities left after the drop") : 0;
 }
 
 /* The precompiled program (sandbox/bpf.h), for every thread: no_new_privs is already set. */

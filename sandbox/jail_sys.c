@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -132,4 +133,43 @@ int sbx_sys_unshare_mapped(int flags, uid_t uid, gid_t gid)
     if (!r && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
         r = -EPERM;
     return r;
+}
+
+static int capget_now(struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3])
+{
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+
+    return syscall(SYS_capget, &h, d) < 0 ? -errno : 0;
+}
+
+int sbx_sys_has_setpcap(void)
+{
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    int r = capget_now(d);
+
+    if (r)
+        return r;
+    return (d[CAP_SETPCAP / 32].effective >> (CAP_SETPCAP % 32)) & 1;
+}
+
+int sbx_sys_caps_empty(bool bounds)
+{
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    int r = capget_now(d);
+
+    if (r)
+        return r;
+    for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+        if (d[i].effective || d[i].permitted || d[i].inheritable)
+            return -EPERM;
+    /* Up to the kernel's last capability: past it, PR_CAPBSET_READ fails with EINVAL. */
+    for (int c = 0; bounds && c < 1024; c++) {
+        int v = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
+
+        if (v < 0)
+            return errno == EINVAL && c > CAP_SETPCAP ? 0 : -errno;
+        if (v)
+            return -EPERM;
+    }
+    return 0;
 }
