@@ -198,7 +198,11 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
                 evmon_device(d->evmon, "device-reconnected", dv->id);
             return;
         }
-        /* Its death brings respawn_on_exit, which counts it against the budget. */
+        /* Its death brings respawn_on_exit, which counts it against the budget. A process
+         * that died meanwhile (killed, crashed: the core then saw its socket reset) is
+         * described by its death there, not by the handshake it could not finish. */
+        if (sv_child_gone(&dv->svc))
+            return;
         snprintf(dv->rs.failure, sizeof(dv->rs.failure), "failed its vhost-user reconnection: %s",
                  strerror(errnum));
         sv_kill(&dv->svc);
