@@ -150,7 +150,7 @@ l2_ram_bytes() {
 # and no exit to the VMM), taken while walking the guest's page tables (EXITINFO1 bit 33) at an
 # L2 guest-physical address beyond the VM's RAM, where cellvm never had a memory slot.  Seen
 # twice in CI at 0x1_00xx_xff8 (a table entry with bit 32 set) in VMs with different devices; it
-# never reached cellvm.  Prints a NESTED-FAULT line (run-nested.sh repeats such a run once) and
+# never reached cellvm.  Prints a NESTED-FAULT line (run-nested.sh repeats such a run) and
 # returns 0 when it finds it.
 l2_nested_fault() {
 	local l task rip i1 i2 n tid pid ram
