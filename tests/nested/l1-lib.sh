@@ -155,7 +155,7 @@ l2_ram_bytes() {
 l2_nested_fault() {
 	local l task rip i1 i2 n tid pid ram
 	l=$(awk '/ kvm_exit: / {
-		t = $1; k = ""
+		t = $1; k = ""; r = ""
 		for (i = 2; i < NF; i++) {
 			if ($i == "reason") r = $(i + 1)
 			if ($i == "rip") k = k " " $(i + 1)

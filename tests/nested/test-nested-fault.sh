@@ -22,11 +22,16 @@ fails=0
 
 # vmm_start ARGS...: a new stand-in VMM with ARGS on its command line; its core's pid in $core.
 vmm_start() {
+	local i=0
 	[ -z "$vmm" ] || vmm_stop
 	rm -f "$tmp/core.pid"
 	"$tmp/cellvm" "$@" &
 	vmm=$!
-	while [ ! -s "$tmp/core.pid" ]; do sleep 0.05; done
+	while [ ! -s "$tmp/core.pid" ]; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || { echo "FAIL: the stand-in VMM did not start its core in 10 s"; exit 1; }
+		sleep 0.05
+	done
 	core=$(cat "$tmp/core.pid")
 }
 vmm_stop() {
