@@ -72,16 +72,25 @@ done
 start=$(cut -d. -f1 /proc/uptime)
 if [ -r /test/run.sh ]; then
 	cd /test || exit 1
-	# busybox timeout execs the script and kills it from a watcher: status 137 means it fired.
-	timeout -s KILL "$timeout" sh /test/run.sh
+	# The sentinel beside the script ends it early when its L2 is stuck on a fault below cellvm
+	# (lib.sh, l2_sentinel); it finds the script's pid in /run/l1-test.pid.  busybox timeout
+	# execs the script (in the pid that wrote the file) and kills it from a watcher: status 137
+	# means it fired.
+	(. /test/lib.sh && l2_sentinel) </dev/null &
+	sentinel=$!
+	# shellcheck disable=SC2016 # $$ is the inner shell's
+	sh -c 'echo $$ >/run/l1-test.pid && exec timeout -s KILL "$0" sh /test/run.sh' "$timeout"
 	rc=$?
+	kill "$sentinel" 2>/dev/null
 	cd /
 else
 	echo "l1-init: no /test/run.sh (run-nested.sh appends it)"
 	rc=1
 fi
 elapsed=$(($(cut -d. -f1 /proc/uptime) - start))
-if [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$timeout" ]; then
+if [ -e /run/l1-sentinel ]; then
+	echo "l1-init: /test/run.sh killed after ${elapsed} s: its L2 was stuck on a nested page fault (above)"
+elif [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$timeout" ]; then
 	echo "l1-init: /test/run.sh killed after ${elapsed} s (cellvm.timeout=$timeout)"
 fi
 if [ "$rc" -ne 0 ]; then

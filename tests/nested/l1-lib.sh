@@ -104,17 +104,24 @@ l2_verdict() {
 	return 0
 }
 
-# l2_trace WHAT N EVENT...: one second of the tracefs EVENTs (system/name; missing ones are
-# skipped), the last N lines of it; the whole second is left in $L2_TRACE.
+# l2_trace_into DIR EVENT...: one second of the tracefs EVENTs (system/name; missing ones are
+# skipped) in the tracefs instance DIR, left in $L2_TRACE.
 L2_TRACE=/tmp/l2-trace.txt
-l2_trace() {
-	local what=$1 n=$2 tr=/sys/kernel/tracing e
-	shift 2
+l2_trace_into() {
+	local tr=$1 e
+	shift
 	echo >"$tr/trace"
 	for e in "$@"; do echo 1 2>/dev/null >"$tr/events/$e/enable"; done
 	sleep 1
 	for e in "$@"; do echo 0 2>/dev/null >"$tr/events/$e/enable"; done
 	grep -v '^#' "$tr/trace" >"$L2_TRACE"
+}
+
+# l2_trace WHAT N EVENT...: l2_trace_into tracefs' top level, and the second's last N lines.
+l2_trace() {
+	local what=$1 n=$2
+	shift 2
+	l2_trace_into /sys/kernel/tracing "$@"
 	l2_say "  $what (1 s of tracing):"
 	tail -n "$n" "$L2_TRACE" | sed 's/^ */lib:     /'
 }
@@ -144,15 +151,16 @@ l2_ram_bytes() {
 	[ "$size" -gt 0 ] && [ "$size" -le $((3 << 30)) ] && echo "$size"
 }
 
-# l2_nested_fault: looks in the last kvm_exit trace ($L2_TRACE) for the one hang this bench has
-# shown that lies below cellvm.  A cellvm vCPU thread exits to L1's KVM only with one nested page
-# fault, over and over (the same rip and address, at least 10 times in the second, nothing else
-# and no exit to the VMM), taken while walking the guest's page tables (EXITINFO1 bit 33) at an
-# L2 guest-physical address beyond the VM's RAM, where cellvm never had a memory slot.  Seen
-# twice in CI at 0x1_00xx_xff8 (a table entry with bit 32 set) in VMs with different devices; it
-# never reached cellvm.  Prints a NESTED-FAULT line (run-nested.sh repeats such a run) and
+# l2_nested_fault_find: looks in the last kvm_exit trace ($L2_TRACE) for the one hang this bench
+# has shown that lies below cellvm.  A cellvm vCPU thread exits to L1's KVM only with one nested
+# page fault, over and over (the same rip and address, at least 10 times in the second, nothing
+# else and no exit to the VMM), taken while walking the guest's page tables (EXITINFO1 bit 33)
+# at an L2 guest-physical address beyond the VM's RAM, where cellvm never had a memory slot.
+# Seen in CI at 0x1_00xx_xff8 (a table entry with bit 32 set) in VMs with different devices
+# (l2-cellvm-migrate, -iommu, -vfio); it never reached cellvm.  Prints "PID TID RIP INFO1 INFO2
+# COUNT RAM" (the controller's pid, the vCPU thread, the exit, its count, the RAM in bytes) and
 # returns 0 when it finds it.
-l2_nested_fault() {
+l2_nested_fault_find() {
 	local l task rip i1 i2 n tid pid ram
 	l=$(awk '/ kvm_exit: / {
 		t = $1; k = ""; r = ""
@@ -181,9 +189,79 @@ l2_nested_fault() {
 	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = cellvm ] || return 1
 	ram=$(l2_ram_bytes "$pid")
 	[ -n "$ram" ] && [ $((i2)) -ge "$ram" ] || return 1
-	l2_say "NESTED-FAULT: cellvm pid $pid, thread $tid: $n exits to L1's KVM in 1 s, each the" \
-		"same nested page fault (rip $rip, info1 $i1) in a walk of the guest's page tables at" \
-		"L2 GPA $i2, beyond its $((ram >> 20)) MiB of RAM; none reached cellvm"
+	echo "$pid $tid $rip $i1 $i2 $n $ram"
+}
+
+# l2_nested_fault: l2_nested_fault_find, said in a NESTED-FAULT line (run-nested.sh repeats a
+# run that failed with one).
+l2_nested_fault() {
+	local f
+	f=$(l2_nested_fault_find) || return 1
+	# shellcheck disable=SC2086 # split into its fields
+	set -- $f
+	l2_say "NESTED-FAULT: cellvm pid $1, thread $2: $6 exits to L1's KVM in 1 s, each the" \
+		"same nested page fault (rip $3, info1 $4) in a walk of the guest's page tables at" \
+		"L2 GPA $5, beyond its $(($7 >> 20)) MiB of RAM; none reached cellvm"
+}
+
+# l2_cpu_ticks: "TID TICKS" for each thread of each cellvm-core process, TICKS its user and
+# system time so far (clock ticks).
+l2_cpu_ticks() {
+	local p t
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = cellvm-core ] || continue
+		for t in "$p"/task/*; do
+			awk -v t="${t##*/}" '{ sub(/^.*\) /, ""); print t, $12 + $13 }' "$t/stat" 2>/dev/null
+		done
+	done
+}
+
+# l2_busy_threads BEFORE AFTER MIN: the TIDs in both l2_cpu_ticks files whose time grew by MIN
+# ticks or more.
+l2_busy_threads() {
+	awk -v min="$3" 'FNR == NR { t[$1] = $2; next } ($1 in t) && $2 - t[$1] >= min { print $1 }' \
+		"$1" "$2"
+}
+
+# l2_sentinel [TICK]: runs beside a whole L1 test (l1-init.sh starts it and ends it) and ends a
+# test whose L2 is stuck on the fault l2_nested_fault_find describes, instead of leaving it to
+# the test's timeouts (CI: a VFIO test waited 500 s on it, so the run had no time left to be
+# repeated).  Every TICK s (10) it looks for cellvm-core threads that ran half of that time or
+# more; when there are some, it traces one second of KVM exits in a tracefs instance of its own
+# (a hang report may use the top level meanwhile).  The same fault on the same thread in two
+# traces in a row: it says so (NESTED-FAULT and the trace's last lines), kills that VMM and the
+# test (its pid in /run/l1-test.pid) and leaves /run/l1-sentinel; run-nested.sh repeats the run.
+# Without KVM's tracepoints it does nothing.  (L2_TRACEFS and L1_RUN move tracefs and /run, and
+# L2_BUSY_PCT sets the share of CPU time that makes a thread busy, for test-nested-fault.sh.)
+l2_sentinel() {
+	local tick=${1:-10} tr=${L2_TRACEFS:-/sys/kernel/tracing} run=${L1_RUN:-/run} st prev='' cur
+	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+	tr=$tr/instances/cellvm-sentinel
+	mkdir -p "$tr" 2>/dev/null
+	[ -w "$tr/events/kvm/kvm_exit/enable" ] || return 0
+	st=$(mktemp -d "${TMPDIR:-/tmp}/l2-sentinel.XXXXXX") || return 0
+	L2_TRACE=$st/trace
+	l2_cpu_ticks >"$st/ticks"
+	while sleep "$tick"; do
+		l2_cpu_ticks >"$st/now"
+		cur=$(l2_busy_threads "$st/ticks" "$st/now" $((tick * ${L2_BUSY_PCT:-50})))
+		mv "$st/now" "$st/ticks"
+		[ -n "$cur" ] || { prev=; continue; }
+		l2_trace_into "$tr" kvm/kvm_exit kvm/kvm_userspace_exit
+		cur=$(l2_nested_fault_find | cut -d' ' -f1-5) || cur=
+		if [ -z "$cur" ] || [ "$cur" != "$prev" ]; then
+			prev=$cur
+			continue
+		fi
+		l2_nested_fault
+		l2_say "sentinel: the same fault again ${tick} s later: cellvm pid ${cur%% *} and the" \
+			"test killed (a fault below cellvm; the last exits follow)"
+		tail -n 3 "$L2_TRACE" | sed 's/^ */lib:     /'
+		: >"$run/l1-sentinel"
+		kill -KILL "${cur%% *}" "$(cat "$run/l1-test.pid" 2>/dev/null)" 2>/dev/null
+		rm -rf "$st"
+		return 0
+	done
 }
 
 # l2_hang_report: what a VM that is about to hit its timeout is doing, so a hang in CI explains
@@ -222,7 +300,7 @@ l2_hang_report() {
 # l2_run TIMEOUT CHECKS NAME CMD...: runs CMD with a hard timeout, its output streamed and kept
 # in a log; then judges it.  busybox sh has no PIPESTATUS, so the status goes through a file.
 l2_run() {
-	local t=$1 checks=$2 name=$3 input rc started wd
+	local t=$1 checks=$2 name=$3 input rc started wd lead
 	shift 3
 	mkdir -p "$L2_LOGDIR"
 	L2_SEQ=$((L2_SEQ + 1))
@@ -231,10 +309,13 @@ l2_run() {
 	[ "${L2_INTERACTIVE:-0}" != 1 ] || input=/dev/console
 	l2_say "starting L2 ($name, checks $checks, timeout ${t}s): $*"
 	started=$(cut -d. -f1 /proc/uptime)
-	# The watchdog reports on the VM a few seconds before the timeout kills it; its output goes
-	# to the console directly, not into the pipeline, so it never holds the log open.
+	# The watchdog reports on the VM before the timeout kills it (15 s before, from a minute up:
+	# the report takes some seconds in L1, and the kill cut it short at 4 s); its output goes to
+	# the console directly, not into the pipeline, so it never holds the log open.
+	lead=4
+	[ "$t" -le 60 ] || lead=15
 	(
-		sleep $((t > 10 ? t - 4 : t)) && l2_hang_report
+		sleep $((t > 10 ? t - lead : t)) && l2_hang_report
 	) &
 	wd=$!
 	{

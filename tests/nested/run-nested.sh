@@ -225,11 +225,12 @@ l1_wedged() {
 	{ [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; } &&
 		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT '
 }
-# L2 stuck on a nested page fault that never reaches cellvm: the hang report (l1-lib.sh,
-# l2_nested_fault) printed its NESTED-FAULT line, and the test failed.  A vCPU exits to L1's KVM
-# only with one fault, over and over, in a walk of the guest's page tables at an address beyond
-# the VM's RAM.  Seen twice in CI, in l2-cellvm-migrate and l2-cellvm-iommu (different devices),
-# each once in many runs, and gone when the test ran again; repeated too, and said so.
+# L2 stuck on a nested page fault that never reaches cellvm: the sentinel or the hang report
+# (l1-lib.sh, l2_sentinel and l2_nested_fault) printed its NESTED-FAULT line, and the test failed.
+# A vCPU exits to L1's KVM only with one fault, over and over, in a walk of the guest's page
+# tables at an address beyond the VM's RAM.  Seen in CI in l2-cellvm-migrate, -iommu and -vfio
+# (different devices), each once in many runs, and gone when the test ran again; repeated too,
+# and said so.  The sentinel ends such a test within about 30 s, so the repeat has time left.
 l2_nested_fault() {
 	tr -d '\r' <"$log" | grep -aq '^lib: NESTED-FAULT: ' &&
 		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'

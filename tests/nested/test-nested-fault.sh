@@ -1,9 +1,9 @@
 # shellcheck shell=dash
-# test-nested-fault.sh LIB: l2_nested_fault from the L1 image's lib.sh (LIB), on this host with
-# dash (L1 runs busybox sh): the one hang it may call a fault below cellvm, and the look-alikes
-# it must not.  Real processes stand in for the VMM: a script named cellvm (its command line
-# carries --memory) whose child is named cellvm-core; the trace is a kvm_exit trace as tracefs
-# prints it, naming that child's pid.
+# test-nested-fault.sh LIB: l2_nested_fault and l2_sentinel from the L1 image's lib.sh (LIB), on
+# this host with dash (L1 runs busybox sh): the one hang they may call a fault below cellvm, and
+# the look-alikes they must not.  Real processes stand in for the VMM: a script named cellvm (its
+# command line carries --memory) whose child is named cellvm-core (idle, or spinning for the
+# sentinel); the trace is a kvm_exit trace as tracefs prints it, naming that child's pid.
 set -u
 lib=$1
 # shellcheck source=l1-lib.sh
@@ -14,8 +14,13 @@ L2_TRACE=$tmp/trace
 # killed core leaves at most one second of its sleep behind)
 printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$tmp/cellvm-core"
 chmod +x "$tmp/cellvm-core"
-printf '#!/bin/sh\n"%s/cellvm-core" &\necho $! >"%s/core.pid"\nwait\n' "$tmp" "$tmp" >"$tmp/cellvm"
+# shellcheck disable=SC2016 # $CORE and $! are the stand-in's
+printf '#!/bin/sh\n"${CORE:-%s/cellvm-core}" &\necho $! >"%s/core.pid"\nwait\n' "$tmp" "$tmp" >"$tmp/cellvm"
 chmod +x "$tmp/cellvm"
+# a core whose vCPU thread spins, for the sentinel
+mkdir "$tmp/busy"
+printf '#!/bin/sh\nwhile :; do :; done\n' >"$tmp/busy/cellvm-core"
+chmod +x "$tmp/busy/cellvm-core"
 vmm=
 core=
 fails=0
@@ -36,10 +41,18 @@ vmm_start() {
 }
 vmm_stop() {
 	kill "$core" 2>/dev/null
+	kill "$vmm" 2>/dev/null
 	wait "$vmm" 2>/dev/null
 	vmm=
 }
-trap 'vmm_stop; rm -rf "$tmp"' EXIT
+sentinel=
+writer=
+victim=
+sentinel_stop() {
+	for p in $sentinel $writer $victim; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	sentinel='' writer='' victim=''
+}
+trap 'sentinel_stop; vmm_stop; rm -rf "$tmp"' EXIT
 
 # exits N REASON INFO1 INFO2 [TASK]: N kvm_exit lines of one vCPU thread.
 exits() {
@@ -105,6 +118,61 @@ exits 12 npf $GPT $FAR >"$L2_TRACE"
 expect YES "size=1G with another option"
 vmm_start --cpus boot=1
 expect NO "no --memory"
+
+# The sentinel (l2_sentinel, a tick of 1 s), on a tracefs of plain files whose instance's trace a
+# writer keeps filled; a stand-in test process (a sleep) in $L1_RUN/l1-test.pid.
+# sentinel_run KILL|LIVE WHAT REASON: with a busy or idle core started, the sentinel kills the
+# VMM and the test within 30 s and says so (KILL), or leaves both alive for 6 s (LIVE).  A thread
+# is busy from 20 % of a tick here (half in L1): this test runs beside others on a loaded host.
+# shellcheck disable=SC2034 # read by lib.sh
+L2_TRACEFS=$tmp/tracefs L1_RUN=$tmp/run L2_BUSY_PCT=20
+inst=$L2_TRACEFS/instances/cellvm-sentinel
+mkdir -p "$inst/events/kvm/kvm_exit" "$inst/events/kvm/kvm_userspace_exit" "$L2_TRACEFS/events" "$L1_RUN"
+: >"$inst/events/kvm/kvm_exit/enable"
+: >"$inst/events/kvm/kvm_userspace_exit/enable"
+sentinel_run() {
+	local i=0 n want=$1 what=$2 reason=$3
+	rm -f "$L1_RUN/l1-sentinel" "$tmp/sentinel.out"
+	sleep 600 &
+	victim=$!
+	echo "$victim" >"$L1_RUN/l1-test.pid"
+	(while :; do exits 12 "$reason" $GPT $FAR >"$inst/trace"; sleep 0.2; done) &
+	writer=$!
+	(l2_sentinel 1 >"$tmp/sentinel.out" 2>&1) &
+	sentinel=$!
+	n=$([ "$want" = KILL ] && echo 300 || echo 60)
+	while [ "$i" -lt "$n" ] && kill -0 "$victim" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ "$want" = KILL ] && ! kill -0 "$victim" 2>/dev/null && ! kill -0 "$vmm" 2>/dev/null &&
+		[ -e "$L1_RUN/l1-sentinel" ] && grep -q "^lib: NESTED-FAULT: cellvm pid $vmm, thread $core:" "$tmp/sentinel.out" &&
+		grep -q "^lib: sentinel: the same fault again 1 s later: cellvm pid $vmm and the test killed" "$tmp/sentinel.out"; then
+		echo "ok: sentinel: $what: the VMM and the test killed after $((i / 10)) s"
+	elif [ "$want" = LIVE ] && kill -0 "$victim" 2>/dev/null && kill -0 "$vmm" 2>/dev/null &&
+		[ ! -e "$L1_RUN/l1-sentinel" ]; then
+		echo "ok: sentinel: $what: nothing killed in 6 s"
+	else
+		echo "FAIL: sentinel: $what: expected $want; it said: $(cat "$tmp/sentinel.out")"
+		fails=$((fails + 1))
+	fi
+	sentinel_stop
+}
+CORE=$tmp/busy/cellvm-core vmm_start --memory size=512M
+sentinel_run KILL "a spinning vCPU thread, stuck on the fault" npf
+CORE=$tmp/busy/cellvm-core vmm_start --memory size=512M
+sentinel_run LIVE "a spinning vCPU thread with other exits" io
+vmm_start --memory size=512M
+sentinel_run LIVE "an idle vCPU thread (not traced)" npf
+vmm_stop
+printf '1 100\n2 100\n3 100\n' >"$tmp/t0"
+printf '1 150\n2 149\n4 900\n' >"$tmp/t1"
+if [ "$(l2_busy_threads "$tmp/t0" "$tmp/t1" 50)" = 1 ]; then
+	echo "ok: busy threads: 50 ticks or more, in both"
+else
+	echo "FAIL: l2_busy_threads: $(l2_busy_threads "$tmp/t0" "$tmp/t1" 50)"
+	fails=$((fails + 1))
+fi
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
