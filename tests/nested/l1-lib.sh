@@ -158,10 +158,10 @@ l2_ram_bytes() {
 # at an L2 guest-physical address beyond the VM's RAM, where cellvm never had a memory slot.
 # Seen in CI at 0x1_00xx_xff8 (a table entry with bit 32 set) in VMs with different devices
 # (l2-cellvm-migrate, -iommu, -vfio); it never reached cellvm.  Prints "PID TID RIP INFO1 INFO2
-# COUNT RAM" (the controller's pid, the vCPU thread, the exit, its count, the RAM in bytes) and
-# returns 0 when it finds it.
+# COUNT RAM CORE" (the controller's pid, the vCPU thread, the exit, its count, the RAM in bytes,
+# the core's pid) and returns 0 when it finds it.
 l2_nested_fault_find() {
-	local l task rip i1 i2 n tid pid ram
+	local l task rip i1 i2 n tid pid ram core
 	l=$(awk '/ kvm_exit: / {
 		t = $1; k = ""; r = ""
 		for (i = 2; i < NF; i++) {
@@ -184,12 +184,12 @@ l2_nested_fault_find() {
 	case "$task" in cellvm-core-*) ;; *) return 1 ;; esac
 	case "$tid" in '' | *[!0-9]*) return 1 ;; esac
 	[ $((i1 >> 33 & 1)) -eq 1 ] || return 1
-	pid=$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status" 2>/dev/null)
-	pid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+	core=$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status" 2>/dev/null)
+	pid=$(awk '/^PPid:/ { print $2 }' "/proc/$core/status" 2>/dev/null)
 	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = cellvm ] || return 1
 	ram=$(l2_ram_bytes "$pid")
 	[ -n "$ram" ] && [ $((i2)) -ge "$ram" ] || return 1
-	echo "$pid $tid $rip $i1 $i2 $n $ram"
+	echo "$pid $tid $rip $i1 $i2 $n $ram $core"
 }
 
 # l2_nested_fault: l2_nested_fault_find, said in a NESTED-FAULT line (run-nested.sh repeats a
@@ -254,8 +254,13 @@ l2_sentinel() {
 			continue
 		fi
 		l2_nested_fault
+		# Where the address came from: a table entry in guest RAM, or not (cellvm-pte-scan).
+		if command -v cellvm-pte-scan >/dev/null 2>&1; then
+			# shellcheck disable=SC2046 # the core's pid and the address, two fields
+			cellvm-pte-scan $(l2_nested_fault_find | awk '{ print $8, $5 }') 2>&1 | sed 's/^/lib: /'
+		fi
 		l2_say "sentinel: the same fault again ${tick} s later: cellvm pid ${cur%% *} and the" \
-			"test killed (a fault below cellvm; the last exits follow)"
+			"test killed (the last exits follow)"
 		tail -n 3 "$L2_TRACE" | sed 's/^ */lib:     /'
 		: >"$run/l1-sentinel"
 		kill -KILL "${cur%% *}" "$(cat "$run/l1-test.pid" 2>/dev/null)" 2>/dev/null
