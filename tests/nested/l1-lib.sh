@@ -151,15 +151,16 @@ l2_ram_bytes() {
 	[ "$size" -gt 0 ] && [ "$size" -le $((3 << 30)) ] && echo "$size"
 }
 
-# l2_nested_fault_find: looks in the last kvm_exit trace ($L2_TRACE) for the one hang this bench
-# has shown that lies below cellvm.  A cellvm vCPU thread exits to L1's KVM only with one nested
-# page fault, over and over (the same rip and address, at least 10 times in the second, nothing
-# else and no exit to the VMM), taken while walking the guest's page tables (EXITINFO1 bit 33)
-# at an L2 guest-physical address beyond the VM's RAM, where cellvm never had a memory slot.
-# Seen in CI at 0x1_00xx_xff8 (a table entry with bit 32 set) in VMs with different devices
-# (l2-cellvm-migrate, -iommu, -vfio); it never reached cellvm.  Prints "PID TID RIP INFO1 INFO2
-# COUNT RAM CORE" (the controller's pid, the vCPU thread, the exit, its count, the RAM in bytes,
-# the core's pid) and returns 0 when it finds it.
+# l2_nested_fault_find: looks in the last kvm_exit trace ($L2_TRACE) for the one L2 hang this
+# bench repeats a run for (taken to lie below cellvm; not settled, see README).  A cellvm vCPU
+# thread exits to L1's KVM only with one nested page fault, over and over (the same rip and
+# address, at least 10 times in the second, nothing else and no exit to the VMM), taken while
+# walking the guest's page tables (EXITINFO1 bit 33) at an L2 guest-physical address beyond the
+# VM's RAM, where cellvm never had a memory slot.  Seen at 0x1_00xx_xff8 and 0x1_1197_4ff8 (a
+# table entry with bit 32 set) in VMs with different devices (l2-cellvm-migrate, -iommu, -vfio),
+# under QEMU 7.2 and 10.0 as L0; it never reached cellvm.  Prints "PID TID RIP INFO1 INFO2 COUNT
+# RAM CORE" (the controller's pid, the vCPU thread, the exit, its count, the RAM in bytes, the
+# core's pid) and returns 0 when it finds it.
 l2_nested_fault_find() {
 	local l task rip i1 i2 n tid pid ram core
 	l=$(awk '/ kvm_exit: / {
