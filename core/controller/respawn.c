@@ -11,6 +11,10 @@
 #include "core/controller/event_monitor.h"
 #include "ipc/channel.h"
 
+/* How long a device process whose reconnection failed with its peer gone gets to be seen
+ * exiting before the failure is put down to the handshake (respawn_on_reconnected). */
+#define EXIT_GRACE_MS 200
+
 void respawn_init(struct respawn *rs)
 {
     memset(rs, 0, sizeof(*rs));
@@ -22,6 +26,12 @@ void respawn_close(struct respawn *rs)
     if (rs->core_sock >= 0)
         close(rs->core_sock);
     rs->core_sock = -1;
+}
+
+/* The errors the core reports when the process at the other end closed its socket. */
+static bool peer_left(int errnum)
+{
+    return errnum == ECONNRESET || errnum == EPIPE || errnum == ENOTCONN || errnum == ECONNABORTED;
 }
 
 static uint64_t now_ms(void)
@@ -200,8 +210,11 @@ void respawn_on_reconnected(struct devices *d, const char *id, int errnum)
         }
         /* Its death brings respawn_on_exit, which counts it against the budget. A process
          * that died meanwhile (killed, crashed: the core then saw its socket reset) is
-         * described by its death there, not by the handshake it could not finish. */
-        if (sv_child_gone(&dv->svc))
+         * described by its death there, not by the handshake it could not finish. Its sockets
+         * close before it is gone, so the core's word may come first: a reset waits for the
+         * exit a moment (CI once saw "failed its vhost-user reconnection: Connection reset by
+         * peer" for a replacement killed with SIGKILL). */
+        if (sv_child_gone_within(&dv->svc, peer_left(errnum) ? EXIT_GRACE_MS : 0))
             return;
         snprintf(dv->rs.failure, sizeof(dv->rs.failure), "failed its vhost-user reconnection: %s",
                  strerror(errnum));

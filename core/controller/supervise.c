@@ -230,6 +230,18 @@ bool sv_child_gone(const struct sv_child *c)
            si.si_pid == c->proc->pid;
 }
 
+bool sv_child_gone_within(const struct sv_child *c, int ms)
+{
+    struct pollfd p = { .fd = c->proc->pidfd, .events = POLLIN };
+
+    if (sv_child_gone(c))
+        return true;
+    if (p.fd < 0 || ms <= 0)
+        return false;
+    /* A pidfd turns readable once its process has exited. */
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
 void sv_drain(struct supervisor *sv)
 {
     for (size_t i = 0; i < sv->nchildren; i++) {

@@ -114,6 +114,10 @@ void sv_describe_death(struct supervisor *sv, const struct sv_child *c, int st, 
 /* Whether c has exited, reaped or not (its exit may still wait in the loop). */
 bool sv_child_gone(const struct sv_child *c);
 
+/* The same, waiting up to ms for an exit under way (a peer that saw c's sockets close may hear
+ * of it before c is gone); blocks the caller that long at most. */
+bool sv_child_gone_within(const struct sv_child *c, int ms);
+
 /* Handles messages already queued on every child's channel (a device's death is judged only
  * after the core's last word, which may be waiting there). */
 void sv_drain(struct supervisor *sv);
