@@ -199,7 +199,11 @@ l2_nested_fault() {
 	local f
 	f=$(l2_nested_fault_find) || return 1
 	# shellcheck disable=SC2086 # split into its fields
-	set -- $f
+	l2_nested_fault_say $f
+}
+
+# l2_nested_fault_say FIELDS...: the NESTED-FAULT line for l2_nested_fault_find's fields.
+l2_nested_fault_say() {
 	l2_say "NESTED-FAULT: cellvm pid $1, thread $2: $6 exits to L1's KVM in 1 s, each the" \
 		"same nested page fault (rip $3, info1 $4) in a walk of the guest's page tables at" \
 		"L2 GPA $5, beyond its $(($7 >> 20)) MiB of RAM; none reached cellvm"
@@ -235,7 +239,7 @@ l2_busy_threads() {
 # Without KVM's tracepoints it does nothing.  (L2_TRACEFS and L1_RUN move tracefs and /run, and
 # L2_BUSY_PCT sets the share of CPU time that makes a thread busy, for test-nested-fault.sh.)
 l2_sentinel() {
-	local tick=${1:-10} tr=${L2_TRACEFS:-/sys/kernel/tracing} run=${L1_RUN:-/run} st prev='' cur
+	local tick=${1:-10} tr=${L2_TRACEFS:-/sys/kernel/tracing} run=${L1_RUN:-/run} st prev='' cur f
 	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
 	tr=$tr/instances/cellvm-sentinel
 	mkdir -p "$tr" 2>/dev/null
@@ -249,16 +253,18 @@ l2_sentinel() {
 		mv "$st/now" "$st/ticks"
 		[ -n "$cur" ] || { prev=; continue; }
 		l2_trace_into "$tr" kvm/kvm_exit kvm/kvm_userspace_exit
-		cur=$(l2_nested_fault_find | cut -d' ' -f1-5) || cur=
+		f=$(l2_nested_fault_find) || f=
+		cur=$(echo "$f" | cut -d' ' -f1-5)
 		if [ -z "$cur" ] || [ "$cur" != "$prev" ]; then
 			prev=$cur
 			continue
 		fi
-		l2_nested_fault
+		# shellcheck disable=SC2086 # split into its fields
+		l2_nested_fault_say $f
 		# Where the address came from: a table entry in guest RAM, or not (cellvm-pte-scan).
 		if command -v cellvm-pte-scan >/dev/null 2>&1; then
 			# shellcheck disable=SC2046 # the core's pid and the address, two fields
-			cellvm-pte-scan $(l2_nested_fault_find | awk '{ print $8, $5 }') 2>&1 | sed 's/^/lib: /'
+			cellvm-pte-scan $(echo "$f" | awk '{ print $8, $5 }') 2>&1 | sed 's/^/lib: /'
 		fi
 		l2_say "sentinel: the same fault again ${tick} s later: cellvm pid ${cur%% *} and the" \
 			"test killed (the last exits follow)"

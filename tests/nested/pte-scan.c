@@ -73,7 +73,7 @@ static void show_page(const uint64_t *pg, uint64_t gpa, unsigned hit)
 int main(int argc, char **argv)
 {
     static uint64_t buf[(1u << 20) / 8];
-    uint64_t bad, want, plain = 0, gpa;
+    uint64_t bad, want, plain_want, plain = 0, gpa;
     unsigned hits = 0;
     struct ram ram = { 0, 0 };
     char path[64];
@@ -86,6 +86,7 @@ int main(int argc, char **argv)
     pid = atoi(argv[1]);
     bad = strtoull(argv[2], NULL, 0);
     want = bad & ADDR_MASK;
+    plain_want = want & ~BIT32; /* the entry without the stray bit, counted when it differs */
     r = find_ram(pid, &ram);
     if (r) {
         fprintf(stderr, "pte-scan: no guest RAM mapping in /proc/%d/maps: %s\n", pid, strerror(-r));
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 
             if (!(v & 1))
                 continue;
-            if ((v & ADDR_MASK) == (want & ~BIT32) && want != (want & ~BIT32))
+            if (plain_want != want && (v & ADDR_MASK) == plain_want)
                 plain++;
             if ((v & ADDR_MASK) != want || hits >= MAX_HITS)
                 continue;
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
                       (unsigned)(i % (PAGE / 8)));
         }
     }
-    gpa = want & ~BIT32;
+    gpa = plain_want;
     if (gpa < ram.size && pread(fd, buf, PAGE, (off_t)(ram.start + gpa)) == (ssize_t)PAGE) {
         unsigned present = 0;
 
@@ -137,6 +138,6 @@ int main(int argc, char **argv)
     if (!hits)
         printf("pte-scan: none: the address is not in guest memory (the vCPU's CR3 or the walk)\n");
     printf("pte-scan: %" PRIu64 " present entries point at 0x%" PRIx64 " (bit 32 clear)\n", plain,
-           want & ~BIT32);
+           plain_want);
     return 0;
 }
