@@ -79,13 +79,19 @@ measure() {
 	echo "$out" | sed -n 's/.*iops=\([0-9]*\).*cpu_us_per_req=\([0-9.]*\).*/\1 \2/p'
 }
 
-fio_iops() {
+# fio_run FILE RW BS QD: prints fio's IOPS and its own process's CPU per request (user and
+# system time as fio reports them, in µs), the peer of blockd's figure.
+fio_run() {
 	local rw=$2
-	[ "$rw" = seqread ] && rw=read
+	[ "$rw" = seqread ] && rw="read"
 	"$fio" --name=dev --filename="$1" --ioengine=io_uring --direct=1 --rw="$rw" --bs="$3" \
 		--iodepth="$4" --runtime="$secs" --time_based --ramp_time=0.5 --randrepeat=0 \
 		--output-format=json 2>/dev/null |
-		python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(int(j["read"]["iops"]+j["write"]["iops"]))'
+		python3 -c 'import json,sys
+j = json.load(sys.stdin)["jobs"][0]
+iops = j["read"]["iops"] + j["write"]["iops"]
+cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * 1e6 / iops if iops else 0
+print(int(iops), "%.2f" % cpu)'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -98,8 +104,8 @@ echo "host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | he
 echo "median of $rounds alternating rounds of ${secs} s each (a shared host: only the ratios of one run mean much)"
 
 workloads="randread:4096:32 seqread:131072:16 randwrite:4096:32"
-printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s\n' medium workload bs qd \
-	cellvm-iops qsd-iops ratio cv-us/req qsd-us/rq ratio fio-iops cv/fio
+printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s %8s\n' medium workload bs qd \
+	cellvm-iops qsd-iops ratio cv-us/req qsd-us/rq ratio fio-iops cv/fio fio-us/rq
 fail=0
 media="shm disk"
 if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
@@ -120,7 +126,7 @@ for medium in $media; do
 	fi
 	for w in $workloads; do
 		IFS=: read -r rw bs qd <<<"$w"
-		ci=() cc=() qi=() qc=() fi_=()
+		ci=() cc=() qi=() qc=() fi_=() fc=()
 		for round in $(seq "$rounds"); do
 			# Alternate who goes first: a load change mid-round hits both sides alike.
 			for who in $([ $((round % 2)) = 1 ] && echo "cellvm qsd" || echo "qsd cellvm"); do
@@ -128,19 +134,20 @@ for medium in $media; do
 				if [ "$who" = cellvm ]; then ci+=("$i") cc+=("$c"); else qi+=("$i") qc+=("$c"); fi
 			done
 			if [ "$medium" != shm ] && [ -n "$fio" ]; then
-				fi_+=("$(fio_iops "$f" "$rw" "$bs" "$qd")")
+				read -r i c < <(fio_run "$f" "$rw" "$bs" "$qd") && fi_+=("$i") fc+=("$c")
 			fi
 		done
 		c_iops=$(median "${ci[@]}") c_cpu=$(median "${cc[@]}")
 		q_iops=$(median "${qi[@]}") q_cpu=$(median "${qc[@]}")
-		f_iops=- cf=-
+		f_iops=- cf=- f_cpu=-
 		if [ "${#fi_[@]}" -gt 0 ]; then
 			f_iops=$(median "${fi_[@]}")
+			f_cpu=$(median "${fc[@]}")
 			cf=$(ratio "$c_iops" "$f_iops")
 		fi
-		printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s\n' "$medium" "$rw" \
+		printf '%-5s %-10s %5s %3s | %10s %10s %6s | %8s %8s %6s | %10s %8s %8s\n' "$medium" "$rw" \
 			"$bs" "$qd" "$c_iops" "$q_iops" "$(ratio "$c_iops" "$q_iops")" "$c_cpu" "$q_cpu" \
-			"$(ratio "$c_cpu" "$q_cpu")" "$f_iops" "$cf"
+			"$(ratio "$c_cpu" "$q_cpu")" "$f_iops" "$cf" "$f_cpu"
 	done
 	if [ "$medium" = loop ]; then
 		losetup -d "$loopdev"
@@ -149,5 +156,5 @@ for medium in $media; do
 	fi
 	rm -f "$f"
 done
-echo "cellvm-iops/qsd-iops: higher is better; cv-us/req/qsd-us/req: backend CPU per request, lower is better (goal <= 0.30 on shm randread 4k); cv/fio: goal >= 0.95 on disk and loop"
+echo "cellvm-iops/qsd-iops: higher is better; cv-us/req/qsd-us/req: backend CPU per request, lower is better (goal <= 0.30 on shm randread 4k); cv/fio: goal >= 0.95 on disk and loop; fio-us/rq: fio's own CPU per request (its process alone, where blockd's figure leaves the frontend out)"
 exit "$fail"
