@@ -35,6 +35,7 @@
 #define FILE_STOP 2
 #define FILE_WAKE 3
 
+#define QUIET_MIN 8       /* requests in flight from which the driver's kicks stay off (drain) */
 #define POLL_NS   1000000 /* a frontend without a kick fd: look at the ring every millisecond */
 
 struct blk_queue;
@@ -71,6 +72,7 @@ struct blk_queue {
     unsigned nslots;   /* allocated, free or in use */
     unsigned inflight; /* requests with ios in the ring */
     bool stopping, broken, starved, pushed;
+    bool quiet; /* the driver's kicks are off while requests are in flight (drain) */
 };
 
 static struct blk_slot *slot_get(struct blk_queue *q)
@@ -325,6 +327,13 @@ static void drain(struct blk_queue *q)
             if (!handle(q, s))
                 return;
         }
+        /* With QUIET_MIN requests or more in flight, their completions bring this thread back
+         * to the ring soon, so the driver need not kick for what it adds meanwhile (a kick is
+         * an exit or a system call on its side and a read completion on ours). With fewer,
+         * one slow request (a flush) would hold a new one back until it ends: kicks go on. */
+        q->quiet = q->inflight >= QUIET_MIN;
+        if (q->quiet)
+            return;
     } while (virtq_enable_notify(q->vq));
 }
 
@@ -460,7 +469,7 @@ static void *queue_thread(void *arg)
             n++;
         }
         io_uring_cq_advance(&q->ring, n);
-        if (kicked)
+        if (kicked || (q->quiet && n))
             drain(q);
     }
     qcow2_file_destroy(q->chan);
