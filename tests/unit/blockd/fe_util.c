@@ -41,6 +41,14 @@ bool fe_have(const char *prog)
     return fe_sh("command -v %s", prog) == 0;
 }
 
+double fe_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void fe_init(struct fe_daemon *d)
 {
     memset(d, 0, sizeof(*d));

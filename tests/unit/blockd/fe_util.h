@@ -39,6 +39,8 @@ struct fe_daemon {
     int config_changes;
 };
 
+/* CLOCK_MONOTONIC in seconds. */
+double fe_now(void);
 /* Runs a shell command built from fmt with stdout and stderr dropped; its exit status or -1. */
 int fe_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool fe_have(const char *prog);

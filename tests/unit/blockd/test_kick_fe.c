@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fe_util.h"
@@ -31,14 +30,6 @@ static void teardown(void)
 }
 
 TestSuite(kick_fe, .init = setup, .fini = teardown, .timeout = 60);
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Dirties the whole image through the test's own descriptor (buffered, not synced). */
 static void dirty_image(void)
@@ -68,19 +59,19 @@ Test(kick_fe, slow_flush_does_not_hold_back_a_later_read)
     /* The read's page in the page cache first, so the read itself is fast. */
     cr_assert_eq(fe_req(&t, VIRTIO_BLK_T_IN, 0, 4096, true), VIRTIO_BLK_S_OK);
     dirty_image();
-    t0 = now_s();
+    t0 = fe_now();
     fe_submit(&t, 0, 1, VIRTIO_BLK_T_FLUSH, 0, 0, false);
     /* Long enough for blockd to take the flush alone and wait on it; far shorter than it. */
     usleep(20000);
     fe_submit(&t, 0, 2, VIRTIO_BLK_T_IN, 0, 4096, true);
-    while ((!read_done || !flush_done) && now_s() - t0 < 30) {
+    while ((!read_done || !flush_done) && fe_now() - t0 < 30) {
         fe_wait(&t, 100);
         while ((s = fe_reap(&t, 0)) >= 0) {
             cr_assert_eq(fe_status(&t, 0, (unsigned)s), VIRTIO_BLK_S_OK, "slot %d", s);
             if (s == 1)
-                flush_done = now_s() - t0;
+                flush_done = fe_now() - t0;
             else if (s == 2)
-                read_done = now_s() - t0;
+                read_done = fe_now() - t0;
         }
     }
     cr_assert(read_done > 0 && flush_done > 0, "read %.3f s, flush %.3f s: not both completed",

@@ -5,7 +5,6 @@
 #include <criterion/criterion.h>
 #include <linux/virtio_blk.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "fe_util.h"
 
@@ -24,14 +23,6 @@ static void teardown(void)
 
 TestSuite(ratelimit_fe, .init = setup, .fini = teardown, .timeout = 60);
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void start(const char *keys, unsigned nq)
 {
     char spec[256];
@@ -44,12 +35,12 @@ static void start(const char *keys, unsigned nq)
 /* n synchronous 64 KiB reads; the seconds they took. Each must complete OK. */
 static double reads(unsigned n)
 {
-    double t0 = now_s();
+    double t0 = fe_now();
 
     for (unsigned i = 0; i < n; i++)
         cr_assert_eq(fe_req(&t, VIRTIO_BLK_T_IN, (uint64_t)i * 128, FE_BUF, true), VIRTIO_BLK_S_OK,
                      "read %u", i);
-    return now_s() - t0;
+    return fe_now() - t0;
 }
 
 static void expect_near(double got, double want, const char *what)
@@ -82,7 +73,7 @@ Test(ratelimit_fe, queues_of_a_disk_share_its_buckets)
     /* 512 KiB per second for the disk, not per queue: 8 reads on each queue = 1 MiB, of which
      * the full bucket covers 512 KiB: about 1 s */
     start("bw_size=524288,bw_refill_time=1000", 2);
-    t0 = now_s();
+    t0 = fe_now();
     for (unsigned round = 0; round < 8; round++) {
         for (unsigned q = 0; q < 2; q++)
             fe_submit(&t, q, 0, VIRTIO_BLK_T_IN, round * 128, FE_BUF, true);
@@ -96,7 +87,7 @@ Test(ratelimit_fe, queues_of_a_disk_share_its_buckets)
             done[q]++;
         }
     }
-    took = now_s() - t0;
+    took = fe_now() - t0;
     cr_expect_eq(done[0] + done[1], 16);
     expect_near(took, 1.0, "16 x 64 KiB over two queues at 512 KiB/s");
 }
