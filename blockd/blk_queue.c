@@ -72,7 +72,7 @@ struct blk_queue {
     unsigned nslots;   /* allocated, free or in use */
     unsigned inflight; /* requests with ios in the ring */
     bool stopping, broken, starved, pushed;
-    bool quiet; /* the driver's kicks are off while requests are in flight (drain) */
+    bool quiet; /* the driver's kicks are off: QUIET_MIN or more requests in flight (drain) */
 };
 
 static struct blk_slot *slot_get(struct blk_queue *q)
