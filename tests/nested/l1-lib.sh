@@ -508,6 +508,10 @@ holders() {
 finish() {
 	tr -d '\r' <$raw >"$log"
 	cat "$log"
+	if [ -s $d/vmm.err ]; then # a test that keeps the VMM's messages out of the serial log
+		say "the VMM's own messages:"
+		cat $d/vmm.err
+	fi
 	if command -v api_cleanup >/dev/null 2>&1; then api_cleanup; fi
 	say "event log:"
 	cat $d/ev.log
