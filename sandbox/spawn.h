@@ -4,11 +4,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "sandbox/netns.h"
+
 /*
  * The controller's side of the jail: starts a child with clone3 in new user, mount, PID,
- * network, IPC, UTS and cgroup namespaces, writes its uid/gid maps, and execs it. The child
- * finishes the jail itself (sandbox/jail.h) once it holds its fds; SBX_LAUNCH_ENV tells it what
- * was already done:
+ * network (or the VM's shared one, sandbox/netns.h), IPC, UTS and cgroup namespaces, writes
+ * its uid/gid maps, and execs it. The child finishes the jail itself (sandbox/jail.h) once it
+ * holds its fds; SBX_LAUNCH_ENV tells it what was already done:
  *
  *   userns            every namespace exists and root inside maps to one unprivileged host id:
  *                     the per-VM uid when cellvm runs as root, the caller's uid otherwise
@@ -37,6 +39,9 @@ struct sbx_spawn {
      * gets its SIGCHLD (the controller's unrestricted spawner under --landlock uses it). */
     bool sibling;
     pid_t id_pid; /* the pid that names the per-VM id (SBX_VM_ID_BASE); 0: the caller's */
+    /* The VM's shared network namespace (sandbox/netns.h), joined instead of a new one where
+     * it is usable; NULL: a new one. Borrowed. */
+    const struct sbx_netns *netns;
 };
 
 struct sbx_child {

@@ -131,7 +131,8 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
         { 0, SBX_LAUNCH_NONE },
     };
     char entry[64];
-    int sync[2] = { -1, -1 }, pidfd = -1, r = 0;
+    int sync[2] = { -1, -1 }, pidfd = -1, r = 0, clone_errno;
+    bool shared = false;
     size_t slot;
     char **env = NULL;
     pid_t pid = -1;
@@ -166,11 +167,27 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
         else
             snprintf(entry, sizeof(entry), "%s=%s", SBX_LAUNCH_ENV, attempts[i].kind);
         env[slot] = entry;
+        /* The VM's network namespace instead of a new one: the child inherits this thread's. */
+        shared = (ca.flags & CLONE_NEWNET) && s->netns && sbx_netns_enter(s->netns) == 0;
+        if (shared)
+            ca.flags &= ~(uint64_t)CLONE_NEWNET;
         pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
         if (pid == 0) {
             close(sync[1]);
             child_exec(s, env, sync[0], i == 0 && root);
         }
+        clone_errno = errno;
+        if (shared && sbx_netns_leave(s->netns) < 0) {
+            r = -errno;
+            snprintf(err, errlen, "back to the host's network namespace: %s", strerror(errno));
+            if (pid > 0) {
+                close(sync[1]); /* EOF: the child exits */
+                sync[1] = -1;
+                reap_or_hand_over(s, pid, out);
+            }
+            goto out;
+        }
+        errno = clone_errno;
         if (pid > 0)
             break;
         if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS) {
@@ -206,9 +223,9 @@ int sbx_spawn(const struct sbx_spawn *s, struct sbx_child *out, char *err, size_
     out->pidfd = pidfd;
     pidfd = -1;
     if (i == 0)
-        snprintf(out->how, sizeof(out->how), "userns uid %u", uid);
+        snprintf(out->how, sizeof(out->how), "userns uid %u%s", uid, shared ? ", VM netns" : "");
     else if (i == 1)
-        snprintf(out->how, sizeof(out->how), "root uid %u", uid);
+        snprintf(out->how, sizeof(out->how), "root uid %u%s", uid, shared ? ", VM netns" : "");
     else
         snprintf(out->how, sizeof(out->how), "none");
 out:

@@ -16,6 +16,7 @@
 #include "core/controller/serial.h"
 #include "core/controller/spawner.h"
 #include "core/controller/supervise.h"
+#include "sandbox/netns.h"
 
 enum core_state { CORE_WAIT_HELLO, CORE_WAIT_READY, CORE_RUNNING, CORE_DONE };
 
@@ -54,6 +55,7 @@ struct controller {
     /* --landlock (landlock_ctl.h): restricted once, for the rest of the process */
     bool landlocked;
     struct spawner spawner; /* starts every child once landlocked */
+    struct sbx_netns netns; /* the VM's processes' network namespace (sandbox/netns.h) */
     uint64_t t0;            /* start-up origin (ipc/startup.h) */
     char err[CLI_ERR_LEN];
 };

@@ -279,6 +279,7 @@ int devices_spawn_one(struct devices *d, struct supervisor *sv, struct device *d
     int r;
 
     dv->proc.spawner = d->spawner; /* kept for its respawns */
+    dv->proc.netns = d->netns;
     r = devices_start_process(dv, err, errlen);
     if (r)
         return r;

@@ -134,6 +134,8 @@ struct devices {
     struct sv_child *core;   /* set by devices_attach: where reconnections go; borrowed */
     struct evmon *evmon;     /* device-respawned/-disconnected events; borrowed, or NULL */
     struct spawner *spawner; /* --landlock: processes start through it; borrowed, or NULL */
+    /* The VM's network namespace for its processes (launch.h); borrowed, or NULL. */
+    const struct sbx_netns *netns;
     /* The VM is being stopped while the VMM stays (vm_stop.h): an exit is neither respawned
      * nor the VMM's end; on_gone(gone_arg) is told of each. */
     bool stopping;

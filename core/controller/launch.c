@@ -22,6 +22,7 @@ void child_init(struct child *c, const char *role)
     c->pidfd = -1;
     c->jail[0] = '\0';
     c->spawner = NULL;
+    c->netns = NULL;
     c->chan = -1;
     c->log_rd = -1;
 }
@@ -114,6 +115,7 @@ int child_spawn_fds(struct child *c, const char *exe, char *const argv[], const 
         fds[LAUNCH_CHANNEL_FD + 1 + i] = extra[i];
     sp.exe_fd = exe_fd;
     sp.fds = fds;
+    sp.netns = c->netns;
     r = sbx_spawn(&sp, &ch, why, sizeof(why));
     if (r) {
         fprintf(stderr, "cellvm: %s: %s\n", c->role, why);

@@ -7,6 +7,7 @@
 /* The fd number at which every child finds its control channel. */
 #define LAUNCH_CHANNEL_FD 3
 
+struct sbx_netns;
 struct spawner;
 
 struct child {
@@ -21,6 +22,9 @@ struct child {
     /* --landlock: a restricted controller starts children through its spawner (spawner.h);
      * borrowed, NULL to start them itself. */
     struct spawner *spawner;
+    /* The VM's shared network namespace (sandbox/netns.h) when it starts itself; borrowed, or
+     * NULL for a namespace of its own (the API process, which binds an abstract socket). */
+    const struct sbx_netns *netns;
 };
 
 void child_init(struct child *c, const char *role);

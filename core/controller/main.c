@@ -396,6 +396,12 @@ static int boot_vm(struct controller *ctl)
     core_msg_build(ctl, &msg);
     ctl->msg = &msg;
     ctl->core.spawner = ctl->landlocked ? &ctl->spawner : NULL;
+    /* Without it (not root, or the kernel refused) each process gets a namespace of its own,
+     * as the spawner's do under --landlock. */
+    if (!ctl->landlocked && sbx_netns_make(&ctl->netns) == 0) {
+        ctl->core.netns = &ctl->netns;
+        ctl->devs.netns = &ctl->netns;
+    }
     r = child_spawn(&ctl->core, exe, argv);
     if (r) {
         snprintf(ctl->err, sizeof(ctl->err), "cannot start %.200s: %s", exe, strerror(-r));
@@ -552,6 +558,7 @@ int main(int argc, char **argv)
     devices_init(&ctl.devs);
     child_init(&ctl.core, "core");
     spawner_init(&ctl.spawner);
+    sbx_netns_init(&ctl.netns);
     evmon_init(&ctl.evmon);
     linkwatch_init(&ctl.lw);
     api_ctl_init(&ctl.api, &ctl.cfg, &api_ops, &ctl);
@@ -608,6 +615,7 @@ out:
     evmon_close(&ctl.evmon);
     child_close(&ctl.core);
     spawner_close(&ctl.spawner);
+    sbx_netns_close(&ctl.netns);
     resources_close(&ctl.res);
     if (ctl.base)
         event_base_free(ctl.base);

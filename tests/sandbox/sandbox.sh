@@ -9,7 +9,9 @@
 #   errno-PROFILE-ACTION-N  the action fails with errno N instead
 #   uring                 a restricted ring reads a fixed file, refuses the rest with EACCES
 #   core-proc             cellvm (started by the test) runs the idle payload: its cellvm-core
-#                         shows the jail in /proc, with its own user and PID namespaces too
+#                         shows the jail in /proc, with its own user and PID namespaces too;
+#                         as root with a disk and --api-socket: the core and cellvm-blockd share
+#                         one network namespace (a loopback device, down), cellvm-api has its own
 #   core-hook-ACTION      cellvm starts the hooked cellvm-core (hooked/, via CELLVM_LIBEXEC_DIR),
 #                         which attempts ACTION after its jail; cellvm must exit 1 naming the
 #                         syscall from the audit record
@@ -308,14 +310,41 @@ uring)
     ;;
 core-proc)
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is not usable here"
+    # As root, a disk (cellvm-blockd) and the API process too: the VM's processes share one
+    # empty network namespace (sandbox/netns.h), the API process has its own.
+    more=()
+    if [ "$(id -u)" = 0 ]; then
+        truncate -s 1M "$work/disk.img" || fail "truncate"
+        more=(--disk "path=$work/disk.img" --api-socket "path=$work/api.sock")
+    fi
     "$CELLVM" --kernel "$PAYLOAD_DIR/idle.elf" --serial tty --console off --memory size=64M \
-        >"$work/out" 2>"$work/err" </dev/null &
+        "${more[@]}" >"$work/out" 2>"$work/err" </dev/null &
     ctl=$!
     pids+=("$ctl")
     wait_for "$work/out" "ready idle" || fail "the idle payload did not start: $(cat "$work/err")"
     core=$(pgrep -P "$ctl" cellvm-core) || fail "no cellvm-core child of cellvm $ctl"
     check_status "$core"
     check_ns "$core" mnt net ipc uts pid cgroup
+    if [ "$(id -u)" = 0 ]; then
+        vmnet=$(readlink "/proc/$core/ns/net")
+        blk=$(pgrep -P "$ctl" cellvm-blockd) || fail "no cellvm-blockd child of cellvm $ctl"
+        api=$(pgrep -P "$ctl" cellvm-api) || fail "no cellvm-api child of cellvm $ctl"
+        [ "$(readlink "/proc/$blk/ns/net")" = "$vmnet" ] ||
+            fail "cellvm-blockd is not in the VM's network namespace $vmnet"
+        [ "$(readlink "/proc/$api/ns/net")" != "$vmnet" ] ||
+            fail "cellvm-api shares the VM's network namespace (it binds an abstract socket)"
+        check_ns "$api" net
+        # Nothing in it but a loopback device that is down, and no child may change that.
+        links=$(nsenter --net="/proc/$core/ns/net" ip -o link show) || fail "nsenter"
+        [ "$(wc -l <<<"$links")" = 1 ] && grep -q '^1: lo: <LOOPBACK>' <<<"$links" ||
+            fail "the VM's network namespace holds more than a loopback device that is down: $links"
+        # Root of the core's own user namespace may not bring even the loopback device up: the
+        # host's user namespace owns this network namespace.
+        out=$(nsenter --net="/proc/$core/ns/net" --user="/proc/$core/ns/user" ip link set lo up 2>&1) &&
+            fail "root of the core's user namespace could configure the VM's network namespace"
+        grep -q "Operation not permitted" <<<"$out" || fail "ip link set lo up: $out"
+        echo "ok: the core and cellvm-blockd share $vmnet (lo down, nothing else); cellvm-api has its own"
+    fi
     if [ "$(readlink /proc/$core/ns/user)" != "$(readlink /proc/self/ns/user)" ]; then
         echo "ok: own user namespace: $(tr -s ' ' <"/proc/$core/uid_map")"
     else
