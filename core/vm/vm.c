@@ -55,6 +55,10 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     if (r < (int)sizeof(struct kvm_run))
         return vm_set_err(err, errlen, r < 0 ? r : -EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
     vm->run_size = (size_t)r;
+    vm->supported = vm->early->supported; /* read on the early thread (vm_slots.h) */
+    vm->early->supported = NULL;
+    if (vm->supported)
+        return 0;
     vm->supported =
         calloc(1, sizeof(*vm->supported) + CPUID_MAX_ENTRIES * sizeof(vm->supported->entries[0]));
     if (!vm->supported)

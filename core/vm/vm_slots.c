@@ -65,11 +65,27 @@ static void expedite(struct vm_early *e)
     close(efd);
 }
 
+/* Not an error of the VM's: without the table here vm_create reads it and says why. */
+static void cpuid(struct vm_early *e)
+{
+    struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + CPUID_MAX_ENTRIES * sizeof(t->entries[0]));
+
+    if (!t)
+        return;
+    t->nent = CPUID_MAX_ENTRIES;
+    if (kvm_get_supported_cpuid(e->kvm_fd, t) < 0) {
+        free(t);
+        return;
+    }
+    e->supported = t;
+}
+
 static void build(struct vm_early *e)
 {
     install(e);
     if (e->r == 0)
         platform(e);
+    cpuid(e);
     pthread_mutex_lock(&e->lock);
     e->ready = true;
     pthread_cond_broadcast(&e->cond);
@@ -108,6 +124,7 @@ int vm_early_start(struct vm_early **out, int kvm_fd, const struct guest_mem *me
     e = calloc(1, sizeof(*e));
     if (!e)
         return vm_set_err(err, errlen, -ENOMEM, "vm");
+    e->kvm_fd = kvm_fd;
     e->vm_fd = kvm_create_vm(kvm_fd);
     if (e->vm_fd < 0) {
         r = e->vm_fd;
@@ -161,6 +178,7 @@ void vm_early_free(struct vm_early *e)
     pthread_mutex_destroy(&e->lock);
     if (!e->taken)
         close(e->vm_fd);
+    free(e->supported);
     free(e);
 }
 

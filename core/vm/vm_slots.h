@@ -1,6 +1,7 @@
 /* The KVM VM, guest RAM's memory slots and the in-kernel irqchip, begun early (vm.h's
  * vm_early_start), on a thread while the core jails itself; vm_create waits for it before it
- * builds the rest. The order matters (measured on the benchmark host's 6.18 kernel):
+ * builds the rest, and the table of CPUID leaves KVM supports. The order matters (measured on
+ * the benchmark host's 6.18 kernel):
  *  - KVM_CREATE_IRQCHIP registers the PIC and IOAPIC on KVM's I/O buses, and each registration
  *    frees the old bus with call_srcu: that starts a normal SRCU grace period of 15-20 ms;
  *  - a slot installed while that grace period runs waits 5-7 ms for an expedited one; before
@@ -34,6 +35,11 @@ struct vm_early {
     uint32_t where;   /* the slot that failed */
     const char *what; /* or the VM-wide call that failed (static), NULL for a slot */
     bool coalesced;   /* COM1's data register is coalesced (pio_coal.h) */
+    /* KVM_GET_SUPPORTED_CPUID, read here too (0.2-0.35 ms of cpuid instructions, which trap on a
+     * nested host) so that it overlaps the jail: owned until vm_create takes it, NULL if the
+     * read failed (vm_create then reads it itself and reports why). */
+    int kvm_fd; /* /dev/kvm, borrowed: the caller keeps it open through its jail */
+    struct kvm_cpuid2 *supported;
 };
 
 /* Waits for the VM (slots, irqchip): 0, or -errno with *where (if not NULL) the slot that
