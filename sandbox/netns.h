@@ -21,7 +21,8 @@ struct sbx_netns {
 
 void sbx_netns_init(struct sbx_netns *n);
 /* Makes it (root only), on the calling thread, which stays in the host's namespace: 0 once
- * made (or made before), or -errno (then n->vm stays -1). */
+ * made (or made before), or -errno (then n->vm stays -1); -ENOTRECOVERABLE when the thread
+ * could not go back to the host's namespace, where nothing more may be done in it. */
 int sbx_netns_make(struct sbx_netns *n);
 void sbx_netns_close(struct sbx_netns *n);
 

@@ -30,12 +30,12 @@ int sbx_netns_make(struct sbx_netns *n)
     vm = open(THREAD_NET_NS, O_RDONLY | O_CLOEXEC);
     if (vm < 0)
         r = -errno;
-    /* Back home in any case; if even that fails, nothing may use this thread's namespace. */
+    /* Back home in any case; if even that fails, this thread's later sockets and TAPs would
+     * land in the new namespace: the caller must give up. */
     if (setns(n->host, CLONE_NEWNET) < 0) {
-        r = -errno;
         if (vm >= 0)
             close(vm);
-        return r;
+        return -ENOTRECOVERABLE;
     }
     n->vm = vm;
     return r;

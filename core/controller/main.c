@@ -398,7 +398,12 @@ static int boot_vm(struct controller *ctl)
     ctl->core.spawner = ctl->landlocked ? &ctl->spawner : NULL;
     /* Without it (not root, or the kernel refused) each process gets a namespace of its own,
      * as the spawner's do under --landlock. */
-    if (!ctl->landlocked && sbx_netns_make(&ctl->netns) == 0) {
+    r = ctl->landlocked ? -EPERM : sbx_netns_make(&ctl->netns);
+    if (r == -ENOTRECOVERABLE) {
+        snprintf(ctl->err, sizeof(ctl->err), "back to the host's network namespace: failed");
+        return r;
+    }
+    if (r == 0) {
         ctl->core.netns = &ctl->netns;
         ctl->devs.netns = &ctl->netns;
     }
