@@ -396,8 +396,10 @@ static int boot_vm(struct controller *ctl)
     core_msg_build(ctl, &msg);
     ctl->msg = &msg;
     ctl->core.spawner = ctl->landlocked ? &ctl->spawner : NULL;
-    /* Without it (not root, or the kernel refused) each process gets a namespace of its own,
-     * as the spawner's do under --landlock. */
+    /* Made at the first vm.boot and kept while the VMM runs: a VM booted after vm.delete starts
+     * in it again, once the earlier VM's processes have all exited. Without it (not root, or the
+     * kernel refused) each process gets a namespace of its own, as the spawner's do under
+     * --landlock. */
     r = ctl->landlocked ? -EPERM : sbx_netns_make(&ctl->netns);
     if (r == -ENOTRECOVERABLE) {
         snprintf(ctl->err, sizeof(ctl->err), "back to the host's network namespace: failed");

@@ -57,16 +57,8 @@ static int setup_kvm(struct vm *vm, char *err, size_t errlen)
     vm->run_size = (size_t)r;
     vm->supported = vm->early->supported; /* read on the early thread (vm_slots.h) */
     vm->early->supported = NULL;
-    if (vm->supported)
-        return 0;
-    vm->supported =
-        calloc(1, sizeof(*vm->supported) + CPUID_MAX_ENTRIES * sizeof(vm->supported->entries[0]));
     if (!vm->supported)
-        return vm_set_err(err, errlen, -ENOMEM, "cpuid");
-    vm->supported->nent = CPUID_MAX_ENTRIES;
-    r = kvm_get_supported_cpuid(vm->kvm_fd, vm->supported);
-    if (r < 0)
-        return vm_set_err(err, errlen, r, "KVM_GET_SUPPORTED_CPUID");
+        return vm_set_err(err, errlen, vm->early->cpuid_r, "KVM_GET_SUPPORTED_CPUID");
     return 0;
 }
 

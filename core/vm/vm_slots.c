@@ -65,15 +65,17 @@ static void expedite(struct vm_early *e)
     close(efd);
 }
 
-/* Not an error of the VM's: without the table here vm_create reads it and says why. */
+/* The table vm_create builds every vCPU's CPUID from; a failure is vm_create's to report. */
 static void cpuid(struct vm_early *e)
 {
     struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + CPUID_MAX_ENTRIES * sizeof(t->entries[0]));
 
+    e->cpuid_r = -ENOMEM;
     if (!t)
         return;
     t->nent = CPUID_MAX_ENTRIES;
-    if (kvm_get_supported_cpuid(e->kvm_fd, t) < 0) {
+    e->cpuid_r = kvm_get_supported_cpuid(e->kvm_fd, t);
+    if (e->cpuid_r < 0) {
         free(t);
         return;
     }
@@ -85,7 +87,8 @@ static void build(struct vm_early *e)
     install(e);
     if (e->r == 0)
         platform(e);
-    cpuid(e);
+    if (e->r == 0)
+        cpuid(e);
     pthread_mutex_lock(&e->lock);
     e->ready = true;
     pthread_cond_broadcast(&e->cond);

@@ -35,11 +35,12 @@ struct vm_early {
     uint32_t where;   /* the slot that failed */
     const char *what; /* or the VM-wide call that failed (static), NULL for a slot */
     bool coalesced;   /* COM1's data register is coalesced (pio_coal.h) */
-    /* KVM_GET_SUPPORTED_CPUID, read here too (0.2-0.35 ms of cpuid instructions, which trap on a
-     * nested host) so that it overlaps the jail: owned until vm_create takes it, NULL if the
-     * read failed (vm_create then reads it itself and reports why). */
+    /* KVM_GET_SUPPORTED_CPUID, read here (0.2-0.35 ms of cpuid instructions, which trap on a
+     * nested host) so that it overlaps the jail: owned until vm_create takes it; NULL when the
+     * read failed with cpuid_r, which vm_create reports. */
     int kvm_fd; /* /dev/kvm, borrowed: the caller keeps it open through its jail */
     struct kvm_cpuid2 *supported;
+    int cpuid_r;
 };
 
 /* Waits for the VM (slots, irqchip): 0, or -errno with *where (if not NULL) the slot that
