@@ -50,17 +50,6 @@ static const uint32_t boot_msrs[][2] = {
     { MSR_KERNEL_GS_BASE, 0 },
 };
 
-static int set_msr(int fd, uint32_t index, uint64_t value)
-{
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
-    int r = kvm_set_msrs(fd, &m.hdr);
-
-    return r == 1 ? 0 : (r < 0 ? r : -EINVAL);
-}
-
 /*
  * KVM paravirt MSRs that make KVM write into guest memory (kvmclock, steal time, async PF, PV
  * EOI). A reboot must turn them off: otherwise KVM keeps updating the previous kernel's
@@ -77,21 +66,56 @@ static const uint32_t kvm_pv_msrs[][2] = {
     { 0x4b564d06, 0 }, /* MSR_KVM_ASYNC_PF_INT */
 };
 
+#define NPV_MSRS   (sizeof(kvm_pv_msrs) / sizeof(kvm_pv_msrs[0]))
+#define NBOOT_MSRS (sizeof(boot_msrs) / sizeof(boot_msrs[0]))
+#define NMSRS      (NPV_MSRS + NBOOT_MSRS + 2)
+
+/*
+ * One KVM_SET_MSRS for all of them: each vCPU ioctl costs a vcpu_load, 5-6 us on this host (a
+ * loop of 2000: 17 single writes 83-103 us, one batch 5 us). KVM writes the entries in order
+ * and stops at the first it refuses, returning how many it wrote; a refused paravirt MSR is
+ * skipped and the rest sent again, a refused architectural one fails the reset. Each pass
+ * moves past at least one entry, so there are at most NPV_MSRS + 1.
+ */
 static int reset_msrs(int fd)
 {
-    size_t i;
-    int r = 0;
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[NMSRS];
+    } m;
+    struct kvm_msr_entry all[NMSRS];
+    size_t i, n = 0, done = 0;
 
-    for (i = 0; i < sizeof(kvm_pv_msrs) / sizeof(kvm_pv_msrs[0]); i++)
-        (void)set_msr(fd, kvm_pv_msrs[i][0], kvm_pv_msrs[i][1]);
+    memset(all, 0, sizeof(all));
+    for (i = 0; i < NPV_MSRS; i++, n++) {
+        all[n].index = kvm_pv_msrs[i][0];
+        all[n].data = kvm_pv_msrs[i][1];
+    }
+    for (i = 0; i < NBOOT_MSRS; i++, n++) {
+        all[n].index = boot_msrs[i][0];
+        all[n].data = boot_msrs[i][1];
+    }
+    all[n].index = MSR_IA32_MISC_ENABLE;
+    all[n++].data = MISC_ENABLE_FAST_STRING;
+    all[n].index = MSR_MTRR_DEF_TYPE;
+    all[n++].data = MTRR_ENABLE_WB;
+    while (done < n) {
+        int r;
 
-    for (i = 0; !r && i < sizeof(boot_msrs) / sizeof(boot_msrs[0]); i++)
-        r = set_msr(fd, boot_msrs[i][0], boot_msrs[i][1]);
-    if (!r)
-        r = set_msr(fd, MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING);
-    if (!r)
-        r = set_msr(fd, MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB);
-    return r;
+        memset(&m.hdr, 0, sizeof(m.hdr));
+        m.hdr.nmsrs = (uint32_t)(n - done);
+        memcpy(m.e, &all[done], (n - done) * sizeof(all[0]));
+        r = kvm_set_msrs(fd, &m.hdr);
+        if (r < 0)
+            return r;
+        done += (size_t)r;
+        if (done == n)
+            break;
+        if (done >= NPV_MSRS)
+            return -EINVAL;
+        done++; /* a paravirt MSR this host does not have: nothing to turn off */
+    }
+    return 0;
 }
 
 static void apic_set(struct kvm_lapic_state *l, unsigned int reg, uint32_t v)
