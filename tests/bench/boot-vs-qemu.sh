@@ -5,7 +5,7 @@
 # virtio-net-device on a TAP and vhost-vsock-device, all virtio-mmio).
 #  1. exec to payload exit: wall time from starting the VMM to its exit after the payload powers
 #     off, median of N runs (CELLVM_BENCH_RUNS, default 21), the two VMMs interleaved so machine
-#     noise hits both alike;
+#     noise hits both alike (who goes first alternating, a pause before each run);
 #  2. memory: proportional set size summed over every process of the VMM while an idle payload
 #     runs in a 512 MiB guest, and each process's own PSS;
 #  3. one traced run of each (not timed for the ratios): cellvm -v's start-up marks
@@ -89,14 +89,25 @@ time_one() {
     echo $((10#$t1 - 10#$t0))
 }
 
+settle() { sleep "${CELLVM_BENCH_GAP:-0.3}"; }
+
 # boot_case NAME GOAL NOTE [devices]: interleaved runs of both VMMs, then the medians and the
 # ratio.
 boot_case() {
     local name=$1 goal=$2 note=$3 tc=() tq=() c q i mc mq
     shift 3
     for ((i = 0; i < runs; i++)); do
-        c=$(time_one run_cellvm "$hello" "$@") || { status=1; return; }
-        q=$(time_one run_qemu "$hello" "$@") || { status=1; return; }
+        # Who goes first alternates, and each run starts after a pause (CELLVM_BENCH_GAP
+        # seconds, default 0.3): a VMM's exit leaves kernel work behind on workers (a network
+        # namespace's or a TAP's teardown, tens of ms with a TAP), which would otherwise land
+        # in the next run, always the other VMM's.
+        if ((i % 2)); then
+            settle; q=$(time_one run_qemu "$hello" "$@") || { status=1; return; }
+            settle; c=$(time_one run_cellvm "$hello" "$@") || { status=1; return; }
+        else
+            settle; c=$(time_one run_cellvm "$hello" "$@") || { status=1; return; }
+            settle; q=$(time_one run_qemu "$hello" "$@") || { status=1; return; }
+        fi
         tc+=("$c") tq+=("$q")
     done
     mc=$(printf '%s\n' "${tc[@]}" | median)
