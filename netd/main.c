@@ -34,7 +34,7 @@
 #define VHOST_USER_PF_CONFIG  (1ull << 9)
 #define VHOST_USER_PF_BACKEND (1ull << 5)
 #define NETD_MAX_PAIRS        8 /* PB_MAX_DEVICE_FDS: one TAP fd per pair in DeviceConfigure */
-#define NETD_MAX_KEEP         (8 + 2 * NETD_MAX_PAIRS)
+#define NETD_MAX_KEEP         (8 + 3 * NETD_MAX_PAIRS)
 
 struct netd {
     struct devproc_ops ops; /* features and queue count follow the spec */
@@ -207,9 +207,11 @@ static int netd_jail(void *dev, enum devproc_seccomp mode, const int *keep, size
 
     for (size_t i = 0; i < nkeep && k < NETD_MAX_KEEP; i++)
         fds[k++] = keep[i];
-    for (unsigned i = 0; i < n->npairs && k + 2 <= NETD_MAX_KEEP; i++) {
+    for (unsigned i = 0; i < n->npairs && k + 3 <= NETD_MAX_KEEP; i++) {
         fds[k++] = n->tap_fds[i];
         fds[k++] = n->pairs[i].stop_fd;
+        if (net_pair_ring_fd(&n->pairs[i]) >= 0)
+            fds[k++] = net_pair_ring_fd(&n->pairs[i]);
     }
     cfg.keep_fds = fds;
     cfg.nkeep = k;

@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include "device-procs/devproc.h"
+#include "sandbox/uring.h"
 
 /* Frames handled per direction before the other one gets a turn. */
 #define NET_BUDGET 256
 /* Room for the largest frame the TAP can hand us (a 64 KiB GSO frame) and its header. */
 #define NET_FRAME_CAP (NET_HDR_LEN + 65536 + 256)
+/* Enters of the transmit ring (each interrupted by a signal) before it is given up. */
+#define NET_TX_TRIES 16
 /* A polling ring (no kick fd) is looked at this often. */
 #define NET_POLL_MS 1
 
@@ -54,6 +57,31 @@ uint64_t net_pair_counter(const struct net_pair *p, enum net_ctr c)
     return __atomic_load_n(&p->ctr[c], __ATOMIC_RELAXED);
 }
 
+/* The transmit ring: only WRITEV (sandbox/uring.h). A host that refuses io_uring
+ * (kernel.io_uring_disabled, an older kernel) leaves the pair on one writev per frame. */
+static void tx_ring_init(struct net_pair *p)
+{
+    int r = -EBADF;
+
+    if (p->tap_fd >= 0)
+        r = sbx_uring_init(NET_TX_BATCH, &p->ring, 0, &sbx_uring_netd);
+    p->ring_on = r == 0;
+    if (!p->ring_on && p->tap_fd >= 0)
+        fprintf(stderr,
+                "cellvm-netd: pair %u: no io_uring (%s): frames go to the TAP one writev "
+                "at a time\n",
+                p->index, strerror(-r));
+}
+
+/* Leaves the ring for good (it failed under us): the frames go one writev at a time. */
+static void tx_ring_drop(struct net_pair *p)
+{
+    if (!p->ring_on)
+        return;
+    io_uring_queue_exit(&p->ring);
+    p->ring_on = false;
+}
+
 int net_pair_init(struct net_pair *p, unsigned index, int tap_fd, const struct net_shared *sh)
 {
     memset(p, 0, sizeof(*p));
@@ -67,15 +95,23 @@ int net_pair_init(struct net_pair *p, unsigned index, int tap_fd, const struct n
     p->elem[1] = malloc(sizeof(struct virtq_elem));
     p->heads = calloc(VIRTQ_MAX_SIZE, sizeof(*p->heads));
     p->lens = calloc(VIRTQ_MAX_SIZE, sizeof(*p->lens));
-    p->txiov = calloc(IOV_MAX, sizeof(*p->txiov));
+    p->txiov = calloc((size_t)NET_TX_BATCH * IOV_MAX, sizeof(*p->txiov));
+    p->txe = calloc(NET_TX_BATCH, sizeof(*p->txe));
+    p->txhdr = calloc(NET_TX_BATCH, sizeof(*p->txhdr));
     rl_init(&p->rl[0], &sh->rl);
     rl_init(&p->rl[1], &sh->rl);
     if (p->stop_fd < 0 || !p->frame || !p->elem[0] || !p->elem[1] || !p->heads || !p->lens ||
-        !p->txiov) {
+        !p->txiov || !p->txe || !p->txhdr) {
         net_pair_destroy(p);
         return -ENOMEM;
     }
+    tx_ring_init(p);
     return 0;
+}
+
+int net_pair_ring_fd(const struct net_pair *p)
+{
+    return p->ring_on ? p->ring.ring_fd : -1;
 }
 
 static void stop_thread(struct net_pair *p)
@@ -106,6 +142,11 @@ void net_pair_destroy(struct net_pair *p)
     free(p->heads);
     free(p->lens);
     free(p->txiov);
+    free(p->txe);
+    free(p->txhdr);
+    tx_ring_drop(p);
+    p->txe = NULL;
+    p->txhdr = NULL;
     p->frame = NULL;
     p->elem[0] = p->elem[1] = NULL;
     p->heads = NULL;
@@ -136,8 +177,10 @@ static void tap_failed(struct net_pair *p, int err)
     bad(p, NET_C_TAP_ERRORS, err);
 }
 
-/* Returns the bytes the TAP took (0: dropped), which the transmit limiter is charged. */
-static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
+/* Checks a transmit chain and lays out its writev in iov (the header, checked, in hdr first).
+ * Returns the iovec count, or 0 when the frame is dropped (counted). */
+static unsigned tx_build(struct net_pair *p, const struct virtq_elem *e, uint8_t *hdr,
+                         struct iovec *iov)
 {
     const struct net_cfg *c = &p->sh->cfg;
     static const enum net_ctr bad_ctr[] = {
@@ -146,10 +189,8 @@ static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
         [NET_BAD_HDR] = NET_C_TX_BAD_HDR,
         [NET_BAD_SEGS] = NET_C_TX_BAD_SEGS,
     };
-    uint8_t hdr[NET_HDR_LEN];
     enum net_bad why;
     unsigned n;
-    ssize_t w;
 
     if (!link_up(p)) {
         count(p, NET_C_LINK_DOWN, 1);
@@ -159,21 +200,136 @@ static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
         count(p, NET_C_TAP_ERRORS, 1);
         return 0;
     }
-    n = net_tx_prepare(c, e, hdr, p->txiov + 1, IOV_MAX - 1, &why);
+    n = net_tx_prepare(c, e, hdr, iov + 1, IOV_MAX - 1, &why);
     if (!n) {
         bad(p, bad_ctr[why], 0);
         return 0;
     }
-    p->txiov[0].iov_base = hdr;
-    p->txiov[0].iov_len = c->hdr_len;
-    w = writev(p->tap_fd, p->txiov, (int)n + 1);
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = c->hdr_len;
+    return n + 1;
+}
+
+/* Counts a write of a frame to the TAP (w: bytes or -errno); returns the bytes it took. */
+static uint64_t tx_done(struct net_pair *p, ssize_t w)
+{
+    size_t hl = p->sh->cfg.hdr_len;
+
     if (w < 0) {
-        tap_failed(p, errno);
+        tap_failed(p, (int)-w);
         return 0;
     }
     count(p, NET_C_TX_FRAMES, 1);
-    count(p, NET_C_TX_BYTES, (uint64_t)w > c->hdr_len ? (uint64_t)w - c->hdr_len : 0);
+    count(p, NET_C_TX_BYTES, (uint64_t)w > hl ? (uint64_t)w - hl : 0);
     return (uint64_t)w;
+}
+
+/* One frame, one writev. Returns the bytes the TAP took (0: dropped), which the transmit
+ * limiter is charged. */
+static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
+{
+    unsigned n = tx_build(p, e, p->txhdr[0], p->txiov);
+    ssize_t w;
+
+    if (!n)
+        return 0;
+    w = writev(p->tap_fd, p->txiov, (int)n);
+    return tx_done(p, w < 0 ? -errno : w);
+}
+
+/*
+ * Writes the batch's frames (slot i: cnt[i] iovecs, 0 for a dropped frame) in one
+ * io_uring_enter and gives every chain back. A TAP write completes inline, so the enter returns
+ * with every result. If the ring itself fails, it is left for good, and the frames it gave no
+ * result for are written one by one: none is lost or sent twice by the switch.
+ */
+static void tx_flush(struct net_pair *p, struct virtq *vq, const unsigned *cnt, unsigned nb)
+{
+    int res[NET_TX_BATCH];
+    bool got[NET_TX_BATCH] = { false };
+    unsigned want = 0, have = 0, head, seen;
+    struct io_uring_cqe *cqe;
+    int r;
+
+    for (unsigned i = 0; i < nb && p->ring_on; i++) {
+        struct io_uring_sqe *sqe;
+
+        if (!cnt[i])
+            continue;
+        sqe = io_uring_get_sqe(&p->ring); /* the ring has NET_TX_BATCH entries */
+        if (!sqe)
+            break; /* not seen; the frames left go by writev below */
+        io_uring_prep_writev(sqe, p->tap_fd, &p->txiov[(size_t)i * IOV_MAX], cnt[i], 0);
+        io_uring_sqe_set_data64(sqe, i);
+        want++;
+    }
+    for (unsigned tries = 0; have < want; tries++) {
+        r = io_uring_submit_and_wait(&p->ring, want - have);
+        seen = 0;
+        io_uring_for_each_cqe(&p->ring, head, cqe)
+        {
+            uint64_t i = io_uring_cqe_get_data64(cqe);
+
+            if (i < nb && !got[i]) {
+                got[i] = true;
+                res[i] = cqe->res;
+                have++;
+            }
+            seen++;
+        }
+        io_uring_cq_advance(&p->ring, seen);
+        if (have < want && ((r < 0 && r != -EINTR) || tries == NET_TX_TRIES)) {
+            fprintf(stderr,
+                    "cellvm-netd: pair %u: transmit ring failed (%s): one writev per "
+                    "frame from now on\n",
+                    p->index, r < 0 ? strerror(-r) : "results missing");
+            tx_ring_drop(p);
+            break;
+        }
+    }
+    for (unsigned i = 0; i < nb; i++) {
+        const struct iovec *iov = &p->txiov[(size_t)i * IOV_MAX];
+
+        if (cnt[i] && got[i]) {
+            tx_done(p, res[i]);
+        } else if (cnt[i]) {
+            ssize_t w = writev(p->tap_fd, iov, (int)cnt[i]);
+
+            tx_done(p, w < 0 ? -errno : w);
+        }
+        virtq_push(vq, &p->txe[i], 0);
+    }
+}
+
+/* The transmit pass without a limiter: frames go to the TAP NET_TX_BATCH at a time. */
+static bool run_tx_batched(struct net_pair *p, struct virtq *vq)
+{
+    unsigned cnt[NET_TX_BATCH];
+    unsigned n = 0, nb;
+    int r = 0;
+
+    do {
+        virtq_disable_notify(vq);
+        while (n < NET_BUDGET) {
+            for (nb = 0; nb < NET_TX_BATCH && n + nb < NET_BUDGET; nb++) {
+                if ((r = virtq_pop(vq, &p->txe[nb])) != 1)
+                    break;
+                cnt[nb] = tx_build(p, &p->txe[nb], p->txhdr[nb], &p->txiov[(size_t)nb * IOV_MAX]);
+            }
+            tx_flush(p, vq, cnt, nb);
+            n += nb;
+            if (r != 1)
+                break;
+        }
+        virtq_notify(vq);
+        if (r < 0) {
+            broken(p, vq, r);
+            return false;
+        }
+        if (n >= NET_BUDGET)
+            return true;
+    } while (virtq_enable_notify(vq));
+    return false;
 }
 
 bool net_pair_run_tx(struct net_pair *p)
@@ -185,6 +341,9 @@ bool net_pair_run_tx(struct net_pair *p)
     if (!vq || vq->broken)
         return false;
     p->throttle_ns[1] = 0;
+    /* With a limiter, each frame is charged before the next may go: one at a time. */
+    if (p->ring_on && !rl_on(&p->rl[1]))
+        return run_tx_batched(p, vq);
     do {
         virtq_disable_notify(vq);
         while (n < NET_BUDGET) {

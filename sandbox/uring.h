@@ -29,4 +29,8 @@ int sbx_uring_init(unsigned entries, struct io_uring *ring, unsigned flags,
  * poll and read on kick eventfds, all on fixed files; only files-update once enabled. */
 extern const struct sbx_uring_rules sbx_uring_blockd;
 
+/* The rules netd's queue-pair threads use: vectored writes of transmitted frames to the pair's
+ * TAP, nothing else (no fixed file, see uring_sys.c; no register operation). */
+extern const struct sbx_uring_rules sbx_uring_netd;
+
 #endif

@@ -25,6 +25,19 @@ const struct sbx_uring_rules sbx_uring_blockd = {
     .nfiles = 64,
 };
 
+/* No fixed file: a registered TAP would stay open until the ring's teardown, which the kernel
+ * finishes on a worker after netd exits, so the TAP would outlive its VM. WRITEV on a plain fd
+ * adds nothing to what netd's seccomp profile already allows (writev on any fd it holds). */
+static const uint8_t netd_ops[] = { IORING_OP_WRITEV };
+
+const struct sbx_uring_rules sbx_uring_netd = {
+    .opcodes = netd_ops,
+    .nopcodes = sizeof(netd_ops),
+    .fixed_files_only = false,
+    .allowed_flags = 0,
+    .nfiles = 0,
+};
+
 /* Debian's liburing 2.3 declares io_uring_register_restrictions and io_uring_enable_rings but
  * does not export them: register directly. */
 static int ring_register(struct io_uring *ring, unsigned op, const void *arg, unsigned n)
