@@ -301,40 +301,45 @@ static void tx_flush(struct net_pair *p, struct virtq *vq, const unsigned *cnt, 
     }
 }
 
-/* The transmit pass without a limiter: frames go to the TAP NET_TX_BATCH at a time. */
-static bool run_tx_batched(struct net_pair *p, struct virtq *vq)
+/* Without a limiter: up to NET_TX_BATCH frames (at most left) in one flush. Returns the chains
+ * taken; *r is the last pop's result (1: the ring may hold more). */
+static unsigned tx_batch(struct net_pair *p, struct virtq *vq, unsigned left, int *r)
 {
     unsigned cnt[NET_TX_BATCH];
-    unsigned n = 0, nb;
-    int r = 0;
+    unsigned nb;
 
-    do {
-        virtq_disable_notify(vq);
-        while (n < NET_BUDGET) {
-            for (nb = 0; nb < NET_TX_BATCH && n + nb < NET_BUDGET; nb++) {
-                if ((r = virtq_pop(vq, &p->txe[nb])) != 1)
-                    break;
-                cnt[nb] = tx_build(p, &p->txe[nb], p->txhdr[nb], &p->txiov[(size_t)nb * IOV_MAX]);
-            }
-            tx_flush(p, vq, cnt, nb);
-            n += nb;
-            if (r != 1)
-                break;
-        }
-        virtq_notify(vq);
-        if (r < 0) {
-            broken(p, vq, r);
-            return false;
-        }
-        if (n >= NET_BUDGET)
-            return true;
-    } while (virtq_enable_notify(vq));
-    return false;
+    for (nb = 0; nb < NET_TX_BATCH && nb < left; nb++) {
+        if ((*r = virtq_pop(vq, &p->txe[nb])) != 1)
+            break;
+        cnt[nb] = tx_build(p, &p->txe[nb], p->txhdr[nb], &p->txiov[(size_t)nb * IOV_MAX]);
+    }
+    tx_flush(p, vq, cnt, nb);
+    return nb;
+}
+
+/* With a limiter (or no ring): one frame, charged once it went, as Cloud Hypervisor: a frame
+ * goes while no bucket is in debt. Returns 1 if it took a chain; *throttled when it waits. */
+static unsigned tx_limited(struct net_pair *p, struct virtq *vq, int *r, bool *throttled)
+{
+    uint64_t sent;
+
+    if (rl_on(&p->rl[1]) && !rl_ready(&p->rl[1], rl_now(), &p->throttle_ns[1])) {
+        *throttled = true;
+        return 0;
+    }
+    if ((*r = virtq_pop(vq, p->elem[1])) != 1)
+        return 0;
+    sent = tx_one(p, p->elem[1]);
+    virtq_push(vq, p->elem[1], 0);
+    if (rl_on(&p->rl[1]) && sent)
+        rl_charge(&p->rl[1], sent, rl_now());
+    return 1;
 }
 
 bool net_pair_run_tx(struct net_pair *p)
 {
     struct virtq *vq = p->tx;
+    bool batched, throttled = false;
     unsigned n = 0;
     int r = 0;
 
@@ -342,25 +347,17 @@ bool net_pair_run_tx(struct net_pair *p)
         return false;
     p->throttle_ns[1] = 0;
     /* With a limiter, each frame is charged before the next may go: one at a time. */
-    if (p->ring_on && !rl_on(&p->rl[1]))
-        return run_tx_batched(p, vq);
+    batched = p->ring_on && !rl_on(&p->rl[1]);
     do {
         virtq_disable_notify(vq);
         while (n < NET_BUDGET) {
-            uint64_t sent;
-
-            /* As CH: a frame goes while no bucket is in debt, and is charged once it went. */
-            if (rl_on(&p->rl[1]) && !rl_ready(&p->rl[1], rl_now(), &p->throttle_ns[1])) {
+            n += batched ? tx_batch(p, vq, NET_BUDGET - n, &r) : tx_limited(p, vq, &r, &throttled);
+            if (throttled) {
                 virtq_notify(vq);
                 return false;
             }
-            if ((r = virtq_pop(vq, p->elem[1])) != 1)
+            if (r != 1)
                 break;
-            sent = tx_one(p, p->elem[1]);
-            virtq_push(vq, p->elem[1], 0);
-            if (rl_on(&p->rl[1]) && sent)
-                rl_charge(&p->rl[1], sent, rl_now());
-            n++;
         }
         virtq_notify(vq);
         if (r < 0) {
