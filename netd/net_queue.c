@@ -241,7 +241,8 @@ static uint64_t tx_one(struct net_pair *p, const struct virtq_elem *e)
  * Writes the batch's frames (slot i: cnt[i] iovecs, 0 for a dropped frame) in one
  * io_uring_enter and gives every chain back. A TAP write completes inline, so the enter returns
  * with every result. If the ring itself fails, it is left for good, and the frames it gave no
- * result for are written one by one: none is lost or sent twice by the switch.
+ * result for are written one by one, so none is lost (one the kernel still held, had it handed
+ * the write to a worker, could go twice: a duplicate frame, which networks tolerate).
  */
 static void tx_flush(struct net_pair *p, struct virtq *vq, const unsigned *cnt, unsigned nb)
 {
