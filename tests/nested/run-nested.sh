@@ -159,19 +159,26 @@ input=/dev/null
 say "L1: $(basename "$script"), timeout ${timeout}s, serial log $log"
 start=$SECONDS
 # watch_l1: kills QEMU when L1's heartbeat has not grown for $stall seconds, and leaves the
-# silence's length in $tmp/stalled.  A beat every 10 s; a test's own limits (90 s a kvm case,
-# 240 s an API case) run inside L1 and do not stop its beat.  Before the first beat (the boot)
-# only the timeout applies, so an image without the heartbeat still runs.
+# silence's length in $tmp/stalled and what was silent in $tmp/stalled_what.  A beat every 10 s;
+# a test's own limits (90 s a kvm case, 240 s an API case) run inside L1 and do not stop its
+# beat.  Before the first beat (L1's boot, which prints all along and reaches l1-init.sh's
+# heartbeat within seconds) its console must keep growing instead: CI saw a repeat after an L1
+# panic stop for good at 1.1 s of L1's boot, and only the whole timeout ended it.
 stall=${CELLVM_L1_STALL:-120}
 watch_l1() {
-	local last=-1 size same=0
+	local last=-1 size same=0 what
 	while sleep 5; do
 		[ -s "$tmp/qemu.pid" ] || continue
 		size=$(stat -c %s "$hb" 2>/dev/null || echo 0)
-		[ "$size" -gt 0 ] || continue
+		what="no heartbeat"
+		if [ "$size" -eq 0 ]; then
+			size=boot$(stat -c %s "$log" 2>/dev/null || echo 0)
+			what="a silent console before its first heartbeat"
+		fi
 		if [ "$size" = "$last" ]; then same=$((same + 5)); else same=0 last=$size; fi
 		if [ "$same" -ge "$stall" ]; then
 			echo "$same" >"$tmp/stalled"
+			echo "$what" >"$tmp/stalled_what"
 			kill -KILL "$(cat "$tmp/qemu.pid")" 2>/dev/null
 			return 0
 		fi
@@ -179,7 +186,7 @@ watch_l1() {
 }
 run_l1() {
 	local wpid
-	rm -f "$tmp/qemu.pid" "$tmp/stalled"
+	rm -f "$tmp/qemu.pid" "$tmp/stalled" "$tmp/stalled_what"
 	: >"$hb"
 	[ "$interactive" = 1 ] || { watch_l1 & wpid=$!; }
 	set +e
@@ -247,7 +254,7 @@ while [ "$interactive" = 0 ] && [ "$repeats" -lt "$max_repeats" ]; do
 	repeats=$((repeats + 1))
 	what="L1's kernel panicked" see=l1-init.sh first=$log.l1panic
 	if [ -s "$tmp/stalled" ]; then
-		what="L1 wedged (no heartbeat for $(cat "$tmp/stalled") s, QEMU killed after $((SECONDS - start)) s; $(last_beat))"
+		what="L1 wedged ($(cat "$tmp/stalled_what") for $(cat "$tmp/stalled") s, QEMU killed after $((SECONDS - start)) s; $(last_beat))"
 	elif l1_wedged; then
 		what="L1 wedged (no EXIT line, even from its own timeout; $(last_beat))"
 	elif ! l1_panicked; then
@@ -267,7 +274,7 @@ elapsed=$((SECONDS - start))
 
 status=$(tr -d '\r' <"$log" | sed -n 's/^CELLVM-L1: EXIT \([0-9]\{1,3\}\)$/\1/p' | tail -n 1)
 if [ -s "$tmp/stalled" ]; then
-	say "FAIL: L1 wedged: no heartbeat for $(cat "$tmp/stalled") s, QEMU killed ($(last_beat))"
+	say "FAIL: L1 wedged: $(cat "$tmp/stalled_what") for $(cat "$tmp/stalled") s, QEMU killed ($(last_beat))"
 	status=1
 elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	say "FAIL: timed out after ${timeout}s, QEMU killed (L1 wedged or the script hung; $(last_beat))"
