@@ -484,9 +484,21 @@ virtio-blk | virtio-blk-* | disk-*)
             kill -STOP "$blockd"
             echo "ok: stopped cellvm-blockd $blockd after round 0x14"
             t0=$SECONDS
-            new=$(new_blockd "$blockd") || { sleep 10; new=$(new_blockd "$blockd"); } ||
-                { kill -9 "$blockd"; kill "$vmm"; wait "$vmm"; fail "the stopped cellvm-blockd was not replaced"; }
-            echo "ok: replacement cellvm-blockd $new after $((SECONDS - t0)) s"
+            # Looked for without a pause for about 20 s (the controller's limit is 10 s): the
+            # replacement can finish the guest's last rounds within a second and leave with the
+            # VM, and a pause between looks missed it (CI, and 2 of 3 runs here, where the
+            # controller's log said it took over and the payload passed); the log is the
+            # evidence then.
+            if new=$(new_blockd "$blockd") || new=$(new_blockd "$blockd"); then
+                echo "ok: replacement cellvm-blockd $new after $((SECONDS - t0)) s"
+            elif grep -q 'device victim: the replacement blockd process took over' "$err"; then
+                echo "ok: a replacement took over and was gone before a look found it ($((SECONDS - t0)) s)"
+            else
+                kill -9 "$blockd"
+                kill "$vmm"
+                wait "$vmm"
+                fail "the stopped cellvm-blockd was not replaced"
+            fi
             wait "$vmm"
             rc=$?
             expect_pass blk-loop
