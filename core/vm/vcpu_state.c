@@ -83,37 +83,37 @@ static int reset_msrs(int fd)
         struct kvm_msrs hdr;
         struct kvm_msr_entry e[NMSRS];
     } m;
-    struct kvm_msr_entry all[NMSRS];
-    size_t i, n = 0, done = 0;
+    size_t i, n = 0;
 
-    memset(all, 0, sizeof(all));
+    memset(&m, 0, sizeof(m));
     for (i = 0; i < NPV_MSRS; i++, n++) {
-        all[n].index = kvm_pv_msrs[i][0];
-        all[n].data = kvm_pv_msrs[i][1];
+        m.e[n].index = kvm_pv_msrs[i][0];
+        m.e[n].data = kvm_pv_msrs[i][1];
     }
     for (i = 0; i < NBOOT_MSRS; i++, n++) {
-        all[n].index = boot_msrs[i][0];
-        all[n].data = boot_msrs[i][1];
+        m.e[n].index = boot_msrs[i][0];
+        m.e[n].data = boot_msrs[i][1];
     }
-    all[n].index = MSR_IA32_MISC_ENABLE;
-    all[n++].data = MISC_ENABLE_FAST_STRING;
-    all[n].index = MSR_MTRR_DEF_TYPE;
-    all[n++].data = MTRR_ENABLE_WB;
-    while (done < n) {
+    m.e[n].index = MSR_IA32_MISC_ENABLE;
+    m.e[n++].data = MISC_ENABLE_FAST_STRING;
+    m.e[n].index = MSR_MTRR_DEF_TYPE;
+    m.e[n++].data = MTRR_ENABLE_WB;
+    /* Paravirt MSRs come first: `pv` of them are still in the batch. */
+    for (size_t pv = NPV_MSRS; n > 0;) {
         int r;
 
-        memset(&m.hdr, 0, sizeof(m.hdr));
-        m.hdr.nmsrs = (uint32_t)(n - done);
-        memcpy(m.e, &all[done], (n - done) * sizeof(all[0]));
+        m.hdr.nmsrs = (uint32_t)n;
         r = kvm_set_msrs(fd, &m.hdr);
         if (r < 0)
             return r;
-        done += (size_t)r;
-        if (done == n)
+        if ((size_t)r == n)
             break;
-        if (done >= NPV_MSRS)
+        if ((size_t)r >= pv)
             return -EINVAL;
-        done++; /* a paravirt MSR this host does not have: nothing to turn off */
+        /* a paravirt MSR this host does not have (nothing to turn off): send the rest */
+        n -= (size_t)r + 1;
+        pv -= (size_t)r + 1;
+        memmove(m.e, &m.e[r + 1], n * sizeof(m.e[0]));
     }
     return 0;
 }
