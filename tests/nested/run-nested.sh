@@ -289,9 +289,12 @@ elif [ "$status" -ne 0 ]; then
 fi
 if [ "$status" -ne 0 ]; then
 	if [ "$stream" = 0 ]; then
-		# What the test infrastructure said (lib.sh, L1's init, the agent's markers) explains a
-		# failure better than the log's tail, which is mostly kernel messages.
-		summary=$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-)|Kernel panic|soft lockup|detected stalls| RIP: 0010:' | tail -n 80 || true)
+		# What the test infrastructure said (lib.sh, L1's init, the agent's markers, cellvm's
+		# own warnings) explains a failure better than the log's tail, which is mostly kernel
+		# messages.  The test's own FAIL lines come first: a hang report's trace can push them
+		# out of the tail (CI's l2-cellvm-snapshot-mem showed 80 lines and not its reason).
+		summary=$(tr -d '\r' <"$log" | grep -a -E '^[a-z0-9-]+: FAIL: ' | head -n 20 || true)
+		summary=$summary${summary:+$'\n'}$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-|warn: |error: |cellvm: )|Kernel panic|soft lockup|detected stalls| RIP: 0010:' | tail -n 80 || true)
 		if [ -n "$summary" ]; then
 			say "what the run reported (serial log, filtered):"
 		else
