@@ -244,6 +244,18 @@ l2_nested_fault() {
 	tr -d '\r' <"$log" | grep -aq 'lib: NESTED-FAULT: ' &&
 		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'
 }
+# An L2 Linux that triple-faulted, and the test failed: cellvm logs the fault and resets the
+# VM as a PC would, and the test's guest starts again where it should have counted on.  Seen in
+# CI once each in l2-cellvm-hotplug (right after a disk's hot-add), the quarantined
+# l2-cellvm-api-pmem (during a pmem hot-add) and l2-cellvm-snapshot-mem (about 30 s after a
+# virtio-mem guest's live migration, at a point where it only ticks), each passing when run
+# again.  On AMD, which L1's CPU is, L1's KVM re-initialises the vCPU on the shutdown intercept,
+# so cellvm sees only the reset state and cannot say where; the kvm suite on L0 never showed one.
+# Repeated, and said so; a fault that comes back in the repeats still fails the test.
+l2_triple_fault() {
+	tr -d '\r' <"$log" | grep -aq 'warn: vcpu[0-9]*: triple fault, rebooting the VM' &&
+		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'
+}
 # A run that failed below cellvm is repeated: once with --retry-timeout, else at most twice, each
 # time with what is left of the timeout plus 150 s, and only while that is 120 s or more (so
 # the whole stays within the timeout plus 150 s, which the meson timeouts leave room for). CI
@@ -252,22 +264,26 @@ repeats=0 max_repeats=2
 [ -z "$retry_timeout" ] || max_repeats=1
 while [ "$interactive" = 0 ] && [ "$repeats" -lt "$max_repeats" ]; do
 	retry_t=${retry_timeout:-$((timeout + 150 - (SECONDS - start)))}
-	{ [ "$retry_t" -ge 120 ] && { l1_panicked || l1_wedged || l2_nested_fault; }; } || break
+	{ [ "$retry_t" -ge 120 ] && { l1_panicked || l1_wedged || l2_nested_fault || l2_triple_fault; }; } ||
+		break
 	repeats=$((repeats + 1))
-	what="L1's kernel panicked" see=l1-init.sh first=$log.l1panic
+	what="L1's kernel panicked" see=l1-init.sh first=$log.l1panic below="a fault below cellvm"
 	if [ -s "$tmp/stalled" ]; then
 		what="L1 wedged ($(cat "$tmp/stalled_what") for $(cat "$tmp/stalled") s, QEMU killed after $((SECONDS - start)) s; $(last_beat))"
 	elif l1_wedged; then
 		what="L1 wedged (no EXIT line, even from its own timeout; $(last_beat))"
-	elif ! l1_panicked; then
+	elif l2_nested_fault; then
 		what="L2 stuck on a nested page fault: $(tr -d '\r' <"$log" | grep -a -m 1 'lib: NESTED-FAULT: ' | sed 's/^.*lib: NESTED-FAULT: //')"
 		see="l1-lib.sh, l2_nested_fault" first=$log.l2fault
+	elif ! l1_panicked; then
+		what="L2 Linux triple-faulted ($(tr -d '\r' <"$log" | grep -a -m 1 -o 'vcpu[0-9]*: triple fault'))"
+		see="run-nested.sh, l2_triple_fault" first=$log.l2triple below="not known to be cellvm's"
 	fi
 	[ "$repeats" -eq 1 ] || first=$first.$repeats
-	say "$what (a fault below cellvm, see $see; log $first): repeat $repeats of at most $max_repeats, timeout ${retry_t}s"
+	say "$what ($below, see $see; log $first): repeat $repeats of at most $max_repeats, timeout ${retry_t}s"
 	l1_cmd "$retry_t"
 	# (set -e and pipefail: a wedge leaves no such line, and grep's status must not end the script)
-	tr -d '\r' <"$log" | grep -a -E 'soft lockup|detected stalls|Kernel panic| RIP: 0010:|^lib: ' |
+	tr -d '\r' <"$log" | grep -a -E 'soft lockup|detected stalls|Kernel panic| RIP: 0010:|^lib: |triple fault' |
 		head -n 12 | sed 's/^/  | /' >&2 || true
 	mv "$log" "$first"
 	run_l1
