@@ -49,7 +49,7 @@
 #define GPORT     4000u
 #define HPORT_IN  1234u /* guest listens: host -> guest */
 #define HPORT_OUT 5000u /* host listens: guest -> host */
-#define ROUNDS    5
+#define ROUNDS    7
 
 struct drv {
     struct vu_frontend fe;
