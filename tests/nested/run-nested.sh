@@ -249,8 +249,9 @@ l2_nested_fault() {
 # CI once each in l2-cellvm-hotplug (right after a disk's hot-add) and the quarantined
 # l2-cellvm-api-pmem (during a pmem hot-add), each passing when run again; l2-cellvm-snapshot-mem's
 # virtio-mem guest started again without a panic about 30 s after its live migration, while it
-# only ticked (its digest did not say why: likely the same).  On AMD, which L1's CPU is, L1's KVM re-initialises the vCPU on the shutdown intercept,
-# so cellvm sees only the reset state and cannot say where; the kvm suite on L0 never showed one.
+# only ticked (its digest did not say why: likely the same).  On AMD, which L1's CPU is, L1's
+# KVM re-initialises the vCPU on the shutdown intercept, so cellvm sees only the reset state and
+# cannot say where; the kvm suite on L0 never showed one.
 # Repeated, and said so; a fault that comes back in the repeats still fails the test.
 l2_triple_fault() {
 	tr -d '\r' <"$log" | grep -aq 'warn: vcpu[0-9]*: triple fault, rebooting the VM' &&
