@@ -25,6 +25,7 @@ if [ ! -w /dev/kvm ]; then echo "SKIP: /dev/kvm is not usable"; exit 77; fi
 qemu=$(command -v qemu-system-x86_64) || { echo "SKIP: qemu-system-x86_64 missing"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/boot-vs-qemu.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
+# shellcheck disable=SC2054 # the commas belong to QEMU's option values
 qemu_base=(-M microvm -cpu qemu64 -accel kvm -m 512M -nodefaults -no-user-config -display none
            -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4)
 cellvm_mem=size=512M # (--memory thp=on, Cloud Hypervisor's default: guest RAM madvised huge)
@@ -53,6 +54,7 @@ cellvm_devs() {
 }
 qemu_devs() {
     seq_n=$((seq_n + 1))
+    # shellcheck disable=SC2054 # the commas belong to QEMU's option values
     qdev=(-drive "id=d0,file=$work/q.img,format=raw,if=none" -device virtio-blk-device,drive=d0
           -netdev "tap,id=n0,ifname=cvbq${BASHPID}x$seq_n,script=no,downscript=no"
           -device virtio-net-device,netdev=n0,mac=52:54:00:21:00:02)
@@ -134,6 +136,7 @@ tree_pids() {
         p=${todo[0]}
         todo=("${todo[@]:1}")
         echo "$p"
+        # shellcheck disable=SC2206 # a list of pids, split on purpose
         todo+=(${kids[$p]:-})
     done
 }
@@ -170,6 +173,7 @@ idle_pss() {
     pid=$!
     for ((i = 0; i < 600; i++)); do grep -q "ready idle" "$log" && break; sleep 0.05; done
     if ! grep -q "ready idle" "$log"; then
+        # shellcheck disable=SC2046 # one argument per pid
         kill -9 $(tree_pids $pid) 2>/dev/null
         wait $pid 2>/dev/null
         echo "idle payload never ready under $*" >&2
