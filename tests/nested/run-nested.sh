@@ -240,9 +240,9 @@ l1_wedged() {
 # tables at an address beyond the VM's RAM.  Seen in CI in l2-cellvm-migrate, -iommu and -vfio
 # (different devices), each once in many runs, and gone when the test ran again; repeated too,
 # and said so.  The sentinel ends such a test within about 30 s, so the repeat has time left.
+l1_passed() { tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'; }
 l2_nested_fault() {
-	tr -d '\r' <"$log" | grep -aq 'lib: NESTED-FAULT: ' &&
-		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'
+	tr -d '\r' <"$log" | grep -aq 'lib: NESTED-FAULT: ' && ! l1_passed
 }
 # An L2 Linux that triple-faulted, and the test failed: cellvm logs the fault and resets the
 # VM as a PC would, and the test's guest starts again where it should have counted on.  Seen in
@@ -254,8 +254,7 @@ l2_nested_fault() {
 # cannot say where; the kvm suite on L0 never showed one.
 # Repeated, and said so; a fault that comes back in the repeats still fails the test.
 l2_triple_fault() {
-	tr -d '\r' <"$log" | grep -aq 'warn: vcpu[0-9]*: triple fault, rebooting the VM' &&
-		! tr -d '\r' <"$log" | grep -aq '^CELLVM-L1: EXIT 0$'
+	tr -d '\r' <"$log" | grep -aq 'warn: vcpu[0-9]*: triple fault, rebooting the VM' && ! l1_passed
 }
 # A run that failed below cellvm is repeated: once with --retry-timeout, else at most twice, each
 # time with what is left of the timeout plus 150 s, and only while that is 120 s or more (so
@@ -306,12 +305,13 @@ elif [ "$status" -ne 0 ]; then
 fi
 if [ "$status" -ne 0 ]; then
 	if [ "$stream" = 0 ]; then
-		# What the test infrastructure said (lib.sh, L1's init, the agent's markers, cellvm's
-		# own warnings) explains a failure better than the log's tail, which is mostly kernel
-		# messages.  The test's own FAIL lines come first: a hang report's trace can push them
-		# out of the tail (CI's l2-cellvm-snapshot-mem showed 80 lines and not its reason).
+		# What the test infrastructure said (lib.sh, L1's init, the agent's markers, the
+		# warnings and errors of cellvm and its processes, `cellvm-core: warn: ...`) explains a
+		# failure better than the log's tail, which is mostly kernel messages.  The test's own
+		# FAIL lines come first: a hang report's trace can push them out of the tail (CI's
+		# l2-cellvm-snapshot-mem showed 80 lines and not its reason).
 		summary=$(tr -d '\r' <"$log" | grep -a -E '^[a-z0-9-]+: FAIL: ' | head -n 20 || true)
-		summary=$summary${summary:+$'\n'}$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-|warn: |error: |cellvm: )|Kernel panic|soft lockup|detected stalls| RIP: 0010:' | tail -n 80 || true)
+		summary=$summary${summary:+$'\n'}$(tr -d '\r' <"$log" | grep -a -E '^(lib: |l1-init: |CELLVM-|cellvm: )|^(cellvm[a-z-]*: )?(warn|error): |Kernel panic|soft lockup|detected stalls| RIP: 0010:' | tail -n 80 || true)
 		if [ -n "$summary" ]; then
 			say "what the run reported (serial log, filtered):"
 		else
