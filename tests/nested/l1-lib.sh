@@ -63,9 +63,10 @@ l2_cmdline() {
 	echo "console=ttyS0 panic=-1${quiet:+ $quiet} cellvm.check=$1${L2_APPEND:+ $L2_APPEND}"
 }
 
-# l2_verdict LOG CHECKS RC TIMEOUT: decides from the agent's markers; prints why on failure.
+# l2_verdict LOG CHECKS RC TIMEOUT [KIND]: decides from the agent's markers; prints why on
+# failure.  KIND: qemu or cellvm (l2_run's NAME), or empty.
 l2_verdict() {
-	local log=$1 checks=$2 rc=$3 t=$4 bad=0 spec name why
+	local log=$1 checks=$2 rc=$3 t=$4 kind=${5:-} bad=0 spec name why
 	for spec in $(echo "$checks" | tr ',' ' '); do
 		name=${spec%%:*}
 		# A check listed twice (blkrate on several disks) passes only if no run of it failed.
@@ -87,6 +88,11 @@ l2_verdict() {
 			l2_say "L2 VM killed after ${t} s timeout"
 		elif ! grep -q '^CELLVM-AGENT: START' "$log"; then
 			l2_say "L2 agent never started (VMM exit status $rc; L2_VERBOSE=1 shows the kernel's messages)"
+		elif [ "$kind" = qemu ] && [ "$rc" -eq 0 ] && ! grep -q 'Kernel panic' "$log"; then
+			# QEMU runs with -no-reboot: status 0 before the agent's DONE means the guest
+			# reset (a triple fault) with no panic (panic=-1 prints one, then resets).
+			l2_say "L2-RESET: the guest under QEMU reset without a panic message (QEMU" \
+				"-no-reboot exited 0 before the agent's DONE)"
 		else
 			l2_say "L2 agent did not finish (VMM exit status $rc)"
 		fi
@@ -338,7 +344,7 @@ l2_run() {
 	pkill -P "$wd" sleep 2>/dev/null
 	rc=$(cat "$L2_LOG.rc" 2>/dev/null || echo 255)
 	l2_say "L2 $name exited with status $rc after $(($(cut -d. -f1 /proc/uptime) - started)) s"
-	l2_verdict "$L2_LOG" "$checks" "$rc" "$t"
+	l2_verdict "$L2_LOG" "$checks" "$rc" "$t" "$name"
 }
 
 # run_l2_qemu TIMEOUT CHECKS [qemu args...]: the L2 guest under QEMU with KVM (L1's /dev/kvm,

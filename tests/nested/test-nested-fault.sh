@@ -174,5 +174,28 @@ else
 	fails=$((fails + 1))
 fi
 
+# l2_verdict on a guest that stopped after its boot check: a reset under QEMU (status 0, no
+# panic) is named L2-RESET, which run-nested.sh repeats; nothing else is.
+# verdict_case YES|NO WHAT KIND RC [LINE]: the verdict on such a log with LINE added.
+verdict_case() {
+	local got=NO
+	printf 'CELLVM-AGENT: START\nCELLVM-AGENT: PASS boot\n%s\n' "${5:-}" >"$tmp/l2.log"
+	l2_verdict "$tmp/l2.log" boot,rng "$4" 180 "$3" >"$tmp/verdict.out" &&
+		{ echo "FAIL: verdict: $2: passed"; fails=$((fails + 1)); return; }
+	! grep -q '^lib: L2-RESET: ' "$tmp/verdict.out" || got=YES
+	if [ "$got" = "$1" ]; then
+		echo "ok: verdict: $2"
+	else
+		echo "FAIL: verdict: $2: expected $1, got $got: $(cat "$tmp/verdict.out")"
+		fails=$((fails + 1))
+	fi
+}
+verdict_case YES "QEMU exited 0 mid-test" qemu 0
+verdict_case NO "QEMU exited 0 after a guest panic" qemu 0 'Kernel panic - not syncing: x'
+verdict_case NO "QEMU killed at the timeout" qemu 137
+verdict_case NO "QEMU failed" qemu 1
+verdict_case NO "cellvm exited 0 mid-test" cellvm 0
+verdict_case NO "a VMM of no kind" '' 0
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
