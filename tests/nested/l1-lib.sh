@@ -84,7 +84,9 @@ l2_verdict() {
 	done
 	if ! grep -q '^CELLVM-AGENT: DONE$' "$log"; then
 		bad=1
-		if [ "$rc" -eq 137 ]; then
+		if [ -e "$log.tf" ]; then
+			l2_say "L2 VM killed at its triple fault (status $rc), instead of its reboot"
+		elif [ "$rc" -eq 137 ]; then
 			l2_say "L2 VM killed after ${t} s timeout"
 		elif ! grep -q '^CELLVM-AGENT: START' "$log"; then
 			l2_say "L2 agent never started (VMM exit status $rc; L2_VERBOSE=1 shows the kernel's messages)"
@@ -315,10 +317,27 @@ l2_hang_report() {
 	dmesg | tail -n 5 | sed 's/^/lib:   dmesg: /'
 }
 
+# cellvm's line for an L2 triple fault (it then resets the VM, as a PC would).
+L2_TRIPLE='triple fault, rebooting the VM'
+
+# l2_tripled FILE...: one of the FILEs has cellvm's triple-fault line.
+l2_tripled() { grep -qs "$L2_TRIPLE" "$@"; }
+
+# l2_triple_watch LOG: every 2 s, until its VM ends (l2_run kills it), whether LOG has the
+# triple-fault line; then kills the VMM whose pid is in LOG.pid and leaves LOG.tf.
+l2_triple_watch() {
+	while sleep 2; do
+		l2_tripled "$1" || continue
+		: >"$1.tf"
+		kill -KILL "$(cat "$1.pid" 2>/dev/null)" 2>/dev/null
+		return 0
+	done
+}
+
 # l2_run TIMEOUT CHECKS NAME CMD...: runs CMD with a hard timeout, its output streamed and kept
 # in a log; then judges it.  busybox sh has no PIPESTATUS, so the status goes through a file.
 l2_run() {
-	local t=$1 checks=$2 name=$3 input rc started wd lead
+	local t=$1 checks=$2 name=$3 input rc started wd tw lead
 	shift 3
 	mkdir -p "$L2_LOGDIR"
 	L2_SEQ=$((L2_SEQ + 1))
@@ -336,12 +355,19 @@ l2_run() {
 		sleep $((t > 10 ? t - lead : t)) && l2_hang_report
 	) &
 	wd=$!
+	# An L2 triple fault ends the run at once (the VM would boot again and wait out the
+	# timeout): l2_triple_watch kills the VMM, whose pid busybox timeout execs into.
+	l2_triple_watch "$L2_LOG" &
+	tw=$!
 	{
-		timeout -s KILL "$t" "$@" <"$input" 2>&1
+		# shellcheck disable=SC2016 # $$ and the positional parameters are the inner shell's
+		sh -c 'echo $$ >"$0" && t=$1 && shift && exec timeout -s KILL "$t" "$@"' \
+			"$L2_LOG.pid" "$t" "$@" <"$input" 2>&1
 		echo $? >"$L2_LOG.rc"
 	} | tr -d '\r' | tee "$L2_LOG"
-	kill "$wd" 2>/dev/null
+	kill "$wd" "$tw" 2>/dev/null
 	pkill -P "$wd" sleep 2>/dev/null
+	pkill -P "$tw" sleep 2>/dev/null
 	rc=$(cat "$L2_LOG.rc" 2>/dev/null || echo 255)
 	l2_say "L2 $name exited with status $rc after $(($(cut -d. -f1 /proc/uptime) - started)) s"
 	l2_verdict "$L2_LOG" "$checks" "$rc" "$t" "$name"
@@ -471,13 +497,15 @@ l1_kill_child() {
 }
 
 # For scripts that start cellvm themselves with its serial output and log in $raw and its pid in
-# $vmm (the API-driven tests): the waits end early, failing, once cellvm has exited.
+# $vmm (the API-driven tests): the waits end early, failing, once cellvm has exited or logged
+# an L2 triple fault (in $raw or $d/vmm.err).
 # wait_serial PATTERN SECS: until $raw matches, at most SECS seconds.
 wait_serial() {
 	local i=0
 	while [ "$i" -lt $(($2 * 5)) ]; do
 		grep -qs "$1" $raw && return 0
 		kill -0 "$vmm" 2>/dev/null || return 1
+		l2_tripled $raw $d/vmm.err && return 1
 		sleep 0.2
 		i=$((i + 1))
 	done
@@ -489,6 +517,7 @@ wait_count() {
 	while [ "$i" -lt $(($3 * 5)) ]; do
 		[ "$(grep -c "$1" $raw)" -ge "$2" ] && return 0
 		kill -0 "$vmm" 2>/dev/null || return 1
+		l2_tripled $raw $d/vmm.err && return 1
 		sleep 0.2
 		i=$((i + 1))
 	done
@@ -529,7 +558,11 @@ finish() {
 # give_up WHY: the VM hangs or died: reported, killed, judged.
 give_up() {
 	bad "$*"
-	kill -0 "$vmm" 2>/dev/null && l2_hang_report
+	if l2_tripled $raw $d/vmm.err; then
+		l2_say "the L2 guest triple-faulted (cellvm: $L2_TRIPLE): VM killed, no hang report"
+	elif kill -0 "$vmm" 2>/dev/null; then
+		l2_hang_report
+	fi
 	kill -9 "$vmm" 2>/dev/null
 	wait "$vmm"
 	finish 137

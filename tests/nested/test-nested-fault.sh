@@ -197,5 +197,25 @@ verdict_case NO "QEMU failed" qemu 1
 verdict_case NO "cellvm exited 0 mid-test" cellvm 0
 verdict_case NO "a VMM of no kind" '' 0
 
+# l2_run on a VMM that logs an L2 triple fault and runs on: killed within seconds, not at its
+# 60 s timeout, and said so.  The stand-in timeout execs its program as busybox's does (L1's),
+# and tr writes each line at once as busybox's does (GNU tr buffers a pipe's output).
+mkdir "$tmp/bin"
+printf '#!/bin/sh\nshift 3\nexec "$@"\n' >"$tmp/bin/timeout"
+printf '#!/bin/sh\nexec stdbuf -o0 %s "$@"\n' "$(command -v tr)" >"$tmp/bin/tr"
+printf '#!/bin/sh\necho "cellvm-core: warn: vcpu0: %s"\nexec sleep 60\n' "$L2_TRIPLE" >"$tmp/bin/vmm"
+chmod +x "$tmp/bin/timeout" "$tmp/bin/tr" "$tmp/bin/vmm"
+started=$(date +%s)
+if PATH=$tmp/bin:$PATH L2_LOGDIR=$tmp/l2logs l2_run 60 boot vmm vmm >"$tmp/run.out" 2>&1; then
+	echo "FAIL: l2_run: a triple-faulted VM passed"
+	fails=$((fails + 1))
+elif ! grep -q '^lib: L2 VM killed at its triple fault' "$tmp/run.out" ||
+	[ $(($(date +%s) - started)) -ge 15 ]; then
+	echo "FAIL: l2_run: a triple fault, after $(($(date +%s) - started)) s: $(cat "$tmp/run.out")"
+	fails=$((fails + 1))
+else
+	echo "ok: l2_run: the VM killed at its triple fault in $(($(date +%s) - started)) s"
+fi
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
