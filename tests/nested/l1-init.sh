@@ -77,6 +77,7 @@ if [ -r /test/run.sh ]; then
 	# execs the script (in the pid that wrote the file) and kills it from a watcher: status 137
 	# means it fired.
 	(. /test/lib.sh && l2_sentinel) </dev/null &
+	(. /test/lib.sh && l2_shutdowns_start) </dev/null
 	sentinel=$!
 	# shellcheck disable=SC2016 # $$ is the inner shell's
 	sh -c 'echo $$ >/run/l1-test.pid && exec timeout -s KILL "$0" sh /test/run.sh' "$timeout"
@@ -92,6 +93,11 @@ if [ -e /run/l1-sentinel ]; then
 	echo "l1-init: /test/run.sh killed after ${elapsed} s: its L2 was stuck on a nested page fault (above)"
 elif [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$timeout" ]; then
 	echo "l1-init: /test/run.sh killed after ${elapsed} s (cellvm.timeout=$timeout)"
+fi
+shutdowns=$(. /test/lib.sh && l2_shutdowns_say 'l1-init:   ')
+if [ -n "$shutdowns" ]; then
+	echo "l1-init: L2 shutdowns (triple faults) as L1's KVM saw them (rip: the guest's at the fault):"
+	echo "$shutdowns"
 fi
 if [ "$rc" -ne 0 ]; then
 	echo "l1-init: last L1 kernel messages:"

@@ -317,6 +317,30 @@ l2_hang_report() {
 	dmesg | tail -n 5 | sed 's/^/lib:   dmesg: /'
 }
 
+# L2 shutdowns (a triple fault) as L1's KVM sees them: the kvm_exit event of SVM exit 0x7f
+# alone (a filter, in a tracefs instance of its own), whose rip is the guest's at the fault,
+# before KVM re-initialises the vCPU (cellvm and QEMU see only the reset state).  l1-init.sh
+# starts it before the test and prints what it caught after (l2_shutdowns_say).  Without
+# KVM's tracepoints it does nothing.  (L2_TRACEFS moves tracefs, for test-nested-fault.sh.)
+l2_shutdowns_dir() { echo "${L2_TRACEFS:-/sys/kernel/tracing}/instances/cellvm-shutdown"; }
+l2_shutdowns_start() {
+	local tr
+	[ -d "${L2_TRACEFS:-/sys/kernel/tracing}/events" ] ||
+		mount -t tracefs tracefs "${L2_TRACEFS:-/sys/kernel/tracing}" 2>/dev/null
+	tr=$(l2_shutdowns_dir)
+	mkdir -p "$tr" 2>/dev/null
+	[ -w "$tr/events/kvm/kvm_exit/filter" ] || return 0
+	echo 'exit_reason == 127' >"$tr/events/kvm/kvm_exit/filter" &&
+		echo 1 >"$tr/events/kvm/kvm_exit/enable"
+}
+# l2_shutdowns_say PREFIX: the shutdown exits caught so far, one line each after PREFIX.
+l2_shutdowns_say() {
+	local tr
+	tr=$(l2_shutdowns_dir)
+	[ -r "$tr/trace" ] || return 0
+	grep -v '^#' "$tr/trace" | grep 'kvm_exit' | head -n 8 | sed "s/^ */$1/"
+}
+
 # cellvm's line for an L2 triple fault (it then resets the VM, as a PC would).
 L2_TRIPLE='triple fault, rebooting the VM'
 

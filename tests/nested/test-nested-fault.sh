@@ -217,5 +217,23 @@ else
 	echo "ok: l2_run: the VM killed at its triple fault in $(($(date +%s) - started)) s"
 fi
 
+# l2_shutdowns_start and _say on a tracefs of plain files: the filter keeps SVM's shutdown exit
+# alone, and what it caught comes out one line each after the prefix.
+fake=$tmp/shutdown-tracefs
+mkdir -p "$fake/events" "$fake/instances/cellvm-shutdown/events/kvm/kvm_exit"
+: >"$fake/instances/cellvm-shutdown/events/kvm/kvm_exit/filter"
+L2_TRACEFS=$fake l2_shutdowns_start
+printf '# tracer: nop\n qemu-system-x86-812 [001] d.... 99.5: kvm_exit: vcpu 0 reason shutdown rip 0xffffffff81001234 info1 0x0\n' \
+	>"$fake/instances/cellvm-shutdown/trace"
+out=$(L2_TRACEFS=$fake l2_shutdowns_say 'l1-init:   ')
+if [ "$(cat "$fake/instances/cellvm-shutdown/events/kvm/kvm_exit/filter")" = 'exit_reason == 127' ] &&
+	[ "$(cat "$fake/instances/cellvm-shutdown/events/kvm/kvm_exit/enable")" = 1 ] &&
+	[ "$out" = 'l1-init:   qemu-system-x86-812 [001] d.... 99.5: kvm_exit: vcpu 0 reason shutdown rip 0xffffffff81001234 info1 0x0' ]; then
+	echo "ok: shutdown exits: filtered and reported"
+else
+	echo "FAIL: shutdown exits: filter '$(cat "$fake/instances/cellvm-shutdown/events/kvm/kvm_exit/filter")', said '$out'"
+	fails=$((fails + 1))
+fi
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
