@@ -72,12 +72,13 @@ done
 start=$(cut -d. -f1 /proc/uptime)
 if [ -r /test/run.sh ]; then
 	cd /test || exit 1
+	# L2 shutdown exits (triple faults) with the guest's RIP, printed after the test (lib.sh).
+	(. /test/lib.sh && l2_shutdowns_start) </dev/null
 	# The sentinel beside the script ends it early when its L2 is stuck on a fault below cellvm
 	# (lib.sh, l2_sentinel); it finds the script's pid in /run/l1-test.pid.  busybox timeout
 	# execs the script (in the pid that wrote the file) and kills it from a watcher: status 137
 	# means it fired.
 	(. /test/lib.sh && l2_sentinel) </dev/null &
-	(. /test/lib.sh && l2_shutdowns_start) </dev/null
 	sentinel=$!
 	# shellcheck disable=SC2016 # $$ is the inner shell's
 	sh -c 'echo $$ >/run/l1-test.pid && exec timeout -s KILL "$0" sh /test/run.sh' "$timeout"
