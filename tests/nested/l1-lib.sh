@@ -125,6 +125,18 @@ l2_trace_into() {
 	grep -v '^#' "$tr/trace" >"$L2_TRACE"
 }
 
+# l2_tracefs [INSTANCE]: tracefs' directory, mounted if it was not ($L2_TRACEFS moves it, for
+# test-nested-fault.sh); with INSTANCE, that instance of it, made if it was not.
+l2_tracefs() {
+	local tr=${L2_TRACEFS:-/sys/kernel/tracing}
+	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+	if [ -n "${1:-}" ]; then
+		tr=$tr/instances/$1
+		mkdir -p "$tr" 2>/dev/null
+	fi
+	echo "$tr"
+}
+
 # l2_trace WHAT N EVENT...: l2_trace_into tracefs' top level, and the second's last N lines.
 l2_trace() {
 	local what=$1 n=$2
@@ -247,10 +259,8 @@ l2_busy_threads() {
 # Without KVM's tracepoints it does nothing.  (L2_TRACEFS and L1_RUN move tracefs and /run, and
 # L2_BUSY_PCT sets the share of CPU time that makes a thread busy, for test-nested-fault.sh.)
 l2_sentinel() {
-	local tick=${1:-10} tr=${L2_TRACEFS:-/sys/kernel/tracing} run=${L1_RUN:-/run} st prev='' cur f
-	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
-	tr=$tr/instances/cellvm-sentinel
-	mkdir -p "$tr" 2>/dev/null
+	local tick=${1:-10} tr run=${L1_RUN:-/run} st prev='' cur f
+	tr=$(l2_tracefs cellvm-sentinel)
 	[ -w "$tr/events/kvm/kvm_exit/enable" ] || return 0
 	st=$(mktemp -d "${TMPDIR:-/tmp}/l2-sentinel.XXXXXX") || return 0
 	L2_TRACE=$st/trace
@@ -290,7 +300,7 @@ l2_sentinel() {
 # to a symbol with `nm` on the L2 vmlinux) and one of KVM's fault handling (page faults,
 # emulation, guest page-table walks).  Every line starts with "lib: " to pass the filter.
 l2_hang_report() {
-	local p t c tr=/sys/kernel/tracing
+	local p t c tr
 	l2_say "hang report: L2 VMM threads about to be killed"
 	for p in /proc/[0-9]*; do
 		c=$(cat "$p/comm" 2>/dev/null) || continue
@@ -302,7 +312,7 @@ l2_hang_report() {
 			sed -n 's/^/lib:       /p' "$t/stack" 2>/dev/null | head -n 8
 		done
 	done
-	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+	tr=$(l2_tracefs)
 	if [ -w "$tr/events/kvm/kvm_exit/enable" ]; then
 		l2_trace "last KVM exits" 12 kvm/kvm_exit kvm/kvm_userspace_exit
 		l2_nested_fault || true
@@ -321,14 +331,11 @@ l2_hang_report() {
 # alone (a filter, in a tracefs instance of its own), whose rip is the guest's at the fault,
 # before KVM re-initialises the vCPU (cellvm and QEMU see only the reset state).  l1-init.sh
 # starts it before the test and prints what it caught after (l2_shutdowns_say).  Without
-# KVM's tracepoints it does nothing.  (L2_TRACEFS moves tracefs, for test-nested-fault.sh.)
-l2_shutdowns_dir() { echo "${L2_TRACEFS:-/sys/kernel/tracing}/instances/cellvm-shutdown"; }
+# KVM's tracepoints it does nothing.
+L2_SHUTDOWNS=cellvm-shutdown
 l2_shutdowns_start() {
 	local tr
-	[ -d "${L2_TRACEFS:-/sys/kernel/tracing}/events" ] ||
-		mount -t tracefs tracefs "${L2_TRACEFS:-/sys/kernel/tracing}" 2>/dev/null
-	tr=$(l2_shutdowns_dir)
-	mkdir -p "$tr" 2>/dev/null
+	tr=$(l2_tracefs $L2_SHUTDOWNS)
 	[ -w "$tr/events/kvm/kvm_exit/filter" ] || return 0
 	echo 'exit_reason == 127' >"$tr/events/kvm/kvm_exit/filter" &&
 		echo 1 >"$tr/events/kvm/kvm_exit/enable"
@@ -336,7 +343,7 @@ l2_shutdowns_start() {
 # l2_shutdowns_say PREFIX: the shutdown exits caught so far, one line each after PREFIX.
 l2_shutdowns_say() {
 	local tr
-	tr=$(l2_shutdowns_dir)
+	tr=$(l2_tracefs)/instances/$L2_SHUTDOWNS
 	[ -r "$tr/trace" ] || return 0
 	grep -v '^#' "$tr/trace" | grep 'kvm_exit' | head -n 8 | sed "s/^ */$1/"
 }

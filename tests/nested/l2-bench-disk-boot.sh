@@ -11,7 +11,6 @@
 export PATH=/opt/cellvm/bin:$PATH
 RUNS=${BENCH_RUNS:-3}
 d=/tmp/bench
-tr=/sys/kernel/tracing
 mkdir -p $d
 truncate -s 64M $d/q.img $d/c.img
 
@@ -20,7 +19,7 @@ now() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 
 # Phases need tracefs with the kvm events; without them only totals are printed.
 phases=0
-[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+tr=$(l2_tracefs)
 if [ -w "$tr/events/kvm/kvm_entry/enable" ]; then
 	# ~26k guest entries per boot must all fit; global clock: entries come from both CPUs.
 	echo global >"$tr/trace_clock" && echo 16384 >"$tr/buffer_size_kb" && phases=1
