@@ -84,7 +84,7 @@ l2_verdict() {
 	done
 	if ! grep -q '^CELLVM-AGENT: DONE$' "$log"; then
 		bad=1
-		if [ -e "$log.tf" ]; then
+		if [ "$rc" -eq 137 ] && l2_tripled "$log"; then
 			l2_say "L2 VM killed at its triple fault (status $rc), instead of its reboot"
 		elif [ "$rc" -eq 137 ]; then
 			l2_say "L2 VM killed after ${t} s timeout"
@@ -355,11 +355,11 @@ L2_TRIPLE='triple fault, rebooting the VM'
 l2_tripled() { grep -qs "$L2_TRIPLE" "$@"; }
 
 # l2_triple_watch LOG: every 2 s, until its VM ends (l2_run kills it), whether LOG has the
-# triple-fault line; then kills the VMM whose pid is in LOG.pid and leaves LOG.tf.
+# triple-fault line; then kills the VMM whose pid is in LOG.pid (status 137, which l2_verdict
+# reads with that line as a kill at the fault).
 l2_triple_watch() {
 	while sleep 2; do
 		l2_tripled "$1" || continue
-		: >"$1.tf"
 		kill -KILL "$(cat "$1.pid" 2>/dev/null)" 2>/dev/null
 		return 0
 	done
