@@ -21,6 +21,7 @@ L2_CPUS=2 run_l2_cellvm 300 "$checks" \
 	--disk path=$d/a.img,image_type=raw,serial=CELLVM-A \
 	path=$d/b.img,image_type=raw,serial=CELLVM-B,num_queues=2 \
 	path=$d/ro.img,image_type=raw,readonly=on || rc=1
+l2_quit_if_tripled
 
 if command -v qemu-storage-daemon >/dev/null 2>&1; then
 	qemu-storage-daemon \

@@ -11,6 +11,7 @@ export PATH=/opt/cellvm/bin:$PATH
 rc=0
 
 L2_CPUS=2 run_l2_cellvm 150 boot,smp:2 || rc=1
+l2_quit_if_tripled
 
 # run_l2_cellvm always passes --cpus and --memory, which NUMA needs in another form.
 mkdir -p /tmp/disks

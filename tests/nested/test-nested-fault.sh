@@ -217,6 +217,59 @@ else
 	echo "ok: l2_run: the VM killed at its triple fault in $(($(date +%s) - started)) s"
 fi
 
+# l2_quit_if_tripled after a run: with cellvm's triple-fault line in L2_LOG, the helpers (a
+# subshell waiting on a cue, with its sleep, and a peer) are killed, their children too, and the
+# script exits 1; without it, nothing happens.
+# helpers: a waiting subshell in $waiter (its sleep's pid in $tmp/sleep.pid) and a peer in $peer.
+helpers() {
+	rm -f "$tmp/sleep.pid"
+	(
+		sleep 60 &
+		echo $! >"$tmp/sleep.pid"
+		wait
+	) &
+	waiter=$!
+	sleep 60 &
+	peer=$!
+	while [ ! -s "$tmp/sleep.pid" ]; do sleep 0.05; done
+}
+# alive PID: running, not a zombie (the helpers are this shell's children, unreaped until waited)
+alive() {
+	local st
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+helpers
+L2_LOG=$tmp/quiet.log
+echo 'CELLVM-AGENT: PASS boot' >"$L2_LOG"
+(l2_quit_if_tripled "$waiter" "$peer") >"$tmp/quit.out" 2>&1
+st=$?
+if [ "$st" -ne 0 ] || ! alive "$waiter" || ! alive "$peer"; then
+	echo "FAIL: l2_quit_if_tripled without a triple fault: status $st, helpers alive: $(alive "$waiter" && echo waiter) $(alive "$peer" && echo peer)"
+	fails=$((fails + 1))
+else
+	echo "ok: l2_quit_if_tripled: no triple fault, nothing done"
+fi
+kids=$(l1_children "$waiter")
+[ "$kids" = "$(cat "$tmp/sleep.pid")" ] || {
+	echo "FAIL: l1_children: '$kids', want the waiter's sleep $(cat "$tmp/sleep.pid")"
+	fails=$((fails + 1))
+}
+L2_LOG=$tmp/tripled.log
+printf 'cellvm-core: warn: vcpu1: %s\n' "$L2_TRIPLE" >"$L2_LOG"
+(l2_quit_if_tripled "$waiter" "$peer") >"$tmp/quit.out" 2>&1
+st=$?
+sleep 0.2
+if [ "$st" -ne 1 ] || alive "$waiter" || alive "$peer" || alive "$(cat "$tmp/sleep.pid")" ||
+	! grep -q 'killed at its triple fault: the test ends here' "$tmp/quit.out"; then
+	echo "FAIL: l2_quit_if_tripled after a triple fault: status $st, said '$(cat "$tmp/quit.out")'"
+	fails=$((fails + 1))
+else
+	echo "ok: l2_quit_if_tripled: the test ends, its helpers and their children killed"
+fi
+for p in "$waiter" "$peer" "$(cat "$tmp/sleep.pid")"; do kill "$p" 2>/dev/null; done
+wait "$waiter" "$peer" 2>/dev/null
+
 # l2_shutdowns_start and _say on a tracefs of plain files: the filter keeps SVM's shutdown exit
 # alone, and what it caught comes out one line each after the prefix.
 fake=$tmp/shutdown-tracefs
