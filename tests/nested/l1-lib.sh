@@ -373,15 +373,22 @@ l1_kill_tree() {
 	return 0
 }
 
-# l2_quit_if_tripled [PID...]: right after a run_l2_cellvm (or l2_run) whose VM was killed at its
-# triple fault, ends the test: its helpers (PIDs, with their children), which would wait out
-# their own cues, are killed and the script exits 1, so that run-nested.sh repeats it with the
+# l2_quit_if_tripled [PID[:LOG]...]: right after a run_l2_cellvm (or l2_run) whose VM was killed
+# at its triple fault, ends the test: its helpers (PIDs, with their children), which would wait
+# out their own cues, are killed, what each wrote to its LOG is shown (when L1 killed a device
+# process, for one, and when), and the script exits 1, so that run-nested.sh repeats it with the
 # time left. CI: l2-cellvm-respawn's helpers held it 633 s after such a kill, which left its
 # repeat 174 s.
 l2_quit_if_tripled() {
+	local h
 	l2_tripled "$L2_LOG" || return 0
-	l1_kill_tree "$@"
-	l2_say "the L2 VM was killed at its triple fault: the test ends here${1:+ (its helpers killed: $*)}"
+	for h in "$@"; do l1_kill_tree "${h%%:*}"; done
+	l2_say "the L2 VM was killed at its triple fault: the test ends here${1:+ (its helpers killed)}"
+	for h in "$@"; do
+		case $h in
+		*:*) sed "s|^|lib: L1 helper ${h%%:*}: |" "${h#*:}" 2>/dev/null ;;
+		esac
+	done
 	exit 1
 }
 

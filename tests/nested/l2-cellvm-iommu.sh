@@ -109,7 +109,7 @@ cellvm_iommu() {
 		--disk "path=$d/cellvm.img,image_type=raw,pci_segment=1,iommu=on" \
 		--net "$net,pci_segment=1,iommu=on" \
 		--rng "src=/dev/urandom,iommu=on" || r=1
-	l2_quit_if_tripled "$killer"
+	l2_quit_if_tripled "$killer:$d/killer.log"
 	kill $killer 2>/dev/null
 	wait $killer || r=1
 	sed 's/^/L1 killer: /' $d/killer.log

@@ -44,7 +44,7 @@ flap=$!
 checks=boot,net:169.254.10.2:169.254.10.1,netpeer:send:169.254.10.1:5000:1:$size
 checks=$checks,netpeer:serve:6000:1,netlink:60:169.254.10.1
 L2_LOGDIR=$d/logs L2_INITRD=$d/initrd L2_CPUS=2 run_l2_cellvm 540 "$checks" --net "$net" || rc=1
-l2_quit_if_tripled "$serve" "$send" "$flap"
+l2_quit_if_tripled "$serve:$d/serve.log" "$send:$d/send.log" "$flap:$d/flap.log"
 grep -q 'queues rx-0 tx-0' "$L2_LOG" || {
 	l2_say "the guest did not see one queue pair"
 	rc=1

@@ -90,7 +90,7 @@ L2_LOGDIR=$d/logs L2_INITRD=$d/initrd L2_CPUS=2 run_l2_cellvm 500 "$checks" -v \
 	--event-monitor path=$d/ev.log \
 	--disk path=$d/a.img,image_type=raw,id=disk0 --net "$net" \
 	--vsock cid=3,socket=$d/vs/v.sock,id=vsock0 || rc=1
-l2_quit_if_tripled "$killer" "$holder" "$server"
+l2_quit_if_tripled "$killer:$d/killer.log" "$holder:$d/hold.log" "$server:$d/serve.log"
 
 wait $killer || rc=1
 sed 's/^/L1 killer: /' $d/killer.log

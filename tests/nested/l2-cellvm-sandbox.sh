@@ -58,7 +58,7 @@ inspector=$!
 checks=boot,blk:/dev/vda:4,net:169.254.10.2:169.254.10.1,vsock:serve:vsock:6000:1
 L2_LOGDIR=$d/logs L2_INITRD=$d/initrd L2_CPUS=2 run_l2_cellvm 560 "$checks" --seccomp true \
 	--disk path=$d/a.img,image_type=raw --net "$net" --vsock cid=3,socket=$d/vs/v.sock || rc=1
-l2_quit_if_tripled "$inspector"
+l2_quit_if_tripled "$inspector:$d/inspect.log"
 wait $inspector || rc=1
 sed 's/^/L1 inspect: /' $d/inspect.log
 grep -q '^L1: every cellvm process is jailed$' $d/inspect.log || {

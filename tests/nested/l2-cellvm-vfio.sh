@@ -79,7 +79,7 @@ L2_LOGDIR=$d/logs l2_run 400 "$checks" cellvm-vfio \
 	--numa guest_numa_id=0,cpus=[0],memory_zones=[m0] guest_numa_id=1,device_id=edu0 \
 	--device "path=/sys/bus/pci/devices/$edu,id=edu0" "path=/sys/bus/pci/devices/$nvme" \
 	--serial tty --console off -v || rc=1
-l2_quit_if_tripled "$inspector"
+l2_quit_if_tripled "$inspector:$d/inspect.log"
 wait $inspector || rc=1
 sed 's/^/L1 inspect: /' $d/inspect.log
 grep -q '^L1: both cellvm-vfiod' $d/inspect.log || rc=1
@@ -134,7 +134,7 @@ if [ -S $d/edu.sock ]; then
 		cellvm --kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
 		--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory "size=${mem}M" \
 		--user-device "socket=$d/edu.sock,id=uedu" --serial tty --console off -v || rc=1
-	l2_quit_if_tripled "$uinspector" "$vfiod"
+	l2_quit_if_tripled "$uinspector:$d/uinspect.log" "$vfiod:$d/vfiod-standalone.log"
 	wait $uinspector || rc=1
 	sed 's/^/L1 inspect: /' $d/uinspect.log
 	grep -q '^L1: the standalone cellvm-vfiod is jailed' $d/uinspect.log || rc=1
@@ -193,7 +193,7 @@ L2_APPEND="nvme_core.io_timeout=5 nvme_core.admin_timeout=5${L2_APPEND:+ $L2_APP
 	--cmdline "$(L2_APPEND="nvme_core.io_timeout=5 nvme_core.admin_timeout=5${L2_APPEND:+ $L2_APPEND}" l2_cmdline "$checks")" \
 	--cpus boot=1 --memory "size=${mem}M" --device "path=/sys/bus/pci/devices/$nvme" \
 	--event-monitor path=$d/rev.log --serial tty --console off -v || rc=1
-l2_quit_if_tripled "$killer"
+l2_quit_if_tripled "$killer:$d/rkill.log"
 wait $killer || rc=1
 sed 's/^/L1 respawn: /' $d/rkill.log
 if grep -qs 'device-respawned' $d/rev.log; then
@@ -226,7 +226,7 @@ L2_LOGDIR=$d/elogs l2_run 300 "$checks" cellvm-vfio-respawn-edu cellvm \
 	--kernel "${L2_KERNEL:-$L2_IMAGES/vmlinux}" --initramfs $d/initrd \
 	--cmdline "$(l2_cmdline "$checks")" --cpus boot=1 --memory "size=${mem}M" \
 	--device "path=/sys/bus/pci/devices/$edu" --serial tty --console off -v || rc=1
-l2_quit_if_tripled "$killer"
+l2_quit_if_tripled "$killer:$d/ekill.log"
 wait $killer || rc=1
 sed 's/^/L1 edu kill: /' $d/ekill.log
 if [ "$(grep -c '^CELLVM-AGENT: PASS edu$' $d/elogs/*.log 2>/dev/null | awk -F: '{ s += $NF } END { print s + 0 }')" -ge 2 ]; then

@@ -24,7 +24,7 @@ send=$!
 checks=boot,vsock:refused:vsock:2:5999,vsock:send:vsock:2:5000:4:$big:$small
 checks=$checks,vsock:serve:vsock:6000:4
 L2_INITRD=$d/initrd L2_CPUS=2 run_l2_cellvm 570 "$checks" --vsock cid=3,socket=$d/v.sock || rc=1
-l2_quit_if_tripled "$serve" "$send"
+l2_quit_if_tripled "$serve:$d/serve.log" "$send:$d/send.log"
 # The controller removes the socket file it bound once cellvm has exited.
 if [ -e $d/v.sock ]; then
 	l2_say "cellvm left its vsock socket $d/v.sock behind"

@@ -88,7 +88,7 @@ killer=$!
 L2_LOGDIR=$d/logs L2_CPUS=2 run_l2_cellvm 500 "boot,blkrespawn:/dev/vda:30,noioerr" -v \
 	--event-monitor path=$d/ev.log \
 	--disk vhost_user=on,socket=$d/disk0.sock,id=disk0 || rc=1
-l2_quit_if_tripled "$killer"
+l2_quit_if_tripled "$killer:$d/killer.log"
 
 wait $killer || rc=1
 sed 's/^/lib: L1 killer: /' $d/killer.log

@@ -219,7 +219,7 @@ fi
 
 # l2_quit_if_tripled after a run: with cellvm's triple-fault line in L2_LOG, the helpers (a
 # subshell waiting on a cue, with its sleep, and a peer) are killed, their children too, and the
-# script exits 1; without it, nothing happens.
+# script exits 1, after what a helper's log holds; without it, nothing happens.
 # helpers: a waiting subshell in $waiter (its sleep's pid in $tmp/sleep.pid) and a peer in $peer.
 helpers() {
 	rm -f "$tmp/sleep.pid"
@@ -257,15 +257,17 @@ kids=$(l1_children "$waiter")
 }
 L2_LOG=$tmp/tripled.log
 printf 'cellvm-core: warn: vcpu1: %s\n' "$L2_TRIPLE" >"$L2_LOG"
-(l2_quit_if_tripled "$waiter" "$peer") >"$tmp/quit.out" 2>&1
+echo 'L1: killed cellvm-blockd 42' >"$tmp/waiter.log"
+(l2_quit_if_tripled "$waiter:$tmp/waiter.log" "$peer") >"$tmp/quit.out" 2>&1
 st=$?
 sleep 0.2
 if [ "$st" -ne 1 ] || alive "$waiter" || alive "$peer" || alive "$(cat "$tmp/sleep.pid")" ||
-	! grep -q 'killed at its triple fault: the test ends here' "$tmp/quit.out"; then
+	! grep -q 'killed at its triple fault: the test ends here' "$tmp/quit.out" ||
+	! grep -q "^lib: L1 helper $waiter: L1: killed cellvm-blockd 42\$" "$tmp/quit.out"; then
 	echo "FAIL: l2_quit_if_tripled after a triple fault: status $st, said '$(cat "$tmp/quit.out")'"
 	fails=$((fails + 1))
 else
-	echo "ok: l2_quit_if_tripled: the test ends, its helpers and their children killed"
+	echo "ok: l2_quit_if_tripled: the test ends, its helpers and their children killed, their logs shown"
 fi
 for p in "$waiter" "$peer" "$(cat "$tmp/sleep.pid")"; do kill "$p" 2>/dev/null; done
 wait "$waiter" "$peer" 2>/dev/null
